@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# portier: make builds build/portier (BPF object embedded as a skeleton).
+#   make            build              make test    all tests (root)
+#   make deps       Debian packages    make demo    the netns demo (root)
+#   make install    PREFIX, DESTDIR    make fuzz    libFuzzer, FUZZ_SECONDS
+#   make vmlinux    regenerate vmlinux.h from this kernel's BTF
+#   make bench      benchmarks (root)  V=1          show full commands
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD := build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg = @printf '  %-8s %s\n'
+endif
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -Iuser -I$(BUILD) \
+	-DPORTIER_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LIBS := -lbpf -lelf -lz -lyaml -ljansson -lmicrohttpd
+# -mcpu=v3: atomic fetch-and-add (round-robin, SNAT port cursor) needs BPF v3.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -I. -Iinclude -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+PROG_SRCS := $(wildcard tests/prog/test_*.c)
+PROG_BINS := $(patsubst tests/prog/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
+TEST_HELPERS := $(wildcard tests/lib/*.c)
+
+.DELETE_ON_ERROR:
+# Keep the BPF objects and skeletons (intermediate files of the chain).
+.SECONDARY:
+.PHONY: all deps test unit-test prog-test e2e-test demo bench fuzz install \
+	uninstall vmlinux clean tests
+
+all: $(BUILD)/portier
+
+deps:
+	$(Q)tools/deps.sh
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/portier.h vmlinux.h | $(BUILD)
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) include/portier.h $(SKELS) | $(BUILD)/obj
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/portier: $(USER_OBJS)
+	$(msg) LINK $@
+	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+$(BUILD)/tests/%: tests/prog/%.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS)
+
+# The whole suite: unit, BPF program and end-to-end tests; ends with
+# "N passed, N failed".
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)tests/run.sh
+
+unit-test: tests
+	$(Q)tests/run.sh unit
+
+prog-test: tests
+	$(Q)tests/run.sh prog
+
+e2e-test: tests
+	$(Q)tests/run.sh e2e
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/portier
+	$(Q)tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)tools/bench.sh
+
+# libFuzzer targets under ASan+UBSan; FUZZ_SECONDS bounds each run.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_USER := $(filter-out user/main.c,$(USER_SRCS))
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -Iinclude -Iuser -I$(BUILD) -D_GNU_SOURCE $(WARN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_USER) $(wildcard user/*.h) $(SKELS)
+	$(Q)mkdir -p $(BUILD)/fuzz
+	$(msg) FUZZ $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) $(LIBS) -o $@
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+install: $(BUILD)/portier
+	install -D -m 0755 $(BUILD)/portier $(DESTDIR)$(PREFIX)/sbin/portier
+	$(if $(wildcard docs/portier.8),install -D -m 0644 docs/portier.8 $(DESTDIR)$(PREFIX)/share/man/man8/portier.8)
+	$(if $(wildcard tools/portier.bash-completion),install -D -m 0644 tools/portier.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/portier $(DESTDIR)$(PREFIX)/share/man/man8/portier.8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * maps.h - every map of the XDP data plane, defined once. Names, keys and
+ * values come from include/portier.h; docs/dataplane.md has the table.
+ */
+#ifndef PORTIER_BPF_MAPS_H
+#define PORTIER_BPF_MAPS_H
+
+/* Global settings. Key __u32 0, value struct portier_config; written by
+ * userspace (pt_dp_set_config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct portier_config);
+} portier_config SEC(".maps");
+
+/* Services. Key struct portier_svc_key (addr zero = "*"), value struct
+ * portier_svc; written by userspace (pt_dp_apply). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, struct portier_svc_key);
+	__type(value, struct portier_svc);
+} portier_services SEC(".maps");
+
+/* Route rotations. Key __u32 route id, value struct portier_route; written
+ * by userspace, replaced whole (not preallocated: an update swaps the
+ * element, so the program sees the old or the new rotation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct portier_route);
+} portier_routes SEC(".maps");
+
+/* Round-robin cursor of each route. Key __u32 route id, value __u32 count
+ * of new flows; written by the program (atomic add), reset by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_rr SEC(".maps");
+
+/* Backends. Key __u32 backend id, value struct portier_backend; written by
+ * userspace before the backend enters a rotation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct portier_backend);
+} portier_backends SEC(".maps");
+
+/* This host's addresses (for "*" services). Key struct portier_addr, value
+ * __u32 1; written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_LOCAL_ADDRS);
+	__type(key, struct portier_addr);
+	__type(value, __u32);
+} portier_local SEC(".maps");
+
+/* Port filter. Key __u32 host-order port, value __u32 PORTIER_PORT_* bits;
+ * written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_ports SEC(".maps");
+
+/* Connection table, two entries per flow. Key struct portier_flow_key (the
+ * packet's tuple as it arrives), value struct portier_flow; written by the
+ * program, expired entries deleted by userspace (pt_dp_gc), entries of a
+ * removed backend deleted by userspace. Size set before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PORTIER_CT_DEFAULT_ENTRIES);
+	__type(key, struct portier_flow_key);
+	__type(value, struct portier_flow);
+} portier_conntrack SEC(".maps");
+
+/* Next SNAT source port to try per backend. Key __u32 backend id, value
+ * __u32 cursor (offset into the port range); written by the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_snat_cursor SEC(".maps");
+
+/* Interfaces the program may redirect to. Key __u32 ifindex, value __u32
+ * the same ifindex; written by userspace (pt_dp_set_config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, PORTIER_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_tx_ports SEC(".maps");
+
+/* Per-route counters. Key __u32 route id, value struct portier_stats per
+ * CPU; written by the program, summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, struct portier_stats);
+} portier_route_stats SEC(".maps");
+
+/* Per-backend counters. Key __u32 backend id, value struct portier_stats
+ * per CPU; written by the program, summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct portier_stats);
+} portier_backend_stats SEC(".maps");
+
+/* Pass/drop reasons. Key __u32 enum portier_reason, value __u64 packets
+ * per CPU; written by the program, summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} portier_reasons SEC(".maps");
+
+#endif

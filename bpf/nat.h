@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * nat.h - new flows: service lookup, round-robin backend choice, SNAT
+ * source port allocation, the two connection table entries; and the
+ * rewrite of a packet by a flow entry (addresses, ports, TTL, checksums).
+ */
+#ifndef PORTIER_BPF_NAT_H
+#define PORTIER_BPF_NAT_H
+
+/* flow_create() results besides a reason id. */
+#define FLOW_OK		PORTIER_R_MAX		/* both entries inserted */
+#define FLOW_RACE	(PORTIER_R_MAX + 1)	/* another CPU inserted the flow */
+
+/* The service of a packet: exact address first, then "*" if the
+ * destination is one of this host's addresses. */
+static __always_inline struct portier_svc *svc_lookup(const struct pkt *p)
+{
+	struct portier_svc_key k;
+	struct portier_svc *s;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.addr.a32[0] = p->iph->daddr;
+	k.port = p->ports[1];
+	k.proto = p->proto;
+	k.family = PORTIER_AF_INET;
+	s = bpf_map_lookup_elem(&portier_services, &k);
+	if (s)
+		return s;
+	if (!bpf_map_lookup_elem(&portier_local, &k.addr))
+		return NULL;
+	k.addr.a32[0] = 0;
+	return bpf_map_lookup_elem(&portier_services, &k);
+}
+
+/* The next backend of route_id in exact round-robin order: the route's
+ * n-th new flow takes active[n % n_active]. */
+static __always_inline struct portier_backend *pick_backend(__u32 route_id, __u32 *route_flags,
+							    __u32 *backend_id)
+{
+	struct portier_backend *be;
+	struct portier_route *r;
+	__u32 *rr, n, i, id;
+
+	r = bpf_map_lookup_elem(&portier_routes, &route_id);
+	rr = bpf_map_lookup_elem(&portier_rr, &route_id);
+	if (!r || !rr)
+		return NULL;
+	n = r->n_active;
+	if (n == 0 || n > PORTIER_MAX_ROUTE_BACKENDS)
+		return NULL;
+	i = __sync_fetch_and_add(rr, 1) % n;
+	barrier_var(i);	/* keep the check below: the verifier needs it */
+	if (i >= PORTIER_MAX_ROUTE_BACKENDS)
+		return NULL;
+	id = r->active[i];
+	be = bpf_map_lookup_elem(&portier_backends, &id);
+	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != PORTIER_AF_INET)
+		return NULL;
+	*route_flags = r->flags;
+	*backend_id = id;
+	return be;
+}
+
+/* A flow entry with everything but the rewrite. */
+static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u32 route_id,
+				      __u32 backend_id, __u64 now)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	f->dir = dir;
+	f->route_id = route_id;
+	f->backend_id = backend_id;
+	f->created_ns = now;
+	f->last_seen_ns = now;
+}
+
+/* SNAT: find a free source port for the flow's reply entry *rk (all set
+ * but dport) starting at the backend's cursor, and insert *rv under it.
+ * Returns FLOW_OK or PORTIER_R_DROP_SNAT_EXHAUSTED. */
+static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
+					struct portier_flow_key *rk, struct portier_flow *rv,
+					__be16 *port_out)
+{
+	__u32 *cursor, start, range, i;
+	__u16 port;
+
+	if (cfg->snat_family != PORTIER_AF_INET || cfg->snat_port_min == 0 ||
+	    cfg->snat_port_min > cfg->snat_port_max)
+		return PORTIER_R_DROP_SNAT_EXHAUSTED;
+	cursor = bpf_map_lookup_elem(&portier_snat_cursor, &backend_id);
+	if (!cursor)
+		return PORTIER_R_DROP_SNAT_EXHAUSTED;
+	range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+	start = __sync_fetch_and_add(cursor, 1);
+	for (i = 0; i < PORTIER_SNAT_PROBES; i++) {
+		port = cfg->snat_port_min + (start + i) % range;
+		rk->dport = bpf_htons(port);
+		if (bpf_map_update_elem(&portier_conntrack, rk, rv, BPF_NOEXIST) == 0) {
+			if (i)	/* skip the taken ports for the next flow */
+				__sync_fetch_and_add(cursor, i);
+			*port_out = rk->dport;
+			return FLOW_OK;
+		}
+	}
+	return PORTIER_R_DROP_SNAT_EXHAUSTED;
+}
+
+/* Insert both entries of a new flow for the packet with key k to backend
+ * be and fill *orig with the original direction's entry. Returns FLOW_OK,
+ * FLOW_RACE (the original entry exists: use it) or a drop reason. */
+static __always_inline __u32 flow_create(const struct portier_config *cfg,
+					 const struct portier_flow_key *k, __u32 route_id,
+					 __u32 route_flags, __u32 backend_id,
+					 const struct portier_backend *be, __u32 len, __u64 now,
+					 struct portier_flow *orig)
+{
+	struct portier_flow_key rk;
+	struct portier_flow rv;
+	__u32 rc;
+
+	flow_init(orig, PORTIER_FLOW_DIR_ORIG, route_id, backend_id, now);
+	orig->packets = 1;
+	orig->bytes = len;
+	orig->nat_saddr = k->saddr;
+	orig->nat_sport = k->sport;
+	orig->nat_daddr = k->daddr;
+	orig->nat_dport = k->dport;
+	if (be->flags & PORTIER_BACKEND_F_LOCAL) {
+		orig->flags = PORTIER_FLOW_F_LOCAL;
+		if (bpf_map_update_elem(&portier_conntrack, k, orig, BPF_NOEXIST))
+			return FLOW_RACE;
+		return FLOW_OK;
+	}
+	orig->nat_daddr = be->addr;
+	orig->nat_dport = be->port;
+
+	/* The reply entry: backend -> (gateway or client), rewritten back to
+	 * service -> client. */
+	flow_init(&rv, PORTIER_FLOW_DIR_REPLY, route_id, backend_id, now);
+	rv.nat_saddr = k->daddr;
+	rv.nat_sport = k->dport;
+	rv.nat_daddr = k->saddr;
+	rv.nat_dport = k->sport;
+	__builtin_memset(&rk, 0, sizeof(rk));
+	rk.saddr = be->addr;
+	rk.sport = be->port;
+	rk.proto = k->proto;
+	rk.family = PORTIER_AF_INET;
+	if (route_flags & PORTIER_ROUTE_F_DNAT) {
+		rk.daddr = k->saddr;
+		rk.dport = k->sport;
+		if (bpf_map_update_elem(&portier_conntrack, &rk, &rv, BPF_NOEXIST))
+			return PORTIER_R_DROP_CT_FULL;
+	} else {
+		rk.daddr = cfg->snat_addr;
+		orig->nat_saddr = cfg->snat_addr;
+		rc = snat_alloc(cfg, backend_id, &rk, &rv, &orig->nat_sport);
+		if (rc != FLOW_OK)
+			return rc;
+	}
+	if (bpf_map_update_elem(&portier_conntrack, k, orig, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&portier_conntrack, &rk);
+		return FLOW_RACE;
+	}
+	return FLOW_OK;
+}
+
+/* Rewrite the packet by flow entry f: addresses, ports, TTL - 1, with the
+ * IPv4, TCP and UDP checksums updated incrementally. */
+static __always_inline void nat_rewrite(struct pkt *p, const struct portier_flow *f)
+{
+	struct iphdr *iph = p->iph;
+	__be32 saddr = f->nat_saddr.a32[0];
+	__be32 daddr = f->nat_daddr.a32[0];
+	struct csum_delta ip = { 0 }, l4;
+	__u8 ttl = iph->ttl;
+
+	csum_delta32(&ip, iph->saddr, saddr);
+	csum_delta32(&ip, iph->daddr, daddr);
+	l4 = ip;	/* the addresses are in the TCP/UDP pseudo-header too */
+	csum_delta16(&l4, p->ports[0], f->nat_sport);
+	csum_delta16(&l4, p->ports[1], f->nat_dport);
+
+	/* TTL and protocol share a 16-bit word of the header checksum. */
+	csum_delta16(&ip, bpf_htons(ttl << 8 | iph->protocol),
+		     bpf_htons((ttl - 1) << 8 | iph->protocol));
+	iph->ttl = ttl - 1;
+
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	iph->check = csum_apply(iph->check, &ip);
+	p->ports[0] = f->nat_sport;
+	p->ports[1] = f->nat_dport;
+	if (p->tcp)
+		*p->l4_csum = csum_apply(*p->l4_csum, &l4);
+	else
+		*p->l4_csum = csum_apply_udp(*p->l4_csum, &l4);
+}
+
+#endif

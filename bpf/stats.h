@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * stats.h - per-CPU counters: reasons, per route and per backend.
+ */
+#ifndef PORTIER_BPF_STATS_H
+#define PORTIER_BPF_STATS_H
+
+/* Count one packet under reason and return action (for "return
+ * count_reason(R, XDP_PASS);"). */
+static __always_inline int count_reason(__u32 reason, int action)
+{
+	__u64 *c = bpf_map_lookup_elem(&portier_reasons, &reason);
+
+	if (c)
+		*c += 1;
+	return action;
+}
+
+static __always_inline void stats_add(struct portier_stats *s, __u8 dir, __u32 len, bool new_flow)
+{
+	if (!s)
+		return;
+	dir &= PORTIER_FLOW_DIR_REPLY;
+	s->packets[dir] += 1;
+	s->bytes[dir] += len;
+	if (new_flow)
+		s->flows += 1;
+}
+
+/* Count a packet of a flow (and a new flow) on its route and backend. */
+static __always_inline void count_flow(__u32 route_id, __u32 backend_id, __u8 dir, __u32 len,
+				       bool new_flow)
+{
+	stats_add(bpf_map_lookup_elem(&portier_route_stats, &route_id), dir, len, new_flow);
+	stats_add(bpf_map_lookup_elem(&portier_backend_stats, &backend_id), dir, len, new_flow);
+}
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * portier.h - everything the XDP program and userspace share: map names,
+ * map keys and values, flag bits, limits, counter and reason ids.
+ *
+ * Included by bpf/ (after vmlinux.h) and by user/ (after <linux/types.h>).
+ * Only fixed-width kernel types here. Addresses are kept in network byte
+ * order in 16-byte slots so IPv6 fits without changing any layout; an IPv4
+ * address uses the first 4 bytes and leaves the rest zero.
+ */
+#ifndef PORTIER_H
+#define PORTIER_H
+
+/* ---- limits ---------------------------------------------------------- */
+
+#define PORTIER_MAX_ROUTES		16384	/* routes (services) at once */
+#define PORTIER_MAX_ROUTE_BACKENDS	256	/* backends of one route */
+#define PORTIER_MAX_BACKENDS		65536	/* backend slots, all routes */
+#define PORTIER_MAX_LOCAL_ADDRS		1024	/* this host's addresses */
+#define PORTIER_MAX_IFACES		64	/* devmap slots */
+#define PORTIER_CT_DEFAULT_ENTRIES	262144	/* conntrack entries (2 per flow) */
+
+/* Default SNAT source port range: below the NodePort range (30000-32767)
+ * and the host's ephemeral ports (32768-60999 on Linux). */
+#define PORTIER_SNAT_PORT_MIN_DEFAULT	16384
+#define PORTIER_SNAT_PORT_MAX_DEFAULT	29999
+/* How many consecutive ports one new flow probes before giving up. */
+#define PORTIER_SNAT_PROBES		32
+
+/* Default idle timeouts, seconds (overridable in struct portier_config). */
+#define PORTIER_TMO_TCP_SYN_DEFAULT	60
+#define PORTIER_TMO_TCP_EST_DEFAULT	3600
+#define PORTIER_TMO_TCP_CLOSE_DEFAULT	10
+#define PORTIER_TMO_UDP_DEFAULT		60
+
+/* ---- pinned names ------------------------------------------------------ */
+
+#define PORTIER_PIN_DIR_DEFAULT		"/sys/fs/bpf/portier"
+
+/* Map names: the same string in the BPF object, in the pin directory and in
+ * the CLI, so any tool finds a pinned map by its name. */
+#define PORTIER_MAP_CONFIG		"portier_config"
+#define PORTIER_MAP_SERVICES		"portier_services"
+#define PORTIER_MAP_ROUTES		"portier_routes"
+#define PORTIER_MAP_RR			"portier_rr"
+#define PORTIER_MAP_BACKENDS		"portier_backends"
+#define PORTIER_MAP_LOCAL		"portier_local"
+#define PORTIER_MAP_PORTS		"portier_ports"
+#define PORTIER_MAP_CONNTRACK		"portier_conntrack"
+#define PORTIER_MAP_SNAT_CURSOR		"portier_snat_cursor"
+#define PORTIER_MAP_TX_PORTS		"portier_tx_ports"
+#define PORTIER_MAP_ROUTE_STATS		"portier_route_stats"
+#define PORTIER_MAP_BACKEND_STATS	"portier_backend_stats"
+#define PORTIER_MAP_REASONS		"portier_reasons"
+
+/* ---- address families, protocols ---------------------------------------- */
+
+#define PORTIER_AF_INET		4	/* family byte in keys: IPv4 */
+#define PORTIER_AF_INET6	6	/* reserved: IPv6 */
+
+/* One address slot, network byte order. IPv4 in a32[0]. */
+struct portier_addr {
+	union {
+		__u8 a8[16];
+		__be32 a32[4];
+	};
+};
+
+/* ---- configuration (portier_config, array of 1, written by userspace) ---- */
+
+/* Global settings the data plane reads on every packet. Written once by the
+ * daemon at start (and on reload when they change). */
+struct portier_config {
+	struct portier_addr snat_addr;	/* this host's address on the output NIC */
+	__u32 input_ifindex;		/* client-side NIC */
+	__u32 output_ifindex;		/* backend-side NIC */
+	__u16 snat_port_min;		/* host order, inclusive */
+	__u16 snat_port_max;		/* host order, inclusive */
+	__u32 tmo_tcp_syn;		/* idle timeouts, seconds */
+	__u32 tmo_tcp_est;
+	__u32 tmo_tcp_close;
+	__u32 tmo_udp;
+	__u8 snat_family;		/* PORTIER_AF_* of snat_addr, 0 = unset */
+	__u8 pad[3];
+};
+
+/* ---- services (portier_services: hash, written by userspace) ----------- */
+
+/* What a client connects to. addr all-zero = the "*" wildcard: any local
+ * address of this host (portier_local). */
+struct portier_svc_key {
+	struct portier_addr addr;
+	__be16 port;
+	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	/* PORTIER_AF_* */
+};
+
+struct portier_svc {
+	__u32 route_id;	/* index into portier_routes and portier_route_stats */
+};
+
+/* ---- routes (portier_routes: hash by route id, written by userspace) ---- */
+
+#define PORTIER_ROUTE_F_DNAT	(1U << 0)	/* keep the client address */
+#define PORTIER_ROUTE_F_LOG	(1U << 1)	/* connection logs (tcplog) */
+
+/* A route's rotation: the backends that take new flows (healthy and not
+ * drained), in round-robin order. Replaced whole by one map update (the map
+ * is not preallocated, so a reader sees the old or the new value, never a
+ * mix). */
+struct portier_route {
+	__u32 flags;			/* PORTIER_ROUTE_F_* */
+	__u32 n_active;			/* entries used in active[] */
+	__u32 active[PORTIER_MAX_ROUTE_BACKENDS];	/* backend ids */
+};
+
+/* ---- backends (portier_backends: array by backend id, by userspace) ---- */
+
+#define PORTIER_BACKEND_F_LOCAL	(1U << 0)	/* this host: pass to the stack */
+#define PORTIER_BACKEND_F_USED	(1U << 1)	/* slot holds a backend */
+
+struct portier_backend {
+	struct portier_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 pad;
+	__u32 flags;		/* PORTIER_BACKEND_F_* */
+	__u32 route_id;		/* owning route */
+};
+
+/* ---- local addresses (portier_local: hash, written by userspace) -------- */
+
+/* Key: struct portier_addr (IPv4 in a32[0], rest zero). Value: __u32, 1.
+ * A "*" service matches a packet only if its destination is in here. */
+
+/* ---- ports (portier_ports: array of 65536 by host-order port) ---------- */
+
+/* Value: __u32, PORTIER_PORT_* bits. */
+
+/* Fast filter before any hash lookup: does anything listen on, or answer
+ * from, this port? Undeclared traffic leaves after two array reads. */
+#define PORTIER_PORT_SVC_TCP	(1U << 0)	/* a TCP service port */
+#define PORTIER_PORT_SVC_UDP	(1U << 1)	/* a UDP service port */
+#define PORTIER_PORT_BE_TCP	(1U << 2)	/* a TCP backend port (replies) */
+#define PORTIER_PORT_BE_UDP	(1U << 3)	/* a UDP backend port (replies) */
+
+/* ---- round-robin cursors (portier_rr: array by route id, value __u32) ---
+ * ---- SNAT port cursors (portier_snat_cursor: array by backend id, __u32) --
+ * ---- redirect ports (portier_tx_ports: devmap hash, key and value the
+ *      ifindex, __u32) ---------------------------------------------------- */
+
+/* ---- connection table (portier_conntrack: LRU hash, BPF and GC) -------- */
+
+/* A packet's 5-tuple as it arrives. Each flow has two entries: the
+ * original direction (client -> service, on the input NIC) and the reply
+ * direction (backend -> gateway or client, on the output NIC). */
+struct portier_flow_key {
+	struct portier_addr saddr;
+	struct portier_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+#define PORTIER_FLOW_DIR_ORIG	0	/* client -> backend */
+#define PORTIER_FLOW_DIR_REPLY	1	/* backend -> client */
+
+#define PORTIER_FLOW_F_LOCAL	(1U << 0)	/* backend is this host: pass */
+#define PORTIER_FLOW_F_SEEN_REPLY (1U << 1)	/* a reply was seen */
+#define PORTIER_FLOW_F_CLOSING	(1U << 2)	/* FIN or RST seen */
+
+/* One direction of a flow: how to rewrite a packet matching the key. */
+struct portier_flow {
+	struct portier_addr nat_saddr;	/* new source address */
+	struct portier_addr nat_daddr;	/* new destination address */
+	__be16 nat_sport;		/* new source port */
+	__be16 nat_dport;		/* new destination port */
+	__u8 dir;			/* PORTIER_FLOW_DIR_* */
+	__u8 flags;			/* PORTIER_FLOW_F_* */
+	__u8 pad[2];
+	__u32 route_id;
+	__u32 backend_id;
+	__u64 created_ns;		/* bpf_ktime_get_coarse_ns() at creation */
+	__u64 last_seen_ns;		/* last packet in this direction */
+	__u64 packets;			/* this direction (plain adds: a flow's
+					 * direction stays on one CPU by RSS) */
+	__u64 bytes;			/* this direction */
+	/* Next hop of this direction from bpf_fib_lookup, cached by the
+	 * program and looked up again whenever last_seen_ns is refreshed
+	 * (at most once a second). tx_ifindex 0 = nothing cached. */
+	__u32 tx_ifindex;
+	__u8 tx_dmac[6];
+	__u8 tx_smac[6];
+};
+
+/* ---- counters (per-CPU arrays, summed by userspace) --------------------- */
+
+/* portier_route_stats[route id], portier_backend_stats[backend id] */
+struct portier_stats {
+	__u64 packets[2];	/* by PORTIER_FLOW_DIR_* */
+	__u64 bytes[2];
+	__u64 flows;		/* new flows */
+};
+
+/* portier_reasons[reason]: what happened to packets that were not
+ * forwarded to a backend, and notable events. See docs/dataplane.md. */
+enum portier_reason {
+	PORTIER_R_PASS_NOT_IP = 0,	/* ARP, IPv6 (for now), ... : pass */
+	PORTIER_R_PASS_NOT_L4,		/* ICMP and other protocols: pass */
+	PORTIER_R_PASS_UNDECLARED,	/* no service on (addr, port, proto): pass */
+	PORTIER_R_PASS_VLAN,		/* 802.1Q/802.1ad tagged: pass */
+	PORTIER_R_PASS_FRAGMENT,	/* IPv4 fragment: pass */
+	PORTIER_R_PASS_IP_OPTIONS,	/* IHL > 5: pass */
+	PORTIER_R_PASS_LOCAL,		/* backend is this host: pass */
+	PORTIER_R_PASS_NO_NEIGH,	/* rewritten, neighbour unknown: kernel */
+	PORTIER_R_PASS_FIB,		/* FIB lookup failed otherwise: pass */
+	PORTIER_R_PASS_TTL,		/* TTL would expire: kernel sends ICMP */
+	PORTIER_R_DROP_MALFORMED,	/* truncated header, IHL < 5, bad lengths */
+	PORTIER_R_DROP_NO_BACKEND,	/* route has no backend in rotation */
+	PORTIER_R_DROP_SNAT_EXHAUSTED,	/* no free SNAT source port */
+	PORTIER_R_DROP_CT_FULL,		/* flow could not be inserted */
+	PORTIER_R_FWD_REDIRECT,		/* forwarded by redirect (counted) */
+	PORTIER_R_PASS_NO_FLOW,		/* service/backend port, no live flow and
+					 * none to start (TCP without SYN, reply,
+					 * health-check answer): pass */
+	PORTIER_R_MAX,
+};
+
+#endif /* PORTIER_H */

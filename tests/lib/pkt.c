@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * pkt.c - test packet builders and from-scratch checksum verification.
+ */
+#include <arpa/inet.h>
+#include <net/ethernet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "pkt.h"
+
+#define ETHERTYPE_8021Q	0x8100
+#define ARP_LEN		28
+#define ICMP_ECHO_LEN	8
+#define IP6_LEN		40
+#define IP6_HOPS	64
+#define IP_VERSION_IHL	0x45	/* version 4, 5 words */
+#define TCP_DOFF_WORDS	(5 << 4)
+#define TCP_WINDOW	65535
+#define ICMP_ECHO	8
+
+uint32_t pkt_sum(const void *p, size_t len, uint32_t sum)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	return sum;
+}
+
+uint16_t pkt_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, size_t l4_len)
+{
+	uint32_t sum = pkt_sum(ip + 12, 8, 0);	/* saddr, daddr */
+
+	sum += proto;
+	sum += (uint32_t)l4_len;
+	return sum;
+}
+
+static size_t put_eth(const struct pkt_spec *s, uint16_t type, uint8_t *buf)
+{
+	memcpy(buf, s->dmac, 6);
+	memcpy(buf + 6, s->smac, 6);
+	put16(buf + 12, type);
+	return PKT_ETH_LEN;
+}
+
+static void put_ip(const struct pkt_spec *s, uint8_t proto, size_t l4_len, uint8_t *ip)
+{
+	memset(ip, 0, PKT_IP_LEN);
+	ip[0] = IP_VERSION_IHL;
+	put16(ip + 2, (uint16_t)(PKT_IP_LEN + l4_len));
+	put16(ip + 4, s->ip_id);
+	ip[8] = s->ttl;
+	ip[9] = proto;
+	memcpy(ip + 12, &s->saddr, 4);
+	memcpy(ip + 16, &s->daddr, 4);
+	put16(ip + 10, (uint16_t)~pkt_fold(pkt_sum(ip, PKT_IP_LEN, 0)));
+}
+
+static void put_payload(const struct pkt_spec *s, uint8_t *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->payload_len; i++)
+		p[i] = (uint8_t)(s->payload_seed + i * 7);
+	if (s->set_word && s->payload_len >= 2)
+		put16(p, s->word);
+}
+
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
+{
+	size_t l4_len, off = put_eth(s, ETHERTYPE_IP, buf);
+	uint8_t *ip = buf + off, *l4 = ip + PKT_IP_LEN;
+	uint16_t c;
+
+	memset(ip, 0, PKT_MAX - off);
+	if (s->proto == IPPROTO_TCP) {
+		l4_len = PKT_TCP_LEN + s->payload_len;
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put16(l4 + 4, 0x1234);		/* sequence number */
+		l4[12] = TCP_DOFF_WORDS;
+		l4[13] = s->tcp_flags;
+		put16(l4 + 14, TCP_WINDOW);
+		put_payload(s, l4 + PKT_TCP_LEN);
+	} else {
+		l4_len = PKT_UDP_LEN + s->payload_len;
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put16(l4 + 4, (uint16_t)l4_len);
+		put_payload(s, l4 + PKT_UDP_LEN);
+	}
+	put_ip(s, s->proto, l4_len, ip);
+	c = (uint16_t)~pkt_fold(pkt_sum(l4, l4_len, pseudo_sum(ip, s->proto, l4_len)));
+	if (s->proto == IPPROTO_TCP) {
+		put16(l4 + 16, c);
+	} else if (!s->udp_no_csum) {
+		put16(l4 + 6, c ? c : 0xffff);
+	}
+	return off + PKT_IP_LEN + l4_len;
+}
+
+bool pkt_ip_csum_ok(const uint8_t *f, size_t len)
+{
+	uint8_t ip[PKT_IP_LEN];
+	uint16_t want;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN)
+		return false;
+	memcpy(ip, f + PKT_ETH_LEN, PKT_IP_LEN);
+	put16(ip + 10, 0);
+	want = (uint16_t)~pkt_fold(pkt_sum(ip, PKT_IP_LEN, 0));
+	return get16(f + PKT_ETH_LEN + 10) == want;
+}
+
+bool pkt_l4_csum_ok(const uint8_t *f, size_t len, bool udp_allow_zero)
+{
+	const uint8_t *ip = f + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
+	size_t l4_len = get16(ip + 2) - PKT_IP_LEN;
+	uint8_t proto = ip[9];
+	size_t coff = proto == IPPROTO_TCP ? 16 : 6;
+	uint16_t stored, want;
+	uint32_t sum;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + l4_len)
+		return false;
+	stored = get16(l4 + coff);
+	if (proto == IPPROTO_UDP && stored == 0)
+		return udp_allow_zero;
+	/* Sum everything but the checksum field. */
+	sum = pseudo_sum(ip, proto, l4_len);
+	sum = pkt_sum(l4, coff, sum);
+	sum = pkt_sum(l4 + coff + 2, l4_len - coff - 2, sum);
+	want = (uint16_t)~pkt_fold(sum);
+	if (proto == IPPROTO_UDP && want == 0)
+		want = 0xffff;
+	return stored == want;
+}
+
+uint32_t pkt_saddr(const uint8_t *f)
+{
+	uint32_t a;
+
+	memcpy(&a, f + PKT_ETH_LEN + 12, 4);
+	return a;
+}
+
+uint32_t pkt_daddr(const uint8_t *f)
+{
+	uint32_t a;
+
+	memcpy(&a, f + PKT_ETH_LEN + 16, 4);
+	return a;
+}
+
+uint16_t pkt_sport(const uint8_t *f)
+{
+	return get16(f + PKT_ETH_LEN + PKT_IP_LEN);
+}
+
+uint16_t pkt_dport(const uint8_t *f)
+{
+	return get16(f + PKT_ETH_LEN + PKT_IP_LEN + 2);
+}
+
+uint8_t pkt_ttl(const uint8_t *f)
+{
+	return f[PKT_ETH_LEN + 8];
+}
+
+uint16_t pkt_l4_csum(const uint8_t *f)
+{
+	const uint8_t *ip = f + PKT_ETH_LEN;
+
+	return get16(ip + PKT_IP_LEN + (ip[9] == IPPROTO_TCP ? 16 : 6));
+}
+
+size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t *buf)
+{
+	uint8_t *a = buf + PKT_ETH_LEN;
+
+	memset(buf, 0xff, 6);
+	memcpy(buf + 6, smac, 6);
+	put16(buf + 12, ETHERTYPE_ARP);
+	memset(a, 0, ARP_LEN);
+	put16(a, 1);			/* Ethernet */
+	put16(a + 2, ETHERTYPE_IP);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, 1);		/* request */
+	memcpy(a + 8, smac, 6);
+	memcpy(a + 14, &sip, 4);
+	memcpy(a + 24, &tip, 4);
+	return PKT_ETH_LEN + ARP_LEN;
+}
+
+size_t pkt_build_icmp_echo(const struct pkt_spec *s, uint8_t *buf)
+{
+	size_t off = put_eth(s, ETHERTYPE_IP, buf);
+	uint8_t *ic = buf + off + PKT_IP_LEN;
+
+	memset(ic, 0, ICMP_ECHO_LEN);
+	ic[0] = ICMP_ECHO;
+	put16(ic + 4, 0x77);
+	put16(ic + 2, (uint16_t)~pkt_fold(pkt_sum(ic, ICMP_ECHO_LEN, 0)));
+	put_ip(s, IPPROTO_ICMP, ICMP_ECHO_LEN, buf + off);
+	return off + PKT_IP_LEN + ICMP_ECHO_LEN;
+}
+
+size_t pkt_build_ipv6_tcp(const struct pkt_spec *s, uint8_t *buf)
+{
+	size_t off = put_eth(s, ETHERTYPE_IPV6, buf);
+	uint8_t *ip6 = buf + off, *l4 = ip6 + IP6_LEN;
+
+	memset(ip6, 0, IP6_LEN + PKT_TCP_LEN);
+	ip6[0] = 0x60;
+	put16(ip6 + 4, PKT_TCP_LEN);
+	ip6[6] = IPPROTO_TCP;
+	ip6[7] = IP6_HOPS;
+	ip6[23] = 1;			/* 2001:db8::1 style, enough here */
+	ip6[39] = 2;
+	put16(l4, s->sport);
+	put16(l4 + 2, s->dport);
+	l4[12] = TCP_DOFF_WORDS;
+	l4[13] = s->tcp_flags;
+	return off + IP6_LEN + PKT_TCP_LEN;
+}
+
+size_t pkt_build_vlan(const struct pkt_spec *s, uint16_t vid, uint8_t *buf)
+{
+	uint8_t inner[PKT_MAX];
+	size_t n = pkt_build(s, inner);
+
+	if (n + 4 > PKT_MAX)
+		return 0;
+	memcpy(buf, inner, 12);
+	put16(buf + 12, ETHERTYPE_8021Q);
+	put16(buf + 14, vid);
+	memcpy(buf + 16, inner + 12, n - 12);
+	return n + 4;
+}

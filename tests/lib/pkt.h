@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * pkt.h - test packets: build Ethernet/IPv4/TCP/UDP frames with checksums
+ * computed from scratch, and verify the checksums of a frame the same way.
+ * Shared by the BPF program tests and the per-packet cost benchmark.
+ */
+#ifndef PORTIER_TEST_PKT_H
+#define PORTIER_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_MAX		1600	/* largest frame a test builds */
+#define PKT_ETH_LEN	14
+#define PKT_IP_LEN	20
+#define PKT_TCP_LEN	20
+#define PKT_UDP_LEN	8
+
+/* TCP flag bits (byte 13 of the TCP header). */
+#define PKT_FIN		0x01
+#define PKT_SYN		0x02
+#define PKT_RST		0x04
+#define PKT_PSH		0x08
+#define PKT_ACK		0x10
+
+/* What to build. Addresses in network order, ports in host order. */
+struct pkt_spec {
+	uint8_t dmac[6];
+	uint8_t smac[6];
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t ttl;
+	uint8_t tcp_flags;	/* PKT_* */
+	uint16_t ip_id;
+	bool udp_no_csum;	/* UDP checksum field 0 ("none") */
+	size_t payload_len;	/* payload bytes: a pattern from payload_seed */
+	uint8_t payload_seed;
+	/* Optional first two payload bytes (to steer a checksum). */
+	bool set_word;
+	uint16_t word;
+};
+
+/* Build the frame into buf (PKT_MAX bytes). Returns its length. */
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf);
+
+/* One's complement sum of len bytes starting at p, added to sum. */
+uint32_t pkt_sum(const void *p, size_t len, uint32_t sum);
+uint16_t pkt_fold(uint32_t sum);
+
+/* Checksums of an Ethernet/IPv4 frame recomputed from scratch, compared
+ * with the frame's fields. A UDP field of 0 is accepted only if allow_zero. */
+bool pkt_ip_csum_ok(const uint8_t *frame, size_t len);
+bool pkt_l4_csum_ok(const uint8_t *frame, size_t len, bool udp_allow_zero);
+
+/* Field access on a frame built by pkt_build (no options). */
+uint32_t pkt_saddr(const uint8_t *f);
+uint32_t pkt_daddr(const uint8_t *f);
+uint16_t pkt_sport(const uint8_t *f);	/* host order */
+uint16_t pkt_dport(const uint8_t *f);
+uint8_t pkt_ttl(const uint8_t *f);
+uint16_t pkt_l4_csum(const uint8_t *f);	/* as stored, network order */
+
+/* Other frames for pass-through cases. */
+size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t *buf);
+size_t pkt_build_icmp_echo(const struct pkt_spec *s, uint8_t *buf);
+size_t pkt_build_ipv6_tcp(const struct pkt_spec *s, uint8_t *buf);
+/* s's frame with an 802.1Q tag (VLAN id vid) after the MACs. */
+size_t pkt_build_vlan(const struct pkt_spec *s, uint16_t vid, uint8_t *buf);
+
+#endif

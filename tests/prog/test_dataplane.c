@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_dataplane.c - user/dataplane.c against a loaded skeleton (root): what
+ * pt_dp_apply leaves in the maps, id stability across applies, a bad set
+ * changing nothing, drain, conntrack garbage collection and the flows of a
+ * removed backend, and adoption of pinned maps by a second load.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "portier.skel.h"
+
+#define PORT_A	30080
+#define PORT_B	30081
+#define PORT_C	30090
+#define NS	1000000000ULL
+
+static struct pt_addr addr(const char *s)
+{
+	struct pt_addr a = { .family = AF_INET };
+
+	inet_pton(AF_INET, s, &a.v4);
+	return a;
+}
+
+static struct pt_backend be(const char *ip, uint16_t port)
+{
+	struct pt_backend b = { .addr = addr(ip), .port = port };
+
+	return b;
+}
+
+/* Routes a (3 backends), b (2 backends), both on "*". */
+struct fixture {
+	struct pt_backend ba[3], bb[2];
+	struct pt_route r[3];
+	struct pt_routeset rs;
+};
+
+static void fixture_init(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ba[0] = be("203.0.113.1", PORT_A);
+	f->ba[1] = be("203.0.113.2", PORT_A);
+	f->ba[2] = be("203.0.113.3", PORT_A);
+	f->bb[0] = be("203.0.113.2", PORT_B);
+	f->bb[1] = be("203.0.113.3", PORT_B);
+	f->r[0] = (struct pt_route){ .name = "a", .wildcard = true, .port = PORT_A,
+				     .proto = IPPROTO_TCP, .backends = f->ba, .n_backends = 3 };
+	f->r[1] = (struct pt_route){ .name = "b", .wildcard = true, .port = PORT_B,
+				     .proto = IPPROTO_TCP, .backends = f->bb, .n_backends = 2 };
+	f->rs.routes = f->r;
+	f->rs.n_routes = 2;
+}
+
+static struct pt_dataplane *open_dp(void)
+{
+	struct pt_dp_opts o = { .ct_entries = 4096 };
+	struct pt_dataplane *dp = NULL;
+
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	return dp;
+}
+
+static __u32 port_flags(struct pt_dataplane *dp, __u32 port)
+{
+	__u32 v = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_ports),
+					     &port, &v), 0);
+	return v;
+}
+
+static struct portier_route route_of(struct pt_dataplane *dp, const char *name)
+{
+	struct portier_route rt;
+	__u32 id = pt_dp_route_id(dp, name);
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_routes),
+					     &id, &rt), 0);
+	return rt;
+}
+
+static size_t count_keys(struct bpf_map *m, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	size_t n = 0;
+
+	assert_true(key_size <= sizeof(key));
+	while (!bpf_map_get_next_key(bpf_map__fd(m), prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static void test_apply_fills_maps(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f;
+	struct portier *s;
+	struct portier_svc_key k = { .port = htons(PORT_A), .proto = IPPROTO_TCP,
+				     .family = PORTIER_AF_INET };
+	struct portier_svc svc;
+	struct portier_backend b;
+	struct portier_route rt;
+	__u32 id;
+
+	(void)state;
+	fixture_init(&f);
+	f.ba[0].local = true;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	s = pt_dp_skel(dp);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k, &svc), 0);
+	assert_int_equal(svc.route_id, pt_dp_route_id(dp, "a"));
+	rt = route_of(dp, "a");
+	assert_int_equal(rt.n_active, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rt.active[i], pt_dp_backend_id(dp, "a", &f.ba[i].addr, PORT_A));
+	id = rt.active[0];
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b), 0);
+	assert_int_equal(b.flags, PORTIER_BACKEND_F_USED | PORTIER_BACKEND_F_LOCAL);
+	assert_int_equal(b.port, htons(PORT_A));
+	assert_int_equal(b.addr.a32[0], f.ba[0].addr.v4.s_addr);
+	assert_int_equal(b.route_id, svc.route_id);
+	assert_int_equal(port_flags(dp, PORT_A), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+	assert_int_equal(port_flags(dp, PORT_C), 0);
+	pt_dp_close(dp);
+}
+
+static void test_ids_stable_and_removal(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f;
+	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct pt_route r2[3];
+	struct pt_routeset rs2 = { .routes = r2, .n_routes = 3 };
+	int ra, rb, ba1;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	ra = pt_dp_route_id(dp, "a");
+	rb = pt_dp_route_id(dp, "b");
+	ba1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
+
+	/* New order, b loses a backend, a new UDP route c on one address. */
+	r2[0] = f.r[1];
+	r2[0].n_backends = 1;
+	r2[0].backends = &f.bb[1];
+	r2[1] = (struct pt_route){ .name = "c", .addr = addr("192.168.1.254"), .port = PORT_C,
+				   .proto = IPPROTO_UDP, .backends = &bc, .n_backends = 1 };
+	r2[2] = f.r[0];
+	assert_int_equal(pt_dp_apply(dp, &rs2), 0);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+	assert_int_equal(pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A), ba1);
+	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[0].addr, PORT_B), -ENOENT);
+	assert_int_equal(route_of(dp, "b").n_active, 1);
+	assert_int_equal(port_flags(dp, PORT_C), PORTIER_PORT_SVC_UDP | PORTIER_PORT_BE_UDP);
+	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_services,
+				    sizeof(struct portier_svc_key)), 3);
+
+	/* Empty set: nothing left. */
+	rs2.n_routes = 0;
+	assert_int_equal(pt_dp_apply(dp, &rs2), 0);
+	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_services,
+				    sizeof(struct portier_svc_key)), 0);
+	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_routes, sizeof(__u32)), 0);
+	assert_int_equal(port_flags(dp, PORT_A), 0);
+	assert_int_equal(port_flags(dp, PORT_C), 0);
+	pt_dp_close(dp);
+}
+
+static void test_bad_set_changes_nothing(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f, g;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	fixture_init(&g);
+	g.r[1].port = PORT_A;	/* two routes on one listen key */
+	g.r[0].n_backends = 1;
+	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
+	assert_non_null(strstr(pt_dp_last_error(dp), "same address, port and protocol"));
+	assert_int_equal(route_of(dp, "a").n_active, 3);
+	assert_int_equal(port_flags(dp, PORT_B), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+	g.r[1].port = PORT_B;
+	g.ba[0].addr.family = AF_INET6;	/* not yet */
+	g.r[0].n_backends = 3;
+	assert_int_equal(pt_dp_apply(dp, &g.rs), -EAFNOSUPPORT);
+	assert_int_equal(route_of(dp, "a").n_active, 3);
+	pt_dp_close(dp);
+}
+
+static void test_drain_and_enable(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f;
+	struct portier_route rt;
+	int b1;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
+	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DRAINED,
+					   true), 0);
+	rt = route_of(dp, "a");
+	assert_int_equal(rt.n_active, 2);
+	assert_int_not_equal(rt.active[0], b1);
+	assert_int_not_equal(rt.active[1], b1);
+	/* Down as well, then enabled: still out until it is up. */
+	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DOWN,
+					   true), 0);
+	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DRAINED,
+					   false), 0);
+	assert_int_equal(route_of(dp, "a").n_active, 2);
+	/* A reapply keeps the state. */
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(route_of(dp, "a").n_active, 2);
+	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DOWN,
+					   false), 0);
+	rt = route_of(dp, "a");
+	assert_int_equal(rt.n_active, 3);
+	assert_int_equal(rt.active[1], b1);	/* back in inventory order */
+	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_B, PT_DP_BE_DOWN,
+					   true), -ENOENT);
+	pt_dp_close(dp);
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* Put both entries of one UDP flow client:cport -> backend into conntrack. */
+static void put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backend_id, __u64 last_seen)
+{
+	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
+	struct portier_flow_key ko = { .sport = htons(cport), .dport = htons(PORT_A),
+				       .proto = IPPROTO_UDP, .family = PORTIER_AF_INET };
+	struct portier_flow_key kr = { .sport = htons(PORT_A), .dport = htons(cport),
+				       .proto = IPPROTO_UDP, .family = PORTIER_AF_INET };
+	struct portier_flow fo = { .dir = PORTIER_FLOW_DIR_ORIG, .backend_id = backend_id,
+				   .last_seen_ns = last_seen };
+	struct portier_flow fr = { .dir = PORTIER_FLOW_DIR_REPLY, .backend_id = backend_id,
+				   .last_seen_ns = last_seen };
+
+	inet_pton(AF_INET, "198.51.100.2", &ko.saddr.a32[0]);
+	inet_pton(AF_INET, "198.51.100.1", &ko.daddr.a32[0]);
+	inet_pton(AF_INET, "203.0.113.2", &kr.saddr.a32[0]);
+	inet_pton(AF_INET, "203.0.113.1", &kr.daddr.a32[0]);
+	/* orig rewrites to (gw, cport) -> (backend, PORT_A); reply back. */
+	fo.nat_saddr = kr.daddr;
+	fo.nat_daddr = kr.saddr;
+	fo.nat_sport = kr.dport;
+	fo.nat_dport = kr.sport;
+	fr.nat_saddr = ko.daddr;
+	fr.nat_daddr = ko.saddr;
+	fr.nat_sport = ko.dport;
+	fr.nat_dport = ko.sport;
+	assert_int_equal(bpf_map_update_elem(fd, &ko, &fo, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &kr, &fr, BPF_ANY), 0);
+}
+
+static void test_gc_and_removed_backend_flows(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct bpf_map *ct = pt_dp_skel(dp)->maps.portier_conntrack;
+	struct portier_config cfg;
+	struct fixture f;
+	size_t n = 0;
+	__u64 now = now_ns();
+	int b1, b2;
+
+	(void)state;
+	pt_dp_config_defaults(&cfg);
+	cfg.tmo_udp = 5;
+	assert_int_equal(pt_dp_set_config(dp, &cfg), 0);
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
+	b2 = pt_dp_backend_id(dp, "a", &f.ba[2].addr, PORT_A);
+	put_flow(dp, 40000, b1, now);			/* fresh */
+	put_flow(dp, 40001, b1, now - 10 * NS);		/* idle 10 s > 5 s */
+	put_flow(dp, 40002, b2, now);
+	assert_int_equal(count_keys(ct, sizeof(struct portier_flow_key)), 6);
+	assert_int_equal(pt_dp_gc(dp, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(count_keys(ct, sizeof(struct portier_flow_key)), 4);
+
+	/* Remove backend 203.0.113.2 from a: its flow goes, b2's stays. */
+	f.ba[1] = f.ba[2];
+	f.r[0].n_backends = 2;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(count_keys(ct, sizeof(struct portier_flow_key)), 2);
+	assert_int_equal(pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A), b2);
+	pt_dp_close(dp);
+}
+
+static void test_pin_and_adopt(void **state)
+{
+	char dir[] = "/tmp/portier-test-dp.XXXXXX";
+	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048 };
+	struct pt_dataplane *dp = NULL;
+	struct fixture f;
+	char *pins;
+	int ra, rb, bb1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("bpf", dir, "bpf", 0, "mode=0700"), 0);
+	pins = malloc(strlen(dir) + 16);
+	sprintf(pins, "%s/portier", dir);
+	o.pin_dir = pins;
+
+	fixture_init(&f);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_false(pt_dp_adopted(dp));
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(pt_dp_backend_set(dp, "b", &f.bb[0].addr, PORT_B, PT_DP_BE_DRAINED,
+					   true), 0);
+	put_flow(dp, 40000, 0, now_ns());
+	ra = pt_dp_route_id(dp, "a");
+	rb = pt_dp_route_id(dp, "b");
+	bb1 = pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B);
+	pt_dp_close(dp);
+
+	/* A second load adopts: same ids, flows and the drained backend kept. */
+	o.ct_entries = 0;
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_true(pt_dp_adopted(dp));
+	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_conntrack,
+				    sizeof(struct portier_flow_key)), 2);
+	assert_int_equal(bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack), 2048);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B), bb1);
+	assert_int_equal(route_of(dp, "b").n_active, 1);
+	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_conntrack,
+				    sizeof(struct portier_flow_key)), 2);
+	assert_int_equal(pt_dp_detach(dp), 0);
+	assert_int_equal(access(pins, F_OK), -1);
+	pt_dp_close(dp);
+	umount(dir);
+	rmdir(dir);
+	free(pins);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply_fills_maps),
+		cmocka_unit_test(test_ids_stable_and_removal),
+		cmocka_unit_test(test_bad_set_changes_nothing),
+		cmocka_unit_test(test_drain_and_enable),
+		cmocka_unit_test(test_gc_and_removed_backend_flows),
+		cmocka_unit_test(test_pin_and_adopt),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_dataplane: needs root (BPF maps)\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,824 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_xdp.c - the XDP program through BPF_PROG_TEST_RUN. The skeleton is
+ * loaded and its maps filled by user/dataplane.c, as the daemon does. The
+ * binary moves itself into a private network namespace (unshare) with two
+ * veth pairs: "pin" (input, 198.51.100.1/24, the client 198.51.100.10 has a
+ * permanent neighbour entry) and "pout" (output, 203.0.113.1/24, backends
+ * .11-.13 permanent, .14 without a neighbour entry), forwarding on, so
+ * bpf_fib_lookup answers as on a gateway. Needs root.
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "dataplane.h"
+#include "pkt.h"
+#include "portier.skel.h"
+#include "testnet.h"
+
+#define IF_IN		TN_IF_IN
+#define IF_OUT		TN_IF_OUT
+#define GW_IN		TN_GW_IN
+#define GW_OUT		TN_GW_OUT
+#define CLIENT		TN_CLIENT
+#define BE1		"203.0.113.11"
+#define BE2		"203.0.113.12"
+#define BE3		"203.0.113.13"
+#define BE_NONEIGH	"203.0.113.14"
+#define NOT_LOCAL	"198.51.100.99"
+#define TTL		64
+#define N_RR		3000
+#define N_SNAT		10000
+#define CLIENT_PORT	40000
+
+#define mac_in		tn_mac_in
+#define mac_out		tn_mac_out
+#define mac_client	tn_mac_client
+#define mac_be		tn_mac_be
+#define be_addr		tn_be_addr
+
+/* Test environment: the loaded data plane and the namespace's devices. */
+static struct {
+	struct pt_dataplane *dp;
+	struct portier *skel;
+	int prog_fd;
+	int if_in, if_out;
+	int ncpu;
+	uint16_t next_client_port;	/* fresh client ports for each flow */
+} env;
+
+/* One BPF_PROG_TEST_RUN result. */
+struct run {
+	int ret;
+	uint8_t out[PKT_MAX];
+	uint32_t out_len;
+};
+
+static uint32_t ip4(const char *s)
+{
+	uint32_t a = tn_ip4(s);
+
+	if (!a)
+		fail_msg("bad test address %s", s);
+	return a;
+}
+
+static struct pt_addr pt4(const char *s)
+{
+	struct pt_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = ip4(s);
+	return a;
+}
+
+/* ---- the route set, as the daemon would build it ---------------------- */
+
+struct be_spec {
+	const char *addr;
+	uint16_t port;
+	bool local;
+};
+
+static void route_init(struct pt_route *r, const char *name, const char *addr, uint16_t port,
+		       uint8_t proto, enum pt_nat nat, const struct be_spec *bes, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = (char *)name;
+	r->mode = (char *)"tcp";
+	r->wildcard = addr == NULL;
+	if (addr)
+		r->addr = pt4(addr);
+	r->port = port;
+	r->proto = proto;
+	r->balance = PT_BALANCE_ROUNDROBIN;
+	r->nat = nat;
+	r->backends = calloc(n, sizeof(*r->backends));
+	r->n_backends = n;
+	for (size_t i = 0; i < n; i++) {
+		r->backends[i].addr = pt4(bes[i].addr);
+		r->backends[i].port = bes[i].port;
+		r->backends[i].local = bes[i].local;
+	}
+}
+
+static const struct be_spec web_be[] = { { BE1, 30080, false }, { BE2, 30080, false },
+					  { BE3, 30080, false } };
+static const struct be_spec dns_be[] = { { BE1, 30053, false } };
+static const struct be_spec dnat_be[] = { { BE2, 30081, false } };
+static const struct be_spec local_be[] = { { GW_OUT, 30082, true }, { BE1, 30082, false } };
+static const struct be_spec noneigh_be[] = { { BE_NONEIGH, 30083, false } };
+static const struct be_spec snat_be[] = { { BE3, 30084, false } };
+static const struct be_spec wild_be[] = { { BE1, 30085, false } };
+static const struct be_spec rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false },
+					 { BE3, 30086, false } };
+static const struct be_spec udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
+
+static int load_routes(void)
+{
+	struct pt_routeset rs = { .host = (char *)"gw" };
+	struct pt_route r[9];
+	int err;
+
+	route_init(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
+	route_init(&r[1], "dns", GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
+	route_init(&r[2], "dnat", GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat_be, 1);
+	route_init(&r[3], "local", GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local_be, 2);
+	route_init(&r[4], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
+	route_init(&r[5], "snat", GW_IN, 84, IPPROTO_TCP, PT_NAT_SNAT, snat_be, 1);
+	route_init(&r[6], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild_be, 1);
+	route_init(&r[7], "rr", GW_IN, 86, IPPROTO_TCP, PT_NAT_SNAT, rr_be, 3);
+	route_init(&r[8], "udptmo", GW_IN, 87, IPPROTO_UDP, PT_NAT_SNAT, udp_tmo_be, 2);
+	rs.routes = r;
+	rs.n_routes = 9;
+	err = pt_dp_apply(env.dp, &rs);
+	if (err)
+		fprintf(stderr, "test_xdp: pt_dp_apply: %s\n", pt_dp_last_error(env.dp));
+	for (size_t i = 0; i < rs.n_routes; i++)
+		free(r[i].backends);
+	return err;
+}
+
+static int setup(void **state)
+{
+	struct pt_dp_opts opts = { 0 };
+	struct portier_config cfg;
+	struct pt_addr local[2] = { pt4(GW_IN), pt4(GW_OUT) };
+	int err;
+
+	(void)state;
+	env.if_in = if_nametoindex(IF_IN);
+	env.if_out = if_nametoindex(IF_OUT);
+	env.ncpu = libbpf_num_possible_cpus();
+	env.next_client_port = CLIENT_PORT;
+	err = pt_dp_open(&opts, &env.dp);
+	if (err) {
+		fprintf(stderr, "test_xdp: pt_dp_open: %s\n",
+			env.dp ? pt_dp_last_error(env.dp) : strerror(-err));
+		return -1;
+	}
+	env.skel = pt_dp_skel(env.dp);
+	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
+	pt_dp_config_defaults(&cfg);
+	cfg.snat_addr.a32[0] = ip4(GW_OUT);
+	cfg.snat_family = PORTIER_AF_INET;
+	cfg.input_ifindex = env.if_in;
+	cfg.output_ifindex = env.if_out;
+	err = pt_dp_set_config(env.dp, &cfg);
+	if (!err)
+		err = pt_dp_set_local(env.dp, local, 2);
+	if (!err)
+		err = load_routes();
+	if (err)
+		fprintf(stderr, "test_xdp: setup: %s\n", pt_dp_last_error(env.dp));
+	return err ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pt_dp_close(env.dp);
+	return 0;
+}
+
+/* ---- running the program and reading counters ------------------------ */
+
+static void xdp_run(int ifindex, const uint8_t *in, size_t len, struct run *r)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err = bpf_prog_test_run_opts(env.prog_fd, &o);
+
+	if (err)
+		fail_msg("BPF_PROG_TEST_RUN failed: %s", strerror(-err));
+	r->ret = o.retval;
+	r->out_len = o.data_size_out;
+}
+
+static uint64_t reason(enum portier_reason id)
+{
+	uint64_t v[env.ncpu], sum = 0;
+	__u32 key = id;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_reasons),
+					     &key, v), 0);
+	for (int i = 0; i < env.ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+static struct portier_stats stats(struct bpf_map *map, __u32 id)
+{
+	struct portier_stats v[env.ncpu], sum;
+
+	memset(&sum, 0, sizeof(sum));
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(map), &id, v), 0);
+	for (int i = 0; i < env.ncpu; i++) {
+		for (int d = 0; d < 2; d++) {
+			sum.packets[d] += v[i].packets[d];
+			sum.bytes[d] += v[i].bytes[d];
+		}
+		sum.flows += v[i].flows;
+	}
+	return sum;
+}
+
+static __u32 route_id(const char *name)
+{
+	int id = pt_dp_route_id(env.dp, name);
+
+	assert_true(id >= 0);
+	return id;
+}
+
+static __u32 backend_id(const char *route, const char *addr, uint16_t port)
+{
+	struct pt_addr a = pt4(addr);
+	int id = pt_dp_backend_id(env.dp, route, &a, port);
+
+	assert_true(id >= 0);
+	return id;
+}
+
+static int be_index(uint32_t addr)
+{
+	for (int i = 0; i < 3; i++)
+		if (ip4(be_addr[i]) == addr)
+			return i;
+	return -1;
+}
+
+/* A client packet: client -> GW_IN:port, from a fresh client port. */
+static struct pkt_spec client_spec(uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	struct pkt_spec s = { 0 };
+
+	memcpy(s.dmac, mac_in, 6);
+	memcpy(s.smac, mac_client, 6);
+	s.saddr = ip4(CLIENT);
+	s.daddr = ip4(GW_IN);
+	s.sport = env.next_client_port++;
+	s.dport = dport;
+	s.proto = proto;
+	s.ttl = TTL;
+	s.tcp_flags = flags;
+	s.ip_id = 0x4242;
+	s.payload_len = proto == IPPROTO_UDP ? 24 : 0;
+	s.payload_seed = 0x11;
+	return s;
+}
+
+/* Run s on ifindex; the resulting frame must equal exp byte for byte. */
+static void run_expect(int ifindex, const struct pkt_spec *s, int ret, const struct pkt_spec *exp,
+		       struct run *r)
+{
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t n = pkt_build(s, in), wn = pkt_build(exp, want);
+
+	xdp_run(ifindex, in, n, r);
+	assert_int_equal(r->ret, ret);
+	assert_int_equal(r->out_len, wn);
+	assert_memory_equal(r->out, want, wn);
+	assert_true(pkt_ip_csum_ok(r->out, r->out_len));
+	assert_true(pkt_l4_csum_ok(r->out, r->out_len, s->udp_no_csum));
+}
+
+/* What a client packet looks like after SNAT to backend i, port be_port. */
+static struct pkt_spec snat_expect(const struct pkt_spec *s, int i, uint16_t be_port,
+				   uint16_t snat_port)
+{
+	struct pkt_spec e = *s;
+
+	memcpy(e.dmac, mac_be[i], 6);
+	memcpy(e.smac, mac_out, 6);
+	e.saddr = ip4(GW_OUT);
+	e.sport = snat_port;
+	e.daddr = ip4(be_addr[i]);
+	e.dport = be_port;
+	e.ttl = s->ttl - 1;
+	return e;
+}
+
+/* The backend's answer to the rewritten packet out, arriving on pout. */
+static struct pkt_spec reply_spec(const uint8_t *out, uint8_t flags)
+{
+	struct pkt_spec s = { 0 };
+	int i = be_index(pkt_daddr(out));
+
+	assert_true(i >= 0);
+	memcpy(s.dmac, mac_out, 6);
+	memcpy(s.smac, mac_be[i], 6);
+	s.saddr = pkt_daddr(out);
+	s.daddr = pkt_saddr(out);
+	s.sport = pkt_dport(out);
+	s.dport = pkt_sport(out);
+	s.proto = out[PKT_ETH_LEN + 9];
+	s.ttl = TTL;
+	s.tcp_flags = flags;
+	s.ip_id = 0x5151;
+	s.payload_len = 40;
+	s.payload_seed = 0x77;
+	return s;
+}
+
+static uint16_t snat_cursor_port(__u32 be)
+{
+	__u32 cur;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_snat_cursor),
+					     &be, &cur), 0);
+	return PORTIER_SNAT_PORT_MIN_DEFAULT +
+	       cur % (PORTIER_SNAT_PORT_MAX_DEFAULT - PORTIER_SNAT_PORT_MIN_DEFAULT + 1);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* A SYN to a route: every byte of the rewritten frame (MACs from the FIB,
+ * addresses, ports, TTL, checksums from scratch), then the reply. */
+static void test_syn_and_reply(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), e, rs, re;
+	__u32 rid = route_id("web"), be;
+	struct portier_stats r0 = stats(env.skel->maps.portier_route_stats, rid), r1, b0, b1;
+	uint64_t redirects = reason(PORTIER_R_FWD_REDIRECT);
+	uint8_t in[PKT_MAX];
+	struct run r;
+	int i;
+
+	(void)state;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	i = be_index(pkt_daddr(r.out));
+	assert_true(i >= 0);
+	be = backend_id("web", be_addr[i], 30080);
+	b0 = stats(env.skel->maps.portier_backend_stats, be);
+	/* The first flow to a backend takes the first port of the range. */
+	e = snat_expect(&s, i, 30080, PORTIER_SNAT_PORT_MIN_DEFAULT);
+	{
+		uint8_t want[PKT_MAX];
+		size_t wn = pkt_build(&e, want);
+
+		assert_int_equal(r.out_len, wn);
+		assert_memory_equal(r.out, want, wn);
+		assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+		assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	}
+
+	/* The reply: back to service -> client, out the input NIC. */
+	rs = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	re = rs;
+	memcpy(re.dmac, mac_client, 6);
+	memcpy(re.smac, mac_in, 6);
+	re.saddr = ip4(GW_IN);
+	re.sport = 80;
+	re.daddr = ip4(CLIENT);
+	re.dport = s.sport;
+	re.ttl = TTL - 1;
+	run_expect(env.if_out, &rs, XDP_REDIRECT, &re, &r);
+
+	r1 = stats(env.skel->maps.portier_route_stats, rid);
+	assert_int_equal(r1.flows - r0.flows, 1);
+	assert_int_equal(r1.packets[PORTIER_FLOW_DIR_ORIG] - r0.packets[PORTIER_FLOW_DIR_ORIG], 1);
+	assert_int_equal(r1.packets[PORTIER_FLOW_DIR_REPLY] - r0.packets[PORTIER_FLOW_DIR_REPLY],
+			 1);
+	assert_int_equal(r1.bytes[PORTIER_FLOW_DIR_REPLY] - r0.bytes[PORTIER_FLOW_DIR_REPLY],
+			 PKT_ETH_LEN + PKT_IP_LEN + PKT_TCP_LEN + rs.payload_len);
+	assert_int_equal(reason(PORTIER_R_FWD_REDIRECT) - redirects, 2);
+	/* b0 was read after the SYN: the reply is the backend's only change. */
+	b1 = stats(env.skel->maps.portier_backend_stats, be);
+	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_REPLY] - b0.packets[PORTIER_FLOW_DIR_REPLY],
+			 1);
+	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG], b0.packets[PORTIER_FLOW_DIR_ORIG]);
+	assert_true(b1.flows >= 1);
+}
+
+/* A flow sticks: a retransmitted SYN and later segments go to the same
+ * backend with the same source port, and take no round-robin turn. */
+static void test_flow_sticks(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), e;
+	__u32 rid = route_id("web");
+	uint8_t in[PKT_MAX];
+	struct run r;
+	__u32 rr0, rr1;
+	int fd = bpf_map__fd(env.skel->maps.portier_rr);
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(fd, &rid, &rr0), 0);
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	e = snat_expect(&s, be_index(pkt_daddr(r.out)), 30080, pkt_sport(r.out));
+	for (int k = 0; k < 5; k++) {
+		struct pkt_spec again = s, exp = e;
+
+		again.tcp_flags = k ? PKT_ACK : PKT_SYN;
+		exp.tcp_flags = again.tcp_flags;
+		run_expect(env.if_in, &again, XDP_REDIRECT, &exp, &r);
+	}
+	assert_int_equal(bpf_map_lookup_elem(fd, &rid, &rr1), 0);
+	assert_int_equal(rr1 - rr0, 1);
+}
+
+/* UDP: a non-zero checksum updated, a zero checksum kept zero, and a
+ * rewrite whose checksum comes out 0 sent as 0xffff. */
+static void test_udp(void **state)
+{
+	__u32 be = backend_id("dns", BE1, 30053);
+	struct pkt_spec s, e, z;
+	struct run r;
+
+	(void)state;
+	s = client_spec(53, IPPROTO_UDP, 0);
+	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	assert_int_not_equal(pkt_l4_csum(r.out), 0);
+
+	s = client_spec(53, IPPROTO_UDP, 0);
+	s.udp_no_csum = true;
+	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	assert_int_equal(pkt_l4_csum(r.out), 0);
+
+	/* Choose the first payload word so the rewritten datagram sums to
+	 * 0xffff: its checksum computes as 0 and must be sent as 0xffff. */
+	s = client_spec(53, IPPROTO_UDP, 0);
+	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
+	e.set_word = true;
+	e.word = 0;
+	{
+		uint8_t f[PKT_MAX];
+
+		pkt_build(&e, f);
+		s.set_word = e.set_word = true;
+		s.word = e.word = (uint16_t)(pkt_l4_csum(f) == 0xffff ? 0 : pkt_l4_csum(f));
+		z = e;
+		pkt_build(&z, f);
+		assert_int_equal(pkt_l4_csum(f), 0xffff);
+	}
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	assert_int_equal(pkt_l4_csum(r.out), 0xffff);
+}
+
+/* 3000 new flows over 3 backends: exactly 1000 each, by packet and by the
+ * per-backend and per-route counters. */
+static void test_round_robin(void **state)
+{
+	__u32 rid = route_id("rr"), be[3];
+	struct portier_stats b0[3], b1, r0, r1;
+	int hits[3] = { 0 };
+	uint8_t in[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		be[i] = backend_id("rr", be_addr[i], 30086);
+		b0[i] = stats(env.skel->maps.portier_backend_stats, be[i]);
+	}
+	r0 = stats(env.skel->maps.portier_route_stats, rid);
+	for (int n = 0; n < N_RR; n++) {
+		struct pkt_spec s = client_spec(86, IPPROTO_TCP, PKT_SYN);
+		int i;
+
+		s.saddr = htonl(ntohl(ip4(CLIENT)) + n / 1000);	/* same /24 */
+		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		i = be_index(pkt_daddr(r.out));
+		assert_true(i >= 0);
+		hits[i]++;
+	}
+	r1 = stats(env.skel->maps.portier_route_stats, rid);
+	assert_int_equal(r1.flows - r0.flows, N_RR);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(hits[i], N_RR / 3);
+		b1 = stats(env.skel->maps.portier_backend_stats, be[i]);
+		assert_int_equal(b1.flows - b0[i].flows, N_RR / 3);
+		assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG] -
+				 b0[i].packets[PORTIER_FLOW_DIR_ORIG], N_RR / 3);
+	}
+}
+
+/* 10,000 flows to one backend: 10,000 distinct SNAT source ports, all in
+ * the range, each with its reply entry. */
+static void test_snat_ports_unique(void **state)
+{
+	static uint8_t used[65536];
+	uint8_t in[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	memset(used, 0, sizeof(used));
+	for (int n = 0; n < N_SNAT; n++) {
+		struct pkt_spec s = client_spec(84, IPPROTO_TCP, PKT_SYN);
+		uint16_t p;
+
+		s.saddr = htonl(ntohl(ip4(CLIENT)) + 20 + n / 5000);
+		s.sport = 1024 + n % 5000;
+		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		p = pkt_sport(r.out);
+		assert_true(p >= PORTIER_SNAT_PORT_MIN_DEFAULT && p <= PORTIER_SNAT_PORT_MAX_DEFAULT);
+		assert_int_equal(used[p], 0);
+		used[p] = 1;
+		assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	}
+}
+
+/* dnat: the client address and port are kept; the reply goes back. */
+static void test_dnat(void **state)
+{
+	struct pkt_spec s = client_spec(81, IPPROTO_TCP, PKT_SYN), e, rs, re;
+	struct run r;
+
+	(void)state;
+	e = snat_expect(&s, 1, 30081, s.sport);
+	e.saddr = s.saddr;
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+
+	rs = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	re = rs;
+	memcpy(re.dmac, mac_client, 6);
+	memcpy(re.smac, mac_in, 6);
+	re.saddr = ip4(GW_IN);
+	re.sport = 81;
+	re.ttl = TTL - 1;
+	run_expect(env.if_out, &rs, XDP_REDIRECT, &re, &r);
+}
+
+/* A local backend: the packet passes unchanged, and its flow sticks. */
+static void test_local_backend(void **state)
+{
+	__u32 lbe = backend_id("local", GW_OUT, 30082);
+	uint64_t local0 = reason(PORTIER_R_PASS_LOCAL);
+	struct portier_stats b0 = stats(env.skel->maps.portier_backend_stats, lbe), b1;
+	uint8_t in[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+	size_t n;
+	int passed = 0, k;
+
+	(void)state;
+	/* Two new flows: one of them lands on the local backend. */
+	for (k = 0; k < 2 && !passed; k++) {
+		s = client_spec(82, IPPROTO_TCP, PKT_SYN);
+		n = pkt_build(&s, in);
+		xdp_run(env.if_in, in, n, &r);
+		passed = r.ret == XDP_PASS;
+		if (!passed)
+			assert_int_equal(r.ret, XDP_REDIRECT);
+	}
+	assert_true(passed);
+	assert_int_equal(r.out_len, n);
+	assert_memory_equal(r.out, in, n);
+	for (k = 0; k < 4; k++) {
+		s.tcp_flags = k ? PKT_ACK : PKT_SYN;
+		n = pkt_build(&s, in);
+		xdp_run(env.if_in, in, n, &r);
+		assert_int_equal(r.ret, XDP_PASS);
+		assert_memory_equal(r.out, in, n);
+	}
+	assert_int_equal(reason(PORTIER_R_PASS_LOCAL) - local0, 5);
+	b1 = stats(env.skel->maps.portier_backend_stats, lbe);
+	assert_int_equal(b1.flows - b0.flows, 1);
+	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG] - b0.packets[PORTIER_FLOW_DIR_ORIG], 5);
+}
+
+/* No neighbour entry for the backend: the rewritten packet goes to the
+ * kernel with the MACs it came with, and a counter. */
+static void test_no_neigh(void **state)
+{
+	struct pkt_spec s = client_spec(83, IPPROTO_TCP, PKT_SYN), e;
+	uint64_t c0 = reason(PORTIER_R_PASS_NO_NEIGH);
+	struct run r;
+
+	(void)state;
+	e = s;
+	e.saddr = ip4(GW_OUT);
+	e.sport = PORTIER_SNAT_PORT_MIN_DEFAULT;
+	e.daddr = ip4(BE_NONEIGH);
+	e.dport = 30083;
+	e.ttl = TTL - 1;
+	run_expect(env.if_in, &s, XDP_PASS, &e, &r);
+	assert_int_equal(reason(PORTIER_R_PASS_NO_NEIGH) - c0, 1);
+}
+
+/* Run a frame, expect action and an unchanged frame, and reason + 1. */
+static void expect_untouched(const uint8_t *in, size_t n, int ret, enum portier_reason why)
+{
+	uint64_t c0 = reason(why);
+	struct run r;
+
+	xdp_run(env.if_in, in, n, &r);
+	assert_int_equal(r.ret, ret);
+	assert_int_equal(r.out_len, n);
+	assert_memory_equal(r.out, in, n);
+	assert_int_equal(reason(why) - c0, 1);
+}
+
+/* Undeclared port, ARP, ICMP, IPv6, the "*" route on a foreign address,
+ * a TCP segment without a flow: untouched XDP_PASS. */
+static void test_pass_untouched(void **state)
+{
+	struct pkt_spec s = client_spec(9999, IPPROTO_TCP, PKT_SYN);
+	uint8_t in[PKT_MAX];
+
+	(void)state;
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	expect_untouched(in, pkt_build_arp(mac_client, ip4(CLIENT), ip4(GW_IN), in), XDP_PASS,
+			 PORTIER_R_PASS_NOT_IP);
+	expect_untouched(in, pkt_build_icmp_echo(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
+	s.dport = 80;
+	expect_untouched(in, pkt_build_ipv6_tcp(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_IP);
+	s = client_spec(85, IPPROTO_TCP, PKT_SYN);
+	s.daddr = ip4(NOT_LOCAL);
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	s = client_spec(80, IPPROTO_TCP, PKT_ACK);
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_NO_FLOW);
+	s = client_spec(80, IPPROTO_TCP, PKT_SYN);
+	s.ttl = 1;
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_TTL);
+}
+
+/* The "*" route matches any local address of this host. */
+static void test_wildcard(void **state)
+{
+	struct pkt_spec s = client_spec(85, IPPROTO_TCP, PKT_SYN), e;
+	struct run r;
+
+	(void)state;
+	s.daddr = ip4(GW_OUT);
+	e = snat_expect(&s, 0, 30085, PORTIER_SNAT_PORT_MIN_DEFAULT);
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+}
+
+/* Malformed and unusual frames: documented action, counter, no change. */
+static void test_malformed(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), u;
+	uint8_t in[PKT_MAX];
+	size_t n;
+
+	(void)state;
+	n = pkt_build(&s, in);
+	/* Truncated IPv4 header. */
+	expect_untouched(in, PKT_ETH_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* Truncated TCP header (IP total length says so too). */
+	in[PKT_ETH_LEN + 3] = PKT_IP_LEN + 10;
+	expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* IP total length beyond the frame. */
+	n = pkt_build(&s, in);
+	expect_untouched(in, n - 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* IHL < 5. */
+	n = pkt_build(&s, in);
+	in[PKT_ETH_LEN] = 0x44;
+	expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* IP options (IHL 6): pass. */
+	n = pkt_build(&s, in);
+	in[PKT_ETH_LEN] = 0x46;
+	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_IP_OPTIONS);
+	/* First fragment (MF) and a later fragment (offset): pass. */
+	n = pkt_build(&s, in);
+	in[PKT_ETH_LEN + 6] = 0x20;
+	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
+	n = pkt_build(&s, in);
+	in[PKT_ETH_LEN + 7] = 0x10;
+	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
+	/* TCP data offset < 5. */
+	n = pkt_build(&s, in);
+	in[PKT_ETH_LEN + PKT_IP_LEN + 12] = 4 << 4;
+	expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* Truncated UDP header. */
+	u = client_spec(53, IPPROTO_UDP, 0);
+	n = pkt_build(&u, in);
+	in[PKT_ETH_LEN + 3] = PKT_IP_LEN + 4;
+	expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* VLAN tag: pass. */
+	expect_untouched(in, pkt_build_vlan(&s, 7, in), XDP_PASS, PORTIER_R_PASS_VLAN);
+}
+
+static struct portier_flow ct_get(const uint8_t *frame)
+{
+	struct portier_flow_key k;
+	struct portier_flow f;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr.a32[0] = pkt_saddr(frame);
+	k.daddr.a32[0] = pkt_daddr(frame);
+	k.sport = htons(pkt_sport(frame));
+	k.dport = htons(pkt_dport(frame));
+	k.proto = frame[PKT_ETH_LEN + 9];
+	k.family = PORTIER_AF_INET;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_conntrack),
+					     &k, &f), 0);
+	return f;
+}
+
+/* FIN marks both entries closing; a new SYN on the same tuple then starts
+ * a new flow (the next backend in turn). */
+static void test_fin_then_new_flow(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), rs;
+	uint8_t in[PKT_MAX], first[PKT_MAX];
+	struct portier_flow o, rf;
+	struct run r;
+
+	(void)state;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	memcpy(first, r.out, r.out_len);
+	rs = reply_spec(first, PKT_SYN | PKT_ACK);
+	xdp_run(env.if_out, in, pkt_build(&rs, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	pkt_build(&s, in);
+	o = ct_get(in);
+	assert_true(o.flags & PORTIER_FLOW_F_SEEN_REPLY);
+	assert_false(o.flags & PORTIER_FLOW_F_CLOSING);
+
+	s.tcp_flags = PKT_FIN | PKT_ACK;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	o = ct_get(in);
+	assert_true(o.flags & PORTIER_FLOW_F_CLOSING);
+	pkt_build(&rs, in);
+	rf = ct_get(in);
+	assert_true(rf.flags & PORTIER_FLOW_F_CLOSING);
+	assert_int_equal(rf.dir, PORTIER_FLOW_DIR_REPLY);
+
+	s.tcp_flags = PKT_SYN;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_not_equal(pkt_daddr(r.out), pkt_daddr(first));
+	o = ct_get(in);
+	assert_false(o.flags & PORTIER_FLOW_F_CLOSING);
+}
+
+/* An idle UDP flow expires: its next datagram is a new flow. */
+static void test_udp_expiry(void **state)
+{
+	struct portier_config cfg;
+	struct pkt_spec s = client_spec(87, IPPROTO_UDP, 0);
+	__u32 rid = route_id("udptmo"), zero = 0;
+	struct portier_stats r0, r1;
+	uint8_t in[PKT_MAX];
+	struct run r;
+	uint32_t first;
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_config), &zero,
+					     &cfg), 0);
+	cfg.tmo_udp = 1;
+	assert_int_equal(pt_dp_set_config(env.dp, &cfg), 0);
+	r0 = stats(env.skel->maps.portier_route_stats, rid);
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	first = pkt_daddr(r.out);
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(pkt_daddr(r.out), first);
+	usleep(2200 * 1000);
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_not_equal(pkt_daddr(r.out), first);
+	r1 = stats(env.skel->maps.portier_route_stats, rid);
+	assert_int_equal(r1.flows - r0.flows, 2);
+	cfg.tmo_udp = PORTIER_TMO_UDP_DEFAULT;
+	assert_int_equal(pt_dp_set_config(env.dp, &cfg), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_and_reply),
+		cmocka_unit_test(test_flow_sticks),
+		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_round_robin),
+		cmocka_unit_test(test_snat_ports_unique),
+		cmocka_unit_test(test_dnat),
+		cmocka_unit_test(test_local_backend),
+		cmocka_unit_test(test_no_neigh),
+		cmocka_unit_test(test_pass_untouched),
+		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_fin_then_new_flow),
+		cmocka_unit_test(test_udp_expiry),
+	};
+
+	/* Everything from here on lives in a namespace of our own: it goes
+	 * away with this process. */
+	if (tn_enter("test_xdp"))
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_routes.c - the route model built from inventories: the seed, every
+ * error and warning with its exact file:line:col (fixtures under
+ * tests/fixtures/bad-*), host address resolution through an injected
+ * resolver, and the extensions (proto, nat, destination.check). Run from the
+ * repository root (tests/run.sh does).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "inventory.h"
+#include "routes.h"
+
+#define DIAGS_MAX 16384
+
+/* A resolver that never touches the network: names from a fixed table. */
+struct fake_dns {
+	const char *const (*names)[2];	/* {name, address} pairs, NULL-terminated */
+	unsigned int calls;
+};
+
+static int fake_resolve(const char *name, struct pt_addr *out, void *arg)
+{
+	struct fake_dns *dns = arg;
+
+	dns->calls++;
+	for (size_t i = 0; dns->names && dns->names[i][0]; i++)
+		if (!strcmp(dns->names[i][0], name))
+			return pt_addr_parse(dns->names[i][1], out);
+	return -ENOENT;
+}
+
+/* One build: inventory, routes and every message, formatted. */
+struct result {
+	struct pt_inventory *inv;
+	struct pt_routeset *rs;
+	struct pt_diags d;
+	char text[DIAGS_MAX];	/* one diagnostic per line */
+};
+
+static void format_diags(struct result *r)
+{
+	size_t off = 0;
+
+	r->text[0] = '\0';
+	for (size_t i = 0; i < r->d.n && off < sizeof(r->text); i++) {
+		off += pt_diag_format(&r->d.v[i], r->text + off, sizeof(r->text) - off);
+		if (off < sizeof(r->text) - 1)
+			r->text[off++] = '\n';
+		r->text[off < sizeof(r->text) ? off : sizeof(r->text) - 1] = '\0';
+	}
+}
+
+static void build_opts(struct result *r, const struct pt_build_opts *o)
+{
+	assert_non_null(r->inv);
+	r->rs = pt_routes_build(r->inv, o, &r->d);
+	assert_non_null(r->rs);
+	format_diags(r);
+}
+
+static void build(struct result *r, const char *path, const char *host, struct fake_dns *dns)
+{
+	struct pt_build_opts o = { .host = host, .resolve = fake_resolve, .resolve_arg = dns };
+
+	memset(r, 0, sizeof(*r));
+	r->inv = pt_inventory_load(path, &r->d);
+	assert_non_null(r->inv);
+	assert_int_equal(r->d.n_errors, 0);
+	build_opts(r, &o);
+}
+
+static void build_text(struct result *r, const char *yaml, const char *host, struct fake_dns *dns)
+{
+	struct pt_build_opts o = { .host = host, .resolve = fake_resolve, .resolve_arg = dns };
+
+	memset(r, 0, sizeof(*r));
+	r->inv = pt_inventory_parse("mem.yml", yaml, strlen(yaml), &r->d);
+	assert_non_null(r->inv);
+	assert_int_equal(r->d.n_errors, 0);
+	build_opts(r, &o);
+}
+
+static void result_free(struct result *r)
+{
+	pt_routeset_free(r->rs);
+	pt_inventory_free(r->inv);
+	pt_diags_free(&r->d);
+}
+
+static void assert_addr(const struct pt_addr *a, const char *want)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_string_equal(pt_addr_str(a, buf, sizeof(buf)), want);
+}
+
+/* Build a bad fixture for host gw-1 and compare every message. */
+static void check_fixture(const char *name, const char *host, const char *want)
+{
+	char path[256];
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	snprintf(path, sizeof(path), "tests/fixtures/%s", name);
+	build(&r, path, host, &dns);
+	if (strcmp(r.text, want))
+		fail_msg("%s: got\n%s\nwant\n%s", name, r.text, want);
+	result_free(&r);
+}
+
+/* ---- the seed ---------------------------------------------------------- */
+
+#define SEED "tests/fixtures/seed"
+#define SEED_GV SEED "/group_vars/kube_gateway_pool.yml"
+
+static void test_seed(void **state)
+{
+	static const char *const names[] = { "pgadmin4", "argocd", "dash",
+					     "keycloak", "kibana", "v-admin" };
+	static const uint16_t ports[] = { 30081, 30080, 30082, 30083, 30084, 30085 };
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	for (int self = 1; self <= 3; self++) {
+		char host[16];
+
+		snprintf(host, sizeof(host), "gateway-%d", self);
+		build(&r, SEED, host, &dns);
+		assert_string_equal(r.text,
+			SEED_GV ":69:13: warning: route 'v-admin': '{{ app.v-admin.port }}': Jinja "
+			"reads '-' as a subtraction, so Ansible fails here (\"'dict object' has no "
+			"attribute ...\"); portier reads it as app['v-admin'].port. Write "
+			"'{{ app['v-admin'].port }}' so that both agree\n"
+			SEED_GV ":73:17: warning: route 'v-admin': '{{ app.v-admin.port }}': Jinja "
+			"reads '-' as a subtraction, so Ansible fails here (\"'dict object' has no "
+			"attribute ...\"); portier reads it as app['v-admin'].port. Write "
+			"'{{ app['v-admin'].port }}' so that both agree\n");
+		assert_int_equal(r.d.n_errors, 0);
+		assert_string_equal(r.rs->host, host);
+		assert_string_equal(r.rs->target_group, "kube_gateway_pool");
+		assert_int_equal(r.rs->host_addr.family, AF_INET);
+		assert_int_equal(ntohl(r.rs->host_addr.v4.s_addr) & 0xff, self);
+		assert_int_equal(r.rs->n_routes, 6);
+		for (size_t i = 0; i < r.rs->n_routes; i++) {
+			const struct pt_route *rt = &r.rs->routes[i];
+
+			assert_string_equal(rt->name, names[i]);
+			assert_ptr_equal(pt_routeset_find(r.rs, names[i]), rt);
+			assert_true(rt->wildcard);
+			assert_int_equal(rt->port, ports[i]);
+			assert_int_equal(rt->dest_port, ports[i]);
+			assert_int_equal(rt->proto, IPPROTO_TCP);
+			assert_int_equal(rt->nat, PT_NAT_SNAT);
+			assert_int_equal(rt->balance, PT_BALANCE_ROUNDROBIN);
+			assert_int_equal(rt->options, PT_OPT_HTTPLOG);
+			assert_string_equal(rt->mode, "http");
+			assert_string_equal(rt->dest_group, "kube_gateway_pool");
+			assert_int_equal(rt->check.inter_ms, 2000);
+			assert_int_equal(rt->check.timeout_ms, 2000);
+			assert_int_equal(rt->check.rise, 2);
+			assert_int_equal(rt->check.fall, 3);
+			assert_int_equal(rt->check.port, 0);
+			assert_int_equal(rt->n_backends, 3);
+			for (size_t b = 0; b < 3; b++) {
+				char want[32];
+
+				snprintf(want, sizeof(want), "203.0.113.%zu", b + 1);
+				assert_addr(&rt->backends[b].addr, want);
+				snprintf(want, sizeof(want), "gateway-%zu", b + 1);
+				assert_string_equal(rt->backends[b].host, want);
+				assert_int_equal(rt->backends[b].port, ports[i]);
+				assert_int_equal(rt->backends[b].local, (int)b + 1 == self);
+			}
+		}
+		assert_null(pt_routeset_find(r.rs, "arogcd"));
+		/* Every address came from ansible_host: no lookups. */
+		assert_int_equal(dns.calls, 0);
+		result_free(&r);
+	}
+}
+
+/* ---- errors and warnings, exact ---------------------------------------- */
+
+static void test_bad_port(void **state)
+{
+	(void)state;
+	check_fixture("bad-port", "gw-1",
+		"tests/fixtures/bad-port/hosts.yml:15:21: error: route 'zero': port '0' is not "
+		"a port number; use a number from 1 to 65535\n"
+		"tests/fixtures/bad-port/hosts.yml:18:21: error: route 'big': port '70000' is "
+		"not a port number; use a number from 1 to 65535\n"
+		"tests/fixtures/bad-port/hosts.yml:21:21: error: route 'text': port 'http' is "
+		"not a port number; use a number from 1 to 65535\n"
+		"tests/fixtures/bad-port/hosts.yml:23:13: error: route 'missing': no port; add "
+		"'port: N' (the port this route listens on)\n"
+		"tests/fixtures/bad-port/hosts.yml:27:55: error: route 'backend': "
+		"destination.group.port '-1' is not a port number; use a number from 1 to "
+		"65535\n");
+}
+
+static void test_bad_group(void **state)
+{
+	(void)state;
+	check_fixture("bad-group", "gw-1",
+		"tests/fixtures/bad-group/hosts.yml:18:39: error: route 'nogroup': destination "
+		"group 'kube_nodes' is not in the inventory; declare it, or fix the name\n"
+		"tests/fixtures/bad-group/hosts.yml:21:39: error: route 'emptygroup': "
+		"destination group 'nodes' has no hosts, so the route has no backends; add "
+		"hosts to it\n"
+		"tests/fixtures/bad-group/hosts.yml:24:32: error: route 'noname': "
+		"destination.group has no name; add name: GROUP (the inventory group whose "
+		"hosts are the backends)\n"
+		"tests/fixtures/bad-group/hosts.yml:25:9: error: route 'nodest': no "
+		"destination; add destination: {group: {name: GROUP, port: PORT}}\n");
+}
+
+static void test_bad_target(void **state)
+{
+	(void)state;
+	check_fixture("bad-target", "gw-9",
+		"tests/fixtures/bad-target/hosts.yml:19:27: error: host 'gw-9' is not in "
+		"target group 'pool', so it runs none of these routes; give --host one of its "
+		"hosts (gw-1, gw-2) or add 'gw-9' to the group\n");
+	check_fixture("bad-target", "gw-8",
+		"tests/fixtures/bad-target/hosts.yml:27:27: error: target group 'pol' is not "
+		"in the inventory; declare it, or fix the name\n"
+		"tests/fixtures/bad-target/hosts.yml:28:19: warning: proxies.routes is empty: "
+		"nothing to forward\n");
+	check_fixture("bad-target", "gw-7",
+		"tests/fixtures/bad-target: error: host 'gw-7' is not in the inventory; give "
+		"--host one of its hosts (gw-1, gw-2, gw-9, gw-8)\n");
+	check_fixture("bad-target", "gw-1",
+		"");
+}
+
+static void test_bad_duplicate(void **state)
+{
+	(void)state;
+	check_fixture("bad-duplicate", "gw-1",
+		"tests/fixtures/bad-duplicate/hosts.yml:22:13: error: route 'second': listens "
+		"on *:8080/tcp like route 'first' "
+		"(tests/fixtures/bad-duplicate/hosts.yml:11:13); give one of them another port "
+		"or address\n");
+}
+
+static void test_bad_balance(void **state)
+{
+	(void)state;
+	check_fixture("bad-balance", "gw-1",
+		"tests/fixtures/bad-balance/hosts.yml:14:15: warning: route 'web': unknown key "
+		"'timeout' in a route is ignored; known keys: mode, address, port, proto, nat, "
+		"destination. Check the spelling\n"
+		"tests/fixtures/bad-balance/hosts.yml:12:21: warning: route 'web': mode "
+		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
+		"or tcp\n"
+		"tests/fixtures/bad-balance/hosts.yml:17:26: error: route 'web': balance "
+		"'leastconn' is not supported; use roundrobin\n"
+		"tests/fixtures/bad-balance/hosts.yml:18:36: warning: route 'web': option "
+		"'forwardfor' is not implemented, ignored; portier knows httplog and tcplog\n"
+		"tests/fixtures/bad-balance/hosts.yml:16:49: warning: route 'web': unknown key "
+		"'weight' in destination.group is ignored; known keys: name, port. Check the "
+		"spelling\n");
+}
+
+static void test_bad_address(void **state)
+{
+	(void)state;
+	check_fixture("bad-address", "gw-1",
+		"tests/fixtures/bad-address/hosts.yml:12:24: error: route 'name': address "
+		"'vip.example.com' is not an IP address; write \"*\" for every address of this "
+		"host, or one address (e.g. a VIP)\n"
+		"tests/fixtures/bad-address/hosts.yml:16:24: error: route 'six': address "
+		"'2001:db8::1' is IPv6, which portier does not forward yet; use an IPv4 "
+		"address or \"*\"\n"
+		"tests/fixtures/bad-address/hosts.yml:20:24: error: route 'empty': address '' "
+		"is not an IP address; write \"*\" for every address of this host, or one "
+		"address (e.g. a VIP)\n");
+}
+
+static void test_bad_template(void **state)
+{
+	(void)state;
+	check_fixture("bad-template", "gw-1",
+		"tests/fixtures/bad-template/hosts.yml:14:21: error: route 'filter': '{{ "
+		"app.web.port | int }}' is not supported: inside {{ }} only dotted paths "
+		"(app.name.port) and subscripts (app['v-admin'].port, list[0]) are; no "
+		"filters, arithmetic, calls or tests. Write the value or a plain reference\n"
+		"tests/fixtures/bad-template/hosts.yml:17:21: error: route 'arith': '{{ "
+		"app.web.port + 1 }}' is not supported: inside {{ }} only dotted paths "
+		"(app.name.port) and subscripts (app['v-admin'].port, list[0]) are; no "
+		"filters, arithmetic, calls or tests. Write the value or a plain reference\n"
+		"tests/fixtures/bad-template/hosts.yml:20:21: error: route 'undefined': '{{ "
+		"app.api.port }}': 'app' has no key 'api'; define it, or fix the name\n"
+		"tests/fixtures/bad-template/hosts.yml:23:21: error: route 'open': '{{ "
+		"app.web.port': '{{' is not closed by '}}'; close it, or quote the text "
+		"differently if no reference was meant\n");
+}
+
+static void test_bad_local_port(void **state)
+{
+	(void)state;
+	check_fixture("bad-local-port", "gw-1",
+		"tests/fixtures/bad-local-port/hosts.yml:15:43: error: route 'web': backend "
+		"'gw-1' is this host, reached at port 30080, but the route listens on port 80: "
+		"portier delivers local traffic unchanged, so the local backend must use the "
+		"listening port; make destination.group.port equal to port\n");
+	/* Every host of the pool is its own backend: the same error, about itself. */
+	check_fixture("bad-local-port", "gw-2",
+		"tests/fixtures/bad-local-port/hosts.yml:15:43: error: route 'web': backend "
+		"'gw-2' is this host, reached at port 30080, but the route listens on port 80: "
+		"portier delivers local traffic unchanged, so the local backend must use the "
+		"listening port; make destination.group.port equal to port\n");
+}
+
+static void test_bad_resolve(void **state)
+{
+	(void)state;
+	/* Named once each, on the first route that needs them; both routes fail. */
+	check_fixture("bad-resolve", "gw-1",
+		"tests/fixtures/bad-resolve/hosts.yml:11:9: error: route 'web': host 'node-b' "
+		"has no ansible_host and its name does not resolve (no such name); set "
+		"ansible_host: <IP address> for it in the inventory\n"
+		"tests/fixtures/bad-resolve/hosts.yml:12:32: error: route 'web': host 'node-c': "
+		"ansible_host 'node-c.invalid' does not resolve (no such name); set "
+		"ansible_host to the host's IP address\n");
+}
+
+static void test_bad_proto_nat(void **state)
+{
+	(void)state;
+	check_fixture("bad-proto-nat", "gw-1",
+		"tests/fixtures/bad-proto-nat/hosts.yml:13:22: error: route 'web': proto "
+		"'sctp' is not supported; use tcp (the default) or udp\n"
+		"tests/fixtures/bad-proto-nat/hosts.yml:14:20: error: route 'web': nat "
+		"'masquerade' is unknown; use snat (the default: backends see this gateway's "
+		"address) or dnat (backends see the client's address)\n");
+}
+
+static void test_bad_check(void **state)
+{
+	(void)state;
+	check_fixture("bad-check", "gw-1",
+		"tests/fixtures/bad-check/hosts.yml:15:81: warning: route 'web': unknown key "
+		"'delay' in destination.check is ignored; known keys: inter, timeout, rise, "
+		"fall, port. Check the spelling\n"
+		"tests/fixtures/bad-check/hosts.yml:15:32: error: route 'web': "
+		"destination.check.inter 'fast' is not a duration; write milliseconds (2000) "
+		"or a number with a unit: 500ms, 2s, 1m (at most 24h)\n"
+		"tests/fixtures/bad-check/hosts.yml:15:57: error: route 'web': "
+		"destination.check.rise '0' is not a count; use 1 to 1000\n"
+		"tests/fixtures/bad-check/hosts.yml:15:66: error: route 'web': "
+		"destination.check.fall 'many' is not a count; use 1 to 1000\n"
+		"tests/fixtures/bad-check/hosts.yml:15:78: error: route 'web': "
+		"destination.check.port '0' is not a port number; use a number from 1 to "
+		"65535\n"
+		"tests/fixtures/bad-check/hosts.yml:15:47: error: route 'web': "
+		"destination.check.timeout '2x' is not a duration; write milliseconds (2000) "
+		"or a number with a unit: 500ms, 2s, 1m (at most 24h)\n");
+}
+
+/* ---- host addresses ---------------------------------------------------- */
+
+static const char resolve_yaml[] =
+	"all:\n"
+	"  vars:\n"
+	"    net: 203.0.113\n"
+	"    proxies:\n"
+	"      target: {group: gw}\n"
+	"      routes:\n"
+	"        web: {port: 80, destination: {group: {name: nodes, port: 80}}}\n"
+	"  children:\n"
+	"    gw:\n"
+	"      hosts:\n"
+	"        gw-1:\n"
+	"    nodes:\n"
+	"      hosts:\n"
+	"        by-ip: {ansible_host: 203.0.113.10}\n"
+	"        by-template: {ansible_host: \"{{ net }}.11\"}\n"
+	"        by-name: {ansible_host: node12.example}\n"
+	"        node13.example:\n"
+	"        gw-1:\n";
+
+static void test_resolution(void **state)
+{
+	static const char *const names[][2] = {
+		{ "node12.example", "203.0.113.12" },
+		{ "node13.example", "203.0.113.13" },
+		{ "gw-1", "203.0.113.1" },
+		{ NULL, NULL },
+	};
+	struct fake_dns dns = { .names = names };
+	struct result r;
+	const struct pt_route *rt;
+
+	(void)state;
+	build_text(&r, resolve_yaml, "gw-1", &dns);
+	assert_string_equal(r.text, "");
+	rt = pt_routeset_find(r.rs, "web");
+	assert_non_null(rt);
+	assert_int_equal(rt->n_backends, 5);
+	assert_string_equal(rt->backends[0].host, "by-ip");
+	assert_addr(&rt->backends[0].addr, "203.0.113.10");
+	assert_string_equal(rt->backends[1].host, "by-template");
+	assert_addr(&rt->backends[1].addr, "203.0.113.11");
+	assert_string_equal(rt->backends[2].host, "by-name");
+	assert_addr(&rt->backends[2].addr, "203.0.113.12");
+	assert_string_equal(rt->backends[3].host, "node13.example");
+	assert_addr(&rt->backends[3].addr, "203.0.113.13");
+	assert_string_equal(rt->backends[4].host, "gw-1");
+	assert_addr(&rt->backends[4].addr, "203.0.113.1");
+	for (size_t i = 0; i < 4; i++)
+		assert_false(rt->backends[i].local);
+	assert_true(rt->backends[4].local);
+	assert_addr(&r.rs->host_addr, "203.0.113.1");
+	/* gw-1 once (cached), node12 and node13 once each. */
+	assert_int_equal(dns.calls, 3);
+	result_free(&r);
+
+	/* Nothing resolves: each failing host is named once, with the fix. */
+	dns = (struct fake_dns){ 0 };
+	build_text(&r, resolve_yaml, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:16:33: error: route 'web': host 'by-name': ansible_host "
+		"'node12.example' does not resolve (no such name); set ansible_host to the "
+		"host's IP address\n"
+		"mem.yml:17:9: error: route 'web': host 'node13.example' has no ansible_host "
+		"and its name does not resolve (no such name); set ansible_host: <IP address> "
+		"for it in the inventory\n"
+		"mem.yml:11:9: error: route 'web': host 'gw-1' has no ansible_host and its "
+		"name does not resolve (no such name); set ansible_host: <IP address> for it "
+		"in the inventory\n");
+	assert_int_equal(r.rs->n_routes, 0);
+	assert_int_equal(r.rs->host_addr.family, 0);
+	result_free(&r);
+}
+
+/* is_local decides which backends are this host's. */
+static bool local_is_10(const struct pt_addr *a, void *arg)
+{
+	struct pt_addr ten;
+
+	(void)arg;
+	pt_addr_parse("203.0.113.10", &ten);
+	return pt_addr_equal(a, &ten);
+}
+
+static void test_is_local(void **state)
+{
+	static const char *const names[][2] = {
+		{ "node12.example", "203.0.113.12" },
+		{ "node13.example", "203.0.113.13" },
+		{ "gw-1", "203.0.113.1" },
+		{ NULL, NULL },
+	};
+	struct fake_dns dns = { .names = names };
+	struct pt_build_opts o = { .host = "gw-1", .resolve = fake_resolve, .resolve_arg = &dns,
+				   .is_local = local_is_10 };
+	struct result r = { 0 };
+	const struct pt_route *rt;
+
+	(void)state;
+	r.inv = pt_inventory_parse("mem.yml", resolve_yaml, strlen(resolve_yaml), &r.d);
+	build_opts(&r, &o);
+	assert_string_equal(r.text, "");
+	rt = pt_routeset_find(r.rs, "web");
+	assert_true(rt->backends[0].local);
+	assert_false(rt->backends[1].local);
+	/* This host is local whatever is_local says. */
+	assert_true(rt->backends[4].local);
+	result_free(&r);
+}
+
+/* ---- extensions -------------------------------------------------------- */
+
+static const char ext_yaml[] =
+	"all:\n"
+	"  hosts:\n"
+	"    gw-1: {ansible_host: 203.0.113.1}\n"
+	"    gw-2: {ansible_host: 203.0.113.2}\n"
+	"  vars:\n"
+	"    dns_port: 53\n"
+	"    proxies:\n"
+	"      target: {group: all}\n"
+	"      routes:\n"
+	"        dns:\n"
+	"          mode: tcp\n"
+	"          address: 192.168.1.254\n"
+	"          port: \"{{ dns_port }}\"\n"
+	"          proto: udp\n"
+	"          nat: dnat\n"
+	"          destination:\n"
+	"            group: {name: all, port: '{{ dns_port }}'}\n"
+	"            options: [tcplog]\n"
+	"            check: {inter: 500ms, rise: 1, fall: 5, port: 8053}\n"
+	"        dns-tcp:\n"
+	"          address: 192.168.1.254\n"
+	"          port: 53\n"
+	"          destination:\n"
+	"            group: {name: all}\n"
+	"            check: {inter: 3000, timeout: 1s}\n"
+	"        slow:\n"
+	"          port: 8080\n"
+	"          destination:\n"
+	"            group: {name: all, port: 8080}\n"
+	"            check: {inter: 1m, timeout: 2h}\n";
+
+static void test_extensions(void **state)
+{
+	struct fake_dns dns = { 0 };
+	struct result r;
+	const struct pt_route *rt;
+
+	(void)state;
+	build_text(&r, ext_yaml, "gw-2", &dns);
+	assert_string_equal(r.text, "");
+	assert_int_equal(r.rs->n_routes, 3);
+
+	rt = pt_routeset_find(r.rs, "dns");
+	assert_false(rt->wildcard);
+	assert_addr(&rt->addr, "192.168.1.254");
+	assert_int_equal(rt->port, 53);
+	assert_int_equal(rt->proto, IPPROTO_UDP);
+	assert_int_equal(rt->nat, PT_NAT_DNAT);
+	assert_string_equal(rt->mode, "tcp");
+	assert_int_equal(rt->options, PT_OPT_TCPLOG);
+	assert_int_equal(rt->check.inter_ms, 500);
+	assert_int_equal(rt->check.timeout_ms, 500);
+	assert_int_equal(rt->check.rise, 1);
+	assert_int_equal(rt->check.fall, 5);
+	assert_int_equal(rt->check.port, 8053);
+	assert_int_equal(rt->n_backends, 2);
+	assert_false(rt->backends[0].local);
+	assert_true(rt->backends[1].local);
+
+	/* Same address and port as "dns" but TCP: no conflict. Backend port
+	 * defaults to the listening port. */
+	rt = pt_routeset_find(r.rs, "dns-tcp");
+	assert_int_equal(rt->proto, IPPROTO_TCP);
+	assert_int_equal(rt->nat, PT_NAT_SNAT);
+	assert_int_equal(rt->dest_port, 53);
+	assert_int_equal(rt->check.inter_ms, 3000);
+	assert_int_equal(rt->check.timeout_ms, 1000);
+	assert_string_equal(pt_proto_name(rt->proto), "tcp");
+
+	rt = pt_routeset_find(r.rs, "slow");
+	assert_true(rt->wildcard);
+	assert_int_equal(rt->check.inter_ms, 60000);
+	assert_int_equal(rt->check.timeout_ms, 7200000);
+	assert_int_equal(rt->options, 0);
+	result_free(&r);
+}
+
+/* Structure problems and the data plane's limits. */
+static void test_shapes_and_limits(void **state)
+{
+	static const char big[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1: {ansible_host: 203.0.113.1}\n"
+		"  children:\n"
+		"    nodes:\n"
+		"      hosts:\n"
+		"        \"node-[1:300]\": {ansible_host: 203.0.113.2}\n"
+		"  vars:\n"
+		"    proxies:\n"
+		"      target: {group: all}\n"
+		"      routes:\n"
+		"        web: {port: 80, destination: {group: {name: nodes}}}\n"
+		"        list: [port, 80]\n"
+		"        dest: {port: 81, destination: nodes}\n";
+	static const char none[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1:\n";
+	static const char no_target[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1:\n"
+		"  vars:\n"
+		"    proxies: {routes: {}, extra: 1}\n";
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build_text(&r, big, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:12:53: error: route 'web': destination group 'nodes' has 300 hosts, "
+		"more than the 256 backends a route can have; split it into smaller groups\n"
+		"mem.yml:13:15: error: route 'list': a route must be a mapping (mode, address, "
+		"port, destination), not a sequence\n"
+		"mem.yml:14:39: error: route 'dest': destination must be a mapping with group, "
+		"balance and options, not a scalar\n");
+	result_free(&r);
+
+	build_text(&r, none, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:3:5: error: host 'gw-1' has no 'proxies' variable; declare proxies "
+		"(target and routes) in group_vars/<group>.yml of its group\n");
+	result_free(&r);
+
+	build_text(&r, no_target, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:5:27: warning: unknown key 'extra' in proxies is ignored; known keys: "
+		"target, routes. Check the spelling\n"
+		"mem.yml:5:14: error: proxies has no target; add target: {group: GROUP} naming "
+		"the group of hosts that run these routes\n"
+		"mem.yml:5:23: warning: proxies.routes is empty: nothing to forward\n");
+	result_free(&r);
+}
+
+static void test_addr_helpers(void **state)
+{
+	struct pt_addr a, b;
+	char buf[INET6_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("203.0.113.7", &a), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(pt_addr_parse("203.0.113.7", &b), 0);
+	assert_true(pt_addr_equal(&a, &b));
+	assert_int_equal(pt_addr_parse("203.0.113.8", &b), 0);
+	assert_false(pt_addr_equal(&a, &b));
+	assert_int_equal(pt_addr_parse("2001:db8::1", &b), 0);
+	assert_int_equal(b.family, AF_INET6);
+	assert_false(pt_addr_equal(&a, &b));
+	assert_string_equal(pt_addr_str(&b, buf, sizeof(buf)), "2001:db8::1");
+	assert_int_equal(pt_addr_parse("gateway-1", &b), -EINVAL);
+	assert_int_equal(pt_addr_parse("203.0.113", &b), -EINVAL);
+	assert_int_equal(pt_addr_parse("", &b), -EINVAL);
+	memset(&b, 0, sizeof(b));
+	assert_string_equal(pt_addr_str(&b, buf, sizeof(buf)), "-");
+	assert_string_equal(pt_proto_name(IPPROTO_UDP), "udp");
+	assert_string_equal(pt_proto_name(IPPROTO_ICMP), "unknown");
+	assert_string_equal(pt_nat_name(PT_NAT_SNAT), "snat");
+	assert_string_equal(pt_nat_name(PT_NAT_DNAT), "dnat");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed),
+		cmocka_unit_test(test_bad_port),
+		cmocka_unit_test(test_bad_group),
+		cmocka_unit_test(test_bad_target),
+		cmocka_unit_test(test_bad_duplicate),
+		cmocka_unit_test(test_bad_balance),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_template),
+		cmocka_unit_test(test_bad_local_port),
+		cmocka_unit_test(test_bad_resolve),
+		cmocka_unit_test(test_bad_proto_nat),
+		cmocka_unit_test(test_bad_check),
+		cmocka_unit_test(test_resolution),
+		cmocka_unit_test(test_is_local),
+		cmocka_unit_test(test_extensions),
+		cmocka_unit_test(test_shapes_and_limits),
+		cmocka_unit_test(test_addr_helpers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

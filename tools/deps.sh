@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# deps.sh - the one list of Debian packages portier needs to build, test and
+# benchmark; installs what is missing (root), does nothing if all are there.
+#   tools/deps.sh          install what is missing
+#   tools/deps.sh --list   print the list
+set -euo pipefail
+
+PKGS=(
+	# build
+	make gcc clang llvm pkg-config bpftool
+	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjansson-dev libmicrohttpd-dev
+	# tests: unit framework, fuzzing runtime, namespaces and traffic
+	libcmocka-dev libclang-rt-14-dev iproute2 ethtool socat procps
+	# the reference for inventory semantics
+	ansible-core
+)
+
+if [ "${1:-}" = "--list" ]; then
+	printf '%s\n' "${PKGS[@]}"
+	exit 0
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

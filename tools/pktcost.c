@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * pktcost.c - per-packet cost of the XDP program by BPF_PROG_TEST_RUN, as a
+ * multiple of a bare program (bpf/bare.bpf.c: swap MACs, redirect) timed
+ * the same way. Classes: new flow, established flow, reply, undeclared.
+ *
+ * With "repeat", every repetition sees the packet as the previous one left
+ * it, and a forwarded packet loses one TTL each time. So a forwarded class
+ * is timed in calls of CHAIN repetitions (TTL 255 lasts that long), each
+ * repetition a distinct flow: the routes are built so that each rewritten
+ * packet is the next packet of the same class (docs/benchmarks.md explains
+ * the chains). CALLS calls make 1,000,000 packets per run; the kernel
+ * times only its loop, so the syscall is not in the figure. After each run
+ * the counters must prove the class: anything else makes the exit status
+ * non-zero. Needs root; runs in a private network namespace.
+ *
+ *   pktcost [RUNS]      (default 5; the median run is reported)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+
+#include "bare.skel.h"
+#include "dataplane.h"
+#include "pkt.h"
+#include "portier.skel.h"
+#include "testnet.h"
+
+#define CHAIN		200		/* repetitions per call: TTL 255 -> 55 */
+#define CALLS		5000		/* CALLS * CHAIN = 1,000,000 packets */
+#define PACKETS		(CHAIN * CALLS)
+#define RUNS_DEFAULT	5
+#define RUNS_MAX	15
+#define TTL_START	255
+#define SELF_PORT	30080		/* service and backend port of "self" */
+#define CHAIN_PORT	9000		/* port of the dnat chain routes */
+#define UNDECLARED_PORT	9999
+#define CLIENT_PORT	40000
+#define CHAIN_BASE	"203.0.113.30"	/* S_0; S_k = S_0 + k, k <= CHAIN */
+#define FLUSH_BATCH	1024
+#define IDLE_A		"idle0"		/* a veth pair that stays down */
+#define IDLE_B		"idle1"
+
+/* Goals from issue 3, as multiples of the bare program. */
+#define GOAL_NEW	12.0
+#define GOAL_EST	5.0
+#define GOAL_REPLY	5.0
+#define GOAL_UNDECLARED	2.5
+
+static struct {
+	struct pt_dataplane *dp;
+	struct portier *skel;
+	struct bare *bare;
+	int if_in, if_out, ncpu;
+	__u32 self_route;
+	__u32 chain_route[CHAIN];
+} B;
+
+static uint32_t chain_addr(int k)
+{
+	return htonl(ntohl(tn_ip4(CHAIN_BASE)) + k);
+}
+
+static int setup_net(void)
+{
+	char a[INET_ADDRSTRLEN], m[18];
+	uint8_t mac[6] = { 0x02, 0, 0, 0, 0x03, 0 };
+	int rc = 0;
+
+	if (tn_enter("pktcost"))
+		return -1;
+	/* Neighbours S_1..S_CHAIN for the dnat chain. */
+	for (int k = 1; k <= CHAIN && !rc; k++) {
+		uint32_t s = chain_addr(k);
+
+		mac[5] = (uint8_t)k;
+		inet_ntop(AF_INET, &s, a, sizeof(a));
+		rc = tn_sh("ip neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent", a,
+			   tn_mac_str(mac, m));
+	}
+	if (!rc)
+		rc = tn_sh("ip link add " IDLE_A " type veth peer name " IDLE_B);
+	B.if_in = if_nametoindex(TN_IF_IN);
+	B.if_out = if_nametoindex(TN_IF_OUT);
+	return rc ? -1 : 0;
+}
+
+static struct pt_addr pt4(uint32_t a)
+{
+	struct pt_addr p = { .family = AF_INET };
+
+	p.v4.s_addr = a;
+	return p;
+}
+
+/* "self": B1:30080 -> B1:30080 (snat), so a rewritten packet is a new
+ * packet to the same service. "chain<k>": S_k:9000 -> S_k+1:9000 (dnat),
+ * so a reply from S_k+1 becomes a reply from S_k. */
+static int load(void)
+{
+	static struct pt_route r[CHAIN + 1];
+	static struct pt_backend be[CHAIN + 1];
+	static char names[CHAIN][16];
+	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = CHAIN + 1 };
+	struct pt_addr local[2] = { pt4(tn_ip4(TN_GW_IN)), pt4(tn_ip4(TN_GW_OUT)) };
+	struct pt_dp_opts opts = { 0 };
+	struct portier_config cfg;
+	int err, id;
+
+	err = pt_dp_open(&opts, &B.dp);
+	if (err) {
+		fprintf(stderr, "pktcost: cannot load the data plane: %s\n",
+			B.dp ? pt_dp_last_error(B.dp) : strerror(-err));
+		return err;
+	}
+	B.skel = pt_dp_skel(B.dp);
+	pt_dp_config_defaults(&cfg);
+	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
+	cfg.snat_family = PORTIER_AF_INET;
+	cfg.input_ifindex = B.if_in;
+	cfg.output_ifindex = B.if_out;
+	for (int i = 0; i <= CHAIN; i++) {
+		r[i].mode = (char *)"tcp";
+		r[i].proto = IPPROTO_TCP;
+		r[i].balance = PT_BALANCE_ROUNDROBIN;
+		r[i].backends = &be[i];
+		r[i].n_backends = 1;
+	}
+	r[0].name = (char *)"self";
+	r[0].addr = pt4(tn_ip4(tn_be_addr[0]));
+	r[0].port = SELF_PORT;
+	r[0].nat = PT_NAT_SNAT;
+	be[0].addr = r[0].addr;
+	be[0].port = SELF_PORT;
+	for (int k = 0; k < CHAIN; k++) {
+		snprintf(names[k], sizeof(names[k]), "chain%d", k);
+		r[k + 1].name = names[k];
+		r[k + 1].addr = pt4(chain_addr(k));
+		r[k + 1].port = CHAIN_PORT;
+		r[k + 1].nat = PT_NAT_DNAT;
+		be[k + 1].addr = pt4(chain_addr(k + 1));
+		be[k + 1].port = CHAIN_PORT;
+	}
+	err = pt_dp_set_config(B.dp, &cfg);
+	if (!err)
+		err = pt_dp_set_local(B.dp, local, 2);
+	if (!err)
+		err = pt_dp_apply(B.dp, &rs);
+	if (err) {
+		fprintf(stderr, "pktcost: cannot fill the maps: %s\n", pt_dp_last_error(B.dp));
+		return err;
+	}
+	B.self_route = pt_dp_route_id(B.dp, "self");
+	for (int k = 0; k < CHAIN; k++) {
+		id = pt_dp_route_id(B.dp, names[k]);
+		if (id < 0)
+			return id;
+		B.chain_route[k] = id;
+	}
+
+	B.bare = bare__open_and_load();
+	if (!B.bare) {
+		fprintf(stderr, "pktcost: cannot load the bare program: %s\n", strerror(errno));
+		return -errno;
+	}
+	err = bpf_map_update_elem(bpf_map__fd(B.bare->maps.bare_tx_ports), &B.if_in, &B.if_in, 0);
+	if (err) {
+		fprintf(stderr, "pktcost: cannot fill bare_tx_ports: %s\n", strerror(errno));
+		return err;
+	}
+	/* A test run with repeat > 1 puts its program into the kernel's XDP
+	 * dispatcher and takes it out again, ~50 ms each call. Attached to
+	 * an idle veth pair (down: no packet ever arrives), both programs stay
+	 * in the dispatcher and a call costs only its packets. */
+	err = bpf_xdp_attach(if_nametoindex(IDLE_A), bpf_program__fd(B.skel->progs.portier_xdp),
+			     XDP_FLAGS_DRV_MODE, NULL);
+	if (!err)
+		err = bpf_xdp_attach(if_nametoindex(IDLE_B),
+				     bpf_program__fd(B.bare->progs.bare_xdp), XDP_FLAGS_DRV_MODE,
+				     NULL);
+	if (err)
+		fprintf(stderr, "pktcost: cannot attach to the idle veth peers: %s\n",
+			strerror(-err));
+	return err;
+}
+
+/* One BPF_PROG_TEST_RUN call: *ns receives the kernel's mean ns per
+ * repetition. Returns the program's last verdict or -errno. */
+static int run(int prog_fd, int ifindex, const uint8_t *pkt, size_t len, __u32 repeat,
+	       double *ns)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog_fd, &o);
+
+	if (err)
+		return -errno;
+	*ns = o.duration;
+	return o.retval;
+}
+
+/* Delete every conntrack entry (not timed). */
+static void ct_flush(void)
+{
+	static struct portier_flow_key keys[FLUSH_BATCH];
+	static struct portier_flow vals[FLUSH_BATCH];
+	int fd = bpf_map__fd(B.skel->maps.portier_conntrack);
+	__u32 out, count;
+	int err;
+
+	do {
+		count = FLUSH_BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, NULL, &out, keys, vals, &count, NULL);
+	} while (!err);
+}
+
+static uint64_t reason(__u32 id)
+{
+	uint64_t v[B.ncpu], sum = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(B.skel->maps.portier_reasons), &id, v))
+		return 0;
+	for (int i = 0; i < B.ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+/* Route counters summed over CPUs: [0] orig packets, [1] reply packets,
+ * [2] new flows; over the chain routes if chain, else "self". */
+static void route_totals(bool chain, uint64_t t[3])
+{
+	struct portier_stats v[B.ncpu];
+	int fd = bpf_map__fd(B.skel->maps.portier_route_stats);
+
+	memset(t, 0, 3 * sizeof(t[0]));
+	for (int k = 0; k < (chain ? CHAIN : 1); k++) {
+		__u32 id = chain ? B.chain_route[k] : B.self_route;
+
+		if (bpf_map_lookup_elem(fd, &id, v))
+			continue;
+		for (int i = 0; i < B.ncpu; i++) {
+			t[0] += v[i].packets[PORTIER_FLOW_DIR_ORIG];
+			t[1] += v[i].packets[PORTIER_FLOW_DIR_REPLY];
+			t[2] += v[i].flows;
+		}
+	}
+}
+
+/* Counter snapshot: every reason, and the route totals. */
+struct snap {
+	uint64_t reasons[PORTIER_R_MAX];
+	uint64_t route[3];
+};
+
+static void snap(struct snap *s, bool chain)
+{
+	for (__u32 i = 0; i < PORTIER_R_MAX; i++)
+		s->reasons[i] = reason(i);
+	route_totals(chain, s->route);
+}
+
+/* Did the run between a and b count exactly n packets under want and
+ * nothing under any other reason? */
+static bool only_reason(const struct snap *a, const struct snap *b, __u32 want, uint64_t n)
+{
+	for (__u32 i = 0; i < PORTIER_R_MAX; i++) {
+		uint64_t d = b->reasons[i] - a->reasons[i];
+
+		if (d != (i == want ? n : 0)) {
+			fprintf(stderr, "pktcost: reason %u counted %llu, expected %llu\n", i,
+				(unsigned long long)d, (unsigned long long)(i == want ? n : 0));
+			return false;
+		}
+	}
+	return true;
+}
+
+enum cls { C_BARE, C_NEW, C_EST, C_REPLY, C_UNDECLARED, C_BARE_1M, C_MAX };
+
+static const char *const cls_name[C_MAX] = {
+	"bare (200-packet calls)", "new flow", "established flow", "reply", "undeclared pass",
+	"bare (one 1M call)",
+};
+
+static void spec_base(struct pkt_spec *s, uint8_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->dmac, tn_mac_in, 6);
+	memcpy(s->smac, tn_mac_client, 6);
+	s->saddr = tn_ip4(TN_CLIENT);
+	s->sport = CLIENT_PORT;
+	s->proto = IPPROTO_TCP;
+	s->ttl = TTL_START;
+	s->tcp_flags = flags;
+	s->payload_len = 0;
+}
+
+/* Calls of CHAIN repetitions of one packet; mean ns per packet, or < 0 if a
+ * call did not end as want. flush: empty the connection table first, and
+ * before every call. */
+static double calls(int prog_fd, int ifindex, const uint8_t *pkt, size_t len, int want,
+		    bool flush)
+{
+	double total = 0, ns;
+
+	for (int c = 0; c < CALLS; c++) {
+		if (flush)
+			ct_flush();
+		if (run(prog_fd, ifindex, pkt, len, CHAIN, &ns) != want)
+			return -1;
+		total += ns;
+	}
+	return total / CALLS;
+}
+
+/* One run of class c: ns per packet, or < 0 if the counters say the run
+ * measured something else. */
+static double measure(enum cls c)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	int bare_fd = bpf_program__fd(B.bare->progs.bare_xdp);
+	uint8_t pkt[PKT_MAX], q[PKT_MAX];
+	struct pkt_spec s, r;
+	struct snap a, b;
+	double ns = -1;
+	size_t n, qn;
+
+	spec_base(&s, PKT_SYN);
+	s.daddr = tn_ip4(tn_be_addr[0]);
+	s.dport = SELF_PORT;
+	switch (c) {
+	case C_BARE:
+		n = pkt_build(&s, pkt);
+		return calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT, false);
+	case C_BARE_1M:
+		n = pkt_build(&s, pkt);
+		return run(bare_fd, B.if_in, pkt, n, PACKETS, &ns) == XDP_REDIRECT ? ns : -1;
+	case C_NEW:
+		/* Each repetition: a SYN to "self" with no flow; its rewrite
+		 * (new SNAT port) is again a SYN to "self" with no flow. */
+		n = pkt_build(&s, pkt);
+		snap(&a, false);
+		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT, true);
+		snap(&b, false);
+		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+		    b.route[2] - a.route[2] != PACKETS)
+			return -1;
+		return ns;
+	case C_EST:
+		/* One call of SYNs makes CHAIN chained flows; ACKs on the
+		 * same tuple then walk them: each repetition a flow hit. */
+		n = pkt_build(&s, pkt);
+		ct_flush();
+		if (calls(fd, B.if_in, pkt, n, XDP_REDIRECT, false) < 0)
+			return -1;
+		ct_flush();
+		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
+			return -1;
+		s.tcp_flags = PKT_ACK;
+		n = pkt_build(&s, pkt);
+		snap(&a, false);
+		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT, false);
+		snap(&b, false);
+		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+		    b.route[2] != a.route[2] || b.route[0] - a.route[0] != PACKETS)
+			return -1;
+		return ns;
+	case C_REPLY:
+		/* SYNs through the dnat chain make CHAIN flows; a reply from
+		 * S_CHAIN is rewritten into a reply from S_CHAIN-1, ... */
+		s.daddr = chain_addr(0);
+		s.dport = CHAIN_PORT;
+		n = pkt_build(&s, pkt);
+		ct_flush();
+		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
+			return -1;
+		spec_base(&r, PKT_ACK);
+		memcpy(r.dmac, tn_mac_out, 6);
+		r.saddr = chain_addr(CHAIN);
+		r.sport = CHAIN_PORT;
+		r.daddr = tn_ip4(TN_CLIENT);
+		r.dport = CLIENT_PORT;
+		qn = pkt_build(&r, q);
+		/* The first walk marks the flows "seen reply": not timed. */
+		if (run(fd, B.if_out, q, qn, CHAIN, &ns) != XDP_REDIRECT)
+			return -1;
+		snap(&a, true);
+		ns = calls(fd, B.if_out, q, qn, XDP_REDIRECT, false);
+		snap(&b, true);
+		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+		    b.route[1] - a.route[1] != PACKETS || b.route[2] != a.route[2])
+			return -1;
+		return ns;
+	case C_UNDECLARED:
+		s.daddr = tn_ip4(TN_GW_IN);
+		s.dport = UNDECLARED_PORT;
+		n = pkt_build(&s, pkt);
+		snap(&a, false);
+		if (run(fd, B.if_in, pkt, n, PACKETS, &ns) != XDP_PASS)
+			return -1;
+		snap(&b, false);
+		return only_reason(&a, &b, PORTIER_R_PASS_UNDECLARED, PACKETS) ? ns : -1;
+	default:
+		return -1;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	static const double goal[C_MAX] = { 0, GOAL_NEW, GOAL_EST, GOAL_REPLY, GOAL_UNDECLARED, 0 };
+	int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
+	double med[C_MAX], v[RUNS_MAX];
+	bool ok = true;
+
+	if (runs < 1 || runs > RUNS_MAX) {
+		fprintf(stderr, "pktcost: RUNS must be 1-%d\n", RUNS_MAX);
+		return 2;
+	}
+	B.ncpu = libbpf_num_possible_cpus();
+	if (setup_net() || (fprintf(stderr, "DEBUG net\n"), load()))
+		return 1;
+	/* Runs interleave the classes, so drift hits them alike. */
+	double all[C_MAX][RUNS_MAX];
+
+	for (int r = 0; r < runs; r++) {
+		for (int c = 0; c < C_MAX; c++) {
+			all[c][r] = measure(c);
+			fprintf(stderr, "DEBUG %d %f\n", c, all[c][r]);
+			if (all[c][r] < 0) {
+				fprintf(stderr, "pktcost: run %d of '%s' did not measure its class "
+					"(see above)\n", r + 1, cls_name[c]);
+				return 1;
+			}
+		}
+	}
+	for (int c = 0; c < C_MAX; c++) {
+		memcpy(v, all[c], runs * sizeof(v[0]));
+		qsort(v, runs, sizeof(v[0]), cmp_double);
+		med[c] = v[runs / 2];
+	}
+	printf("per-packet cost: BPF_PROG_TEST_RUN, %d packets per run, median of %d runs\n",
+	       PACKETS, runs);
+	printf("%-26s %8s %8s %8s\n", "class", "ns/pkt", "x bare", "goal");
+	for (int c = 0; c < C_MAX; c++) {
+		double x = med[c] / med[C_BARE];
+
+		if (goal[c] > 0) {
+			printf("%-26s %8.1f %8.2f %7.1fx%s\n", cls_name[c], med[c], x, goal[c],
+			       x <= goal[c] ? "" : "  MISSED");
+			ok &= x <= goal[c];
+		} else {
+			printf("%-26s %8.1f %8.2f\n", cls_name[c], med[c], x);
+		}
+	}
+	printf("counters: every run counted exactly its class (see tools/pktcost.c)\n");
+	bare__destroy(B.bare);
+	pt_dp_close(B.dp);
+	return ok ? 0 : 3;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * cli.h - the command line's shared pieces: global options, bpftool-style
+ * OBJECT COMMAND dispatch with prefix matching, and output that is text or
+ * JSON from one code path (errors included: "Error: ..." on stderr, or
+ * {"error": "..."} on stdout in JSON mode).
+ */
+#ifndef PORTIER_CLI_H
+#define PORTIER_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct pt_global {
+	bool json;		/* -j */
+	bool pretty;		/* -p (implies -j) */
+	bool verbose;		/* -v: libbpf debug output, verifier log */
+	const char *bpffs;	/* --bpffs DIR: pin directory */
+	const char *prog;	/* argv[0] basename, for help */
+};
+extern struct pt_global pt_g;
+
+struct pt_cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+/* Run the command whose name argv[0] is a prefix of (first match in table
+ * order, like bpftool); no argv[0] runs help. Returns the command's exit
+ * code, or 1 with an error for an unknown command. */
+int pt_cmd_select(const struct pt_cmd *cmds, int argc, char **argv,
+		  int (*help)(int argc, char **argv));
+
+/* Report an error once, at the command boundary. */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning on stderr ("Warning: ..."), in both modes. */
+void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON value on stdout (compact, or indented with -p) and drop the
+ * reference. Returns 0, or 1 if it could not be written. */
+int pt_json_print(json_t *v);
+
+/* Objects: each file cmd_<object>.c exports do_<object>. */
+int do_config(int argc, char **argv);
+int do_daemon(int argc, char **argv);
+
+#endif

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_config.c - "portier config": read an inventory, build this host's routes
+ * and show them (text table or JSON) with every diagnostic.
+ *
+ *   portier config check -i PATH [--host NAME]
+ *   portier config help
+ *
+ * The JSON for a route and a backend is built by route_json() and
+ * backend_json(), so the other objects (route show, backend show) can print
+ * the same shape.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "diag.h"
+#include "inventory.h"
+#include "routes.h"
+#include "util.h"
+
+/* HOST_NAME_MAX is 64 on Linux; leave room for a terminating NUL. */
+#define HOSTNAME_BUF 256
+/* One formatted diagnostic line. */
+#define DIAG_BUF 2048
+/* "255.255.255.255:65535/udp", with room for IPv6 later. */
+#define LISTEN_BUF (INET6_ADDRSTRLEN + 16)
+
+/* What "config check" was asked to do. */
+struct check_args {
+	const char *inventory;	/* -i PATH */
+	const char *host;	/* --host NAME, or NULL for the short hostname */
+};
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s config check -i PATH [--host NAME]\n"
+		"       %1$s config help\n"
+		"\n"
+		"       PATH := { inventory file | inventory directory }\n"
+		"       NAME := inventory host name (default: the short hostname)\n"
+		"\n"
+		"  check  read the Ansible inventory, build the routes of host NAME,\n"
+		"         print them with every warning and error; exit 1 on errors.\n"
+		"         With -j: {\"host\", \"routes\", \"warnings\", \"errors\"}.\n",
+		pt_g.prog);
+	return 0;
+}
+
+/* The short hostname: gethostname() up to the first dot. */
+static int short_hostname(char *buf, size_t len)
+{
+	char *dot;
+
+	if (gethostname(buf, len) < 0)
+		return -errno;
+	buf[len - 1] = '\0';
+	dot = strchr(buf, '.');
+	if (dot)
+		*dot = '\0';
+	return 0;
+}
+
+/* Parse "-i PATH", "--inventory PATH", "--host NAME" (also "--opt=VALUE"),
+ * and "-j"/"-p" given after the command. Returns 0 or 1 after an error. */
+static int parse_check_args(int argc, char **argv, struct check_args *a)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const char **dst = NULL;
+		const char *eq = strchr(arg, '=');
+		size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+		if (!strcmp(arg, "-j") || !strcmp(arg, "--json")) {
+			pt_g.json = true;
+			continue;
+		}
+		if (!strcmp(arg, "-p") || !strcmp(arg, "--pretty")) {
+			pt_g.json = pt_g.pretty = true;
+			continue;
+		}
+		if (!strcmp(arg, "-i") || (n == strlen("--inventory") &&
+					    !strncmp(arg, "--inventory", n)))
+			dst = &a->inventory;
+		else if (n == strlen("--host") && !strncmp(arg, "--host", n))
+			dst = &a->host;
+		if (!dst) {
+			p_err("config check: unknown argument '%s'; try '%s config help'", arg,
+			      pt_g.prog);
+			return 1;
+		}
+		if (eq) {
+			*dst = eq + 1;
+		} else if (i + 1 < argc) {
+			*dst = argv[++i];
+		} else {
+			p_err("config check: '%s' needs a value; try '%s config help'", arg,
+			      pt_g.prog);
+			return 1;
+		}
+	}
+	if (!a->inventory) {
+		p_err("config check: no inventory; give one with -i PATH");
+		return 1;
+	}
+	return 0;
+}
+
+static const char *balance_name(enum pt_balance b)
+{
+	switch (b) {
+	case PT_BALANCE_ROUNDROBIN:
+		return "roundrobin";
+	}
+	return "unknown";
+}
+
+/* Names of the PT_OPT_* bits, in bit order. */
+static const char *const option_names[] = { "httplog", "tcplog" };
+
+static json_t *options_json(unsigned int opts)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
+		if (opts & (1U << i))
+			json_array_append_new(a, json_string(option_names[i]));
+	return a;
+}
+
+static json_t *backend_json(const struct pt_backend *b)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	return json_pack("{s:s, s:s, s:i, s:b}", "host", b->host ? b->host : "", "address",
+			 pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
+			 "local", b->local);
+}
+
+static json_t *route_json(const struct pt_route *r)
+{
+	char addr[INET6_ADDRSTRLEN];
+	json_t *backends = json_array();
+	json_t *o;
+
+	for (size_t i = 0; i < r->n_backends; i++)
+		json_array_append_new(backends, backend_json(&r->backends[i]));
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
+		      "name", r->name,
+		      "address", r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)),
+		      "port", (int)r->port, "proto", pt_proto_name(r->proto),
+		      "mode", r->mode ? r->mode : "tcp", "nat", pt_nat_name(r->nat),
+		      "balance", balance_name(r->balance), "options", options_json(r->options),
+		      "check", "inter_ms", (int)r->check.inter_ms,
+		      "timeout_ms", (int)r->check.timeout_ms, "rise", (int)r->check.rise,
+		      "fall", (int)r->check.fall, "port", (int)r->check.port,
+		      "backends", backends);
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+static json_t *diag_json(const struct pt_diag *g)
+{
+	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", g->pos.file ? g->pos.file : "",
+			      "line", (int)g->pos.line, "column", (int)g->pos.col,
+			      "route", g->route ? g->route : "", "message", g->msg);
+
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+static int print_json(const char *host, const struct pt_routeset *rs, const struct pt_diags *d)
+{
+	json_t *routes = json_array(), *warnings = json_array(), *errors = json_array();
+
+	for (size_t i = 0; rs && i < rs->n_routes; i++)
+		json_array_append_new(routes, route_json(&rs->routes[i]));
+	for (size_t i = 0; i < d->n; i++)
+		json_array_append_new(d->v[i].sev == PT_ERROR ? errors : warnings,
+				      diag_json(&d->v[i]));
+	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o}", "host", host, "routes", routes,
+				       "warnings", warnings, "errors", errors));
+}
+
+static void print_diags(const struct pt_diags *d)
+{
+	char buf[DIAG_BUF];
+
+	for (size_t i = 0; i < d->n; i++) {
+		pt_diag_format(&d->v[i], buf, sizeof(buf));
+		fprintf(stderr, "%s\n", buf);
+	}
+}
+
+static void route_listen(const struct pt_route *r, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u/%s",
+		 r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)), r->port,
+		 pt_proto_name(r->proto));
+}
+
+static void route_options(const struct pt_route *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
+		if (r->options & (1U << i))
+			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+					option_names[i]);
+	if (!off)
+		snprintf(buf, len, "-");
+}
+
+/* A column of the routes table: its title and the widest cell. */
+struct column {
+	const char *title;
+	int width;
+};
+
+enum { COL_NAME, COL_LISTEN, COL_NAT, COL_BALANCE, COL_OPTIONS, COL_BACKENDS, N_COLS };
+
+static void widen(struct column *c, const char *s)
+{
+	int n = (int)strlen(s);
+
+	if (n > c->width)
+		c->width = n;
+}
+
+/* The routes as a table; a route with several backends takes one line per
+ * backend, the route's own columns only on the first. */
+static void print_table(const struct pt_routeset *rs)
+{
+	struct column cols[N_COLS] = {
+		[COL_NAME] = { "ROUTE", 0 },	 [COL_LISTEN] = { "LISTEN", 0 },
+		[COL_NAT] = { "NAT", 0 },	 [COL_BALANCE] = { "BALANCE", 0 },
+		[COL_OPTIONS] = { "OPTIONS", 0 }, [COL_BACKENDS] = { "BACKENDS", 0 },
+	};
+	char listen[LISTEN_BUF], opts[64];
+
+	for (int c = 0; c < N_COLS; c++)
+		widen(&cols[c], cols[c].title);
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		route_listen(r, listen, sizeof(listen));
+		route_options(r, opts, sizeof(opts));
+		widen(&cols[COL_NAME], r->name);
+		widen(&cols[COL_LISTEN], listen);
+		widen(&cols[COL_NAT], pt_nat_name(r->nat));
+		widen(&cols[COL_BALANCE], balance_name(r->balance));
+		widen(&cols[COL_OPTIONS], opts);
+	}
+	printf("host %s: %zu route%s\n", rs->host, rs->n_routes, rs->n_routes == 1 ? "" : "s");
+	if (!rs->n_routes)
+		return;
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", cols[COL_NAME].width, cols[COL_NAME].title,
+	       cols[COL_LISTEN].width, cols[COL_LISTEN].title, cols[COL_NAT].width,
+	       cols[COL_NAT].title, cols[COL_BALANCE].width, cols[COL_BALANCE].title,
+	       cols[COL_OPTIONS].width, cols[COL_OPTIONS].title, cols[COL_BACKENDS].title);
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		size_t nb = r->n_backends ? r->n_backends : 1;
+
+		route_listen(r, listen, sizeof(listen));
+		route_options(r, opts, sizeof(opts));
+		for (size_t j = 0; j < nb; j++) {
+			char addr[INET6_ADDRSTRLEN] = "-";
+			const struct pt_backend *b = r->n_backends ? &r->backends[j] : NULL;
+			bool first = j == 0;
+
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  ", cols[COL_NAME].width,
+			       first ? r->name : "", cols[COL_LISTEN].width, first ? listen : "",
+			       cols[COL_NAT].width, first ? pt_nat_name(r->nat) : "",
+			       cols[COL_BALANCE].width, first ? balance_name(r->balance) : "",
+			       cols[COL_OPTIONS].width, first ? opts : "");
+			if (!b) {
+				printf("-\n");
+				continue;
+			}
+			printf("%s:%u%s%s%s\n", pt_addr_str(&b->addr, addr, sizeof(addr)),
+			       b->port, b->host ? " " : "", b->host ? b->host : "",
+			       b->local ? " (local)" : "");
+		}
+	}
+}
+
+static int do_check(int argc, char **argv)
+{
+	struct check_args a = { 0 };
+	struct pt_diags d = { 0 };
+	struct pt_inventory *inv = NULL;
+	struct pt_routeset *rs = NULL;
+	char hostname[HOSTNAME_BUF];
+	const char *host;
+	int ret = 1;
+
+	if (parse_check_args(argc, argv, &a))
+		return 1;
+	host = a.host;
+	if (!host) {
+		int err = short_hostname(hostname, sizeof(hostname));
+
+		if (err) {
+			p_err("config check: cannot read this host's name (%s); give --host NAME",
+			      strerror(-err));
+			return 1;
+		}
+		host = hostname;
+	}
+
+	inv = pt_inventory_load(a.inventory, &d);
+	if (inv && !d.n_errors) {
+		struct pt_build_opts opts = { .host = host };
+
+		rs = pt_routes_build(inv, &opts, &d);
+	}
+	if (pt_g.json) {
+		print_json(host, rs, &d);
+	} else {
+		print_diags(&d);
+		/* What was understood, unless nothing was. */
+		if (rs && (rs->n_routes || !d.n_errors))
+			print_table(rs);
+		if (d.n_errors)
+			fprintf(stderr,
+				"%s: %zu error%s, %zu warning%s; nothing would be applied\n",
+				a.inventory, d.n_errors, d.n_errors == 1 ? "" : "s",
+				d.n - d.n_errors, d.n - d.n_errors == 1 ? "" : "s");
+	}
+	if (!inv && !d.n_errors && !pt_g.json)
+		fprintf(stderr, "Error: cannot read inventory %s\n", a.inventory);
+	ret = inv && rs && !d.n_errors ? 0 : 1;
+	if (rs)
+		pt_routeset_free(rs);
+	if (inv)
+		pt_inventory_free(inv);
+	pt_diags_free(&d);
+	return ret;
+}
+
+static const struct pt_cmd cmds[] = {
+	{ "check", do_check },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int do_config(int argc, char **argv)
+{
+	return pt_cmd_select(cmds, argc, argv, do_help);
+}

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_daemon.c - "portier daemon": build this host's routes from the
+ * inventory, load (or adopt) the data plane, attach it to both NICs, fill
+ * the maps, then wait in one poll loop:
+ *   SIGHUP          re-read the inventory, apply the difference (a bad
+ *                   inventory changes nothing and is logged)
+ *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
+ *   timer           refresh local addresses, expire idle flows
+ * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
+ * daemon adopts them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "dataplane.h"
+#include "diag.h"
+#include "inventory.h"
+#include "portier.skel.h"
+#include "routes.h"
+#include "util.h"
+
+#define HOSTNAME_BUF	256	/* gethostname() buffer */
+#define DIAG_BUF	2048	/* one formatted diagnostic */
+#define TICK_SECONDS	5	/* period of local-address refresh and GC */
+
+/* What the daemon was asked to do. */
+struct daemon_args {
+	const char *inventory;		/* -i PATH */
+	const char *host;		/* --host NAME, NULL = short hostname */
+	const char *input;		/* --input IF (client side) */
+	const char *output;		/* --output IF (backend side) */
+	const char *bpffs;		/* --bpffs DIR: pin directory */
+	int nat;			/* --nat: -1 = as each route says */
+	__u32 ct_entries;		/* --conntrack-size N, 0 = default */
+	__u16 port_min, port_max;	/* --snat-ports MIN-MAX */
+	bool keep;			/* --keep: a clean stop leaves it running */
+	bool generic;			/* --generic: generic (skb) XDP mode */
+	char hostbuf[HOSTNAME_BUF];
+};
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "portier[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s daemon -i PATH [--host NAME] --input IF --output IF\n"
+		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
+		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
+		"       %1$s daemon help\n"
+		"\n"
+		"  Load the XDP data plane on IF (input: client side; output: backend\n"
+		"  side), fill it with the routes of host NAME from the inventory, and\n"
+		"  run until SIGINT/SIGTERM. SIGHUP re-reads the inventory and applies\n"
+		"  the difference. Maps and links are pinned under DIR (default %2$s);\n"
+		"  a restarted daemon adopts them, keeping every flow.\n"
+		"\n"
+		"  --nat           force the NAT mode of every route (default: as the\n"
+		"                  route says, snat unless it sets nat: dnat)\n"
+		"  --snat-ports    SNAT source ports (default %3$d-%4$d)\n"
+		"  --keep          on SIGINT/SIGTERM leave the data plane attached\n"
+		"  --generic       generic (skb) XDP instead of native: slower\n",
+		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
+		PORTIER_SNAT_PORT_MAX_DEFAULT);
+	return 0;
+}
+
+static int parse_u32(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || end == s || *end || *out > max ? -EINVAL : 0;
+}
+
+static int parse_args(int argc, char **argv, struct daemon_args *a)
+{
+	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN };
+	static const struct option opts[] = {
+		{ "inventory", required_argument, NULL, 'i' },
+		{ "host", required_argument, NULL, O_HOST },
+		{ "input", required_argument, NULL, O_INPUT },
+		{ "output", required_argument, NULL, O_OUTPUT },
+		{ "nat", required_argument, NULL, O_NAT },
+		{ "bpffs", required_argument, NULL, O_BPFFS },
+		{ "conntrack-size", required_argument, NULL, O_CT },
+		{ "snat-ports", required_argument, NULL, O_PORTS },
+		{ "keep", no_argument, NULL, O_KEEP },
+		{ "generic", no_argument, NULL, O_GEN },
+		{ 0 }
+	};
+	unsigned long v, lo, hi;
+	char *dash;
+	int opt;
+
+	a->nat = -1;
+	a->bpffs = pt_g.bpffs ? pt_g.bpffs : PORTIER_PIN_DIR_DEFAULT;
+	a->port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
+	a->port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
+	/* argv[-1] is "daemon": getopt skips it as the program name. */
+	optind = 0;
+	opterr = 0;	/* errors are reported once, below */
+	while ((opt = getopt_long(argc + 1, argv - 1, "i:", opts, NULL)) >= 0) {
+		switch (opt) {
+		case 'i':
+			a->inventory = optarg;
+			break;
+		case O_HOST:
+			a->host = optarg;
+			break;
+		case O_INPUT:
+			a->input = optarg;
+			break;
+		case O_OUTPUT:
+			a->output = optarg;
+			break;
+		case O_NAT:
+			if (!strcmp(optarg, "snat")) {
+				a->nat = PT_NAT_SNAT;
+			} else if (!strcmp(optarg, "dnat")) {
+				a->nat = PT_NAT_DNAT;
+			} else {
+				p_err("--nat '%s': expected snat or dnat", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_BPFFS:
+			a->bpffs = optarg;
+			break;
+		case O_CT:
+			if (parse_u32(optarg, UINT32_MAX, &v) || v < 2) {
+				p_err("--conntrack-size '%s': expected a number of entries >= 2",
+				      optarg);
+				return -EINVAL;
+			}
+			a->ct_entries = v;
+			break;
+		case O_PORTS:
+			dash = strchr(optarg, '-');
+			if (!dash || (*dash = '\0', parse_u32(optarg, UINT16_MAX, &lo)) ||
+			    parse_u32(dash + 1, UINT16_MAX, &hi) || !lo || lo > hi) {
+				p_err("--snat-ports: expected MIN-MAX with 1 <= MIN <= MAX <= 65535");
+				return -EINVAL;
+			}
+			a->port_min = lo;
+			a->port_max = hi;
+			break;
+		case O_KEEP:
+			a->keep = true;
+			break;
+		case O_GEN:
+			a->generic = true;
+			break;
+		default:
+			p_err("daemon option '%s' is unknown or lacks its value; try '%s daemon help'",
+			      argv[optind - 2], pt_g.prog);
+			return -EINVAL;
+		}
+	}
+	if (optind <= argc) {
+		p_err("unexpected argument '%s'; try '%s daemon help'", argv[optind - 1],
+		      pt_g.prog);
+		return -EINVAL;
+	}
+	if (!a->inventory || !a->input || !a->output) {
+		p_err("daemon needs -i PATH, --input IF and --output IF; try '%s daemon help'",
+		      pt_g.prog);
+		return -EINVAL;
+	}
+	if (!a->host) {
+		if (gethostname(a->hostbuf, sizeof(a->hostbuf) - 1) < 0) {
+			p_err("cannot read the hostname (%s); give --host NAME", strerror(errno));
+			return -errno;
+		}
+		a->hostbuf[strcspn(a->hostbuf, ".")] = '\0';
+		a->host = a->hostbuf;
+	}
+	return 0;
+}
+
+/* Is addr one of this host's addresses? (pt_build_opts.is_local) */
+static bool host_has_addr(const struct pt_addr *addr, void *arg)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	(void)arg;
+	if (addr->family != AF_INET || getifaddrs(&ifa))
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* Read the inventory and build the routes; every diagnostic is logged.
+ * Returns NULL if there were errors. */
+static struct pt_routeset *build_routes(const struct daemon_args *a)
+{
+	struct pt_build_opts opts = { .host = a->host, .is_local = host_has_addr };
+	struct pt_diags d = {};
+	struct pt_inventory *inv;
+	struct pt_routeset *rs = NULL;
+	char buf[DIAG_BUF];
+
+	inv = pt_inventory_load(a->inventory, &d);
+	if (inv && !d.n_errors)
+		rs = pt_routes_build(inv, &opts, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		pt_diag_format(&d.v[i], buf, sizeof(buf));
+		logmsg("%s", buf);
+	}
+	if (!inv)
+		logmsg("%s: cannot read the inventory", a->inventory);
+	if (rs && d.n_errors) {
+		pt_routeset_free(rs);
+		rs = NULL;
+	}
+	if (rs && a->nat >= 0)
+		for (size_t i = 0; i < rs->n_routes; i++)
+			rs->routes[i].nat = a->nat;
+	pt_diags_free(&d);
+	pt_inventory_free(inv);
+	return rs;
+}
+
+static int write_sysctl(const char *iface, const char *name, const char *val)
+{
+	char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/%s", iface, name);
+	FILE *f = fopen(path, "w");
+	int err = 0;
+
+	if (!f || fputs(val, f) < 0)
+		err = -errno;
+	if (f && fclose(f) && !err)
+		err = -errno;
+	if (err)
+		logmsg("cannot set %s to %s: %s", path, val, strerror(-err));
+	free(path);
+	return err;
+}
+
+/* The kernel settings the data plane relies on, on both NICs: forwarding
+ * (bpf_fib_lookup refuses otherwise, and the kernel forwards what the program
+ * passes for neighbour resolution); accept_local and a loose reverse-path
+ * filter, so a rewritten packet passed to the stack whose source is this
+ * host's own address (an SNAT request on the input NIC, a translated reply
+ * on the output NIC) is forwarded, not dropped as a martian. */
+static int set_sysctls(const struct daemon_args *a)
+{
+	static const char *const set[][2] = {
+		{ "forwarding", "1" }, { "accept_local", "1" }, { "rp_filter", "2" },
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(set) && !err; i++) {
+		err = write_sysctl(a->input, set[i][0], set[i][1]);
+		if (!err)
+			err = write_sysctl(a->output, set[i][0], set[i][1]);
+	}
+	return err;
+}
+
+/* The first IPv4 address of an interface: the SNAT source. */
+static int iface_addr(const char *iface, struct portier_addr *out)
+{
+	struct ifaddrs *ifa, *i;
+	int err = -EADDRNOTAVAIL;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, iface)) {
+			memset(out, 0, sizeof(*out));
+			out->a32[0] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			err = 0;
+			break;
+		}
+	freeifaddrs(ifa);
+	return err;
+}
+
+static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
+{
+	struct pt_routeset *rs = build_routes(a);
+
+	if (!rs) {
+		logmsg("reload: the inventory has errors; nothing changed");
+		return;
+	}
+	if (pt_dp_apply(dp, rs))
+		logmsg("reload: %s; nothing changed", pt_dp_last_error(dp));
+	else
+		logmsg("reload: %zu routes applied", rs->n_routes);
+	pt_routeset_free(rs);
+}
+
+static void tick(struct pt_dataplane *dp)
+{
+	size_t n = 0;
+
+	if (pt_dp_refresh_local(dp))
+		logmsg("%s", pt_dp_last_error(dp));
+	if (pt_dp_gc(dp, &n))
+		logmsg("conntrack gc: %s", pt_dp_last_error(dp));
+	else if (n)
+		logmsg("conntrack gc: %zu idle entries removed", n);
+}
+
+/* Signals through a signalfd, periodic work through a timerfd, one poll.
+ * Returns when asked to stop. */
+static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
+{
+	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
+				  .it_value = { TICK_SECONDS, 0 } };
+	struct pollfd pfd[2];
+	sigset_t mask;
+	int err = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	pfd[0].events = pfd[1].events = POLLIN;
+	if (pfd[0].fd < 0 || pfd[1].fd < 0 || timerfd_settime(pfd[1].fd, 0, &its, NULL)) {
+		logmsg("cannot set up signals and timer: %s", strerror(errno));
+		err = -errno;
+	}
+	while (!err) {
+		struct signalfd_siginfo si;
+		__u64 ticks;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if ((pfd[1].revents & POLLIN) &&
+		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+			tick(dp);
+		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			logmsg("SIGHUP: reloading %s", a->inventory);
+			reload(dp, a);
+		} else {
+			logmsg("%s: stopping", strsignal(si.ssi_signo));
+			break;
+		}
+	}
+	if (pfd[0].fd >= 0)
+		close(pfd[0].fd);
+	if (pfd[1].fd >= 0)
+		close(pfd[1].fd);
+	return err;
+}
+
+/* Load or adopt, fill, attach. Returns the data plane, NULL after logging. */
+static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_routeset *rs)
+{
+	struct pt_dp_opts o = { .pin = true, .pin_dir = a->bpffs, .ct_entries = a->ct_entries,
+				.verbose = pt_g.verbose };
+	struct portier_config cfg;
+	struct pt_dataplane *dp;
+	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
+
+	if (!in || !out) {
+		p_err("no interface '%s'; check --input and --output", !in ? a->input : a->output);
+		return NULL;
+	}
+	pt_dp_config_defaults(&cfg);
+	cfg.input_ifindex = in;
+	cfg.output_ifindex = out;
+	cfg.snat_port_min = a->port_min;
+	cfg.snat_port_max = a->port_max;
+	if (iface_addr(a->output, &cfg.snat_addr)) {
+		p_err("output interface %s has no IPv4 address to use as the SNAT source",
+		      a->output);
+		return NULL;
+	}
+	cfg.snat_family = PORTIER_AF_INET;
+	if (set_sysctls(a)) {
+		p_err("cannot set the kernel settings the data plane needs (see above)");
+		return NULL;
+	}
+	if (pt_dp_open(&o, &dp)) {
+		p_err("%s", pt_dp_last_error(NULL));
+		return NULL;
+	}
+	if (pt_dp_adopted(dp)) {
+		__u32 ct = bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack);
+
+		logmsg("adopted the pinned data plane in %s (flows kept)", a->bpffs);
+		if (a->ct_entries && a->ct_entries != ct)
+			logmsg("the adopted connection table keeps its %u entries; "
+			       "--conntrack-size %u takes effect after 'portier prog detach'",
+			       ct, a->ct_entries);
+	}
+	if (pt_dp_set_config(dp, &cfg) || pt_dp_refresh_local(dp) || pt_dp_apply(dp, rs) ||
+	    pt_dp_attach(dp, in, out, a->generic)) {
+		p_err("%s", pt_dp_last_error(dp));
+		pt_dp_close(dp);
+		return NULL;
+	}
+	if (a->generic)
+		logmsg("WARNING: generic (skb) XDP mode: every packet pays for an skb");
+	return dp;
+}
+
+static int do_run(int argc, char **argv)
+{
+	struct daemon_args a = {};
+	struct pt_routeset *rs;
+	struct pt_dataplane *dp;
+	sigset_t mask;
+	int lock_fd, err;
+
+	if (parse_args(argc, argv, &a))
+		return 1;
+	rs = build_routes(&a);
+	if (!rs) {
+		p_err("%s: the inventory has errors (above); nothing loaded", a.inventory);
+		return 1;
+	}
+	if (pt_dp_prepare_pin_dir(a.bpffs)) {
+		p_err("%s", pt_dp_last_error(NULL));
+		pt_routeset_free(rs);
+		return 1;
+	}
+	/* One daemon per pin directory: the lock is on the directory itself. */
+	lock_fd = open(a.bpffs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB)) {
+		p_err("another portier daemon runs on %s (%s); stop it first", a.bpffs,
+		      strerror(errno));
+		if (lock_fd >= 0)
+			close(lock_fd);
+		pt_routeset_free(rs);
+		return 1;
+	}
+	/* Block the signals before anything is attached: none is lost. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	dp = start(&a, rs);
+	if (!dp) {
+		pt_routeset_free(rs);
+		close(lock_fd);
+		return 1;
+	}
+	logmsg("running: host %s, %zu routes, input %s, output %s, pins in %s", a.host,
+	       rs->n_routes, a.input, a.output, a.bpffs);
+	pt_routeset_free(rs);
+
+	err = run_loop(dp, &a);
+	if (!a.keep) {
+		if (pt_dp_detach(dp)) {
+			logmsg("clean stop: %s", pt_dp_last_error(dp));
+			err = err ? err : -EIO;
+		} else {
+			logmsg("detached and unpinned");
+		}
+	} else {
+		logmsg("--keep: the data plane stays attached and pinned in %s", a.bpffs);
+	}
+	pt_dp_close(dp);
+	close(lock_fd);
+	return err ? 1 : 0;
+}
+
+int do_daemon(int argc, char **argv)
+{
+	if (argc >= 1 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
+			  !strcmp(argv[0], "-h")))
+		return do_help(argc, argv);
+	return do_run(argc, argv);
+}

@@ -1,0 +1,1085 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * dataplane.c - the skeleton's lifecycle and the route model written into
+ * the maps (see dataplane.h). The userspace mirror of what is loaded (routes,
+ * backends, port flags) lets pt_dp_apply compute the difference and write
+ * it in an order that never shows packets a half state.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "portier.skel.h"
+#include "util.h"
+
+#define NPORTS		65536	/* entries of portier_ports */
+#define NS_PER_SEC	1000000000ULL
+
+/* A loaded backend, mirror of its portier_backends slot. */
+struct dp_backend {
+	bool used;
+	__u32 route_id;
+	struct pt_addr addr;
+	uint16_t port;
+	bool local;
+	unsigned int state;	/* PT_DP_BE_* */
+};
+
+/* A loaded route, mirror of its service and portier_routes entry. */
+struct dp_route {
+	bool used;
+	char *name;			/* NULL after adoption until the next apply */
+	struct portier_svc_key key;
+	__u32 flags;			/* PORTIER_ROUTE_F_* */
+	__u32 *be;			/* backend ids in rotation order */
+	size_t n_be;
+};
+
+/* The data plane: skeleton, pins, and the mirror of what the maps hold. */
+struct pt_dataplane {
+	struct portier *skel;
+	bool pin;
+	bool adopted;
+	char *pin_dir;
+	int link_fd[2];			/* input, output; -1 if not attached */
+	struct dp_route *routes;	/* [PORTIER_MAX_ROUTES] */
+	struct dp_backend *backends;	/* [PORTIER_MAX_BACKENDS] */
+	__u32 *ports;			/* [NPORTS], as written */
+	struct portier_config cfg;	/* as written */
+};
+
+static char last_error[512];
+static bool dp_verbose;
+
+static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -EINVAL;
+}
+
+const char *pt_dp_last_error(const struct pt_dataplane *dp)
+{
+	(void)dp;
+	return last_error;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (!dp_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct portier *pt_dp_skel(struct pt_dataplane *dp)
+{
+	return dp->skel;
+}
+
+bool pt_dp_adopted(const struct pt_dataplane *dp)
+{
+	return dp->adopted;
+}
+
+/* ---- small map helpers --------------------------------------------------- */
+
+static int map_update(struct bpf_map *m, const void *key, const void *val, const char *what)
+{
+	if (bpf_map_update_elem(bpf_map__fd(m), key, val, BPF_ANY))
+		return fail(-errno, "cannot write %s in map %s: %s", what, bpf_map__name(m),
+			    strerror(errno));
+	return 0;
+}
+
+static int map_delete(struct bpf_map *m, const void *key, const char *what)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(m), key) && errno != ENOENT)
+		return fail(-errno, "cannot delete %s from map %s: %s", what, bpf_map__name(m),
+			    strerror(errno));
+	return 0;
+}
+
+/* Zero one slot of an array, per-CPU or not. */
+static int map_zero(struct bpf_map *m, __u32 id)
+{
+	size_t size = bpf_map__value_size(m);
+	enum bpf_map_type t = bpf_map__type(m);
+	void *buf;
+	int err;
+
+	if (t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH) {
+		int ncpus = libbpf_num_possible_cpus();
+
+		if (ncpus < 0)
+			return fail(ncpus, "cannot count CPUs");
+		size = ((size + 7) & ~(size_t)7) * (size_t)ncpus;
+	}
+	buf = xcalloc(1, size);
+	err = map_update(m, &id, buf, "a reset slot");
+	free(buf);
+	return err;
+}
+
+static void addr_to_bpf(const struct pt_addr *a, struct portier_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->a32[0] = a->v4.s_addr;
+}
+
+static void addr_from_bpf(const struct portier_addr *a, struct pt_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->v4.s_addr = a->a32[0];
+}
+
+static void svc_key(const struct pt_route *r, struct portier_svc_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (!r->wildcard)
+		addr_to_bpf(&r->addr, &k->addr);
+	k->port = htons(r->port);
+	k->proto = r->proto;
+	k->family = PORTIER_AF_INET;
+}
+
+static __u32 route_flags(const struct pt_route *r)
+{
+	__u32 f = 0;
+
+	if (r->nat == PT_NAT_DNAT)
+		f |= PORTIER_ROUTE_F_DNAT;
+	if (r->options & (PT_OPT_HTTPLOG | PT_OPT_TCPLOG))
+		f |= PORTIER_ROUTE_F_LOG;
+	return f;
+}
+
+static __u32 port_flag(uint8_t proto, bool service)
+{
+	if (proto == IPPROTO_UDP)
+		return service ? PORTIER_PORT_SVC_UDP : PORTIER_PORT_BE_UDP;
+	return service ? PORTIER_PORT_SVC_TCP : PORTIER_PORT_BE_TCP;
+}
+
+/* ---- open, load, adopt ----------------------------------------------------- */
+
+/* The maps portier pins, by the names of include/portier.h. */
+static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
+{
+	static struct bpf_map *v[13];
+
+	v[0] = s->maps.portier_config;
+	v[1] = s->maps.portier_services;
+	v[2] = s->maps.portier_routes;
+	v[3] = s->maps.portier_rr;
+	v[4] = s->maps.portier_backends;
+	v[5] = s->maps.portier_local;
+	v[6] = s->maps.portier_ports;
+	v[7] = s->maps.portier_conntrack;
+	v[8] = s->maps.portier_snat_cursor;
+	v[9] = s->maps.portier_tx_ports;
+	v[10] = s->maps.portier_route_stats;
+	v[11] = s->maps.portier_backend_stats;
+	v[12] = s->maps.portier_reasons;
+	*n = ARRAY_SIZE(v);
+	return v;
+}
+
+int pt_dp_prepare_pin_dir(const char *pin_dir)
+{
+	char *copy = xstrdup(pin_dir);
+	char *parent = dirname(copy);
+	struct statfs sf;
+	int err = 0;
+
+	if (statfs(parent, &sf))
+		err = fail(-errno, "cannot use %s for pins: %s", parent, strerror(errno));
+	else if (sf.f_type != BPF_FS_MAGIC &&
+		 mount("bpf", parent, "bpf", 0, "mode=0700"))
+		err = fail(-errno, "%s is not a bpffs and mounting one failed: %s; "
+			   "mount it with 'mount -t bpf bpf %s'", parent, strerror(errno), parent);
+	else if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		err = fail(-errno, "cannot create pin directory %s: %s", pin_dir,
+			   strerror(errno));
+	free(copy);
+	return err;
+}
+
+/* Before load: size each map like its pinned namesake so libbpf reuses it.
+ * Returns 1 if a pinned map was found, 0 if none, -errno. */
+static int use_pins(struct pt_dataplane *dp)
+{
+	size_t n;
+	struct bpf_map **maps = pinned_maps(dp->skel, &n);
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dp->pin_dir, bpf_map__name(maps[i]));
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_obj_get(path);
+		int err = 0;
+
+		if (fd >= 0) {
+			found = 1;
+			if (bpf_obj_get_info_by_fd(fd, &info, &len))
+				err = fail(-errno, "cannot inspect pinned map %s: %s", path,
+					   strerror(errno));
+			else if (info.max_entries != bpf_map__max_entries(maps[i]))
+				err = bpf_map__set_max_entries(maps[i], info.max_entries);
+			close(fd);
+		} else if (errno != ENOENT) {
+			err = fail(-errno, "cannot open pinned map %s: %s", path, strerror(errno));
+		}
+		/* The kernel adds BPF_F_RDONLY_PROG to every devmap it creates
+		 * (and refuses it from userspace): take the pinned flags, or
+		 * libbpf sees the pinned devmap as different. */
+		if (!err && fd >= 0 && bpf_map__type(maps[i]) == BPF_MAP_TYPE_DEVMAP_HASH)
+			err = bpf_map__set_map_flags(maps[i], info.map_flags);
+		if (!err)
+			err = bpf_map__set_pin_path(maps[i], path);
+		free(path);
+		if (err)
+			return err;
+	}
+	return found;
+}
+
+/* Rebuild the mirror from maps that were already loaded (adoption). Route
+ * names are not in the maps: an adopted route is matched by its listen key
+ * at the next apply. A backend out of its route's rotation is taken as
+ * drained (the operator's choice survives a restart). */
+static int adopt(struct pt_dataplane *dp)
+{
+	struct portier *s = dp->skel;
+	struct portier_svc_key key, next;
+	struct portier_svc svc;
+	struct portier_route *rt = xmalloc(sizeof(*rt));
+	int svc_fd = bpf_map__fd(s->maps.portier_services);
+	void *prev = NULL;
+
+	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++) {
+		struct portier_backend b;
+		struct dp_backend *db = &dp->backends[id];
+
+		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b) ||
+		    !(b.flags & PORTIER_BACKEND_F_USED) || b.route_id >= PORTIER_MAX_ROUTES)
+			continue;
+		db->used = true;
+		db->route_id = b.route_id;
+		addr_from_bpf(&b.addr, &db->addr);
+		db->port = ntohs(b.port);
+		db->local = b.flags & PORTIER_BACKEND_F_LOCAL;
+		db->state = PT_DP_BE_DRAINED;
+	}
+	while (!bpf_map_get_next_key(svc_fd, prev, &next)) {
+		struct dp_route *r;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(svc_fd, &key, &svc) || svc.route_id >= PORTIER_MAX_ROUTES)
+			continue;
+		r = &dp->routes[svc.route_id];
+		r->used = true;
+		r->key = key;
+		if (!bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_routes), &svc.route_id, rt)) {
+			r->flags = rt->flags;
+			for (__u32 i = 0; i < rt->n_active && i < PORTIER_MAX_ROUTE_BACKENDS; i++)
+				if (rt->active[i] < PORTIER_MAX_BACKENDS)
+					dp->backends[rt->active[i]].state = 0;
+		}
+	}
+	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++) {
+		struct dp_backend *db = &dp->backends[id];
+		struct dp_route *r = &dp->routes[db->route_id];
+
+		if (!db->used)
+			continue;
+		if (!r->used) {	/* orphan: no service names its route */
+			db->used = false;
+			continue;
+		}
+		r->be = xrealloc(r->be, (r->n_be + 1) * sizeof(*r->be));
+		r->be[r->n_be++] = id;
+	}
+	for (__u32 p = 0; p < NPORTS; p++)
+		bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_ports), &p, &dp->ports[p]);
+	bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_config), &(__u32){ 0 }, &dp->cfg);
+	free(rt);
+	dp->adopted = true;
+	return 0;
+}
+
+int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
+{
+	struct pt_dataplane *dp = xcalloc(1, sizeof(*dp));
+	int err, found = 0;
+
+	last_error[0] = '\0';
+	dp_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	dp->link_fd[0] = dp->link_fd[1] = -1;
+	dp->pin = opts->pin;
+	dp->pin_dir = xstrdup(opts->pin_dir ? opts->pin_dir : PORTIER_PIN_DIR_DEFAULT);
+	dp->routes = xcalloc(PORTIER_MAX_ROUTES, sizeof(*dp->routes));
+	dp->backends = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*dp->backends));
+	dp->ports = xcalloc(NPORTS, sizeof(*dp->ports));
+	pt_dp_config_defaults(&dp->cfg);
+
+	dp->skel = portier__open();
+	if (!dp->skel) {
+		err = fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack,
+				       opts->ct_entries ? opts->ct_entries :
+				       PORTIER_CT_DEFAULT_ENTRIES);
+	if (err) {
+		fail(err, "cannot size the connection table: %s", strerror(-err));
+		goto fail;
+	}
+	if (dp->pin) {
+		err = pt_dp_prepare_pin_dir(dp->pin_dir);
+		if (!err)
+			err = found = use_pins(dp);
+		if (err < 0)
+			goto fail;
+	}
+	err = portier__load(dp->skel);
+	if (err) {
+		fail(err, "cannot load the BPF program: %s%s", strerror(-err),
+		     found ? "; the pinned maps may come from an incompatible version: "
+			     "'portier prog detach' removes them (and cuts every flow)" :
+		     dp_verbose ? "" : "; run with -v for the verifier log");
+		goto fail;
+	}
+	if (found) {
+		err = adopt(dp);
+		if (err)
+			goto fail;
+	}
+	*out = dp;
+	return 0;
+fail:
+	pt_dp_close(dp);
+	*out = NULL;
+	return err;
+}
+
+void pt_dp_close(struct pt_dataplane *dp)
+{
+	if (!dp)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (dp->link_fd[i] >= 0)
+			close(dp->link_fd[i]);
+	portier__destroy(dp->skel);
+	if (dp->routes)
+		for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++) {
+			free(dp->routes[i].name);
+			free(dp->routes[i].be);
+		}
+	free(dp->routes);
+	free(dp->backends);
+	free(dp->ports);
+	free(dp->pin_dir);
+	free(dp);
+}
+
+/* ---- config, interfaces, local addresses --------------------------------- */
+
+void pt_dp_config_defaults(struct portier_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->snat_port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
+	cfg->snat_port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
+	cfg->tmo_tcp_syn = PORTIER_TMO_TCP_SYN_DEFAULT;
+	cfg->tmo_tcp_est = PORTIER_TMO_TCP_EST_DEFAULT;
+	cfg->tmo_tcp_close = PORTIER_TMO_TCP_CLOSE_DEFAULT;
+	cfg->tmo_udp = PORTIER_TMO_UDP_DEFAULT;
+}
+
+int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
+{
+	struct portier *s = dp->skel;
+	__u32 zero = 0;
+	__u32 ifs[2] = { cfg->input_ifindex, cfg->output_ifindex };
+	int err;
+
+	if (cfg->snat_port_min == 0 || cfg->snat_port_min > cfg->snat_port_max)
+		return fail(-EINVAL, "SNAT port range %u-%u is empty or starts at 0",
+			    cfg->snat_port_min, cfg->snat_port_max);
+	for (int i = 0; i < 2; i++) {
+		if (!ifs[i])
+			continue;
+		err = map_update(s->maps.portier_tx_ports, &ifs[i], &ifs[i], "an interface");
+		if (err)
+			return err;
+	}
+	err = map_update(s->maps.portier_config, &zero, cfg, "the configuration");
+	if (!err)
+		dp->cfg = *cfg;
+	return err;
+}
+
+int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n)
+{
+	int fd = bpf_map__fd(dp->skel->maps.portier_local);
+	struct portier_addr key, next, *stale = NULL;
+	size_t n_stale = 0;
+	void *prev = NULL;
+	__u32 one = 1;
+	int err = 0;
+
+	if (n > PORTIER_MAX_LOCAL_ADDRS)
+		return fail(-E2BIG, "%zu local addresses, at most %d", n,
+			    PORTIER_MAX_LOCAL_ADDRS);
+	/* Add first, then remove what is gone: no address is ever missing. */
+	for (size_t i = 0; i < n && !err; i++) {
+		if (addrs[i].family != AF_INET)
+			continue;
+		addr_to_bpf(&addrs[i], &key);
+		err = map_update(dp->skel->maps.portier_local, &key, &one, "a local address");
+	}
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		bool keep = false;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < n && !keep; i++) {
+			struct portier_addr a;
+
+			addr_to_bpf(&addrs[i], &a);
+			keep = addrs[i].family == AF_INET && !memcmp(&a, &key, sizeof(a));
+		}
+		if (!keep) {
+			stale = xrealloc(stale, (n_stale + 1) * sizeof(*stale));
+			stale[n_stale++] = key;
+		}
+	}
+	for (size_t i = 0; i < n_stale && !err; i++)
+		err = map_delete(dp->skel->maps.portier_local, &stale[i], "a local address");
+	free(stale);
+	return err;
+}
+
+int pt_dp_refresh_local(struct pt_dataplane *dp)
+{
+	struct ifaddrs *ifa, *i;
+	struct pt_addr *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (getifaddrs(&ifa))
+		return fail(-errno, "cannot list this host's addresses: %s", strerror(errno));
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].family = AF_INET;
+		v[n].v4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		n++;
+	}
+	freeifaddrs(ifa);
+	err = pt_dp_set_local(dp, v, n);
+	free(v);
+	return err;
+}
+
+/* ---- apply ------------------------------------------------------------------ */
+
+/* The plan of one apply: new ids for the route set's routes and backends,
+ * and which loaded ones survive. */
+struct plan {
+	__u32 *route_id;	/* [rs->n_routes] */
+	__u32 **be_id;		/* [rs->n_routes][n_backends] */
+	bool *route_kept;	/* [PORTIER_MAX_ROUTES] */
+	bool *route_taken;	/* [PORTIER_MAX_ROUTES] used, old or new */
+	bool *be_kept;		/* [PORTIER_MAX_BACKENDS] */
+	bool *be_taken;		/* [PORTIER_MAX_BACKENDS] */
+	__u32 *ports;		/* [NPORTS] flags of rs */
+	size_t n;
+};
+
+static void plan_free(struct plan *p)
+{
+	for (size_t i = 0; p->be_id && i < p->n; i++)
+		free(p->be_id[i]);
+	free(p->be_id);
+	free(p->route_id);
+	free(p->route_kept);
+	free(p->route_taken);
+	free(p->be_kept);
+	free(p->be_taken);
+	free(p->ports);
+}
+
+static int validate(const struct pt_routeset *rs)
+{
+	if (rs->n_routes > PORTIER_MAX_ROUTES)
+		return fail(-E2BIG, "%zu routes, at most %d", rs->n_routes, PORTIER_MAX_ROUTES);
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		if (!r->name || !*r->name)
+			return fail(-EINVAL, "route %zu has no name", i);
+		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
+				    r->name, r->proto);
+		if (!r->wildcard && r->addr.family != AF_INET)
+			return fail(-EAFNOSUPPORT, "route '%s': only IPv4 addresses for now",
+				    r->name);
+		if (!r->port)
+			return fail(-EINVAL, "route '%s': port 0", r->name);
+		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
+			return fail(-E2BIG, "route '%s': %zu backends, at most %d", r->name,
+				    r->n_backends, PORTIER_MAX_ROUTE_BACKENDS);
+		for (size_t j = 0; j < r->n_backends; j++) {
+			const struct pt_backend *b = &r->backends[j];
+
+			if (b->addr.family != AF_INET)
+				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not IPv4",
+					    r->name, j);
+			if (!b->port)
+				return fail(-EINVAL, "route '%s': backend %zu has port 0",
+					    r->name, j);
+			for (size_t k = 0; k < j; k++)
+				if (pt_addr_equal(&b->addr, &r->backends[k].addr) &&
+				    b->port == r->backends[k].port)
+					return fail(-EINVAL, "route '%s': backend %zu repeats "
+						    "backend %zu", r->name, j, k);
+		}
+		for (size_t k = 0; k < i; k++) {
+			const struct pt_route *o = &rs->routes[k];
+			struct portier_svc_key a, b;
+
+			if (!strcmp(o->name, r->name))
+				return fail(-EINVAL, "route '%s' is declared twice", r->name);
+			svc_key(r, &a);
+			svc_key(o, &b);
+			if (!memcmp(&a, &b, sizeof(a)))
+				return fail(-EINVAL, "routes '%s' and '%s' listen on the same "
+					    "address, port and protocol", o->name, r->name);
+		}
+	}
+	return 0;
+}
+
+static int take_free(bool *taken, size_t n, __u32 *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!taken[i]) {
+			taken[i] = true;
+			*id = i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+/* Match the set against what is loaded; allocate ids for the rest. */
+static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
+{
+	p->n = rs->n_routes;
+	p->route_id = xcalloc(p->n + 1, sizeof(*p->route_id));
+	p->be_id = xcalloc(p->n + 1, sizeof(*p->be_id));
+	p->route_kept = xcalloc(PORTIER_MAX_ROUTES, sizeof(bool));
+	p->route_taken = xcalloc(PORTIER_MAX_ROUTES, sizeof(bool));
+	p->be_kept = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
+	p->be_taken = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
+	p->ports = xcalloc(NPORTS, sizeof(*p->ports));
+
+	for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
+		p->route_taken[i] = dp->routes[i].used;
+	for (size_t i = 0; i < PORTIER_MAX_BACKENDS; i++)
+		p->be_taken[i] = dp->backends[i].used;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		struct portier_svc_key k;
+		bool found = false;
+
+		svc_key(r, &k);
+		p->be_id[i] = xcalloc(r->n_backends + 1, sizeof(__u32));
+		for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !found; id++) {
+			struct dp_route *o = &dp->routes[id];
+
+			if (o->used && !p->route_kept[id] && !memcmp(&o->key, &k, sizeof(k)) &&
+			    (!o->name || !strcmp(o->name, r->name))) {
+				p->route_kept[id] = found = true;
+				p->route_id[i] = id;
+			}
+		}
+		if (!found && take_free(p->route_taken, PORTIER_MAX_ROUTES, &p->route_id[i]))
+			return fail(-ENOSPC, "no free route id: more than %d routes loaded and "
+				    "being replaced at once; apply in two steps",
+				    PORTIER_MAX_ROUTES);
+		p->ports[r->port] |= port_flag(r->proto, true);
+		for (size_t j = 0; j < r->n_backends; j++) {
+			const struct pt_backend *b = &r->backends[j];
+			struct dp_route *o = &dp->routes[p->route_id[i]];
+
+			found = false;
+			p->ports[b->port] |= port_flag(r->proto, false);
+			for (size_t m = 0; found == false && p->route_kept[p->route_id[i]] &&
+			     m < o->n_be; m++) {
+				struct dp_backend *ob = &dp->backends[o->be[m]];
+
+				if (pt_addr_equal(&ob->addr, &b->addr) && ob->port == b->port) {
+					p->be_kept[o->be[m]] = found = true;
+					p->be_id[i][j] = o->be[m];
+				}
+			}
+			if (!found && take_free(p->be_taken, PORTIER_MAX_BACKENDS, &p->be_id[i][j]))
+				return fail(-ENOSPC, "no free backend id: more than %d backends "
+					    "loaded and being replaced at once; apply in two steps",
+					    PORTIER_MAX_BACKENDS);
+		}
+	}
+	return 0;
+}
+
+/* A route's rotation from backend ids and their states. */
+static void rotation(const struct pt_dataplane *dp, __u32 flags, const __u32 *ids, size_t n,
+		     const unsigned int *state, struct portier_route *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->flags = flags;
+	for (size_t i = 0; i < n; i++)
+		if (!(state ? state[i] : dp->backends[ids[i]].state))
+			out->active[out->n_active++] = ids[i];
+}
+
+static int write_ports(struct pt_dataplane *dp, const __u32 *want)
+{
+	for (__u32 port = 0; port < NPORTS; port++) {
+		int err;
+
+		if (dp->ports[port] == want[port])
+			continue;
+		err = map_update(dp->skel->maps.portier_ports, &port, &want[port],
+				 "port flags");
+		if (err)
+			return err;
+		dp->ports[port] = want[port];
+	}
+	return 0;
+}
+
+/* Delete every conntrack entry (both directions) of the marked backends. */
+static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
+{
+	int fd = bpf_map__fd(dp->skel->maps.portier_conntrack);
+	struct portier_flow_key key, next, *del = NULL;
+	struct portier_flow f;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f) || f.backend_id >= PORTIER_MAX_BACKENDS ||
+		    !dead[f.backend_id])
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			del = xrealloc(del, cap * sizeof(*del));
+		}
+		del[n++] = key;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = map_delete(dp->skel->maps.portier_conntrack, &del[i], "a flow");
+	free(del);
+	return err;
+}
+
+/* Write the plan into the maps, in the order described in dataplane.h. */
+static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
+{
+	struct portier *s = dp->skel;
+	struct portier_route *rt = xmalloc(sizeof(*rt));
+	__u32 *ports = xcalloc(NPORTS, sizeof(*ports));
+	bool *dead = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
+	int err = 0;
+
+	/* 1. Ports of both sets: nothing declared before or after passes as
+	 * undeclared in between. */
+	for (size_t i = 0; i < NPORTS; i++)
+		ports[i] = p->ports[i] | dp->ports[i];
+	err = write_ports(dp, ports);
+
+	/* 2. Backends, before any rotation names them. */
+	for (size_t i = 0; i < p->n && !err; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		for (size_t j = 0; j < r->n_backends && !err; j++) {
+			__u32 id = p->be_id[i][j];
+			struct dp_backend *ob = &dp->backends[id];
+			struct portier_backend b = {};
+
+			if (p->be_kept[id] && ob->local == r->backends[j].local)
+				continue;
+			if (!p->be_kept[id]) {
+				err = map_zero(s->maps.portier_backend_stats, id);
+				if (!err)
+					err = map_zero(s->maps.portier_snat_cursor, id);
+			}
+			addr_to_bpf(&r->backends[j].addr, &b.addr);
+			b.port = htons(r->backends[j].port);
+			b.family = PORTIER_AF_INET;
+			b.flags = PORTIER_BACKEND_F_USED |
+				  (r->backends[j].local ? PORTIER_BACKEND_F_LOCAL : 0);
+			b.route_id = p->route_id[i];
+			if (!err)
+				err = map_update(s->maps.portier_backends, &id, &b, "a backend");
+		}
+	}
+
+	/* 3. Rotations, whole; a new route starts its counters at zero. */
+	for (size_t i = 0; i < p->n && !err; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		__u32 id = p->route_id[i];
+		unsigned int *state = xcalloc(r->n_backends + 1, sizeof(*state));
+
+		for (size_t j = 0; j < r->n_backends; j++)
+			if (p->be_kept[p->be_id[i][j]])
+				state[j] = dp->backends[p->be_id[i][j]].state;
+		rotation(dp, route_flags(r), p->be_id[i], r->n_backends, state, rt);
+		free(state);
+		if (!p->route_kept[id]) {
+			err = map_zero(s->maps.portier_route_stats, id);
+			if (!err)
+				err = map_zero(s->maps.portier_rr, id);
+		}
+		if (!err)
+			err = map_update(s->maps.portier_routes, &id, rt, "a route");
+	}
+
+	/* 4. Services of the set (a key moved between routes is replaced). */
+	for (size_t i = 0; i < p->n && !err; i++) {
+		struct portier_svc_key k;
+		struct portier_svc v = { .route_id = p->route_id[i] };
+
+		svc_key(&rs->routes[i], &k);
+		if (p->route_kept[v.route_id])
+			continue;
+		err = map_update(s->maps.portier_services, &k, &v, "a service");
+	}
+
+	/* 5. Services gone, then 6. their routes. */
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++) {
+		bool still = false;
+
+		if (!dp->routes[id].used || p->route_kept[id])
+			continue;
+		for (size_t i = 0; i < p->n && !still; i++) {
+			struct portier_svc_key k;
+
+			svc_key(&rs->routes[i], &k);
+			still = !memcmp(&k, &dp->routes[id].key, sizeof(k));
+		}
+		if (!still)
+			err = map_delete(s->maps.portier_services, &dp->routes[id].key,
+					 "a service");
+	}
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++)
+		if (dp->routes[id].used && !p->route_kept[id])
+			err = map_delete(s->maps.portier_routes, &id, "a route");
+
+	/* 7. Backends gone: their flows, then their slots. */
+	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++)
+		dead[id] = dp->backends[id].used && !p->be_kept[id];
+	if (!err)
+		err = ct_delete_backends(dp, dead);
+	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS && !err; id++) {
+		struct portier_backend b = {};
+
+		if (dead[id])
+			err = map_update(s->maps.portier_backends, &id, &b, "a free slot");
+	}
+
+	/* 8. Ports of the set only. */
+	if (!err)
+		err = write_ports(dp, p->ports);
+	free(dead);
+	free(ports);
+	free(rt);
+	return err;
+}
+
+/* Make the mirror hold rs with the plan's ids. */
+static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
+{
+	struct dp_backend *nb = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*nb));
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		for (size_t j = 0; j < r->n_backends; j++) {
+			__u32 id = p->be_id[i][j];
+
+			nb[id].used = true;
+			nb[id].route_id = p->route_id[i];
+			nb[id].addr = r->backends[j].addr;
+			nb[id].port = r->backends[j].port;
+			nb[id].local = r->backends[j].local;
+			nb[id].state = p->be_kept[id] ? dp->backends[id].state : 0;
+		}
+	}
+	free(dp->backends);
+	dp->backends = nb;
+	for (size_t id = 0; id < PORTIER_MAX_ROUTES; id++) {
+		free(dp->routes[id].name);
+		free(dp->routes[id].be);
+		memset(&dp->routes[id], 0, sizeof(dp->routes[id]));
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		struct dp_route *o = &dp->routes[p->route_id[i]];
+
+		o->used = true;
+		o->name = xstrdup(r->name);
+		svc_key(r, &o->key);
+		o->flags = route_flags(r);
+		o->n_be = r->n_backends;
+		o->be = xcalloc(r->n_backends + 1, sizeof(__u32));
+		memcpy(o->be, p->be_id[i], r->n_backends * sizeof(__u32));
+	}
+}
+
+int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
+{
+	struct plan p = {};
+	int err;
+
+	last_error[0] = '\0';
+	err = validate(rs);
+	if (!err)
+		err = plan_make(dp, rs, &p);
+	if (!err)
+		err = plan_write(dp, rs, &p);
+	if (!err)
+		plan_commit(dp, rs, &p);
+	plan_free(&p);
+	return err;
+}
+
+/* ---- lookups and backend state ---------------------------------------------- */
+
+int pt_dp_route_id(const struct pt_dataplane *dp, const char *route)
+{
+	for (int id = 0; id < PORTIER_MAX_ROUTES; id++)
+		if (dp->routes[id].used && dp->routes[id].name &&
+		    !strcmp(dp->routes[id].name, route))
+			return id;
+	return -ENOENT;
+}
+
+int pt_dp_backend_id(const struct pt_dataplane *dp, const char *route,
+		     const struct pt_addr *addr, uint16_t port)
+{
+	int rid = pt_dp_route_id(dp, route);
+
+	if (rid < 0)
+		return rid;
+	for (size_t i = 0; i < dp->routes[rid].n_be; i++) {
+		__u32 id = dp->routes[rid].be[i];
+
+		if (pt_addr_equal(&dp->backends[id].addr, addr) && dp->backends[id].port == port)
+			return id;
+	}
+	return -ENOENT;
+}
+
+int pt_dp_backend_set(struct pt_dataplane *dp, const char *route, const struct pt_addr *addr,
+		      uint16_t port, unsigned int bit, bool on)
+{
+	int id = pt_dp_backend_id(dp, route, addr, port);
+	struct portier_route *rt;
+	struct dp_route *r;
+	unsigned int old;
+	__u32 rid;
+	int err;
+
+	if (id < 0) {
+		char buf[INET6_ADDRSTRLEN];
+
+		return fail(id, "route '%s' has no backend %s:%u loaded", route,
+			    pt_addr_str(addr, buf, sizeof(buf)), port);
+	}
+	rid = dp->backends[id].route_id;
+	r = &dp->routes[rid];
+	old = dp->backends[id].state;
+	dp->backends[id].state = on ? old | bit : old & ~bit;
+	rt = xmalloc(sizeof(*rt));
+	rotation(dp, r->flags, r->be, r->n_be, NULL, rt);
+	err = map_update(dp->skel->maps.portier_routes, &rid, rt, "a route");
+	if (err)
+		dp->backends[id].state = old;
+	free(rt);
+	return err;
+}
+
+/* ---- attach, detach ----------------------------------------------------------- */
+
+static int attach_one(struct pt_dataplane *dp, int idx, int ifindex, bool generic)
+{
+	const char *name = idx ? PT_DP_LINK_OUTPUT : PT_DP_LINK_INPUT;
+	int prog_fd = bpf_program__fd(dp->skel->progs.portier_xdp);
+	char *path = xasprintf("%s/%s", dp->pin_dir, name);
+	int fd = dp->pin ? bpf_obj_get(path) : -1;
+	int err = 0;
+
+	if (fd >= 0) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    (int)info.xdp.ifindex != ifindex) {
+			err = fail(-EEXIST, "pinned link %s is attached to another interface "
+				   "(ifindex %u); run 'portier prog detach' first", path,
+				   info.xdp.ifindex);
+		} else if (bpf_link_update(fd, prog_fd, NULL)) {
+			err = fail(-errno, "cannot update pinned link %s to this program: %s",
+				   path, strerror(errno));
+		}
+	} else {
+		LIBBPF_OPTS(bpf_link_create_opts, o, .flags = generic ? XDP_FLAGS_SKB_MODE : 0);
+
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &o);
+		if (fd < 0)
+			err = fail(-errno, "cannot attach XDP to ifindex %d (%s mode): %s%s",
+				   ifindex, generic ? "generic" : "native", strerror(errno),
+				   errno == EBUSY ? "; another XDP program is attached there" : "");
+		else if (dp->pin && bpf_obj_pin(fd, path))
+			err = fail(-errno, "cannot pin link %s: %s", path, strerror(errno));
+	}
+	free(path);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	dp->link_fd[idx] = fd;
+	return 0;
+}
+
+int pt_dp_attach(struct pt_dataplane *dp, int input_ifindex, int output_ifindex, bool generic)
+{
+	int err = attach_one(dp, 0, input_ifindex, generic);
+
+	if (!err && output_ifindex != input_ifindex)
+		err = attach_one(dp, 1, output_ifindex, generic);
+	return err;
+}
+
+int pt_dp_detach(struct pt_dataplane *dp)
+{
+	size_t n;
+	struct bpf_map **maps = pinned_maps(dp->skel, &n);
+	const char *links[] = { PT_DP_LINK_INPUT, PT_DP_LINK_OUTPUT };
+	int err = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char *path = xasprintf("%s/%s", dp->pin_dir, links[i]);
+		int fd = dp->link_fd[i] >= 0 ? dp->link_fd[i] : bpf_obj_get(path);
+
+		if (fd >= 0 && bpf_link_detach(fd) && !err)
+			err = fail(-errno, "cannot detach %s: %s", path, strerror(errno));
+		if (fd >= 0 && fd != dp->link_fd[i])
+			close(fd);
+		if (dp->pin && unlink(path) && errno != ENOENT && !err)
+			err = fail(-errno, "cannot unpin %s: %s", path, strerror(errno));
+		free(path);
+	}
+	for (size_t i = 0; i < n && dp->pin; i++)
+		if (bpf_map__unpin(maps[i], NULL) && !err)
+			err = fail(-errno, "cannot unpin map %s", bpf_map__name(maps[i]));
+	if (dp->pin && rmdir(dp->pin_dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
+		err = fail(-errno, "cannot remove %s: %s", dp->pin_dir, strerror(errno));
+	return err;
+}
+
+/* ---- conntrack garbage collection ---------------------------------------------- */
+
+static __u64 flow_timeout_ns(const struct portier_config *c, const struct portier_flow_key *k,
+			     const struct portier_flow *f)
+{
+	__u32 s = c->tmo_udp;
+
+	if (k->proto == IPPROTO_TCP)
+		s = f->flags & PORTIER_FLOW_F_CLOSING ? c->tmo_tcp_close :
+		    f->flags & PORTIER_FLOW_F_SEEN_REPLY ? c->tmo_tcp_est : c->tmo_tcp_syn;
+	return (__u64)s * NS_PER_SEC;
+}
+
+int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
+{
+	int fd = bpf_map__fd(dp->skel->maps.portier_conntrack);
+	struct portier_flow_key key, next, peer, *del = NULL;
+	struct portier_flow f, pf;
+	size_t n = 0, cap = 0;
+	struct timespec ts;
+	void *prev = NULL;
+	__u64 now;
+	int err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		__u64 last;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f))
+			continue;
+		last = f.last_seen_ns;
+		/* The other direction: the rewritten tuple, reversed. */
+		memset(&peer, 0, sizeof(peer));
+		peer.saddr = f.nat_daddr;
+		peer.daddr = f.nat_saddr;
+		peer.sport = f.nat_dport;
+		peer.dport = f.nat_sport;
+		peer.proto = key.proto;
+		peer.family = key.family;
+		if (!bpf_map_lookup_elem(fd, &peer, &pf) && pf.last_seen_ns > last)
+			last = pf.last_seen_ns;
+		if (now < last || now - last <= flow_timeout_ns(&dp->cfg, &key, &f))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			del = xrealloc(del, cap * sizeof(*del));
+		}
+		del[n++] = key;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = map_delete(dp->skel->maps.portier_conntrack, &del[i], "a flow");
+	free(del);
+	if (removed)
+		*removed = err ? 0 : n;
+	return err;
+}

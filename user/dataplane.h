@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * dataplane.h - the XDP data plane seen from userspace: the skeleton's
+ * lifecycle (open, load, reuse of pinned maps, attach through pinned BPF
+ * links, adoption after a restart) and the route model written into the
+ * maps as one transaction (pt_dp_apply).
+ *
+ * Ids: a route keeps its id while its name and listen key (address, port,
+ * proto) are unchanged; a backend keeps its id while its route and
+ * addr:port are unchanged. So flows in the connection table, which name
+ * route and backend ids, survive every apply that does not remove them.
+ *
+ * All functions return 0 or -errno (or NULL); none prints. After a failure
+ * pt_dp_last_error() says what happened and what to do, for the caller to
+ * print once.
+ */
+#ifndef PORTIER_DATAPLANE_H
+#define PORTIER_DATAPLANE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portier.h"
+#include "routes.h"
+
+struct portier;		/* the skeleton, build/portier.skel.h */
+struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
+
+/* Link pin names inside the pin directory (beside the maps). */
+#define PT_DP_LINK_INPUT	"link_input"
+#define PT_DP_LINK_OUTPUT	"link_output"
+
+/* How to open and load the data plane. Zero-initialised = load unpinned
+ * with default sizes (what BPF program tests want). */
+struct pt_dp_opts {
+	bool pin;		/* pin maps under pin_dir; reuse pinned ones */
+	const char *pin_dir;	/* NULL = PORTIER_PIN_DIR_DEFAULT */
+	__u32 ct_entries;	/* conntrack entries; 0 = PORTIER_CT_DEFAULT_ENTRIES
+				 * (a reused pinned table keeps its size) */
+	bool verbose;		/* libbpf debug output and verifier log on stderr */
+};
+
+/* Open the skeleton, size the maps, reuse pinned maps when opts->pin and
+ * they exist (then the maps' contents are adopted: route and backend ids
+ * are read back), load, and pin the maps. */
+int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out);
+/* Free userspace state and the skeleton. Pinned maps and links stay: the
+ * data plane keeps forwarding. */
+void pt_dp_close(struct pt_dataplane *dp);
+
+/* The loaded skeleton (program fds for BPF_PROG_TEST_RUN, map fds). */
+struct portier *pt_dp_skel(struct pt_dataplane *dp);
+/* True if pt_dp_open found pinned maps and adopted their contents. */
+bool pt_dp_adopted(const struct pt_dataplane *dp);
+/* The last error's message, "" if none. dp may be NULL (for the errors of
+ * pt_dp_open and pt_dp_prepare_pin_dir). Valid until the next call. */
+const char *pt_dp_last_error(const struct pt_dataplane *dp);
+
+/* Defaults for every field except the addresses and ifindexes. */
+void pt_dp_config_defaults(struct portier_config *cfg);
+/* Write portier_config and put both ifindexes into portier_tx_ports. */
+int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
+
+/* portier_local: exactly these addresses (IPv4 only for now). */
+int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n);
+/* portier_local from this host's interfaces (getifaddrs). */
+int pt_dp_refresh_local(struct pt_dataplane *dp);
+
+/* Make the maps hold exactly rs: new backends first, then route rotations
+ * (whole), then services; removed services go before their routes and
+ * backends, and a removed backend's conntrack entries are deleted before its
+ * slot is freed. rs is validated before any map write: a bad set changes
+ * nothing (-EINVAL, see pt_dp_last_error). rs is not kept. */
+int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs);
+
+/* Backend state bits; a backend takes new flows only when none is set. */
+#define PT_DP_BE_DRAINED	(1U << 0)	/* operator: no new flows */
+#define PT_DP_BE_DOWN		(1U << 1)	/* health check failed */
+
+/* Set or clear one state bit of a backend and rewrite its route's rotation.
+ * -ENOENT if the route or backend is not loaded. */
+int pt_dp_backend_set(struct pt_dataplane *dp, const char *route, const struct pt_addr *addr,
+		      uint16_t port, unsigned int bit, bool on);
+
+/* Ids of what pt_dp_apply loaded (for tests and the CLI): -ENOENT if none. */
+int pt_dp_route_id(const struct pt_dataplane *dp, const char *route);
+int pt_dp_backend_id(const struct pt_dataplane *dp, const char *route,
+		     const struct pt_addr *addr, uint16_t port);
+
+/* Attach the program on both NICs through BPF links (native XDP unless
+ * generic) and pin them when pinning. If pinned links exist already, they
+ * are updated to this program instead (adoption, upgrade). */
+int pt_dp_attach(struct pt_dataplane *dp, int input_ifindex, int output_ifindex, bool generic);
+/* Clean stop: detach both links and remove every pin (maps, links, the
+ * directory if empty). */
+int pt_dp_detach(struct pt_dataplane *dp);
+
+/* Delete conntrack entries idle past their timeout (both directions of a
+ * flow together). *removed receives the count if not NULL. */
+int pt_dp_gc(struct pt_dataplane *dp, size_t *removed);
+
+/* Mount bpffs on the pin directory's parent if it is not bpffs already, and
+ * create the pin directory (mode 0700). */
+int pt_dp_prepare_pin_dir(const char *pin_dir);
+
+#endif

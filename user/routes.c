@@ -1,0 +1,980 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * routes.c - build and validate the route model (routes.h) from an inventory's
+ * "proxies" variable, for one host:
+ *
+ *   proxies:
+ *     target: {group: G}                  this host must be in G
+ *     routes:
+ *       NAME:
+ *         mode: http|tcp                  layer 4 either way
+ *         address: "*" | IP
+ *         port: 1..65535                  int, string or "{{ ref }}"
+ *         proto: tcp|udp                  extension, default tcp
+ *         nat: snat|dnat                  extension, default snat
+ *         destination:
+ *           group: {name: G2, port: P}    backends: G2's hosts at P
+ *           balance: roundrobin
+ *           options: [httplog|tcplog ...]
+ *           check: {inter, timeout, rise, fall, port}   extension
+ *
+ * Every problem becomes a diagnostic at the node it is about; a route with
+ * an error is left out of the set, and the caller refuses the set anyway.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/types.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portier.h"
+#include "routes.h"
+#include "template.h"
+#include "util.h"
+
+#define PORT_MIN 1
+#define PORT_MAX 65535
+/* HAProxy's health-check defaults. */
+#define CHECK_INTER_DEFAULT_MS 2000
+#define CHECK_RISE_DEFAULT 2
+#define CHECK_FALL_DEFAULT 3
+/* Bounds for check settings: a day, and a count nobody needs more of. */
+#define CHECK_TIME_MAX_MS (24U * 3600 * 1000)
+#define CHECK_COUNT_MAX 1000
+/* Host names listed in a message before "...". */
+#define HINT_NAMES_MAX 8
+
+#define MS_PER_S 1000U
+#define MS_PER_MIN (60U * MS_PER_S)
+#define MS_PER_H (60U * MS_PER_MIN)
+
+/* A host's address, looked up once for all routes. */
+struct host_addr {
+	bool done;	/* looked up (and any failure reported) */
+	bool ok;
+	struct pt_addr addr;
+};
+
+/* State of one build. */
+struct build {
+	const struct pt_inventory *inv;
+	const struct pt_build_opts *o;
+	struct pt_diags *d;
+	const struct pt_host *self;
+	struct pt_val *vars;		/* this host's resolved variables */
+	struct pt_routeset *rs;
+	struct host_addr *addrs;	/* cache, indexed by pt_host.index */
+	bool backend_failed;		/* the current route lost a backend */
+};
+
+/* A route being built, with what the duplicate check needs to know. */
+struct cand {
+	struct pt_route r;
+	bool ok;		/* no error of its own */
+	bool listen_ok;		/* address, port and proto are valid */
+};
+
+static const char *const route_keys[] = { "mode", "address", "port", "proto", "nat",
+					  "destination", NULL };
+static const char *const dest_keys[] = { "group", "balance", "options", "check", NULL };
+static const char *const group_keys[] = { "name", "port", NULL };
+static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", NULL };
+static const char *const proxies_keys[] = { "target", "routes", NULL };
+static const char *const target_keys[] = { "group", NULL };
+
+/* ---- text forms -------------------------------------------------------- */
+
+const char *pt_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	}
+	return "unknown";
+}
+
+const char *pt_nat_name(enum pt_nat nat)
+{
+	switch (nat) {
+	case PT_NAT_SNAT:
+		return "snat";
+	case PT_NAT_DNAT:
+		return "dnat";
+	}
+	return "unknown";
+}
+
+const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len)
+{
+	if (!a->family || !inet_ntop(a->family, &a->v6, buf, len))
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+int pt_addr_parse(const char *s, struct pt_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, &out->v4) == 1) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &out->v6) == 1) {
+		out->family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	if (a->family == AF_INET6)
+		return !memcmp(&a->v6, &b->v6, sizeof(a->v6));
+	return true;
+}
+
+const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n_routes; i++)
+		if (!strcmp(rs->routes[i].name, name))
+			return &rs->routes[i];
+	return NULL;
+}
+
+static void route_clear(struct pt_route *r)
+{
+	free(r->name);
+	free(r->mode);
+	free(r->dest_group);
+	for (size_t i = 0; i < r->n_backends; i++)
+		free(r->backends[i].host);
+	free(r->backends);
+	memset(r, 0, sizeof(*r));
+}
+
+void pt_routeset_free(struct pt_routeset *rs)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->n_routes; i++)
+		route_clear(&rs->routes[i]);
+	free(rs->routes);
+	free(rs->host);
+	free(rs->target_group);
+	free(rs);
+}
+
+/* ---- small parsers ----------------------------------------------------- */
+
+/* Decimal digits only, value in [min, max]. */
+static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	if (v < min)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* HAProxy time: a number of ms, or with a unit ms, s, m, h. */
+static bool parse_duration(const char *s, unsigned int *ms)
+{
+	static const struct {
+		const char *unit;
+		unsigned int ms;
+	} units[] = { { "", 1 }, { "ms", 1 }, { "s", MS_PER_S }, { "m", MS_PER_MIN },
+		      { "h", MS_PER_H } };
+	size_t digits = strspn(s, "0123456789");
+	unsigned long v = 0;
+	char num[16];
+
+	if (!digits || digits >= sizeof(num))
+		return false;
+	memcpy(num, s, digits);
+	num[digits] = '\0';
+	if (!parse_uint(num, 1, CHECK_TIME_MAX_MS, &v))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(s + digits, units[i].unit))
+			continue;
+		if (v > CHECK_TIME_MAX_MS / units[i].ms)
+			return false;
+		*ms = (unsigned int)(v * units[i].ms);
+		return true;
+	}
+	return false;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* "a, b, c" */
+static char *join_list(const char *const *list)
+{
+	char *s = xstrdup("");
+
+	for (; *list; list++) {
+		char *n = xasprintf("%s%s%s", s, *s ? ", " : "", *list);
+
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
+/* Warn about keys of map m that are not in known. */
+static void check_keys(struct build *b, const struct pt_val *m, const char *const *known,
+		       const char *where, const char *route)
+{
+	char *names;
+
+	if (!m || m->type != PT_VAL_MAP)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		if (in_list(known, m->map[i].key))
+			continue;
+		names = join_list(known);
+		pt_warn(b->d, &m->map[i].key_pos, route,
+			"unknown key '%s' in %s is ignored; known keys: %s. Check the spelling",
+			m->map[i].key, where, names);
+		free(names);
+	}
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/* The value of key in map m, templates resolved (a new reference). *node
+ * receives the node as written (for positions). NULL if absent or after an
+ * error; *err tells which. */
+static struct pt_val *get(struct build *b, const struct pt_val *m, const char *key,
+			  const char *route, const struct pt_val **node, bool *err)
+{
+	struct pt_val *v = m && m->type == PT_VAL_MAP ? pt_val_get(m, key) : NULL;
+	struct pt_val *r;
+
+	*node = v;
+	*err = false;
+	if (!v)
+		return NULL;
+	r = pt_template_resolve(v, route, b->vars, b->d);
+	if (!r)
+		*err = true;
+	return r;
+}
+
+/* A resolved value that must be a scalar: its text, or NULL after an error
+ * at node's position. */
+static const char *want_scalar(struct build *b, const struct pt_val *v,
+			       const struct pt_val *node, const char *route, const char *what)
+{
+	if (v->type == PT_VAL_SCALAR && v->str)
+		return v->str;
+	pt_error(b->d, &node->pos, route, "%s must be a single value, not a %s; write it as %s",
+		 what, pt_val_type_name(v->type), what);
+	return NULL;
+}
+
+/* A text value at m.key (templates resolved), copied; NULL if absent or bad. */
+static char *get_text(struct build *b, const struct pt_val *m, const char *key,
+		      const char *route, const char *what, const struct pt_val **node, bool *err)
+{
+	struct pt_val *v = get(b, m, key, route, node, err);
+	const char *s;
+	char *out = NULL;
+
+	if (!v)
+		return NULL;
+	s = want_scalar(b, v, *node, route, what);
+	if (s)
+		out = xstrdup(s);
+	else
+		*err = true;
+	pt_val_unref(v);
+	return out;
+}
+
+/* A port at m.key: 0 if absent, -1 after an error, else the port. */
+static long get_port(struct build *b, const struct pt_val *m, const char *key,
+		     const char *route, const char *what)
+{
+	const struct pt_val *node;
+	bool err;
+	char *s = get_text(b, m, key, route, what, &node, &err);
+	unsigned long port;
+
+	if (!s)
+		return err ? -1 : 0;
+	if (!parse_uint(s, PORT_MIN, PORT_MAX, &port)) {
+		pt_error(b->d, &node->pos, route,
+			 "%s '%s' is not a port number; use a number from %d to %d", what, s,
+			 PORT_MIN, PORT_MAX);
+		free(s);
+		return -1;
+	}
+	free(s);
+	return (long)port;
+}
+
+/* ---- host addresses ---------------------------------------------------- */
+
+static int default_resolve(const char *name, struct pt_addr *out, void *arg)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	int err;
+
+	(void)arg;
+	err = getaddrinfo(name, NULL, &hints, &res);
+	if (err)
+		return err == EAI_SYSTEM ? -errno : -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->v4 = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int resolve_name(struct build *b, const char *name, struct pt_addr *out)
+{
+	if (b->o->resolve)
+		return b->o->resolve(name, out, b->o->resolve_arg);
+	return default_resolve(name, out, NULL);
+}
+
+/* Look up h's address: ansible_host (templated; an IP or a name to resolve),
+ * else its inventory name resolved. With quiet, nothing is reported and a
+ * failure is not remembered. Returns 0 or -errno. */
+static int host_address(struct build *b, const struct pt_host *h, const char *route, bool quiet,
+			struct pt_addr *out)
+{
+	struct pt_diags scratch = { 0 };
+	struct pt_diags *d = quiet ? &scratch : b->d;
+	struct pt_val *hv, *ah, *v = NULL;
+	const char *name = h->name;
+	const struct pt_pos *pos = &h->pos;
+	struct host_addr *c;
+	const char *why;
+	int err;
+
+	c = &b->addrs[h->index];
+	if (c->done) {
+		*out = c->addr;
+		return c->ok ? 0 : -ENOENT;
+	}
+
+	hv = pt_host_vars(b->inv, h);
+	ah = pt_val_get(hv, "ansible_host");
+	err = 0;
+	if (ah) {
+		pos = &ah->pos;
+		v = pt_template_resolve(ah, route, hv, d);
+		if (!v) {
+			err = -EINVAL;
+		} else if (v->type != PT_VAL_SCALAR || !v->str || !*v->str) {
+			pt_error(d, pos, route,
+				 "host '%s': ansible_host is not an address or host name; set it "
+				 "to the host's IPv4 address", h->name);
+			err = -EINVAL;
+		} else {
+			name = v->str;
+		}
+	}
+	if (!err && pt_addr_parse(name, out) == 0) {
+		if (out->family != AF_INET) {
+			pt_error(d, pos, route,
+				 "host '%s': address %s is IPv6, which portier does not forward "
+				 "yet; set ansible_host to its IPv4 address", h->name, name);
+			err = -EAFNOSUPPORT;
+		}
+	} else if (!err) {
+		err = resolve_name(b, name, out);
+		why = err == -ENOENT ? "no such name" : strerror(-err);
+		if (err && ah)
+			pt_error(d, pos, route,
+				 "host '%s': ansible_host '%s' does not resolve (%s); set "
+				 "ansible_host to the host's IP address", h->name, name, why);
+		else if (err)
+			pt_error(d, pos, route,
+				 "host '%s' has no ansible_host and its name does not resolve "
+				 "(%s); set ansible_host: <IP address> for it in the inventory",
+				 h->name, why);
+		else if (out->family != AF_INET)
+			err = -EAFNOSUPPORT;
+	}
+	if (v)
+		pt_val_unref(v);
+	pt_val_unref(hv);
+	pt_diags_free(&scratch);
+	if (quiet && err)
+		return err;
+
+	c->done = true;
+	c->ok = !err;
+	c->addr = *out;
+	return err;
+}
+
+static bool addr_is_local(struct build *b, const struct pt_host *h, const struct pt_addr *a)
+{
+	if (h == b->self)
+		return true;
+	if (b->o->is_local)
+		return b->o->is_local(a, b->o->is_local_arg);
+	return b->rs->host_addr.family && pt_addr_equal(a, &b->rs->host_addr);
+}
+
+/* ---- one route --------------------------------------------------------- */
+
+static void parse_listen(struct build *b, const struct pt_val *rv, struct cand *c)
+{
+	struct pt_route *r = &c->r;
+	const struct pt_val *node;
+	bool err, ok = true;
+	char *s;
+	long port;
+
+	/* address: "*" (default) or one IPv4 address. */
+	s = get_text(b, rv, "address", r->name, "address", &node, &err);
+	r->wildcard = true;
+	if (err) {
+		ok = false;
+	} else if (s && strcmp(s, "*")) {
+		r->wildcard = false;
+		if (pt_addr_parse(s, &r->addr)) {
+			pt_error(b->d, &node->pos, r->name,
+				 "address '%s' is not an IP address; write \"*\" for every "
+				 "address of this host, or one address (e.g. a VIP)", s);
+			ok = false;
+		} else if (r->addr.family != AF_INET) {
+			pt_error(b->d, &node->pos, r->name,
+				 "address '%s' is IPv6, which portier does not forward yet; use "
+				 "an IPv4 address or \"*\"", s);
+			ok = false;
+		}
+	}
+	free(s);
+
+	port = get_port(b, rv, "port", r->name, "port");
+	if (port == 0 && !pt_val_get(rv, "port"))
+		pt_error(b->d, &r->pos, r->name,
+			 "no port; add 'port: N' (the port this route listens on)");
+	if (port <= 0)
+		ok = false;
+	else
+		r->port = (uint16_t)port;
+
+	/* proto: tcp (default) or udp. */
+	r->proto = IPPROTO_TCP;
+	s = get_text(b, rv, "proto", r->name, "proto", &node, &err);
+	if (err) {
+		ok = false;
+	} else if (s && !strcmp(s, "udp")) {
+		r->proto = IPPROTO_UDP;
+	} else if (s && strcmp(s, "tcp")) {
+		pt_error(b->d, &node->pos, r->name,
+			 "proto '%s' is not supported; use tcp (the default) or udp", s);
+		ok = false;
+	}
+	free(s);
+	c->listen_ok = ok;
+}
+
+static void parse_mode_nat(struct build *b, const struct pt_val *rv, struct pt_route *r)
+{
+	const struct pt_val *node;
+	bool err;
+	char *s;
+
+	s = get_text(b, rv, "mode", r->name, "mode", &node, &err);
+	if (s && strcmp(s, "http") && strcmp(s, "tcp"))
+		pt_warn(b->d, &node->pos, r->name,
+			"mode '%s' is unknown; portier forwards at layer 4 whatever the mode. "
+			"Use http or tcp", s);
+	r->mode = s ? s : xstrdup("tcp");
+
+	r->nat = PT_NAT_SNAT;
+	s = get_text(b, rv, "nat", r->name, "nat", &node, &err);
+	if (s && !strcmp(s, "dnat"))
+		r->nat = PT_NAT_DNAT;
+	else if (s && strcmp(s, "snat"))
+		pt_error(b->d, &node->pos, r->name,
+			 "nat '%s' is unknown; use snat (the default: backends see this "
+			 "gateway's address) or dnat (backends see the client's address)", s);
+	free(s);
+}
+
+static void parse_options(struct build *b, const struct pt_val *dv, struct pt_route *r)
+{
+	const struct pt_val *node;
+	struct pt_val *v;
+	bool err;
+
+	v = get(b, dv, "options", r->name, &node, &err);
+	if (!v)
+		return;
+	if (v->type == PT_VAL_NULL)
+		goto out;
+	if (v->type != PT_VAL_SEQ) {
+		pt_error(b->d, &node->pos, r->name,
+			 "options must be a list (e.g. options: [httplog]), not a %s",
+			 pt_val_type_name(v->type));
+		goto out;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		struct pt_val *o = pt_template_resolve(v->seq[i], r->name, b->vars, b->d);
+		const char *s;
+
+		if (!o)
+			continue;
+		s = want_scalar(b, o, v->seq[i], r->name, "an option");
+		if (s && !strcmp(s, "httplog"))
+			r->options |= PT_OPT_HTTPLOG;
+		else if (s && !strcmp(s, "tcplog"))
+			r->options |= PT_OPT_TCPLOG;
+		else if (s)
+			pt_warn(b->d, &v->seq[i]->pos, r->name,
+				"option '%s' is not implemented, ignored; portier knows httplog "
+				"and tcplog", s);
+		pt_val_unref(o);
+	}
+out:
+	pt_val_unref(v);
+}
+
+/* A check setting: a duration (inter, timeout) or a count (rise, fall). */
+static void check_value(struct build *b, const struct pt_val *cv, const char *key,
+			const char *route, bool duration, unsigned int *out)
+{
+	const struct pt_val *node;
+	char *what = xasprintf("destination.check.%s", key);
+	bool err;
+	char *s = get_text(b, cv, key, route, what, &node, &err);
+	unsigned long n;
+
+	if (s && duration && !parse_duration(s, out))
+		pt_error(b->d, &node->pos, route,
+			 "%s '%s' is not a duration; write milliseconds (2000) or a number "
+			 "with a unit: 500ms, 2s, 1m (at most 24h)", what, s);
+	else if (s && !duration && !parse_uint(s, 1, CHECK_COUNT_MAX, &n))
+		pt_error(b->d, &node->pos, route, "%s '%s' is not a count; use 1 to %d", what, s,
+			 CHECK_COUNT_MAX);
+	else if (s && !duration)
+		*out = (unsigned int)n;
+	free(s);
+	free(what);
+}
+
+static void parse_check(struct build *b, const struct pt_val *dv, struct pt_route *r)
+{
+	const struct pt_val *node;
+	struct pt_val *cv;
+	bool err, has_timeout;
+	long port;
+
+	r->check = (struct pt_check){ .inter_ms = CHECK_INTER_DEFAULT_MS,
+				      .rise = CHECK_RISE_DEFAULT,
+				      .fall = CHECK_FALL_DEFAULT };
+	cv = get(b, dv, "check", r->name, &node, &err);
+	if (cv && cv->type != PT_VAL_MAP && cv->type != PT_VAL_NULL) {
+		pt_error(b->d, &node->pos, r->name,
+			 "destination.check must be a mapping such as {inter: 2s, rise: 2, "
+			 "fall: 3}, not a %s", pt_val_type_name(cv->type));
+	} else if (cv && cv->type == PT_VAL_MAP) {
+		check_keys(b, cv, hc_keys, "destination.check", r->name);
+		check_value(b, cv, "inter", r->name, true, &r->check.inter_ms);
+		check_value(b, cv, "rise", r->name, false, &r->check.rise);
+		check_value(b, cv, "fall", r->name, false, &r->check.fall);
+		port = get_port(b, cv, "port", r->name, "destination.check.port");
+		if (port > 0)
+			r->check.port = (uint16_t)port;
+	}
+	has_timeout = cv && pt_val_get(cv, "timeout");
+	r->check.timeout_ms = r->check.inter_ms;
+	if (has_timeout)
+		check_value(b, cv, "timeout", r->name, true, &r->check.timeout_ms);
+	if (cv)
+		pt_val_unref(cv);
+}
+
+static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
+			 const struct pt_val *port_node, struct pt_route *r)
+{
+	const struct pt_pos *ppos = port_node ? &port_node->pos : &r->pos;
+
+	r->backends = xcalloc(n, sizeof(*r->backends));
+	for (size_t i = 0; i < n; i++) {
+		struct pt_backend *be = &r->backends[r->n_backends];
+
+		if (host_address(b, hosts[i], r->name, false, &be->addr)) {
+			/* Reported once per host, but fails every route using it. */
+			b->backend_failed = true;
+			continue;
+		}
+		be->host = xstrdup(hosts[i]->name);
+		be->port = r->dest_port;
+		be->local = addr_is_local(b, hosts[i], &be->addr);
+		r->n_backends++;
+		/* r->port 0: the listening port was wrong, already reported. */
+		if (be->local && r->port && be->port != r->port)
+			pt_error(b->d, ppos, r->name,
+				 "backend '%s' is this host, reached at port %u, but the route "
+				 "listens on port %u: portier delivers local traffic unchanged, so "
+				 "the local backend must use the listening port; make "
+				 "destination.group.port equal to port", hosts[i]->name, be->port,
+				 r->port);
+	}
+}
+
+static void parse_destination(struct build *b, const struct pt_val *rv, struct pt_route *r)
+{
+	const struct pt_val *dnode, *node, *gnode, *name_node, *port_node;
+	struct pt_val *dv, *gv;
+	const struct pt_group *g;
+	char *s;
+	bool err;
+	long port;
+
+	dv = get(b, rv, "destination", r->name, &dnode, &err);
+	if (!dv) {
+		if (!err)
+			pt_error(b->d, &r->pos, r->name,
+				 "no destination; add destination: {group: {name: GROUP, port: "
+				 "PORT}}");
+		return;
+	}
+	if (dv->type != PT_VAL_MAP) {
+		pt_error(b->d, &dnode->pos, r->name,
+			 "destination must be a mapping with group, balance and options, not a "
+			 "%s", pt_val_type_name(dv->type));
+		goto out;
+	}
+	check_keys(b, dv, dest_keys, "destination", r->name);
+
+	s = get_text(b, dv, "balance", r->name, "destination.balance", &node, &err);
+	r->balance = PT_BALANCE_ROUNDROBIN;
+	if (s && strcmp(s, "roundrobin"))
+		pt_error(b->d, &node->pos, r->name,
+			 "balance '%s' is not supported; use roundrobin", s);
+	free(s);
+	parse_options(b, dv, r);
+	parse_check(b, dv, r);
+
+	gv = get(b, dv, "group", r->name, &gnode, &err);
+	if (!gv) {
+		if (!err)
+			pt_error(b->d, &dnode->pos, r->name,
+				 "destination has no group; add group: {name: GROUP, port: PORT}");
+		goto out;
+	}
+	if (gv->type != PT_VAL_MAP) {
+		pt_error(b->d, &gnode->pos, r->name,
+			 "destination.group must be a mapping {name: GROUP, port: PORT}, not a %s",
+			 pt_val_type_name(gv->type));
+		pt_val_unref(gv);
+		goto out;
+	}
+	check_keys(b, gv, group_keys, "destination.group", r->name);
+	port = get_port(b, gv, "port", r->name, "destination.group.port");
+	port_node = pt_val_get(gv, "port");
+	r->dest_port = port > 0 ? (uint16_t)port : r->port;
+	r->dest_group = get_text(b, gv, "name", r->name, "destination.group.name", &name_node,
+				 &err);
+	if (!r->dest_group) {
+		if (!err)
+			pt_error(b->d, &gnode->pos, r->name,
+				 "destination.group has no name; add name: GROUP (the inventory "
+				 "group whose hosts are the backends)");
+	} else if (!(g = pt_inventory_group(b->inv, r->dest_group))) {
+		pt_error(b->d, &name_node->pos, r->name,
+			 "destination group '%s' is not in the inventory; declare it, or fix "
+			 "the name", r->dest_group);
+	} else {
+		size_t n;
+		struct pt_host **hosts = pt_group_all_hosts(b->inv, g, &n);
+
+		if (!n)
+			pt_error(b->d, &name_node->pos, r->name,
+				 "destination group '%s' has no hosts, so the route has no "
+				 "backends; add hosts to it", r->dest_group);
+		else if (n > PORTIER_MAX_ROUTE_BACKENDS)
+			pt_error(b->d, &name_node->pos, r->name,
+				 "destination group '%s' has %zu hosts, more than the %d "
+				 "backends a route can have; split it into smaller groups",
+				 r->dest_group, n, PORTIER_MAX_ROUTE_BACKENDS);
+		else if (port >= 0 && r->dest_port)
+			add_backends(b, hosts, n, port_node, r);
+		free(hosts);
+	}
+	pt_val_unref(gv);
+out:
+	pt_val_unref(dv);
+}
+
+static void build_route(struct build *b, const struct pt_map_entry *e, struct cand *c)
+{
+	size_t before = b->d->n_errors;
+	struct pt_route *r = &c->r;
+	struct pt_val *rv;
+
+	r->name = xstrdup(e->key);
+	r->pos = e->key_pos;
+	b->backend_failed = false;
+	rv = pt_template_resolve(e->val, r->name, b->vars, b->d);
+	if (!rv)
+		return;
+	if (rv->type != PT_VAL_MAP) {
+		pt_error(b->d, &e->val->pos, r->name,
+			 "a route must be a mapping (mode, address, port, destination), not a %s",
+			 pt_val_type_name(rv->type));
+		pt_val_unref(rv);
+		return;
+	}
+	check_keys(b, rv, route_keys, "a route", r->name);
+	parse_listen(b, rv, c);
+	parse_mode_nat(b, rv, r);
+	parse_destination(b, rv, r);
+	pt_val_unref(rv);
+	c->ok = b->d->n_errors == before && !b->backend_failed;
+}
+
+/* Order of listening keys (address, port, proto), then file order. */
+static int cmp_listen(const void *x, const void *y)
+{
+	const struct cand *a = *(const struct cand *const *)x, *b = *(const struct cand *const *)y;
+	const struct pt_route *r = &a->r, *o = &b->r;
+
+	if (r->wildcard != o->wildcard)
+		return r->wildcard ? -1 : 1;
+	if (!r->wildcard && r->addr.v4.s_addr != o->addr.v4.s_addr)
+		return ntohl(r->addr.v4.s_addr) < ntohl(o->addr.v4.s_addr) ? -1 : 1;
+	if (r->port != o->port)
+		return r->port < o->port ? -1 : 1;
+	if (r->proto != o->proto)
+		return r->proto < o->proto ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* Two routes on the same (address, port, proto): an error on each later one,
+ * naming the first. Sorted, so that large route sets stay fast. */
+static void check_duplicates(struct build *b, struct cand *c, size_t n)
+{
+	struct cand **v = xcalloc(n, sizeof(*v));
+	char addr[INET6_ADDRSTRLEN];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i].listen_ok)
+			v[k++] = &c[i];
+	qsort(v, k, sizeof(*v), cmp_listen);
+	for (size_t i = 1, first = 0; i < k; i++) {
+		const struct pt_route *r = &v[i]->r, *o = &v[first]->r;
+
+		if (r->port != o->port || r->proto != o->proto || r->wildcard != o->wildcard ||
+		    (!r->wildcard && !pt_addr_equal(&r->addr, &o->addr))) {
+			first = i;
+			continue;
+		}
+		pt_error(b->d, &r->pos, r->name,
+			 "listens on %s:%u/%s like route '%s' (%s:%u:%u); give one of them "
+			 "another port or address",
+			 r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)), r->port,
+			 pt_proto_name(r->proto), o->name, o->pos.file ? o->pos.file : "?",
+			 o->pos.line, o->pos.col);
+		v[i]->ok = false;
+	}
+	free(v);
+}
+
+/* ---- the set ----------------------------------------------------------- */
+
+/* "a, b, c, ..." of up to HINT_NAMES_MAX host names. */
+static char *host_names(struct pt_host **hosts, size_t n)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n && i < HINT_NAMES_MAX; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? ", " : "", hosts[i]->name);
+
+		free(s);
+		s = t;
+	}
+	if (n > HINT_NAMES_MAX) {
+		char *t = xasprintf("%s, ...", s);
+
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* proxies.target.group: this host must be in it. */
+static void check_target(struct build *b, const struct pt_val *proxies)
+{
+	const struct pt_val *node, *gnode;
+	struct pt_val *tv;
+	const struct pt_group *g;
+	bool err;
+
+	tv = get(b, proxies, "target", NULL, &node, &err);
+	if (!tv) {
+		if (!err)
+			pt_error(b->d, &proxies->pos, NULL,
+				 "proxies has no target; add target: {group: GROUP} naming the "
+				 "group of hosts that run these routes");
+		return;
+	}
+	if (tv->type != PT_VAL_MAP) {
+		pt_error(b->d, &node->pos, NULL,
+			 "proxies.target must be a mapping {group: GROUP}, not a %s",
+			 pt_val_type_name(tv->type));
+		goto out;
+	}
+	check_keys(b, tv, target_keys, "proxies.target", NULL);
+	b->rs->target_group = get_text(b, tv, "group", NULL, "proxies.target.group", &gnode,
+				       &err);
+	if (!b->rs->target_group) {
+		if (!err)
+			pt_error(b->d, &node->pos, NULL,
+				 "proxies.target has no group; add group: GROUP");
+	} else if (!(g = pt_inventory_group(b->inv, b->rs->target_group))) {
+		pt_error(b->d, &gnode->pos, NULL,
+			 "target group '%s' is not in the inventory; declare it, or fix the "
+			 "name", b->rs->target_group);
+	} else if (!pt_group_has_host(g, b->self)) {
+		size_t n;
+		struct pt_host **hosts = pt_group_all_hosts(b->inv, g, &n);
+		char *names = host_names(hosts, n);
+
+		pt_error(b->d, &gnode->pos, NULL,
+			 "host '%s' is not in target group '%s', so it runs none of these routes; "
+			 "give --host one of its hosts (%s) or add '%s' to the group",
+			 b->self->name, b->rs->target_group, names, b->self->name);
+		free(names);
+		free(hosts);
+	}
+out:
+	pt_val_unref(tv);
+}
+
+static void build_routes(struct build *b, const struct pt_val *proxies)
+{
+	const struct pt_val *node;
+	struct pt_val *rv;
+	struct cand *c;
+	bool err;
+
+	rv = get(b, proxies, "routes", NULL, &node, &err);
+	if (!rv) {
+		if (!err)
+			pt_warn(b->d, &proxies->pos, NULL,
+				"proxies has no routes: nothing to forward; add "
+				"routes: {NAME: ...}");
+		return;
+	}
+	if (rv->type != PT_VAL_MAP) {
+		if (rv->type == PT_VAL_NULL)
+			pt_warn(b->d, &node->pos, NULL,
+				"proxies.routes is empty: nothing to forward");
+		else
+			pt_error(b->d, &node->pos, NULL,
+				 "proxies.routes must be a mapping of route names to routes, not "
+				 "a %s", pt_val_type_name(rv->type));
+		pt_val_unref(rv);
+		return;
+	}
+	if (!rv->n)
+		pt_warn(b->d, &node->pos, NULL, "proxies.routes is empty: nothing to forward");
+	if (rv->n > PORTIER_MAX_ROUTES) {
+		pt_error(b->d, &node->pos, NULL,
+			 "proxies.routes has %zu routes, more than the %d portier can hold; "
+			 "split them over more gateway groups", rv->n, PORTIER_MAX_ROUTES);
+		pt_val_unref(rv);
+		return;
+	}
+	c = xcalloc(rv->n, sizeof(*c));
+	for (size_t i = 0; i < rv->n; i++)
+		build_route(b, &rv->map[i], &c[i]);
+	check_duplicates(b, c, rv->n);
+
+	b->rs->routes = xcalloc(rv->n, sizeof(*b->rs->routes));
+	for (size_t i = 0; i < rv->n; i++) {
+		if (c[i].ok)
+			b->rs->routes[b->rs->n_routes++] = c[i].r;
+		else
+			route_clear(&c[i].r);
+	}
+	free(c);
+	pt_val_unref(rv);
+}
+
+struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
+				    const struct pt_build_opts *opts, struct pt_diags *d)
+{
+	struct build b = { .inv = inv, .o = opts, .d = d };
+	struct pt_pos inv_pos = { .file = inv ? inv->path : NULL };
+	const struct pt_val *node;
+	struct pt_val *proxies;
+	bool err;
+
+	if (!inv || !opts || !opts->host || !d)
+		return NULL;
+	b.rs = xcalloc(1, sizeof(*b.rs));
+	b.rs->host = xstrdup(opts->host);
+	b.self = pt_inventory_host(inv, opts->host);
+	if (!b.self) {
+		char *names = host_names(inv->hosts, inv->n_hosts);
+
+		pt_error(d, &inv_pos, NULL,
+			 "host '%s' is not in the inventory; give --host one of its hosts (%s)",
+			 opts->host, names);
+		free(names);
+		return b.rs;
+	}
+	b.addrs = xcalloc(inv->n_hosts, sizeof(*b.addrs));
+	b.vars = pt_host_vars(inv, b.self);
+	host_address(&b, b.self, NULL, true, &b.rs->host_addr);
+
+	proxies = get(&b, b.vars, "proxies", NULL, &node, &err);
+	if (!proxies) {
+		if (!err)
+			pt_error(d, &b.self->pos, NULL,
+				 "host '%s' has no 'proxies' variable; declare proxies (target "
+				 "and routes) in group_vars/<group>.yml of its group",
+				 opts->host);
+	} else if (proxies->type != PT_VAL_MAP) {
+		pt_error(d, &node->pos, NULL,
+			 "proxies must be a mapping with target and routes, not a %s",
+			 pt_val_type_name(proxies->type));
+	} else {
+		check_keys(&b, proxies, proxies_keys, "proxies", NULL);
+		check_target(&b, proxies);
+		build_routes(&b, proxies);
+	}
+	if (proxies)
+		pt_val_unref(proxies);
+	pt_val_unref(b.vars);
+	free(b.addrs);
+	return b.rs;
+}

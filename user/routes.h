@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * routes.h - the route model: what portier forwards, built from an
+ * inventory's "proxies" for one host and validated, or built at runtime by
+ * "portier route add". Everything the data plane needs, nothing Ansible.
+ */
+#ifndef PORTIER_ROUTES_H
+#define PORTIER_ROUTES_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "inventory.h"
+
+enum pt_balance { PT_BALANCE_ROUNDROBIN };
+enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
+
+#define PT_OPT_HTTPLOG (1U << 0)
+#define PT_OPT_TCPLOG (1U << 1)
+
+/* An IPv4 (now) or IPv6 (later) address. family is AF_INET or AF_INET6. */
+struct pt_addr {
+	int family;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+struct pt_backend {
+	char *host;		/* inventory host name; NULL if added at runtime */
+	struct pt_addr addr;
+	uint16_t port;
+	bool local;		/* this host's own address: delivered locally */
+};
+
+/* Health-check settings (HAProxy's names and defaults). */
+struct pt_check {
+	unsigned int inter_ms;	/* default 2000 */
+	unsigned int timeout_ms; /* default = inter */
+	unsigned int rise;	/* default 2 */
+	unsigned int fall;	/* default 3 */
+	uint16_t port;		/* 0 = the backend's port */
+};
+
+struct pt_route {
+	char *name;
+	char *mode;		/* "http" or "tcp" as written (layer 4 either way) */
+	bool wildcard;		/* address "*" */
+	struct pt_addr addr;	/* when !wildcard */
+	uint16_t port;
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	enum pt_balance balance;
+	enum pt_nat nat;
+	unsigned int options;	/* PT_OPT_* */
+	char *dest_group;	/* NULL for runtime routes */
+	uint16_t dest_port;
+	struct pt_check check;
+	struct pt_backend *backends;
+	size_t n_backends;
+	struct pt_pos pos;	/* where the route is declared */
+};
+
+struct pt_routeset {
+	char *host;		/* the host these routes are for */
+	struct pt_addr host_addr;	/* its address, if known (family 0 if not) */
+	char *target_group;
+	struct pt_route *routes;
+	size_t n_routes;
+};
+
+/* Options for building the route set. */
+struct pt_build_opts {
+	const char *host;	/* this host's inventory name (required) */
+	/* Resolve a host name to an address the way Ansible connects: called
+	 * only when a host has no ansible_host. NULL = getaddrinfo(AF_INET).
+	 * Returns 0 or -errno. */
+	int (*resolve)(const char *name, struct pt_addr *out, void *arg);
+	void *resolve_arg;
+	/* Is addr one of this host's own addresses? NULL = compare with this
+	 * host's resolved inventory address only. */
+	bool (*is_local)(const struct pt_addr *addr, void *arg);
+	void *is_local_arg;
+};
+
+/* Build and validate the routes of opts->host from inv. Every problem is
+ * added to d (errors make d->n_errors non-zero; the set is still returned so
+ * a caller can show what was understood). Returns NULL only on bad opts. */
+struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
+				    const struct pt_build_opts *opts, struct pt_diags *d);
+void pt_routeset_free(struct pt_routeset *rs);
+
+const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char *name);
+
+/* Text forms used by the CLI and messages. */
+const char *pt_proto_name(uint8_t proto);
+const char *pt_nat_name(enum pt_nat nat);
+/* "203.0.113.1" ; buf at least INET6_ADDRSTRLEN */
+const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len);
+int pt_addr_parse(const char *s, struct pt_addr *out);	/* 0 or -EINVAL */
+bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
+
+#endif
