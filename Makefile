@@ -83,7 +83,18 @@ $(BUILD)/tests/%: tests/prog/%.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
-tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS)
+# Per-packet cost of the XDP program (BPF_PROG_TEST_RUN, root): the test
+# helpers and the data plane code, no cmocka.
+$(BUILD)/pktcost: tools/pktcost.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -o $@
+
+# The benchmark's packet generator, sink and bare-redirect loader.
+$(BUILD)/trafgen: tools/trafgen.c bpf/trafgen.h $(SKELS) | $(BUILD)
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) -Ibpf $< $(LIBS) -o $@
+
+tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS) $(BUILD)/pktcost $(BUILD)/trafgen
 
 # The whole suite: unit, BPF program and end-to-end tests; ends with
 # "N passed, N failed".
@@ -106,7 +117,7 @@ demo: deps
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)tools/bench.sh
+	$(Q)BUILD=$(BUILD) tools/bench.sh
 
 # libFuzzer targets under ASan+UBSan; FUZZ_SECONDS bounds each run.
 FUZZ_SECONDS ?= 60

@@ -30,9 +30,6 @@ static __always_inline int fwd_redirect(struct pkt *p, __u32 ifindex, const __u8
 		__builtin_memcpy(p->eth->h_source, old_src, ETH_ALEN);
 		return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
 	}
-#ifdef EXP_NOREASON
-	return XDP_REDIRECT;
-#endif
 	return count_reason(PORTIER_R_FWD_REDIRECT, XDP_REDIRECT);
 }
 

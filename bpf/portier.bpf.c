@@ -56,9 +56,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		flow_set_flags(f, p->proto, PORTIER_FLOW_F_CLOSING);
 	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
 		flow_set_flags(f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
-#ifndef EXP_NOSTATS
 	count_flow(f->route_id, f->backend_id, f->dir, p->len, false);
-#endif
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	return forward(ctx, p, f, refresh);
@@ -129,11 +127,7 @@ int portier_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&portier_config, &zero);
 	if (!cfg)
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
-#ifdef EXP_NOKTIME
-	now = 5;
-#else
 	now = bpf_ktime_get_coarse_ns();
-#endif
 	flow_key_of(&p, &key);
 	f = bpf_map_lookup_elem(&portier_conntrack, &key);
 	if (f && (flow_expired(cfg, f, p.proto, now) ||

@@ -17,7 +17,10 @@
 #include "util.h"
 
 /* Most hosts one range pattern (e.g. web-[1:9999]) may expand to. */
-#define PT_INV_MAX_RANGE 65536
+#define PT_INV_MAX_RANGE 16384
+/* Hosts in one inventory, all patterns together: bounds memory and time on
+ * hostile input (a box's inventory has a handful). */
+#define PT_INV_MAX_HOSTS 16384
 /* Deepest directory recursion when an inventory is a directory. */
 #define PT_INV_MAX_DIR_DEPTH 16
 /* Ansible's default group priority (inventory/group.py). */
@@ -354,6 +357,14 @@ static int parse_hosts(struct pt_inventory *inv, struct pt_group *g, const struc
 			free(pat);
 			ret = -EINVAL;
 			continue;
+		}
+		if (inv->n_hosts + n > PT_INV_MAX_HOSTS) {
+			pt_error(d, &e->key_pos, NULL, "host pattern '%s' brings the inventory "
+				 "past %d hosts; split the inventory", e->key, PT_INV_MAX_HOSTS);
+			free_names(names, n);
+			free(pat);
+			ret = -E2BIG;
+			break;
 		}
 		for (size_t k = 0; k < n; k++) {
 			struct pt_host *h = host_get(inv, names[k], &e->key_pos, port);

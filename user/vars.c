@@ -345,7 +345,8 @@ static void build_finish(struct yp *y, struct build_map *b, struct pt_val *m)
 {
 	size_t i, j, out = 0;
 
-	qsort(b->v, b->n, sizeof(*b->v), cmp_key_idx);
+	if (b->n)	/* qsort(NULL, 0) is undefined */
+		qsort(b->v, b->n, sizeof(*b->v), cmp_key_idx);
 	for (i = 0; i < b->n; i = j) {
 		size_t first_own = SIZE_MAX;
 
@@ -376,7 +377,8 @@ static void build_finish(struct yp *y, struct build_map *b, struct pt_val *m)
 		out++;
 	}
 	b->n = out;
-	qsort(b->v, b->n, sizeof(*b->v), cmp_idx);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_idx);
 	m->map = xcalloc(b->n, sizeof(*m->map));
 	for (i = 0; i < b->n; i++)
 		m->map[i] = b->v[i].e;

@@ -229,6 +229,25 @@ static void test_host_ranges(void **state)
 	pt_inventory_free(inv);
 }
 
+/* Many patterns together are bounded too, not only one range. */
+static void test_host_total_cap(void **state)
+{
+	struct pt_diags d = { 0 };
+	struct pt_inventory *inv = parse(
+		"all:\n"
+		"  hosts:\n"
+		"    a[1:10000]:\n"
+		"    b[1:10000]:\n"
+		"    c:\n", &d);
+
+	(void)state;
+	assert_int_equal(d.n_errors, 1);
+	assert_diag(&d, PT_ERROR, 4, 5, "past 16384 hosts");
+	assert_int_equal(inv->n_hosts, 10000);
+	pt_inventory_free(inv);
+	pt_diags_free(&d);
+}
+
 static void test_host_range_errors(void **state)
 {
 	struct pt_diags d = { 0 };
@@ -248,7 +267,7 @@ static void test_host_range_errors(void **state)
 	assert_diag(&d, PT_ERROR, 4, 5, "equal-length");
 	assert_diag(&d, PT_ERROR, 5, 5, "neither numeric");
 	assert_diag(&d, PT_ERROR, 6, 5, "without a matching ']'");
-	assert_diag(&d, PT_ERROR, 7, 5, "more than 65536 hosts");
+	assert_diag(&d, PT_ERROR, 7, 5, "more than 16384 hosts");
 	assert_int_equal(inv->n_hosts, 1);
 	pt_inventory_free(inv);
 	pt_diags_free(&d);
@@ -664,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_ungrouped),
 		cmocka_unit_test(test_host_ranges),
 		cmocka_unit_test(test_host_range_errors),
+		cmocka_unit_test(test_host_total_cap),
 		cmocka_unit_test(test_unknown_keys_and_bad_shapes),
 		cmocka_unit_test(test_group_loop),
 		cmocka_unit_test(test_group_priority),

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * trafgen.bpf.c - the benchmark's packet generator and sink (tools/trafgen.c).
+ *
+ * tg_gen runs under BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: on
+ * every frame it writes the whole frame from the template (live frames
+ * recycle pages without resetting their bytes, so a frame the receiver
+ * rewrote comes back rewritten), gives it the next flow's source address
+ * and port, fixes both checksums incrementally and redirects it out of
+ * tg_cfg.ifindex. tg_sink, attached in the sink namespace, counts IPv4
+ * frames and drops them; anything else (ARP) goes to the kernel.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "trafgen.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define ETH_P_IP	0x0800
+
+/* Written by tools/trafgen.c before the run (the .bss map is mmapped). */
+struct tg_cfg tg_cfg;
+/* The generator's counters: frames written, flow sequence number. */
+struct tg_gen_stats tg_gen_stats;
+
+/* Received by the sink, per CPU: index 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_sink_stats);
+} tg_sink_counts SEC(".maps");
+
+/* One's complement sum folded to 16 bits. */
+static __always_inline __u16 csum_fold(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+/* RFC 1624: checksum c after the 16-bit words o[] became n[]. */
+static __always_inline __u16 csum_update(__u16 c, const __u16 *o, const __u16 *n, int words)
+{
+	__u32 s = (__u16)~c;
+	int i;
+
+	for (i = 0; i < words; i++)
+		s += (__u16)~o[i] + n[i];
+	return (__u16)~csum_fold(s);
+}
+
+SEC("xdp")
+int tg_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 *dst = data;
+	__u16 old[3], new[3], *w, c;
+	__u32 flow, saddr, nports;
+	__u16 sport;
+	int i;
+
+	if (data + TG_FRAME_LEN > data_end)
+		return XDP_ABORTED;
+	for (i = 0; i < TG_FRAME_LEN / 8; i++)
+		dst[i] = tg_cfg.tmpl[i];
+
+	nports = tg_cfg.nports ? tg_cfg.nports : 1;
+	flow = tg_cfg.nflows ? tg_gen_stats.seq % tg_cfg.nflows : 0;
+	tg_gen_stats.seq++;
+	tg_gen_stats.frames++;
+	sport = bpf_htons(tg_cfg.port_min + flow % nports);
+	saddr = bpf_htonl(tg_cfg.saddr_host + flow / nports);
+
+	w = data;
+	/* Old words from the template, new words as sent. */
+	old[0] = w[TG_OFF_SADDR / 2];
+	old[1] = w[TG_OFF_SADDR / 2 + 1];
+	old[2] = w[TG_OFF_SPORT / 2];
+	__builtin_memcpy(new, &saddr, 4);
+	new[2] = sport;
+
+	w[TG_OFF_SADDR / 2] = new[0];
+	w[TG_OFF_SADDR / 2 + 1] = new[1];
+	w[TG_OFF_SPORT / 2] = new[2];
+	w[TG_OFF_IPCSUM / 2] = csum_update(w[TG_OFF_IPCSUM / 2], old, new, 2);
+	if (tg_cfg.l4_csum_off == TG_OFF_TCPCSUM) {
+		w[TG_OFF_TCPCSUM / 2] = csum_update(w[TG_OFF_TCPCSUM / 2], old, new, 3);
+	} else if (tg_cfg.l4_csum_off == TG_OFF_UDPCSUM) {
+		c = csum_update(w[TG_OFF_UDPCSUM / 2], old, new, 3);
+		w[TG_OFF_UDPCSUM / 2] = c ? c : 0xffff;	/* 0 means "no checksum" */
+	}
+	return bpf_redirect(tg_cfg.ifindex, 0);
+}
+
+SEC("xdp")
+int tg_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct tg_sink_stats *s;
+	__u32 zero = 0;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	s = bpf_map_lookup_elem(&tg_sink_counts, &zero);
+	if (!s)
+		return XDP_PASS;
+	s->packets++;
+	s->bytes += data_end - data;
+	return XDP_DROP;
+}
