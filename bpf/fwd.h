@@ -1,52 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * fwd.h - forwarding a packet that a flow entry rewrites: TTL check, FIB
- * and neighbour lookup for the rewritten addresses, rewrite, MACs from the
- * FIB result, redirect through portier_tx_ports. The FIB result is cached in
- * the flow entry and looked up again at most once a second. Never a silent
- * drop: every failure passes the packet to the kernel with a counter.
+ * fwd.h - forwarding a packet that a flow entry rewrites: TTL check, the
+ * next hop (cached in the flow entry, else the backend's cache, else
+ * bpf_fib_lookup), redirect through portier_tx_ports, then the rewrite and
+ * the MACs. Never a silent drop: every failure passes the packet to the
+ * kernel with a counter.
  */
 #ifndef PORTIER_BPF_FWD_H
 #define PORTIER_BPF_FWD_H
 
 #define TTL_MIN_FORWARD	2	/* a packet with TTL 1 would expire here */
+/* A backend's next hop serves new flows this long after its lookup: a
+ * neighbour MAC or route change is seen within it, as with the flow cache. */
+#define NEXTHOP_CACHE_NS	NSEC_PER_SEC
 
-/* Rewrite MACs, redirect to ifindex. If the egress NIC is not in
- * portier_tx_ports, the kernel gets the rewritten packet with the MACs it
- * was received with (a foreign destination MAC would make it drop it). */
-static __always_inline int fwd_redirect(struct pkt *p, __u32 ifindex, const __u8 *dmac,
-					const __u8 *smac)
+/* The backend's cached next hop, if it is fresh and was looked up for the
+ * same source address and input NIC as flow entry f's packets. */
+static __always_inline bool nexthop_cached(struct xdp_md *ctx, const struct portier_flow *f,
+					   const struct portier_nexthop *nh, __u64 now)
 {
-	__u8 old_dst[ETH_ALEN], old_src[ETH_ALEN];
-	int rc;
-
-	__builtin_memcpy(old_dst, p->eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(old_src, p->eth->h_source, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_dest, dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, smac, ETH_ALEN);
-	rc = bpf_redirect_map(&portier_tx_ports, ifindex, XDP_PASS);
-	if (rc != XDP_REDIRECT) {
-		__builtin_memcpy(p->eth->h_dest, old_dst, ETH_ALEN);
-		__builtin_memcpy(p->eth->h_source, old_src, ETH_ALEN);
-		return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
-	}
-	return count_reason(PORTIER_R_FWD_REDIRECT, XDP_REDIRECT);
+	return nh && nh->tx_ifindex && now - nh->looked_up_ns < NEXTHOP_CACHE_NS &&
+	       nh->in_ifindex == ctx->ingress_ifindex &&
+	       nh->saddr.a32[0] == f->nat_saddr.a32[0];
 }
 
-/* Forward the packet of flow entry f. The next hop comes from f's cache
- * unless refresh (or nothing cached); a fresh FIB result is cached in f. */
-static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
-				   bool refresh)
+/* Find the next hop for f's rewritten packet and cache it in f (and, for
+ * the original direction, in the backend's cache). Returns a
+ * BPF_FIB_LKUP_RET_* code; f->tx_ifindex is 0 unless it is SUCCESS. */
+static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
+				    __u64 now)
 {
+	struct portier_nexthop *nh = NULL;
 	struct bpf_fib_lookup fib;
 	int rc;
 
-	/* The kernel sends ICMP time exceeded for the unchanged packet. */
-	if (p->iph->ttl < TTL_MIN_FORWARD)
-		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
-	if (!refresh && f->tx_ifindex) {
-		nat_rewrite(p, f);
-		return fwd_redirect(p, f->tx_ifindex, f->tx_dmac, f->tx_smac);
+	/* Every flow to a backend has the same next hop (the backend's
+	 * address is the destination). Replies go to many clients: no
+	 * cache but the flow's own. */
+	if (f->dir == PORTIER_FLOW_DIR_ORIG)
+		nh = bpf_map_lookup_elem(&portier_nexthop, &f->backend_id);
+	if (nexthop_cached(ctx, f, nh, now)) {
+		__builtin_memcpy(f->tx_dmac, nh->tx_dmac, ETH_ALEN);
+		__builtin_memcpy(f->tx_smac, nh->tx_smac, ETH_ALEN);
+		f->tx_ifindex = nh->tx_ifindex;
+		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 
 	__builtin_memset(&fib, 0, sizeof(fib));
@@ -60,22 +57,57 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct por
 	fib.ipv4_dst = f->nat_daddr.a32[0];
 	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* Route known, next hop's MAC not: the kernel forwards the
-		 * rewritten packet and resolves the neighbour. */
-		f->tx_ifindex = 0;
-		nat_rewrite(p, f);
-		return count_reason(PORTIER_R_PASS_NO_NEIGH, XDP_PASS);
-	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		f->tx_ifindex = 0;
-		return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
+		return rc;
 	}
 	__builtin_memcpy(f->tx_dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(f->tx_smac, fib.smac, ETH_ALEN);
 	f->tx_ifindex = fib.ifindex;
-	nat_rewrite(p, f);
-	return fwd_redirect(p, fib.ifindex, fib.dmac, fib.smac);
+	if (nh) {
+		nh->saddr = f->nat_saddr;
+		nh->looked_up_ns = now;
+		nh->in_ifindex = ctx->ingress_ifindex;
+		nh->tx_ifindex = fib.ifindex;
+		__builtin_memcpy(nh->tx_dmac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(nh->tx_smac, fib.smac, ETH_ALEN);
+	}
+	return rc;
+}
+
+/* Forward the packet of flow entry f. The next hop comes from f's cache
+ * unless refresh (or nothing cached). Redirected: rewritten, TTL - 1, MACs
+ * of the next hop. Passed to the kernel to forward (no neighbour yet, or
+ * the egress NIC is not in portier_tx_ports): rewritten, TTL and MACs as
+ * received (the kernel decrements the TTL, and drops a frame with a
+ * foreign destination MAC). Otherwise passed unchanged. */
+static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
+				   __u64 now, bool refresh)
+{
+	int rc;
+
+	/* The kernel sends ICMP time exceeded for the unchanged packet. */
+	if (p->iph->ttl < TTL_MIN_FORWARD)
+		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
+	if (refresh || !f->tx_ifindex) {
+		rc = next_hop(ctx, p, f, now);
+		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+			/* Route known, next hop's MAC not: the kernel
+			 * resolves the neighbour. */
+			nat_rewrite(p, f, false);
+			return count_reason(PORTIER_R_PASS_NO_NEIGH, XDP_PASS);
+		}
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
+	}
+	if (bpf_redirect_map(&portier_tx_ports, f->tx_ifindex, XDP_PASS) != XDP_REDIRECT) {
+		nat_rewrite(p, f, false);
+		return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
+	}
+	nat_rewrite(p, f, true);
+	__builtin_memcpy(p->eth->h_dest, f->tx_dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, f->tx_smac, ETH_ALEN);
+	return count_reason(PORTIER_R_FWD_REDIRECT, XDP_REDIRECT);
 }
 
 #endif

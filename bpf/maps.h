@@ -104,6 +104,16 @@ struct {
 	__type(value, __u32);
 } portier_tx_ports SEC(".maps");
 
+/* Next hop of each backend for new flows. Key __u32 backend id, value
+ * struct portier_nexthop per CPU (no locking, no torn MACs); written by the
+ * program (fwd.h), never by userspace: a cache, not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct portier_nexthop);
+} portier_nexthop SEC(".maps");
+
 /* Per-route counters. Key __u32 route id, value struct portier_stats per
  * CPU; written by the program, summed by userspace. */
 struct {
@@ -130,5 +140,24 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } portier_reasons SEC(".maps");
+
+/* Route metadata (name, listen key, settings, origin). Key __u32 route id,
+ * value struct portier_route_meta; written and read by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct portier_route_meta);
+} portier_route_meta SEC(".maps");
+
+/* Userspace state: change generation, daemon pid, reload results. Key __u32
+ * 0, value struct portier_state; written and read by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct portier_state);
+} portier_state SEC(".maps");
 
 #endif

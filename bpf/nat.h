@@ -2,7 +2,7 @@
 /*
  * nat.h - new flows: service lookup, round-robin backend choice, SNAT
  * source port allocation, the two connection table entries; and the
- * rewrite of a packet by a flow entry (addresses, ports, TTL, checksums).
+ * rewrite of a packet by a flow entry (addresses, ports, checksums, TTL).
  */
 #ifndef PORTIER_BPF_NAT_H
 #define PORTIER_BPF_NAT_H
@@ -164,9 +164,12 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	return FLOW_OK;
 }
 
-/* Rewrite the packet by flow entry f: addresses, ports, TTL - 1, with the
- * IPv4, TCP and UDP checksums updated incrementally. */
-static __always_inline void nat_rewrite(struct pkt *p, const struct portier_flow *f)
+/* Rewrite the packet by flow entry f: addresses and ports, with the IPv4,
+ * TCP and UDP checksums updated incrementally; and TTL - 1 if dec_ttl (the
+ * packet leaves by redirect). A packet passed to the kernel for forwarding
+ * keeps its TTL: the kernel decrements it. */
+static __always_inline void nat_rewrite(struct pkt *p, const struct portier_flow *f,
+					bool dec_ttl)
 {
 	struct iphdr *iph = p->iph;
 	__be32 saddr = f->nat_saddr.a32[0];
@@ -180,10 +183,12 @@ static __always_inline void nat_rewrite(struct pkt *p, const struct portier_flow
 	csum_delta16(&l4, p->ports[0], f->nat_sport);
 	csum_delta16(&l4, p->ports[1], f->nat_dport);
 
-	/* TTL and protocol share a 16-bit word of the header checksum. */
-	csum_delta16(&ip, bpf_htons(ttl << 8 | iph->protocol),
-		     bpf_htons((ttl - 1) << 8 | iph->protocol));
-	iph->ttl = ttl - 1;
+	if (dec_ttl) {
+		/* TTL and protocol share a 16-bit word of the header checksum. */
+		csum_delta16(&ip, bpf_htons(ttl << 8 | iph->protocol),
+			     bpf_htons((ttl - 1) << 8 | iph->protocol));
+		iph->ttl = ttl - 1;
+	}
 
 	iph->saddr = saddr;
 	iph->daddr = daddr;

@@ -59,7 +59,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 	count_flow(f->route_id, f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
-	return forward(ctx, p, f, refresh);
+	return forward(ctx, p, f, now, refresh);
 }
 
 /* A packet to a service port with no live flow: a UDP datagram or a TCP
@@ -99,7 +99,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
 	 * caches it in the entry. */
-	return forward(ctx, p, &orig, true);
+	return forward(ctx, p, &orig, now, true);
 }
 
 SEC("xdp")

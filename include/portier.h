@@ -52,6 +52,9 @@
 #define PORTIER_MAP_ROUTE_STATS		"portier_route_stats"
 #define PORTIER_MAP_BACKEND_STATS	"portier_backend_stats"
 #define PORTIER_MAP_REASONS		"portier_reasons"
+#define PORTIER_MAP_NEXTHOP		"portier_nexthop"	/* a cache: not pinned */
+#define PORTIER_MAP_ROUTE_META		"portier_route_meta"
+#define PORTIER_MAP_STATE		"portier_state"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -118,6 +121,10 @@ struct portier_route {
 
 #define PORTIER_BACKEND_F_LOCAL	(1U << 0)	/* this host: pass to the stack */
 #define PORTIER_BACKEND_F_USED	(1U << 1)	/* slot holds a backend */
+/* State bits kept here for every userspace process (daemon, CLI) to read;
+ * the program ignores them (the rotation already leaves such a backend out). */
+#define PORTIER_BACKEND_F_DRAINED (1U << 2)	/* operator: no new flows */
+#define PORTIER_BACKEND_F_DOWN	(1U << 3)	/* health check failed */
 
 struct portier_backend {
 	struct portier_addr addr;
@@ -126,6 +133,45 @@ struct portier_backend {
 	__u8 pad;
 	__u32 flags;		/* PORTIER_BACKEND_F_* */
 	__u32 route_id;		/* owning route */
+};
+
+/* ---- route metadata (portier_route_meta: hash by route id, userspace) ---
+ * What userspace needs to name and rebuild a route; the program never reads
+ * it. With the other maps it is the single source of truth: the daemon and
+ * the CLI re-read it at the start of every change. */
+
+#define PORTIER_ROUTE_NAME_MAX	64	/* route name, NUL included */
+#define PORTIER_ROUTE_MODE_MAX	8	/* "http", "tcp", NUL included */
+
+#define PORTIER_ORIGIN_INVENTORY 0	/* from the inventory (daemon) */
+#define PORTIER_ORIGIN_RUNTIME	1	/* "portier route add" */
+
+struct portier_route_meta {
+	char name[PORTIER_ROUTE_NAME_MAX];
+	char mode[PORTIER_ROUTE_MODE_MAX];
+	struct portier_svc_key key;	/* its service (listen key) */
+	__u32 options;			/* PT_OPT_* of user/routes.h */
+	__u8 nat;			/* enum pt_nat */
+	__u8 balance;			/* enum pt_balance */
+	__u8 origin;			/* PORTIER_ORIGIN_* */
+	__u8 pad;
+	__u32 check_inter_ms;		/* health-check settings */
+	__u32 check_timeout_ms;
+	__u32 check_rise;
+	__u32 check_fall;
+	__u16 check_port;		/* 0 = the backend's port */
+	__u16 dest_port;		/* destination port as declared */
+};
+
+/* ---- userspace state (portier_state: array of 1, userspace) ------------ */
+
+/* Written under the writers' lock (see user/dataplane.h). */
+struct portier_state {
+	__u64 generation;	/* bumped by every change of the route maps */
+	__u32 daemon_pid;	/* the running daemon, 0 if none */
+	__u32 reloads;		/* reload requests the daemon has handled */
+	__s32 reload_status;	/* last reload: 0 applied, else -errno */
+	__u32 pad;
 };
 
 /* ---- local addresses (portier_local: hash, written by userspace) -------- */
@@ -191,6 +237,20 @@ struct portier_flow {
 	 * program and looked up again whenever last_seen_ns is refreshed
 	 * (at most once a second). tx_ifindex 0 = nothing cached. */
 	__u32 tx_ifindex;
+	__u8 tx_dmac[6];
+	__u8 tx_smac[6];
+};
+
+/* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
+
+/* The FIB result for new flows to a backend, so that not every new flow
+ * pays a bpf_fib_lookup. Valid for the source address and input NIC it was
+ * looked up with, for at most a second (like the per-flow cache). */
+struct portier_nexthop {
+	struct portier_addr saddr;	/* source address of the lookup */
+	__u64 looked_up_ns;		/* bpf_ktime_get_coarse_ns() of the lookup */
+	__u32 in_ifindex;		/* NIC the packets arrived on */
+	__u32 tx_ifindex;		/* egress NIC, 0 = nothing cached */
 	__u8 tx_dmac[6];
 	__u8 tx_smac[6];
 };

@@ -88,7 +88,7 @@ stat_of() {
 
 # RES[key] holds space-separated samples.
 declare -A RES
-add() { RES[$1]="${RES[$1]:-} $2"; }
+add() { [ "$2" = nan ] || RES[$1]="${RES[$1]:-} $2"; }
 med() { [ -n "${RES[$1]:-}" ] && stat_of ${RES[$1]} | cut -d' ' -f1 || echo nan; }
 spread() {
 	[ -n "${RES[$1]:-}" ] || { echo "-"; return; }
@@ -174,8 +174,10 @@ EOF
 }
 
 R_DAEMON=
-# rate_daemon_start INV [options]: portier in the rate gateway; prints the
-# seconds from launch to "running".
+R_START_SECS=
+# rate_daemon_start INV [options]: portier in the rate gateway; sets
+# R_START_SECS to the seconds from launch to "running". Not in a subshell:
+# R_DAEMON must reach the caller (and the trap).
 rate_daemon_start() {
 	local inv=$1 t0 i
 	shift
@@ -191,7 +193,7 @@ rate_daemon_start() {
 		sleep 0.05
 	done
 	grep -qs 'running:' "$R_LOG" || { cat "$R_LOG" >&2; return 1; }
-	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }'
+	R_START_SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }')
 }
 
 rate_daemon_stop() {
@@ -248,12 +250,12 @@ one_rate() {	# one_rate CONFIG: one sample of CONFIG into RES[rate:CONFIG]
 		v=$(gen udp "$GW_NET.2" "$PLAIN_PORT" "$EST_FLOWS" --duration "$SECS")
 		ns "$R_GW" ip link set dev in0 xdp off ;;
 	portier-est)
-		rate_daemon_start "$R_TMP/inv6" --nat dnat >/dev/null
+		rate_daemon_start "$R_TMP/inv6" --nat dnat
 		gen udp "$GW_IN_ADDR" "$SVC_UDP" "$EST_FLOWS" --count "$EST_FLOWS" >/dev/null
 		v=$(gen udp "$GW_IN_ADDR" "$SVC_UDP" "$EST_FLOWS" --duration "$SECS")
 		rate_daemon_stop ;;
 	portier-new)
-		rate_daemon_start "$R_TMP/inv6" --nat dnat >/dev/null
+		rate_daemon_start "$R_TMP/inv6" --nat dnat
 		v=$(gen syn "$GW_IN_ADDR" "$SVC_TCP" "$NEW_FLOWS" --duration "$SECS")
 		rate_daemon_stop ;;
 	nft-est)
@@ -440,7 +442,7 @@ section_cost() {
 # in-place ns/packet (bpf_stats) with FLOWS flows in the table.
 one_scale() {
 	local routes=$1 flows=$2 id a b v
-	rate_daemon_start "$R_TMP/inv$routes" --nat dnat --conntrack-size "$SCALE_CT" >/dev/null
+	rate_daemon_start "$R_TMP/inv$routes" --nat dnat --conntrack-size "$SCALE_CT"
 	gen udp "$GW_IN_ADDR" "$SVC_UDP" "$flows" --count "$flows" >/dev/null
 	id=$(prog_id_in)
 	a=$(prog_counts "$id")
@@ -467,28 +469,35 @@ section_scale() {
 	SYSCTL_STATS_OLD=
 	# The daemon: apply 1,000 routes at start; reload with one changed.
 	for ((r = 1; r <= REPS; r++)); do
-		t=$(rate_daemon_start "$R_TMP/inv1000")
-		add "apply1000" "$t"
-		add "reload1000" "$(reload_one)"
+		rate_daemon_start "$R_TMP/inv1000"
+		add "apply1000" "$R_START_SECS"
+		reload_one
+		add "reload1000" "$R_RELOAD_SECS"
 		rate_daemon_stop
 	done
 }
 
-# reload_one: change one route's port, SIGHUP, seconds until "reload: ...
+# reload_one: change one route's port, SIGHUP; R_RELOAD_SECS: seconds until "reload: ...
 # applied"; the inventory is restored afterwards.
 reload_one() {
-	local f=$R_TMP/inv1000/group_vars/bench_gw.yml t0 i n
+	local f=$R_TMP/inv1000/group_vars/bench_gw.yml t0 t1 i n
 	cp "$f" "$f.orig"
 	sed -i 's/port: 40999,/port: 39999,/' "$f"
-	n=$(grep -c 'routes applied' "$R_LOG" || true)
+	n=$(grep -c 'reload: ' "$R_LOG" || true)
 	t0=$(date +%s.%N)
 	kill -HUP "$R_DAEMON"
-	for ((i = 0; i < 600; i++)); do
-		[ "$(grep -c 'routes applied' "$R_LOG" || true)" -gt "$n" ] && break
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(grep -c 'reload: ' "$R_LOG" || true)" -gt "$n" ] && break
 		sleep 0.01
 	done
-	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }'
+	t1=$(date +%s.%N)
 	mv "$f.orig" "$f"
+	R_RELOAD_SECS=nan
+	if ! tail -1 "$R_LOG" | grep -q 'routes applied'; then
+		log "reload did not apply: $(tail -2 "$R_LOG" | tr '\n' ' ')"
+		return
+	fi
+	R_RELOAD_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }')
 }
 
 # ---- report -----------------------------------------------------------------------
@@ -600,6 +609,52 @@ echo "bench: finished in ${ELAPSED}s"
 		"SECTIONS=\"$SECTIONS\"), ${ELAPSED}s"
 	echo
 	echo "$TABLE"
-	[ -f "$ROOT/docs/benchmarks-e2e.notes" ] && cat "$ROOT/docs/benchmarks-e2e.notes"
+	cat <<'NOTES'
+
+## How it is measured
+
+- **Packet rate**: `trafgen send` runs `BPF_PROG_TEST_RUN` with
+  `BPF_F_TEST_XDP_LIVE_FRAMES` in the generator namespace; its XDP program
+  writes the whole 64-byte frame from a template on every frame (live frames
+  recycle pages without resetting them), varies the source port (above
+  64,512 flows the source address too, from 198.18.0.1) and redirects out of
+  c0. The gateway's program (bare, portier) or kernel forwards to out0; the
+  sink namespace counts IPv4 frames with an XDP program (`trafgen sink`) and
+  drops them. The figure is frames counted by the sink per second of
+  generation. veth runs each receiver on the sender's CPU: one core does the
+  whole pipeline, for every configuration alike. Neighbours are permanent.
+  - *established*: UDP, 1,000 flows; a warm-up pass creates them (portier
+    dnat, nftables conntrack), then the timed run cycles over them;
+  - *new*: TCP SYN, 16.7 M distinct tuples: every frame is a new flow
+    (portier's LRU connection table and nf_conntrack evict as they go);
+  - portier runs with `--nat dnat` here, like the nftables rule (SNAT's 14k
+    ports per backend cannot hold 16 M new flows); the TCP section uses the
+    default snat.
+- **TCP**: lib.sh's topology (client, gateway, bridge, three nodes running
+  nginx on 30080, `return 200`), `wrk -t1 -c16 --latency`, keep-alive and
+  `Connection: close`. direct = the client to node .2 through the gateway's
+  plain forwarding; portier (snat; daemon started for each run); HAProxy 2.6
+  `mode tcp`, `balance roundrobin`; nftables DNAT `numgen inc mod 3` +
+  masquerade. Nodes keep no TIME_WAIT (`tcp_max_tw_buckets=0`): otherwise a
+  method's SYN meets the previous method's TIME_WAIT on the same gateway
+  tuple, PAWS refuses it and it waits a 1 s retransmit.
+- **Gateway CPU per request**: CPU accounting: busy jiffies of all CPUs
+  (user, system, irq, softirq) from /proc/stat over the wrk run divided by
+  the requests; the method's figure minus direct's is the gateway's share
+  (negative or tiny when XDP forwarding is cheaper than the kernel's plain
+  forwarding that direct pays). The machine is shared with other work, so
+  this figure is noisy; medians are reported.
+- **Per-packet cost**: tools/pktcost (BPF_PROG_TEST_RUN, docs/benchmarks.md),
+  its output unchanged.
+- **Scale**: UDP established flows as above, `--conntrack-size 3000000` at
+  every point; the in-place cost is bpf_stats (`kernel.bpf_stats_enabled=1`
+  during this section only: run_time_ns / run_cnt of portier's input
+  program). Stats add timing to every program run, so this section's rates
+  are lower than section 1's. Filler routes are TCP routes on ports 40002 up.
+- **Daemon**: exec to the "running:" log line with 1,000 routes (load,
+  verify, attach, fill), and SIGHUP to "reload: N routes applied" with one
+  route's port changed.
+- Medians of the repetitions; spread is half the range, in % of the median.
+NOTES
 } >"$DOC"
 log "wrote $DOC"

@@ -12,6 +12,13 @@ PKGS=(
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjansson-dev libmicrohttpd-dev
 	# tests: unit framework, fuzzing runtime, namespaces and traffic
 	libcmocka-dev libclang-rt-14-dev iproute2 ethtool socat procps
+	# CLI contract tests (tests/e2e/test_cli.sh parse -j output); man -l
+	jq man-db
+	# metrics: promtool (check metrics) and a real Prometheus for e2e scrapes
+	prometheus
+	# make bench: the alternatives (HAProxy, nftables with conntrack), real
+	# servers and the HTTP load generator
+	nftables conntrack haproxy nginx-light wrk
 	# the reference for inventory semantics
 	ansible-core
 )

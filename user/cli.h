@@ -43,5 +43,11 @@ int pt_json_print(json_t *v);
 /* Objects: each file cmd_<object>.c exports do_<object>. */
 int do_config(int argc, char **argv);
 int do_daemon(int argc, char **argv);
+int do_route(int argc, char **argv);
+int do_backend(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_conntrack(int argc, char **argv);
+int do_prog(int argc, char **argv);
+int do_reload(int argc, char **argv);
 
 #endif

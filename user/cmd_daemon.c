@@ -4,7 +4,10 @@
  * inventory, load (or adopt) the data plane, attach it to both NICs, fill
  * the maps, then wait in one poll loop:
  *   SIGHUP          re-read the inventory, apply the difference (a bad
- *                   inventory changes nothing and is logged)
+ *                   inventory changes nothing and is logged); routes added
+ *                   at runtime are kept unless the inventory takes their
+ *                   name or listen key; the result goes to portier_state
+ *                   for "portier reload"
  *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
  *   timer           refresh local addresses, expire idle flows
  * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
@@ -316,19 +319,31 @@ static int iface_addr(const char *iface, struct portier_addr *out)
 	return err;
 }
 
+static void log_warnings(struct pt_dataplane *dp)
+{
+	const char *w;
+
+	for (size_t i = 0; (w = pt_dp_warning(dp, i)); i++)
+		logmsg("warning: %s", w);
+}
+
 static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 {
 	struct pt_routeset *rs = build_routes(a);
+	int err = -EINVAL;
 
 	if (!rs) {
 		logmsg("reload: the inventory has errors; nothing changed");
-		return;
-	}
-	if (pt_dp_apply(dp, rs))
+	} else if ((err = pt_dp_apply(dp, rs))) {
 		logmsg("reload: %s; nothing changed", pt_dp_last_error(dp));
-	else
+	} else {
+		log_warnings(dp);
 		logmsg("reload: %zu routes applied", rs->n_routes);
+	}
 	pt_routeset_free(rs);
+	/* Tell "portier reload" (it waits for portier_state.reloads to move). */
+	if (pt_dp_reload_done(dp, err))
+		logmsg("reload: %s", pt_dp_last_error(dp));
 }
 
 static void tick(struct pt_dataplane *dp)
@@ -436,11 +451,12 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 			       ct, a->ct_entries);
 	}
 	if (pt_dp_set_config(dp, &cfg) || pt_dp_refresh_local(dp) || pt_dp_apply(dp, rs) ||
-	    pt_dp_attach(dp, in, out, a->generic)) {
+	    pt_dp_attach(dp, in, out, a->generic) || pt_dp_set_daemon(dp, getpid())) {
 		p_err("%s", pt_dp_last_error(dp));
 		pt_dp_close(dp);
 		return NULL;
 	}
+	log_warnings(dp);
 	if (a->generic)
 		logmsg("WARNING: generic (skb) XDP mode: every packet pays for an skb");
 	return dp;
@@ -502,6 +518,7 @@ static int do_run(int argc, char **argv)
 			logmsg("detached and unpinned");
 		}
 	} else {
+		pt_dp_set_daemon(dp, 0);
 		logmsg("--keep: the data plane stays attached and pinned in %s", a.bpffs);
 	}
 	pt_dp_close(dp);

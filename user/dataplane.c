@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -32,6 +33,8 @@
 
 #define NPORTS		65536	/* entries of portier_ports */
 #define NS_PER_SEC	1000000000ULL
+#define LOCK_TRIES	200	/* writers' lock: 200 tries ... */
+#define LOCK_SLEEP_US	50000	/* ... 50 ms apart, 10 s in all */
 
 /* A loaded backend, mirror of its portier_backends slot. */
 struct dp_backend {
@@ -43,10 +46,12 @@ struct dp_backend {
 	unsigned int state;	/* PT_DP_BE_* */
 };
 
-/* A loaded route, mirror of its service and portier_routes entry. */
+/* A loaded route, mirror of its service, portier_routes and
+ * portier_route_meta entries. */
 struct dp_route {
 	bool used;
-	char *name;			/* NULL after adoption until the next apply */
+	struct portier_route_meta meta;
+	bool named;			/* meta came from the maps or an apply */
 	struct portier_svc_key key;
 	__u32 flags;			/* PORTIER_ROUTE_F_* */
 	__u32 *be;			/* backend ids in rotation order */
@@ -64,6 +69,11 @@ struct pt_dataplane {
 	struct dp_backend *backends;	/* [PORTIER_MAX_BACKENDS] */
 	__u32 *ports;			/* [NPORTS], as written */
 	struct portier_config cfg;	/* as written */
+	__u64 generation;		/* portier_state.generation of the mirror */
+	bool stale;			/* mirror unknown: re-read before a change */
+	int lock_fd;			/* writers' lock held, or -1 */
+	char **warnings;		/* of the last change (pt_dp_warning) */
+	size_t n_warnings;
 };
 
 static char last_error[512];
@@ -189,7 +199,7 @@ static __u32 port_flag(uint8_t proto, bool service)
 /* The maps portier pins, by the names of include/portier.h. */
 static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[13];
+	static struct bpf_map *v[15];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -204,6 +214,8 @@ static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[10] = s->maps.portier_route_stats;
 	v[11] = s->maps.portier_backend_stats;
 	v[12] = s->maps.portier_reasons;
+	v[13] = s->maps.portier_route_meta;
+	v[14] = s->maps.portier_state;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -268,33 +280,74 @@ static int use_pins(struct pt_dataplane *dp)
 	return found;
 }
 
-/* Rebuild the mirror from maps that were already loaded (adoption). Route
- * names are not in the maps: an adopted route is matched by its listen key
- * at the next apply. A backend out of its route's rotation is taken as
- * drained (the operator's choice survives a restart). */
-static int adopt(struct pt_dataplane *dp)
+static unsigned int state_from_flags(__u32 flags)
+{
+	return (flags & PORTIER_BACKEND_F_DRAINED ? PT_DP_BE_DRAINED : 0) |
+	       (flags & PORTIER_BACKEND_F_DOWN ? PT_DP_BE_DOWN : 0);
+}
+
+static __u32 flags_from_state(unsigned int state)
+{
+	return (state & PT_DP_BE_DRAINED ? PORTIER_BACKEND_F_DRAINED : 0) |
+	       (state & PT_DP_BE_DOWN ? PORTIER_BACKEND_F_DOWN : 0);
+}
+
+static void mirror_clear(struct pt_dataplane *dp)
+{
+	for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
+		free(dp->routes[i].be);
+	memset(dp->routes, 0, PORTIER_MAX_ROUTES * sizeof(*dp->routes));
+	memset(dp->backends, 0, PORTIER_MAX_BACKENDS * sizeof(*dp->backends));
+}
+
+/* Read every element of an array map into out (n values of size sz). */
+static void array_read(struct bpf_map *m, __u32 n, size_t sz, void *out)
+{
+	int fd = bpf_map__fd(m);
+	__u32 count = n, out_batch = 0;
+	__u32 *keys = xcalloc(n, sizeof(*keys));
+
+	/* One batch syscall where the kernel has it, else one per element. */
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, out, &count, NULL) &&
+	    (errno != ENOENT || count != n))
+		for (__u32 k = 0; k < n; k++)
+			if (bpf_map_lookup_elem(fd, &k, (char *)out + k * sz))
+				memset((char *)out + k * sz, 0, sz);
+	free(keys);
+}
+
+/* Rebuild the mirror from the maps, the single source of truth: routes by
+ * their services, named by portier_route_meta (a route without metadata,
+ * from pins of an older version, is matched by its listen key at the next
+ * apply); backends with their state bits. */
+static int resync(struct pt_dataplane *dp)
 {
 	struct portier *s = dp->skel;
 	struct portier_svc_key key, next;
 	struct portier_svc svc;
 	struct portier_route *rt = xmalloc(sizeof(*rt));
+	struct portier_backend *bes = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*bes));
+	struct portier_state st = {};
 	int svc_fd = bpf_map__fd(s->maps.portier_services);
 	void *prev = NULL;
 
+	bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_state), &(__u32){ 0 }, &st);
+	mirror_clear(dp);
+	array_read(s->maps.portier_backends, PORTIER_MAX_BACKENDS, sizeof(*bes), bes);
 	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++) {
-		struct portier_backend b;
+		struct portier_backend *b = &bes[id];
 		struct dp_backend *db = &dp->backends[id];
 
-		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b) ||
-		    !(b.flags & PORTIER_BACKEND_F_USED) || b.route_id >= PORTIER_MAX_ROUTES)
+		if (!(b->flags & PORTIER_BACKEND_F_USED) || b->route_id >= PORTIER_MAX_ROUTES)
 			continue;
 		db->used = true;
-		db->route_id = b.route_id;
-		addr_from_bpf(&b.addr, &db->addr);
-		db->port = ntohs(b.port);
-		db->local = b.flags & PORTIER_BACKEND_F_LOCAL;
-		db->state = PT_DP_BE_DRAINED;
+		db->route_id = b->route_id;
+		addr_from_bpf(&b->addr, &db->addr);
+		db->port = ntohs(b->port);
+		db->local = b->flags & PORTIER_BACKEND_F_LOCAL;
+		db->state = state_from_flags(b->flags);
 	}
+	free(bes);
 	while (!bpf_map_get_next_key(svc_fd, prev, &next)) {
 		struct dp_route *r;
 
@@ -305,12 +358,20 @@ static int adopt(struct pt_dataplane *dp)
 		r = &dp->routes[svc.route_id];
 		r->used = true;
 		r->key = key;
-		if (!bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_routes), &svc.route_id, rt)) {
+		if (!bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_routes), &svc.route_id, rt))
 			r->flags = rt->flags;
-			for (__u32 i = 0; i < rt->n_active && i < PORTIER_MAX_ROUTE_BACKENDS; i++)
-				if (rt->active[i] < PORTIER_MAX_BACKENDS)
-					dp->backends[rt->active[i]].state = 0;
+		r->named = !bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_route_meta),
+						&svc.route_id, &r->meta) &&
+			   !memcmp(&r->meta.key, &key, sizeof(key));
+		if (!r->named) {	/* pins of an older version: a made-up name */
+			memset(&r->meta, 0, sizeof(r->meta));
+			snprintf(r->meta.name, sizeof(r->meta.name), "route-%u", svc.route_id);
+			snprintf(r->meta.mode, sizeof(r->meta.mode), "tcp");
+			r->meta.key = key;
+			r->meta.nat = r->flags & PORTIER_ROUTE_F_DNAT ? PT_NAT_DNAT : PT_NAT_SNAT;
 		}
+		r->meta.name[PORTIER_ROUTE_NAME_MAX - 1] = '\0';
+		r->meta.mode[PORTIER_ROUTE_MODE_MAX - 1] = '\0';
 	}
 	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++) {
 		struct dp_backend *db = &dp->backends[id];
@@ -325,11 +386,11 @@ static int adopt(struct pt_dataplane *dp)
 		r->be = xrealloc(r->be, (r->n_be + 1) * sizeof(*r->be));
 		r->be[r->n_be++] = id;
 	}
-	for (__u32 p = 0; p < NPORTS; p++)
-		bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_ports), &p, &dp->ports[p]);
+	array_read(s->maps.portier_ports, NPORTS, sizeof(*dp->ports), dp->ports);
 	bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_config), &(__u32){ 0 }, &dp->cfg);
 	free(rt);
-	dp->adopted = true;
+	dp->generation = st.generation;
+	dp->stale = false;
 	return 0;
 }
 
@@ -342,6 +403,7 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 	dp_verbose = opts->verbose;
 	libbpf_set_print(libbpf_print);
 	dp->link_fd[0] = dp->link_fd[1] = -1;
+	dp->lock_fd = -1;
 	dp->pin = opts->pin;
 	dp->pin_dir = xstrdup(opts->pin_dir ? opts->pin_dir : PORTIER_PIN_DIR_DEFAULT);
 	dp->routes = xcalloc(PORTIER_MAX_ROUTES, sizeof(*dp->routes));
@@ -377,10 +439,65 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		goto fail;
 	}
 	if (found) {
-		err = adopt(dp);
+		err = resync(dp);
 		if (err)
 			goto fail;
+		dp->adopted = true;
 	}
+	*out = dp;
+	return 0;
+fail:
+	pt_dp_close(dp);
+	*out = NULL;
+	return err;
+}
+
+int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
+{
+	struct pt_dataplane *dp = xcalloc(1, sizeof(*dp));
+	struct bpf_map **maps;
+	size_t n;
+	int err = 0;
+
+	last_error[0] = '\0';
+	libbpf_set_print(libbpf_print);
+	dp->link_fd[0] = dp->link_fd[1] = -1;
+	dp->lock_fd = -1;
+	dp->pin = true;
+	dp->pin_dir = xstrdup(pin_dir ? pin_dir : PORTIER_PIN_DIR_DEFAULT);
+	dp->routes = xcalloc(PORTIER_MAX_ROUTES, sizeof(*dp->routes));
+	dp->backends = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*dp->backends));
+	dp->ports = xcalloc(NPORTS, sizeof(*dp->ports));
+	pt_dp_config_defaults(&dp->cfg);
+	dp->skel = portier__open();
+	if (!dp->skel) {
+		err = fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	maps = pinned_maps(dp->skel, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		char *path = xasprintf("%s/%s", dp->pin_dir, bpf_map__name(maps[i]));
+		int fd = bpf_obj_get(path);
+
+		if (fd < 0 && errno == ENOENT)
+			err = fail(-ENOENT, "no portier data plane is pinned in %s (%s is "
+				   "missing); start 'portier daemon', or give its --bpffs DIR",
+				   dp->pin_dir,
+				   bpf_map__name(maps[i]));
+		else if (fd < 0)
+			err = fail(-errno, "cannot open pinned map %s: %s%s", path, strerror(errno),
+				   errno == EPERM || errno == EACCES ? "; run as root" : "");
+		else if (bpf_map__reuse_fd(maps[i], fd) || bpf_map__set_pin_path(maps[i], path))
+			err = fail(-errno, "cannot use pinned map %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	if (!err)
+		err = resync(dp);
+	if (err)
+		goto fail;
+	dp->adopted = true;
 	*out = dp;
 	return 0;
 fail:
@@ -396,12 +513,15 @@ void pt_dp_close(struct pt_dataplane *dp)
 	for (int i = 0; i < 2; i++)
 		if (dp->link_fd[i] >= 0)
 			close(dp->link_fd[i]);
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
 	portier__destroy(dp->skel);
 	if (dp->routes)
-		for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++) {
-			free(dp->routes[i].name);
+		for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
 			free(dp->routes[i].be);
-		}
+	for (size_t i = 0; i < dp->n_warnings; i++)
+		free(dp->warnings[i]);
+	free(dp->warnings);
 	free(dp->routes);
 	free(dp->backends);
 	free(dp->ports);
@@ -522,6 +642,7 @@ struct plan {
 	bool *be_kept;		/* [PORTIER_MAX_BACKENDS] */
 	bool *be_taken;		/* [PORTIER_MAX_BACKENDS] */
 	__u32 *ports;		/* [NPORTS] flags of rs */
+	const __u8 *origin;	/* [rs->n_routes] PORTIER_ORIGIN_* */
 	size_t n;
 };
 
@@ -547,6 +668,9 @@ static int validate(const struct pt_routeset *rs)
 
 		if (!r->name || !*r->name)
 			return fail(-EINVAL, "route %zu has no name", i);
+		if (strlen(r->name) >= PORTIER_ROUTE_NAME_MAX)
+			return fail(-ENAMETOOLONG, "route name '%s' is longer than %d characters",
+				    r->name, PORTIER_ROUTE_NAME_MAX - 1);
 		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
 			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
 				    r->name, r->proto);
@@ -628,7 +752,7 @@ static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, stru
 			struct dp_route *o = &dp->routes[id];
 
 			if (o->used && !p->route_kept[id] && !memcmp(&o->key, &k, sizeof(k)) &&
-			    (!o->name || !strcmp(o->name, r->name))) {
+			    (!o->named || !strcmp(o->meta.name, r->name))) {
 				p->route_kept[id] = found = true;
 				p->route_id[i] = id;
 			}
@@ -717,6 +841,25 @@ static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 	return err;
 }
 
+/* A route's metadata as stored in portier_route_meta. */
+static void route_meta(const struct pt_route *r, __u8 origin, struct portier_route_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", r->name);
+	snprintf(m->mode, sizeof(m->mode), "%s", r->mode ? r->mode : "tcp");
+	svc_key(r, &m->key);
+	m->options = r->options;
+	m->nat = r->nat;
+	m->balance = r->balance;
+	m->origin = origin;
+	m->check_inter_ms = r->check.inter_ms;
+	m->check_timeout_ms = r->check.timeout_ms;
+	m->check_rise = r->check.rise;
+	m->check_fall = r->check.fall;
+	m->check_port = r->check.port;
+	m->dest_port = r->dest_port;
+}
+
 /* Write the plan into the maps, in the order described in dataplane.h. */
 static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
@@ -743,6 +886,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 
 			if (p->be_kept[id] && ob->local == r->backends[j].local)
 				continue;
+			if (p->be_kept[id])
+				b.flags = flags_from_state(ob->state);
 			if (!p->be_kept[id]) {
 				err = map_zero(s->maps.portier_backend_stats, id);
 				if (!err)
@@ -751,26 +896,31 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			addr_to_bpf(&r->backends[j].addr, &b.addr);
 			b.port = htons(r->backends[j].port);
 			b.family = PORTIER_AF_INET;
-			b.flags = PORTIER_BACKEND_F_USED |
-				  (r->backends[j].local ? PORTIER_BACKEND_F_LOCAL : 0);
+			b.flags |= PORTIER_BACKEND_F_USED |
+				   (r->backends[j].local ? PORTIER_BACKEND_F_LOCAL : 0);
 			b.route_id = p->route_id[i];
 			if (!err)
 				err = map_update(s->maps.portier_backends, &id, &b, "a backend");
 		}
 	}
 
-	/* 3. Rotations, whole; a new route starts its counters at zero. */
+	/* 3. Metadata and rotations, whole; a new route starts its counters
+	 * at zero. */
 	for (size_t i = 0; i < p->n && !err; i++) {
 		const struct pt_route *r = &rs->routes[i];
 		__u32 id = p->route_id[i];
 		unsigned int *state = xcalloc(r->n_backends + 1, sizeof(*state));
+		struct portier_route_meta meta;
+
+		route_meta(r, p->origin ? p->origin[i] : PORTIER_ORIGIN_INVENTORY, &meta);
+		err = map_update(s->maps.portier_route_meta, &id, &meta, "route metadata");
 
 		for (size_t j = 0; j < r->n_backends; j++)
 			if (p->be_kept[p->be_id[i][j]])
 				state[j] = dp->backends[p->be_id[i][j]].state;
 		rotation(dp, route_flags(r), p->be_id[i], r->n_backends, state, rt);
 		free(state);
-		if (!p->route_kept[id]) {
+		if (!err && !p->route_kept[id]) {
 			err = map_zero(s->maps.portier_route_stats, id);
 			if (!err)
 				err = map_zero(s->maps.portier_rr, id);
@@ -806,9 +956,13 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			err = map_delete(s->maps.portier_services, &dp->routes[id].key,
 					 "a service");
 	}
-	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++)
-		if (dp->routes[id].used && !p->route_kept[id])
-			err = map_delete(s->maps.portier_routes, &id, "a route");
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++) {
+		if (!dp->routes[id].used || p->route_kept[id])
+			continue;
+		err = map_delete(s->maps.portier_routes, &id, "a route");
+		if (!err)
+			err = map_delete(s->maps.portier_route_meta, &id, "route metadata");
+	}
 
 	/* 7. Backends gone: their flows, then their slots. */
 	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++)
@@ -853,7 +1007,6 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 	free(dp->backends);
 	dp->backends = nb;
 	for (size_t id = 0; id < PORTIER_MAX_ROUTES; id++) {
-		free(dp->routes[id].name);
 		free(dp->routes[id].be);
 		memset(&dp->routes[id], 0, sizeof(dp->routes[id]));
 	}
@@ -862,7 +1015,8 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 		struct dp_route *o = &dp->routes[p->route_id[i]];
 
 		o->used = true;
-		o->name = xstrdup(r->name);
+		o->named = true;
+		route_meta(r, p->origin ? p->origin[i] : PORTIER_ORIGIN_INVENTORY, &o->meta);
 		svc_key(r, &o->key);
 		o->flags = route_flags(r);
 		o->n_be = r->n_backends;
@@ -871,21 +1025,325 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 	}
 }
 
-int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
+/* Write exactly rs (routes of the given origins) into the maps. *wrote says
+ * whether any map may have changed. */
+static int apply_set(struct pt_dataplane *dp, const struct pt_routeset *rs, const __u8 *origin,
+		     bool *wrote)
 {
-	struct plan p = {};
+	struct plan p = { .origin = origin };
 	int err;
 
-	last_error[0] = '\0';
 	err = validate(rs);
 	if (!err)
 		err = plan_make(dp, rs, &p);
-	if (!err)
+	if (!err) {
+		*wrote = true;
 		err = plan_write(dp, rs, &p);
+	}
 	if (!err)
 		plan_commit(dp, rs, &p);
 	plan_free(&p);
 	return err;
+}
+
+/* ---- transactions: the writers' lock, the generation, warnings --------------- */
+
+static void warnings_clear(struct pt_dataplane *dp)
+{
+	for (size_t i = 0; i < dp->n_warnings; i++)
+		free(dp->warnings[i]);
+	free(dp->warnings);
+	dp->warnings = NULL;
+	dp->n_warnings = 0;
+}
+
+static void warn(struct pt_dataplane *dp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void warn(struct pt_dataplane *dp, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		pt_die_oom();
+	va_end(ap);
+	dp->warnings = xrealloc(dp->warnings, (dp->n_warnings + 1) * sizeof(*dp->warnings));
+	dp->warnings[dp->n_warnings++] = msg;
+}
+
+const char *pt_dp_warning(const struct pt_dataplane *dp, size_t i)
+{
+	return i < dp->n_warnings ? dp->warnings[i] : NULL;
+}
+
+/* Begin a change: take the writers' lock (pinned data planes only: an
+ * unpinned one has a single writer) and re-read the maps if anyone changed
+ * them since this process last did. */
+static int tx_begin(struct pt_dataplane *dp)
+{
+	struct portier_state st = {};
+	int err = 0;
+
+	last_error[0] = '\0';
+	warnings_clear(dp);
+	if (dp->pin) {
+		char *path = xasprintf("%s/%s", dp->pin_dir, PT_DP_WRITE_LOCK);
+		int fd = -1, i = 0;
+
+		if (mkdir(path, 0700) && errno != EEXIST)
+			err = fail(-errno, "cannot create the writers' lock %s: %s", path,
+				   strerror(errno));
+		if (!err) {
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				err = fail(-errno, "cannot open the writers' lock %s: %s", path,
+					   strerror(errno));
+		}
+		while (!err && flock(fd, LOCK_EX | LOCK_NB)) {
+			if (errno != EWOULDBLOCK || ++i >= LOCK_TRIES)
+				err = fail(-errno, "cannot take the writers' lock %s: %s; another "
+					   "portier process is changing the data plane, try again",
+					   path, strerror(errno));
+			else
+				usleep(LOCK_SLEEP_US);
+		}
+		if (err && fd >= 0)
+			close(fd);
+		else if (!err)
+			dp->lock_fd = fd;
+		free(path);
+	}
+	if (err)
+		return err;
+	bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_state), &(__u32){ 0 }, &st);
+	if (dp->stale || st.generation != dp->generation)
+		resync(dp);
+	return 0;
+}
+
+/* End a change: if maps were written, bump the generation so every other
+ * process re-reads them; release the lock. Returns err. */
+static int tx_end(struct pt_dataplane *dp, bool wrote, int err)
+{
+	if (wrote) {
+		int fd = bpf_map__fd(dp->skel->maps.portier_state);
+		struct portier_state st = {};
+		__u32 zero = 0;
+
+		bpf_map_lookup_elem(fd, &zero, &st);
+		st.generation++;
+		if (bpf_map_update_elem(fd, &zero, &st, BPF_ANY)) {
+			dp->stale = true;
+			if (!err)
+				err = fail(-errno, "cannot write map %s: %s", PORTIER_MAP_STATE,
+					   strerror(errno));
+		}
+		dp->generation = st.generation;
+		if (err)	/* a write failed half way: trust the maps only */
+			dp->stale = true;
+	}
+	if (dp->lock_fd >= 0) {
+		close(dp->lock_fd);
+		dp->lock_fd = -1;
+	}
+	return err;
+}
+
+/* ---- route sets from the mirror ------------------------------------------------ */
+
+/* A loaded route as a struct pt_route (backends without host names). */
+static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt_route *r)
+{
+	const struct dp_route *o = &dp->routes[id];
+	struct portier_addr zero = {};
+
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(o->meta.name);
+	r->mode = xstrdup(o->meta.mode);
+	r->wildcard = !memcmp(&o->key.addr, &zero, sizeof(zero));
+	if (!r->wildcard)
+		addr_from_bpf(&o->key.addr, &r->addr);
+	r->port = ntohs(o->key.port);
+	r->proto = o->key.proto;
+	r->balance = o->meta.balance;
+	r->nat = o->meta.nat;
+	r->options = o->meta.options;
+	r->dest_port = o->meta.dest_port;
+	r->check.inter_ms = o->meta.check_inter_ms;
+	r->check.timeout_ms = o->meta.check_timeout_ms;
+	r->check.rise = o->meta.check_rise;
+	r->check.fall = o->meta.check_fall;
+	r->check.port = o->meta.check_port;
+	r->n_backends = o->n_be;
+	r->backends = xcalloc(o->n_be + 1, sizeof(*r->backends));
+	for (size_t i = 0; i < o->n_be; i++) {
+		const struct dp_backend *b = &dp->backends[o->be[i]];
+
+		r->backends[i].addr = b->addr;
+		r->backends[i].port = b->port;
+		r->backends[i].local = b->local;
+	}
+}
+
+static void route_free_fields(struct pt_route *r)
+{
+	free(r->name);
+	free(r->mode);
+	free(r->backends);
+}
+
+/* A set to write: `first` (borrowed, origin first_origin, may be NULL), then
+ * every loaded route that keep() accepts (copied). */
+struct merged {
+	struct pt_routeset rs;
+	__u8 *origin;
+	size_t n_borrowed;
+};
+
+static void merged_add_loaded(struct pt_dataplane *dp, struct merged *m,
+			      bool (*keep)(struct pt_dataplane *dp, __u32 id, void *arg), void *arg)
+{
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES; id++) {
+		if (!dp->routes[id].used || !keep(dp, id, arg))
+			continue;
+		m->rs.routes = xrealloc(m->rs.routes, (m->rs.n_routes + 1) * sizeof(*m->rs.routes));
+		m->origin = xrealloc(m->origin, (m->rs.n_routes + 1) * sizeof(*m->origin));
+		route_from_mirror(dp, id, &m->rs.routes[m->rs.n_routes]);
+		m->origin[m->rs.n_routes++] = dp->routes[id].meta.origin;
+	}
+}
+
+static void merged_init(struct merged *m, const struct pt_routeset *first, __u8 origin)
+{
+	memset(m, 0, sizeof(*m));
+	if (!first)
+		return;
+	m->rs = *first;
+	m->rs.routes = xcalloc(first->n_routes + 1, sizeof(*m->rs.routes));
+	memcpy(m->rs.routes, first->routes, first->n_routes * sizeof(*first->routes));
+	m->origin = xcalloc(first->n_routes + 1, sizeof(*m->origin));
+	memset(m->origin, origin, first->n_routes);
+	m->n_borrowed = first->n_routes;
+}
+
+static void merged_free(struct merged *m)
+{
+	for (size_t i = m->n_borrowed; i < m->rs.n_routes; i++)
+		route_free_fields(&m->rs.routes[i]);
+	free(m->rs.routes);
+	free(m->origin);
+}
+
+/* ---- apply, route add and del ----------------------------------------------- */
+
+/* Keep a runtime route through an inventory apply unless an inventory route
+ * takes its name or its listen key (then warn). */
+static bool keep_runtime(struct pt_dataplane *dp, __u32 id, void *arg)
+{
+	const struct pt_routeset *rs = arg;
+	const struct dp_route *o = &dp->routes[id];
+
+	if (o->meta.origin != PORTIER_ORIGIN_RUNTIME)
+		return false;
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		struct portier_svc_key k;
+
+		svc_key(&rs->routes[i], &k);
+		if (!strcmp(rs->routes[i].name, o->meta.name) || !memcmp(&k, &o->key, sizeof(k))) {
+			warn(dp, "runtime route '%s' is replaced by inventory route '%s' "
+			     "(same %s)", o->meta.name, rs->routes[i].name,
+			     strcmp(rs->routes[i].name, o->meta.name) ?
+			     "address, port and protocol" : "name");
+			return false;
+		}
+	}
+	return true;
+}
+
+int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
+{
+	struct merged m;
+	bool wrote = false;
+	int err = tx_begin(dp);
+
+	if (err)
+		return err;
+	err = validate(rs);
+	if (!err) {
+		merged_init(&m, rs, PORTIER_ORIGIN_INVENTORY);
+		merged_add_loaded(dp, &m, keep_runtime, (void *)rs);
+		err = apply_set(dp, &m.rs, m.origin, &wrote);
+		merged_free(&m);
+	}
+	if (err)
+		warnings_clear(dp);
+	return tx_end(dp, wrote, err);
+}
+
+static bool keep_all(struct pt_dataplane *dp, __u32 id, void *arg)
+{
+	(void)dp;
+	(void)id;
+	(void)arg;
+	return true;
+}
+
+static bool keep_other(struct pt_dataplane *dp, __u32 id, void *arg)
+{
+	return strcmp(dp->routes[id].meta.name, arg) != 0;
+}
+
+int pt_dp_route_add(struct pt_dataplane *dp, const struct pt_route *r)
+{
+	struct pt_routeset one = { .routes = (struct pt_route *)r, .n_routes = 1 };
+	struct portier_svc_key k;
+	struct merged m;
+	bool wrote = false;
+	int err = tx_begin(dp);
+
+	if (err)
+		return err;
+	svc_key(r, &k);
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++) {
+		const struct dp_route *o = &dp->routes[id];
+
+		if (!o->used)
+			continue;
+		if (!strcmp(o->meta.name, r->name))
+			err = fail(-EEXIST, "route '%s' exists already; 'portier route del %s' "
+				   "first to replace it", r->name, r->name);
+		else if (!memcmp(&o->key, &k, sizeof(k)))
+			err = fail(-EEXIST, "route '%s' listens on that address, port and "
+				   "protocol already", o->meta.name);
+	}
+	if (!err) {
+		merged_init(&m, &one, PORTIER_ORIGIN_RUNTIME);
+		merged_add_loaded(dp, &m, keep_all, NULL);
+		err = apply_set(dp, &m.rs, m.origin, &wrote);
+		merged_free(&m);
+	}
+	return tx_end(dp, wrote, err);
+}
+
+int pt_dp_route_del(struct pt_dataplane *dp, const char *name)
+{
+	struct merged m;
+	bool wrote = false;
+	int err = tx_begin(dp);
+
+	if (err)
+		return err;
+	if (pt_dp_route_id(dp, name) < 0) {
+		err = fail(-ENOENT, "no route '%s' is loaded; 'portier route show' lists them",
+			   name);
+	} else {
+		merged_init(&m, NULL, 0);
+		merged_add_loaded(dp, &m, keep_other, (void *)name);
+		err = apply_set(dp, &m.rs, m.origin, &wrote);
+		merged_free(&m);
+	}
+	return tx_end(dp, wrote, err);
 }
 
 /* ---- lookups and backend state ---------------------------------------------- */
@@ -893,8 +1351,7 @@ int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
 int pt_dp_route_id(const struct pt_dataplane *dp, const char *route)
 {
 	for (int id = 0; id < PORTIER_MAX_ROUTES; id++)
-		if (dp->routes[id].used && dp->routes[id].name &&
-		    !strcmp(dp->routes[id].name, route))
+		if (dp->routes[id].used && !strcmp(dp->routes[id].meta.name, route))
 			return id;
 	return -ENOENT;
 }
@@ -915,33 +1372,162 @@ int pt_dp_backend_id(const struct pt_dataplane *dp, const char *route,
 	return -ENOENT;
 }
 
+/* Write a backend's slot with its state bits, then its route's rotation. */
+static int backend_write_state(struct pt_dataplane *dp, __u32 id)
+{
+	struct dp_backend *db = &dp->backends[id];
+	struct dp_route *r = &dp->routes[db->route_id];
+	struct portier_backend b = {};
+	struct portier_route *rt;
+	int err;
+
+	addr_to_bpf(&db->addr, &b.addr);
+	b.port = htons(db->port);
+	b.family = PORTIER_AF_INET;
+	b.flags = PORTIER_BACKEND_F_USED | (db->local ? PORTIER_BACKEND_F_LOCAL : 0) |
+		  flags_from_state(db->state);
+	b.route_id = db->route_id;
+	rt = xmalloc(sizeof(*rt));
+	rotation(dp, r->flags, r->be, r->n_be, NULL, rt);
+	err = map_update(dp->skel->maps.portier_backends, &id, &b, "a backend");
+	if (!err)
+		err = map_update(dp->skel->maps.portier_routes, &db->route_id, rt, "a route");
+	free(rt);
+	return err;
+}
+
 int pt_dp_backend_set(struct pt_dataplane *dp, const char *route, const struct pt_addr *addr,
 		      uint16_t port, unsigned int bit, bool on)
 {
-	int id = pt_dp_backend_id(dp, route, addr, port);
-	struct portier_route *rt;
-	struct dp_route *r;
-	unsigned int old;
-	__u32 rid;
-	int err;
+	bool wrote = false;
+	int err = tx_begin(dp), id;
 
+	if (err)
+		return err;
+	id = pt_dp_backend_id(dp, route, addr, port);
 	if (id < 0) {
 		char buf[INET6_ADDRSTRLEN];
 
-		return fail(id, "route '%s' has no backend %s:%u loaded", route,
-			    pt_addr_str(addr, buf, sizeof(buf)), port);
+		err = fail(id, pt_dp_route_id(dp, route) < 0 ?
+			   "no route '%s' is loaded (backend %s:%u)" :
+			   "route '%s' has no backend %s:%u", route,
+			   pt_addr_str(addr, buf, sizeof(buf)), port);
+	} else {
+		unsigned int old = dp->backends[id].state;
+
+		dp->backends[id].state = on ? old | bit : old & ~bit;
+		wrote = old != dp->backends[id].state;
+		if (wrote)
+			err = backend_write_state(dp, id);
 	}
-	rid = dp->backends[id].route_id;
-	r = &dp->routes[rid];
-	old = dp->backends[id].state;
-	dp->backends[id].state = on ? old | bit : old & ~bit;
-	rt = xmalloc(sizeof(*rt));
-	rotation(dp, r->flags, r->be, r->n_be, NULL, rt);
-	err = map_update(dp->skel->maps.portier_routes, &rid, rt, "a route");
-	if (err)
-		dp->backends[id].state = old;
-	free(rt);
-	return err;
+	return tx_end(dp, wrote, err);
+}
+
+/* ---- what is loaded, for the CLI ------------------------------------------------ */
+
+static int view_cmp(const void *a, const void *b)
+{
+	const struct pt_dp_route_view *x = a, *y = b;
+
+	return strcmp(x->meta.name, y->meta.name);
+}
+
+size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out)
+{
+	struct pt_dp_route_view *v = NULL;
+	size_t n = 0;
+
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES; id++) {
+		const struct dp_route *o = &dp->routes[id];
+		struct pt_dp_route_view *r;
+
+		if (!o->used)
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		r = &v[n++];
+		memset(r, 0, sizeof(*r));
+		r->id = id;
+		r->meta = o->meta;
+		r->flags = o->flags;
+		r->n_be = o->n_be;
+		r->be = xcalloc(o->n_be + 1, sizeof(*r->be));
+		for (size_t i = 0; i < o->n_be; i++) {
+			const struct dp_backend *b = &dp->backends[o->be[i]];
+
+			r->be[i].id = o->be[i];
+			r->be[i].addr = b->addr;
+			r->be[i].port = b->port;
+			r->be[i].local = b->local;
+			r->be[i].state = b->state;
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), view_cmp);
+	*out = v;
+	return n;
+}
+
+void pt_dp_view_free(struct pt_dp_route_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].be);
+	free(v);
+}
+
+/* ---- userspace state: daemon pid, reloads ------------------------------------------ */
+
+int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_state), &(__u32){ 0 }, out))
+		return fail(-errno, "cannot read map %s: %s", PORTIER_MAP_STATE, strerror(errno));
+	return 0;
+}
+
+/* Change portier_state under the writers' lock: pid (if set_pid), or one
+ * more handled reload with its status. */
+static int state_change(struct pt_dataplane *dp, bool set_pid, __u32 pid, int status)
+{
+	struct portier_state st;
+	int err = tx_begin(dp);
+
+	if (!err)
+		err = pt_dp_state(dp, &st);
+	if (!err) {
+		if (set_pid) {
+			st.daemon_pid = pid;
+		} else {
+			st.reloads++;
+			st.reload_status = status;
+		}
+		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.portier_state), &(__u32){ 0 },
+					&st, BPF_ANY))
+			err = fail(-errno, "cannot write map %s: %s", PORTIER_MAP_STATE,
+				   strerror(errno));
+	}
+	return tx_end(dp, false, err);
+}
+
+int pt_dp_set_daemon(struct pt_dataplane *dp, __u32 pid)
+{
+	return state_change(dp, true, pid, 0);
+}
+
+int pt_dp_reload_done(struct pt_dataplane *dp, int status)
+{
+	return state_change(dp, false, 0, status);
+}
+
+bool pt_dp_daemon_running(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);	/* drops the lock if it was taken here */
+	return held;
 }
 
 /* ---- attach, detach ----------------------------------------------------------- */
@@ -1014,6 +1600,13 @@ int pt_dp_detach(struct pt_dataplane *dp)
 			close(fd);
 		if (dp->pin && unlink(path) && errno != ENOENT && !err)
 			err = fail(-errno, "cannot unpin %s: %s", path, strerror(errno));
+		free(path);
+	}
+	if (dp->pin) {
+		char *path = xasprintf("%s/%s", dp->pin_dir, PT_DP_WRITE_LOCK);
+
+		if (rmdir(path) && errno != ENOENT && !err)
+			err = fail(-errno, "cannot remove %s: %s", path, strerror(errno));
 		free(path);
 	}
 	for (size_t i = 0; i < n && dp->pin; i++)

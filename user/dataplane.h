@@ -10,9 +10,18 @@
  * addr:port are unchanged. So flows in the connection table, which name
  * route and backend ids, survive every apply that does not remove them.
  *
+ * The maps are the single source of truth. Every change (pt_dp_apply,
+ * pt_dp_route_add/del, pt_dp_backend_set, the state updates) takes the
+ * writers' lock, an flock on the directory PT_DP_WRITE_LOCK inside the pin
+ * directory (separate from the daemon's single-instance flock on the pin
+ * directory itself), re-reads the maps if portier_state.generation moved
+ * since this process last saw it, writes, bumps the generation, unlocks. So
+ * the daemon and any number of CLI processes change the data plane without
+ * working from a stale copy.
+ *
  * All functions return 0 or -errno (or NULL); none prints. After a failure
  * pt_dp_last_error() says what happened and what to do, for the caller to
- * print once.
+ * print once; pt_dp_warning() lists what a successful change wants said.
  */
 #ifndef PORTIER_DATAPLANE_H
 #define PORTIER_DATAPLANE_H
@@ -31,6 +40,9 @@ struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
 /* Link pin names inside the pin directory (beside the maps). */
 #define PT_DP_LINK_INPUT	"link_input"
 #define PT_DP_LINK_OUTPUT	"link_output"
+/* The writers' lock: a directory inside the pin directory (bpffs holds no
+ * regular files), flock'ed by every change. */
+#define PT_DP_WRITE_LOCK	"write_lock"
 
 /* How to open and load the data plane. Zero-initialised = load unpinned
  * with default sizes (what BPF program tests want). */
@@ -46,6 +58,9 @@ struct pt_dp_opts {
  * they exist (then the maps' contents are adopted: route and backend ids
  * are read back), load, and pin the maps. */
 int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out);
+/* Open what a daemon pinned in pin_dir (NULL = default) without loading
+ * anything: the CLI's way in. -ENOENT if nothing is pinned there. */
+int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out);
 /* Free userspace state and the skeleton. Pinned maps and links stay: the
  * data plane keeps forwarding. */
 void pt_dp_close(struct pt_dataplane *dp);
@@ -68,12 +83,24 @@ int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t
 /* portier_local from this host's interfaces (getifaddrs). */
 int pt_dp_refresh_local(struct pt_dataplane *dp);
 
-/* Make the maps hold exactly rs: new backends first, then route rotations
- * (whole), then services; removed services go before their routes and
+/* Make the maps hold the inventory routes rs plus the runtime routes (added
+ * by pt_dp_route_add) that no route of rs takes the name or listen key of;
+ * a runtime route so replaced gives a warning (pt_dp_warning). New backends
+ * first, then route rotations (whole), then services; removed services go before their routes and
  * backends, and a removed backend's conntrack entries are deleted before its
  * slot is freed. rs is validated before any map write: a bad set changes
  * nothing (-EINVAL, see pt_dp_last_error). rs is not kept. */
 int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs);
+/* The i-th warning of the last change, NULL after the last. */
+const char *pt_dp_warning(const struct pt_dataplane *dp, size_t i);
+
+/* Add one runtime route (origin PORTIER_ORIGIN_RUNTIME) to what is loaded:
+ * -EEXIST if its name or listen key is taken. Its backends' local flags are
+ * the caller's. Takes effect for the next new flow. */
+int pt_dp_route_add(struct pt_dataplane *dp, const struct pt_route *r);
+/* Remove a route (any origin), its backends and their flows. -ENOENT if
+ * not loaded. An inventory route comes back at the next reload. */
+int pt_dp_route_del(struct pt_dataplane *dp, const char *name);
 
 /* Backend state bits; a backend takes new flows only when none is set. */
 #define PT_DP_BE_DRAINED	(1U << 0)	/* operator: no new flows */
@@ -83,6 +110,36 @@ int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs);
  * -ENOENT if the route or backend is not loaded. */
 int pt_dp_backend_set(struct pt_dataplane *dp, const char *route, const struct pt_addr *addr,
 		      uint16_t port, unsigned int bit, bool on);
+
+/* What is loaded, as read from the maps (the CLI's view). */
+struct pt_dp_backend_view {
+	__u32 id;		/* index of portier_backends, portier_backend_stats */
+	struct pt_addr addr;
+	uint16_t port;
+	bool local;
+	unsigned int state;	/* PT_DP_BE_* */
+};
+
+struct pt_dp_route_view {
+	__u32 id;		/* index of portier_route_stats */
+	struct portier_route_meta meta;
+	__u32 flags;		/* PORTIER_ROUTE_F_* */
+	struct pt_dp_backend_view *be;	/* in declaration order */
+	size_t n_be;
+};
+
+/* Every loaded route, sorted by name. Free with pt_dp_view_free. */
+size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out);
+void pt_dp_view_free(struct pt_dp_route_view *v, size_t n);
+
+/* portier_state (generation, daemon pid, reloads). */
+int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
+/* The daemon: record its pid (0 when it stops). */
+int pt_dp_set_daemon(struct pt_dataplane *dp, __u32 pid);
+/* The daemon: one more reload handled, with its status (0 or -errno). */
+int pt_dp_reload_done(struct pt_dataplane *dp, int status);
+/* Does a daemon hold the single-instance lock of pin_dir? */
+bool pt_dp_daemon_running(const char *pin_dir);
 
 /* Ids of what pt_dp_apply loaded (for tests and the CLI): -ENOENT if none. */
 int pt_dp_route_id(const struct pt_dataplane *dp, const char *route);

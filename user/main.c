@@ -22,11 +22,13 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
+		"       %s reload\n"
 		"\n"
-		"       OBJECT := { config | daemon }\n"
+		"       OBJECT := { config | daemon | route | backend | stats | conntrack |\n"
+		"                   prog }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -v|--verbose |\n"
 		"                    --bpffs DIR }\n",
-		pt_g.prog, pt_g.prog);
+		pt_g.prog, pt_g.prog, pt_g.prog);
 	return 0;
 }
 
@@ -43,6 +45,12 @@ static int do_version(int argc, char **argv)
 static const struct pt_cmd objects[] = {
 	{ "config", do_config },
 	{ "daemon", do_daemon },
+	{ "route", do_route },
+	{ "backend", do_backend },
+	{ "stats", do_stats },
+	{ "conntrack", do_conntrack },
+	{ "prog", do_prog },
+	{ "reload", do_reload },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ 0 }

@@ -37,9 +37,9 @@
 #define PORT_MIN 1
 #define PORT_MAX 65535
 /* HAProxy's health-check defaults. */
-#define CHECK_INTER_DEFAULT_MS 2000
-#define CHECK_RISE_DEFAULT 2
-#define CHECK_FALL_DEFAULT 3
+#define CHECK_INTER_DEFAULT_MS PT_CHECK_INTER_DEFAULT_MS
+#define CHECK_RISE_DEFAULT PT_CHECK_RISE_DEFAULT
+#define CHECK_FALL_DEFAULT PT_CHECK_FALL_DEFAULT
 /* Bounds for check settings: a day, and a count nobody needs more of. */
 #define CHECK_TIME_MAX_MS (24U * 3600 * 1000)
 #define CHECK_COUNT_MAX 1000

@@ -37,6 +37,11 @@ struct pt_backend {
 	bool local;		/* this host's own address: delivered locally */
 };
 
+/* HAProxy's health-check defaults (timeout defaults to inter). */
+#define PT_CHECK_INTER_DEFAULT_MS	2000
+#define PT_CHECK_RISE_DEFAULT		2
+#define PT_CHECK_FALL_DEFAULT		3
+
 /* Health-check settings (HAProxy's names and defaults). */
 struct pt_check {
 	unsigned int inter_ms;	/* default 2000 */

@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# test_cli.sh - the CLI on the pinned maps, end to end (issue 4): route add
+# and del at runtime with real connections, drain keeping an open
+# connection while new ones avoid the backend, a reload keeping a runtime
+# route (and replacing it when the inventory takes its name), and the JSON
+# contract of every command (parsed with jq: arrays for lists, no null,
+# errors as {"error": ...} with exit 1). Uses seed_up, expect_out from
+# test_forward.sh and sighup helpers from test_daemon.sh.
+
+CLI_CONNS=30		# connections per check: 10 per backend over three
+
+# cli ARGS...: portier in the gateway namespace on this run's pins.
+cli() { ns "$NS_GW" "$PORTIER" --bpffs "$PIN_DIR" "$@"; }
+
+# jcheck WHAT JQ_FILTER JSON: the filter holds (jq -e) on the JSON.
+jcheck() {
+	if ! printf '%s\n' "$3" | jq -e "$2" >/dev/null 2>&1; then
+		e2e_log "$1: '$2' does not hold on: $(printf '%s' "$3" | head -c 600)"
+		return 1
+	fi
+}
+
+# no_nulls WHAT JSON: nothing in it is null.
+no_nulls() { jcheck "$1 (no null)" '[.. | select(. == null)] | length == 0' "$2"; }
+
+# extra_route: a runtime route on the undeclared port to the two nodes.
+extra_route() {
+	cli route add extra port "$UNDECLARED_PORT" backend "$GW_NET.2:$UNDECLARED_PORT" \
+		backend "$GW_NET.3:$UNDECLARED_PORT"
+}
+
+test_cli_route_add_del() {
+	local out j
+	seed_up snat
+	extra_route
+	out=$(client_run tcp "$UNDECLARED_PORT" 20)
+	expect_out "runtime route extra" "$out" "$(printf '%s 10\n' gateway-2 gateway-3)"
+	j=$(cli -j route show extra)
+	jcheck "route show extra" '.[0].name == "extra" and .[0].origin == "runtime" and
+		(.[0].backends | length) == 2 and .[0].port == 30099' "$j"
+	# A duplicate name or listen key is refused, nothing changes.
+	if cli route add extra port 30098 backend "$GW_NET.2:1" 2>/dev/null; then
+		e2e_log "duplicate name accepted"; return 1
+	fi
+	if cli route add other port "${SEED_PORTS[0]}" backend "$GW_NET.2:1" 2>/dev/null; then
+		e2e_log "duplicate listen key accepted"; return 1
+	fi
+	cli route del extra
+	j=$(cli -j route show)
+	jcheck "route show after del" '[.[].name] | index("extra") == null' "$j"
+	jcheck "flows of extra gone" 'map(select(.route == "extra")) | length == 0' \
+		"$(cli -j conntrack show)"
+	# Back to undeclared: the gateway's own stack, no server there.
+	out=$(client_run tcp "$UNDECLARED_PORT" 3)
+	expect_out "extra after del" "$out" "ERROR 3"
+	# The seed routes were untouched.
+	out=$(client_run tcp "${SEED_PORTS[0]}" "$CLI_CONNS")
+	expect_out "arogcd" "$out" "$(printf '%s 10\n' gateway-1 gateway-2 gateway-3)"
+}
+
+test_cli_drain_keeps_open_flow() {
+	local hold=$E2E_TMP/hold.out first out j port=${SEED_PORTS[1]}
+	seed_up snat
+	client_run tcp "$port" 1 >/dev/null	# the held one then goes to gateway-2
+	ip netns exec "$NS_CLIENT" timeout 60 "$CLIENT" hold "$GW_IN_ADDR" "$port" 20 0.25 \
+		>"$hold" 2>&1 &
+	local hold_pid=$!
+	E2E_PIDS+=("$hold_pid")
+	wait_for "the held connection" grep -qs . "$hold"
+	first=$(head -1 "$hold")
+	[ "$first" = gateway-2 ] || { e2e_log "held connection on '$first'"; return 1; }
+	cli backend drain pgadmin4 "$GW_NET.2:$port"
+	j=$(cli -j backend show pgadmin4)
+	jcheck "drained state" 'map(select(.backend == "203.0.113.2:30081"))[0] |
+		.state == "drained" and .drained == true' "$j"
+	out=$(client_run tcp "$port" "$CLI_CONNS")
+	expect_out "pgadmin4 drained" "$out" "$(printf '%s 15\n' gateway-1 gateway-3)"
+	wait "$hold_pid" || { e2e_log "held connection: $(tr '\n' ' ' <"$hold")"; return 1; }
+	[ "$(sort -u "$hold")" = gateway-2 ] && [ "$(wc -l <"$hold")" -eq 21 ] ||
+		{ e2e_log "held connection: $(tr '\n' ' ' <"$hold")"; return 1; }
+	cli backend enable pgadmin4 "$GW_NET.2:$port"
+	out=$(client_run tcp "$port" "$CLI_CONNS")
+	expect_out "pgadmin4 enabled" "$out" "$(printf '%s 10\n' gateway-1 gateway-2 gateway-3)"
+}
+
+test_cli_reload_keeps_runtime_route() {
+	local out gv=$E2E_TMP/inv/group_vars/kube_gateway_pool.yml
+	seed_up snat
+	extra_route
+	cli backend drain arogcd "$GW_NET.3:${SEED_PORTS[0]}"
+	# A reload that changes another route keeps the runtime route and the
+	# drained state.
+	sed -i '/^    kibana:/,/^          - httplog/d' "$gv"
+	cli reload
+	jcheck "extra kept" '.[0].origin == "runtime"' "$(cli -j route show extra)"
+	jcheck "kibana gone" '[.[].name] | index("kibana") == null' "$(cli -j route show)"
+	jcheck "drain kept" 'map(select(.backend == "203.0.113.3:30080"))[0].state == "drained"' \
+		"$(cli -j backend show arogcd)"
+	out=$(client_run tcp "$UNDECLARED_PORT" 20)
+	expect_out "extra after reload" "$out" "$(printf '%s 10\n' gateway-2 gateway-3)"
+	# A broken inventory: reload says so (exit 1), nothing changes.
+	cp "$gv" "$E2E_TMP/gv.good"
+	sed -i 's/port: "{{ app.dash.port }}"/port: "{{ app.nosuch.port }}"/' "$gv"
+	if cli reload 2>"$E2E_TMP/reload.err"; then
+		e2e_log "reload of a broken inventory succeeded"; return 1
+	fi
+	grep -q 'refused the inventory' "$E2E_TMP/reload.err" ||
+		{ e2e_log "reload: $(cat "$E2E_TMP/reload.err")"; return 1; }
+	cp "$E2E_TMP/gv.good" "$gv"
+	# An inventory route with the runtime route's name replaces it.
+	cat >>"$gv" <<EOF2
+    extra:
+      address: "*"
+      port: $UNDECLARED_PORT
+      destination:
+        group:
+          name: kube_gateway_pool
+          port: $UNDECLARED_PORT
+        balance: roundrobin
+EOF2
+	cli reload
+	jcheck "extra replaced" '.[0].origin == "inventory" and (.[0].backends | length) == 3' \
+		"$(cli -j route show extra)"
+	grep -q "runtime route 'extra' is replaced by inventory route 'extra'" "$DAEMON_LOG" ||
+		{ e2e_log "no replacement warning: $(tail -3 "$DAEMON_LOG")"; return 1; }
+}
+
+test_cli_json_contract() {
+	local j obj
+	seed_up snat
+	client_run tcp "${SEED_PORTS[2]}" 6 >/dev/null
+	extra_route
+	j=$(cli -j route show)
+	no_nulls "route show" "$j"
+	jcheck "route show" 'type == "array" and length == 8 and all(.[]; (.name | type) ==
+		"string" and (.id | type) == "number" and (.origin | IN("inventory",
+		"runtime")) and (.address | type) == "string" and (.port | type) == "number" and
+		(.proto | IN("tcp", "udp")) and (.nat | IN("snat", "dnat")) and .balance ==
+		"roundrobin" and (.options | type) == "array" and (.check | type) == "object"
+		and (.backends | type) == "array" and all(.backends[]; (.state | IN("up",
+		"drained", "down")) and (.local | type) == "boolean"))' "$j"
+	jcheck "local backend" '[.[] | select(.name == "dash") | .backends[] |
+		select(.local)] | length == 1' "$j"
+	j=$(cli -j backend show)
+	no_nulls "backend show" "$j"
+	jcheck "backend show" 'type == "array" and length == 23 and all(.[];
+		(.route | type) == "string" and (.backend | test(":[0-9]+$")) and
+		(.flows | type) == "number" and (.packets.in | type) == "number" and
+		(.bytes.out | type) == "number")' "$j"
+	jcheck "backend flows" '[.[] | select(.route == "dash") | .flows] | add == 6' "$j"
+	j=$(cli -j stats show)
+	no_nulls "stats show" "$j"
+	jcheck "stats show" '(.routes | length) == 8 and all(.routes[]; (.backends | type) ==
+		"array") and ([.routes[] | select(.route == "dash")][0] | .flows == 6 and
+		.packets.in > 0 and .packets.out > 0 and .bytes.in > 0) and
+		(.reasons | type) == "array" and ([.reasons[].reason] | index("no_backend") !=
+		null) and all(.reasons[]; .action | IN("pass", "drop", "forward"))' "$j"
+	j=$(cli -j conntrack show)
+	no_nulls "conntrack show" "$j"
+	jcheck "conntrack show" 'type == "array" and all(.[]; (.client | type) == "string"
+		and (.service | type) == "string" and (.backend | type) == "string" and
+		(.snat_port | type) == "number" and (.state | type) == "string" and
+		(.age_s | type) == "number")' "$j"
+	j=$(cli -j prog show)
+	no_nulls "prog show" "$j"
+	jcheck "prog show" '.daemon_running == true and .daemon_pid > 0 and (.links | length)
+		== 2 and all(.links[]; .prog_id > 0 and (.tag | length) == 16 and
+		(.mode | IN("native", "generic"))) and (.maps | type) == "array" and
+		([.maps[] | select(.name == "portier_services")][0].entries == 8)' "$j"
+	j=$(cli -j conntrack flush)
+	jcheck "conntrack flush" '.flushed | type == "number"' "$j"
+	jcheck "empty conntrack" 'length == 0' "$(cli -j conntrack show)"
+	j=$(cli -j backend drain dash "$GW_NET.2:${SEED_PORTS[2]}")
+	jcheck "drain -j" '.state == "drained"' "$j"
+	j=$(cli -j backend enable dash "$GW_NET.2:${SEED_PORTS[2]}")
+	jcheck "enable -j" '.state == "up"' "$j"
+	# Errors: JSON on stdout, exit 1, nothing on stdout in text mode.
+	for args in "route show nosuch" "route add x port 0 backend 1.2.3.4:5" \
+		"route add x port 5" "route del nosuch" "backend drain dash 1.2.3.4:5" \
+		"backend drain dash nonsense" "route frob" "prog detach" "stats show extra" \
+		"nosuch"; do
+		if obj=$(cli -j $args); then
+			e2e_log "'$args' succeeded"; return 1
+		fi
+		jcheck "error of '$args'" '.error | type == "string" and length > 0' "$obj"
+		obj=$(cli $args 2>"$E2E_TMP/err") && return 1
+		[ -z "$obj" ] && grep -q '^Error: ' "$E2E_TMP/err" ||
+			{ e2e_log "text error of '$args': $obj $(cat "$E2E_TMP/err")"; return 1; }
+	done
+	# Help at every level: text on stderr, null in JSON mode.
+	for obj in "" route backend stats conntrack prog reload config daemon; do
+		cli $obj help 2>"$E2E_TMP/help" >/dev/null
+		grep -q '^Usage: ' "$E2E_TMP/help" || { e2e_log "no help for '$obj'"; return 1; }
+		[ "$(cli -j $obj help)" = null ] || { e2e_log "-j $obj help not null"; return 1; }
+	done
+	# Without pins: a clear error, exit 1.
+	if obj=$(ns "$NS_GW" "$PORTIER" --bpffs "$E2E_TMP/bpffs/nosuch" -j route show); then
+		e2e_log "route show without pins succeeded"; return 1
+	fi
+	jcheck "no pins" '.error | test("no portier data plane is pinned")' "$obj"
+}

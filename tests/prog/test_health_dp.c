@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_health_dp.c - the health checker wired to a loaded data plane
+ * (root): pt_health_sync checks every loaded TCP backend with its route's
+ * settings and adopts the DOWN bit; failing checks take a backend out of
+ * the route's rotation (portier_routes), passing ones bring it back;
+ * pt_health_flush_flows removes the flows of a backend that went down.
+ * Backends are listeners on 127.0.0.1; no packet leaves loopback.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "health_dp.h"
+#include "portier.skel.h"
+
+#define ROUTE_PORT	30080
+#define INTER_MS	40
+#define WAIT_MS		3000
+
+struct ctx {
+	struct pt_dataplane *dp;
+	int events, apply_err;
+	size_t flushed;		/* flows removed on UP -> DOWN */
+};
+
+static void on_event(void *arg, const struct pt_health_event *ev)
+{
+	struct ctx *c = arg;
+
+	c->events++;
+	if (pt_health_apply(c->dp, ev))
+		c->apply_err++;
+	if (!ev->new_up && pt_health_flush_flows(c->dp, ev, &c->flushed))
+		c->apply_err++;
+}
+
+/* A conntrack entry of backend id (client port sport). */
+static void put_flow(struct pt_dataplane *dp, __u16 sport, __u32 backend_id)
+{
+	struct portier_flow_key k = { .sport = htons(sport), .dport = htons(ROUTE_PORT),
+				      .proto = IPPROTO_TCP, .family = PORTIER_AF_INET };
+	struct portier_flow f = { .backend_id = backend_id };
+
+	k.saddr.a32[0] = htonl(0xc6336402);	/* 198.51.100.2 */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack),
+					     &k, &f, BPF_NOEXIST), 0);
+}
+
+static size_t ct_count(struct pt_dataplane *dp)
+{
+	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
+	struct portier_flow_key k, next;
+	size_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, n ? &k : NULL, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, SOMAXCONN), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static __u32 n_active(struct pt_dataplane *dp)
+{
+	struct portier_route rt;
+	__u32 id = (__u32)pt_dp_route_id(dp, "web");
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_routes),
+					     &id, &rt), 0);
+	return rt.n_active;
+}
+
+static void run_until_events(struct pt_health *h, struct ctx *c, int want)
+{
+	struct pollfd p = { .fd = pt_health_fd(h), .events = POLLIN };
+	uint64_t end = ms_now() + WAIT_MS;
+
+	while (c->events < want && ms_now() < end) {
+		poll(&p, 1, 100);
+		assert_int_equal(pt_health_run(h), 0);
+	}
+	assert_int_equal(c->events, want);
+	assert_int_equal(c->apply_err, 0);
+}
+
+static void test_sync_and_rotation(void **state)
+{
+	uint16_t p1 = 0, p2 = 0;
+	int l1 = listener(&p1), l2 = listener(&p2);
+	struct pt_backend be[2] = { { .port = p1 }, { .port = p2 } };
+	struct pt_route r = { .name = "web", .wildcard = true, .port = ROUTE_PORT,
+			      .proto = IPPROTO_TCP, .backends = be, .n_backends = 2,
+			      .check = { .inter_ms = INTER_MS, .timeout_ms = INTER_MS,
+					 .rise = 2, .fall = 2 } };
+	struct pt_routeset rs = { .routes = &r, .n_routes = 1 };
+	struct pt_dp_opts o = { .ct_entries = 1024 };
+	struct ctx c = {};
+	struct pt_health_opts ho = { .cb = on_event, .cb_arg = &c };
+	struct pt_health *h = NULL;
+	const struct pt_health_status *st;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		be[i].addr.family = AF_INET;
+		be[i].addr.v4.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	assert_int_equal(pt_dp_open(&o, &c.dp), 0);
+	assert_int_equal(pt_dp_apply(c.dp, &rs), 0);
+	/* Adopted state: be[1] is DOWN already. */
+	assert_int_equal(pt_dp_backend_set(c.dp, "web", &be[1].addr, p2, PT_DP_BE_DOWN, true), 0);
+	assert_int_equal(n_active(c.dp), 1);
+	assert_int_equal(pt_health_new(&ho, &h), 0);
+	assert_int_equal(pt_health_sync(h, c.dp), 0);
+	assert_int_equal(pt_health_count(h), 2);
+	st = pt_health_find(h, "web", &be[0].addr, p1);
+	assert_non_null(st);
+	assert_true(st->up);
+	assert_int_equal(st->check.inter_ms, INTER_MS);
+	assert_int_equal(st->check.fall, 2);
+	assert_false(pt_health_find(h, "web", &be[1].addr, p2)->up);
+
+	/* be[1] listens: back after rise checks. */
+	run_until_events(h, &c, 1);
+	assert_true(pt_health_find(h, "web", &be[1].addr, p2)->up);
+	assert_int_equal(n_active(c.dp), 2);
+
+	/* be[0] stops listening: out after fall checks; its flows flushed. */
+	put_flow(c.dp, 1000, (__u32)pt_dp_backend_id(c.dp, "web", &be[0].addr, p1));
+	put_flow(c.dp, 1001, (__u32)pt_dp_backend_id(c.dp, "web", &be[0].addr, p1));
+	put_flow(c.dp, 1002, (__u32)pt_dp_backend_id(c.dp, "web", &be[1].addr, p2));
+	close(l1);
+	run_until_events(h, &c, 2);
+	assert_false(pt_health_find(h, "web", &be[0].addr, p1)->up);
+	assert_int_equal(n_active(c.dp), 1);
+	assert_int_equal(c.flushed, 2);
+	assert_int_equal(ct_count(c.dp), 1);
+
+	/* A route removed from the data plane leaves the checker. */
+	rs.n_routes = 0;
+	assert_int_equal(pt_dp_apply(c.dp, &rs), 0);
+	assert_int_equal(pt_health_sync(h, c.dp), 0);
+	assert_int_equal(pt_health_count(h), 0);
+	pt_health_free(h);
+	pt_dp_close(c.dp);
+	close(l2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sync_and_rotation),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_backend.c - "portier backend": the backends of the loaded routes.
+ *
+ *   portier backend show [ROUTE]
+ *   portier backend drain ROUTE ADDR:PORT
+ *   portier backend enable ROUTE ADDR:PORT
+ *
+ * drain takes a backend out of its route's rotation: no new flow goes to
+ * it, flows already in the connection table finish (nothing is cut).
+ * enable puts it back. The state is kept in the backend's map slot
+ * (PORTIER_BACKEND_F_DRAINED), so it survives a daemon restart and a
+ * reload, and every process sees it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_dp.h"
+#include "util.h"
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s backend show [ROUTE]\n"
+		"       %1$s backend drain ROUTE ADDR:PORT\n"
+		"       %1$s backend enable ROUTE ADDR:PORT\n"
+		"       %1$s backend help\n"
+		"\n"
+		"  show    every backend (or ROUTE's): state (up, drained, down) and\n"
+		"          counters (new flows, packets and bytes in and out)\n"
+		"  drain   no new flows to the backend; its open flows finish\n"
+		"  enable  undo drain: the backend takes new flows again\n",
+		pt_g.prog);
+	return 0;
+}
+
+static json_t *backend_json(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
+			    const struct pt_dp_backend_view *b)
+{
+	struct portier_stats st;
+	char addr[INET6_ADDRSTRLEN], ap[CLI_ADDRPORT_BUF];
+	json_t *o;
+
+	cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
+	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:I, s:o, s:o}",
+		      "route", r->meta.name, "backend",
+		      cli_addr_port(&b->addr, b->port, ap, sizeof(ap)), "address",
+		      pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
+		      "local", b->local, "state", cli_state_name(b->state),
+		      "drained", !!(b->state & PT_DP_BE_DRAINED),
+		      "down", !!(b->state & PT_DP_BE_DOWN), "flows", (json_int_t)st.flows,
+		      "packets", cli_dir_json(st.packets), "bytes", cli_dir_json(st.bytes));
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+/* o[what][dir] of a backend_json() object. */
+static long long dir_value(json_t *o, const char *what, const char *dir)
+{
+	return json_integer_value(json_object_get(json_object_get(o, what), dir));
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *route = argc >= 1 ? argv[0] : NULL;
+	struct pt_dp_route_view *v;
+	struct pt_dataplane *dp;
+	json_t *arr = json_array();
+	size_t n, shown = 0;
+
+	if (cli_no_more(argc - 1, argv + 1, "backend show"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	n = pt_dp_view(dp, &v);
+	if (!pt_g.json)
+		printf("%-16s %-22s %-8s %-5s %10s %12s %12s %14s %14s\n", "ROUTE", "BACKEND",
+		       "STATE", "LOCAL", "FLOWS", "PKTS_IN", "PKTS_OUT", "BYTES_IN",
+		       "BYTES_OUT");
+	for (size_t i = 0; i < n; i++) {
+		if (route && strcmp(v[i].meta.name, route))
+			continue;
+		shown++;
+		for (size_t j = 0; j < v[i].n_be; j++) {
+			json_t *o = backend_json(dp, &v[i], &v[i].be[j]);
+
+			if (pt_g.json) {
+				json_array_append_new(arr, o);
+				continue;
+			}
+			printf("%-16s %-22s %-8s %-5s %10lld %12lld %12lld %14lld %14lld\n",
+			       v[i].meta.name, json_string_value(json_object_get(o, "backend")),
+			       json_string_value(json_object_get(o, "state")),
+			       json_is_true(json_object_get(o, "local")) ? "yes" : "no",
+			       json_integer_value(json_object_get(o, "flows")),
+			       dir_value(o, "packets", "in"), dir_value(o, "packets", "out"),
+			       dir_value(o, "bytes", "in"), dir_value(o, "bytes", "out"));
+			json_decref(o);
+		}
+	}
+	pt_dp_view_free(v, n);
+	pt_dp_close(dp);
+	if (route && !shown) {
+		json_decref(arr);
+		p_err("no route '%s' is loaded; 'portier route show' lists them", route);
+		return 1;
+	}
+	if (pt_g.json)
+		return pt_json_print(arr);
+	json_decref(arr);
+	return 0;
+}
+
+/* drain (on) or enable (off) ROUTE ADDR:PORT. */
+static int set_drained(int argc, char **argv, bool on)
+{
+	const char *cmd = on ? "backend drain" : "backend enable";
+	struct pt_dataplane *dp;
+	struct pt_addr addr;
+	uint16_t port;
+	int ret = 0, id;
+
+	if (argc < 2) {
+		p_err("%s: needs ROUTE ADDR:PORT; try '%s backend help'", cmd, pt_g.prog);
+		return 1;
+	}
+	if (cli_no_more(argc - 2, argv + 2, cmd))
+		return 1;
+	if (cli_parse_addr_port(argv[1], &addr, &port)) {
+		p_err("%s: '%s' is not IPv4ADDR:PORT (port 1-65535)", cmd, argv[1]);
+		return 1;
+	}
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	if (pt_dp_backend_set(dp, argv[0], &addr, port, PT_DP_BE_DRAINED, on)) {
+		p_err("%s: %s", cmd, pt_dp_last_error(dp));
+		ret = 1;
+	} else if (pt_g.json) {
+		struct pt_dp_route_view *v;
+		size_t n = pt_dp_view(dp, &v);
+
+		id = pt_dp_backend_id(dp, argv[0], &addr, port);
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < v[i].n_be; j++)
+				if ((int)v[i].be[j].id == id)
+					ret = pt_json_print(backend_json(dp, &v[i], &v[i].be[j]));
+		pt_dp_view_free(v, n);
+	}
+	pt_dp_close(dp);
+	return ret;
+}
+
+static int do_drain(int argc, char **argv)
+{
+	return set_drained(argc, argv, true);
+}
+
+static int do_enable(int argc, char **argv)
+{
+	return set_drained(argc, argv, false);
+}
+
+static const struct pt_cmd cmds[] = {
+	{ "show", do_show },
+	{ "list", do_show },
+	{ "drain", do_drain },
+	{ "enable", do_enable },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int do_backend(int argc, char **argv)
+{
+	return pt_cmd_select(cmds, argc, argv, do_help);
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_conntrack.c - "portier conntrack": the connection table.
+ *
+ *   portier conntrack show     one line per flow (its original direction)
+ *   portier conntrack flush    delete every entry: open connections are
+ *                              cut (their next packets find no flow)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "cli_dp.h"
+#include "util.h"
+
+#define NS_PER_SEC	1000000000ULL
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s conntrack show\n"
+		"       %1$s conntrack flush\n"
+		"       %1$s conntrack help\n"
+		"\n"
+		"  show   every flow: protocol, client, service, route, backend, SNAT\n"
+		"         port (0 without SNAT), state, age and idle time in seconds,\n"
+		"         packets and bytes in (client to backend) and out\n"
+		"  flush  delete every entry; open connections are cut\n",
+		pt_g.prog);
+	return 0;
+}
+
+static const char *flow_state(const struct portier_flow_key *k, const struct portier_flow *f)
+{
+	if (f->flags & PORTIER_FLOW_F_LOCAL)
+		return "local";
+	if (k->proto == IPPROTO_UDP)
+		return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "replied" : "unreplied";
+	if (f->flags & PORTIER_FLOW_F_CLOSING)
+		return "closing";
+	return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "established" : "syn_sent";
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static __u64 secs_since(__u64 now, __u64 then)
+{
+	return now > then ? (now - then) / NS_PER_SEC : 0;
+}
+
+static const char *route_name(const struct pt_dp_route_view *v, size_t n, __u32 id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return v[i].meta.name;
+	return "";
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct portier_flow_key key, next, peer;
+	struct portier_flow f, pf;
+	struct pt_dp_route_view *v;
+	struct pt_dataplane *dp;
+	json_t *arr = json_array();
+	void *prev = NULL;
+	__u64 now = now_ns();
+	size_t n;
+	int fd;
+
+	if (cli_no_more(argc, argv, "conntrack show"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	n = pt_dp_view(dp, &v);
+	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
+	if (!pt_g.json)
+		printf("%-5s %-21s %-21s %-16s %-21s %6s %-11s %8s %8s\n", "PROTO", "CLIENT",
+		       "SERVICE", "ROUTE", "BACKEND", "SNAT", "STATE", "AGE", "IDLE");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		char cl[CLI_ADDRPORT_BUF], sv[CLI_ADDRPORT_BUF], be[CLI_ADDRPORT_BUF];
+		__u64 pk[2] = {}, by[2] = {}, last;
+		bool snat;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f) || f.dir != PORTIER_FLOW_DIR_ORIG)
+			continue;
+		memset(&peer, 0, sizeof(peer));
+		peer.saddr = f.nat_daddr;
+		peer.daddr = f.nat_saddr;
+		peer.sport = f.nat_dport;
+		peer.dport = f.nat_sport;
+		peer.proto = key.proto;
+		peer.family = key.family;
+		memset(&pf, 0, sizeof(pf));
+		bpf_map_lookup_elem(fd, &peer, &pf);
+		pk[0] = f.packets;
+		by[0] = f.bytes;
+		pk[1] = pf.packets;
+		by[1] = pf.bytes;
+		last = pf.last_seen_ns > f.last_seen_ns ? pf.last_seen_ns : f.last_seen_ns;
+		snat = !(f.flags & PORTIER_FLOW_F_LOCAL) &&
+		       memcmp(&f.nat_saddr, &key.saddr, sizeof(key.saddr));
+		cli_bpf_addr_port(&key.saddr, key.sport, cl, sizeof(cl));
+		cli_bpf_addr_port(&key.daddr, key.dport, sv, sizeof(sv));
+		if (f.flags & PORTIER_FLOW_F_LOCAL)
+			cli_bpf_addr_port(&key.daddr, key.dport, be, sizeof(be));
+		else
+			cli_bpf_addr_port(&f.nat_daddr, f.nat_dport, be, sizeof(be));
+		if (pt_g.json) {
+			json_array_append_new(arr, json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o, s:o}",
+				"proto", pt_proto_name(key.proto), "client", cl, "service", sv,
+				"route", route_name(v, n, f.route_id), "backend", be,
+				"snat_port", snat ? (int)ntohs(f.nat_sport) : 0,
+				"state", flow_state(&key, &f),
+				"age_s", (json_int_t)secs_since(now, f.created_ns),
+				"idle_s", (json_int_t)secs_since(now, last),
+				"packets", cli_dir_json(pk), "bytes", cli_dir_json(by)));
+		} else {
+			printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu\n",
+			       pt_proto_name(key.proto), cl, sv, route_name(v, n, f.route_id), be,
+			       snat ? ntohs(f.nat_sport) : 0, flow_state(&key, &f),
+			       (unsigned long long)secs_since(now, f.created_ns),
+			       (unsigned long long)secs_since(now, last));
+		}
+	}
+	pt_dp_view_free(v, n);
+	pt_dp_close(dp);
+	if (pt_g.json)
+		return pt_json_print(arr);
+	json_decref(arr);
+	return 0;
+}
+
+static int do_flush(int argc, char **argv)
+{
+	struct portier_flow_key key, next, *keys = NULL;
+	struct pt_dataplane *dp;
+	size_t n = 0, deleted = 0;
+	void *prev = NULL;
+	int fd, ret = 0;
+
+	if (cli_no_more(argc, argv, "conntrack flush"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
+	/* Collect first: deleting while walking restarts the walk. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		keys = xrealloc(keys, (n + 1) * sizeof(*keys));
+		keys[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!bpf_map_delete_elem(fd, &keys[i]))
+			deleted++;
+		else if (errno != ENOENT && !ret) {
+			p_err("conntrack flush: cannot delete a flow: %s", strerror(errno));
+			ret = 1;
+		}
+	}
+	free(keys);
+	pt_dp_close(dp);
+	if (!ret && pt_g.json)
+		return pt_json_print(json_pack("{s:I}", "flushed", (json_int_t)deleted));
+	if (!ret)
+		printf("%zu entries flushed\n", deleted);
+	return ret;
+}
+
+static const struct pt_cmd cmds[] = {
+	{ "show", do_show },
+	{ "list", do_show },
+	{ "flush", do_flush },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int do_conntrack(int argc, char **argv)
+{
+	return pt_cmd_select(cmds, argc, argv, do_help);
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_route.c - "portier route": the routes loaded in the pinned maps.
+ *
+ *   portier route show [NAME]
+ *   portier route add NAME [address ADDR] port PORT [proto tcp|udp]
+ *                     [balance roundrobin] [nat snat|dnat]
+ *                     backend ADDR:PORT [backend ADDR:PORT ...]
+ *   portier route del NAME
+ *
+ * add and del change the maps in one transaction under the writers' lock
+ * (dataplane.h): add takes effect for the next new connection, del removes
+ * the route and its flows. A runtime route survives a reload unless the
+ * inventory takes its name or listen key (docs/operations.md).
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_dp.h"
+#include "util.h"
+
+#define LISTEN_BUF	(INET6_ADDRSTRLEN + 16)	/* "ADDR:PORT/proto" */
+#define OPTIONS_BUF	64
+
+/* Names of the PT_OPT_* bits, in bit order (as in config check). */
+static const char *const option_names[] = { "httplog", "tcplog" };
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s route show [NAME]\n"
+		"       %1$s route add NAME [address ADDR] port PORT [proto { tcp | udp }]\n"
+		"                     [balance roundrobin] [nat { snat | dnat }]\n"
+		"                     backend ADDR:PORT [backend ADDR:PORT ...]\n"
+		"       %1$s route del NAME\n"
+		"       %1$s route help\n"
+		"\n"
+		"  show  the loaded routes (or one) with their backends and states\n"
+		"  add   a runtime route, for the next new connection; ADDR defaults to\n"
+		"        '*' (every local address), proto to tcp, nat to snat. A backend\n"
+		"        on this host's own address is delivered locally. Kept by a\n"
+		"        reload unless the inventory takes its name or listen key.\n"
+		"  del   remove a route and its flows (an inventory route comes back\n"
+		"        at the next reload)\n",
+		pt_g.prog);
+	return 0;
+}
+
+static json_t *options_json(unsigned int opts)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
+		if (opts & (1U << i))
+			json_array_append_new(a, json_string(option_names[i]));
+	return a;
+}
+
+static void options_text(unsigned int opts, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
+		if (opts & (1U << i))
+			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+					option_names[i]);
+	if (!off)
+		snprintf(buf, len, "-");
+}
+
+static json_t *route_json(const struct pt_dp_route_view *r)
+{
+	const struct portier_route_meta *m = &r->meta;
+	char addr[INET6_ADDRSTRLEN], ap[CLI_ADDRPORT_BUF];
+	json_t *backends = json_array(), *o;
+
+	for (size_t i = 0; i < r->n_be; i++) {
+		const struct pt_dp_backend_view *b = &r->be[i];
+
+		json_array_append_new(backends,
+			json_pack("{s:s, s:s, s:i, s:b, s:s, s:i}", "backend",
+				  cli_addr_port(&b->addr, b->port, ap, sizeof(ap)), "address",
+				  pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
+				  "local", b->local, "state", cli_state_name(b->state),
+				  "id", (int)b->id));
+	}
+	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o,"
+		      " s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
+		      "name", m->name, "id", (int)r->id, "origin", cli_origin_name(m->origin),
+		      "address", cli_listen_addr(&m->key, addr, sizeof(addr)),
+		      "port", (int)ntohs(m->key.port), "proto", pt_proto_name(m->key.proto),
+		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", "roundrobin",
+		      "options", options_json(m->options),
+		      "check", "inter_ms", (int)m->check_inter_ms,
+		      "timeout_ms", (int)m->check_timeout_ms, "rise", (int)m->check_rise,
+		      "fall", (int)m->check_fall, "port", (int)m->check_port,
+		      "backends", backends);
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+static void route_text(const struct pt_dp_route_view *r)
+{
+	const struct portier_route_meta *m = &r->meta;
+	char addr[INET6_ADDRSTRLEN], listen[LISTEN_BUF], opts[OPTIONS_BUF], ap[CLI_ADDRPORT_BUF];
+
+	snprintf(listen, sizeof(listen), "%s:%u/%s",
+		 cli_listen_addr(&m->key, addr, sizeof(addr)), ntohs(m->key.port),
+		 pt_proto_name(m->key.proto));
+	options_text(m->options, opts, sizeof(opts));
+	printf("%s  %s  nat %s  balance roundrobin  origin %s  options %s\n", m->name, listen,
+	       pt_nat_name(m->nat), cli_origin_name(m->origin), opts);
+	for (size_t i = 0; i < r->n_be; i++)
+		printf("    backend %-22s %-8s%s\n",
+		       cli_addr_port(&r->be[i].addr, r->be[i].port, ap, sizeof(ap)),
+		       cli_state_name(r->be[i].state), r->be[i].local ? "  local" : "");
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *name = argc >= 1 ? argv[0] : NULL;
+	struct pt_dp_route_view *v;
+	struct pt_dataplane *dp;
+	json_t *arr = json_array();
+	size_t n, shown = 0;
+
+	if (cli_no_more(argc - 1, argv + 1, "route show"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	n = pt_dp_view(dp, &v);
+	for (size_t i = 0; i < n; i++) {
+		if (name && strcmp(v[i].meta.name, name))
+			continue;
+		shown++;
+		if (pt_g.json)
+			json_array_append_new(arr, route_json(&v[i]));
+		else
+			route_text(&v[i]);
+	}
+	pt_dp_view_free(v, n);
+	pt_dp_close(dp);
+	if (name && !shown) {
+		json_decref(arr);
+		p_err("no route '%s' is loaded; 'portier route show' lists them", name);
+		return 1;
+	}
+	if (pt_g.json)
+		return pt_json_print(arr);
+	json_decref(arr);
+	return 0;
+}
+
+/* Is addr one of this host's addresses? Then the backend is local. */
+static bool host_has_addr(const struct pt_addr *addr)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (addr->family != AF_INET || getifaddrs(&ifa))
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* One keyword's value, or an error naming it. */
+static const char *next_value(int *i, int argc, char **argv)
+{
+	if (*i + 1 >= argc) {
+		p_err("route add: '%s' needs a value; try '%s route help'", argv[*i], pt_g.prog);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Parse "add NAME ..." into r. Returns 0 or 1 after an error. */
+static int parse_add(int argc, char **argv, struct pt_route *r)
+{
+	unsigned long port;
+	char *end;
+
+	if (argc < 1 || !*argv[0]) {
+		p_err("route add: no NAME; try '%s route help'", pt_g.prog);
+		return 1;
+	}
+	r->name = argv[0];
+	r->wildcard = true;
+	r->proto = IPPROTO_TCP;
+	r->check = (struct pt_check){ .inter_ms = PT_CHECK_INTER_DEFAULT_MS,
+				      .timeout_ms = PT_CHECK_INTER_DEFAULT_MS,
+				      .rise = PT_CHECK_RISE_DEFAULT,
+				      .fall = PT_CHECK_FALL_DEFAULT };
+	for (int i = 1; i < argc; i++) {
+		const char *kw = argv[i], *val = next_value(&i, argc, argv);
+
+		if (!val)
+			return 1;
+		if (is_prefix(kw, "address")) {
+			r->wildcard = !strcmp(val, "*");
+			if (!r->wildcard && (pt_addr_parse(val, &r->addr) ||
+					     r->addr.family != AF_INET)) {
+				p_err("route add: address '%s' is not an IPv4 address or '*'", val);
+				return 1;
+			}
+		} else if (is_prefix(kw, "port")) {
+			errno = 0;
+			port = strtoul(val, &end, 10);
+			if (errno || *end || port < 1 || port > UINT16_MAX || *val < '0' ||
+			    *val > '9') {
+				p_err("route add: port '%s' is not a number from 1 to 65535", val);
+				return 1;
+			}
+			r->port = port;
+		} else if (is_prefix(kw, "proto")) {
+			if (!strcmp(val, "tcp")) {
+				r->proto = IPPROTO_TCP;
+			} else if (!strcmp(val, "udp")) {
+				r->proto = IPPROTO_UDP;
+			} else {
+				p_err("route add: proto '%s': expected tcp or udp", val);
+				return 1;
+			}
+		} else if (is_prefix(kw, "balance")) {
+			if (strcmp(val, "roundrobin")) {
+				p_err("route add: balance '%s': only roundrobin is implemented",
+				      val);
+				return 1;
+			}
+		} else if (is_prefix(kw, "nat")) {
+			if (!strcmp(val, "snat")) {
+				r->nat = PT_NAT_SNAT;
+			} else if (!strcmp(val, "dnat")) {
+				r->nat = PT_NAT_DNAT;
+			} else {
+				p_err("route add: nat '%s': expected snat or dnat", val);
+				return 1;
+			}
+		} else if (is_prefix(kw, "backend")) {
+			struct pt_backend *b;
+
+			r->backends = xrealloc(r->backends, (r->n_backends + 1) * sizeof(*b));
+			b = &r->backends[r->n_backends++];
+			memset(b, 0, sizeof(*b));
+			if (cli_parse_addr_port(val, &b->addr, &b->port)) {
+				p_err("route add: backend '%s' is not IPv4ADDR:PORT (port 1-65535)",
+				      val);
+				return 1;
+			}
+			b->local = host_has_addr(&b->addr);
+		} else {
+			p_err("route add: unknown keyword '%s'; try '%s route help'", kw,
+			      pt_g.prog);
+			return 1;
+		}
+	}
+	if (!r->port) {
+		p_err("route add: no port; give 'port PORT'");
+		return 1;
+	}
+	if (!r->n_backends) {
+		p_err("route add: no backend; give at least one 'backend ADDR:PORT'");
+		return 1;
+	}
+	r->dest_port = r->backends[0].port;
+	return 0;
+}
+
+static int do_add(int argc, char **argv)
+{
+	struct pt_route r = { .mode = "tcp" };
+	struct pt_dp_route_view *v;
+	struct pt_dataplane *dp;
+	size_t n;
+	int ret = 1;
+
+	if (parse_add(argc, argv, &r))
+		goto out;
+	dp = cli_dp_open();
+	if (!dp)
+		goto out;
+	if (pt_dp_route_add(dp, &r)) {
+		p_err("route add %s: %s", r.name, pt_dp_last_error(dp));
+	} else {
+		ret = 0;
+		if (pt_g.json) {
+			n = pt_dp_view(dp, &v);
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(v[i].meta.name, r.name))
+					ret = pt_json_print(route_json(&v[i]));
+			pt_dp_view_free(v, n);
+		}
+	}
+	pt_dp_close(dp);
+out:
+	free(r.backends);
+	return ret;
+}
+
+static int do_del(int argc, char **argv)
+{
+	struct pt_dataplane *dp;
+	int ret = 0;
+
+	if (argc < 1) {
+		p_err("route del: no NAME; try '%s route help'", pt_g.prog);
+		return 1;
+	}
+	if (cli_no_more(argc - 1, argv + 1, "route del"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	if (pt_dp_route_del(dp, argv[0])) {
+		p_err("route del %s: %s", argv[0], pt_dp_last_error(dp));
+		ret = 1;
+	} else if (pt_g.json) {
+		ret = pt_json_print(json_pack("{s:s}", "deleted", argv[0]));
+	}
+	pt_dp_close(dp);
+	return ret;
+}
+
+static const struct pt_cmd cmds[] = {
+	{ "show", do_show },
+	{ "list", do_show },
+	{ "add", do_add },
+	{ "delete", do_del },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int do_route(int argc, char **argv)
+{
+	return pt_cmd_select(cmds, argc, argv, do_help);
+}

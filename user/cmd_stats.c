@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * cmd_stats.c - "portier stats show": the data plane's counters, summed
+ * over CPUs: per route and per backend new flows, packets and bytes in each
+ * direction (in: client -> backend, out: backend -> client), and packets by
+ * pass/drop reason, named by the one table the metrics use
+ * (pt_metrics_reason, documented in docs/dataplane.md and
+ * docs/operations.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "cli_dp.h"
+#include "metrics.h"
+#include "util.h"
+
+#define PERCPU_ALIGN	8	/* per-CPU values are 8-byte aligned */
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (pt_g.json) {
+		fprintf(stdout, "null\n");
+		return 0;
+	}
+	fprintf(stderr,
+		"Usage: %1$s stats show\n"
+		"       %1$s stats help\n"
+		"\n"
+		"  show  per route and backend: new flows, packets and bytes in (client\n"
+		"        to backend) and out (backend to client); packets per pass/drop\n"
+		"        reason. With -j: {\"routes\": [...], \"reasons\": [...]}.\n",
+		pt_g.prog);
+	return 0;
+}
+
+static const char *outcome_name(enum pt_metrics_outcome o)
+{
+	switch (o) {
+	case PT_METRICS_DROP:
+		return "drop";
+	case PT_METRICS_REDIRECT:
+		return "forward";
+	case PT_METRICS_PASS:
+		break;
+	}
+	return "pass";
+}
+
+static json_t *counters_json(json_t *o, const struct portier_stats *st)
+{
+	json_object_set_new(o, "flows", json_integer(st->flows));
+	json_object_set_new(o, "packets", cli_dir_json(st->packets));
+	json_object_set_new(o, "bytes", cli_dir_json(st->bytes));
+	return o;
+}
+
+static void counters_text(const char *what, const struct portier_stats *st)
+{
+	printf("%-40s %10llu %12llu %12llu %14llu %14llu\n", what, (unsigned long long)st->flows,
+	       (unsigned long long)st->packets[0], (unsigned long long)st->packets[1],
+	       (unsigned long long)st->bytes[0], (unsigned long long)st->bytes[1]);
+}
+
+/* Sum the per-CPU reason counters. */
+static int reasons_sum(struct pt_dataplane *dp, __u64 out[PORTIER_R_MAX])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_reasons);
+	__u64 *buf;
+
+	if (ncpus < 0)
+		return ncpus;
+	buf = xcalloc(ncpus, PERCPU_ALIGN);
+	for (__u32 r = 0; r < PORTIER_R_MAX; r++) {
+		out[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, buf))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			out[r] += buf[c];
+	}
+	free(buf);
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct pt_dp_route_view *v;
+	struct pt_dataplane *dp;
+	json_t *routes = json_array(), *reasons = json_array();
+	__u64 rc[PORTIER_R_MAX];
+	char ap[CLI_ADDRPORT_BUF];
+	size_t n;
+
+	if (cli_no_more(argc, argv, "stats show"))
+		return 1;
+	dp = cli_dp_open();
+	if (!dp)
+		return 1;
+	n = pt_dp_view(dp, &v);
+	if (!pt_g.json)
+		printf("%-40s %10s %12s %12s %14s %14s\n", "ROUTE / BACKEND", "FLOWS", "PKTS_IN",
+		       "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
+	for (size_t i = 0; i < n; i++) {
+		struct portier_stats st;
+		json_t *bes = json_array(), *o = NULL;
+
+		cli_stats_sum(pt_dp_skel(dp)->maps.portier_route_stats, v[i].id, &st);
+		if (pt_g.json)
+			o = counters_json(json_pack("{s:s}", "route", v[i].meta.name), &st);
+		else
+			counters_text(v[i].meta.name, &st);
+		for (size_t j = 0; j < v[i].n_be; j++) {
+			const struct pt_dp_backend_view *b = &v[i].be[j];
+			char what[CLI_ADDRPORT_BUF + 8];
+
+			cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
+			cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
+			if (pt_g.json) {
+				json_array_append_new(bes, counters_json(
+					json_pack("{s:s}", "backend", ap), &st));
+			} else {
+				snprintf(what, sizeof(what), "    %s", ap);
+				counters_text(what, &st);
+			}
+		}
+		if (pt_g.json) {
+			json_object_set_new(o, "backends", bes);
+			json_array_append_new(routes, o);
+		} else {
+			json_decref(bes);
+		}
+	}
+	pt_dp_view_free(v, n);
+	if (reasons_sum(dp, rc)) {
+		pt_dp_close(dp);
+		json_decref(routes);
+		json_decref(reasons);
+		p_err("cannot count this host's CPUs to sum the counters");
+		return 1;
+	}
+	pt_dp_close(dp);
+	if (!pt_g.json)
+		printf("\n%-16s %-8s %14s\n", "REASON", "ACTION", "PACKETS");
+	for (unsigned int r = 0; r < PORTIER_R_MAX; r++) {
+		enum pt_metrics_outcome oc = PT_METRICS_PASS;
+		const char *name = pt_metrics_reason(r, &oc);
+
+		if (!name)
+			continue;
+		if (pt_g.json)
+			json_array_append_new(reasons, json_pack("{s:s, s:s, s:I}", "reason", name,
+								 "action", outcome_name(oc),
+								 "packets", (json_int_t)rc[r]));
+		else
+			printf("%-16s %-8s %14llu\n", name, outcome_name(oc),
+			       (unsigned long long)rc[r]);
+	}
+	if (pt_g.json)
+		return pt_json_print(json_pack("{s:o, s:o}", "routes", routes, "reasons", reasons));
+	json_decref(routes);
+	json_decref(reasons);
+	return 0;
+}
+
+static const struct pt_cmd cmds[] = {
+	{ "show", do_show },
+	{ "list", do_show },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int do_stats(int argc, char **argv)
+{
+	return pt_cmd_select(cmds, argc, argv, do_help);
+}

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * health.c - non-blocking TCP connect checks in one epoll set with one
+ * timerfd for deadlines. See health.h for the semantics.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "util.h"
+
+/* HAProxy's defaults: inter 2s, rise 2, fall 3, timeout = inter. */
+#define HC_INTER_DEFAULT_MS	2000
+#define HC_RISE_DEFAULT		2
+#define HC_FALL_DEFAULT		3
+#define NS_PER_MS		1000000ULL
+#define NS_PER_SEC		1000000000ULL
+#define EPOLL_BATCH		64	/* events taken per epoll_wait */
+
+/* One checked backend. Allocated one by one: the epoll set points at it. */
+struct target {
+	struct pt_health_status st;	/* st.route is owned here */
+	int fd;				/* check in flight, or -1 */
+	uint64_t started_ns;		/* of the check in flight */
+	uint64_t next_ns;		/* when the next check starts */
+	unsigned int streak;		/* results against the state actually seen
+					 * (st.count may start at fall-1) */
+	bool seen;			/* scratch for pt_health_set_targets */
+};
+
+struct pt_health {
+	struct pt_health_opts opts;
+	int epfd;
+	int timerfd;
+	struct target **t;
+	size_t n;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void fill_defaults(struct pt_check *c, const struct pt_check *def)
+{
+	if (!c->inter_ms)
+		c->inter_ms = def->inter_ms;
+	if (!c->timeout_ms)
+		c->timeout_ms = def->timeout_ms ? def->timeout_ms : c->inter_ms;
+	if (!c->rise)
+		c->rise = def->rise;
+	if (!c->fall)
+		c->fall = def->fall;
+	if (!c->port)
+		c->port = def->port;
+}
+
+int pt_health_new(const struct pt_health_opts *opts, struct pt_health **out)
+{
+	static const struct pt_check haproxy = { .inter_ms = HC_INTER_DEFAULT_MS,
+						 .rise = HC_RISE_DEFAULT,
+						 .fall = HC_FALL_DEFAULT };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct pt_health *h = xcalloc(1, sizeof(*h));
+	int err;
+
+	if (opts)
+		h->opts = *opts;
+	fill_defaults(&h->opts.defaults, &haproxy);
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	h->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.ptr = NULL;	/* NULL marks the timer */
+	if (h->epfd < 0 || h->timerfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timerfd, &ev)) {
+		err = -errno;
+		pt_health_free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+static int arm_timer(struct pt_health *h);
+
+static void stop_check(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);	/* leaves the epoll set with it */
+	t->fd = -1;
+}
+
+static void target_free(struct target *t)
+{
+	stop_check(t);
+	free((char *)t->st.route);
+	free(t);
+}
+
+void pt_health_free(struct pt_health *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		target_free(h->t[i]);
+	free(h->t);
+	if (h->timerfd >= 0)
+		close(h->timerfd);
+	if (h->epfd >= 0)
+		close(h->epfd);
+	free(h);
+}
+
+static struct target *find(const struct pt_health *h, const char *route,
+			   const struct pt_addr *addr, uint16_t port)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct target *t = h->t[i];
+
+		if (t->st.port == port && !strcmp(t->st.route, route) &&
+		    pt_addr_equal(&t->st.addr, addr))
+			return t;
+	}
+	return NULL;
+}
+
+int pt_health_set_targets(struct pt_health *h, const struct pt_health_target *in, size_t n)
+{
+	uint64_t now = now_ns();
+	size_t kept = 0, fresh = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!in[i].route || in[i].addr.family != AF_INET || !in[i].port)
+			return -EINVAL;	/* IPv6 checks come with the IPv6 data plane */
+	for (size_t i = 0; i < h->n; i++)
+		h->t[i]->seen = false;
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = find(h, in[i].route, &in[i].addr, in[i].port);
+		struct pt_check c = in[i].check;
+
+		fill_defaults(&c, &h->opts.defaults);
+		if (!t) {
+			t = xcalloc(1, sizeof(*t));
+			t->fd = -1;
+			t->st.route = xstrdup(in[i].route);
+			t->st.addr = in[i].addr;
+			t->st.port = in[i].port;
+			t->st.up = !h->opts.start_down && !in[i].start_down;
+			/* UP "going down": one failure takes it out. */
+			t->st.count = t->st.up ? c.fall - 1 : 0;
+			t->st.last_change_ns = now;
+			/* Spread first checks over one interval. */
+			t->next_ns = now + (uint64_t)c.inter_ms * NS_PER_MS * fresh++ / (n ? n : 1);
+			h->t = xrealloc(h->t, (h->n + 1) * sizeof(*h->t));
+			h->t[h->n++] = t;
+		}
+		t->st.check = c;
+		t->st.check_port = c.port ? c.port : t->st.port;
+		t->seen = true;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->t[i]->seen)
+			h->t[kept++] = h->t[i];
+		else
+			target_free(h->t[i]);
+	}
+	h->n = kept;
+	return arm_timer(h);	/* the checks start in pt_health_run */
+}
+
+int pt_health_fd(const struct pt_health *h)
+{
+	return h->epfd;
+}
+
+size_t pt_health_count(const struct pt_health *h)
+{
+	return h->n;
+}
+
+const struct pt_health_status *pt_health_at(const struct pt_health *h, size_t i)
+{
+	return i < h->n ? &h->t[i]->st : NULL;
+}
+
+const struct pt_health_status *pt_health_find(const struct pt_health *h, const char *route,
+					      const struct pt_addr *addr, uint16_t port)
+{
+	struct target *t = find(h, route, addr, port);
+
+	return t ? &t->st : NULL;
+}
+
+/* strerror text with a lower-case first letter: "connection refused". */
+static void errno_reason(int err, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+}
+
+static void route_counts(const struct pt_health *h, const char *route, size_t *up, size_t *all)
+{
+	*up = *all = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (!strcmp(h->t[i]->st.route, route)) {
+			(*all)++;
+			*up += h->t[i]->st.up;
+		}
+}
+
+/* Count one result; change state after rise/fall consecutive ones. */
+static void result(struct pt_health *h, struct target *t, bool ok, uint64_t now)
+{
+	struct pt_health_status *st = &t->st;
+	struct pt_health_event ev;
+
+	st->checked = true;
+	st->last_ok = ok;
+	st->last_duration_ns = now - t->started_ns;
+	if (ok)
+		st->checks_ok++;
+	else
+		st->checks_failed++;
+	t->next_ns = t->started_ns + (uint64_t)st->check.inter_ms * NS_PER_MS;
+	if (t->next_ns < now)
+		t->next_ns = now;
+	if (ok == st->up) {
+		st->count = 0;	/* agrees with the state: streak against it ends */
+		t->streak = 0;
+		return;
+	}
+	t->streak++;
+	if (++st->count < (st->up ? st->check.fall : st->check.rise))
+		return;
+	ev = (struct pt_health_event){ .status = st, .old_up = st->up, .new_up = ok,
+				       .results = t->streak, .reason = st->last_reason };
+	st->up = ok;
+	st->count = 0;
+	t->streak = 0;
+	st->last_change_ns = now;
+	route_counts(h, st->route, &ev.route_up, &ev.route_total);
+	if (h->opts.cb)
+		h->opts.cb(h->opts.cb_arg, &ev);
+}
+
+static void finish(struct pt_health *h, struct target *t, int err, uint64_t now)
+{
+	stop_check(t);
+	if (err)
+		errno_reason(err, t->st.last_reason, sizeof(t->st.last_reason));
+	else
+		snprintf(t->st.last_reason, sizeof(t->st.last_reason), "connected");
+	result(h, t, !err, now);
+}
+
+static void start_check(struct pt_health *h, struct target *t, uint64_t now)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = t->st.addr.v4,
+				   .sin_port = htons(t->st.check_port) };
+	/* Close with a RST: no TIME_WAIT socket per check. */
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = t };
+
+	t->started_ns = now;
+	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		finish(h, t, errno, now);
+		return;
+	}
+	setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (!connect(t->fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		finish(h, t, 0, now_ns());
+		return;
+	}
+	if (errno != EINPROGRESS || epoll_ctl(h->epfd, EPOLL_CTL_ADD, t->fd, &ev))
+		finish(h, t, errno, now_ns());
+}
+
+/* A connect in flight became writable: its result is SO_ERROR. */
+static void connected(struct pt_health *h, struct target *t, uint64_t now)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (t->fd < 0)
+		return;
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	finish(h, t, err, now);
+}
+
+static int arm_timer(struct pt_health *h)
+{
+	struct itimerspec its = {};
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < h->n; i++) {
+		struct target *t = h->t[i];
+		uint64_t due = t->fd >= 0 ?
+			t->started_ns + (uint64_t)t->st.check.timeout_ms * NS_PER_MS : t->next_ns;
+
+		if (due < next)
+			next = due;
+	}
+	if (next != UINT64_MAX) {
+		if (!next)
+			next = 1;	/* 0 would disarm */
+		its.it_value.tv_sec = (time_t)(next / NS_PER_SEC);
+		its.it_value.tv_nsec = (long)(next % NS_PER_SEC);
+	}
+	return timerfd_settime(h->timerfd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
+}
+
+int pt_health_run(struct pt_health *h)
+{
+	struct epoll_event ev[EPOLL_BATCH];
+	uint64_t now, expirations;
+	int n;
+
+	do {
+		n = epoll_wait(h->epfd, ev, EPOLL_BATCH, 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		now = now_ns();
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.ptr)
+				connected(h, ev[i].data.ptr, now);
+			else if (read(h->timerfd, &expirations, sizeof(expirations)) < 0 &&
+				 errno != EAGAIN)
+				return -errno;
+		}
+	} while (n == EPOLL_BATCH);
+	now = now_ns();
+	for (size_t i = 0; i < h->n; i++) {
+		struct target *t = h->t[i];
+
+		if (t->fd >= 0 &&
+		    now - t->started_ns >= (uint64_t)t->st.check.timeout_ms * NS_PER_MS) {
+			stop_check(t);
+			snprintf(t->st.last_reason, sizeof(t->st.last_reason),
+				 "timeout after %u ms", t->st.check.timeout_ms);
+			result(h, t, false, now);
+		}
+		if (t->fd < 0 && now >= t->next_ns)
+			start_check(h, t, now);
+	}
+	return arm_timer(h);
+}
+
+void pt_health_event_str(const struct pt_health_event *ev, char *buf, size_t len)
+{
+	const struct pt_health_status *st = ev->status;
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len,
+		 "route %s backend %s:%u %s -> %s after %u %s check%s (last: %s); "
+		 "%zu/%zu backends up",
+		 st->route, pt_addr_str(&st->addr, a, sizeof(a)), st->port,
+		 ev->old_up ? "UP" : "DOWN", ev->new_up ? "UP" : "DOWN", ev->results,
+		 ev->new_up ? "successful" : "failed", ev->results == 1 ? "" : "s", ev->reason,
+		 ev->route_up, ev->route_total);
+}

@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * metrics.c - render a snapshot as Prometheus text exposition format 0.0.4
+ * and serve it with libmicrohttpd at /metrics (external epoll mode: the
+ * daemon's poll loop drives it).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+#include "util.h"
+#include "version.h"
+
+#define CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_PATH	"/metrics"
+#define CONN_LIMIT	64	/* concurrent scrapes */
+#define CONN_TIMEOUT_S	10	/* idle scrape connections */
+#define PORT_MAX	65535
+
+/* Reason labels, by enum portier_reason (see docs/dataplane.md). */
+static const struct {
+	const char *name;
+	enum pt_metrics_outcome outcome;
+} reasons[PORTIER_R_MAX] = {
+	[PORTIER_R_PASS_NOT_IP] = { "not_ip", PT_METRICS_PASS },
+	[PORTIER_R_PASS_NOT_L4] = { "not_l4", PT_METRICS_PASS },
+	[PORTIER_R_PASS_UNDECLARED] = { "undeclared", PT_METRICS_PASS },
+	[PORTIER_R_PASS_VLAN] = { "vlan", PT_METRICS_PASS },
+	[PORTIER_R_PASS_FRAGMENT] = { "fragment", PT_METRICS_PASS },
+	[PORTIER_R_PASS_IP_OPTIONS] = { "ip_options", PT_METRICS_PASS },
+	[PORTIER_R_PASS_LOCAL] = { "local", PT_METRICS_PASS },
+	[PORTIER_R_PASS_NO_NEIGH] = { "no_neigh", PT_METRICS_PASS },
+	[PORTIER_R_PASS_FIB] = { "fib", PT_METRICS_PASS },
+	[PORTIER_R_PASS_TTL] = { "ttl", PT_METRICS_PASS },
+	[PORTIER_R_DROP_MALFORMED] = { "malformed", PT_METRICS_DROP },
+	[PORTIER_R_DROP_NO_BACKEND] = { "no_backend", PT_METRICS_DROP },
+	[PORTIER_R_DROP_SNAT_EXHAUSTED] = { "snat_exhausted", PT_METRICS_DROP },
+	[PORTIER_R_DROP_CT_FULL] = { "ct_full", PT_METRICS_DROP },
+	[PORTIER_R_FWD_REDIRECT] = { "redirect", PT_METRICS_REDIRECT },
+	[PORTIER_R_PASS_NO_FLOW] = { "no_flow", PT_METRICS_PASS },
+};
+
+static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
+
+const char *pt_metrics_reason(unsigned int reason, enum pt_metrics_outcome *outcome)
+{
+	if (reason >= PORTIER_R_MAX || !reasons[reason].name)
+		return NULL;
+	if (outcome)
+		*outcome = reasons[reason].outcome;
+	return reasons[reason].name;
+}
+
+struct pt_metrics_route *pt_metrics_add_route(struct pt_metrics_snapshot *s, const char *name)
+{
+	struct pt_metrics_route *r;
+
+	s->routes = xrealloc(s->routes, (s->n_routes + 1) * sizeof(*s->routes));
+	r = &s->routes[s->n_routes++];
+	*r = (struct pt_metrics_route){ .name = xstrdup(name) };
+	return r;
+}
+
+struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
+						  const char *route, const struct pt_addr *addr,
+						  uint16_t port)
+{
+	struct pt_metrics_backend *b;
+	char a[INET6_ADDRSTRLEN];
+
+	s->backends = xrealloc(s->backends, (s->n_backends + 1) * sizeof(*s->backends));
+	b = &s->backends[s->n_backends++];
+	*b = (struct pt_metrics_backend){
+		.route = xstrdup(route),
+		.backend = xasprintf(addr->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+				     pt_addr_str(addr, a, sizeof(a)), port),
+	};
+	return b;
+}
+
+void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s)
+{
+	for (size_t i = 0; i < s->n_routes; i++)
+		free(s->routes[i].name);
+	for (size_t i = 0; i < s->n_backends; i++) {
+		free(s->backends[i].route);
+		free(s->backends[i].backend);
+	}
+	free(s->routes);
+	free(s->backends);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{route="..",backend=".."[,extra="val"]} */
+static void series(FILE *f, const char *name, const char *route, const char *backend,
+		   const char *extra, const char *val)
+{
+	const char *sep = "";
+
+	fputs(name, f);
+	if (!route && !backend && !extra)
+		return;
+	fputc('{', f);
+	if (route) {
+		fputs("route=\"", f);
+		put_label(f, route);
+		fputc('"', f);
+		sep = ",";
+	}
+	if (backend) {
+		fprintf(f, "%sbackend=\"", sep);
+		put_label(f, backend);
+		fputc('"', f);
+		sep = ",";
+	}
+	if (extra) {
+		fprintf(f, "%s%s=\"", sep, extra);
+		put_label(f, val);
+		fputc('"', f);
+	}
+	fputc('}', f);
+}
+
+static void u64(FILE *f, uint64_t v)
+{
+	fprintf(f, " %" PRIu64 "\n", v);
+}
+
+static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_pk = "portier_route_packets_total";
+	static const char *const n_by = "portier_route_bytes_total";
+
+	head(f, "portier_route_connections_total", "counter",
+	     "New connections (flows) accepted by a route.");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_connections_total", s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].flows);
+	}
+	head(f, n_pk, "counter",
+	     "Packets forwarded by a route; direction in = client to backend, out = back.");
+	for (size_t i = 0; i < s->n_routes; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			series(f, n_pk, s->routes[i].name, NULL, "direction", dir_names[d]);
+			u64(f, s->routes[i].packets[d]);
+		}
+	head(f, n_by, "counter", "Bytes (IP packets) forwarded by a route, by direction.");
+	for (size_t i = 0; i < s->n_routes; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			series(f, n_by, s->routes[i].name, NULL, "direction", dir_names[d]);
+			u64(f, s->routes[i].bytes[d]);
+		}
+}
+
+static void render_backend_counters(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_co = "portier_backend_connections_total";
+	static const char *const n_pk = "portier_backend_packets_total";
+	static const char *const n_by = "portier_backend_bytes_total";
+	const struct pt_metrics_backend *b;
+
+	head(f, n_co, "counter", "New connections sent to a backend.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		series(f, n_co, b->route, b->backend, NULL, NULL);
+		u64(f, b->flows);
+	}
+	head(f, n_pk, "counter", "Packets of a backend's flows, by direction.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			series(f, n_pk, b->route, b->backend, "direction", dir_names[d]);
+			u64(f, b->packets[d]);
+		}
+	head(f, n_by, "counter", "Bytes of a backend's flows, by direction.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			series(f, n_by, b->route, b->backend, "direction", dir_names[d]);
+			u64(f, b->bytes[d]);
+		}
+}
+
+static void render_backend_state(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_ck = "portier_backend_checks_total";
+	static const char *const n_du = "portier_backend_check_duration_seconds";
+	const struct pt_metrics_backend *b;
+
+	head(f, "portier_backend_up", "gauge",
+	     "1 if the backend passes its health checks, 0 if it is down.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		series(f, "portier_backend_up", b->route, b->backend, NULL, NULL);
+		u64(f, b->up);
+	}
+	head(f, "portier_backend_drained", "gauge",
+	     "1 if an operator drained the backend (no new connections).");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		series(f, "portier_backend_drained", b->route, b->backend, NULL, NULL);
+		u64(f, b->drained);
+	}
+	head(f, "portier_snat_ports_used", "gauge",
+	     "SNAT source ports held by live flows to a backend.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		series(f, "portier_snat_ports_used", b->route, b->backend, NULL, NULL);
+		u64(f, b->snat_ports_used);
+	}
+	head(f, n_ck, "counter", "Completed health checks, by result (ok or failed).");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		if (!b->checked)
+			continue;
+		series(f, n_ck, b->route, b->backend, "result", "ok");
+		u64(f, b->checks_ok);
+		series(f, n_ck, b->route, b->backend, "result", "failed");
+		u64(f, b->checks_failed);
+	}
+	head(f, n_du, "gauge", "Duration of the last completed health check, seconds.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		if (!b->checked)
+			continue;
+		series(f, n_du, b->route, b->backend, NULL, NULL);
+		fprintf(f, " %.6f\n", b->check_duration_s);
+	}
+}
+
+static void render_reasons(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const struct {
+		enum pt_metrics_outcome outcome;
+		const char *name, *help;
+	} kinds[] = {
+		{ PT_METRICS_DROP, "portier_drops_total",
+		  "Packets dropped by the data plane, by reason." },
+		{ PT_METRICS_PASS, "portier_passes_total",
+		  "Packets passed to the kernel's stack, by reason." },
+	};
+	enum pt_metrics_outcome o;
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		head(f, kinds[k].name, "counter", kinds[k].help);
+		for (unsigned int r = 0; r < PORTIER_R_MAX; r++) {
+			const char *name = pt_metrics_reason(r, &o);
+
+			if (!name || o != kinds[k].outcome)
+				continue;
+			series(f, kinds[k].name, NULL, NULL, "reason", name);
+			u64(f, s->reasons[r]);
+		}
+	}
+	head(f, "portier_redirects_total", "counter",
+	     "Packets forwarded by XDP redirect (both directions, all routes).");
+	fputs("portier_redirects_total", f);
+	u64(f, s->reasons[PORTIER_R_FWD_REDIRECT]);
+}
+
+int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	head(f, "portier_build_info", "gauge", "Always 1; the label says the portier version.");
+	series(f, "portier_build_info", NULL, NULL, "version",
+	       s->version ? s->version : PORTIER_VERSION);
+	u64(f, 1);
+	head(f, "portier_reloads_total", "counter",
+	     "Inventory reloads (SIGHUP) applied since the daemon started.");
+	fputs("portier_reloads_total", f);
+	u64(f, s->reloads);
+	render_routes(s, f);
+	render_backend_counters(s, f);
+	render_backend_state(s, f);
+	render_reasons(s, f);
+	head(f, "portier_conntrack_entries", "gauge",
+	     "Connection-table entries in use (two per flow: one each direction).");
+	fputs("portier_conntrack_entries", f);
+	u64(f, s->ct_entries);
+	head(f, "portier_conntrack_capacity", "gauge", "Connection-table size, entries.");
+	fputs("portier_conntrack_capacity", f);
+	u64(f, s->ct_capacity);
+	head(f, "portier_snat_ports_capacity", "gauge",
+	     "SNAT source ports available to each backend (the --snat-ports range).");
+	fputs("portier_snat_ports_capacity", f);
+	u64(f, s->snat_ports_per_backend);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+struct pt_metrics_server {
+	struct MHD_Daemon *mhd;
+	pt_metrics_fill_fn fill;
+	void *arg;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
+			     size_t len, const char *type)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *data_len, void **con_cls)
+{
+	struct pt_metrics_server *m = cls;
+	struct pt_metrics_snapshot s = {};
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	(void)version;
+	(void)data;
+	(void)con_cls;
+	if (*data_len)
+		return MHD_NO;	/* a scrape has no body */
+	if (strcmp(url, METRICS_PATH)) {
+		body = xasprintf("%s: not found; metrics are at " METRICS_PATH "\n", url);
+		return reply(c, MHD_HTTP_NOT_FOUND, body, strlen(body), "text/plain");
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		body = xasprintf("%s: only GET and HEAD\n", method);
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, body, strlen(body), "text/plain");
+	}
+	err = m->fill ? m->fill(m->arg, &s) : 0;
+	f = err ? NULL : open_memstream(&body, &len);
+	if (!err && !f)
+		err = -errno;
+	if (f) {
+		err = pt_metrics_render(&s, f);
+		if (fclose(f) && !err)
+			err = -EIO;
+	}
+	pt_metrics_snapshot_clear(&s);
+	if (err) {
+		free(body);
+		body = xasprintf("cannot collect the metrics: %s\n", strerror(-err));
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, body, strlen(body), "text/plain");
+	}
+	return reply(c, MHD_HTTP_OK, body, len, CONTENT_TYPE);
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sin)
+{
+	const char *colon = strrchr(s, ':');
+	char *host, *end;
+	unsigned long port;
+	int ok;
+
+	if (!colon)
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port > PORT_MAX)
+		return -EINVAL;
+	host = xstrndup(s, (size_t)(colon - s));
+	*sin = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	ok = inet_pton(AF_INET, host, &sin->sin_addr);
+	free(host);
+	return ok == 1 ? 0 : -EINVAL;
+}
+
+int pt_metrics_server_start(const char *listen, pt_metrics_fill_fn fill, void *arg,
+			    struct pt_metrics_server **out)
+{
+	struct pt_metrics_server *m;
+	struct sockaddr_in sin;
+	int err = parse_listen(listen, &sin);
+
+	if (err)
+		return err;
+	m = xcalloc(1, sizeof(*m));
+	m->fill = fill;
+	m->arg = arg;
+	/* The port is given by MHD_OPTION_SOCK_ADDR; the argument is unused. */
+	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, m,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+				  MHD_OPTION_END);
+	if (!m->mhd) {
+		err = errno ? -errno : -EADDRNOTAVAIL;
+		free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+void pt_metrics_server_stop(struct pt_metrics_server *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->mhd);
+	free(m);
+}
+
+int pt_metrics_server_fd(const struct pt_metrics_server *m)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return i ? i->epoll_fd : -EBADF;
+}
+
+uint16_t pt_metrics_server_port(const struct pt_metrics_server *m)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+	return i ? i->port : 0;
+}
+
+int pt_metrics_server_run(struct pt_metrics_server *m)
+{
+	return MHD_run(m->mhd) == MHD_YES ? 0 : -EIO;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * metrics.h - Prometheus text exposition (format 0.0.4) of a snapshot the
+ * daemon fills, and the HTTP server (libmicrohttpd) that serves it at
+ * /metrics. docs/observability.md lists every series.
+ *
+ * The server runs in the daemon's thread: libmicrohttpd in external epoll
+ * mode gives one fd to poll; pt_metrics_server_run() serves what is ready.
+ * A scrape calls the fill callback in that same thread (no locks: it may
+ * read the daemon's state directly), renders and queues the answer. The
+ * data plane (XDP) never waits for it.
+ *
+ * Functions return 0 or -errno (or NULL) and print nothing.
+ */
+#ifndef PORTIER_METRICS_H
+#define PORTIER_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/types.h>
+
+#include "portier.h"
+#include "routes.h"
+
+#define PT_METRICS_DIR_IN	0	/* client -> backend (PORTIER_FLOW_DIR_ORIG) */
+#define PT_METRICS_DIR_OUT	1	/* backend -> client (PORTIER_FLOW_DIR_REPLY) */
+#define PT_METRICS_DIRS		2
+
+/* Counters of one route, summed over CPUs. */
+struct pt_metrics_route {
+	char *name;
+	uint64_t flows;				/* new connections */
+	uint64_t packets[PT_METRICS_DIRS];	/* by PT_METRICS_DIR_* */
+	uint64_t bytes[PT_METRICS_DIRS];
+};
+
+/* One backend of a route: counters, state, SNAT use, health checks. */
+struct pt_metrics_backend {
+	char *route;
+	char *backend;				/* "ADDR:PORT" */
+	uint64_t flows;
+	uint64_t packets[PT_METRICS_DIRS];
+	uint64_t bytes[PT_METRICS_DIRS];
+	bool up;				/* health: in rotation unless drained */
+	bool drained;				/* operator: no new flows */
+	uint64_t snat_ports_used;		/* live SNAT flows to it */
+	bool checked;				/* health-checked: the fields below count */
+	uint64_t checks_ok, checks_failed;
+	double check_duration_s;		/* the last completed check */
+};
+
+/* Everything one scrape shows. Arrays and strings are owned (see
+ * pt_metrics_snapshot_clear). */
+struct pt_metrics_snapshot {
+	const char *version;			/* build info; NULL = PORTIER_VERSION */
+	uint64_t reloads;			/* successful reloads since start */
+	struct pt_metrics_route *routes;
+	size_t n_routes;
+	struct pt_metrics_backend *backends;
+	size_t n_backends;
+	uint64_t reasons[PORTIER_R_MAX];	/* packets per enum portier_reason */
+	uint64_t ct_entries;			/* conntrack entries in use */
+	uint64_t ct_capacity;			/* conntrack max entries */
+	uint64_t snat_ports_per_backend;	/* SNAT port range size */
+};
+
+/* Append a zeroed route or backend (names copied); never NULL. */
+struct pt_metrics_route *pt_metrics_add_route(struct pt_metrics_snapshot *s, const char *name);
+struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
+						  const char *route, const struct pt_addr *addr,
+						  uint16_t port);
+/* Free the arrays and zero the snapshot. */
+void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s);
+
+/* Reason label of a reason id ("no_backend"), and whether it is a drop,
+ * a pass or the redirect count. NULL for an unknown id. */
+enum pt_metrics_outcome { PT_METRICS_PASS, PT_METRICS_DROP, PT_METRICS_REDIRECT };
+const char *pt_metrics_reason(unsigned int reason, enum pt_metrics_outcome *outcome);
+
+/* The exposition text of s. */
+int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f);
+
+/* The server. fill is called for each scrape of /metrics with a zeroed
+ * snapshot; it returns 0 or -errno (then the scrape gets a 500). */
+typedef int (*pt_metrics_fill_fn)(void *arg, struct pt_metrics_snapshot *s);
+struct pt_metrics_server;
+
+/* listen is "ADDR:PORT" (IPv4; PORT 0 = any free port). */
+int pt_metrics_server_start(const char *listen, pt_metrics_fill_fn fill, void *arg,
+			    struct pt_metrics_server **out);
+void pt_metrics_server_stop(struct pt_metrics_server *m);
+/* The fd to poll for POLLIN, and the port actually bound. */
+int pt_metrics_server_fd(const struct pt_metrics_server *m);
+uint16_t pt_metrics_server_port(const struct pt_metrics_server *m);
+/* Serve what is ready; never blocks. Call also now and then (the daemon's
+ * tick) so idle connections time out. */
+int pt_metrics_server_run(struct pt_metrics_server *m);
+
+#endif

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * metrics_collect.c - read the data plane's counters into a metrics
+ * snapshot at scrape time: per-CPU values summed, the connection table
+ * walked in batches (SNAT ports in use per backend, entries in use).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "metrics_collect.h"
+#include "portier.skel.h"
+#include "util.h"
+
+#define CT_BATCH	4096	/* conntrack entries per lookup_batch call */
+#define NS_PER_SEC	1e9
+
+/* Sum one per-CPU struct portier_stats slot. */
+static int stats_sum(struct bpf_map *m, __u32 id, int ncpu, struct portier_stats *out)
+{
+	struct portier_stats *v = xcalloc((size_t)ncpu, sizeof(*v));
+	int err = bpf_map_lookup_elem(bpf_map__fd(m), &id, v) ? -errno : 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; !err && c < ncpu; c++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			out->packets[d] += v[c].packets[d];
+			out->bytes[d] += v[c].bytes[d];
+			if (!d)
+				out->flows += v[c].flows;
+		}
+	free(v);
+	return err;
+}
+
+static int reasons_sum(struct bpf_map *m, int ncpu, uint64_t *out)
+{
+	__u64 *v = xcalloc((size_t)ncpu, sizeof(*v));
+	int err = 0;
+
+	for (__u32 r = 0; r < PORTIER_R_MAX && !err; r++) {
+		err = bpf_map_lookup_elem(bpf_map__fd(m), &r, v) ? -errno : 0;
+		out[r] = 0;
+		for (int c = 0; !err && c < ncpu; c++)
+			out[r] += v[c];
+	}
+	free(v);
+	return err;
+}
+
+/* Count one conntrack entry: all of them, and SNAT ports held (one per
+ * original-direction entry of a non-local flow sourced from snat_addr). */
+static void ct_count(const struct portier_flow *f, const struct portier_addr *snat,
+		     uint64_t *snat_by_be, size_t n_be, uint64_t *entries)
+{
+	(*entries)++;
+	if (f->dir == PORTIER_FLOW_DIR_ORIG && !(f->flags & PORTIER_FLOW_F_LOCAL) &&
+	    !memcmp(&f->nat_saddr, snat, sizeof(*snat)) && f->backend_id < n_be)
+		snat_by_be[f->backend_id]++;
+}
+
+/* Walk the connection table: in batches, else (an old kernel, a bucket
+ * larger than a batch) one key at a time. */
+static int ct_walk(struct bpf_map *m, const struct portier_addr *snat, uint64_t *snat_by_be,
+		   size_t n_be, uint64_t *entries)
+{
+	struct portier_flow_key *keys = xcalloc(CT_BATCH, sizeof(*keys));
+	struct portier_flow *vals = xcalloc(CT_BATCH, sizeof(*vals));
+	struct portier_flow_key tok_in, tok_out, cur, next;
+	int fd = bpf_map__fd(m), err = 0;
+	bool first = true, have = false;
+
+	for (;;) {
+		__u32 count = CT_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &tok_in, &tok_out, keys, vals,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			ct_count(&vals[i], snat, snat_by_be, n_be, entries);
+		if (err) {	/* ENOENT: the end */
+			err = 0;
+			goto out;
+		}
+		tok_in = tok_out;
+		first = false;
+	}
+	/* Fallback: start over key by key. */
+	memset(snat_by_be, 0, n_be * sizeof(*snat_by_be));
+	*entries = 0;
+	err = 0;
+	while (!bpf_map_get_next_key(fd, have ? &cur : NULL, &next)) {
+		cur = next;
+		have = true;
+		if (!bpf_map_lookup_elem(fd, &cur, &vals[0]))
+			ct_count(&vals[0], snat, snat_by_be, n_be, entries);
+	}
+	if (errno != ENOENT)
+		err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
+		       struct pt_metrics_snapshot *s)
+{
+	struct portier *skel = pt_dp_skel(dp);
+	int ncpu = libbpf_num_possible_cpus();
+	struct pt_dp_route_view *v = NULL;
+	struct portier_config cfg = {};
+	struct portier_state st = {};
+	uint64_t *snat_by_be = NULL;
+	size_t n = 0, n_be = 0;
+	__u32 zero = 0;
+	int err;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_config), &zero, &cfg))
+		return -errno;
+	if (!pt_dp_state(dp, &st))
+		s->reloads = st.reloads;
+	err = reasons_sum(skel->maps.portier_reasons, ncpu, s->reasons);
+	n = pt_dp_view(dp, &v);
+	for (size_t r = 0; r < n; r++)
+		for (size_t b = 0; b < v[r].n_be; b++)
+			if (v[r].be[b].id >= n_be)
+				n_be = v[r].be[b].id + 1;
+	snat_by_be = xcalloc(n_be + 1, sizeof(*snat_by_be));
+	if (!err)
+		err = ct_walk(skel->maps.portier_conntrack, &cfg.snat_addr, snat_by_be, n_be,
+			      &s->ct_entries);
+	s->ct_capacity = bpf_map__max_entries(skel->maps.portier_conntrack);
+	if (cfg.snat_port_max >= cfg.snat_port_min)
+		s->snat_ports_per_backend = (uint64_t)cfg.snat_port_max - cfg.snat_port_min + 1;
+	for (size_t r = 0; r < n && !err; r++) {
+		const char *name = v[r].meta.name;
+		struct pt_metrics_route *mr = pt_metrics_add_route(s, name);
+		struct portier_stats ps;
+
+		err = stats_sum(skel->maps.portier_route_stats, v[r].id, ncpu, &ps);
+		mr->flows = ps.flows;
+		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
+		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));
+		for (size_t b = 0; b < v[r].n_be && !err; b++) {
+			const struct pt_dp_backend_view *bv = &v[r].be[b];
+			const struct pt_health_status *hs =
+				h ? pt_health_find(h, name, &bv->addr, bv->port) : NULL;
+			struct pt_metrics_backend *mb =
+				pt_metrics_add_backend(s, name, &bv->addr, bv->port);
+
+			err = stats_sum(skel->maps.portier_backend_stats, bv->id, ncpu, &ps);
+			mb->flows = ps.flows;
+			memcpy(mb->packets, ps.packets, sizeof(mb->packets));
+			memcpy(mb->bytes, ps.bytes, sizeof(mb->bytes));
+			mb->drained = bv->state & PT_DP_BE_DRAINED;
+			mb->up = hs ? hs->up : !(bv->state & PT_DP_BE_DOWN);
+			mb->snat_ports_used = snat_by_be[bv->id];
+			if (hs && hs->checked) {
+				mb->checked = true;
+				mb->checks_ok = hs->checks_ok;
+				mb->checks_failed = hs->checks_failed;
+				mb->check_duration_s = (double)hs->last_duration_ns / NS_PER_SEC;
+			}
+		}
+	}
+	free(snat_by_be);
+	pt_dp_view_free(v, n);
+	return err;
+}
