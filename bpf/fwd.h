@@ -15,12 +15,13 @@
 #define NEXTHOP_CACHE_NS	NSEC_PER_SEC
 
 /* The backend's cached next hop, if it is fresh and was looked up for the
- * same source address and input NIC as flow entry f's packets. */
+ * same addresses (IPv4) and input NIC as flow entry f's packets. */
 static __always_inline bool nexthop_cached(struct xdp_md *ctx, const struct portier_flow *f,
 					   const struct portier_nexthop *nh, __u64 now)
 {
 	return nh && nh->tx_ifindex && now - nh->looked_up_ns < NEXTHOP_CACHE_NS &&
 	       nh->in_ifindex == ctx->ingress_ifindex &&
+	       nh->daddr.a32[0] == f->nat_daddr.a32[0] &&
 	       nh->saddr.a32[0] == f->nat_saddr.a32[0];
 }
 
@@ -66,6 +67,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 	f->tx_ifindex = fib.ifindex;
 	if (nh) {
 		nh->saddr = f->nat_saddr;
+		nh->daddr = f->nat_daddr;
 		nh->looked_up_ns = now;
 		nh->in_ifindex = ctx->ingress_ifindex;
 		nh->tx_ifindex = fib.ifindex;

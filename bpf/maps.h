@@ -136,7 +136,7 @@ struct {
  * per CPU; written by the program, summed by userspace. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PORTIER_R_MAX);
+	__uint(max_entries, PORTIER_R_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } portier_reasons SEC(".maps");

@@ -17,6 +17,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "fwd.h"
+#include "connlog.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -56,6 +57,8 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		flow_set_flags(f, p->proto, PORTIER_FLOW_F_CLOSING);
 	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
 		flow_set_flags(f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
+	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
+		connlog_tcp_close(p, f, now);
 	count_flow(f->route_id, f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);

@@ -55,6 +55,7 @@
 #define PORTIER_MAP_NEXTHOP		"portier_nexthop"	/* a cache: not pinned */
 #define PORTIER_MAP_ROUTE_META		"portier_route_meta"
 #define PORTIER_MAP_STATE		"portier_state"
+#define PORTIER_MAP_CONNLOG		"portier_connlog"	/* the daemon's: not pinned */
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -216,6 +217,9 @@ struct portier_flow_key {
 #define PORTIER_FLOW_F_LOCAL	(1U << 0)	/* backend is this host: pass */
 #define PORTIER_FLOW_F_SEEN_REPLY (1U << 1)	/* a reply was seen */
 #define PORTIER_FLOW_F_CLOSING	(1U << 2)	/* FIN or RST seen */
+/* Connection logs (bpf/connlog.h), only on flows of routes that log: */
+#define PORTIER_FLOW_F_FIN	(1U << 3)	/* this direction sent a FIN */
+#define PORTIER_FLOW_F_LOGGED	(1U << 4)	/* end event sent (both entries) */
 
 /* One direction of a flow: how to rewrite a packet matching the key. */
 struct portier_flow {
@@ -244,10 +248,12 @@ struct portier_flow {
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
 
 /* The FIB result for new flows to a backend, so that not every new flow
- * pays a bpf_fib_lookup. Valid for the source address and input NIC it was
- * looked up with, for at most a second (like the per-flow cache). */
+ * pays a bpf_fib_lookup. Valid for the addresses and input NIC it was
+ * looked up with (a backend id may be reused for another address), for at
+ * most a second (like the per-flow cache). */
 struct portier_nexthop {
 	struct portier_addr saddr;	/* source address of the lookup */
+	struct portier_addr daddr;	/* destination: the backend's address */
 	__u64 looked_up_ns;		/* bpf_ktime_get_coarse_ns() of the lookup */
 	__u32 in_ifindex;		/* NIC the packets arrived on */
 	__u32 tx_ifindex;		/* egress NIC, 0 = nothing cached */
@@ -285,7 +291,57 @@ enum portier_reason {
 	PORTIER_R_PASS_NO_FLOW,		/* service/backend port, no live flow and
 					 * none to start (TCP without SYN, reply,
 					 * health-check answer): pass */
+	PORTIER_R_LOG_LOST,		/* not a packet: a connection log event
+					 * lost (ring buffer full) */
 	PORTIER_R_MAX,
+};
+
+/* Slots of portier_reasons: more than PORTIER_R_MAX, so a newer program
+ * can add reasons and still adopt the pinned map of an older one (a pinned
+ * map is reused only with its own size). */
+#define PORTIER_R_SLOTS		64
+_Static_assert(PORTIER_R_MAX <= PORTIER_R_SLOTS, "portier_reasons has no room");
+
+/* ---- connection logs (portier_connlog: ring buffer, program -> daemon) -- */
+
+/* Ring buffer size in bytes when the daemon gives none (a power of two and
+ * a multiple of the page size): about 2000 events. */
+#define PORTIER_CONNLOG_RING_DEFAULT	(256 * 1024)
+
+#define PORTIER_CONNLOG_KIND_END	2	/* the connection is over */
+
+/* How a connection ended (struct portier_connlog_event.end). */
+enum portier_connlog_end {
+	PORTIER_END_FIN = 1,		/* FIN seen in both directions */
+	PORTIER_END_RST_CLIENT,		/* RST from the client */
+	PORTIER_END_RST_SERVER,		/* RST from the backend */
+	PORTIER_END_TIMEOUT,		/* idle timeout: deleted by the daemon's GC */
+};
+
+/* One connection log event, written by the program (FIN both ways, RST) or
+ * made by the daemon's GC (timeout) from a flow's two entries. Addresses
+ * and ports in network byte order; times are CLOCK_MONOTONIC ns (coarse). */
+struct portier_connlog_event {
+	__u8 kind;			/* PORTIER_CONNLOG_KIND_* */
+	__u8 end;			/* enum portier_connlog_end */
+	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 flags;			/* PORTIER_FLOW_F_* of both entries, or'ed */
+	__u32 route_id;
+	__u32 backend_id;
+	__u8 family;			/* PORTIER_AF_* */
+	__u8 pad[3];
+	struct portier_addr client;	/* client address, as it connected */
+	struct portier_addr service;	/* the address it connected to */
+	struct portier_addr backend;	/* where portier sent it */
+	__be16 client_port;
+	__be16 service_port;
+	__be16 backend_port;
+	__be16 snat_port;		/* gateway source port to the backend
+					 * (dnat: the client's port) */
+	__u64 start_ns;			/* first packet (flow created) */
+	__u64 end_ns;			/* the closing packet, or last activity */
+	__u64 packets[2];		/* by PORTIER_FLOW_DIR_*, frames */
+	__u64 bytes[2];			/* by PORTIER_FLOW_DIR_*, frame bytes */
 };
 
 #endif /* PORTIER_H */

@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "connlog.h"
 #include "dataplane.h"
 #include "diag.h"
 #include "inventory.h"
@@ -56,6 +57,8 @@ struct daemon_args {
 	__u16 port_min, port_max;	/* --snat-ports MIN-MAX */
 	bool keep;			/* --keep: a clean stop leaves it running */
 	bool generic;			/* --generic: generic (skb) XDP mode */
+	struct pt_connlog_opts log;	/* --log stdout|syslog: connection logs */
+	__u32 log_ring;			/* --log-ring BYTES, 0 = default */
 	char hostbuf[HOSTNAME_BUF];
 };
 
@@ -83,6 +86,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s daemon -i PATH [--host NAME] --input IF --output IF\n"
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
 		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
+		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on IF (input: client side; output: backend\n"
@@ -95,9 +99,12 @@ static int do_help(int argc, char **argv)
 		"                  route says, snat unless it sets nat: dnat)\n"
 		"  --snat-ports    SNAT source ports (default %3$d-%4$d)\n"
 		"  --keep          on SIGINT/SIGTERM leave the data plane attached\n"
-		"  --generic       generic (skb) XDP instead of native: slower\n",
+		"  --generic       generic (skb) XDP instead of native: slower\n"
+		"  --log           where the connection logs of routes with tcplog or\n"
+		"                  httplog go (default stdout; docs/connlog.md)\n"
+		"  --log-ring      their ring buffer, bytes, a power of two (default %5$d)\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
-		PORTIER_SNAT_PORT_MAX_DEFAULT);
+		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT);
 	return 0;
 }
 
@@ -112,7 +119,8 @@ static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN };
+	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
+	       O_LOG, O_LOG_RING };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -124,6 +132,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "snat-ports", required_argument, NULL, O_PORTS },
 		{ "keep", no_argument, NULL, O_KEEP },
 		{ "generic", no_argument, NULL, O_GEN },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "log-ring", required_argument, NULL, O_LOG_RING },
 		{ 0 }
 	};
 	unsigned long v, lo, hi;
@@ -131,6 +141,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 	int opt;
 
 	a->nat = -1;
+	a->log.notice = logmsg;
 	a->bpffs = pt_g.bpffs ? pt_g.bpffs : PORTIER_PIN_DIR_DEFAULT;
 	a->port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
 	a->port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
@@ -187,6 +198,19 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			break;
 		case O_GEN:
 			a->generic = true;
+			break;
+		case O_LOG:
+			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
+				p_err("--log '%s': expected stdout or syslog", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_LOG_RING:
+			if (pt_connlog_parse_ring(optarg, &a->log_ring)) {
+				p_err("--log-ring '%s': expected bytes, a power of two from the "
+				      "page size to 1 GiB", optarg);
+				return -EINVAL;
+			}
 			break;
 		default:
 			p_err("daemon option '%s' is unknown or lacks its value; try '%s daemon help'",
@@ -327,6 +351,9 @@ static void log_warnings(struct pt_dataplane *dp)
 		logmsg("warning: %s", w);
 }
 
+/* The connection log consumer; NULL if it could not start (logs off). */
+static struct pt_connlog *connlog;
+
 static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 {
 	struct pt_routeset *rs = build_routes(a);
@@ -339,6 +366,7 @@ static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 	} else {
 		log_warnings(dp);
 		logmsg("reload: %zu routes applied", rs->n_routes);
+		pt_connlog_routes(connlog, rs);
 	}
 	pt_routeset_free(rs);
 	/* Tell "portier reload" (it waits for portier_state.reloads to move). */
@@ -356,6 +384,7 @@ static void tick(struct pt_dataplane *dp)
 		logmsg("conntrack gc: %s", pt_dp_last_error(dp));
 	else if (n)
 		logmsg("conntrack gc: %zu idle entries removed", n);
+	pt_connlog_tick(connlog);
 }
 
 /* Signals through a signalfd, periodic work through a timerfd, one poll.
@@ -364,7 +393,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 {
 	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
 				  .it_value = { TICK_SECONDS, 0 } };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	sigset_t mask;
 	int err = 0;
 
@@ -374,7 +403,8 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 	sigaddset(&mask, SIGHUP);
 	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[2].fd = pt_connlog_fd(connlog);	/* connection log events */
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	if (pfd[0].fd < 0 || pfd[1].fd < 0 || timerfd_settime(pfd[1].fd, 0, &its, NULL)) {
 		logmsg("cannot set up signals and timer: %s", strerror(errno));
 		err = -errno;
@@ -382,13 +412,16 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 	while (!err) {
 		struct signalfd_siginfo si;
 		__u64 ticks;
+		int got;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
 			break;
 		}
+		if ((pfd[2].revents & POLLIN) && (got = pt_connlog_consume(connlog)) < 0)
+			logmsg("connection log: cannot read the ring buffer: %s", strerror(-got));
 		if ((pfd[1].revents & POLLIN) &&
 		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks))
 			tick(dp);
@@ -413,7 +446,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_routeset *rs)
 {
 	struct pt_dp_opts o = { .pin = true, .pin_dir = a->bpffs, .ct_entries = a->ct_entries,
-				.verbose = pt_g.verbose };
+				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring };
 	struct portier_config cfg;
 	struct pt_dataplane *dp;
 	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
@@ -507,6 +540,11 @@ static int do_run(int argc, char **argv)
 	}
 	logmsg("running: host %s, %zu routes, input %s, output %s, pins in %s", a.host,
 	       rs->n_routes, a.input, a.output, a.bpffs);
+	err = pt_connlog_open(dp, &a.log, &connlog);
+	if (err)
+		logmsg("connection logs are off: cannot read their ring buffer: %s",
+		       strerror(-err));
+	pt_connlog_routes(connlog, rs);
 	pt_routeset_free(rs);
 
 	err = run_loop(dp, &a);
@@ -520,6 +558,16 @@ static int do_run(int argc, char **argv)
 	} else {
 		pt_dp_set_daemon(dp, 0);
 		logmsg("--keep: the data plane stays attached and pinned in %s", a.bpffs);
+	}
+	if (connlog) {
+		__u64 lines = 0, lost = 0;
+
+		pt_connlog_consume(connlog);
+		pt_connlog_counts(connlog, &lines, &lost);
+		logmsg("connection log: %llu lines written, %llu events lost",
+		       (unsigned long long)lines, (unsigned long long)lost);
+		pt_connlog_close(connlog);
+		connlog = NULL;
 	}
 	pt_dp_close(dp);
 	close(lock_fd);

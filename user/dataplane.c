@@ -74,6 +74,8 @@ struct pt_dataplane {
 	int lock_fd;			/* writers' lock held, or -1 */
 	char **warnings;		/* of the last change (pt_dp_warning) */
 	size_t n_warnings;
+	pt_dp_gc_hook gc_hook;		/* per expired flow, or NULL */
+	void *gc_hook_arg;
 };
 
 static char last_error[512];
@@ -421,6 +423,13 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 				       PORTIER_CT_DEFAULT_ENTRIES);
 	if (err) {
 		fail(err, "cannot size the connection table: %s", strerror(-err));
+		goto fail;
+	}
+	err = bpf_map__set_max_entries(dp->skel->maps.portier_connlog,
+				       opts->connlog_bytes ? opts->connlog_bytes :
+				       PORTIER_CONNLOG_RING_DEFAULT);
+	if (err) {
+		fail(err, "cannot size the connection log ring buffer: %s", strerror(-err));
 		goto fail;
 	}
 	if (dp->pin) {
@@ -1638,6 +1647,7 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 	size_t n = 0, cap = 0;
 	struct timespec ts;
 	void *prev = NULL;
+	bool has_peer;
 	__u64 now;
 	int err = 0;
 
@@ -1659,10 +1669,13 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 		peer.dport = f.nat_sport;
 		peer.proto = key.proto;
 		peer.family = key.family;
-		if (!bpf_map_lookup_elem(fd, &peer, &pf) && pf.last_seen_ns > last)
+		has_peer = !bpf_map_lookup_elem(fd, &peer, &pf);
+		if (has_peer && pf.last_seen_ns > last)
 			last = pf.last_seen_ns;
 		if (now < last || now - last <= flow_timeout_ns(&dp->cfg, &key, &f))
 			continue;
+		if (dp->gc_hook && f.dir == PORTIER_FLOW_DIR_ORIG)
+			dp->gc_hook(&key, &f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
 			del = xrealloc(del, cap * sizeof(*del));
@@ -1675,4 +1688,10 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 	if (removed)
 		*removed = err ? 0 : n;
 	return err;
+}
+
+void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg)
+{
+	dp->gc_hook = fn;
+	dp->gc_hook_arg = arg;
 }

@@ -52,6 +52,9 @@ struct pt_dp_opts {
 	__u32 ct_entries;	/* conntrack entries; 0 = PORTIER_CT_DEFAULT_ENTRIES
 				 * (a reused pinned table keeps its size) */
 	bool verbose;		/* libbpf debug output and verifier log on stderr */
+	__u32 connlog_bytes;	/* connection log ring buffer; 0 =
+				 * PORTIER_CONNLOG_RING_DEFAULT (a power of two,
+				 * a multiple of the page size) */
 };
 
 /* Open the skeleton, size the maps, reuse pinned maps when opts->pin and
@@ -157,6 +160,15 @@ int pt_dp_detach(struct pt_dataplane *dp);
 /* Delete conntrack entries idle past their timeout (both directions of a
  * flow together). *removed receives the count if not NULL. */
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed);
+
+/* Called by pt_dp_gc once per flow it is about to delete, with the
+ * original-direction entry f found under key k, the reply entry (NULL if
+ * none: local backend, or evicted) and the flow's last activity
+ * (CLOCK_MONOTONIC ns). A flow whose original entry is gone is not seen. */
+typedef void (*pt_dp_gc_hook)(const struct portier_flow_key *k, const struct portier_flow *f,
+			      const struct portier_flow *reply, __u64 last_ns, void *arg);
+/* Set (or clear, fn NULL) the hook of pt_dp_gc. */
+void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg);
 
 /* Mount bpffs on the pin directory's parent if it is not bpffs already, and
  * create the pin directory (mode 0700). */

@@ -44,6 +44,9 @@ static const struct {
 	[PORTIER_R_DROP_CT_FULL] = { "ct_full", PT_METRICS_DROP },
 	[PORTIER_R_FWD_REDIRECT] = { "redirect", PT_METRICS_REDIRECT },
 	[PORTIER_R_PASS_NO_FLOW] = { "no_flow", PT_METRICS_PASS },
+	/* Not a packet: a connection log event the ring buffer had no room for
+	 * (docs/connlog.md); the packet itself went on. */
+	[PORTIER_R_LOG_LOST] = { "log_lost", PT_METRICS_DROP },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };

@@ -497,6 +497,10 @@ static void test_round_robin(void **state)
 		assert_int_equal(r.ret, XDP_REDIRECT);
 		i = be_index(pkt_daddr(r.out));
 		assert_true(i >= 0);
+		/* All but each backend's first flow take the next hop from
+		 * the backend's cache (portier_nexthop). */
+		assert_memory_equal(r.out, mac_be[i], 6);
+		assert_int_equal(pkt_ttl(r.out), TTL - 1);
 		hits[i]++;
 	}
 	r1 = stats(env.skel->maps.portier_route_stats, rid);

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * connlog.h - connection logs: the end event of a TCP flow of a route with
+ * PORTIER_ROUTE_F_LOG, sent to the daemon through the portier_connlog ring
+ * buffer when the flow closes: a FIN seen in both directions, or an RST.
+ * Flows that go idle (UDP, silent TCP) are logged by the daemon's GC.
+ * Logging never changes what happens to the packet: a full ring buffer
+ * counts PORTIER_R_LOG_LOST and the packet goes on. docs/connlog.md.
+ */
+#ifndef PORTIER_BPF_CONNLOG_H
+#define PORTIER_BPF_CONNLOG_H
+
+/* End events to the daemon. Sized before load (pt_dp_opts.connlog_bytes);
+ * not pinned: it belongs to the daemon that loaded the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PORTIER_CONNLOG_RING_DEFAULT);
+} portier_connlog SEC(".maps");
+
+/* Fill ev from flow entry f (found under the packet's tuple k) and the
+ * other entry o of its flow (NULL for a local backend). */
+static __always_inline void connlog_fill(struct portier_connlog_event *ev,
+					 const struct portier_flow_key *k,
+					 const struct portier_flow *f,
+					 const struct portier_flow *o, __u8 end, __u64 now)
+{
+	__u8 d = f->dir & PORTIER_FLOW_DIR_REPLY;
+
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = PORTIER_CONNLOG_KIND_END;
+	ev->end = end;
+	ev->proto = k->proto;
+	ev->family = k->family;
+	ev->route_id = f->route_id;
+	ev->backend_id = f->backend_id;
+	ev->flags = f->flags | (o ? o->flags : 0);
+	if (d == PORTIER_FLOW_DIR_ORIG) {
+		ev->client = k->saddr;
+		ev->client_port = k->sport;
+		ev->service = k->daddr;
+		ev->service_port = k->dport;
+		ev->backend = f->nat_daddr;
+		ev->backend_port = f->nat_dport;
+		ev->snat_port = f->nat_sport;
+	} else {
+		ev->backend = k->saddr;
+		ev->backend_port = k->sport;
+		ev->snat_port = k->dport;
+		ev->client = f->nat_daddr;
+		ev->client_port = f->nat_dport;
+		ev->service = f->nat_saddr;
+		ev->service_port = f->nat_sport;
+	}
+	ev->start_ns = f->created_ns;
+	ev->end_ns = now;
+	ev->packets[d] = f->packets;
+	ev->bytes[d] = f->bytes;
+	if (o) {
+		ev->packets[d ^ 1] = o->packets;
+		ev->bytes[d ^ 1] = o->bytes;
+	}
+}
+
+/* A FIN or RST (p->tcp set) of flow entry f, counted already, on a flow not
+ * logged yet. Marks this direction's FIN; when the flow is over (RST, or
+ * the other direction sent its FIN before; a local flow, whose replies the
+ * program never sees, at its first FIN) and its route logs, sends the end
+ * event and marks both entries logged. */
+static __always_inline void connlog_tcp_close(const struct pkt *p, struct portier_flow *f,
+					      __u64 now)
+{
+	struct portier_connlog_event *ev;
+	struct portier_flow_key k, ok;
+	struct portier_flow *o = NULL;
+	struct portier_route *r;
+	__u32 route_id = f->route_id;
+	__u8 end;
+
+	r = bpf_map_lookup_elem(&portier_routes, &route_id);
+	if (!r || !(r->flags & PORTIER_ROUTE_F_LOG))
+		return;
+	if (p->tcp->fin)
+		f->flags |= PORTIER_FLOW_F_FIN;
+	if (!(f->flags & PORTIER_FLOW_F_LOCAL)) {
+		flow_key_other(f, p->proto, &ok);
+		o = bpf_map_lookup_elem(&portier_conntrack, &ok);
+	}
+	if (p->tcp->rst)
+		end = f->dir == PORTIER_FLOW_DIR_ORIG ? PORTIER_END_RST_CLIENT :
+							PORTIER_END_RST_SERVER;
+	else if (o ? (o->flags & PORTIER_FLOW_F_FIN) : (f->flags & PORTIER_FLOW_F_LOCAL))
+		end = PORTIER_END_FIN;
+	else
+		return;
+	f->flags |= PORTIER_FLOW_F_LOGGED;
+	if (o)
+		o->flags |= PORTIER_FLOW_F_LOGGED;
+	ev = bpf_ringbuf_reserve(&portier_connlog, sizeof(*ev), 0);
+	if (!ev) {
+		count_reason(PORTIER_R_LOG_LOST, XDP_PASS);
+		return;
+	}
+	flow_key_of(p, &k);
+	connlog_fill(ev, &k, f, o, end, now);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+#endif

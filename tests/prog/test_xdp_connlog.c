@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_xdp_connlog.c - connection log events of the XDP program through
+ * BPF_PROG_TEST_RUN, in the private namespace of tests/lib/testnet.c:
+ *   - a TCP connection of a tcplog route (SYN, SYN-ACK, data both ways, FIN
+ *     both ways, last ACK, a retransmitted FIN) gives exactly one end event,
+ *     at the second FIN, with both directions' exact counters;
+ *   - the same on a route without logging gives none;
+ *   - a client RST gives one event (rst_client), a later RST none;
+ *   - a UDP flow of a logging route is logged by the daemon's GC when it
+ *     expires (termination "timeout"), through pt_connlog.
+ * Needs root.
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "connlog.h"
+#include "dataplane.h"
+#include "pkt.h"
+#include "portier.skel.h"
+#include "testnet.h"
+
+#define BE1		"203.0.113.11"
+#define TTL		64
+#define CLIENT_PORT	41000
+#define PORT_LOG	90	/* tcplog route */
+#define PORT_NOLOG	91	/* no options */
+#define PORT_UDP	92	/* UDP, httplog (falls back to tcplog) */
+#define BE_PORT_LOG	30090
+#define BE_PORT_NOLOG	30091
+#define BE_PORT_UDP	30092
+#define REQ_LEN		100	/* client payload bytes */
+#define RESP_LEN	200	/* backend payload bytes */
+#define MAX_EVENTS	16
+#define UDP_TMO_S	1
+#define UDP_WAIT_US	(2200 * 1000)
+
+static struct {
+	struct pt_dataplane *dp;
+	struct portier *skel;
+	struct ring_buffer *rb;
+	int prog_fd, if_in, if_out;
+	uint16_t next_port;
+	struct portier_connlog_event ev[MAX_EVENTS];
+	int n_ev;
+} env;
+
+struct run {
+	int ret;
+	uint8_t out[PKT_MAX];
+	uint32_t out_len;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size >= sizeof(env.ev[0]) && env.n_ev < MAX_EVENTS)
+		memcpy(&env.ev[env.n_ev], data, sizeof(env.ev[0]));
+	env.n_ev++;
+	return 0;
+}
+
+/* Events waiting now, into env.ev (counted from 0). */
+static int drain(void)
+{
+	env.n_ev = 0;
+	assert_true(ring_buffer__consume(env.rb) >= 0);
+	return env.n_ev;
+}
+
+static struct pt_addr pt4(const char *s)
+{
+	struct pt_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = tn_ip4(s);
+	return a;
+}
+
+static void route_init(struct pt_route *r, const char *name, uint16_t port, uint8_t proto,
+		       unsigned int options, struct pt_backend *be, uint16_t be_port)
+{
+	memset(r, 0, sizeof(*r));
+	memset(be, 0, sizeof(*be));
+	r->name = (char *)name;
+	r->mode = (char *)"tcp";
+	r->addr = pt4(TN_GW_IN);
+	r->port = port;
+	r->proto = proto;
+	r->options = options;
+	be->addr = pt4(BE1);
+	be->port = be_port;
+	r->backends = be;
+	r->n_backends = 1;
+}
+
+static int setup(void **state)
+{
+	struct pt_addr local[2] = { pt4(TN_GW_IN), pt4(TN_GW_OUT) };
+	struct pt_routeset rs = { .host = (char *)"gw" };
+	struct pt_dp_opts opts = { 0 };
+	struct portier_config cfg;
+	struct pt_backend be[3];
+	struct pt_route r[3];
+	int err;
+
+	(void)state;
+	env.if_in = if_nametoindex(TN_IF_IN);
+	env.if_out = if_nametoindex(TN_IF_OUT);
+	env.next_port = CLIENT_PORT;
+	err = pt_dp_open(&opts, &env.dp);
+	if (err) {
+		fprintf(stderr, "test_xdp_connlog: pt_dp_open: %s\n", pt_dp_last_error(NULL));
+		return -1;
+	}
+	env.skel = pt_dp_skel(env.dp);
+	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
+	pt_dp_config_defaults(&cfg);
+	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
+	cfg.snat_family = PORTIER_AF_INET;
+	cfg.input_ifindex = env.if_in;
+	cfg.output_ifindex = env.if_out;
+	cfg.tmo_udp = UDP_TMO_S;
+	route_init(&r[0], "logweb", PORT_LOG, IPPROTO_TCP, PT_OPT_TCPLOG, &be[0], BE_PORT_LOG);
+	route_init(&r[1], "nolog", PORT_NOLOG, IPPROTO_TCP, 0, &be[1], BE_PORT_NOLOG);
+	route_init(&r[2], "logudp", PORT_UDP, IPPROTO_UDP, PT_OPT_HTTPLOG, &be[2], BE_PORT_UDP);
+	rs.routes = r;
+	rs.n_routes = 3;
+	err = pt_dp_set_config(env.dp, &cfg);
+	if (!err)
+		err = pt_dp_set_local(env.dp, local, 2);
+	if (!err)
+		err = pt_dp_apply(env.dp, &rs);
+	if (err) {
+		fprintf(stderr, "test_xdp_connlog: setup: %s\n", pt_dp_last_error(env.dp));
+		return -1;
+	}
+	env.rb = ring_buffer__new(bpf_map__fd(env.skel->maps.portier_connlog), on_event, NULL,
+				  NULL);
+	return env.rb ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ring_buffer__free(env.rb);
+	pt_dp_close(env.dp);
+	return 0;
+}
+
+static void xdp_run(int ifindex, const struct pkt_spec *s, struct run *r)
+{
+	uint8_t in[PKT_MAX];
+	size_t len = pkt_build(s, in);
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(env.prog_fd, &o))
+		fail_msg("BPF_PROG_TEST_RUN failed");
+	r->ret = o.retval;
+	r->out_len = o.data_size_out;
+	assert_int_equal(r->ret, XDP_REDIRECT);
+}
+
+/* One connection: the client's packets and the backend's answers. */
+struct conn {
+	struct pkt_spec c;	/* client -> service */
+	struct pkt_spec b;	/* backend -> gateway (filled by conn_syn) */
+	uint64_t bytes[2];	/* frame bytes sent, by PORTIER_FLOW_DIR_* */
+	uint64_t packets[2];
+};
+
+static void conn_send(struct conn *k, int dir, uint8_t flags, size_t payload)
+{
+	struct pkt_spec *s = dir == PORTIER_FLOW_DIR_ORIG ? &k->c : &k->b;
+	struct run r;
+
+	s->tcp_flags = flags;
+	s->payload_len = payload;
+	xdp_run(dir == PORTIER_FLOW_DIR_ORIG ? env.if_in : env.if_out, s, &r);
+	k->packets[dir]++;
+	k->bytes[dir] += PKT_ETH_LEN + PKT_IP_LEN + PKT_TCP_LEN + payload;
+	if (dir == PORTIER_FLOW_DIR_ORIG && (flags & PKT_SYN)) {
+		/* The backend answers the rewritten SYN. */
+		memcpy(k->b.dmac, tn_mac_out, 6);
+		memcpy(k->b.smac, tn_mac_be[0], 6);
+		k->b.saddr = pkt_daddr(r.out);
+		k->b.daddr = pkt_saddr(r.out);
+		k->b.sport = pkt_dport(r.out);
+		k->b.dport = pkt_sport(r.out);
+		k->b.proto = IPPROTO_TCP;
+		k->b.ttl = TTL;
+	}
+}
+
+static void conn_syn(struct conn *k, uint16_t port)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->c.dmac, tn_mac_in, 6);
+	memcpy(k->c.smac, tn_mac_client, 6);
+	k->c.saddr = tn_ip4(TN_CLIENT);
+	k->c.daddr = tn_ip4(TN_GW_IN);
+	k->c.sport = env.next_port++;
+	k->c.dport = port;
+	k->c.proto = IPPROTO_TCP;
+	k->c.ttl = TTL;
+	conn_send(k, PORTIER_FLOW_DIR_ORIG, PKT_SYN, 0);
+	conn_send(k, PORTIER_FLOW_DIR_REPLY, PKT_SYN | PKT_ACK, 0);
+}
+
+/* SYN, SYN-ACK, request, response, FIN both ways: the event comes with the
+ * second FIN and carries exactly what was sent until then. */
+static void full_conn(struct conn *k, uint16_t port)
+{
+	conn_syn(k, port);
+	conn_send(k, PORTIER_FLOW_DIR_ORIG, PKT_ACK | PKT_PSH, REQ_LEN);
+	conn_send(k, PORTIER_FLOW_DIR_REPLY, PKT_ACK | PKT_PSH, RESP_LEN);
+	conn_send(k, PORTIER_FLOW_DIR_ORIG, PKT_FIN | PKT_ACK, 0);
+	assert_int_equal(drain(), 0);	/* one FIN is not the end */
+	conn_send(k, PORTIER_FLOW_DIR_REPLY, PKT_FIN | PKT_ACK, 0);
+}
+
+static void test_fin_both_ways(void **state)
+{
+	struct portier_connlog_event *ev = &env.ev[0];
+	struct conn k;
+	struct run r;
+
+	(void)state;
+	assert_int_equal(drain(), 0);
+	full_conn(&k, PORT_LOG);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ev->kind, PORTIER_CONNLOG_KIND_END);
+	assert_int_equal(ev->end, PORTIER_END_FIN);
+	assert_int_equal(ev->proto, IPPROTO_TCP);
+	assert_int_equal(ev->route_id, pt_dp_route_id(env.dp, "logweb"));
+	assert_int_equal(ev->client.a32[0], tn_ip4(TN_CLIENT));
+	assert_int_equal(ntohs(ev->client_port), k.c.sport);
+	assert_int_equal(ev->service.a32[0], tn_ip4(TN_GW_IN));
+	assert_int_equal(ntohs(ev->service_port), PORT_LOG);
+	assert_int_equal(ev->backend.a32[0], tn_ip4(BE1));
+	assert_int_equal(ntohs(ev->backend_port), BE_PORT_LOG);
+	assert_int_equal(ntohs(ev->snat_port), k.b.dport);
+	for (int d = 0; d < 2; d++) {
+		assert_int_equal(ev->packets[d], k.packets[d]);
+		assert_int_equal(ev->bytes[d], k.bytes[d]);
+	}
+	assert_int_equal(ev->packets[PORTIER_FLOW_DIR_ORIG], 3);
+	assert_int_equal(ev->bytes[PORTIER_FLOW_DIR_REPLY],
+			 3 * (PKT_ETH_LEN + PKT_IP_LEN + PKT_TCP_LEN) + RESP_LEN);
+	assert_true(ev->end_ns >= ev->start_ns && ev->start_ns > 0);
+	assert_true(ev->flags & PORTIER_FLOW_F_SEEN_REPLY);
+
+	/* The last ACK, a retransmitted FIN, a late RST: nothing more. */
+	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_ACK, 0);
+	conn_send(&k, PORTIER_FLOW_DIR_REPLY, PKT_FIN | PKT_ACK, 0);
+	k.c.tcp_flags = PKT_RST;
+	xdp_run(env.if_in, &k.c, &r);
+	assert_int_equal(drain(), 0);
+}
+
+static void test_no_log_route(void **state)
+{
+	struct conn k;
+
+	(void)state;
+	full_conn(&k, PORT_NOLOG);
+	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_RST, 0);
+	assert_int_equal(drain(), 0);
+}
+
+static void test_rst(void **state)
+{
+	struct conn k;
+
+	(void)state;
+	conn_syn(&k, PORT_LOG);
+	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_ACK | PKT_PSH, REQ_LEN);
+	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_RST | PKT_ACK, 0);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(env.ev[0].end, PORTIER_END_RST_CLIENT);
+	assert_int_equal(env.ev[0].packets[PORTIER_FLOW_DIR_ORIG], 3);
+	assert_int_equal(env.ev[0].packets[PORTIER_FLOW_DIR_REPLY], 1);
+	assert_string_equal(pt_connlog_term_state(&env.ev[0]), "CD");
+	conn_send(&k, PORTIER_FLOW_DIR_REPLY, PKT_RST, 0);
+	assert_int_equal(drain(), 0);
+}
+
+/* Idle UDP flows are the GC's to log, once, with both directions. */
+static void test_gc_timeout(void **state)
+{
+	struct pkt_spec s = { 0 };
+	struct pt_connlog_opts o = { .sink = PT_CONNLOG_STDOUT };
+	struct pt_connlog *cl;
+	__u64 lines = 1, lost = 1;
+	size_t removed = 0;
+	struct run r;
+
+	(void)state;
+	memcpy(s.dmac, tn_mac_in, 6);
+	memcpy(s.smac, tn_mac_client, 6);
+	s.saddr = tn_ip4(TN_CLIENT);
+	s.daddr = tn_ip4(TN_GW_IN);
+	s.sport = env.next_port++;
+	s.dport = PORT_UDP;
+	s.proto = IPPROTO_UDP;
+	s.ttl = TTL;
+	s.payload_len = REQ_LEN;
+	xdp_run(env.if_in, &s, &r);
+	xdp_run(env.if_in, &s, &r);
+
+	assert_int_equal(pt_connlog_open(env.dp, &o, &cl), 0);
+	assert_int_equal(pt_connlog_counts(cl, &lines, &lost), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(lost, 0);
+	assert_int_equal(pt_connlog_consume(cl), 0);	/* nothing from BPF */
+	assert_int_equal(pt_dp_gc(env.dp, &removed), 0);
+	assert_int_equal(removed, 0);			/* not idle yet */
+	usleep(UDP_WAIT_US);
+	assert_int_equal(pt_dp_gc(env.dp, &removed), 0);
+	assert_int_equal(removed, 2);			/* both entries */
+	assert_int_equal(pt_connlog_counts(cl, &lines, NULL), 0);
+	assert_int_equal(lines, 1);
+	pt_connlog_close(cl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fin_both_ways),
+		cmocka_unit_test(test_no_log_route),
+		cmocka_unit_test(test_rst),
+		cmocka_unit_test(test_gc_timeout),
+	};
+
+	if (tn_enter("test_xdp_connlog"))
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
