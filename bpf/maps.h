@@ -74,13 +74,14 @@ struct {
 /* Connection table, two entries per flow. Key struct portier_flow_key (the
  * packet's tuple as it arrives), value struct portier_flow; written by the
  * program, expired entries deleted by userspace (pt_dp_gc), entries of a
- * removed backend deleted by userspace. Size set before load. Per-CPU LRU
- * lists (BPF_F_NO_COMMON_LRU): inserts take no shared lock, ~15% off a new
- * flow; each CPU evicts within its share (max_entries / CPUs), every CPU
- * finds every entry. */
+ * removed backend deleted by userspace. Size set before load. One LRU list
+ * shared by all CPUs: the table holds exactly max_entries whatever CPU the
+ * flows arrive on. (Per-CPU lists, BPF_F_NO_COMMON_LRU, are ~15% cheaper per
+ * new flow but give each CPU only max_entries / possible CPUs: one busy
+ * queue, or a VM with many possible CPUs, evicts live flows long before the
+ * table is full.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, PORTIER_CT_DEFAULT_ENTRIES);
 	__type(key, struct portier_flow_key);
 	__type(value, struct portier_flow);

@@ -36,7 +36,9 @@
 #include "connlog.h"
 #include "dataplane.h"
 #include "diag.h"
+#include "health_dp.h"
 #include "inventory.h"
+#include "metrics_collect.h"
 #include "portier.skel.h"
 #include "routes.h"
 #include "util.h"
@@ -52,6 +54,8 @@ struct daemon_args {
 	const char *input;		/* --input IF (client side) */
 	const char *output;		/* --output IF (backend side) */
 	const char *bpffs;		/* --bpffs DIR: pin directory */
+	const char *metrics;		/* --metrics ADDR:PORT, NULL = none */
+	bool flush_down;		/* --flush-down: a DOWN backend's flows go */
 	int nat;			/* --nat: -1 = as each route says */
 	__u32 ct_entries;		/* --conntrack-size N, 0 = default */
 	__u16 port_min, port_max;	/* --snat-ports MIN-MAX */
@@ -87,6 +91,7 @@ static int do_help(int argc, char **argv)
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
 		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
 		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
+		"              [--metrics ADDR:PORT] [--flush-down]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on IF (input: client side; output: backend\n"
@@ -100,6 +105,12 @@ static int do_help(int argc, char **argv)
 		"  --snat-ports    SNAT source ports (default %3$d-%4$d)\n"
 		"  --keep          on SIGINT/SIGTERM leave the data plane attached\n"
 		"  --generic       generic (skb) XDP instead of native: slower\n"
+		"  --metrics       serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"  --flush-down    when a backend goes DOWN, delete its flows (default:\n"
+		"                  established flows are left to the endpoints)\n"
+		"\n"
+		"  Every TCP backend is health-checked (TCP connect; destination.check:\n"
+		"  inter 2s, rise 2, fall 3 by default); see docs/observability.md.\n"
 		"  --log           where the connection logs of routes with tcplog or\n"
 		"                  httplog go (default stdout; docs/connlog.md)\n"
 		"  --log-ring      their ring buffer, bytes, a power of two (default %5$d)\n",
@@ -120,7 +131,7 @@ static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
-	       O_LOG, O_LOG_RING };
+	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -132,6 +143,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "snat-ports", required_argument, NULL, O_PORTS },
 		{ "keep", no_argument, NULL, O_KEEP },
 		{ "generic", no_argument, NULL, O_GEN },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "flush-down", no_argument, NULL, O_FLUSH },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "log-ring", required_argument, NULL, O_LOG_RING },
 		{ 0 }
@@ -198,6 +211,12 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			break;
 		case O_GEN:
 			a->generic = true;
+			break;
+		case O_METRICS:
+			a->metrics = optarg;
+			break;
+		case O_FLUSH:
+			a->flush_down = true;
 			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
@@ -387,13 +406,70 @@ static void tick(struct pt_dataplane *dp)
 	pt_connlog_tick(connlog);
 }
 
+/* Health checks and metrics, driven by the poll loop. */
+struct daemon_obs {
+	struct pt_dataplane *dp;
+	struct pt_health *health;
+	struct pt_metrics_server *metrics;	/* NULL without --metrics */
+	bool flush_down;			/* --flush-down */
+};
+
+/* A backend changed state: log it, move it out of or into the rotation,
+ * and say it loudly when a route has no backend left. */
+static void on_health(void *arg, const struct pt_health_event *ev)
+{
+	struct daemon_obs *o = arg;
+	char buf[DIAG_BUF];
+	size_t n = 0;
+
+	pt_health_event_str(ev, buf, sizeof(buf));
+	logmsg("%s", buf);
+	if (o->dp && pt_health_apply(o->dp, ev))
+		logmsg("health: %s", pt_dp_last_error(o->dp));
+	if (o->dp && o->flush_down && !ev->new_up) {
+		if (pt_health_flush_flows(o->dp, ev, &n))
+			logmsg("--flush-down: cannot remove all flows of the backend");
+		else if (n)
+			logmsg("--flush-down: %zu connection-table entries removed", n);
+	}
+	if (!ev->new_up && !ev->route_up)
+		logmsg("route %s: ALL %zu backends DOWN: new connections are dropped "
+		       "(portier_drops_total{reason=\"no_backend\"})",
+		       ev->status->route, ev->route_total);
+}
+
+static int fill_metrics(void *arg, struct pt_metrics_snapshot *s)
+{
+	struct daemon_obs *o = arg;
+
+	return pt_metrics_collect(o->dp, o->health, s);
+}
+
+static void health_run(struct daemon_obs *o)
+{
+	int err = pt_health_run(o->health);
+
+	if (err)
+		logmsg("health checks: %s", strerror(-err));
+}
+
+/* Check what the data plane holds now (after a reload, a runtime change). */
+static void health_sync(struct daemon_obs *o)
+{
+	int err = pt_health_sync(o->health, o->dp);
+
+	if (err)
+		logmsg("health checks: cannot follow the routes: %s", strerror(-err));
+}
+
 /* Signals through a signalfd, periodic work through a timerfd, one poll.
  * Returns when asked to stop. */
-static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
+static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
+		    struct daemon_obs *obs)
 {
 	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
 				  .it_value = { TICK_SECONDS, 0 } };
-	struct pollfd pfd[3];
+	struct pollfd pfd[5];
 	sigset_t mask;
 	int err = 0;
 
@@ -404,7 +480,10 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	pfd[2].fd = pt_connlog_fd(connlog);	/* connection log events */
-	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+	pfd[3].fd = pt_health_fd(obs->health);
+	pfd[4].fd = obs->metrics ? pt_metrics_server_fd(obs->metrics) : -1;	/* -1: ignored */
+	for (size_t i = 0; i < ARRAY_SIZE(pfd); i++)
+		pfd[i].events = POLLIN;
 	if (pfd[0].fd < 0 || pfd[1].fd < 0 || timerfd_settime(pfd[1].fd, 0, &its, NULL)) {
 		logmsg("cannot set up signals and timer: %s", strerror(errno));
 		err = -errno;
@@ -423,13 +502,22 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a)
 		if ((pfd[2].revents & POLLIN) && (got = pt_connlog_consume(connlog)) < 0)
 			logmsg("connection log: cannot read the ring buffer: %s", strerror(-got));
 		if ((pfd[1].revents & POLLIN) &&
-		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			tick(dp);
+			health_sync(obs);	/* routes added or removed at runtime */
+			if (obs->metrics)
+				pt_metrics_server_run(obs->metrics);	/* idle timeouts */
+		}
+		if (pfd[3].revents & POLLIN)
+			health_run(obs);
+		if ((pfd[4].revents & POLLIN) && pt_metrics_server_run(obs->metrics))
+			logmsg("metrics: the HTTP server failed to serve a request");
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			logmsg("SIGHUP: reloading %s", a->inventory);
 			reload(dp, a);
+			health_sync(obs);
 		} else {
 			logmsg("%s: stopping", strsignal(si.ssi_signo));
 			break;
@@ -500,6 +588,8 @@ static int do_run(int argc, char **argv)
 	struct daemon_args a = {};
 	struct pt_routeset *rs;
 	struct pt_dataplane *dp;
+	struct daemon_obs obs = {};
+	struct pt_health_opts ho = { .cb = on_health, .cb_arg = &obs };
 	sigset_t mask;
 	int lock_fd, err;
 
@@ -532,12 +622,31 @@ static int do_run(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	dp = start(&a, rs);
-	if (!dp) {
+	/* Metrics before anything is attached: a bad address changes nothing. */
+	if (a.metrics && (err = pt_metrics_server_start(a.metrics, fill_metrics, &obs,
+							&obs.metrics))) {
+		p_err("--metrics %s: cannot serve there (%s); expected a local ADDR:PORT",
+		      a.metrics, strerror(-err));
 		pt_routeset_free(rs);
 		close(lock_fd);
 		return 1;
 	}
+	dp = start(&a, rs);
+	if (!dp || (err = pt_health_new(&ho, &obs.health))) {
+		if (dp)
+			p_err("cannot set up health checks: %s", strerror(-err));
+		pt_metrics_server_stop(obs.metrics);
+		if (dp)
+			pt_dp_close(dp);
+		pt_routeset_free(rs);
+		close(lock_fd);
+		return 1;
+	}
+	obs.dp = dp;
+	obs.flush_down = a.flush_down;
+	health_sync(&obs);
+	if (obs.metrics)
+		logmsg("metrics on http://%s/metrics", a.metrics);
 	logmsg("running: host %s, %zu routes, input %s, output %s, pins in %s", a.host,
 	       rs->n_routes, a.input, a.output, a.bpffs);
 	err = pt_connlog_open(dp, &a.log, &connlog);
@@ -547,7 +656,9 @@ static int do_run(int argc, char **argv)
 	pt_connlog_routes(connlog, rs);
 	pt_routeset_free(rs);
 
-	err = run_loop(dp, &a);
+	err = run_loop(dp, &a, &obs);
+	pt_metrics_server_stop(obs.metrics);
+	pt_health_free(obs.health);
 	if (!a.keep) {
 		if (pt_dp_detach(dp)) {
 			logmsg("clean stop: %s", pt_dp_last_error(dp));

@@ -143,30 +143,42 @@ int pt_connlog_format(const struct portier_connlog_event *ev, const char *route_
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	char cli[INET6_ADDRSTRLEN], svc[INET6_ADDRSTRLEN], be[INET6_ADDRSTRLEN];
+	char out[48], snat[8];
+	/* A local backend's replies leave through the kernel, unseen by XDP:
+	 * no reply counters, no SNAT port, nothing to say about Tc. */
+	bool local = ev->flags & PORTIER_FLOW_F_LOCAL;
 	__s64 start = (__s64)ev->start_ns + mono_to_real_ns;
 	__s64 tt = ev->end_ns > ev->start_ns ? (__s64)(ev->end_ns - ev->start_ns) / NS_PER_MS : 0;
 	time_t sec = start / NS_PER_SEC;
 	struct tm tm;
 	int n;
 
+	if (local) {
+		snprintf(out, sizeof(out), "-/-");
+		snprintf(snat, sizeof(snat), "-");
+	} else {
+		snprintf(out, sizeof(out), "%" PRIu64 "/%" PRIu64,
+			 (uint64_t)ev->packets[PORTIER_FLOW_DIR_REPLY],
+			 (uint64_t)ev->bytes[PORTIER_FLOW_DIR_REPLY]);
+		snprintf(snat, sizeof(snat), "%u", ntohs(ev->snat_port));
+	}
 	if (!localtime_r(&sec, &tm))
 		memset(&tm, 0, sizeof(tm));
 	n = snprintf(buf, len,
 		     "%s:%u [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s:%u 0/%d/%" PRId64
 		     " %" PRIu64 " %s proto=%s end=%s in=%" PRIu64 "/%" PRIu64
-		     " out=%" PRIu64 "/%" PRIu64 " snat=%u service=%s:%u",
+		     " out=%s snat=%s service=%s:%u%s",
 		     ip_str(&ev->client, ev->family, cli, sizeof(cli)), ntohs(ev->client_port),
 		     tm.tm_mday, mon[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		     tm.tm_sec, (int)((start % NS_PER_SEC) / NS_PER_MS), route_name, route_name,
 		     ip_str(&ev->backend, ev->family, be, sizeof(be)), ntohs(ev->backend_port),
-		     ev->flags & PORTIER_FLOW_F_SEEN_REPLY ? 0 : -1, (int64_t)tt,
+		     local || (ev->flags & PORTIER_FLOW_F_SEEN_REPLY) ? 0 : -1, (int64_t)tt,
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_REPLY], pt_connlog_term_state(ev),
 		     ev->proto == IPPROTO_UDP ? "udp" : "tcp", pt_connlog_end_name(ev->end),
 		     (uint64_t)ev->packets[PORTIER_FLOW_DIR_ORIG],
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_ORIG],
-		     (uint64_t)ev->packets[PORTIER_FLOW_DIR_REPLY],
-		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_REPLY], ntohs(ev->snat_port),
-		     ip_str(&ev->service, ev->family, svc, sizeof(svc)), ntohs(ev->service_port));
+		     out, snat, ip_str(&ev->service, ev->family, svc, sizeof(svc)),
+		     ntohs(ev->service_port), local ? " backend=local" : "");
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;
@@ -197,10 +209,27 @@ static const char *route_name(struct pt_connlog *cl, __u32 id, char *buf, size_t
 	return buf;
 }
 
-static void write_line(struct pt_connlog *cl, const struct portier_connlog_event *ev)
+/* A local backend's flow keeps the service as its destination: name the
+ * backend as configured (portier_backends) instead. */
+static void local_backend(struct pt_connlog *cl, struct portier_connlog_event *ev)
+{
+	int fd = bpf_map__fd(pt_dp_skel(cl->dp)->maps.portier_backends);
+	struct portier_backend be;
+	__u32 id = ev->backend_id;
+
+	if (!(ev->flags & PORTIER_FLOW_F_LOCAL) || bpf_map_lookup_elem(fd, &id, &be))
+		return;
+	ev->backend = be.addr;
+	ev->backend_port = be.port;
+}
+
+static void write_line(struct pt_connlog *cl, const struct portier_connlog_event *event)
 {
 	char line[PT_CONNLOG_LINE_MAX], name[PORTIER_ROUTE_NAME_MAX + 16];
+	struct portier_connlog_event e = *event;
+	const struct portier_connlog_event *ev = &e;
 
+	local_backend(cl, &e);
 	if (pt_connlog_format(ev, route_name(cl, ev->route_id, name, sizeof(name)),
 			      mono_to_real(), line, sizeof(line)) < 0)
 		return;

@@ -100,6 +100,24 @@ static void test_line_udp_timeout(void **state)
 	assert_string_equal(buf, want);
 }
 
+/* A local backend: its replies are not seen, so no reply counts, no SNAT
+ * port, Tc 0 (not -1, which would say the backend refused). */
+static void test_line_local(void **state)
+{
+	struct portier_connlog_event ev = tcp_event();
+	char buf[PT_CONNLOG_LINE_MAX];
+	const char *want = "198.51.100.10:40000 [13/Feb/2009:23:31:30.443] web "
+			   "web/203.0.113.11:30080 0/0/1234 0 -- proto=tcp end=fin "
+			   "in=6/500 out=-/- snat=- service=198.51.100.1:80 backend=local";
+
+	(void)state;
+	ev.flags = PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;
+	ev.packets[PORTIER_FLOW_DIR_REPLY] = 0;
+	ev.bytes[PORTIER_FLOW_DIR_REPLY] = 0;
+	assert_true(pt_connlog_format(&ev, "web", offset(), buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, want);
+}
+
 static void test_line_too_long(void **state)
 {
 	struct portier_connlog_event ev = tcp_event();
@@ -198,6 +216,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_exact),
 		cmocka_unit_test(test_line_udp_timeout),
+		cmocka_unit_test(test_line_local),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_term_states),
 		cmocka_unit_test(test_event_of_entries),
