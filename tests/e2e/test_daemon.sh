@@ -85,3 +85,21 @@ test_second_daemon_refused_and_clean_stop() {
 	fi
 	[ ! -e "$PIN_DIR" ] || { e2e_log "pins left: $(ls "$PIN_DIR")"; return 1; }
 }
+
+# The seed's inventory exactly as the operators write it (six routes,
+# app.v-admin.port verbatim): every route forwards round-robin over the
+# gateway itself and the two nodes.
+test_seed_fixture_six_routes() {
+	local inv=$ROOT_DIR/tests/fixtures/seed route port out
+	topo_up 2 3
+	servers_up gateway-1 gateway-2 gateway-3
+	daemon_start "$inv"
+	"$PORTIER" -j config check -i "$inv" --host gateway-1 2>/dev/null |
+		jq -r '.routes[] | "\(.name) \(.port)"' >"$E2E_TMP/routes"
+	[ "$(wc -l <"$E2E_TMP/routes")" -eq 6 ] || { e2e_log "not six routes"; return 1; }
+	while read -r route port; do
+		out=$(client_run tcp "$port" 30)
+		expect_out "$route ($port)" "$out" "$(printf '%s 10\n' gateway-1 gateway-2 gateway-3)" ||
+			return 1
+	done <"$E2E_TMP/routes"
+}
