@@ -100,20 +100,20 @@ tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS) $(BUILD)/pktcost $(BUILD)/traf
 # "N passed, N failed".
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)tests/run.sh
+	$(Q)BUILD=$(BUILD) tests/run.sh
 
 unit-test: tests
-	$(Q)tests/run.sh unit
+	$(Q)BUILD=$(BUILD) tests/run.sh unit
 
 prog-test: tests
-	$(Q)tests/run.sh prog
+	$(Q)BUILD=$(BUILD) tests/run.sh prog
 
 e2e-test: tests
-	$(Q)tests/run.sh e2e
+	$(Q)BUILD=$(BUILD) tests/run.sh e2e
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/portier
-	$(Q)tools/demo.sh
+	$(Q)PORTIER_BIN=$(abspath $(BUILD))/portier tools/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory tests

@@ -161,4 +161,15 @@ struct {
 	__type(value, struct portier_state);
 } portier_state SEC(".maps");
 
+/* Last health check of each backend. Key __u32 backend id, value struct
+ * portier_health; written by the daemon, read by the CLI; the program never
+ * touches it (pinned so that "portier backend show" sees the daemon's
+ * checks). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct portier_health);
+} portier_health SEC(".maps");
+
 #endif

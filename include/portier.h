@@ -56,6 +56,7 @@
 #define PORTIER_MAP_ROUTE_META		"portier_route_meta"
 #define PORTIER_MAP_STATE		"portier_state"
 #define PORTIER_MAP_CONNLOG		"portier_connlog"	/* the daemon's: not pinned */
+#define PORTIER_MAP_HEALTH		"portier_health"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -173,6 +174,37 @@ struct portier_state {
 	__u32 reloads;		/* reload requests the daemon has handled */
 	__s32 reload_status;	/* last reload: 0 applied, else -errno */
 	__u32 pad;
+};
+
+/* ---- health checks (portier_health: array by backend id, the daemon) ---- */
+
+/* Result of a backend's last health check (struct portier_health.result). */
+#define PORTIER_CHECK_NONE	0	/* no check completed yet */
+#define PORTIER_CHECK_OK	1	/* connected */
+#define PORTIER_CHECK_REFUSED	2	/* connection refused (RST) */
+#define PORTIER_CHECK_TIMEOUT	3	/* no answer within the check timeout */
+#define PORTIER_CHECK_ERRNO	4	/* another error: struct portier_health.err */
+
+/* A backend's last health check, written by the daemon after every check
+ * (one map update) for the CLI to show; the program never touches it.
+ * Backend ids are reused, so the entry describes the backend in the slot
+ * only if route_id, family, addr and port match it; otherwise there is no
+ * check to show. Counts start again when the daemon restarts. */
+struct portier_health {
+	struct portier_addr addr;	/* the backend checked */
+	__be16 port;
+	__u8 family;			/* PORTIER_AF_*, 0 = never written */
+	__u8 up;			/* the checker's state: 1 up, 0 down */
+	__u32 route_id;			/* its route */
+	__u32 result;			/* PORTIER_CHECK_* of the last check */
+	__s32 err;			/* its errno (PORTIER_CHECK_ERRNO), else 0 */
+	__u32 duration_us;		/* connect() to result */
+	__u32 consecutive_ok;		/* successes in a row, the last included */
+	__u32 consecutive_failed;	/* failures in a row, the last included */
+	__u32 pad;
+	__u64 time_ns;			/* CLOCK_REALTIME at the result */
+	__u64 checks_ok;		/* completed checks by result */
+	__u64 checks_failed;
 };
 
 /* ---- local addresses (portier_local: hash, written by userspace) -------- */

@@ -76,6 +76,8 @@ for level in "${levels[@]}"; do
 		done
 		# the inventory fixtures against real Ansible, the reference
 		run_suite tests/unit/ansible-reference.sh
+		# help, man page and bash completion name the same commands
+		run_suite tests/unit/docs-agree.sh
 		;;
 	prog)
 		need_root prog || continue

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "routes.h"
 #include "util.h"
 
 struct pt_global pt_g = { .bpffs = NULL, .prog = "portier" };
@@ -63,4 +64,14 @@ int pt_json_print(json_t *v)
 	json_decref(v);
 	fputc('\n', stdout);
 	return err ? 1 : 0;
+}
+
+json_t *pt_options_json(unsigned int opts)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < PT_N_OPTIONS; i++)
+		if (opts & (1U << i))
+			json_array_append_new(a, json_string(pt_option_names[i]));
+	return a;
 }

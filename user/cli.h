@@ -40,6 +40,9 @@ void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * reference. Returns 0, or 1 if it could not be written. */
 int pt_json_print(json_t *v);
 
+/* The PT_OPT_* bits of a route as a JSON array of their names. */
+json_t *pt_options_json(unsigned int opts);
+
 /* Objects: each file cmd_<object>.c exports do_<object>. */
 int do_config(int argc, char **argv);
 int do_daemon(int argc, char **argv);

@@ -10,10 +10,8 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "metrics_collect.h"
 #include "util.h"
-
-/* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
-#define PERCPU_ALIGN	8
 
 const char *cli_pin_dir(void)
 {
@@ -48,30 +46,7 @@ int cli_no_more(int argc, char **argv, const char *cmd)
 
 int cli_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	size_t stride = (sizeof(*out) + PERCPU_ALIGN - 1) & ~(size_t)(PERCPU_ALIGN - 1);
-	char *buf;
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (ncpus < 0)
-		return ncpus;
-	buf = xcalloc(ncpus, stride);
-	if (bpf_map_lookup_elem(bpf_map__fd(m), &id, buf)) {
-		err = -errno;
-	} else {
-		for (int c = 0; c < ncpus; c++) {
-			const struct portier_stats *s = (const void *)(buf + c * stride);
-
-			for (int d = 0; d < 2; d++) {
-				out->packets[d] += s->packets[d];
-				out->bytes[d] += s->bytes[d];
-			}
-			out->flows += s->flows;
-		}
-	}
-	free(buf);
-	return err;
+	return pt_stats_sum(m, id, out);
 }
 
 json_t *cli_dir_json(const __u64 v[2])

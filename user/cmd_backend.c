@@ -11,14 +11,29 @@
  * enable puts it back. The state is kept in the backend's map slot
  * (PORTIER_BACKEND_F_DRAINED), so it survives a daemon restart and a
  * reload, and every process sees it.
+ *
+ * show adds each backend's last health check, which the daemon writes into
+ * portier_health after every check: result, duration, age, counts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
 
 #include "cli.h"
 #include "cli_dp.h"
 #include "util.h"
+
+#define NS_PER_US	1000ULL
+#define NS_PER_MS	1000000ULL
+#define NS_PER_SEC	1000000000ULL
+#define US_PER_MS	1000.0
+#define MS_PER_SEC	1000.0
+#define CHECK_NONE	"none"	/* no check to show: UDP, no daemon, not yet */
+#define REASON_BUF	96	/* a check result's text */
 
 static int do_help(int argc, char **argv)
 {
@@ -34,12 +49,96 @@ static int do_help(int argc, char **argv)
 		"       %1$s backend enable ROUTE ADDR:PORT\n"
 		"       %1$s backend help\n"
 		"\n"
-		"  show    every backend (or ROUTE's): state (up, drained, down) and\n"
-		"          counters (new flows, packets and bytes in and out)\n"
+		"  show    every backend (or ROUTE's): state (up, drained, down),\n"
+		"          counters (new flows, packets and bytes in and out) and the\n"
+		"          last health check (result, duration, age; \"none\" if the\n"
+		"          daemon has not checked it: UDP, no daemon, not yet)\n"
 		"  drain   no new flows to the backend; its open flows finish\n"
 		"  enable  undo drain: the backend takes new flows again\n",
 		pt_g.prog);
 	return 0;
+}
+
+/* The backend's last check from portier_health; false if there is none
+ * (never checked, or the slot's entry is of an earlier backend). */
+static bool last_check(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
+		       const struct pt_dp_backend_view *b, struct portier_health *h)
+{
+	__u32 id = b->id;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_health), &id, h))
+		return false;
+	return h->family == PORTIER_AF_INET && b->addr.family == AF_INET &&
+	       h->addr.a32[0] == b->addr.v4.s_addr && ntohs(h->port) == b->port &&
+	       h->route_id == r->id && h->result != PORTIER_CHECK_NONE;
+}
+
+/* "ok", "connection refused", "timeout", another errno's text. */
+static const char *check_result_str(const struct portier_health *h, char *buf, size_t len)
+{
+	switch (h->result) {
+	case PORTIER_CHECK_OK:
+		return "ok";
+	case PORTIER_CHECK_REFUSED:
+		return "connection refused";
+	case PORTIER_CHECK_TIMEOUT:
+		return "timeout";
+	default:
+		snprintf(buf, len, "%s", strerror(h->err));
+		if (buf[0] >= 'A' && buf[0] <= 'Z')
+			buf[0] = (char)(buf[0] - 'A' + 'a');
+		return buf;
+	}
+}
+
+/* Milliseconds since the check (CLOCK_REALTIME), 0 if the clock went back. */
+static __u64 check_age_ms(const struct portier_health *h)
+{
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
+	return now > h->time_ns ? (now - h->time_ns) / NS_PER_MS : 0;
+}
+
+/* {"result", "health", "duration_us", "age_ms", "consecutive_ok",
+ * "consecutive_failed", "checks_ok", "checks_failed"}: result and health
+ * "none" and every number 0 when there is no check to show. */
+static json_t *check_json(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
+			  const struct pt_dp_backend_view *b)
+{
+	struct portier_health h = {};
+	char buf[REASON_BUF];
+	bool have = last_check(dp, r, b, &h);
+	json_t *o;
+
+	if (!have)
+		memset(&h, 0, sizeof(h));
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "result",
+		      have ? check_result_str(&h, buf, sizeof(buf)) : CHECK_NONE, "health",
+		      !have ? CHECK_NONE : h.up ? "up" : "down", "duration_us",
+		      (json_int_t)h.duration_us, "age_ms",
+		      (json_int_t)(have ? check_age_ms(&h) : 0), "consecutive_ok",
+		      (json_int_t)h.consecutive_ok, "consecutive_failed",
+		      (json_int_t)h.consecutive_failed, "checks_ok", (json_int_t)h.checks_ok,
+		      "checks_failed", (json_int_t)h.checks_failed);
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+/* The LAST_CHECK column: "ok 0.21ms 1.4s ago", or "none". */
+static const char *check_text(json_t *c, char *buf, size_t len)
+{
+	const char *res = json_string_value(json_object_get(c, "result"));
+
+	if (!strcmp(res, CHECK_NONE))
+		return CHECK_NONE;
+	snprintf(buf, len, "%s %.2fms %.1fs ago", res,
+		 json_integer_value(json_object_get(c, "duration_us")) / US_PER_MS,
+		 json_integer_value(json_object_get(c, "age_ms")) / MS_PER_SEC);
+	return buf;
 }
 
 static json_t *backend_json(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
@@ -50,14 +149,15 @@ static json_t *backend_json(struct pt_dataplane *dp, const struct pt_dp_route_vi
 	json_t *o;
 
 	cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
-	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:I, s:o, s:o}",
+	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:I, s:o, s:o, s:o}",
 		      "route", r->meta.name, "backend",
 		      cli_addr_port(&b->addr, b->port, ap, sizeof(ap)), "address",
 		      pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
 		      "local", b->local, "state", cli_state_name(b->state),
 		      "drained", !!(b->state & PT_DP_BE_DRAINED),
 		      "down", !!(b->state & PT_DP_BE_DOWN), "flows", (json_int_t)st.flows,
-		      "packets", cli_dir_json(st.packets), "bytes", cli_dir_json(st.bytes));
+		      "packets", cli_dir_json(st.packets), "bytes", cli_dir_json(st.bytes),
+		      "check", check_json(dp, r, b));
 	if (!o)
 		pt_die_oom();
 	return o;
@@ -84,27 +184,29 @@ static int do_show(int argc, char **argv)
 		return 1;
 	n = pt_dp_view(dp, &v);
 	if (!pt_g.json)
-		printf("%-16s %-22s %-8s %-5s %10s %12s %12s %14s %14s\n", "ROUTE", "BACKEND",
-		       "STATE", "LOCAL", "FLOWS", "PKTS_IN", "PKTS_OUT", "BYTES_IN",
-		       "BYTES_OUT");
+		printf("%-16s %-22s %-8s %-5s %10s %12s %12s %14s %14s  %s\n", "ROUTE",
+		       "BACKEND", "STATE", "LOCAL", "FLOWS", "PKTS_IN", "PKTS_OUT", "BYTES_IN",
+		       "BYTES_OUT", "LAST_CHECK");
 	for (size_t i = 0; i < n; i++) {
 		if (route && strcmp(v[i].meta.name, route))
 			continue;
 		shown++;
 		for (size_t j = 0; j < v[i].n_be; j++) {
 			json_t *o = backend_json(dp, &v[i], &v[i].be[j]);
+			char chk[2 * REASON_BUF];
 
 			if (pt_g.json) {
 				json_array_append_new(arr, o);
 				continue;
 			}
-			printf("%-16s %-22s %-8s %-5s %10lld %12lld %12lld %14lld %14lld\n",
+			printf("%-16s %-22s %-8s %-5s %10lld %12lld %12lld %14lld %14lld  %s\n",
 			       v[i].meta.name, json_string_value(json_object_get(o, "backend")),
 			       json_string_value(json_object_get(o, "state")),
 			       json_is_true(json_object_get(o, "local")) ? "yes" : "no",
 			       json_integer_value(json_object_get(o, "flows")),
 			       dir_value(o, "packets", "in"), dir_value(o, "packets", "out"),
-			       dir_value(o, "bytes", "in"), dir_value(o, "bytes", "out"));
+			       dir_value(o, "bytes", "in"), dir_value(o, "bytes", "out"),
+			       check_text(json_object_get(o, "check"), chk, sizeof(chk)));
 			json_decref(o);
 		}
 	}

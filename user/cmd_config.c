@@ -6,9 +6,8 @@
  *   portier config check -i PATH [--host NAME]
  *   portier config help
  *
- * The JSON for a route and a backend is built by route_json() and
- * backend_json(), so the other objects (route show, backend show) can print
- * the same shape.
+ * A route's JSON has the keys of "route show -j" (cmd_route.c) that the
+ * inventory knows (no id, origin or state), plus each backend's host.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,19 +124,6 @@ static const char *balance_name(enum pt_balance b)
 	return "unknown";
 }
 
-/* Names of the PT_OPT_* bits, in bit order. */
-static const char *const option_names[] = { "httplog", "tcplog" };
-
-static json_t *options_json(unsigned int opts)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (opts & (1U << i))
-			json_array_append_new(a, json_string(option_names[i]));
-	return a;
-}
-
 static json_t *backend_json(const struct pt_backend *b)
 {
 	char addr[INET6_ADDRSTRLEN];
@@ -160,7 +146,7 @@ static json_t *route_json(const struct pt_route *r)
 		      "address", r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)),
 		      "port", (int)r->port, "proto", pt_proto_name(r->proto),
 		      "mode", r->mode ? r->mode : "tcp", "nat", pt_nat_name(r->nat),
-		      "balance", balance_name(r->balance), "options", options_json(r->options),
+		      "balance", balance_name(r->balance), "options", pt_options_json(r->options),
 		      "check", "inter_ms", (int)r->check.inter_ms,
 		      "timeout_ms", (int)r->check.timeout_ms, "rise", (int)r->check.rise,
 		      "fall", (int)r->check.fall, "port", (int)r->check.port,
@@ -213,19 +199,6 @@ static void route_listen(const struct pt_route *r, char *buf, size_t len)
 		 pt_proto_name(r->proto));
 }
 
-static void route_options(const struct pt_route *r, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (r->options & (1U << i))
-			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
-					option_names[i]);
-	if (!off)
-		snprintf(buf, len, "-");
-}
-
 /* A column of the routes table: its title and the widest cell. */
 struct column {
 	const char *title;
@@ -259,7 +232,7 @@ static void print_table(const struct pt_routeset *rs)
 		const struct pt_route *r = &rs->routes[i];
 
 		route_listen(r, listen, sizeof(listen));
-		route_options(r, opts, sizeof(opts));
+		pt_options_str(r->options, opts, sizeof(opts));
 		widen(&cols[COL_NAME], r->name);
 		widen(&cols[COL_LISTEN], listen);
 		widen(&cols[COL_NAT], pt_nat_name(r->nat));
@@ -278,7 +251,7 @@ static void print_table(const struct pt_routeset *rs)
 		size_t nb = r->n_backends ? r->n_backends : 1;
 
 		route_listen(r, listen, sizeof(listen));
-		route_options(r, opts, sizeof(opts));
+		pt_options_str(r->options, opts, sizeof(opts));
 		for (size_t j = 0; j < nb; j++) {
 			char addr[INET6_ADDRSTRLEN] = "-";
 			const struct pt_backend *b = r->n_backends ? &r->backends[j] : NULL;

@@ -412,6 +412,8 @@ struct daemon_obs {
 	struct pt_health *health;
 	struct pt_metrics_server *metrics;	/* NULL without --metrics */
 	bool flush_down;			/* --flush-down */
+	bool publish_failed;			/* the last portier_health write
+						 * failed (said once) */
 };
 
 /* A backend changed state: log it, move it out of or into the rotation,
@@ -436,6 +438,20 @@ static void on_health(void *arg, const struct pt_health_event *ev)
 		logmsg("route %s: ALL %zu backends DOWN: new connections are dropped "
 		       "(portier_drops_total{reason=\"no_backend\"})",
 		       ev->status->route, ev->route_total);
+}
+
+/* Every check result goes to portier_health for "portier backend show". A
+ * slot that changed hands since the last sync (-ESTALE) is skipped: the
+ * next sync (one tick) retags the target. */
+static void on_result(void *arg, const struct pt_health_status *st)
+{
+	struct daemon_obs *o = arg;
+	int err = o->dp ? pt_health_publish(o->dp, st) : 0;
+
+	if (err && err != -ESTALE && !o->publish_failed)
+		logmsg("health: cannot write map %s: %s (backend show lacks check results)",
+		       PORTIER_MAP_HEALTH, strerror(-err));
+	o->publish_failed = err && err != -ESTALE;
 }
 
 static int fill_metrics(void *arg, struct pt_metrics_snapshot *s)
@@ -589,7 +605,7 @@ static int do_run(int argc, char **argv)
 	struct pt_routeset *rs;
 	struct pt_dataplane *dp;
 	struct daemon_obs obs = {};
-	struct pt_health_opts ho = { .cb = on_health, .cb_arg = &obs };
+	struct pt_health_opts ho = { .cb = on_health, .result_cb = on_result, .cb_arg = &obs };
 	sigset_t mask;
 	int lock_fd, err;
 

@@ -14,7 +14,6 @@
  * inventory takes its name or listen key (docs/operations.md).
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +24,6 @@
 
 #define LISTEN_BUF	(INET6_ADDRSTRLEN + 16)	/* "ADDR:PORT/proto" */
 #define OPTIONS_BUF	64
-
-/* Names of the PT_OPT_* bits, in bit order (as in config check). */
-static const char *const option_names[] = { "httplog", "tcplog" };
 
 static int do_help(int argc, char **argv)
 {
@@ -56,29 +52,6 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static json_t *options_json(unsigned int opts)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (opts & (1U << i))
-			json_array_append_new(a, json_string(option_names[i]));
-	return a;
-}
-
-static void options_text(unsigned int opts, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (opts & (1U << i))
-			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
-					option_names[i]);
-	if (!off)
-		snprintf(buf, len, "-");
-}
-
 static json_t *route_json(const struct pt_dp_route_view *r)
 {
 	const struct portier_route_meta *m = &r->meta;
@@ -101,7 +74,7 @@ static json_t *route_json(const struct pt_dp_route_view *r)
 		      "address", cli_listen_addr(&m->key, addr, sizeof(addr)),
 		      "port", (int)ntohs(m->key.port), "proto", pt_proto_name(m->key.proto),
 		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", "roundrobin",
-		      "options", options_json(m->options),
+		      "options", pt_options_json(m->options),
 		      "check", "inter_ms", (int)m->check_inter_ms,
 		      "timeout_ms", (int)m->check_timeout_ms, "rise", (int)m->check_rise,
 		      "fall", (int)m->check_fall, "port", (int)m->check_port,
@@ -119,7 +92,7 @@ static void route_text(const struct pt_dp_route_view *r)
 	snprintf(listen, sizeof(listen), "%s:%u/%s",
 		 cli_listen_addr(&m->key, addr, sizeof(addr)), ntohs(m->key.port),
 		 pt_proto_name(m->key.proto));
-	options_text(m->options, opts, sizeof(opts));
+	pt_options_str(m->options, opts, sizeof(opts));
 	printf("%s  %s  nat %s  balance roundrobin  origin %s  options %s\n", m->name, listen,
 	       pt_nat_name(m->nat), cli_origin_name(m->origin), opts);
 	for (size_t i = 0; i < r->n_be; i++)
@@ -162,21 +135,6 @@ static int do_show(int argc, char **argv)
 		return pt_json_print(arr);
 	json_decref(arr);
 	return 0;
-}
-
-/* Is addr one of this host's addresses? Then the backend is local. */
-static bool host_has_addr(const struct pt_addr *addr)
-{
-	struct ifaddrs *ifa, *i;
-	bool found = false;
-
-	if (addr->family != AF_INET || getifaddrs(&ifa))
-		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
-	freeifaddrs(ifa);
-	return found;
 }
 
 /* One keyword's value, or an error naming it. */
@@ -262,7 +220,7 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				      val);
 				return 1;
 			}
-			b->local = host_has_addr(&b->addr);
+			b->local = pt_host_has_addr(&b->addr, NULL);
 		} else {
 			p_err("route add: unknown keyword '%s'; try '%s route help'", kw,
 			      pt_g.prog);

@@ -17,9 +17,8 @@
 #include "cli.h"
 #include "cli_dp.h"
 #include "metrics.h"
+#include "metrics_collect.h"
 #include "util.h"
-
-#define PERCPU_ALIGN	8	/* per-CPU values are 8-byte aligned */
 
 static int do_help(int argc, char **argv)
 {
@@ -68,33 +67,12 @@ static void counters_text(const char *what, const struct portier_stats *st)
 	       (unsigned long long)st->bytes[0], (unsigned long long)st->bytes[1]);
 }
 
-/* Sum the per-CPU reason counters. */
-static int reasons_sum(struct pt_dataplane *dp, __u64 out[PORTIER_R_MAX])
-{
-	int ncpus = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_reasons);
-	__u64 *buf;
-
-	if (ncpus < 0)
-		return ncpus;
-	buf = xcalloc(ncpus, PERCPU_ALIGN);
-	for (__u32 r = 0; r < PORTIER_R_MAX; r++) {
-		out[r] = 0;
-		if (bpf_map_lookup_elem(fd, &r, buf))
-			continue;
-		for (int c = 0; c < ncpus; c++)
-			out[r] += buf[c];
-	}
-	free(buf);
-	return 0;
-}
-
 static int do_show(int argc, char **argv)
 {
 	struct pt_dp_route_view *v;
 	struct pt_dataplane *dp;
 	json_t *routes = json_array(), *reasons = json_array();
-	__u64 rc[PORTIER_R_MAX];
+	uint64_t rc[PORTIER_R_MAX];
 	char ap[CLI_ADDRPORT_BUF];
 	size_t n;
 
@@ -138,11 +116,12 @@ static int do_show(int argc, char **argv)
 		}
 	}
 	pt_dp_view_free(v, n);
-	if (reasons_sum(dp, rc)) {
+	if (pt_reasons_sum(pt_dp_skel(dp)->maps.portier_reasons, rc)) {
 		pt_dp_close(dp);
 		json_decref(routes);
 		json_decref(reasons);
-		p_err("cannot count this host's CPUs to sum the counters");
+		p_err("stats show: cannot read the reason counters in %s; is the pinned data "
+		      "plane from this version of portier?", cli_pin_dir());
 		return 1;
 	}
 	pt_dp_close(dp);

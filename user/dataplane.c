@@ -201,7 +201,7 @@ static __u32 port_flag(uint8_t proto, bool service)
 /* The maps portier pins, by the names of include/portier.h. */
 static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[15];
+	static struct bpf_map *v[16];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -218,6 +218,7 @@ static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[12] = s->maps.portier_reasons;
 	v[13] = s->maps.portier_route_meta;
 	v[14] = s->maps.portier_state;
+	v[15] = s->maps.portier_health;
 	*n = ARRAY_SIZE(v);
 	return v;
 }

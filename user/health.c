@@ -166,6 +166,7 @@ int pt_health_set_targets(struct pt_health *h, const struct pt_health_target *in
 		}
 		t->st.check = c;
 		t->st.check_port = c.port ? c.port : t->st.port;
+		t->st.tag = in[i].tag;
 		t->seen = true;
 	}
 	for (size_t i = 0; i < h->n; i++) {
@@ -220,7 +221,7 @@ static void route_counts(const struct pt_health *h, const char *route, size_t *u
 }
 
 /* Count one result; change state after rise/fall consecutive ones. */
-static void result(struct pt_health *h, struct target *t, bool ok, uint64_t now)
+static void count_result(struct pt_health *h, struct target *t, bool ok, uint64_t now)
 {
 	struct pt_health_status *st = &t->st;
 	struct pt_health_event ev;
@@ -228,10 +229,15 @@ static void result(struct pt_health *h, struct target *t, bool ok, uint64_t now)
 	st->checked = true;
 	st->last_ok = ok;
 	st->last_duration_ns = now - t->started_ns;
-	if (ok)
+	if (ok) {
 		st->checks_ok++;
-	else
+		st->consecutive_ok++;
+		st->consecutive_failed = 0;
+	} else {
 		st->checks_failed++;
+		st->consecutive_failed++;
+		st->consecutive_ok = 0;
+	}
 	t->next_ns = t->started_ns + (uint64_t)st->check.inter_ms * NS_PER_MS;
 	if (t->next_ns < now)
 		t->next_ns = now;
@@ -254,6 +260,15 @@ static void result(struct pt_health *h, struct target *t, bool ok, uint64_t now)
 		h->opts.cb(h->opts.cb_arg, &ev);
 }
 
+/* One completed check (err 0: ok): count it, then tell the caller. */
+static void result(struct pt_health *h, struct target *t, int err, uint64_t now)
+{
+	t->st.last_err = err;
+	count_result(h, t, !err, now);
+	if (h->opts.result_cb)
+		h->opts.result_cb(h->opts.cb_arg, &t->st);
+}
+
 static void finish(struct pt_health *h, struct target *t, int err, uint64_t now)
 {
 	stop_check(t);
@@ -261,7 +276,7 @@ static void finish(struct pt_health *h, struct target *t, int err, uint64_t now)
 		errno_reason(err, t->st.last_reason, sizeof(t->st.last_reason));
 	else
 		snprintf(t->st.last_reason, sizeof(t->st.last_reason), "connected");
-	result(h, t, !err, now);
+	result(h, t, err, now);
 }
 
 static void start_check(struct pt_health *h, struct target *t, uint64_t now)
@@ -350,7 +365,7 @@ int pt_health_run(struct pt_health *h)
 			stop_check(t);
 			snprintf(t->st.last_reason, sizeof(t->st.last_reason),
 				 "timeout after %u ms", t->st.check.timeout_ms);
-			result(h, t, false, now);
+			result(h, t, ETIMEDOUT, now);
 		}
 		if (t->fd < 0 && now >= t->next_ns)
 			start_check(h, t, now);

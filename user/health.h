@@ -48,6 +48,8 @@ struct pt_health_target {
 	struct pt_check check;
 	bool start_down;	/* if new: start DOWN (e.g. the data plane's
 				 * adopted state says so) */
+	uint32_t tag;		/* the caller's (the data plane's backend id),
+				 * updated by every pt_health_set_targets */
 };
 
 /* What pt_health_status reports about one target. */
@@ -61,11 +63,16 @@ struct pt_health_status {
 	unsigned int count;		/* consecutive results against the state */
 	bool checked;			/* at least one check completed */
 	bool last_ok;			/* last completed check's result */
+	int last_err;			/* its errno: 0 if ok, ETIMEDOUT if it
+					 * timed out */
 	char last_reason[PT_HEALTH_REASON_LEN];	/* "connected", "connection refused" */
 	uint64_t last_duration_ns;	/* last completed check, connect() to result */
 	uint64_t last_change_ns;	/* CLOCK_MONOTONIC of the last state change */
 	uint64_t checks_ok;		/* completed checks, by result */
 	uint64_t checks_failed;
+	unsigned int consecutive_ok;	/* results in a row up to the last one */
+	unsigned int consecutive_failed;
+	uint32_t tag;			/* pt_health_target.tag */
 };
 
 /* A state change, given to the callback. */
@@ -80,6 +87,8 @@ struct pt_health_event {
 };
 
 typedef void (*pt_health_cb)(void *arg, const struct pt_health_event *ev);
+/* Every completed check, after its state change (if any) was reported. */
+typedef void (*pt_health_result_cb)(void *arg, const struct pt_health_status *st);
 
 /* Checker options. */
 struct pt_health_opts {
@@ -87,7 +96,8 @@ struct pt_health_opts {
 					 * zero fields here: HAProxy's defaults */
 	bool start_down;		/* new targets start DOWN (default UP) */
 	pt_health_cb cb;		/* state changes; may be NULL */
-	void *cb_arg;
+	pt_health_result_cb result_cb;	/* every result; may be NULL */
+	void *cb_arg;			/* for both */
 };
 
 int pt_health_new(const struct pt_health_opts *opts, struct pt_health **out);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -10,6 +12,9 @@
 #include "health_dp.h"
 #include "portier.skel.h"
 #include "util.h"
+
+#define NS_PER_US	1000ULL
+#define NS_PER_SEC	1000000000ULL
 
 static struct pt_check route_check(const struct portier_route_meta *m)
 {
@@ -41,6 +46,7 @@ int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 				.port = v[r].be[b].port,
 				.check = route_check(&v[r].meta),
 				.start_down = v[r].be[b].state & PT_DP_BE_DOWN,
+				.tag = v[r].be[b].id,
 			};
 	}
 	err = pt_health_set_targets(h, t, nt);
@@ -54,6 +60,56 @@ int pt_health_apply(struct pt_dataplane *dp, const struct pt_health_event *ev)
 	const struct pt_health_status *st = ev->status;
 
 	return pt_dp_backend_set(dp, st->route, &st->addr, st->port, PT_DP_BE_DOWN, !ev->new_up);
+}
+
+/* PORTIER_CHECK_* of a completed check's errno. */
+static __u32 check_result(int err)
+{
+	switch (err) {
+	case 0:
+		return PORTIER_CHECK_OK;
+	case ECONNREFUSED:
+		return PORTIER_CHECK_REFUSED;
+	case ETIMEDOUT:
+		return PORTIER_CHECK_TIMEOUT;
+	default:
+		return PORTIER_CHECK_ERRNO;
+	}
+}
+
+int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st)
+{
+	struct portier *s = pt_dp_skel(dp);
+	struct portier_backend b;
+	struct portier_health e = {};
+	struct timespec ts;
+	__u32 id = st->tag;
+
+	if (st->addr.family != AF_INET || !st->checked)
+		return -EINVAL;
+	e.addr.a32[0] = st->addr.v4.s_addr;
+	e.port = htons(st->port);
+	e.family = PORTIER_AF_INET;
+	/* The tag comes from a mirror that may be a tick old: check the slot. */
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b))
+		return -errno;
+	if (!(b.flags & PORTIER_BACKEND_F_USED) || b.family != e.family || b.port != e.port ||
+	    memcmp(&b.addr, &e.addr, sizeof(e.addr)))
+		return -ESTALE;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.up = st->up;
+	e.route_id = b.route_id;
+	e.result = check_result(st->last_err);
+	e.err = e.result == PORTIER_CHECK_ERRNO ? st->last_err : 0;
+	e.duration_us = st->last_duration_ns / NS_PER_US > UINT32_MAX ? UINT32_MAX :
+			(__u32)(st->last_duration_ns / NS_PER_US);
+	e.consecutive_ok = st->consecutive_ok;
+	e.consecutive_failed = st->consecutive_failed;
+	e.time_ns = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
+	e.checks_ok = st->checks_ok;
+	e.checks_failed = st->checks_failed;
+	return bpf_map_update_elem(bpf_map__fd(s->maps.portier_health), &id, &e, BPF_ANY) ?
+	       -errno : 0;
 }
 
 int pt_health_flush_flows(struct pt_dataplane *dp, const struct pt_health_event *ev,

@@ -12,13 +12,19 @@
 
 /* Check exactly the TCP backends loaded in dp, with each route's check
  * settings. A backend new to the checker starts DOWN if the data plane
- * has it DOWN already (adopted from a previous daemon), else UP. */
+ * has it DOWN already (adopted from a previous daemon), else UP. Every
+ * target is tagged with its backend id (pt_health_publish). */
 int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp);
 
 /* Apply a state change to the data plane: set or clear PT_DP_BE_DOWN of
  * the backend (its route's rotation is rewritten). -ENOENT if the backend
  * is no longer loaded. */
 int pt_health_apply(struct pt_dataplane *dp, const struct pt_health_event *ev);
+
+/* Write the last check of st into portier_health[st->tag] (the backend id
+ * pt_health_sync tagged it with) for "portier backend show": one map
+ * update, nothing if the slot holds another backend by now (-ESTALE). */
+int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st);
 
 /* Delete every connection-table entry (both directions) of the backend of
  * ev, so that its established flows end now rather than when the client or

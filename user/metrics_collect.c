@@ -18,32 +18,40 @@
 #define CT_BATCH	4096	/* conntrack entries per lookup_batch call */
 #define NS_PER_SEC	1e9
 
-/* Sum one per-CPU struct portier_stats slot. */
-static int stats_sum(struct bpf_map *m, __u32 id, int ncpu, struct portier_stats *out)
+int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out)
 {
-	struct portier_stats *v = xcalloc((size_t)ncpu, sizeof(*v));
-	int err = bpf_map_lookup_elem(bpf_map__fd(m), &id, v) ? -errno : 0;
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_stats *v;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	for (int c = 0; !err && c < ncpu; c++)
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	err = bpf_map_lookup_elem(bpf_map__fd(m), &id, v) ? -errno : 0;
+	for (int c = 0; !err && c < ncpu; c++) {
 		for (int d = 0; d < PT_METRICS_DIRS; d++) {
 			out->packets[d] += v[c].packets[d];
 			out->bytes[d] += v[c].bytes[d];
-			if (!d)
-				out->flows += v[c].flows;
 		}
+		out->flows += v[c].flows;
+	}
 	free(v);
 	return err;
 }
 
-static int reasons_sum(struct bpf_map *m, int ncpu, uint64_t *out)
+int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX])
 {
-	__u64 *v = xcalloc((size_t)ncpu, sizeof(*v));
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *v;
 	int err = 0;
 
+	memset(out, 0, PORTIER_R_MAX * sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
 	for (__u32 r = 0; r < PORTIER_R_MAX && !err; r++) {
 		err = bpf_map_lookup_elem(bpf_map__fd(m), &r, v) ? -errno : 0;
-		out[r] = 0;
 		for (int c = 0; !err && c < ncpu; c++)
 			out[r] += v[c];
 	}
@@ -111,7 +119,6 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		       struct pt_metrics_snapshot *s)
 {
 	struct portier *skel = pt_dp_skel(dp);
-	int ncpu = libbpf_num_possible_cpus();
 	struct pt_dp_route_view *v = NULL;
 	struct portier_config cfg = {};
 	struct portier_state st = {};
@@ -120,13 +127,11 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 	__u32 zero = 0;
 	int err;
 
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_config), &zero, &cfg))
 		return -errno;
 	if (!pt_dp_state(dp, &st))
 		s->reloads = st.reloads;
-	err = reasons_sum(skel->maps.portier_reasons, ncpu, s->reasons);
+	err = pt_reasons_sum(skel->maps.portier_reasons, s->reasons);
 	n = pt_dp_view(dp, &v);
 	for (size_t r = 0; r < n; r++)
 		for (size_t b = 0; b < v[r].n_be; b++)
@@ -144,7 +149,7 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		struct pt_metrics_route *mr = pt_metrics_add_route(s, name);
 		struct portier_stats ps;
 
-		err = stats_sum(skel->maps.portier_route_stats, v[r].id, ncpu, &ps);
+		err = pt_stats_sum(skel->maps.portier_route_stats, v[r].id, &ps);
 		mr->flows = ps.flows;
 		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
 		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));
@@ -155,7 +160,7 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 			struct pt_metrics_backend *mb =
 				pt_metrics_add_backend(s, name, &bv->addr, bv->port);
 
-			err = stats_sum(skel->maps.portier_backend_stats, bv->id, ncpu, &ps);
+			err = pt_stats_sum(skel->maps.portier_backend_stats, bv->id, &ps);
 			mb->flows = ps.flows;
 			memcpy(mb->packets, ps.packets, sizeof(mb->packets));
 			memcpy(mb->bytes, ps.bytes, sizeof(mb->bytes));

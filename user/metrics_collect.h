@@ -11,6 +11,13 @@
 #include "health.h"
 #include "metrics.h"
 
+/* Sum slot id of a per-CPU map of struct portier_stats over the possible
+ * CPUs. Returns 0 or -errno (out zeroed). */
+int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out);
+/* Sum the per-CPU pass/drop reason counters, PORTIER_R_MAX of them.
+ * Returns 0 or -errno. */
+int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX]);
+
 /* Every loaded route and backend (inventory and runtime alike) with its
  * counters; reasons; conntrack entries and capacity; SNAT ports in use per
  * backend and the range size; reloads from portier_state. A backend's "up"

@@ -23,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/types.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -95,6 +96,37 @@ const char *pt_proto_name(uint8_t proto)
 		return "udp";
 	}
 	return "unknown";
+}
+
+bool pt_host_has_addr(const struct pt_addr *addr, void *arg)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	(void)arg;
+	if (addr->family != AF_INET || getifaddrs(&ifa))
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
+	freeifaddrs(ifa);
+	return found;
+}
+
+const char *const pt_option_names[PT_N_OPTIONS] = { "httplog", "tcplog" };
+
+const char *pt_options_str(unsigned int opts, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < PT_N_OPTIONS && off < len; i++)
+		if (opts & (1U << i))
+			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+					pt_option_names[i]);
+	if (!off)
+		snprintf(buf, len, "-");
+	return buf;
 }
 
 const char *pt_nat_name(enum pt_nat nat)
@@ -545,14 +577,15 @@ static void parse_options(struct build *b, const struct pt_val *dv, struct pt_ro
 	for (size_t i = 0; i < v->n; i++) {
 		struct pt_val *o = pt_template_resolve(v->seq[i], r->name, b->vars, b->d);
 		const char *s;
+		size_t k = 0;
 
 		if (!o)
 			continue;
 		s = want_scalar(b, o, v->seq[i], r->name, "an option");
-		if (s && !strcmp(s, "httplog"))
-			r->options |= PT_OPT_HTTPLOG;
-		else if (s && !strcmp(s, "tcplog"))
-			r->options |= PT_OPT_TCPLOG;
+		while (s && k < PT_N_OPTIONS && strcmp(s, pt_option_names[k]))
+			k++;
+		if (s && k < PT_N_OPTIONS)
+			r->options |= 1U << k;
 		else if (s)
 			pt_warn(b->d, &v->seq[i]->pos, r->name,
 				"option '%s' is not implemented, ignored; portier knows httplog "

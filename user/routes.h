@@ -20,6 +20,9 @@ enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
 
 #define PT_OPT_HTTPLOG (1U << 0)
 #define PT_OPT_TCPLOG (1U << 1)
+#define PT_N_OPTIONS 2
+/* Names of the PT_OPT_* bits, in bit order: pt_option_names[i] is 1U << i. */
+extern const char *const pt_option_names[PT_N_OPTIONS];
 
 /* An IPv4 (now) or IPv6 (later) address. family is AF_INET or AF_INET6. */
 struct pt_addr {
@@ -103,9 +106,14 @@ const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char
 /* Text forms used by the CLI and messages. */
 const char *pt_proto_name(uint8_t proto);
 const char *pt_nat_name(enum pt_nat nat);
+/* PT_OPT_* bits as "httplog,tcplog", or "-" for none. */
+const char *pt_options_str(unsigned int opts, char *buf, size_t len);
 /* "203.0.113.1" ; buf at least INET6_ADDRSTRLEN */
 const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len);
 int pt_addr_parse(const char *s, struct pt_addr *out);	/* 0 or -EINVAL */
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
+/* Is addr one of this host's interface addresses (getifaddrs)? Fits
+ * pt_build_opts.is_local; arg is unused. */
+bool pt_host_has_addr(const struct pt_addr *addr, void *arg);
 
 #endif

@@ -57,10 +57,10 @@ ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 # veth_pair NS_A DEV_A NS_B DEV_B: a veth between two namespaces, up, with
 # TX checksum offload off on both ends and GRO on (NAPI for XDP redirect).
 veth_pair() {
-	local na=$1 da=$2 nb=$3 db=$4 tmp=pt$RANDOM
-	ip link add "$tmp"a type veth peer name "$tmp"b || return 1
-	ip link set "$tmp"a netns "$na" name "$da" || return 1
-	ip link set "$tmp"b netns "$nb" name "$db" || return 1
+	local na=$1 da=$2 nb=$3 db=$4
+	# Made inside NS_A with its peer in NS_B: never in the root namespace,
+	# and nothing to leak there if a step fails.
+	ip -n "$na" link add "$da" type veth peer name "$db" netns "$nb" || return 1
 	ns "$na" ip link set "$da" up || return 1
 	ns "$nb" ip link set "$db" up || return 1
 	# GRO is switched on while both ends are up, off first: veth enables

@@ -146,7 +146,13 @@ test_cli_json_contract() {
 	jcheck "backend show" 'type == "array" and length == 23 and all(.[];
 		(.route | type) == "string" and (.backend | test(":[0-9]+$")) and
 		(.flows | type) == "number" and (.packets.in | type) == "number" and
-		(.bytes.out | type) == "number")' "$j"
+		(.bytes.out | type) == "number" and (.check.result | type) == "string" and
+		(.check.health | IN("up", "down", "none")) and all(.check.duration_us,
+		.check.age_ms, .check.consecutive_ok, .check.consecutive_failed,
+		.check.checks_ok, .check.checks_failed; type == "number"))' "$j"
+	# The seed's TCP backends are up: checked "ok" or not yet ("none").
+	jcheck "backend checks" 'all(.[] | select(.route != "extra"); .check.result |
+		IN("ok", "none"))' "$j"
 	jcheck "backend flows" '[.[] | select(.route == "dash") | .flows] | add == 6' "$j"
 	j=$(cli -j stats show)
 	no_nulls "stats show" "$j"

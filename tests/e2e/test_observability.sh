@@ -5,19 +5,23 @@
 # checks; every backend of a route down drops new connections as
 # documented; a real Prometheus (Debian's package, on loopback inside the
 # gateway namespace) scrapes the daemon with no error and its API returns
-# per-backend connection counts equal to the connections made.
+# per-backend connection counts equal to the connections made. A flapping
+# backend never enters the rotation, and "backend show" shows every
+# backend's last check result.
 
 OBS_INTER=200ms		# check interval in these tests
 OBS_CONNS=30		# connections per round (10 per backend)
 METRICS_PORT=9187
 PROM_PORT=9190
+OBS_CHECK="{inter: $OBS_INTER, rise: 2, fall: 2}"	# every route's check settings
 
-# obs_up: the seed topology, routes checked every OBS_INTER (rise 2, fall 2).
+# obs_up: the seed topology (with the UDP route if OBS_UDP=udp), routes
+# checked with OBS_CHECK.
 obs_up() {
 	topo_up 2 3
 	servers_up gateway-1 gateway-2 gateway-3
-	inv_seed "$E2E_TMP/inv"
-	sed -i "s/^        balance: roundrobin$/&\n        check: {inter: $OBS_INTER, rise: 2, fall: 2}/" \
+	inv_seed "$E2E_TMP/inv" "${OBS_UDP:-}"
+	sed -i "s/^        balance: roundrobin$/&\n        check: $OBS_CHECK/" \
 		"$E2E_TMP/inv/group_vars/kube_gateway_pool.yml"
 	daemon_start "$E2E_TMP/inv" "$@"
 }
@@ -113,4 +117,128 @@ EOF
 		e2e_log "prometheus reports a scrape error"
 		return 1
 	fi
+}
+
+# The flapping server: up for less than one check interval (200 ms) and
+# down for more, so no two checks in a row find it up (rise 2 never met),
+# while most up phases get one check: a cycle of 380 ms is no multiple of
+# 200 ms, so the checks slide 20 ms per cycle over the whole cycle.
+FLAP_CYCLES=12		# up/down cycles
+FLAP_UP_S=0.15		# up phase
+FLAP_DOWN_S=0.23	# down phase (connection refused)
+FLAP_ROUNDS=60		# bound of the watch loop while it flaps
+
+# flapper NS PORT: a server that listens on PORT for FLAP_UP_S, answering
+# "flapper", then is gone (connection refused) for FLAP_DOWN_S, on an
+# absolute schedule, FLAP_CYCLES times; it prints "up" at each up phase.
+flapper() {
+	cat >"$E2E_TMP/flapper.py" <<'PYEOF'
+import select, socket, sys, time
+port, up, down, cycles = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+t0 = time.monotonic()
+for i in range(cycles):
+    start = t0 + i * (up + down)
+    time.sleep(max(0.0, start - time.monotonic()))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    print("up", flush=True)
+    while True:
+        left = start + up - time.monotonic()
+        if left <= 0:
+            break
+        if select.select([s], [], [], left)[0]:
+            try:
+                c, _ = s.accept()
+                c.sendall(b"flapper\n")
+                c.close()
+            except OSError:
+                pass
+    s.close()
+PYEOF
+	ip netns exec "$1" timeout 30 python3 "$E2E_TMP/flapper.py" "$2" "$FLAP_UP_S" \
+		"$FLAP_DOWN_S" "$FLAP_CYCLES" >"$E2E_TMP/flapper.out" 2>&1 &
+	E2E_PIDS+=($!)
+	FLAPPER_PID=$!
+}
+
+# be_json ROUTE BACKEND: that backend's object of "backend show -j".
+be_json() {
+	cli -j backend show "$1" | jq -c --arg b "$2" '.[] | select(.backend == $b)'
+}
+
+# checks_ok ROUTE BACKEND: its successful checks so far.
+checks_ok() { be_json "$1" "$2" | jq '.check.checks_ok'; }
+
+test_health_flapping_never_up() {
+	local port=${SEED_PORTS[0]} be i j ok0 ok1
+	local OBS_CHECK="{inter: $OBS_INTER, rise: 2, fall: 3}"
+	be=$GW_NET.2:$port
+	obs_up
+	kill "${E2E_PIDS[1]}"
+	wait "${E2E_PIDS[1]}" 2>/dev/null || true
+	wait_for "gateway-2 down" log_has "backend $be UP -> DOWN" 1
+	ok0=$(checks_ok arogcd "$be")
+	flapper "${NS_NODES[0]}" "$port"
+	: >"$E2E_TMP/flap-clients"
+	for ((i = 0; i < FLAP_ROUNDS; i++)); do
+		kill -0 "$FLAPPER_PID" 2>/dev/null || break
+		client_run tcp "$port" 4 >>"$E2E_TMP/flap-clients"
+		j=$(be_json arogcd "$be")
+		jcheck "$be listed down while it flaps" '.state == "down" and
+			.check.health == "down"' "$j"
+		sleep 0.1
+	done
+	if kill -0 "$FLAPPER_PID" 2>/dev/null; then
+		e2e_log "the flapper outlived the watch"; return 1
+	fi
+	wait "$FLAPPER_PID" || { e2e_log "flapper: $(cat "$E2E_TMP/flapper.out")"; return 1; }
+	[ "$(grep -c '^up$' "$E2E_TMP/flapper.out")" -eq "$FLAP_CYCLES" ] ||
+		{ e2e_log "flapper: $(cat "$E2E_TMP/flapper.out")"; return 1; }
+	# It did answer checks (it flapped, as seen by the checker) ...
+	ok1=$(checks_ok arogcd "$be")
+	[ $((ok1 - ok0)) -ge 3 ] ||
+		{ e2e_log "successful checks while flapping: $ok0 -> $ok1, want >= 3 more:" \
+			"$(be_json arogcd "$be")"; return 1; }
+	# ... yet never came up, and no client landed on it.
+	if log_has "backend $be DOWN -> UP" 1; then
+		e2e_log "flapping backend came up: $(grep "$be" "$DAEMON_LOG")"; return 1
+	fi
+	no_errors_without "$(sort "$E2E_TMP/flap-clients")" flapper
+	grep -q '^gateway-1 ' "$E2E_TMP/flap-clients" ||
+		{ e2e_log "no client connection at all"; return 1; }
+	e2e_log "flapping: $((ok1 - ok0)) successful checks, never up"
+}
+
+# check_results_shown: gateway-2 (server gone) refused, the others ok.
+check_results_shown() {
+	local j
+	j=$(cli -j backend show arogcd) || return 1
+	printf '%s\n' "$j" | jq -e --arg down "$GW_NET.2:${SEED_PORTS[0]}" '
+		length == 3 and all(.[]; if .backend == $down then
+			.state == "down" and .check.result == "connection refused" and
+			.check.health == "down" and .check.consecutive_failed > 0 and
+			.check.consecutive_ok == 0
+		else
+			.state == "up" and .check.result == "ok" and .check.health == "up" and
+			.check.consecutive_ok > 0 and .check.checks_ok > 0
+		end) and all(.[]; .check.age_ms < 5000 and .check.duration_us >= 0)' \
+		>/dev/null
+}
+
+test_backend_show_check_results() {
+	local port=${SEED_PORTS[0]} out OBS_UDP=udp
+	obs_up
+	kill "${E2E_PIDS[1]}"
+	wait "${E2E_PIDS[1]}" 2>/dev/null || true
+	wait_for "check results in backend show" check_results_shown ||
+		{ e2e_log "$(cli -j backend show arogcd)"; return 1; }
+	out=$(cli backend show arogcd)
+	grep -q "$GW_NET.2:$port .* connection refused [0-9.]*ms [0-9.]*s ago$" <<<"$out" &&
+		grep -q "$GW_NET.3:$port .* ok [0-9.]*ms [0-9.]*s ago$" <<<"$out" ||
+		{ e2e_log "text: $out"; return 1; }
+	# UDP is not checked: "none", never null.
+	jcheck "unchecked udp" 'length == 3 and all(.[]; .check.result == "none" and
+		.check.health == "none" and .check.checks_ok == 0)' "$(cli -j backend show syslog)"
 }

@@ -3,7 +3,8 @@
  * test_health.c - health checks against real listeners on 127.0.0.1: up
  * after rise, down after fall, flapping never up, timeout (a listener whose
  * accept queue is full drops new SYNs), check port override, state kept
- * across pt_health_set_targets. Small intervals; every wait is bounded.
+ * across pt_health_set_targets, the per-result callback (what the daemon
+ * writes into portier_health). Small intervals; every wait is bounded.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -367,6 +368,62 @@ static void test_set_targets_keeps_state(void **state)
 	close(cfd);
 }
 
+/* What the result callback saw. */
+struct results {
+	size_t n;			/* callbacks */
+	struct pt_health_status last;	/* the last one's status */
+};
+
+static void on_result(void *arg, const struct pt_health_status *st)
+{
+	struct results *r = arg;
+
+	r->n++;
+	r->last = *st;
+}
+
+/* Two results in a row: ok (arg true) or failed. */
+static bool two_in_a_row(struct pt_health *h, void *arg)
+{
+	const struct pt_health_status *st = pt_health_at(h, 0);
+
+	return (*(bool *)arg ? st->consecutive_ok : st->consecutive_failed) >= 2;
+}
+
+/* Every completed check reaches the result callback, with the target's
+ * tag, its errno and the consecutive counts. */
+static void test_result_callback(void **state)
+{
+	struct results r = {};
+	struct pt_health_opts o = { .defaults = { .inter_ms = INTER_MS },
+				    .result_cb = on_result, .cb_arg = &r };
+	struct pt_health *h = NULL;
+	uint16_t port = 0;
+	int lfd = listener(&port, SOMAXCONN);
+	struct pt_health_target t = target("web", port);
+	bool ok = true;
+
+	(void)state;
+	t.tag = 42;
+	assert_int_equal(pt_health_new(&o, &h), 0);
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+	assert_true(run_until(h, two_in_a_row, &ok));
+	assert_int_equal(r.n, r.last.checks_ok + r.last.checks_failed);
+	assert_int_equal(r.last.tag, 42);
+	assert_true(r.last.last_ok);
+	assert_int_equal(r.last.last_err, 0);
+	assert_true(r.last.consecutive_ok >= 2);
+	assert_int_equal(r.last.consecutive_failed, 0);
+	close(lfd);
+	ok = false;
+	assert_true(run_until(h, two_in_a_row, &ok));
+	assert_int_equal(r.n, r.last.checks_ok + r.last.checks_failed);
+	assert_int_equal(r.last.last_err, ECONNREFUSED);
+	assert_int_equal(r.last.consecutive_ok, 0);
+	assert_true(r.last.consecutive_failed >= 2);
+	pt_health_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_set_targets_keeps_state),
+		cmocka_unit_test(test_result_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
