@@ -11,7 +11,7 @@
 
 struct pt_global pt_g = { .bpffs = NULL, .prog = "portier" };
 
-int pt_cmd_select(const struct pt_cmd *cmds, int argc, char **argv,
+int pt_cmd_select(const char *obj, const struct pt_cmd *cmds, int argc, char **argv,
 		  int (*help)(int argc, char **argv))
 {
 	if (argc < 1)
@@ -19,7 +19,8 @@ int pt_cmd_select(const struct pt_cmd *cmds, int argc, char **argv,
 	for (const struct pt_cmd *c = cmds; c->name; c++)
 		if (is_prefix(argv[0], c->name))
 			return c->func(argc - 1, argv + 1);
-	p_err("unknown command '%s'; try '%s help'", argv[0], pt_g.prog);
+	p_err("unknown command '%s'; try '%s%s%s help'", argv[0], pt_g.prog, obj ? " " : "",
+	      obj ? obj : "");
 	return 1;
 }
 

@@ -27,8 +27,9 @@ struct pt_cmd {
 
 /* Run the command whose name argv[0] is a prefix of (first match in table
  * order, like bpftool); no argv[0] runs help. Returns the command's exit
- * code, or 1 with an error for an unknown command. */
-int pt_cmd_select(const struct pt_cmd *cmds, int argc, char **argv,
+ * code, or 1 with an error for an unknown command that points to the help
+ * of obj (the object name, e.g. "route"; NULL for the top level). */
+int pt_cmd_select(const char *obj, const struct pt_cmd *cmds, int argc, char **argv,
 		  int (*help)(int argc, char **argv));
 
 /* Report an error once, at the command boundary. */

@@ -141,17 +141,26 @@ static const char *check_text(json_t *c, char *buf, size_t len)
 	return buf;
 }
 
+/* Backend b of route r as JSON; NULL after an error (printed) if its
+ * counters cannot be read. */
 static json_t *backend_json(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
 			    const struct pt_dp_backend_view *b)
 {
 	struct portier_stats st;
 	char addr[INET6_ADDRSTRLEN], ap[CLI_ADDRPORT_BUF];
 	json_t *o;
+	int err;
 
-	cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
+	cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
+	err = cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
+	if (err) {
+		p_err("cannot read the counters of backend %s of route %s in %s (%s); is the "
+		      "pinned data plane from this version of portier?", ap, r->meta.name,
+		      cli_pin_dir(), strerror(-err));
+		return NULL;
+	}
 	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:I, s:o, s:o, s:o}",
-		      "route", r->meta.name, "backend",
-		      cli_addr_port(&b->addr, b->port, ap, sizeof(ap)), "address",
+		      "route", r->meta.name, "backend", ap, "address",
 		      pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
 		      "local", b->local, "state", cli_state_name(b->state),
 		      "drained", !!(b->state & PT_DP_BE_DRAINED),
@@ -176,6 +185,7 @@ static int do_show(int argc, char **argv)
 	struct pt_dataplane *dp;
 	json_t *arr = json_array();
 	size_t n, shown = 0;
+	int ret = 0;
 
 	if (cli_no_more(argc - 1, argv + 1, "backend show"))
 		return 1;
@@ -187,7 +197,7 @@ static int do_show(int argc, char **argv)
 		printf("%-16s %-22s %-8s %-5s %10s %12s %12s %14s %14s  %s\n", "ROUTE",
 		       "BACKEND", "STATE", "LOCAL", "FLOWS", "PKTS_IN", "PKTS_OUT", "BYTES_IN",
 		       "BYTES_OUT", "LAST_CHECK");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !ret; i++) {
 		if (route && strcmp(v[i].meta.name, route))
 			continue;
 		shown++;
@@ -195,6 +205,10 @@ static int do_show(int argc, char **argv)
 			json_t *o = backend_json(dp, &v[i], &v[i].be[j]);
 			char chk[2 * REASON_BUF];
 
+			if (!o) {
+				ret = 1;
+				break;
+			}
 			if (pt_g.json) {
 				json_array_append_new(arr, o);
 				continue;
@@ -212,6 +226,10 @@ static int do_show(int argc, char **argv)
 	}
 	pt_dp_view_free(v, n);
 	pt_dp_close(dp);
+	if (ret) {
+		json_decref(arr);
+		return ret;
+	}
 	if (route && !shown) {
 		json_decref(arr);
 		p_err("no route '%s' is loaded; 'portier route show' lists them", route);
@@ -255,8 +273,11 @@ static int set_drained(int argc, char **argv, bool on)
 		id = pt_dp_backend_id(dp, argv[0], &addr, port);
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < v[i].n_be; j++)
-				if ((int)v[i].be[j].id == id)
-					ret = pt_json_print(backend_json(dp, &v[i], &v[i].be[j]));
+				if ((int)v[i].be[j].id == id) {
+					json_t *o = backend_json(dp, &v[i], &v[i].be[j]);
+
+					ret = o ? pt_json_print(o) : 1;
+				}
 		pt_dp_view_free(v, n);
 	}
 	pt_dp_close(dp);
@@ -284,5 +305,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_backend(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("backend", cmds, argc, argv, do_help);
 }

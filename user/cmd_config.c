@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "diag.h"
@@ -21,8 +20,6 @@
 #include "routes.h"
 #include "util.h"
 
-/* HOST_NAME_MAX is 64 on Linux; leave room for a terminating NUL. */
-#define HOSTNAME_BUF 256
 /* One formatted diagnostic line. */
 #define DIAG_BUF 2048
 /* "255.255.255.255:65535/udp", with room for IPv6 later. */
@@ -51,22 +48,11 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  check  read the Ansible inventory, build the routes of host NAME,\n"
 		"         print them with every warning and error; exit 1 on errors.\n"
-		"         With -j: {\"host\", \"routes\", \"warnings\", \"errors\"}.\n",
+		"         With -j: {\"host\", \"routes\", \"warnings\", \"errors\"}.\n"
+		"         A backend is (local) when it is host NAME or has NAME's\n"
+		"         inventory address; unlike the daemon, check does not look at\n"
+		"         this machine's interfaces, so it may run off the gateway.\n",
 		pt_g.prog);
-	return 0;
-}
-
-/* The short hostname: gethostname() up to the first dot. */
-static int short_hostname(char *buf, size_t len)
-{
-	char *dot;
-
-	if (gethostname(buf, len) < 0)
-		return -errno;
-	buf[len - 1] = '\0';
-	dot = strchr(buf, '.');
-	if (dot)
-		*dot = '\0';
 	return 0;
 }
 
@@ -279,7 +265,7 @@ static int do_check(int argc, char **argv)
 	struct pt_diags d = { 0 };
 	struct pt_inventory *inv = NULL;
 	struct pt_routeset *rs = NULL;
-	char hostname[HOSTNAME_BUF];
+	char hostname[PT_HOSTNAME_BUF];
 	const char *host;
 	int ret = 1;
 
@@ -287,7 +273,7 @@ static int do_check(int argc, char **argv)
 		return 1;
 	host = a.host;
 	if (!host) {
-		int err = short_hostname(hostname, sizeof(hostname));
+		int err = pt_short_hostname(hostname, sizeof(hostname));
 
 		if (err) {
 			p_err("config check: cannot read this host's name (%s); give --host NAME",
@@ -335,5 +321,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_config(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("config", cmds, argc, argv, do_help);
 }

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "dataplane.h"
 #include "util.h"
 
 #define NS_PER_SEC	1000000000ULL
@@ -105,13 +106,7 @@ static int do_show(int argc, char **argv)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &f) || f.dir != PORTIER_FLOW_DIR_ORIG)
 			continue;
-		memset(&peer, 0, sizeof(peer));
-		peer.saddr = f.nat_daddr;
-		peer.daddr = f.nat_saddr;
-		peer.sport = f.nat_dport;
-		peer.dport = f.nat_sport;
-		peer.proto = key.proto;
-		peer.family = key.family;
+		pt_flow_key_other(&key, &f, &peer);
 		memset(&pf, 0, sizeof(pf));
 		bpf_map_lookup_elem(fd, &peer, &pf);
 		pk[0] = f.packets;
@@ -201,5 +196,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_conntrack(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("conntrack", cmds, argc, argv, do_help);
 }

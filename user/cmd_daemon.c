@@ -43,7 +43,6 @@
 #include "routes.h"
 #include "util.h"
 
-#define HOSTNAME_BUF	256	/* gethostname() buffer */
 #define DIAG_BUF	2048	/* one formatted diagnostic */
 #define TICK_SECONDS	5	/* period of local-address refresh and GC */
 
@@ -63,7 +62,7 @@ struct daemon_args {
 	bool generic;			/* --generic: generic (skb) XDP mode */
 	struct pt_connlog_opts log;	/* --log stdout|syslog: connection logs */
 	__u32 log_ring;			/* --log-ring BYTES, 0 = default */
-	char hostbuf[HOSTNAME_BUF];
+	char hostbuf[PT_HOSTNAME_BUF];
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -94,28 +93,40 @@ static int do_help(int argc, char **argv)
 		"              [--metrics ADDR:PORT] [--flush-down]\n"
 		"       %1$s daemon help\n"
 		"\n"
-		"  Load the XDP data plane on IF (input: client side; output: backend\n"
-		"  side), fill it with the routes of host NAME from the inventory, and\n"
-		"  run until SIGINT/SIGTERM. SIGHUP re-reads the inventory and applies\n"
-		"  the difference. Maps and links are pinned under DIR (default %2$s);\n"
-		"  a restarted daemon adopts them, keeping every flow.\n"
+		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
+		"  NAME from the inventory, and run until SIGINT/SIGTERM. SIGHUP re-reads\n"
+		"  the inventory and applies the difference. Maps and links are pinned\n"
+		"  under DIR; a restarted daemon adopts them, keeping every flow. Every\n"
+		"  TCP backend is health-checked (TCP connect; destination.check: inter\n"
+		"  2s, rise 2, fall 3 by default); see docs/observability.md.\n"
 		"\n"
-		"  --nat           force the NAT mode of every route (default: as the\n"
-		"                  route says, snat unless it sets nat: dnat)\n"
-		"  --snat-ports    SNAT source ports (default %3$d-%4$d)\n"
-		"  --keep          on SIGINT/SIGTERM leave the data plane attached\n"
-		"  --generic       generic (skb) XDP instead of native: slower\n"
-		"  --metrics       serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-		"  --flush-down    when a backend goes DOWN, delete its flows (default:\n"
-		"                  established flows are left to the endpoints)\n"
-		"\n"
-		"  Every TCP backend is health-checked (TCP connect; destination.check:\n"
-		"  inter 2s, rise 2, fall 3 by default); see docs/observability.md.\n"
-		"  --log           where the connection logs of routes with tcplog or\n"
-		"                  httplog go (default stdout; docs/connlog.md)\n"
-		"  --log-ring      their ring buffer, bytes, a power of two (default %5$d)\n",
+		"  -i, --inventory PATH  the Ansible inventory, a file or a directory\n"
+		"  --host NAME           the inventory host whose routes to load\n"
+		"                        (default: the short hostname)\n"
+		"  --input IF            the client-side NIC\n"
+		"  --output IF           the backend-side NIC; its IPv4 address is the\n"
+		"                        SNAT source\n"
+		"  --nat snat|dnat       force the NAT mode of every route (default: as\n"
+		"                        the route says, snat unless it sets nat: dnat)\n"
+		"  --bpffs DIR           pin directory (default %2$s)\n"
+		"  --conntrack-size N    connection-table entries, two entries per flow\n"
+		"                        (default %6$d)\n"
+		"  --snat-ports MIN-MAX  SNAT source ports (default %3$d-%4$d)\n"
+		"  --keep                on SIGINT/SIGTERM leave the data plane attached\n"
+		"                        and pinned\n"
+		"  --generic             generic (skb) XDP instead of native: slower\n"
+		"  --log stdout|syslog   where the connection logs of routes with tcplog\n"
+		"                        or httplog go (default stdout; docs/connlog.md)\n"
+		"  --log-ring BYTES      their ring buffer, a power of two\n"
+		"                        (default %5$d)\n"
+		"  --metrics ADDR:PORT   serve Prometheus metrics at\n"
+		"                        http://ADDR:PORT/metrics\n"
+		"  --flush-down          when a backend goes DOWN, delete its flows\n"
+		"                        (default: established flows are left to the\n"
+		"                        endpoints)\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
-		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT);
+		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
+		PORTIER_CT_DEFAULT_ENTRIES);
 	return 0;
 }
 
@@ -248,37 +259,22 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		return -EINVAL;
 	}
 	if (!a->host) {
-		if (gethostname(a->hostbuf, sizeof(a->hostbuf) - 1) < 0) {
-			p_err("cannot read the hostname (%s); give --host NAME", strerror(errno));
-			return -errno;
+		int err = pt_short_hostname(a->hostbuf, sizeof(a->hostbuf));
+
+		if (err) {
+			p_err("cannot read the hostname (%s); give --host NAME", strerror(-err));
+			return err;
 		}
-		a->hostbuf[strcspn(a->hostbuf, ".")] = '\0';
 		a->host = a->hostbuf;
 	}
 	return 0;
-}
-
-/* Is addr one of this host's addresses? (pt_build_opts.is_local) */
-static bool host_has_addr(const struct pt_addr *addr, void *arg)
-{
-	struct ifaddrs *ifa, *i;
-	bool found = false;
-
-	(void)arg;
-	if (addr->family != AF_INET || getifaddrs(&ifa))
-		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
-	freeifaddrs(ifa);
-	return found;
 }
 
 /* Read the inventory and build the routes; every diagnostic is logged.
  * Returns NULL if there were errors. */
 static struct pt_routeset *build_routes(const struct daemon_args *a)
 {
-	struct pt_build_opts opts = { .host = a->host, .is_local = host_has_addr };
+	struct pt_build_opts opts = { .host = a->host, .is_local = pt_host_has_addr };
 	struct pt_diags d = {};
 	struct pt_inventory *inv;
 	struct pt_routeset *rs = NULL;

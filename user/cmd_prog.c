@@ -232,5 +232,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_prog(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("prog", cmds, argc, argv, do_help);
 }

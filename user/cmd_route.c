@@ -305,5 +305,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_route(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("route", cmds, argc, argv, do_help);
 }

@@ -74,7 +74,10 @@ static int do_show(int argc, char **argv)
 	json_t *routes = json_array(), *reasons = json_array();
 	uint64_t rc[PORTIER_R_MAX];
 	char ap[CLI_ADDRPORT_BUF];
+	char what[CLI_ADDRPORT_BUF + PORTIER_ROUTE_NAME_MAX + 32];	/* unreadable counters */
+	bool ok = false;
 	size_t n;
+	int err = 0;
 
 	if (cli_no_more(argc, argv, "stats show"))
 		return 1;
@@ -85,27 +88,35 @@ static int do_show(int argc, char **argv)
 	if (!pt_g.json)
 		printf("%-40s %10s %12s %12s %14s %14s\n", "ROUTE / BACKEND", "FLOWS", "PKTS_IN",
 		       "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !err; i++) {
 		struct portier_stats st;
 		json_t *bes = json_array(), *o = NULL;
 
-		cli_stats_sum(pt_dp_skel(dp)->maps.portier_route_stats, v[i].id, &st);
+		err = cli_stats_sum(pt_dp_skel(dp)->maps.portier_route_stats, v[i].id, &st);
+		if (err) {
+			snprintf(what, sizeof(what), "route %s", v[i].meta.name);
+			json_decref(bes);
+			break;
+		}
 		if (pt_g.json)
 			o = counters_json(json_pack("{s:s}", "route", v[i].meta.name), &st);
 		else
 			counters_text(v[i].meta.name, &st);
-		for (size_t j = 0; j < v[i].n_be; j++) {
+		for (size_t j = 0; j < v[i].n_be && !err; j++) {
 			const struct pt_dp_backend_view *b = &v[i].be[j];
-			char what[CLI_ADDRPORT_BUF + 8];
+			char line[CLI_ADDRPORT_BUF + 8];
 
 			cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
-			cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
-			if (pt_g.json) {
+			err = cli_stats_sum(pt_dp_skel(dp)->maps.portier_backend_stats, b->id, &st);
+			if (err) {
+				snprintf(what, sizeof(what), "backend %s of route %s", ap,
+					 v[i].meta.name);
+			} else if (pt_g.json) {
 				json_array_append_new(bes, counters_json(
 					json_pack("{s:s}", "backend", ap), &st));
 			} else {
-				snprintf(what, sizeof(what), "    %s", ap);
-				counters_text(what, &st);
+				snprintf(line, sizeof(line), "    %s", ap);
+				counters_text(line, &st);
 			}
 		}
 		if (pt_g.json) {
@@ -115,13 +126,20 @@ static int do_show(int argc, char **argv)
 			json_decref(bes);
 		}
 	}
+	if (err)
+		p_err("stats show: cannot read the counters of %s in %s (%s); is the pinned "
+		      "data plane from this version of portier?", what, cli_pin_dir(),
+		      strerror(-err));
+	else if (pt_reasons_sum(pt_dp_skel(dp)->maps.portier_reasons, rc))
+		p_err("stats show: cannot read the reason counters in %s; is the pinned data "
+		      "plane from this version of portier?", cli_pin_dir());
+	else
+		ok = true;
 	pt_dp_view_free(v, n);
-	if (pt_reasons_sum(pt_dp_skel(dp)->maps.portier_reasons, rc)) {
+	if (!ok) {
 		pt_dp_close(dp);
 		json_decref(routes);
 		json_decref(reasons);
-		p_err("stats show: cannot read the reason counters in %s; is the pinned data "
-		      "plane from this version of portier?", cli_pin_dir());
 		return 1;
 	}
 	pt_dp_close(dp);
@@ -157,5 +175,5 @@ static const struct pt_cmd cmds[] = {
 
 int do_stats(int argc, char **argv)
 {
-	return pt_cmd_select(cmds, argc, argv, do_help);
+	return pt_cmd_select("stats", cmds, argc, argv, do_help);
 }

@@ -397,28 +397,38 @@ static int resync(struct pt_dataplane *dp)
 	return 0;
 }
 
-int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
+/* A new handle on pin_dir (NULL: the default), empty, with the BPF object
+ * opened but not loaded. *out is set even on error, for pt_dp_close. */
+static int dp_new(bool pin, const char *pin_dir, struct pt_dataplane **out)
 {
 	struct pt_dataplane *dp = xcalloc(1, sizeof(*dp));
-	int err, found = 0;
 
+	*out = dp;
 	last_error[0] = '\0';
-	dp_verbose = opts->verbose;
 	libbpf_set_print(libbpf_print);
 	dp->link_fd[0] = dp->link_fd[1] = -1;
 	dp->lock_fd = -1;
-	dp->pin = opts->pin;
-	dp->pin_dir = xstrdup(opts->pin_dir ? opts->pin_dir : PORTIER_PIN_DIR_DEFAULT);
+	dp->pin = pin;
+	dp->pin_dir = xstrdup(pin_dir ? pin_dir : PORTIER_PIN_DIR_DEFAULT);
 	dp->routes = xcalloc(PORTIER_MAX_ROUTES, sizeof(*dp->routes));
 	dp->backends = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*dp->backends));
 	dp->ports = xcalloc(NPORTS, sizeof(*dp->ports));
 	pt_dp_config_defaults(&dp->cfg);
-
 	dp->skel = portier__open();
-	if (!dp->skel) {
-		err = fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+	if (!dp->skel)
+		return fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+	return 0;
+}
+
+int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
+{
+	struct pt_dataplane *dp;
+	int err, found = 0;
+
+	dp_verbose = opts->verbose;
+	err = dp_new(opts->pin, opts->pin_dir, &dp);
+	if (err)
 		goto fail;
-	}
 	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack,
 				       opts->ct_entries ? opts->ct_entries :
 				       PORTIER_CT_DEFAULT_ENTRIES);
@@ -464,26 +474,14 @@ fail:
 
 int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
 {
-	struct pt_dataplane *dp = xcalloc(1, sizeof(*dp));
+	struct pt_dataplane *dp;
 	struct bpf_map **maps;
 	size_t n;
-	int err = 0;
+	int err;
 
-	last_error[0] = '\0';
-	libbpf_set_print(libbpf_print);
-	dp->link_fd[0] = dp->link_fd[1] = -1;
-	dp->lock_fd = -1;
-	dp->pin = true;
-	dp->pin_dir = xstrdup(pin_dir ? pin_dir : PORTIER_PIN_DIR_DEFAULT);
-	dp->routes = xcalloc(PORTIER_MAX_ROUTES, sizeof(*dp->routes));
-	dp->backends = xcalloc(PORTIER_MAX_BACKENDS, sizeof(*dp->backends));
-	dp->ports = xcalloc(NPORTS, sizeof(*dp->ports));
-	pt_dp_config_defaults(&dp->cfg);
-	dp->skel = portier__open();
-	if (!dp->skel) {
-		err = fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+	err = dp_new(true, pin_dir, &dp);
+	if (err)
 		goto fail;
-	}
 	maps = pinned_maps(dp->skel, &n);
 	for (size_t i = 0; i < n && !err; i++) {
 		char *path = xasprintf("%s/%s", dp->pin_dir, bpf_map__name(maps[i]));
@@ -1662,14 +1660,7 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 		if (bpf_map_lookup_elem(fd, &key, &f))
 			continue;
 		last = f.last_seen_ns;
-		/* The other direction: the rewritten tuple, reversed. */
-		memset(&peer, 0, sizeof(peer));
-		peer.saddr = f.nat_daddr;
-		peer.daddr = f.nat_saddr;
-		peer.sport = f.nat_dport;
-		peer.dport = f.nat_sport;
-		peer.proto = key.proto;
-		peer.family = key.family;
+		pt_flow_key_other(&key, &f, &peer);
 		has_peer = !bpf_map_lookup_elem(fd, &peer, &pf);
 		if (has_peer && pf.last_seen_ns > last)
 			last = pf.last_seen_ns;

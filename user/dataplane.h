@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "portier.h"
 #include "routes.h"
@@ -43,6 +44,21 @@ struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
 /* The writers' lock: a directory inside the pin directory (bpffs holds no
  * regular files), flock'ed by every change. */
 #define PT_DP_WRITE_LOCK	"write_lock"
+
+/* The connection-table key of the other direction of flow f (found at key
+ * k): f's rewritten tuple, reversed, as the program builds it
+ * (flow_key_other in bpf/conntrack.h). */
+static inline void pt_flow_key_other(const struct portier_flow_key *k,
+				     const struct portier_flow *f, struct portier_flow_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->saddr = f->nat_daddr;
+	out->daddr = f->nat_saddr;
+	out->sport = f->nat_dport;
+	out->dport = f->nat_sport;
+	out->proto = k->proto;
+	out->family = k->family;
+}
 
 /* How to open and load the data plane. Zero-initialised = load unpinned
  * with default sizes (what BPF program tests want). */

@@ -100,5 +100,5 @@ int main(int argc, char **argv)
 		do_help(0, NULL);
 		return 1;
 	}
-	return pt_cmd_select(objects, argc, argv, do_help);
+	return pt_cmd_select(NULL, objects, argc, argv, do_help);
 }

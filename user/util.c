@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* util.c - see util.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -74,4 +76,15 @@ bool is_prefix(const char *s, const char *full)
 	size_t n = strlen(s);
 
 	return n && n <= strlen(full) && !memcmp(s, full, n);
+}
+
+int pt_short_hostname(char *buf, size_t len)
+{
+	if (!len)
+		return -EINVAL;
+	if (gethostname(buf, len) < 0)
+		return -errno;
+	buf[len - 1] = '\0';
+	buf[strcspn(buf, ".")] = '\0';
+	return 0;
 }

@@ -19,4 +19,11 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if s is a non-empty prefix of full (bpftool-style command matching). */
 bool is_prefix(const char *s, const char *full);
 
+/* A hostname buffer: HOST_NAME_MAX is 64 on Linux; room to spare and a NUL. */
+#define PT_HOSTNAME_BUF 256
+
+/* This host's short name (gethostname() up to the first dot) into buf, always
+ * NUL-terminated. Returns 0 or -errno. */
+int pt_short_hostname(char *buf, size_t len);
+
 #endif

@@ -223,20 +223,34 @@ inv_remote() {
 }
 
 # daemon_start INV [OPTIONS...]: portier daemon in the gateway namespace,
-# pins in the private bpffs; waits until it says it runs.
+# pins in the private bpffs; waits until it says it runs, and gives up at
+# once (with its log) if it exits first.
 daemon_start() {
-	local inv=$1
+	local inv=$1 i rc
 	shift
 	DAEMON_LOG=$E2E_TMP/daemon.log
 	ip netns exec "$NS_GW" "$PORTIER" daemon -i "$inv" --host gateway-1 --input in0 --output out0 \
 		--bpffs "$PIN_DIR" "$@" >>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
-	if ! wait_for "the daemon" daemon_running; then
-		cat "$DAEMON_LOG" >&2
-		return 1
-	fi
+	for ((i = 0; i < WAIT_STEPS; i++)); do
+		daemon_running && return 0
+		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			rc=0
+			wait "$DAEMON_PID" || rc=$?	# under set -e too
+			DAEMON_PID=
+			e2e_log "the daemon exited (status $rc) before it ran; its log:"
+			cat "$DAEMON_LOG" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	e2e_log "timed out waiting for the daemon; its log:"
+	cat "$DAEMON_LOG" >&2
+	return 1
 }
 
+# daemon_running: 0 once the daemon has logged "running:" (DAEMON_STARTS
+# times, default once), 2 if it is gone, else 1.
 daemon_running() {
 	local n
 	kill -0 "$DAEMON_PID" 2>/dev/null || return 2

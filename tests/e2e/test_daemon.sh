@@ -72,11 +72,15 @@ test_reload_broken_inventory_changes_nothing() {
 }
 
 test_second_daemon_refused_and_clean_stop() {
+	local rc=0
 	seed_up snat
-	if ns "$NS_GW" timeout 10 "$PORTIER" daemon -i "$E2E_TMP/inv" --host gateway-1 \
-		--input in0 --output out0 --bpffs "$PIN_DIR" 2>"$E2E_TMP/second.err"; then
-		e2e_log "a second daemon started"; return 1
-	fi
+	ns "$NS_GW" timeout 10 "$PORTIER" daemon -i "$E2E_TMP/inv" --host gateway-1 \
+		--input in0 --output out0 --bpffs "$PIN_DIR" 2>"$E2E_TMP/second.err" || rc=$?
+	case $rc in
+	0) e2e_log "a second daemon started and stopped cleanly"; return 1 ;;
+	124) e2e_log "a second daemon started on the same pins (still running after 10 s," \
+		"ended by timeout): $(cat "$E2E_TMP/second.err")"; return 1 ;;
+	esac
 	grep -q 'another portier daemon' "$E2E_TMP/second.err" ||
 		{ e2e_log "second daemon: $(cat "$E2E_TMP/second.err")"; return 1; }
 	daemon_stop TERM

@@ -268,6 +268,7 @@ static void test_usage(void **state)
 	run(&r, "config frobnicate");
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "unknown command 'frobnicate'"));
+	assert_non_null(strstr(r.err, " config help'"));
 	run_free(&r);
 }
 
