@@ -59,7 +59,7 @@ deps:
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/portier.h vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) vmlinux.h | $(BUILD)
 	$(msg) BPF $@
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,7 +67,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(msg) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) include/portier.h $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/*.h) $(SKELS) | $(BUILD)/obj
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 

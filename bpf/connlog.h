@@ -17,50 +17,6 @@ struct {
 	__uint(max_entries, PORTIER_CONNLOG_RING_DEFAULT);
 } portier_connlog SEC(".maps");
 
-/* Fill ev from flow entry f (found under the packet's tuple k) and the
- * other entry o of its flow (NULL for a local backend). */
-static __always_inline void connlog_fill(struct portier_connlog_event *ev,
-					 const struct portier_flow_key *k,
-					 const struct portier_flow *f,
-					 const struct portier_flow *o, __u8 end, __u64 now)
-{
-	__u8 d = f->dir & PORTIER_FLOW_DIR_REPLY;
-
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->kind = PORTIER_CONNLOG_KIND_END;
-	ev->end = end;
-	ev->proto = k->proto;
-	ev->family = k->family;
-	ev->route_id = f->route_id;
-	ev->backend_id = f->backend_id;
-	ev->flags = f->flags | (o ? o->flags : 0);
-	if (d == PORTIER_FLOW_DIR_ORIG) {
-		ev->client = k->saddr;
-		ev->client_port = k->sport;
-		ev->service = k->daddr;
-		ev->service_port = k->dport;
-		ev->backend = f->nat_daddr;
-		ev->backend_port = f->nat_dport;
-		ev->snat_port = f->nat_sport;
-	} else {
-		ev->backend = k->saddr;
-		ev->backend_port = k->sport;
-		ev->snat_port = k->dport;
-		ev->client = f->nat_daddr;
-		ev->client_port = f->nat_dport;
-		ev->service = f->nat_saddr;
-		ev->service_port = f->nat_sport;
-	}
-	ev->start_ns = f->created_ns;
-	ev->end_ns = now;
-	ev->packets[d] = f->packets;
-	ev->bytes[d] = f->bytes;
-	if (o) {
-		ev->packets[d ^ 1] = o->packets;
-		ev->bytes[d ^ 1] = o->bytes;
-	}
-}
-
 /* A FIN or RST (p->tcp set) of flow entry f, counted already, on a flow not
  * logged yet. Marks this direction's FIN; when the flow is over (RST, or
  * the other direction sent its FIN before; a local flow, whose replies the
@@ -101,7 +57,7 @@ static __always_inline void connlog_tcp_close(const struct pkt *p, struct portie
 		return;
 	}
 	flow_key_of(p, &k);
-	connlog_fill(ev, &k, f, o, end, now);
+	portier_connlog_fill(ev, &k, f, o, end, now);
 	bpf_ringbuf_submit(ev, 0);
 }
 

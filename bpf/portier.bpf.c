@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "portier.h"
+#include "portier_connlog.h"
 #include "maps.h"
 #include "parse.h"
 #include "csum.h"

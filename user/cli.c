@@ -54,6 +54,16 @@ void p_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+bool pt_help_json(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!pt_g.json)
+		return false;
+	fputs("null\n", stdout);
+	return true;
+}
+
 int pt_json_print(json_t *v)
 {
 	size_t flags = JSON_PRESERVE_ORDER | (pt_g.pretty ? JSON_INDENT(4) : JSON_COMPACT);

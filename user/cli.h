@@ -37,6 +37,11 @@ void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A warning on stderr ("Warning: ..."), in both modes. */
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Every object's help starts with this: in JSON mode, help is the JSON
+ * value null (as bpftool prints) and the caller returns 0. It takes the
+ * help's own arguments, which no help uses. */
+bool pt_help_json(int argc, char **argv);
+
 /* Print a JSON value on stdout (compact, or indented with -p) and drop the
  * reference. Returns 0, or 1 if it could not be written. */
 int pt_json_print(json_t *v);

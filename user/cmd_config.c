@@ -33,12 +33,8 @@ struct check_args {
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (pt_g.json) {
-		fprintf(stdout, "null\n");
+	if (pt_help_json(argc, argv))
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %1$s config check -i PATH [--host NAME]\n"
 		"       %1$s config help\n"

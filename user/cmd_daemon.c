@@ -79,12 +79,8 @@ static void logmsg(const char *fmt, ...)
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (pt_g.json) {
-		fprintf(stdout, "null\n");
+	if (pt_help_json(argc, argv))
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %1$s daemon -i PATH [--host NAME] --input IF --output IF\n"
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"

@@ -25,12 +25,8 @@
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (pt_g.json) {
-		fprintf(stdout, "null\n");
+	if (pt_help_json(argc, argv))
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %1$s reload\n"
 		"       %1$s reload help\n"

@@ -27,12 +27,8 @@
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (pt_g.json) {
-		fprintf(stdout, "null\n");
+	if (pt_help_json(argc, argv))
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %1$s route show [NAME]\n"
 		"       %1$s route add NAME [address ADDR] port PORT [proto { tcp | udp }]\n"

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "connlog.h"
+#include "portier_connlog.h"
 #include "portier.skel.h"
 #include "util.h"
 
@@ -105,29 +106,7 @@ void pt_connlog_event_of(const struct portier_flow_key *k, const struct portier_
 			 const struct portier_flow *reply, __u8 end, __u64 end_ns,
 			 struct portier_connlog_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = PORTIER_CONNLOG_KIND_END;
-	ev->end = end;
-	ev->proto = k->proto;
-	ev->family = k->family;
-	ev->route_id = f->route_id;
-	ev->backend_id = f->backend_id;
-	ev->flags = f->flags | (reply ? reply->flags : 0);
-	ev->client = k->saddr;
-	ev->client_port = k->sport;
-	ev->service = k->daddr;
-	ev->service_port = k->dport;
-	ev->backend = f->nat_daddr;
-	ev->backend_port = f->nat_dport;
-	ev->snat_port = f->nat_sport;
-	ev->start_ns = f->created_ns;
-	ev->end_ns = end_ns;
-	ev->packets[PORTIER_FLOW_DIR_ORIG] = f->packets;
-	ev->bytes[PORTIER_FLOW_DIR_ORIG] = f->bytes;
-	if (reply) {
-		ev->packets[PORTIER_FLOW_DIR_REPLY] = reply->packets;
-		ev->bytes[PORTIER_FLOW_DIR_REPLY] = reply->bytes;
-	}
+	portier_connlog_fill(ev, k, f, reply, end, end_ns);
 }
 
 static const char *ip_str(const struct portier_addr *a, __u8 family, char *buf, size_t len)

@@ -13,12 +13,8 @@
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (pt_g.json) {
-		fprintf(stdout, "null\n");
+	if (pt_help_json(argc, argv))
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
