@@ -7,20 +7,20 @@
 #define PORTIER_BPF_CONNTRACK_H
 
 #define NSEC_PER_SEC		1000000000ULL
-/* last_seen_ns is refreshed at most this often: timeouts are in seconds,
- * and fewer writes keep the entry's cache line shared between CPUs. */
-#define CT_TOUCH_NS		NSEC_PER_SEC
+/* last_seen is refreshed at most this often (ticks, about a second):
+ * timeouts are in seconds, and fewer writes keep the entry's cache line
+ * shared between CPUs. */
+#define CT_TOUCH_TICKS		(NSEC_PER_SEC >> PORTIER_TICK_SHIFT)
 
 /* The key of the packet's tuple as it arrives. */
 static __always_inline void flow_key_of(const struct pkt *p, struct portier_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr.a32[0] = p->iph->saddr;
-	k->daddr.a32[0] = p->iph->daddr;
+	k->saddr = p->iph->saddr;
+	k->daddr = p->iph->daddr;
 	k->sport = p->ports[0];
 	k->dport = p->ports[1];
 	k->proto = p->proto;
-	k->family = PORTIER_AF_INET;
 }
 
 /* The key of the other direction of flow f: a packet rewritten by f, seen
@@ -34,11 +34,10 @@ static __always_inline void flow_key_other(const struct portier_flow *f, __u8 pr
 	k->sport = f->nat_dport;
 	k->dport = f->nat_sport;
 	k->proto = proto;
-	k->family = PORTIER_AF_INET;
 }
 
-/* Idle timeout of an entry in its state, nanoseconds. */
-static __always_inline __u64 flow_timeout_ns(const struct portier_config *cfg, __u8 proto,
+/* Idle timeout of an entry in its state, ticks. */
+static __always_inline __u32 flow_timeout_ticks(const struct portier_config *cfg, __u8 proto,
 					     __u8 flags)
 {
 	__u32 s;
@@ -51,26 +50,28 @@ static __always_inline __u64 flow_timeout_ns(const struct portier_config *cfg, _
 		s = cfg->tmo_tcp_est;
 	else
 		s = cfg->tmo_tcp_syn;
-	return s * NSEC_PER_SEC;
+	return portier_ticks_of_s(s);
 }
 
 static __always_inline bool flow_expired(const struct portier_config *cfg,
 					 const struct portier_flow *f, __u8 proto, __u64 now)
 {
-	return now - f->last_seen_ns > flow_timeout_ns(cfg, proto, f->flags);
+	return (__u32)(portier_tick(now) - f->last_seen) > flow_timeout_ticks(cfg, proto, f->flags);
 }
 
 /* Account a packet on its own entry. Plain adds: RSS keeps a flow's
  * direction on one CPU, so these counts are exact but for rare moves.
- * Returns true when last_seen_ns was refreshed (and the cached next hop is
+ * Returns true when last_seen was refreshed (and the cached next hop is
  * due for a new FIB lookup). */
 static __always_inline bool flow_touch(struct portier_flow *f, __u32 len, __u64 now)
 {
+	__u32 tick = portier_tick(now);
+
 	f->packets += 1;
 	f->bytes += len;
-	if (now - f->last_seen_ns < CT_TOUCH_NS)
+	if ((__u32)(tick - f->last_seen) < CT_TOUCH_TICKS)
 		return false;
-	f->last_seen_ns = now;
+	f->last_seen = tick;
 	return true;
 }
 

@@ -21,8 +21,8 @@ static __always_inline bool nexthop_cached(struct xdp_md *ctx, const struct port
 {
 	return nh && nh->tx_ifindex && now - nh->looked_up_ns < NEXTHOP_CACHE_NS &&
 	       nh->in_ifindex == ctx->ingress_ifindex &&
-	       nh->daddr.a32[0] == f->nat_daddr.a32[0] &&
-	       nh->saddr.a32[0] == f->nat_saddr.a32[0];
+	       nh->daddr.a32[0] == f->nat_daddr &&
+	       nh->saddr.a32[0] == f->nat_saddr;
 }
 
 /* Find the next hop for f's rewritten packet and cache it in f (and, for
@@ -54,8 +54,8 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 	fib.sport = f->nat_sport;
 	fib.dport = f->nat_dport;
 	fib.tot_len = bpf_ntohs(p->iph->tot_len);
-	fib.ipv4_src = f->nat_saddr.a32[0];
-	fib.ipv4_dst = f->nat_daddr.a32[0];
+	fib.ipv4_src = f->nat_saddr;
+	fib.ipv4_dst = f->nat_daddr;
 	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
@@ -66,8 +66,8 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 	__builtin_memcpy(f->tx_smac, fib.smac, ETH_ALEN);
 	f->tx_ifindex = fib.ifindex;
 	if (nh) {
-		nh->saddr = f->nat_saddr;
-		nh->daddr = f->nat_daddr;
+		nh->saddr.a32[0] = f->nat_saddr;
+		nh->daddr.a32[0] = f->nat_daddr;
 		nh->looked_up_ns = now;
 		nh->in_ifindex = ctx->ingress_ifindex;
 		nh->tx_ifindex = fib.ifindex;

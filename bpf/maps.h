@@ -71,8 +71,10 @@ struct {
 	__type(value, __u32);
 } portier_ports SEC(".maps");
 
-/* Connection table, two entries per flow. Key struct portier_flow_key (the
- * packet's tuple as it arrives), value struct portier_flow; written by the
+/* Connection table (IPv4), two entries per flow. Key struct
+ * portier_flow_key (the packet's tuple as it arrives), value struct
+ * portier_flow: 128 bytes a slot with the element header, two cache
+ * lines; written by the
  * program, expired entries deleted by userspace (pt_dp_gc), entries of a
  * removed backend deleted by userspace. Size set before load. One LRU list
  * shared by all CPUs: the table holds exactly max_entries whatever CPU the
@@ -115,8 +117,10 @@ struct {
 	__type(value, struct portier_nexthop);
 } portier_nexthop SEC(".maps");
 
-/* Per-route counters. Key __u32 route id, value struct portier_stats per
- * CPU; written by the program, summed by userspace. */
+/* Retired per-route counters: what the route's removed backends counted.
+ * Key __u32 route id, value struct portier_stats per CPU; written by
+ * userspace only (when a backend leaves its route); the program counts per
+ * backend, and a route's totals are this plus its backends' counters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PORTIER_MAX_ROUTES);

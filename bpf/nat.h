@@ -62,15 +62,15 @@ static __always_inline struct portier_backend *pick_backend(__u32 route_id, __u3
 }
 
 /* A flow entry with everything but the rewrite. */
-static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u32 route_id,
-				      __u32 backend_id, __u64 now)
+static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 route_id,
+				      __u16 backend_id, __u64 now)
 {
 	__builtin_memset(f, 0, sizeof(*f));
 	f->dir = dir;
 	f->route_id = route_id;
 	f->backend_id = backend_id;
 	f->created_ns = now;
-	f->last_seen_ns = now;
+	f->last_seen = portier_tick(now);
 }
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
@@ -130,7 +130,7 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 			return FLOW_RACE;
 		return FLOW_OK;
 	}
-	orig->nat_daddr = be->addr;
+	orig->nat_daddr = be->addr.a32[0];
 	orig->nat_dport = be->port;
 
 	/* The reply entry: backend -> (gateway or client), rewritten back to
@@ -141,18 +141,17 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	rv.nat_daddr = k->saddr;
 	rv.nat_dport = k->sport;
 	__builtin_memset(&rk, 0, sizeof(rk));
-	rk.saddr = be->addr;
+	rk.saddr = be->addr.a32[0];
 	rk.sport = be->port;
 	rk.proto = k->proto;
-	rk.family = PORTIER_AF_INET;
 	if (route_flags & PORTIER_ROUTE_F_DNAT) {
 		rk.daddr = k->saddr;
 		rk.dport = k->sport;
 		if (bpf_map_update_elem(&portier_conntrack, &rk, &rv, BPF_NOEXIST))
 			return PORTIER_R_DROP_CT_FULL;
 	} else {
-		rk.daddr = cfg->snat_addr;
-		orig->nat_saddr = cfg->snat_addr;
+		rk.daddr = cfg->snat_addr.a32[0];
+		orig->nat_saddr = cfg->snat_addr.a32[0];
 		rc = snat_alloc(cfg, backend_id, &rk, &rv, &orig->nat_sport);
 		if (rc != FLOW_OK)
 			return rc;
@@ -172,8 +171,8 @@ static __always_inline void nat_rewrite(struct pkt *p, const struct portier_flow
 					bool dec_ttl)
 {
 	struct iphdr *iph = p->iph;
-	__be32 saddr = f->nat_saddr.a32[0];
-	__be32 daddr = f->nat_daddr.a32[0];
+	__be32 saddr = f->nat_saddr;
+	__be32 daddr = f->nat_daddr;
 	struct csum_delta ip = { 0 }, l4;
 	__u8 ttl = iph->ttl;
 

@@ -60,7 +60,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		flow_set_flags(f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
 		connlog_tcp_close(p, f, now);
-	count_flow(f->route_id, f->backend_id, f->dir, p->len, false);
+	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	return forward(ctx, p, f, now, refresh);
@@ -98,7 +98,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
 
-	count_flow(route_id, backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
+	count_flow(backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
 	if (orig.flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
@@ -122,9 +122,10 @@ int portier_xdp(struct xdp_md *ctx)
 	if (!pr.ok)
 		return count_reason(pr.reason, pr.action);
 
-	/* Fast filter: undeclared ports leave after two array reads. */
+	/* Fast filter: undeclared ports leave after two array reads (a
+	 * packet to a service port after one). */
 	svc_port = port_flags(p.ports[1]) & port_svc_bit(p.proto);
-	be_port = port_flags(p.ports[0]) & port_be_bit(p.proto);
+	be_port = !svc_port && (port_flags(p.ports[0]) & port_be_bit(p.proto));
 	if (!svc_port && !be_port)
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
 

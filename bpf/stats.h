@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * stats.h - per-CPU counters: reasons, per route and per backend.
+ * stats.h - per-CPU counters: reasons, and per backend (routes sum them).
  */
 #ifndef PORTIER_BPF_STATS_H
 #define PORTIER_BPF_STATS_H
@@ -27,11 +27,12 @@ static __always_inline void stats_add(struct portier_stats *s, __u8 dir, __u32 l
 		s->flows += 1;
 }
 
-/* Count a packet of a flow (and a new flow) on its route and backend. */
-static __always_inline void count_flow(__u32 route_id, __u32 backend_id, __u8 dir, __u32 len,
-				       bool new_flow)
+/* Count a packet of a flow (and a new flow) on its backend. A route's
+ * totals are its backends' sums plus what its removed backends had counted
+ * (userspace folds those into portier_route_stats): one counter per packet,
+ * not two. */
+static __always_inline void count_flow(__u32 backend_id, __u8 dir, __u32 len, bool new_flow)
 {
-	stats_add(bpf_map_lookup_elem(&portier_route_stats, &route_id), dir, len, new_flow);
 	stats_add(bpf_map_lookup_elem(&portier_backend_stats, &backend_id), dir, len, new_flow);
 }
 

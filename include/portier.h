@@ -230,17 +230,19 @@ struct portier_health {
 
 /* ---- connection table (portier_conntrack: LRU hash, BPF and GC) -------- */
 
-/* A packet's 5-tuple as it arrives. Each flow has two entries: the
- * original direction (client -> service, on the input NIC) and the reply
- * direction (backend -> gateway or client, on the output NIC). */
+/* An IPv4 packet's 5-tuple as it arrives: 16 bytes, so the hash of a
+ * lookup covers four words. Each flow has two entries: the original
+ * direction (client -> service, on the input NIC) and the reply direction
+ * (backend -> gateway or client, on the output NIC). IPv6 gets its own
+ * table (portier_conntrack6) with 16-byte addresses in the same order; the
+ * code around the table does not change shape. */
 struct portier_flow_key {
-	struct portier_addr saddr;
-	struct portier_addr daddr;
+	__be32 saddr;
+	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 family;
-	__u8 pad[2];
+	__u8 pad[3];
 };
 
 #define PORTIER_FLOW_DIR_ORIG	0	/* client -> backend */
@@ -253,29 +255,54 @@ struct portier_flow_key {
 #define PORTIER_FLOW_F_FIN	(1U << 3)	/* this direction sent a FIN */
 #define PORTIER_FLOW_F_LOGGED	(1U << 4)	/* end event sent (both entries) */
 
-/* One direction of a flow: how to rewrite a packet matching the key. */
+/* Flow activity times on 32 bits: CLOCK_MONOTONIC ns >> PORTIER_TICK_SHIFT
+ * (ticks of 1.048576 ms), compared modulo 2^32, which is right for any idle
+ * time below 52 days (the GC visits every entry far more often). */
+#define PORTIER_TICK_SHIFT	20
+
+static inline __attribute__((always_inline)) __u32 portier_tick(__u64 ns)
+{
+	return (__u32)(ns >> PORTIER_TICK_SHIFT);
+}
+
+/* Ticks in s seconds (rounded down). */
+static inline __attribute__((always_inline)) __u32 portier_ticks_of_s(__u32 s)
+{
+	return (__u32)(((__u64)s * 1000000000ULL) >> PORTIER_TICK_SHIFT);
+}
+
+/* One direction of an IPv4 flow: how to rewrite a packet matching the key,
+ * and its accounting. 64 bytes, so that with its 16-byte key and the
+ * table's 48-byte element header an entry is exactly two cache lines. */
 struct portier_flow {
-	struct portier_addr nat_saddr;	/* new source address */
-	struct portier_addr nat_daddr;	/* new destination address */
+	__be32 nat_saddr;		/* new source address */
+	__be32 nat_daddr;		/* new destination address */
 	__be16 nat_sport;		/* new source port */
 	__be16 nat_dport;		/* new destination port */
 	__u8 dir;			/* PORTIER_FLOW_DIR_* */
 	__u8 flags;			/* PORTIER_FLOW_F_* */
-	__u8 pad[2];
-	__u32 route_id;
-	__u32 backend_id;
-	__u64 created_ns;		/* bpf_ktime_get_coarse_ns() at creation */
-	__u64 last_seen_ns;		/* last packet in this direction */
-	__u64 packets;			/* this direction (plain adds: a flow's
-					 * direction stays on one CPU by RSS) */
-	__u64 bytes;			/* this direction */
+	__u16 route_id;			/* < PORTIER_MAX_ROUTES */
+	__u16 backend_id;		/* < PORTIER_MAX_BACKENDS */
+	__u16 pad;
+	__u32 last_seen;		/* portier_tick() of the last packet in this
+					 * direction, refreshed at most once a
+					 * second */
 	/* Next hop of this direction from bpf_fib_lookup, cached by the
-	 * program and looked up again whenever last_seen_ns is refreshed
-	 * (at most once a second). tx_ifindex 0 = nothing cached. */
+	 * program and looked up again whenever last_seen is refreshed.
+	 * tx_ifindex 0 = nothing cached. */
 	__u32 tx_ifindex;
 	__u8 tx_dmac[6];
 	__u8 tx_smac[6];
+	__u64 packets;			/* this direction (plain adds: a flow's
+					 * direction stays on one CPU by RSS) */
+	__u64 bytes;			/* this direction, frame bytes */
+	__u64 created_ns;		/* bpf_ktime_get_coarse_ns() at creation */
 };
+
+_Static_assert(sizeof(struct portier_flow_key) == 16, "flow key is four words");
+_Static_assert(sizeof(struct portier_flow) == 64, "flow entry is one cache line");
+_Static_assert(PORTIER_MAX_ROUTES <= 65536 && PORTIER_MAX_BACKENDS <= 65536,
+	       "route and backend ids are 16-bit in struct portier_flow");
 
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
 

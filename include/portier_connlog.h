@@ -20,25 +20,25 @@ portier_connlog_fill(struct portier_connlog_event *ev, const struct portier_flow
 	ev->kind = PORTIER_CONNLOG_KIND_END;
 	ev->end = end;
 	ev->proto = k->proto;
-	ev->family = k->family;
+	ev->family = PORTIER_AF_INET;
 	ev->route_id = f->route_id;
 	ev->backend_id = f->backend_id;
 	ev->flags = f->flags | (o ? o->flags : 0);
 	if (d == PORTIER_FLOW_DIR_ORIG) {
-		ev->client = k->saddr;
+		ev->client.a32[0] = k->saddr;
 		ev->client_port = k->sport;
-		ev->service = k->daddr;
+		ev->service.a32[0] = k->daddr;
 		ev->service_port = k->dport;
-		ev->backend = f->nat_daddr;
+		ev->backend.a32[0] = f->nat_daddr;
 		ev->backend_port = f->nat_dport;
 		ev->snat_port = f->nat_sport;
 	} else {
-		ev->backend = k->saddr;
+		ev->backend.a32[0] = k->saddr;
 		ev->backend_port = k->sport;
 		ev->snat_port = k->dport;
-		ev->client = f->nat_daddr;
+		ev->client.a32[0] = f->nat_daddr;
 		ev->client_port = f->nat_dport;
-		ev->service = f->nat_saddr;
+		ev->service.a32[0] = f->nat_saddr;
 		ev->service_port = f->nat_sport;
 	}
 	ev->start_ns = f->created_ns;

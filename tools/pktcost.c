@@ -34,6 +34,7 @@
 
 #include "bare.skel.h"
 #include "dataplane.h"
+#include "metrics_collect.h"
 #include "pkt.h"
 #include "portier.skel.h"
 #include "testnet.h"
@@ -74,8 +75,6 @@ static struct {
 	struct portier *skel;
 	struct bare *bare;
 	int if_in, if_out, ncpu;
-	__u32 self_route;
-	__u32 chain_route[CHAIN];
 } B;
 
 static uint32_t chain_addr(int k)
@@ -127,7 +126,7 @@ static int load(void)
 	struct pt_addr local[2] = { pt4(tn_ip4(TN_GW_IN)), pt4(tn_ip4(TN_GW_OUT)) };
 	struct pt_dp_opts opts = { 0 };
 	struct portier_config cfg;
-	int err, id;
+	int err;
 
 	err = pt_dp_open(&opts, &B.dp);
 	if (err) {
@@ -172,14 +171,6 @@ static int load(void)
 		fprintf(stderr, "pktcost: cannot fill the maps: %s\n", pt_dp_last_error(B.dp));
 		return err;
 	}
-	B.self_route = pt_dp_route_id(B.dp, "self");
-	for (int k = 0; k < CHAIN; k++) {
-		id = pt_dp_route_id(B.dp, names[k]);
-		if (id < 0)
-			return id;
-		B.chain_route[k] = id;
-	}
-
 	B.bare = bare__open_and_load();
 	if (!B.bare) {
 		fprintf(stderr, "pktcost: cannot load the bare program: %s\n", strerror(errno));
@@ -287,21 +278,21 @@ static uint64_t reason(__u32 id)
  * [2] new flows; over the chain routes if chain, else "self". */
 static void route_totals(bool chain, uint64_t t[3])
 {
-	struct portier_stats v[B.ncpu];
-	int fd = bpf_map__fd(B.skel->maps.portier_route_stats);
+	struct pt_dp_route_view *v;
+	struct portier_stats st;
+	size_t n = pt_dp_view(B.dp, &v);
 
 	memset(t, 0, 3 * sizeof(t[0]));
-	for (int k = 0; k < (chain ? CHAIN : 1); k++) {
-		__u32 id = chain ? B.chain_route[k] : B.self_route;
+	for (size_t i = 0; i < n; i++) {
+		bool is_chain = !strncmp(v[i].meta.name, "chain", 5);
 
-		if (bpf_map_lookup_elem(fd, &id, v))
+		if (is_chain != chain || pt_route_stats_sum(B.skel, &v[i], &st))
 			continue;
-		for (int i = 0; i < B.ncpu; i++) {
-			t[0] += v[i].packets[PORTIER_FLOW_DIR_ORIG];
-			t[1] += v[i].packets[PORTIER_FLOW_DIR_REPLY];
-			t[2] += v[i].flows;
-		}
+		t[0] += st.packets[PORTIER_FLOW_DIR_ORIG];
+		t[1] += st.packets[PORTIER_FLOW_DIR_REPLY];
+		t[2] += st.flows;
 	}
+	pt_dp_view_free(v, n);
 }
 
 /* Counter snapshot: every reason, and the route totals. */

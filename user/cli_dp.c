@@ -85,11 +85,11 @@ const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, siz
 	return buf;
 }
 
-const char *cli_bpf_addr_port(const struct portier_addr *a, __be16 port, char *buf, size_t len)
+const char *cli_bpf_addr_port(const __be32 *a, __be16 port, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &a->a32[0], addr, sizeof(addr));
+	inet_ntop(AF_INET, a, addr, sizeof(addr));
 	snprintf(buf, len, "%s:%u", addr, ntohs(port));
 	return buf;
 }

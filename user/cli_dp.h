@@ -41,7 +41,7 @@ json_t *cli_dir_json(const __u64 v[2]);
 int cli_parse_addr_port(const char *s, struct pt_addr *addr, uint16_t *port);
 const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, size_t len);
 /* The same from a map slot (network byte order). */
-const char *cli_bpf_addr_port(const struct portier_addr *a, __be16 port, char *buf, size_t len);
+const char *cli_bpf_addr_port(const __be32 *a, __be16 port, char *buf, size_t len);
 
 /* "up", "drained" or "down" (drained wins: it is the operator's word). */
 const char *cli_state_name(unsigned int state);

@@ -96,7 +96,7 @@ static int do_show(int argc, char **argv)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		char cl[CLI_ADDRPORT_BUF], sv[CLI_ADDRPORT_BUF], be[CLI_ADDRPORT_BUF];
 		__u64 pk[2] = {}, by[2] = {}, last;
-		bool snat;
+		bool snat, has_pf;
 
 		key = next;
 		prev = &key;
@@ -104,14 +104,14 @@ static int do_show(int argc, char **argv)
 			continue;
 		pt_flow_key_other(&key, &f, &peer);
 		memset(&pf, 0, sizeof(pf));
-		bpf_map_lookup_elem(fd, &peer, &pf);
+		has_pf = !bpf_map_lookup_elem(fd, &peer, &pf);
 		pk[0] = f.packets;
 		by[0] = f.bytes;
 		pk[1] = pf.packets;
 		by[1] = pf.bytes;
-		last = pf.last_seen_ns > f.last_seen_ns ? pf.last_seen_ns : f.last_seen_ns;
+		last = pt_flow_last_ns(now, &f, has_pf ? &pf : NULL);
 		snat = !(f.flags & PORTIER_FLOW_F_LOCAL) &&
-		       memcmp(&f.nat_saddr, &key.saddr, sizeof(key.saddr));
+		       f.nat_saddr != key.saddr;
 		cli_bpf_addr_port(&key.saddr, key.sport, cl, sizeof(cl));
 		cli_bpf_addr_port(&key.daddr, key.dport, sv, sizeof(sv));
 		if (f.flags & PORTIER_FLOW_F_LOCAL)

@@ -88,7 +88,7 @@ static int do_show(int argc, char **argv)
 		struct portier_stats st;
 		json_t *bes = json_array(), *o = NULL;
 
-		err = cli_stats_sum(pt_dp_skel(dp)->maps.portier_route_stats, v[i].id, &st);
+		err = pt_route_stats_sum(pt_dp_skel(dp), &v[i], &st);
 		if (err) {
 			snprintf(what, sizeof(what), "route %s", v[i].meta.name);
 			json_decref(bes);

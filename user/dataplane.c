@@ -821,6 +821,38 @@ static int write_ports(struct pt_dataplane *dp, const __u32 *want)
 	return 0;
 }
 
+/* A backend leaves route_id for good: add what it counted to the route's
+ * retired totals (portier_route_stats, which only userspace writes), so the
+ * route's sums do not go back. Its own slot is zeroed when reused. */
+static int fold_backend_stats(struct pt_dataplane *dp, __u32 be_id, __u32 route_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_stats *be, *rt;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return fail(ncpu ? ncpu : -EINVAL, "cannot count CPUs");
+	be = xcalloc((size_t)ncpu, sizeof(*be));
+	rt = xcalloc((size_t)ncpu, sizeof(*rt));
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_backend_stats), &be_id, be) ||
+	    bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_route_stats), &route_id, rt))
+		err = fail(-errno, "cannot read the counters of backend %u: %s", be_id,
+			   strerror(errno));
+	for (int c = 0; c < ncpu && !err; c++) {
+		for (int d = 0; d < 2; d++) {
+			rt[0].packets[d] += be[c].packets[d];
+			rt[0].bytes[d] += be[c].bytes[d];
+		}
+		rt[0].flows += be[c].flows;
+	}
+	if (!err)
+		err = map_update(dp->skel->maps.portier_route_stats, &route_id, rt,
+				 "a route's retired counters");
+	free(be);
+	free(rt);
+	return err;
+}
+
 /* Delete every conntrack entry (both directions) of the marked backends. */
 static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 {
@@ -834,8 +866,7 @@ static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f) || f.backend_id >= PORTIER_MAX_BACKENDS ||
-		    !dead[f.backend_id])
+		if (bpf_map_lookup_elem(fd, &key, &f) || !dead[f.backend_id])
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -979,8 +1010,13 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		err = ct_delete_backends(dp, dead);
 	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS && !err; id++) {
 		struct portier_backend b = {};
+		__u32 rid = dp->backends[id].route_id;
 
-		if (dead[id])
+		if (!dead[id])
+			continue;
+		if (rid < PORTIER_MAX_ROUTES && p->route_kept[rid])
+			err = fold_backend_stats(dp, id, rid);
+		if (!err)
 			err = map_update(s->maps.portier_backends, &id, &b, "a free slot");
 	}
 
@@ -1627,15 +1663,17 @@ int pt_dp_detach(struct pt_dataplane *dp)
 
 /* ---- conntrack garbage collection ---------------------------------------------- */
 
-static __u64 flow_timeout_ns(const struct portier_config *c, const struct portier_flow_key *k,
-			     const struct portier_flow *f)
+/* The idle timeout of flow entry f in its state, ticks (as the program's
+ * flow_timeout_ticks). */
+static __u32 flow_timeout_ticks(const struct portier_config *c, const struct portier_flow_key *k,
+				const struct portier_flow *f)
 {
 	__u32 s = c->tmo_udp;
 
 	if (k->proto == IPPROTO_TCP)
 		s = f->flags & PORTIER_FLOW_F_CLOSING ? c->tmo_tcp_close :
 		    f->flags & PORTIER_FLOW_F_SEEN_REPLY ? c->tmo_tcp_est : c->tmo_tcp_syn;
-	return (__u64)s * NS_PER_SEC;
+	return portier_ticks_of_s(s);
 }
 
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
@@ -1659,12 +1697,10 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &f))
 			continue;
-		last = f.last_seen_ns;
 		pt_flow_key_other(&key, &f, &peer);
 		has_peer = !bpf_map_lookup_elem(fd, &peer, &pf);
-		if (has_peer && pf.last_seen_ns > last)
-			last = pf.last_seen_ns;
-		if (now < last || now - last <= flow_timeout_ns(&dp->cfg, &key, &f))
+		last = pt_flow_last_ns(now, &f, has_peer ? &pf : NULL);
+		if (portier_tick(now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, &key, &f))
 			continue;
 		if (dp->gc_hook && f.dir == PORTIER_FLOW_DIR_ORIG)
 			dp->gc_hook(&key, &f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);

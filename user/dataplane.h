@@ -57,7 +57,18 @@ static inline void pt_flow_key_other(const struct portier_flow_key *k,
 	out->sport = f->nat_dport;
 	out->dport = f->nat_sport;
 	out->proto = k->proto;
-	out->family = k->family;
+}
+
+/* When a flow was last active, CLOCK_MONOTONIC ns, from its entries' tick
+ * stamps (o may be NULL) and the current time now (ns). */
+static inline __u64 pt_flow_last_ns(__u64 now, const struct portier_flow *f,
+				    const struct portier_flow *o)
+{
+	__u32 idle = portier_tick(now) - f->last_seen;
+
+	if (o && (__u32)(portier_tick(now) - o->last_seen) < idle)
+		idle = portier_tick(now) - o->last_seen;
+	return now - ((__u64)idle << PORTIER_TICK_SHIFT);
 }
 
 /* How to open and load the data plane. Zero-initialised = load unpinned

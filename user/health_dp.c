@@ -131,7 +131,7 @@ int pt_health_flush_flows(struct pt_dataplane *dp, const struct pt_health_event 
 	while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
 		key = next;
 		have = true;
-		if (bpf_map_lookup_elem(fd, &key, &f) || f.backend_id != (__u32)id)
+		if (bpf_map_lookup_elem(fd, &key, &f) || f.backend_id != id)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;

@@ -18,6 +18,23 @@
 #define CT_BATCH	4096	/* conntrack entries per lookup_batch call */
 #define NS_PER_SEC	1e9
 
+int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
+		       struct portier_stats *out)
+{
+	struct portier_stats b;
+	int err = pt_stats_sum(skel->maps.portier_route_stats, v->id, out);
+
+	for (size_t i = 0; i < v->n_be && !err; i++) {
+		err = pt_stats_sum(skel->maps.portier_backend_stats, v->be[i].id, &b);
+		for (int d = 0; d < PT_METRICS_DIRS && !err; d++) {
+			out->packets[d] += b.packets[d];
+			out->bytes[d] += b.bytes[d];
+		}
+		out->flows += err ? 0 : b.flows;
+	}
+	return err;
+}
+
 int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -66,7 +83,7 @@ static void ct_count(const struct portier_flow *f, const struct portier_addr *sn
 {
 	(*entries)++;
 	if (f->dir == PORTIER_FLOW_DIR_ORIG && !(f->flags & PORTIER_FLOW_F_LOCAL) &&
-	    !memcmp(&f->nat_saddr, snat, sizeof(*snat)) && f->backend_id < n_be)
+	    f->nat_saddr == snat->a32[0] && f->backend_id < n_be)
 		snat_by_be[f->backend_id]++;
 }
 
@@ -149,7 +166,7 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		struct pt_metrics_route *mr = pt_metrics_add_route(s, name);
 		struct portier_stats ps;
 
-		err = pt_stats_sum(skel->maps.portier_route_stats, v[r].id, &ps);
+		err = pt_route_stats_sum(skel, &v[r], &ps);
 		mr->flows = ps.flows;
 		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
 		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));

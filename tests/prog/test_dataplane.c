@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "metrics_collect.h"
 #include "portier.skel.h"
 
 #define PORT_A	30080
@@ -190,6 +191,70 @@ static void test_ids_stable_and_removal(void **state)
 	pt_dp_close(dp);
 }
 
+/* A route's totals, as the CLI and the metrics sum them. */
+static struct portier_stats route_totals(struct pt_dataplane *dp, const char *name)
+{
+	struct pt_dp_route_view *v;
+	struct portier_stats st;
+	size_t n = pt_dp_view(dp, &v);
+
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].meta.name, name))
+			assert_int_equal(pt_route_stats_sum(pt_dp_skel(dp), &v[i], &st), 0);
+	pt_dp_view_free(v, n);
+	return st;
+}
+
+/* The program counts per backend only: a backend that leaves its route
+ * hands its counts to the route's retired totals, which never go back. */
+static void test_removed_backend_keeps_route_totals(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_stats *v = calloc((size_t)ncpu, sizeof(*v)), t;
+	struct fixture f;
+	int b0, b1;
+
+	(void)state;
+	assert_non_null(v);
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	b0 = pt_dp_backend_id(dp, "b", &f.bb[0].addr, PORT_B);
+	b1 = pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B);
+	for (int c = 0; c < ncpu; c++) {
+		v[c].flows = 1;
+		v[c].packets[PORTIER_FLOW_DIR_ORIG] = 10;
+		v[c].bytes[PORTIER_FLOW_DIR_REPLY] = 100;
+	}
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_backend_stats),
+					     &b0, v, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_backend_stats),
+					     &b1, v, BPF_ANY), 0);
+	t = route_totals(dp, "b");
+	assert_int_equal(t.flows, 2 * ncpu);
+	assert_int_equal(t.packets[PORTIER_FLOW_DIR_ORIG], 20 * ncpu);
+
+	/* b loses its first backend: same totals. */
+	f.r[1].backends = &f.bb[1];
+	f.r[1].n_backends = 1;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	t = route_totals(dp, "b");
+	assert_int_equal(t.flows, 2 * ncpu);
+	assert_int_equal(t.packets[PORTIER_FLOW_DIR_ORIG], 20 * ncpu);
+	assert_int_equal(t.bytes[PORTIER_FLOW_DIR_REPLY], 200 * ncpu);
+
+	/* It comes back: a new backend, counting from zero. */
+	f.r[1].backends = f.bb;
+	f.r[1].n_backends = 2;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	t = route_totals(dp, "b");
+	assert_int_equal(t.flows, 2 * ncpu);
+	assert_int_equal(t.bytes[PORTIER_FLOW_DIR_REPLY], 200 * ncpu);
+	free(v);
+	pt_dp_close(dp);
+}
+
 static void test_bad_set_changes_nothing(void **state)
 {
 	struct pt_dataplane *dp = open_dp();
@@ -262,18 +327,18 @@ static void put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backend_id, __u
 {
 	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
 	struct portier_flow_key ko = { .sport = htons(cport), .dport = htons(PORT_A),
-				       .proto = IPPROTO_UDP, .family = PORTIER_AF_INET };
+				       .proto = IPPROTO_UDP };
 	struct portier_flow_key kr = { .sport = htons(PORT_A), .dport = htons(cport),
-				       .proto = IPPROTO_UDP, .family = PORTIER_AF_INET };
+				       .proto = IPPROTO_UDP };
 	struct portier_flow fo = { .dir = PORTIER_FLOW_DIR_ORIG, .backend_id = backend_id,
-				   .last_seen_ns = last_seen };
+				   .last_seen = portier_tick(last_seen) };
 	struct portier_flow fr = { .dir = PORTIER_FLOW_DIR_REPLY, .backend_id = backend_id,
-				   .last_seen_ns = last_seen };
+				   .last_seen = portier_tick(last_seen) };
 
-	inet_pton(AF_INET, "198.51.100.2", &ko.saddr.a32[0]);
-	inet_pton(AF_INET, "198.51.100.1", &ko.daddr.a32[0]);
-	inet_pton(AF_INET, "203.0.113.2", &kr.saddr.a32[0]);
-	inet_pton(AF_INET, "203.0.113.1", &kr.daddr.a32[0]);
+	inet_pton(AF_INET, "198.51.100.2", &ko.saddr);
+	inet_pton(AF_INET, "198.51.100.1", &ko.daddr);
+	inet_pton(AF_INET, "203.0.113.2", &kr.saddr);
+	inet_pton(AF_INET, "203.0.113.1", &kr.daddr);
 	/* orig rewrites to (gw, cport) -> (backend, PORT_A); reply back. */
 	fo.nat_saddr = kr.daddr;
 	fo.nat_daddr = kr.saddr;
@@ -377,6 +442,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_fills_maps),
 		cmocka_unit_test(test_ids_stable_and_removal),
+		cmocka_unit_test(test_removed_backend_keeps_route_totals),
 		cmocka_unit_test(test_bad_set_changes_nothing),
 		cmocka_unit_test(test_drain_and_enable),
 		cmocka_unit_test(test_gc_and_removed_backend_flows),

@@ -54,10 +54,10 @@ static void on_event(void *arg, const struct pt_health_event *ev)
 static void put_flow(struct pt_dataplane *dp, __u16 sport, __u32 backend_id)
 {
 	struct portier_flow_key k = { .sport = htons(sport), .dport = htons(ROUTE_PORT),
-				      .proto = IPPROTO_TCP, .family = PORTIER_AF_INET };
+				      .proto = IPPROTO_TCP };
 	struct portier_flow f = { .backend_id = backend_id };
 
-	k.saddr.a32[0] = htonl(0xc6336402);	/* 198.51.100.2 */
+	k.saddr = htonl(0xc6336402);	/* 198.51.100.2 */
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack),
 					     &k, &f, BPF_NOEXIST), 0);
 }

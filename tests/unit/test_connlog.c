@@ -162,14 +162,13 @@ static void test_event_of_entries(void **state)
 	memset(&k, 0, sizeof(k));
 	memset(&f, 0, sizeof(f));
 	memset(&r, 0, sizeof(r));
-	k.saddr = want.client;
-	k.daddr = want.service;
+	k.saddr = want.client.a32[0];
+	k.daddr = want.service.a32[0];
 	k.sport = want.client_port;
 	k.dport = want.service_port;
 	k.proto = IPPROTO_TCP;
-	k.family = PORTIER_AF_INET;
-	addr4(&f.nat_saddr, "203.0.113.1");
-	f.nat_daddr = want.backend;
+	f.nat_saddr = htonl(0xcb007101);	/* 203.0.113.1 */
+	f.nat_daddr = want.backend.a32[0];
 	f.nat_sport = want.snat_port;
 	f.nat_dport = want.backend_port;
 	f.dir = PORTIER_FLOW_DIR_ORIG;
