@@ -33,6 +33,9 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s route show [NAME]\n"
 		"       %1$s route add NAME [address ADDR] port PORT [proto { tcp | udp }]\n"
 		"                     [balance roundrobin] [nat { snat | dnat }]\n"
+		"                     [mode { tcp | http }] [option { tcplog | httplog }]\n"
+		"                     [inter DURATION] [timeout DURATION] [rise N] [fall N]\n"
+		"                     [check-port PORT]\n"
 		"                     backend ADDR:PORT [backend ADDR:PORT ...]\n"
 		"       %1$s route del NAME\n"
 		"       %1$s route help\n"
@@ -40,8 +43,12 @@ static int do_help(int argc, char **argv)
 		"  show  the loaded routes (or one) with their backends and states\n"
 		"  add   a runtime route, for the next new connection; ADDR defaults to\n"
 		"        '*' (every local address), proto to tcp, nat to snat. A backend\n"
-		"        on this host's own address is delivered locally. Kept by a\n"
-		"        reload unless the inventory takes its name or listen key.\n"
+		"        on this host's own address is delivered locally. option tcplog\n"
+		"        (or httplog) logs each connection. Health checks as in the\n"
+		"        inventory (HAProxy's names): inter 2s, timeout = inter, rise 2,\n"
+		"        fall 3, on the backend's port; DURATION is ms or has a unit\n"
+		"        (500ms, 2s, 1m). Kept by a reload unless the inventory takes\n"
+		"        its name or listen key.\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
 		"        at the next reload)\n",
 		pt_g.prog);
@@ -143,11 +150,82 @@ static const char *next_value(int *i, int argc, char **argv)
 	return argv[++*i];
 }
 
-/* Parse "add NAME ..." into r. Returns 0 or 1 after an error. */
-static int parse_add(int argc, char **argv, struct pt_route *r)
+/* A port number 1-65535, or an error naming the keyword. */
+static int parse_port(const char *kw, const char *val, uint16_t *out)
 {
 	unsigned long port;
 	char *end;
+
+	errno = 0;
+	port = strtoul(val, &end, 10);
+	if (errno || *end || port < 1 || port > UINT16_MAX || *val < '0' || *val > '9') {
+		p_err("route add: %s '%s' is not a number from 1 to 65535", kw, val);
+		return 1;
+	}
+	*out = port;
+	return 0;
+}
+
+/* A health-check keyword (inter, timeout, rise, fall, check-port) into c;
+ * *timeout_set notes an explicit timeout. Returns 0, 1 after an error, or
+ * -1 if kw is none of them. */
+static int parse_check_kw(const char *kw, const char *val, struct pt_check *c,
+			  bool *timeout_set)
+{
+	unsigned int *dur = NULL, *count = NULL;
+	unsigned long n;
+	char *end;
+
+	if (is_prefix(kw, "inter"))
+		dur = &c->inter_ms;
+	else if (is_prefix(kw, "timeout"))
+		dur = &c->timeout_ms;
+	else if (is_prefix(kw, "rise"))
+		count = &c->rise;
+	else if (is_prefix(kw, "fall"))
+		count = &c->fall;
+	else if (is_prefix(kw, "check-port"))
+		return parse_port("check-port", val, &c->port);
+	else
+		return -1;
+	if (dur && !pt_parse_duration(val, dur)) {
+		p_err("route add: %s '%s' is not a duration; write milliseconds (2000) or a "
+		      "number with a unit: 500ms, 2s, 1m (at most 24h)", kw, val);
+		return 1;
+	}
+	if (dur) {
+		*timeout_set |= dur == &c->timeout_ms;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(val, &end, 10);
+	if (errno || *end || n < 1 || n > PT_CHECK_COUNT_MAX || *val < '0' || *val > '9') {
+		p_err("route add: %s '%s' is not a count; use 1 to %d", kw, val,
+		      PT_CHECK_COUNT_MAX);
+		return 1;
+	}
+	*count = (unsigned int)n;
+	return 0;
+}
+
+/* "option NAME": one of pt_option_names into *opts. */
+static int parse_option(const char *val, unsigned int *opts)
+{
+	for (int i = 0; i < PT_N_OPTIONS; i++) {
+		if (!strcmp(val, pt_option_names[i])) {
+			*opts |= 1U << i;
+			return 0;
+		}
+	}
+	p_err("route add: option '%s': expected tcplog or httplog", val);
+	return 1;
+}
+
+/* Parse "add NAME ..." into r. Returns 0 or 1 after an error. */
+static int parse_add(int argc, char **argv, struct pt_route *r)
+{
+	bool timeout_set = false;
+	int rc;
 
 	if (argc < 1 || !*argv[0]) {
 		p_err("route add: no NAME; try '%s route help'", pt_g.prog);
@@ -173,14 +251,8 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				return 1;
 			}
 		} else if (is_prefix(kw, "port")) {
-			errno = 0;
-			port = strtoul(val, &end, 10);
-			if (errno || *end || port < 1 || port > UINT16_MAX || *val < '0' ||
-			    *val > '9') {
-				p_err("route add: port '%s' is not a number from 1 to 65535", val);
+			if (parse_port("port", val, &r->port))
 				return 1;
-			}
-			r->port = port;
 		} else if (is_prefix(kw, "proto")) {
 			if (!strcmp(val, "tcp")) {
 				r->proto = IPPROTO_TCP;
@@ -217,12 +289,26 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				return 1;
 			}
 			b->local = pt_host_has_addr(&b->addr, NULL);
+		} else if (is_prefix(kw, "mode")) {
+			if (strcmp(val, "tcp") && strcmp(val, "http")) {
+				p_err("route add: mode '%s': expected tcp or http", val);
+				return 1;
+			}
+			r->mode = !strcmp(val, "tcp") ? "tcp" : "http";
+		} else if (is_prefix(kw, "option")) {
+			if (parse_option(val, &r->options))
+				return 1;
+		} else if ((rc = parse_check_kw(kw, val, &r->check, &timeout_set)) >= 0) {
+			if (rc)
+				return 1;
 		} else {
 			p_err("route add: unknown keyword '%s'; try '%s route help'", kw,
 			      pt_g.prog);
 			return 1;
 		}
 	}
+	if (!timeout_set)
+		r->check.timeout_ms = r->check.inter_ms;
 	if (!r->port) {
 		p_err("route add: no port; give 'port PORT'");
 		return 1;

@@ -43,7 +43,7 @@
 #define CHECK_FALL_DEFAULT PT_CHECK_FALL_DEFAULT
 /* Bounds for check settings: a day, and a count nobody needs more of. */
 #define CHECK_TIME_MAX_MS (24U * 3600 * 1000)
-#define CHECK_COUNT_MAX 1000
+#define CHECK_COUNT_MAX PT_CHECK_COUNT_MAX
 /* Host names listed in a message before "...". */
 #define HINT_NAMES_MAX 8
 
@@ -225,8 +225,7 @@ static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 	return true;
 }
 
-/* HAProxy time: a number of ms, or with a unit ms, s, m, h. */
-static bool parse_duration(const char *s, unsigned int *ms)
+bool pt_parse_duration(const char *s, unsigned int *ms)
 {
 	static const struct {
 		const char *unit;
@@ -606,7 +605,7 @@ static void check_value(struct build *b, const struct pt_val *cv, const char *ke
 	char *s = get_text(b, cv, key, route, what, &node, &err);
 	unsigned long n;
 
-	if (s && duration && !parse_duration(s, out))
+	if (s && duration && !pt_parse_duration(s, out))
 		pt_error(b->d, &node->pos, route,
 			 "%s '%s' is not a duration; write milliseconds (2000) or a number "
 			 "with a unit: 500ms, 2s, 1m (at most 24h)", what, s);

@@ -45,6 +45,12 @@ struct pt_backend {
 #define PT_CHECK_RISE_DEFAULT		2
 #define PT_CHECK_FALL_DEFAULT		3
 
+#define PT_CHECK_COUNT_MAX		1000	/* rise and fall */
+
+/* HAProxy time: a number of ms, or with a unit ms, s, m, h; 1 ms to 24 h.
+ * Returns false if s is not one. */
+bool pt_parse_duration(const char *s, unsigned int *ms);
+
 /* Health-check settings (HAProxy's names and defaults). */
 struct pt_check {
 	unsigned int inter_ms;	/* default 2000 */

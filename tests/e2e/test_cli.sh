@@ -23,9 +23,11 @@ jcheck() {
 # no_nulls WHAT JSON: nothing in it is null.
 no_nulls() { jcheck "$1 (no null)" '[.. | select(. == null)] | length == 0' "$2"; }
 
-# extra_route: a runtime route on the undeclared port to the two nodes.
+# extra_route: a runtime route on the undeclared port to the two nodes, with
+# a connection log and health checks of its own.
 extra_route() {
-	cli route add extra port "$UNDECLARED_PORT" backend "$GW_NET.2:$UNDECLARED_PORT" \
+	cli route add extra port "$UNDECLARED_PORT" option tcplog inter 500ms rise 1 fall 2 \
+		check-port "$UNDECLARED_PORT" backend "$GW_NET.2:$UNDECLARED_PORT" \
 		backend "$GW_NET.3:$UNDECLARED_PORT"
 }
 
@@ -38,6 +40,9 @@ test_cli_route_add_del() {
 	j=$(cli -j route show extra)
 	jcheck "route show extra" '.[0].name == "extra" and .[0].origin == "runtime" and
 		(.[0].backends | length) == 2 and .[0].port == 30099' "$j"
+	jcheck "route add keywords" '.[0].options == ["tcplog"] and .[0].mode == "tcp" and
+		.[0].check == {"inter_ms": 500, "timeout_ms": 500, "rise": 1, "fall": 2,
+		"port": 30099}' "$j"
 	# A duplicate name or listen key is refused, nothing changes.
 	if cli route add extra port 30098 backend "$GW_NET.2:1" 2>/dev/null; then
 		e2e_log "duplicate name accepted"; return 1
@@ -182,7 +187,9 @@ test_cli_json_contract() {
 	jcheck "enable -j" '.state == "up"' "$j"
 	# Errors: JSON on stdout, exit 1, nothing on stdout in text mode.
 	for args in "route show nosuch" "route add x port 0 backend 1.2.3.4:5" \
-		"route add x port 5" "route del nosuch" "backend drain dash 1.2.3.4:5" \
+		"route add x port 5" "route add x port 5 rise 0 backend 1.2.3.4:5" \
+		"route add x port 5 inter fast backend 1.2.3.4:5" \
+		"route add x port 5 option nolog backend 1.2.3.4:5" "route del nosuch" "backend drain dash 1.2.3.4:5" \
 		"backend drain dash nonsense" "route frob" "prog detach" "stats show extra" \
 		"nosuch"; do
 		if obj=$(cli -j $args); then

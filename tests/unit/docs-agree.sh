@@ -38,6 +38,20 @@ for obj in config route backend stats conntrack prog; do
 		check "$obj $c" "$COMP" "$obj) COMPREPLY=.*\b$c\b"
 	done
 done
+# every keyword of "route add" (a word before a value: VALUE, { ... } or a
+# literal such as roundrobin)
+kws=$("$PORTIER" route help 2>&1 | sed -n '/route add/,/route del/p' |
+	grep -oE '\b[a-z][a-z-]* (\{|[A-Z]|roundrobin)' | cut -d' ' -f1 | grep -vxE 'add|del' | sort -u)
+[ -n "$kws" ] || { echo "FAIL route add: no keyword in 'route help'"; failed=$((failed + 1)); }
+for k in $kws; do
+	check "route add $k" "$MAN" "[[ ]${k//-/\\\\-}[ \"]"
+	if grep -A2 'route:add)' "$COMP" | grep -qw -- "$k"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL route add $k: not in the route:add list of $COMP"
+	fi
+done
 opts=$("$PORTIER" daemon help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u)
 [ -n "$opts" ] || { echo "FAIL daemon: no --option in 'daemon help'"; failed=$((failed + 1)); }
 for o in $opts; do
