@@ -38,7 +38,7 @@ static __always_inline void flow_key_other(const struct portier_flow *f, __u8 pr
 
 /* Idle timeout of an entry in its state, ticks. */
 static __always_inline __u32 flow_timeout_ticks(const struct portier_config *cfg, __u8 proto,
-					     __u8 flags)
+						__u8 flags)
 {
 	__u32 s;
 

@@ -73,9 +73,8 @@ struct {
 
 /* Connection table (IPv4), two entries per flow. Key struct
  * portier_flow_key (the packet's tuple as it arrives), value struct
- * portier_flow: 128 bytes a slot with the element header, two cache
- * lines; written by the
- * program, expired entries deleted by userspace (pt_dp_gc), entries of a
+ * portier_flow (with the element header, 128 bytes: two cache lines);
+ * written by the program, expired entries deleted by userspace (pt_dp_gc), entries of a
  * removed backend deleted by userspace. Size set before load. One LRU list
  * shared by all CPUs: the table holds exactly max_entries whatever CPU the
  * flows arrive on. (Per-CPU lists, BPF_F_NO_COMMON_LRU, are ~15% cheaper per

@@ -34,7 +34,6 @@
 
 #include "bare.skel.h"
 #include "dataplane.h"
-#include "metrics_collect.h"
 #include "pkt.h"
 #include "portier.skel.h"
 #include "testnet.h"

@@ -154,11 +154,8 @@ static const char *next_value(int *i, int argc, char **argv)
 static int parse_port(const char *kw, const char *val, uint16_t *out)
 {
 	unsigned long port;
-	char *end;
 
-	errno = 0;
-	port = strtoul(val, &end, 10);
-	if (errno || *end || port < 1 || port > UINT16_MAX || *val < '0' || *val > '9') {
+	if (!pt_parse_uint(val, 1, UINT16_MAX, &port)) {
 		p_err("route add: %s '%s' is not a number from 1 to 65535", kw, val);
 		return 1;
 	}
@@ -174,7 +171,6 @@ static int parse_check_kw(const char *kw, const char *val, struct pt_check *c,
 {
 	unsigned int *dur = NULL, *count = NULL;
 	unsigned long n;
-	char *end;
 
 	if (is_prefix(kw, "inter"))
 		dur = &c->inter_ms;
@@ -197,9 +193,7 @@ static int parse_check_kw(const char *kw, const char *val, struct pt_check *c,
 		*timeout_set |= dur == &c->timeout_ms;
 		return 0;
 	}
-	errno = 0;
-	n = strtoul(val, &end, 10);
-	if (errno || *end || n < 1 || n > PT_CHECK_COUNT_MAX || *val < '0' || *val > '9') {
+	if (!pt_parse_uint(val, 1, PT_CHECK_COUNT_MAX, &n)) {
 		p_err("route add: %s '%s' is not a count; use 1 to %d", kw, val,
 		      PT_CHECK_COUNT_MAX);
 		return 1;

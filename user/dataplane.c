@@ -821,34 +821,69 @@ static int write_ports(struct pt_dataplane *dp, const __u32 *want)
 	return 0;
 }
 
+/* Add b's counts to *t. */
+static void stats_add(struct portier_stats *t, const struct portier_stats *b)
+{
+	for (int d = 0; d < 2; d++) {
+		t->packets[d] += b->packets[d];
+		t->bytes[d] += b->bytes[d];
+	}
+	t->flows += b->flows;
+}
+
+int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_stats *v;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	err = bpf_map_lookup_elem(bpf_map__fd(m), &id, v) ? -errno : 0;
+	for (int c = 0; c < ncpu && !err; c++)
+		stats_add(out, &v[c]);
+	free(v);
+	return err;
+}
+
+int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
+		       struct portier_stats *out)
+{
+	struct portier_stats b;
+	int err = pt_stats_sum(skel->maps.portier_route_stats, v->id, out);
+
+	for (size_t i = 0; i < v->n_be && !err; i++) {
+		err = pt_stats_sum(skel->maps.portier_backend_stats, v->be[i].id, &b);
+		if (!err)
+			stats_add(out, &b);
+	}
+	return err;
+}
+
 /* A backend leaves route_id for good: add what it counted to the route's
  * retired totals (portier_route_stats, which only userspace writes), so the
  * route's sums do not go back. Its own slot is zeroed when reused. */
 static int fold_backend_stats(struct pt_dataplane *dp, __u32 be_id, __u32 route_id)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct portier_stats *be, *rt;
-	int err = 0;
+	struct portier_stats be, *rt;
+	int err;
 
 	if (ncpu <= 0)
 		return fail(ncpu ? ncpu : -EINVAL, "cannot count CPUs");
-	be = xcalloc((size_t)ncpu, sizeof(*be));
 	rt = xcalloc((size_t)ncpu, sizeof(*rt));
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_backend_stats), &be_id, be) ||
-	    bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_route_stats), &route_id, rt))
-		err = fail(-errno, "cannot read the counters of backend %u: %s", be_id,
-			   strerror(errno));
-	for (int c = 0; c < ncpu && !err; c++) {
-		for (int d = 0; d < 2; d++) {
-			rt[0].packets[d] += be[c].packets[d];
-			rt[0].bytes[d] += be[c].bytes[d];
-		}
-		rt[0].flows += be[c].flows;
-	}
+	err = pt_stats_sum(dp->skel->maps.portier_route_stats, route_id, &rt[0]);
 	if (!err)
+		err = pt_stats_sum(dp->skel->maps.portier_backend_stats, be_id, &be);
+	if (err) {
+		fail(err, "cannot read the counters of backend %u: %s", be_id, strerror(-err));
+	} else {
+		stats_add(&rt[0], &be);
 		err = map_update(dp->skel->maps.portier_route_stats, &route_id, rt,
 				 "a route's retired counters");
-	free(be);
+	}
 	free(rt);
 	return err;
 }

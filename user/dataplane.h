@@ -162,6 +162,17 @@ struct pt_dp_route_view {
 size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out);
 void pt_dp_view_free(struct pt_dp_route_view *v, size_t n);
 
+struct bpf_map;
+
+/* Sum slot id of a per-CPU map of struct portier_stats over the possible
+ * CPUs. Returns 0 or -errno (out zeroed). */
+int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out);
+/* A route's totals: what its removed backends counted (portier_route_stats)
+ * plus its backends' counters (the program counts per backend only).
+ * Returns 0 or -errno. */
+int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
+		       struct portier_stats *out);
+
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
 /* The daemon: record its pid (0 when it stops). */

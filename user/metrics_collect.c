@@ -18,45 +18,6 @@
 #define CT_BATCH	4096	/* conntrack entries per lookup_batch call */
 #define NS_PER_SEC	1e9
 
-int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
-		       struct portier_stats *out)
-{
-	struct portier_stats b;
-	int err = pt_stats_sum(skel->maps.portier_route_stats, v->id, out);
-
-	for (size_t i = 0; i < v->n_be && !err; i++) {
-		err = pt_stats_sum(skel->maps.portier_backend_stats, v->be[i].id, &b);
-		for (int d = 0; d < PT_METRICS_DIRS && !err; d++) {
-			out->packets[d] += b.packets[d];
-			out->bytes[d] += b.bytes[d];
-		}
-		out->flows += err ? 0 : b.flows;
-	}
-	return err;
-}
-
-int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct portier_stats *v;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = xcalloc((size_t)ncpu, sizeof(*v));
-	err = bpf_map_lookup_elem(bpf_map__fd(m), &id, v) ? -errno : 0;
-	for (int c = 0; !err && c < ncpu; c++) {
-		for (int d = 0; d < PT_METRICS_DIRS; d++) {
-			out->packets[d] += v[c].packets[d];
-			out->bytes[d] += v[c].bytes[d];
-		}
-		out->flows += v[c].flows;
-	}
-	free(v);
-	return err;
-}
-
 int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

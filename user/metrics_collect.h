@@ -11,14 +11,6 @@
 #include "health.h"
 #include "metrics.h"
 
-/* Sum slot id of a per-CPU map of struct portier_stats over the possible
- * CPUs. Returns 0 or -errno (out zeroed). */
-int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out);
-/* A route's totals: what its removed backends counted (portier_route_stats)
- * plus its backends' counters (the program counts per backend only).
- * Returns 0 or -errno. */
-int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
-		       struct portier_stats *out);
 /* Sum the per-CPU pass/drop reason counters, PORTIER_R_MAX of them.
  * Returns 0 or -errno. */
 int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX]);

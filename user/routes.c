@@ -205,8 +205,7 @@ void pt_routeset_free(struct pt_routeset *rs)
 
 /* ---- small parsers ----------------------------------------------------- */
 
-/* Decimal digits only, value in [min, max]. */
-static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+bool pt_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
 
@@ -240,7 +239,7 @@ bool pt_parse_duration(const char *s, unsigned int *ms)
 		return false;
 	memcpy(num, s, digits);
 	num[digits] = '\0';
-	if (!parse_uint(num, 1, CHECK_TIME_MAX_MS, &v))
+	if (!pt_parse_uint(num, 1, CHECK_TIME_MAX_MS, &v))
 		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(s + digits, units[i].unit))
@@ -357,7 +356,7 @@ static long get_port(struct build *b, const struct pt_val *m, const char *key,
 
 	if (!s)
 		return err ? -1 : 0;
-	if (!parse_uint(s, PORT_MIN, PORT_MAX, &port)) {
+	if (!pt_parse_uint(s, PORT_MIN, PORT_MAX, &port)) {
 		pt_error(b->d, &node->pos, route,
 			 "%s '%s' is not a port number; use a number from %d to %d", what, s,
 			 PORT_MIN, PORT_MAX);
@@ -609,7 +608,7 @@ static void check_value(struct build *b, const struct pt_val *cv, const char *ke
 		pt_error(b->d, &node->pos, route,
 			 "%s '%s' is not a duration; write milliseconds (2000) or a number "
 			 "with a unit: 500ms, 2s, 1m (at most 24h)", what, s);
-	else if (s && !duration && !parse_uint(s, 1, CHECK_COUNT_MAX, &n))
+	else if (s && !duration && !pt_parse_uint(s, 1, CHECK_COUNT_MAX, &n))
 		pt_error(b->d, &node->pos, route, "%s '%s' is not a count; use 1 to %d", what, s,
 			 CHECK_COUNT_MAX);
 	else if (s && !duration)

@@ -47,6 +47,8 @@ struct pt_backend {
 
 #define PT_CHECK_COUNT_MAX		1000	/* rise and fall */
 
+/* Decimal digits only (no sign, no space), value in [min, max]. */
+bool pt_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* HAProxy time: a number of ms, or with a unit ms, s, m, h; 1 ms to 24 h.
  * Returns false if s is not one. */
 bool pt_parse_duration(const char *s, unsigned int *ms);

@@ -24,7 +24,6 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
-#include "metrics_collect.h"
 #include "portier.skel.h"
 
 #define PORT_A	30080

@@ -25,7 +25,6 @@
 #include <linux/bpf.h>
 
 #include "dataplane.h"
-#include "metrics_collect.h"
 #include "pkt.h"
 #include "portier.skel.h"
 #include "testnet.h"
