@@ -22,7 +22,8 @@ struct {
  * the other direction sent its FIN before; a local flow, whose replies the
  * program never sees, at its first FIN) and its route logs, sends the end
  * event and marks both entries logged. */
-static __always_inline void connlog_tcp_close(const struct pkt *p, struct portier_flow *f,
+static __always_inline void connlog_tcp_close(const struct portier_config *cfg,
+					      const struct pkt *p, struct portier_flow *f,
 					      __u64 now)
 {
 	struct portier_connlog_event *ev;
@@ -39,7 +40,7 @@ static __always_inline void connlog_tcp_close(const struct pkt *p, struct portie
 		f->flags |= PORTIER_FLOW_F_FIN;
 	if (!(f->flags & PORTIER_FLOW_F_LOCAL)) {
 		flow_key_other(f, p->proto, &ok);
-		o = bpf_map_lookup_elem(&portier_conntrack, &ok);
+		o = ct_lookup(cfg, &ok);
 	}
 	if (p->tcp->rst)
 		end = f->dir == PORTIER_FLOW_DIR_ORIG ? PORTIER_END_RST_CLIENT :

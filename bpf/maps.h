@@ -71,22 +71,31 @@ struct {
 	__type(value, __u32);
 } portier_ports SEC(".maps");
 
-/* Connection table (IPv4), two entries per flow. Key struct
- * portier_flow_key (the packet's tuple as it arrives), value struct
- * portier_flow (with the element header, 128 bytes: two cache lines);
- * written by the program, expired entries deleted by userspace (pt_dp_gc), entries of a
- * removed backend deleted by userspace. Size set before load. One LRU list
- * shared by all CPUs: the table holds exactly max_entries whatever CPU the
- * flows arrive on. (Per-CPU lists, BPF_F_NO_COMMON_LRU, are ~15% cheaper per
- * new flow but give each CPU only max_entries / possible CPUs: one busy
- * queue, or a VM with many possible CPUs, evicts live flows long before the
- * table is full.) */
+/* Connection table (IPv4), two entries per flow: portier's own hash table
+ * (include/portier.h, struct portier_ct_bucket). Buckets: key __u32 bucket
+ * index, value struct portier_ct_bucket (lock word and a tag per slot, one
+ * cache line). Slots: key __u32 bucket index * PORTIER_CT_SLOTS + slot,
+ * value struct portier_ct_slot (struct portier_flow_key, struct
+ * portier_flow). Written by the program (insert, delete of an expired flow
+ * restarted by a SYN, eviction) and by userspace (GC of idle entries,
+ * entries of removed backends, flush), every writer under the bucket's
+ * lock. Sized before load (portier_ct_buckets_for the entries asked);
+ * mmapped by userspace (user/ct_table.c). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PORTIER_CT_DEFAULT_ENTRIES);
-	__type(key, struct portier_flow_key);
-	__type(value, struct portier_flow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PORTIER_CT_DEFAULT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct portier_ct_bucket);
 } portier_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PORTIER_CT_DEFAULT_BUCKETS * PORTIER_CT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct portier_ct_slot);
+} portier_ct_slots SEC(".maps");
 
 /* Next SNAT source port to try per backend. Key __u32 backend id, value
  * __u32 cursor (offset into the port range); written by the program. */

@@ -75,12 +75,13 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
  * but dport) starting at the backend's cursor, and insert *rv under it.
- * Returns FLOW_OK or PORTIER_R_DROP_SNAT_EXHAUSTED. */
+ * Returns FLOW_OK, PORTIER_R_DROP_SNAT_EXHAUSTED or PORTIER_R_DROP_CT_FULL. */
 static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
 					struct portier_flow_key *rk, struct portier_flow *rv,
 					__be16 *port_out)
 {
 	__u32 *cursor, start, range, i;
+	enum ct_insert_res res;
 	__u16 port;
 
 	if (cfg->snat_family != PORTIER_AF_INET || cfg->snat_port_min == 0 ||
@@ -94,7 +95,10 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 	for (i = 0; i < PORTIER_SNAT_PROBES; i++) {
 		port = cfg->snat_port_min + (start + i) % range;
 		rk->dport = bpf_htons(port);
-		if (bpf_map_update_elem(&portier_conntrack, rk, rv, BPF_NOEXIST) == 0) {
+		res = ct_insert(cfg, rk, rv);
+		if (res == CT_BUSY)
+			return PORTIER_R_DROP_CT_FULL;
+		if (res == CT_INSERTED) {
 			if (i)	/* skip the taken ports for the next flow */
 				__sync_fetch_and_add(cursor, i);
 			*port_out = rk->dport;
@@ -126,9 +130,14 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	orig->nat_dport = k->dport;
 	if (be->flags & PORTIER_BACKEND_F_LOCAL) {
 		orig->flags = PORTIER_FLOW_F_LOCAL;
-		if (bpf_map_update_elem(&portier_conntrack, k, orig, BPF_NOEXIST))
+		switch (ct_insert(cfg, k, orig)) {
+		case CT_INSERTED:
+			return FLOW_OK;
+		case CT_EXISTS:
 			return FLOW_RACE;
-		return FLOW_OK;
+		default:
+			return PORTIER_R_DROP_CT_FULL;
+		}
 	}
 	orig->nat_daddr = be->addr.a32[0];
 	orig->nat_dport = be->port;
@@ -147,7 +156,7 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	if (route_flags & PORTIER_ROUTE_F_DNAT) {
 		rk.daddr = k->saddr;
 		rk.dport = k->sport;
-		if (bpf_map_update_elem(&portier_conntrack, &rk, &rv, BPF_NOEXIST))
+		if (ct_insert(cfg, &rk, &rv) != CT_INSERTED)
 			return PORTIER_R_DROP_CT_FULL;
 	} else {
 		rk.daddr = cfg->snat_addr.a32[0];
@@ -156,11 +165,16 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 		if (rc != FLOW_OK)
 			return rc;
 	}
-	if (bpf_map_update_elem(&portier_conntrack, k, orig, BPF_NOEXIST)) {
-		bpf_map_delete_elem(&portier_conntrack, &rk);
+	switch (ct_insert(cfg, k, orig)) {
+	case CT_INSERTED:
+		return FLOW_OK;
+	case CT_EXISTS:
+		ct_delete(cfg, &rk);
 		return FLOW_RACE;
+	default:
+		ct_delete(cfg, &rk);
+		return PORTIER_R_DROP_CT_FULL;
 	}
-	return FLOW_OK;
 }
 
 /* Rewrite the packet by flow entry f: addresses and ports, with the IPv4,

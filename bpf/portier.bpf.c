@@ -50,16 +50,17 @@ static __always_inline bool tcp_syn_only(const struct pkt *p)
 /* A packet of a known, live flow: account, track TCP state, then pass
  * (local backend) or rewrite and forward. */
 static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
+				       const struct portier_config *cfg,
 				       struct portier_flow *f, __u64 now)
 {
 	bool refresh = flow_touch(f, p->len, now);
 
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
-		flow_set_flags(f, p->proto, PORTIER_FLOW_F_CLOSING);
+		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_CLOSING);
 	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
-		flow_set_flags(f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
+		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
-		connlog_tcp_close(p, f, now);
+		connlog_tcp_close(cfg, p, f, now);
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
@@ -90,10 +91,10 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 
 	rc = flow_create(cfg, key, route_id, route_flags, backend_id, be, p->len, now, &orig);
 	if (rc == FLOW_RACE) {
-		f = bpf_map_lookup_elem(&portier_conntrack, key);
+		f = ct_lookup(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
-		return flow_packet(ctx, p, f, now);
+		return flow_packet(ctx, p, cfg, f, now);
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
@@ -134,7 +135,7 @@ int portier_xdp(struct xdp_md *ctx)
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
 	now = bpf_ktime_get_coarse_ns();
 	flow_key_of(&p, &key);
-	f = bpf_map_lookup_elem(&portier_conntrack, &key);
+	f = ct_lookup(cfg, &key);
 	if (f && (flow_expired(cfg, f, p.proto, now) ||
 		  (f->dir == PORTIER_FLOW_DIR_ORIG && (f->flags & PORTIER_FLOW_F_CLOSING) &&
 		   tcp_syn_only(&p)))) {
@@ -142,11 +143,11 @@ int portier_xdp(struct xdp_md *ctx)
 		 * else has no flow. */
 		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
 			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-		flow_delete(&key, f);
+		flow_delete(cfg, &key, f);
 		f = NULL;
 	}
 	if (f)
-		return flow_packet(ctx, &p, f, now);
+		return flow_packet(ctx, &p, cfg, f, now);
 	if (!svc_port)
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	return new_flow(ctx, &p, cfg, &key, now);

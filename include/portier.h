@@ -19,6 +19,10 @@
 #define PORTIER_MAX_LOCAL_ADDRS		1024	/* this host's addresses */
 #define PORTIER_MAX_IFACES		64	/* devmap slots */
 #define PORTIER_CT_DEFAULT_ENTRIES	262144	/* conntrack entries (2 per flow) */
+#define PORTIER_CT_SLOTS		15	/* entries per connection-table bucket */
+/* Buckets of the default table: portier_ct_buckets_for(entries), below. */
+#define PORTIER_CT_DEFAULT_BUCKETS	\
+	((PORTIER_CT_DEFAULT_ENTRIES * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS)
 
 /* Default SNAT source port range: below the NodePort range (30000-32767)
  * and the host's ephemeral ports (32768-60999 on Linux). */
@@ -46,7 +50,8 @@
 #define PORTIER_MAP_BACKENDS		"portier_backends"
 #define PORTIER_MAP_LOCAL		"portier_local"
 #define PORTIER_MAP_PORTS		"portier_ports"
-#define PORTIER_MAP_CONNTRACK		"portier_conntrack"
+#define PORTIER_MAP_CONNTRACK		"portier_conntrack"	/* buckets */
+#define PORTIER_MAP_CT_SLOTS		"portier_ct_slots"	/* their slots */
 #define PORTIER_MAP_SNAT_CURSOR		"portier_snat_cursor"
 #define PORTIER_MAP_TX_PORTS		"portier_tx_ports"
 #define PORTIER_MAP_ROUTE_STATS		"portier_route_stats"
@@ -87,6 +92,11 @@ struct portier_config {
 	__u32 tmo_udp;
 	__u8 snat_family;		/* PORTIER_AF_* of snat_addr, 0 = unset */
 	__u8 pad[3];
+	/* The connection table's geometry, set by userspace when the table
+	 * is created and kept with it (a pinned table keeps its hash). */
+	__u32 ct_buckets;		/* buckets of portier_conntrack */
+	__u32 pad2;
+	__u64 ct_seed;			/* hash seed (random) */
 };
 
 /* ---- services (portier_services: hash, written by userspace) ----------- */
@@ -228,10 +238,10 @@ struct portier_health {
  * ---- redirect ports (portier_tx_ports: devmap hash, key and value the
  *      ifindex, __u32) ---------------------------------------------------- */
 
-/* ---- connection table (portier_conntrack: LRU hash, BPF and GC) -------- */
+/* ---- connection table (portier_conntrack: buckets, BPF and userspace) --- */
 
-/* An IPv4 packet's 5-tuple as it arrives: 16 bytes, so the hash of a
- * lookup covers four words. Each flow has two entries: the original
+/* An IPv4 packet's 5-tuple as it arrives: 16 bytes, two 64-bit halves to
+ * hash, four words to compare (pad is always zero). Each flow has two entries: the original
  * direction (client -> service, on the input NIC) and the reply direction
  * (backend -> gateway or client, on the output NIC). IPv6 gets its own
  * table (portier_conntrack6) with 16-byte addresses in the same order; the
@@ -272,8 +282,8 @@ static inline __attribute__((always_inline)) __u32 portier_ticks_of_s(__u32 s)
 }
 
 /* One direction of an IPv4 flow: how to rewrite a packet matching the key,
- * and its accounting. 64 bytes, so that with its 16-byte key and the
- * table's 48-byte element header an entry is exactly two cache lines. */
+ * and its accounting. 64 bytes: with its 16-byte key, a slot of the
+ * connection table is 80 bytes. */
 struct portier_flow {
 	__be32 nat_saddr;		/* new source address */
 	__be32 nat_daddr;		/* new destination address */
@@ -303,6 +313,76 @@ _Static_assert(sizeof(struct portier_flow_key) == 16, "flow key is four words");
 _Static_assert(sizeof(struct portier_flow) == 64, "flow entry is one cache line");
 _Static_assert(PORTIER_MAX_ROUTES <= 65536 && PORTIER_MAX_BACKENDS <= 65536,
 	       "route and backend ids are 16-bit in struct portier_flow");
+
+/* The table is portier's own: two arrays (BPF_F_MMAPABLE, so userspace
+ * walks and edits them in place): portier_conntrack, one cache line per
+ * bucket with a 32-bit tag per slot, and portier_ct_slots, the slots (key
+ * and flow), PORTIER_CT_SLOTS per bucket: bucket b owns slots b * 15 to
+ * b * 15 + 14. An entry lives in the bucket its key hashes to, in any free
+ * slot. A lookup reads the bucket's line to find the one slot whose key it
+ * compares: no lock, no hash-chain walk.
+ *
+ * Writers (the program inserting or deleting, userspace deleting or
+ * inserting) take the bucket's lock word by compare-and-swap, write the
+ * slot, then publish or clear its tag; readers check the tag, then the key.
+ * A full bucket makes room by evicting its entry idle longest (counted as
+ * PORTIER_R_CT_EVICTED). As with the kernel's preallocated hash maps, a
+ * reader holding a slot while a writer frees and reuses it sees the new
+ * entry; a flow's packets are on one CPU, and only idle entries are freed,
+ * so this is the rare race the kernel's tables have too. */
+struct portier_ct_slot {
+	struct portier_flow_key key;
+	struct portier_flow flow;
+};
+
+struct portier_ct_bucket {
+	__u32 lock;				/* 0 free, 1 held by a writer */
+	__u32 tag[PORTIER_CT_SLOTS];		/* 0 = slot free, else the key's
+						 * portier_ct_tag() */
+};
+
+_Static_assert(sizeof(struct portier_ct_bucket) == 64, "a bucket is one cache line");
+_Static_assert(sizeof(struct portier_ct_slot) == 80, "a slot is key and flow");
+
+/* Buckets for a table of n entries: twice the slots, so that a bucket is
+ * rarely full before the table is (at n entries, about 1 new entry in 100
+ * evicts another early). */
+static inline __attribute__((always_inline)) __u32 portier_ct_buckets_for(__u32 n)
+{
+	return (__u32)(((__u64)n * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS);
+}
+
+/* Entries a table of b buckets holds (the inverse of the above). */
+static inline __attribute__((always_inline)) __u32 portier_ct_capacity(__u32 b)
+{
+	return (__u32)((__u64)b * PORTIER_CT_SLOTS / 2);
+}
+
+/* The key's 64-bit hash under the table's seed: two multiply-mix rounds
+ * over the tuple's two halves. The same code in the program and in
+ * userspace. */
+static inline __attribute__((always_inline)) __u64
+portier_ct_hash(const struct portier_flow_key *k, __u64 seed)
+{
+	__u64 a = (__u64)k->saddr << 32 | k->daddr;
+	__u64 b = (__u64)k->sport << 48 | (__u64)k->dport << 32 | k->proto;
+	__u64 h = (a ^ seed) * 0x9e3779b97f4a7c15ULL;
+
+	h = (h ^ b ^ (h >> 29)) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/* The bucket of hash h among n: the high half scaled to [0, n). */
+static inline __attribute__((always_inline)) __u32 portier_ct_index(__u64 h, __u32 n)
+{
+	return (__u32)(((h >> 32) * n) >> 32);
+}
+
+/* The tag of hash h: its low half, odd (0 marks a free slot). */
+static inline __attribute__((always_inline)) __u32 portier_ct_tag(__u64 h)
+{
+	return (__u32)h | 1;
+}
 
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
 
@@ -352,6 +432,8 @@ enum portier_reason {
 					 * health-check answer): pass */
 	PORTIER_R_LOG_LOST,		/* not a packet: a connection log event
 					 * lost (ring buffer full) */
+	PORTIER_R_CT_EVICTED,		/* not a packet: a connection-table entry
+					 * evicted (its bucket was full) */
 	PORTIER_R_MAX,
 };
 

@@ -33,6 +33,7 @@
 #include <linux/if_link.h>
 
 #include "bare.skel.h"
+#include "ct_table.h"
 #include "dataplane.h"
 #include "pkt.h"
 #include "portier.skel.h"
@@ -54,7 +55,6 @@
 #define UNDECLARED_PORT	9999
 #define CLIENT_PORT	40000
 #define CHAIN_BASE	"203.0.113.30"	/* S_0; S_k = S_0 + k, k <= CHAIN */
-#define FLUSH_BATCH	1024
 #define IDLE_A		"idle0"		/* a veth pair that stays down */
 #define IDLE_B		"idle1"
 /* kernel.bpf_stats_enabled makes every program run read the clock twice
@@ -123,7 +123,10 @@ static int load(void)
 	static char names[CHAIN][16];
 	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = CHAIN + 1 };
 	struct pt_addr local[2] = { pt4(tn_ip4(TN_GW_IN)), pt4(tn_ip4(TN_GW_OUT)) };
-	struct pt_dp_opts opts = { 0 };
+	/* PKTCOST_CT_ENTRIES: another connection-table size (default: the
+	 * daemon's), to tell the table's cache misses from its instructions. */
+	const char *ct = getenv("PKTCOST_CT_ENTRIES");
+	struct pt_dp_opts opts = { .ct_entries = ct ? (__u32)strtoul(ct, NULL, 10) : 0 };
 	struct portier_config cfg;
 	int err;
 
@@ -250,16 +253,7 @@ static double long_calls(int prog_fd, int ifindex, const uint8_t *pkt, size_t le
 /* Delete every conntrack entry (not timed). */
 static void ct_flush(void)
 {
-	static struct portier_flow_key keys[FLUSH_BATCH];
-	static struct portier_flow vals[FLUSH_BATCH];
-	int fd = bpf_map__fd(B.skel->maps.portier_conntrack);
-	__u32 out, count;
-	int err;
-
-	do {
-		count = FLUSH_BATCH;
-		err = bpf_map_lookup_and_delete_batch(fd, NULL, &out, keys, vals, &count, NULL);
-	} while (!err);
+	pt_ct_flush(pt_dp_ct(B.dp), NULL);
 }
 
 static uint64_t reason(__u32 id)

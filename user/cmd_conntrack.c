@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "ct_table.h"
 #include "dataplane.h"
 #include "util.h"
 
@@ -71,115 +72,114 @@ static const char *route_name(const struct pt_dp_route_view *v, size_t n, __u32 
 	return "";
 }
 
+struct show {
+	struct pt_ct *ct;
+	struct pt_dp_route_view *v;
+	size_t n;
+	__u64 now;
+	json_t *arr;		/* -j: the flows */
+};
+
+/* One flow, by its original-direction entry. */
+static int show_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	char cl[CLI_ADDRPORT_BUF], sv[CLI_ADDRPORT_BUF], be[CLI_ADDRPORT_BUF];
+	struct show *s = arg;
+	struct portier_flow_key peer;
+	struct portier_flow pf = {};
+	__u64 pk[2], by[2], last;
+	const char *route;
+	bool snat, has_pf;
+
+	if (f->dir != PORTIER_FLOW_DIR_ORIG)
+		return PT_CT_KEEP;
+	pt_flow_key_other(k, f, &peer);
+	has_pf = pt_ct_lookup(s->ct, &peer, &pf);
+	if (!has_pf)
+		memset(&pf, 0, sizeof(pf));
+	pk[0] = f->packets;
+	by[0] = f->bytes;
+	pk[1] = pf.packets;
+	by[1] = pf.bytes;
+	last = pt_flow_last_ns(s->now, f, has_pf ? &pf : NULL);
+	snat = !(f->flags & PORTIER_FLOW_F_LOCAL) && f->nat_saddr != k->saddr;
+	route = route_name(s->v, s->n, f->route_id);
+	cli_bpf_addr_port(&k->saddr, k->sport, cl, sizeof(cl));
+	cli_bpf_addr_port(&k->daddr, k->dport, sv, sizeof(sv));
+	if (f->flags & PORTIER_FLOW_F_LOCAL)
+		cli_bpf_addr_port(&k->daddr, k->dport, be, sizeof(be));
+	else
+		cli_bpf_addr_port(&f->nat_daddr, f->nat_dport, be, sizeof(be));
+	if (s->arr) {
+		json_array_append_new(s->arr, json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o, s:o}",
+			"proto", pt_proto_name(k->proto), "client", cl, "service", sv,
+			"route", route, "backend", be,
+			"snat_port", snat ? (int)ntohs(f->nat_sport) : 0,
+			"state", flow_state(k, f),
+			"age_s", (json_int_t)secs_since(s->now, f->created_ns),
+			"idle_s", (json_int_t)secs_since(s->now, last),
+			"packets", cli_dir_json(pk), "bytes", cli_dir_json(by)));
+	} else {
+		printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu\n",
+		       pt_proto_name(k->proto), cl, sv, route, be,
+		       snat ? ntohs(f->nat_sport) : 0, flow_state(k, f),
+		       (unsigned long long)secs_since(s->now, f->created_ns),
+		       (unsigned long long)secs_since(s->now, last));
+	}
+	return PT_CT_KEEP;
+}
+
 static int do_show(int argc, char **argv)
 {
-	struct portier_flow_key key, next, peer;
-	struct portier_flow f, pf;
-	struct pt_dp_route_view *v;
 	struct pt_dataplane *dp;
-	json_t *arr = json_array();
-	void *prev = NULL;
-	__u64 now = now_ns();
-	size_t n;
-	int fd;
+	struct show s = { .now = now_ns() };
+	int err;
 
 	if (cli_no_more(argc, argv, "conntrack show"))
 		return 1;
 	dp = cli_dp_open();
 	if (!dp)
 		return 1;
-	n = pt_dp_view(dp, &v);
-	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
-	if (!pt_g.json)
+	s.ct = pt_dp_ct(dp);
+	s.n = pt_dp_view(dp, &s.v);
+	if (pt_g.json)
+		s.arr = json_array();
+	else
 		printf("%-5s %-21s %-21s %-16s %-21s %6s %-11s %8s %8s\n", "PROTO", "CLIENT",
 		       "SERVICE", "ROUTE", "BACKEND", "SNAT", "STATE", "AGE", "IDLE");
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		char cl[CLI_ADDRPORT_BUF], sv[CLI_ADDRPORT_BUF], be[CLI_ADDRPORT_BUF];
-		__u64 pk[2] = {}, by[2] = {}, last;
-		bool snat, has_pf;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f) || f.dir != PORTIER_FLOW_DIR_ORIG)
-			continue;
-		pt_flow_key_other(&key, &f, &peer);
-		memset(&pf, 0, sizeof(pf));
-		has_pf = !bpf_map_lookup_elem(fd, &peer, &pf);
-		pk[0] = f.packets;
-		by[0] = f.bytes;
-		pk[1] = pf.packets;
-		by[1] = pf.bytes;
-		last = pt_flow_last_ns(now, &f, has_pf ? &pf : NULL);
-		snat = !(f.flags & PORTIER_FLOW_F_LOCAL) &&
-		       f.nat_saddr != key.saddr;
-		cli_bpf_addr_port(&key.saddr, key.sport, cl, sizeof(cl));
-		cli_bpf_addr_port(&key.daddr, key.dport, sv, sizeof(sv));
-		if (f.flags & PORTIER_FLOW_F_LOCAL)
-			cli_bpf_addr_port(&key.daddr, key.dport, be, sizeof(be));
-		else
-			cli_bpf_addr_port(&f.nat_daddr, f.nat_dport, be, sizeof(be));
-		if (pt_g.json) {
-			json_array_append_new(arr, json_pack(
-				"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o, s:o}",
-				"proto", pt_proto_name(key.proto), "client", cl, "service", sv,
-				"route", route_name(v, n, f.route_id), "backend", be,
-				"snat_port", snat ? (int)ntohs(f.nat_sport) : 0,
-				"state", flow_state(&key, &f),
-				"age_s", (json_int_t)secs_since(now, f.created_ns),
-				"idle_s", (json_int_t)secs_since(now, last),
-				"packets", cli_dir_json(pk), "bytes", cli_dir_json(by)));
-		} else {
-			printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu\n",
-			       pt_proto_name(key.proto), cl, sv, route_name(v, n, f.route_id), be,
-			       snat ? ntohs(f.nat_sport) : 0, flow_state(&key, &f),
-			       (unsigned long long)secs_since(now, f.created_ns),
-			       (unsigned long long)secs_since(now, last));
-		}
-	}
-	pt_dp_view_free(v, n);
+	err = pt_ct_walk(s.ct, show_flow, &s, NULL);
+	pt_dp_view_free(s.v, s.n);
 	pt_dp_close(dp);
-	if (pt_g.json)
-		return pt_json_print(arr);
-	json_decref(arr);
-	return 0;
+	if (err) {
+		json_decref(s.arr);
+		p_err("conntrack show: cannot read the connection table: %s", strerror(-err));
+		return 1;
+	}
+	return pt_g.json ? pt_json_print(s.arr) : 0;
 }
 
 static int do_flush(int argc, char **argv)
 {
-	struct portier_flow_key key, next, *keys = NULL;
 	struct pt_dataplane *dp;
-	size_t n = 0, deleted = 0;
-	void *prev = NULL;
-	int fd, ret = 0;
+	size_t deleted = 0;
+	int err;
 
 	if (cli_no_more(argc, argv, "conntrack flush"))
 		return 1;
 	dp = cli_dp_open();
 	if (!dp)
 		return 1;
-	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
-	/* Collect first: deleting while walking restarts the walk. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		keys = xrealloc(keys, (n + 1) * sizeof(*keys));
-		keys[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!bpf_map_delete_elem(fd, &keys[i]))
-			deleted++;
-		else if (errno != ENOENT && !ret) {
-			p_err("conntrack flush: cannot delete a flow: %s", strerror(errno));
-			ret = 1;
-		}
-	}
-	free(keys);
+	err = pt_ct_flush(pt_dp_ct(dp), &deleted);
 	pt_dp_close(dp);
-	if (!ret && pt_g.json)
+	if (err) {
+		p_err("conntrack flush: cannot delete a flow: %s", strerror(-err));
+		return 1;
+	}
+	if (pt_g.json)
 		return pt_json_print(json_pack("{s:I}", "flushed", (json_int_t)deleted));
-	if (!ret)
-		printf("%zu entries flushed\n", deleted);
-	return ret;
+	printf("%zu entries flushed\n", deleted);
+	return 0;
 }
 
 static const struct pt_cmd cmds[] = {

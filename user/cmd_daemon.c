@@ -34,6 +34,7 @@
 
 #include "cli.h"
 #include "connlog.h"
+#include "ct_table.h"
 #include "dataplane.h"
 #include "diag.h"
 #include "health_dp.h"
@@ -571,10 +572,12 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 		return NULL;
 	}
 	if (pt_dp_adopted(dp)) {
-		__u32 ct = bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack);
+		__u32 ct = pt_ct_capacity(pt_dp_ct(dp));
 
 		logmsg("adopted the pinned data plane in %s (flows kept)", a->bpffs);
-		if (a->ct_entries && a->ct_entries != ct)
+		if (a->ct_entries &&
+		    portier_ct_buckets_for(a->ct_entries) !=
+		    bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack))
 			logmsg("the adopted connection table keeps its %u entries; "
 			       "--conntrack-size %u takes effect after 'portier prog detach'",
 			       ct, a->ct_entries);

@@ -22,6 +22,8 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "ct_table.h"
+#include "dataplane.h"
 #include "util.h"
 
 #define TAG_HEX		(2 * BPF_TAG_SIZE + 1)
@@ -111,10 +113,15 @@ static __u32 count_keys(struct bpf_map *m)
 	return n;
 }
 
-static json_t *map_json(struct bpf_map *m, __u32 entries)
+static json_t *map_json_max(struct bpf_map *m, __u32 entries, __u32 max)
 {
 	return json_pack("{s:s, s:i, s:i}", "name", bpf_map__name(m), "entries", (int)entries,
-			 "max_entries", (int)bpf_map__max_entries(m));
+			 "max_entries", (int)max);
+}
+
+static json_t *map_json(struct bpf_map *m, __u32 entries)
+{
+	return map_json_max(m, entries, bpf_map__max_entries(m));
 }
 
 static int do_show(int argc, char **argv)
@@ -153,8 +160,10 @@ static int do_show(int argc, char **argv)
 	json_array_append_new(maps, map_json(s->maps.portier_backends, n_be));
 	json_array_append_new(maps, map_json(s->maps.portier_local,
 					     count_keys(s->maps.portier_local)));
-	json_array_append_new(maps, map_json(s->maps.portier_conntrack,
-					     count_keys(s->maps.portier_conntrack)));
+	/* The connection table: entries and capacity, not buckets. */
+	json_array_append_new(maps, map_json_max(s->maps.portier_conntrack,
+						 (__u32)pt_ct_count(pt_dp_ct(dp)),
+						 pt_ct_capacity(pt_dp_ct(dp))));
 	pt_dp_state(dp, &st);
 	running = pt_dp_daemon_running(cli_pin_dir());
 	pt_dp_close(dp);

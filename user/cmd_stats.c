@@ -42,6 +42,8 @@ static const char *outcome_name(enum pt_metrics_outcome o)
 		return "drop";
 	case PT_METRICS_REDIRECT:
 		return "forward";
+	case PT_METRICS_EVENT:
+		return "event";
 	case PT_METRICS_PASS:
 		break;
 	}

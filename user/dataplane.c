@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -27,6 +28,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ct_table.h"
 #include "dataplane.h"
 #include "portier.skel.h"
 #include "util.h"
@@ -69,6 +71,7 @@ struct pt_dataplane {
 	struct dp_backend *backends;	/* [PORTIER_MAX_BACKENDS] */
 	__u32 *ports;			/* [NPORTS], as written */
 	struct portier_config cfg;	/* as written */
+	struct pt_ct *ct;		/* portier_conntrack, mapped */
 	__u64 generation;		/* portier_state.generation of the mirror */
 	bool stale;			/* mirror unknown: re-read before a change */
 	int lock_fd;			/* writers' lock held, or -1 */
@@ -104,6 +107,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!dp_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+struct pt_ct *pt_dp_ct(struct pt_dataplane *dp)
+{
+	return dp->ct;
 }
 
 struct portier *pt_dp_skel(struct pt_dataplane *dp)
@@ -201,7 +209,7 @@ static __u32 port_flag(uint8_t proto, bool service)
 /* The maps portier pins, by the names of include/portier.h. */
 static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[16];
+	static struct bpf_map *v[17];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -219,6 +227,7 @@ static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[13] = s->maps.portier_route_meta;
 	v[14] = s->maps.portier_state;
 	v[15] = s->maps.portier_health;
+	v[16] = s->maps.portier_ct_slots;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -397,6 +406,37 @@ static int resync(struct pt_dataplane *dp)
 	return 0;
 }
 
+/* Map the connection table. A new table (its geometry not in
+ * portier_config yet) gets a random hash seed, written at once, before any
+ * program can insert; a pinned one keeps its own. */
+static int ct_setup(struct pt_dataplane *dp)
+{
+	struct bpf_map *m = dp->skel->maps.portier_conntrack;
+	struct bpf_map *sl = dp->skel->maps.portier_ct_slots;
+	__u32 buckets = bpf_map__max_entries(m);
+	int err;
+
+	if (bpf_map__max_entries(sl) != (__u64)buckets * PORTIER_CT_SLOTS)
+		return fail(-EINVAL, "the connection table has %u buckets but %u slots; "
+			    "'portier prog detach' removes the mismatched pins",
+			    buckets, bpf_map__max_entries(sl));
+	if (dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed) {
+		dp->cfg.ct_buckets = buckets;
+		if (getrandom(&dp->cfg.ct_seed, sizeof(dp->cfg.ct_seed), 0) !=
+		    sizeof(dp->cfg.ct_seed))
+			return fail(-errno, "cannot seed the connection table's hash: %s",
+				    strerror(errno));
+		err = map_update(dp->skel->maps.portier_config, &(__u32){ 0 }, &dp->cfg,
+				 "the configuration");
+		if (err)
+			return err;
+	}
+	err = pt_ct_open(bpf_map__fd(m), bpf_map__fd(sl), buckets, dp->cfg.ct_seed, &dp->ct);
+	if (err)
+		return fail(err, "cannot map the connection table: %s", strerror(-err));
+	return 0;
+}
+
 /* A new handle on pin_dir (NULL: the default), empty, with the BPF object
  * opened but not loaded. *out is set even on error, for pt_dp_close. */
 static int dp_new(bool pin, const char *pin_dir, struct pt_dataplane **out)
@@ -424,14 +464,18 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 {
 	struct pt_dataplane *dp;
 	int err, found = 0;
+	__u32 buckets;
 
 	dp_verbose = opts->verbose;
 	err = dp_new(opts->pin, opts->pin_dir, &dp);
 	if (err)
 		goto fail;
-	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack,
-				       opts->ct_entries ? opts->ct_entries :
-				       PORTIER_CT_DEFAULT_ENTRIES);
+	buckets = portier_ct_buckets_for(opts->ct_entries ? opts->ct_entries :
+					 PORTIER_CT_DEFAULT_ENTRIES);
+	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack, buckets);
+	if (!err)
+		err = bpf_map__set_max_entries(dp->skel->maps.portier_ct_slots,
+					       buckets * PORTIER_CT_SLOTS);
 	if (err) {
 		fail(err, "cannot size the connection table: %s", strerror(-err));
 		goto fail;
@@ -464,6 +508,9 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 			goto fail;
 		dp->adopted = true;
 	}
+	err = ct_setup(dp);
+	if (err)
+		goto fail;
 	*out = dp;
 	return 0;
 fail:
@@ -503,6 +550,8 @@ int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
 	}
 	if (!err)
 		err = resync(dp);
+	if (!err)
+		err = ct_setup(dp);
 	if (err)
 		goto fail;
 	dp->adopted = true;
@@ -523,6 +572,7 @@ void pt_dp_close(struct pt_dataplane *dp)
 			close(dp->link_fd[i]);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
+	pt_ct_close(dp->ct);
 	portier__destroy(dp->skel);
 	if (dp->routes)
 		for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
@@ -555,6 +605,7 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	struct portier *s = dp->skel;
 	__u32 zero = 0;
 	__u32 ifs[2] = { cfg->input_ifindex, cfg->output_ifindex };
+	struct portier_config c;
 	int err;
 
 	if (cfg->snat_port_min == 0 || cfg->snat_port_min > cfg->snat_port_max)
@@ -567,9 +618,12 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 		if (err)
 			return err;
 	}
-	err = map_update(s->maps.portier_config, &zero, cfg, "the configuration");
+	c = *cfg;
+	c.ct_buckets = dp->cfg.ct_buckets;
+	c.ct_seed = dp->cfg.ct_seed;
+	err = map_update(s->maps.portier_config, &zero, &c, "the configuration");
 	if (!err)
-		dp->cfg = *cfg;
+		dp->cfg = c;
 	return err;
 }
 
@@ -888,31 +942,20 @@ static int fold_backend_stats(struct pt_dataplane *dp, __u32 be_id, __u32 route_
 	return err;
 }
 
+static int is_dead_backend(const struct portier_flow_key *k, const struct portier_flow *f,
+			   void *dead)
+{
+	(void)k;
+	return ((const bool *)dead)[f->backend_id] ? PT_CT_DELETE : PT_CT_KEEP;
+}
+
 /* Delete every conntrack entry (both directions) of the marked backends. */
 static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 {
-	int fd = bpf_map__fd(dp->skel->maps.portier_conntrack);
-	struct portier_flow_key key, next, *del = NULL;
-	struct portier_flow f;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
-	int err = 0;
+	int err = pt_ct_walk(dp->ct, is_dead_backend, (void *)dead, NULL);
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f) || !dead[f.backend_id])
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			del = xrealloc(del, cap * sizeof(*del));
-		}
-		del[n++] = key;
-	}
-	for (size_t i = 0; i < n && !err; i++)
-		err = map_delete(dp->skel->maps.portier_conntrack, &del[i], "a flow");
-	free(del);
-	return err;
+	return err ? fail(err, "cannot delete the flows of removed backends: %s",
+			  strerror(-err)) : 0;
 }
 
 /* A route's metadata as stored in portier_route_meta. */
@@ -1711,46 +1754,43 @@ static __u32 flow_timeout_ticks(const struct portier_config *c, const struct por
 	return portier_ticks_of_s(s);
 }
 
+struct gc_walk {
+	struct pt_dataplane *dp;
+	__u64 now;
+};
+
+static int gc_visit(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	struct gc_walk *w = arg;
+	struct pt_dataplane *dp = w->dp;
+	struct portier_flow_key peer;
+	struct portier_flow pf;
+	bool has_peer;
+	__u64 last;
+
+	pt_flow_key_other(k, f, &peer);
+	has_peer = pt_ct_lookup(dp->ct, &peer, &pf);
+	last = pt_flow_last_ns(w->now, f, has_peer ? &pf : NULL);
+	if (portier_tick(w->now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, k, f))
+		return PT_CT_KEEP;
+	if (dp->gc_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+		dp->gc_hook(k, f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
+	return PT_CT_DELETE;
+}
+
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 {
-	int fd = bpf_map__fd(dp->skel->maps.portier_conntrack);
-	struct portier_flow_key key, next, peer, *del = NULL;
-	struct portier_flow f, pf;
-	size_t n = 0, cap = 0;
+	struct gc_walk w = { .dp = dp };
 	struct timespec ts;
-	void *prev = NULL;
-	bool has_peer;
-	__u64 now;
-	int err = 0;
+	size_t n = 0;
+	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		__u64 last;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f))
-			continue;
-		pt_flow_key_other(&key, &f, &peer);
-		has_peer = !bpf_map_lookup_elem(fd, &peer, &pf);
-		last = pt_flow_last_ns(now, &f, has_peer ? &pf : NULL);
-		if (portier_tick(now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, &key, &f))
-			continue;
-		if (dp->gc_hook && f.dir == PORTIER_FLOW_DIR_ORIG)
-			dp->gc_hook(&key, &f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			del = xrealloc(del, cap * sizeof(*del));
-		}
-		del[n++] = key;
-	}
-	for (size_t i = 0; i < n && !err; i++)
-		err = map_delete(dp->skel->maps.portier_conntrack, &del[i], "a flow");
-	free(del);
+	w.now = (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+	err = pt_ct_walk(dp->ct, gc_visit, &w, &n);
 	if (removed)
 		*removed = err ? 0 : n;
-	return err;
+	return err ? fail(err, "conntrack GC: %s", strerror(-err)) : 0;
 }
 
 void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg)

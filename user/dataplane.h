@@ -36,6 +36,7 @@
 #include "routes.h"
 
 struct portier;		/* the skeleton, build/portier.skel.h */
+struct pt_ct;		/* the connection table, ct_table.h */
 struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
 
 /* Link pin names inside the pin directory (beside the maps). */
@@ -97,6 +98,8 @@ void pt_dp_close(struct pt_dataplane *dp);
 
 /* The loaded skeleton (program fds for BPF_PROG_TEST_RUN, map fds). */
 struct portier *pt_dp_skel(struct pt_dataplane *dp);
+/* The connection table, mapped (ct_table.h). */
+struct pt_ct *pt_dp_ct(struct pt_dataplane *dp);
 /* True if pt_dp_open found pinned maps and adopted their contents. */
 bool pt_dp_adopted(const struct pt_dataplane *dp);
 /* The last error's message, "" if none. dp may be NULL (for the errors of
@@ -105,7 +108,9 @@ const char *pt_dp_last_error(const struct pt_dataplane *dp);
 
 /* Defaults for every field except the addresses and ifindexes. */
 void pt_dp_config_defaults(struct portier_config *cfg);
-/* Write portier_config and put both ifindexes into portier_tx_ports. */
+/* Write portier_config and put both ifindexes into portier_tx_ports. The
+ * connection table's fields (ct_buckets, ct_seed) are the table's own and
+ * stay as they are, whatever cfg holds. */
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
 
 /* portier_local: exactly these addresses (IPv4 only for now). */

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ct_table.h"
 #include "health_dp.h"
 #include "portier.skel.h"
 #include "util.h"
@@ -112,41 +113,21 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 	       -errno : 0;
 }
 
+static int is_backend(const struct portier_flow_key *k, const struct portier_flow *f, void *id)
+{
+	(void)k;
+	return f->backend_id == *(const int *)id ? PT_CT_DELETE : PT_CT_KEEP;
+}
+
 int pt_health_flush_flows(struct pt_dataplane *dp, const struct pt_health_event *ev,
 			  size_t *removed)
 {
 	const struct pt_health_status *st = ev->status;
 	int id = pt_dp_backend_id(dp, st->route, &st->addr, st->port);
-	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
-	struct portier_flow_key key, next, *del = NULL;
-	struct portier_flow f;
-	size_t n = 0, cap = 0, gone = 0;
-	bool have = false;
-	int err = 0;
 
+	if (removed)
+		*removed = 0;
 	if (id < 0)
 		return id;
-	/* Collect first, delete after: deleting while walking a hash map can
-	 * restart the walk. */
-	while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
-		key = next;
-		have = true;
-		if (bpf_map_lookup_elem(fd, &key, &f) || f.backend_id != id)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			del = xrealloc(del, cap * sizeof(*del));
-		}
-		del[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!bpf_map_delete_elem(fd, &del[i]))
-			gone++;
-		else if (errno != ENOENT && !err)
-			err = -errno;	/* ENOENT: expired meanwhile */
-	}
-	free(del);
-	if (removed)
-		*removed = gone;
-	return err;
+	return pt_ct_walk(pt_dp_ct(dp), is_backend, &id, removed);
 }

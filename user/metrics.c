@@ -47,6 +47,8 @@ static const struct {
 	/* Not a packet: a connection log event the ring buffer had no room for
 	 * (docs/connlog.md); the packet itself went on. */
 	[PORTIER_R_LOG_LOST] = { "log_lost", PT_METRICS_DROP },
+	/* Not a packet: an entry evicted to make room in a full bucket. */
+	[PORTIER_R_CT_EVICTED] = { "ct_evicted", PT_METRICS_EVENT },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -300,6 +302,10 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	head(f, "portier_conntrack_capacity", "gauge", "Connection-table size, entries.");
 	fputs("portier_conntrack_capacity", f);
 	u64(f, s->ct_capacity);
+	head(f, "portier_conntrack_evictions_total", "counter",
+	     "Connection-table entries evicted to make room in a full bucket.");
+	fputs("portier_conntrack_evictions_total", f);
+	u64(f, s->reasons[PORTIER_R_CT_EVICTED]);
 	head(f, "portier_snat_ports_capacity", "gauge",
 	     "SNAT source ports available to each backend (the --snat-ports range).");
 	fputs("portier_snat_ports_capacity", f);

@@ -76,8 +76,10 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s);
 
 /* Reason label of a reason id ("no_backend"), and whether it is a drop,
- * a pass or the redirect count. NULL for an unknown id. */
-enum pt_metrics_outcome { PT_METRICS_PASS, PT_METRICS_DROP, PT_METRICS_REDIRECT };
+ * a pass, the redirect count or an event that is not a packet (a
+ * connection-table eviction). NULL for an unknown id. */
+enum pt_metrics_outcome { PT_METRICS_PASS, PT_METRICS_DROP, PT_METRICS_REDIRECT,
+			  PT_METRICS_EVENT };
 const char *pt_metrics_reason(unsigned int reason, enum pt_metrics_outcome *outcome);
 
 /* The exposition text of s. */

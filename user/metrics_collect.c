@@ -11,11 +11,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ct_table.h"
 #include "metrics_collect.h"
 #include "portier.skel.h"
 #include "util.h"
 
-#define CT_BATCH	4096	/* conntrack entries per lookup_batch call */
 #define NS_PER_SEC	1e9
 
 int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX])
@@ -37,60 +37,25 @@ int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX])
 	return err;
 }
 
+struct ct_count {
+	const struct portier_addr *snat;
+	uint64_t *snat_by_be;		/* [n_be] */
+	size_t n_be;
+	uint64_t entries;
+};
+
 /* Count one conntrack entry: all of them, and SNAT ports held (one per
  * original-direction entry of a non-local flow sourced from snat_addr). */
-static void ct_count(const struct portier_flow *f, const struct portier_addr *snat,
-		     uint64_t *snat_by_be, size_t n_be, uint64_t *entries)
+static int ct_count(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
 {
-	(*entries)++;
+	struct ct_count *c = arg;
+
+	(void)k;
+	c->entries++;
 	if (f->dir == PORTIER_FLOW_DIR_ORIG && !(f->flags & PORTIER_FLOW_F_LOCAL) &&
-	    f->nat_saddr == snat->a32[0] && f->backend_id < n_be)
-		snat_by_be[f->backend_id]++;
-}
-
-/* Walk the connection table: in batches, else (an old kernel, a bucket
- * larger than a batch) one key at a time. */
-static int ct_walk(struct bpf_map *m, const struct portier_addr *snat, uint64_t *snat_by_be,
-		   size_t n_be, uint64_t *entries)
-{
-	struct portier_flow_key *keys = xcalloc(CT_BATCH, sizeof(*keys));
-	struct portier_flow *vals = xcalloc(CT_BATCH, sizeof(*vals));
-	struct portier_flow_key tok_in, tok_out, cur, next;
-	int fd = bpf_map__fd(m), err = 0;
-	bool first = true, have = false;
-
-	for (;;) {
-		__u32 count = CT_BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &tok_in, &tok_out, keys, vals,
-					   &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++)
-			ct_count(&vals[i], snat, snat_by_be, n_be, entries);
-		if (err) {	/* ENOENT: the end */
-			err = 0;
-			goto out;
-		}
-		tok_in = tok_out;
-		first = false;
-	}
-	/* Fallback: start over key by key. */
-	memset(snat_by_be, 0, n_be * sizeof(*snat_by_be));
-	*entries = 0;
-	err = 0;
-	while (!bpf_map_get_next_key(fd, have ? &cur : NULL, &next)) {
-		cur = next;
-		have = true;
-		if (!bpf_map_lookup_elem(fd, &cur, &vals[0]))
-			ct_count(&vals[0], snat, snat_by_be, n_be, entries);
-	}
-	if (errno != ENOENT)
-		err = -errno;
-out:
-	free(keys);
-	free(vals);
-	return err;
+	    f->nat_saddr == c->snat->a32[0] && f->backend_id < c->n_be)
+		c->snat_by_be[f->backend_id]++;
+	return PT_CT_KEEP;
 }
 
 int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
@@ -116,10 +81,13 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 			if (v[r].be[b].id >= n_be)
 				n_be = v[r].be[b].id + 1;
 	snat_by_be = xcalloc(n_be + 1, sizeof(*snat_by_be));
-	if (!err)
-		err = ct_walk(skel->maps.portier_conntrack, &cfg.snat_addr, snat_by_be, n_be,
-			      &s->ct_entries);
-	s->ct_capacity = bpf_map__max_entries(skel->maps.portier_conntrack);
+	if (!err) {
+		struct ct_count c = { &cfg.snat_addr, snat_by_be, n_be, 0 };
+
+		err = pt_ct_walk(pt_dp_ct(dp), ct_count, &c, NULL);
+		s->ct_entries = c.entries;
+	}
+	s->ct_capacity = pt_ct_capacity(pt_dp_ct(dp));
 	if (cfg.snat_port_max >= cfg.snat_port_min)
 		s->snat_ports_per_backend = (uint64_t)cfg.snat_port_max - cfg.snat_port_min + 1;
 	for (size_t r = 0; r < n && !err; r++) {

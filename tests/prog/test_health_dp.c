@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ct_table.h"
 #include "health_dp.h"
 #include "portier.skel.h"
 
@@ -58,21 +59,12 @@ static void put_flow(struct pt_dataplane *dp, __u16 sport, __u32 backend_id)
 	struct portier_flow f = { .backend_id = backend_id };
 
 	k.saddr = htonl(0xc6336402);	/* 198.51.100.2 */
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack),
-					     &k, &f, BPF_NOEXIST), 0);
+	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &k, &f), 0);
 }
 
 static size_t ct_count(struct pt_dataplane *dp)
 {
-	int fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_conntrack);
-	struct portier_flow_key k, next;
-	size_t n = 0;
-
-	while (!bpf_map_get_next_key(fd, n ? &k : NULL, &next)) {
-		k = next;
-		n++;
-	}
-	return n;
+	return pt_ct_count(pt_dp_ct(dp));
 }
 
 static int listener(uint16_t *port)

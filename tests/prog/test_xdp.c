@@ -9,6 +9,7 @@
  * bpf_fib_lookup answers as on a gateway. Needs root.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "ct_table.h"
 #include "dataplane.h"
 #include "pkt.h"
 #include "portier.skel.h"
@@ -746,8 +749,7 @@ static struct portier_flow ct_get(const uint8_t *frame)
 	k.dport = htons(pkt_dport(frame));
 	k.proto = frame[PKT_ETH_LEN + 9];
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_conntrack),
-					     &k, &f), 0);
+	assert_true(pt_ct_lookup(pt_dp_ct(env.dp), &k, &f));
 	return f;
 }
 
@@ -822,6 +824,81 @@ static void test_udp_expiry(void **state)
 	assert_int_equal(pt_dp_set_config(env.dp, &cfg), 0);
 }
 
+static __u64 now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* A key of bucket want (of n, hash seed seed) from the 10.99.0.0/16 block,
+ * searching from *next (advanced past it). */
+static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __u32 *next)
+{
+	struct portier_flow_key k;
+
+	for (;; (*next)++) {
+		memset(&k, 0, sizeof(k));
+		k.saddr = htonl(0x0a630000 | (*next >> 16));
+		k.daddr = ip4(GW_IN);
+		k.sport = htons((uint16_t)*next);
+		k.dport = htons(84);
+		k.proto = IPPROTO_TCP;
+		if (portier_ct_index(portier_ct_hash(&k, seed), n) == want)
+			break;
+	}
+	(*next)++;
+	return k;
+}
+
+/* A new flow whose bucket is full evicts the entry idle longest there,
+ * counts it, and is forwarded; the other entries stay. Userspace, which
+ * never evicts, is told the bucket is full. */
+static void test_full_bucket_evicts(void **state)
+{
+	struct pkt_spec s = client_spec(84, IPPROTO_TCP, PKT_SYN);
+	struct portier_flow_key fill[PORTIER_CT_SLOTS], k, extra;
+	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG };
+	struct pt_ct *ct = pt_dp_ct(env.dp);
+	struct portier_config cfg;
+	uint64_t evicted = reason(PORTIER_R_CT_EVICTED);
+	__u32 zero = 0, next = 1, b, now;
+	uint8_t in[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_config), &zero,
+					     &cfg), 0);
+	now = portier_tick(now_mono_ns());
+	memset(&k, 0, sizeof(k));
+	k.saddr = ip4(CLIENT);
+	k.daddr = ip4(GW_IN);
+	k.sport = htons(s.sport);
+	k.dport = htons(84);
+	k.proto = IPPROTO_TCP;
+	b = portier_ct_index(portier_ct_hash(&k, cfg.ct_seed), cfg.ct_buckets);
+	/* Fill the SYN's bucket: entry i idle 10 + i seconds. */
+	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
+		fill[i] = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
+		f.last_seen = now - portier_ticks_of_s(10 + i);
+		assert_int_equal(pt_ct_insert(ct, &fill[i], &f), 0);
+	}
+	extra = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
+	assert_int_equal(pt_ct_insert(ct, &extra, &f), -ENOSPC);
+
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(reason(PORTIER_R_CT_EVICTED) >= evicted + 1);
+	assert_true(pt_ct_lookup(ct, &k, NULL));
+	assert_false(pt_ct_lookup(ct, &fill[PORTIER_CT_SLOTS - 1], NULL));
+	for (int i = 0; i < PORTIER_CT_SLOTS - 1; i++) {
+		assert_true(pt_ct_lookup(ct, &fill[i], NULL));
+		assert_int_equal(pt_ct_delete(ct, &fill[i]), 0);
+	}
+	assert_int_equal(pt_ct_delete(ct, &fill[PORTIER_CT_SLOTS - 1]), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
 		cmocka_unit_test(test_udp_expiry),
+		cmocka_unit_test(test_full_bucket_evicts),
 	};
 
 	/* Everything from here on lives in a namespace of our own: it goes

@@ -62,6 +62,7 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 	s->reasons[PORTIER_R_DROP_NO_BACKEND] = 5;
 	s->reasons[PORTIER_R_PASS_UNDECLARED] = 42;
 	s->reasons[PORTIER_R_FWD_REDIRECT] = 190;
+	s->reasons[PORTIER_R_CT_EVICTED] = 3;
 	s->ct_entries = 20;
 	s->ct_capacity = 262144;
 	s->snat_ports_per_backend = 13616;
@@ -100,7 +101,8 @@ static void test_render(void **state)
 		"portier_snat_ports_used", "portier_backend_checks_total",
 		"portier_backend_check_duration_seconds", "portier_drops_total",
 		"portier_passes_total", "portier_redirects_total", "portier_conntrack_entries",
-		"portier_conntrack_capacity", "portier_snat_ports_capacity",
+		"portier_conntrack_capacity", "portier_conntrack_evictions_total",
+		"portier_snat_ports_capacity",
 	};
 	struct pt_metrics_snapshot s = {};
 	char *t, *help;
@@ -142,6 +144,7 @@ static void test_render(void **state)
 	assert_null(strstr(t, "reason=\"redirect\""));
 	has_line(t, "portier_conntrack_entries 20");
 	has_line(t, "portier_conntrack_capacity 262144");
+	has_line(t, "portier_conntrack_evictions_total 3");
 	has_line(t, "portier_snat_ports_capacity 13616");
 	free(t);
 	pt_metrics_snapshot_clear(&s);
@@ -160,6 +163,8 @@ static void test_reason_names(void **state)
 	assert_int_equal(o, PT_METRICS_DROP);
 	assert_string_equal(pt_metrics_reason(PORTIER_R_PASS_NO_FLOW, &o), "no_flow");
 	assert_int_equal(o, PT_METRICS_PASS);
+	assert_string_equal(pt_metrics_reason(PORTIER_R_CT_EVICTED, &o), "ct_evicted");
+	assert_int_equal(o, PT_METRICS_EVENT);
 	assert_null(pt_metrics_reason(PORTIER_R_MAX, &o));
 }
 
