@@ -41,6 +41,10 @@
 
 #define CHAIN		200		/* repetitions per call: TTL 255 -> 55 */
 #define CALLS		5000		/* CALLS * CHAIN = 1,000,000 packets */
+#define NEW_FLUSH_CALLS	50		/* new flows: empty the table every 10,000 */
+_Static_assert(NEW_FLUSH_CALLS * CHAIN <
+	       PORTIER_SNAT_PORT_MAX_DEFAULT - PORTIER_SNAT_PORT_MIN_DEFAULT + 1,
+	       "new flows between two flushes need free SNAT ports");
 #define PACKETS		(CHAIN * CALLS)
 /* A class whose packet does not change runs in LONG_CALLS wall-timed calls
  * of PACKETS / LONG_CALLS; the median call is its figure, so a call that was
@@ -54,6 +58,7 @@
 #define CHAIN_PORT	9000		/* port of the dnat chain routes */
 #define UNDECLARED_PORT	9999
 #define CLIENT_PORT	40000
+_Static_assert(CLIENT_PORT + CALLS <= 65535, "a client port per new-flow call");
 #define CHAIN_BASE	"203.0.113.30"	/* S_0; S_k = S_0 + k, k <= CHAIN */
 #define IDLE_A		"idle0"		/* a veth pair that stays down */
 #define IDLE_B		"idle1"
@@ -340,17 +345,37 @@ static void spec_base(struct pkt_spec *s, uint8_t flags)
 }
 
 /* Calls of CHAIN repetitions of one packet; mean ns per packet, or < 0 if a
- * call did not end as want. flush: empty the connection table first, and
- * before every call. */
-static double calls(int prog_fd, int ifindex, const uint8_t *pkt, size_t len, int want,
-		    bool flush)
+ * call did not end as want. */
+static double calls(int prog_fd, int ifindex, const uint8_t *pkt, size_t len, int want)
 {
 	double total = 0, ns;
 
 	for (int c = 0; c < CALLS; c++) {
-		if (flush)
-			ct_flush();
 		if (run(prog_fd, ifindex, pkt, len, CHAIN, &ns) != want)
+			return -1;
+		total += ns;
+	}
+	return total / CALLS;
+}
+
+/* New flows: calls of CHAIN chained SYNs, call c from client port
+ * CLIENT_PORT + c, so that every packet starts a flow. The table is emptied
+ * (not timed) before every NEW_FLUSH_CALLS calls: it holds at most
+ * 2 * CHAIN * NEW_FLUSH_CALLS entries, and the backend fewer flows than it
+ * has SNAT ports. Emptying it walks every bucket (2 MB), which also empties
+ * the caches the program runs from, so it is not done every call. */
+static double new_flow_calls(int prog_fd, int ifindex, struct pkt_spec *s)
+{
+	uint8_t pkt[PKT_MAX];
+	double total = 0, ns;
+	size_t n;
+
+	for (int c = 0; c < CALLS; c++) {
+		if (c % NEW_FLUSH_CALLS == 0)
+			ct_flush();
+		s->sport = (uint16_t)(CLIENT_PORT + c);
+		n = pkt_build(s, pkt);
+		if (run(prog_fd, ifindex, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
 			return -1;
 		total += ns;
 	}
@@ -375,16 +400,15 @@ static double measure(enum cls c)
 	switch (c) {
 	case C_BARE_CHAIN:
 		n = pkt_build(&s, pkt);
-		return calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT, false);
+		return calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT);
 	case C_BARE:
 		n = pkt_build(&s, pkt);
 		return long_calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT);
 	case C_NEW:
 		/* Each repetition: a SYN to "self" with no flow; its rewrite
 		 * (new SNAT port) is again a SYN to "self" with no flow. */
-		n = pkt_build(&s, pkt);
 		snap(&a, false);
-		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT, true);
+		ns = new_flow_calls(fd, B.if_in, &s);
 		snap(&b, false);
 		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
 		    b.route[2] - a.route[2] != PACKETS)
@@ -395,7 +419,7 @@ static double measure(enum cls c)
 		 * same tuple then walk them: each repetition a flow hit. */
 		n = pkt_build(&s, pkt);
 		ct_flush();
-		if (calls(fd, B.if_in, pkt, n, XDP_REDIRECT, false) < 0)
+		if (calls(fd, B.if_in, pkt, n, XDP_REDIRECT) < 0)
 			return -1;
 		ct_flush();
 		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
@@ -403,7 +427,7 @@ static double measure(enum cls c)
 		s.tcp_flags = PKT_ACK;
 		n = pkt_build(&s, pkt);
 		snap(&a, false);
-		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT, false);
+		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT);
 		snap(&b, false);
 		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
 		    b.route[2] != a.route[2] || b.route[0] - a.route[0] != PACKETS)
@@ -429,7 +453,7 @@ static double measure(enum cls c)
 		if (run(fd, B.if_out, q, qn, CHAIN, &ns) != XDP_REDIRECT)
 			return -1;
 		snap(&a, true);
-		ns = calls(fd, B.if_out, q, qn, XDP_REDIRECT, false);
+		ns = calls(fd, B.if_out, q, qn, XDP_REDIRECT);
 		snap(&b, true);
 		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
 		    b.route[1] - a.route[1] != PACKETS || b.route[2] != a.route[2])
