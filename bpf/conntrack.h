@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * conntrack.h - the connection table (include/portier.h has its layout):
- * lookup, insert and delete under the bucket lock; keys from packets,
+ * lock-free lookup, claim-then-publish insert, delete; keys from packets,
  * timeouts, the state bits (seen reply, closing) kept on both entries of a
  * flow.
  */
@@ -14,19 +14,12 @@
  * shared between CPUs. */
 #define CT_TOUCH_TICKS		(NSEC_PER_SEC >> PORTIER_TICK_SHIFT)
 
-/* How often a writer tries a bucket's lock before giving up (the holder
- * is another CPU inserting or deleting: tens of nanoseconds). */
-#define CT_LOCK_TRIES		64
-
 #define CT_READ(x)		(*(volatile typeof(x) *)&(x))
 #define CT_WRITE(x, v)		(*(volatile typeof(x) *)&(x) = (v))
 
-/* ct_insert() results. */
-enum ct_insert_res {
-	CT_INSERTED,		/* the entry is in */
-	CT_EXISTS,		/* its key was there already: nothing written */
-	CT_BUSY,		/* the bucket stayed locked: nothing written */
-};
+/* ct_claim() results besides a slot number. */
+#define CT_CLAIM_EXISTS		(-1)	/* the key has an entry: nothing claimed */
+#define CT_CLAIM_BUSY		(-2)	/* another CPU inserts the same key now */
 
 /* The key of the packet's tuple as it arrives. */
 static __always_inline void flow_key_of(const struct pkt *p, struct portier_flow_key *k)
@@ -57,10 +50,12 @@ static __always_inline bool ct_place_of(const struct portier_config *cfg,
 	return pl->b != NULL;
 }
 
-/* Slot i of the bucket at pl. */
-static __always_inline struct portier_ct_slot *ct_slot(const struct ct_place *pl, __u32 i)
+/* Slot i of bucket idx. (A map lookup rather than pointer arithmetic: the
+ * verifier then sees one slot pointer whichever i matched, instead of one
+ * program path per slot.) */
+static __always_inline struct portier_ct_slot *ct_slot(__u32 idx, __u32 i)
 {
-	__u32 n = pl->idx * PORTIER_CT_SLOTS + i;
+	__u32 n = idx * PORTIER_CT_SLOTS + i;
 
 	return bpf_map_lookup_elem(&portier_ct_slots, &n);
 }
@@ -73,19 +68,20 @@ static __always_inline bool ct_key_eq(const struct portier_flow_key *a,
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* The slot holding key k in its bucket pl, or NULL; *at its number.
+/* The entry of key k in bucket idx (line b, tag t), or NULL; *at its slot.
  * Lock-free: a writer fills a slot before it publishes the tag. */
-static __always_inline struct portier_ct_slot *ct_find(const struct ct_place *pl,
-						       const struct portier_flow_key *k, __u32 *at)
+static __always_inline struct portier_ct_slot *ct_find(struct portier_ct_bucket *b, __u32 idx,
+						       __u32 t, const struct portier_flow_key *k,
+						       __u32 *at)
 {
 	struct portier_ct_slot *s;
 
 #pragma unroll
 	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
-		if (CT_READ(pl->b->tag[i]) != pl->tag)
+		if (CT_READ(b->tag[i]) != t)
 			continue;
 		barrier();	/* the key after its tag */
-		s = ct_slot(pl, i);
+		s = ct_slot(idx, i);
 		if (s && ct_key_eq(&s->key, k)) {
 			*at = i;
 			return s;
@@ -104,96 +100,150 @@ static __always_inline struct portier_flow *ct_lookup(const struct portier_confi
 
 	if (!ct_place_of(cfg, k, &pl))
 		return NULL;
-	s = ct_find(&pl, k, &at);
+	s = ct_find(pl.b, pl.idx, pl.tag, k, &at);
 	return s ? &s->flow : NULL;
 }
 
-static __always_inline bool ct_lock(struct portier_ct_bucket *b)
+/* With no slot free in bucket idx: claim (mark) the slot whose entry is
+ * idle longest, evicting it. Returns the slot, or -1 if it changed under
+ * us. */
+static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
+				    __u32 now_tick)
 {
-	for (int i = 0; i < CT_LOCK_TRIES; i++)
-		if (__sync_val_compare_and_swap(&b->lock, 0, 1) == 0)
-			return true;
-	return false;
-}
-
-static __always_inline void ct_unlock(struct portier_ct_bucket *b)
-{
-	barrier();	/* every write of the holder before the release */
-	CT_WRITE(b->lock, 0);
-}
-
-/* With the bucket locked: a free slot, else the slot idle longest (its
- * entry is evicted, and counted). */
-static __always_inline struct portier_ct_slot *ct_free_slot(const struct ct_place *pl,
-							    __u32 now_tick, __u32 *at)
-{
-	__u32 best = 0, best_idle = 0, idle;
+	__u32 best = 0, best_idle = 0, idle, t;
 	struct portier_ct_slot *s;
 
 #pragma unroll
 	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
-		if (pl->b->tag[i] == 0) {
-			*at = i;
-			return ct_slot(pl, i);
-		}
-	}
-#pragma unroll
-	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
-		s = ct_slot(pl, i);
-		if (!s)
+		s = ct_slot(idx, i);
+		if (!s || !(CT_READ(b->tag[i]) & 1))	/* free, or being claimed */
 			continue;
 		idle = now_tick - s->flow.last_seen;
-		if (idle > best_idle) {
+		if (idle >= best_idle) {
 			best_idle = idle;
 			best = i;
 		}
 	}
+	best &= PORTIER_CT_SLOTS - 1;
+	t = CT_READ(b->tag[best]);
+	if (!(t & 1) || __sync_val_compare_and_swap(&b->tag[best], t, mark) != t)
+		return -1;
 	count_reason(PORTIER_R_CT_EVICTED, 0);
-	*at = best;
-	return ct_slot(pl, best);
+	return best;
 }
 
-/* Insert entry f under key k, unless k has one. */
-static __always_inline enum ct_insert_res ct_insert(const struct portier_config *cfg,
-						    const struct portier_flow_key *k,
-						    const struct portier_flow *f)
+/* Claim a slot for a new entry of key k in bucket idx (line b, tag t): a
+ * free slot, else the entry idle longest there is evicted. The claimed
+ * slot's tag holds t - 1 (even: readers skip it) until ct_publish. Returns
+ * the slot number, CT_CLAIM_EXISTS or CT_CLAIM_BUSY.
+ *
+ * Lock-free: a compare-and-swap claims the slot (a full barrier on
+ * x86-64), then the bucket is read again: an entry of k found then (it
+ * existed, or another CPU published it meanwhile) gives the slot back;
+ * of two CPUs inserting k at once, at least one sees the other's claim and
+ * backs off (both may: the SYN is then dropped, and retransmitted). A function of its own
+ * (verified once): the slot number it returns is then one value to the
+ * caller's verification, not sixteen. */
+__noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
+			const struct portier_flow_key *k, __u32 now_tick)
 {
+	__u32 mark = t - 1, v;
 	struct portier_ct_slot *s;
-	struct ct_place pl;
-	__u32 at;
+	int c = -1;
 
-	if (!ct_place_of(cfg, k, &pl) || !ct_lock(pl.b))
-		return CT_BUSY;
-	if (ct_find(&pl, k, &at)) {
-		ct_unlock(pl.b);
-		return CT_EXISTS;
+	if (!b || !k)
+		return CT_CLAIM_BUSY;
+#pragma unroll
+	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
+		if (CT_READ(b->tag[i]) == 0 &&
+		    __sync_val_compare_and_swap(&b->tag[i], 0, mark) == 0) {
+			c = i;
+			break;
+		}
 	}
-	s = ct_free_slot(&pl, f->last_seen, &at);
-	if (!s || at >= PORTIER_CT_SLOTS) {	/* never: for the verifier */
-		ct_unlock(pl.b);
-		return CT_BUSY;
+	if (c < 0)
+		c = ct_evict(b, idx, mark, now_tick);
+	if (c < 0 || c >= PORTIER_CT_SLOTS)
+		return CT_CLAIM_BUSY;
+#pragma unroll
+	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
+		if (i == (__u32)c)
+			continue;
+		v = CT_READ(b->tag[i]);
+		if (v == mark) {
+			CT_WRITE(b->tag[c], 0);
+			return CT_CLAIM_BUSY;
+		}
+		if (v != t)
+			continue;
+		s = ct_slot(idx, i);
+		if (s && ct_key_eq(&s->key, k)) {
+			CT_WRITE(b->tag[c], 0);
+			return CT_CLAIM_EXISTS;
+		}
 	}
-	CT_WRITE(pl.b->tag[at], 0);	/* an evicted entry's readers miss */
+	return c;
+}
+
+/* A claimed slot: where its entry goes. */
+struct ct_claimed {
+	struct ct_place pl;
+	__u32 at;		/* < PORTIER_CT_SLOTS */
+};
+
+/* Claim a slot for key k (ct_claim). Returns 0 or a CT_CLAIM_* result. */
+static __always_inline int ct_claim_key(const struct portier_config *cfg,
+					const struct portier_flow_key *k, __u32 now_tick,
+					struct ct_claimed *c)
+{
+	int at;
+
+	if (!ct_place_of(cfg, k, &c->pl))
+		return CT_CLAIM_BUSY;
+	at = ct_claim(c->pl.b, c->pl.idx, c->pl.tag, k, now_tick);
+	if (at < 0)
+		return at;
+	if (at >= PORTIER_CT_SLOTS)
+		return CT_CLAIM_BUSY;
+	c->at = at;
+	return 0;
+}
+
+/* Write entry (k, f) into its claimed slot, and publish it: readers find
+ * it from here on. */
+static __always_inline void ct_publish(const struct ct_claimed *c,
+				       const struct portier_flow_key *k,
+				       const struct portier_flow *f)
+{
+	struct portier_ct_slot *s = ct_slot(c->pl.idx, c->at);
+	__u32 at = c->at & (PORTIER_CT_SLOTS - 1);
+
+	if (!s)
+		return;
 	s->key = *k;
 	s->flow = *f;
 	barrier();	/* the slot before its tag */
-	CT_WRITE(pl.b->tag[at], pl.tag);
-	ct_unlock(pl.b);
-	return CT_INSERTED;
+	CT_WRITE(c->pl.b->tag[at], c->pl.tag);
 }
 
-/* Delete the entry of key k, if any (and if its bucket can be locked). */
+/* Give a claimed slot back unused. */
+static __always_inline void ct_release(const struct ct_claimed *c)
+{
+	CT_WRITE(c->pl.b->tag[c->at & (PORTIER_CT_SLOTS - 1)], 0);
+}
+
+/* Delete the entry of key k, if any: its tag goes from the key's to free
+ * by compare-and-swap, so a slot claimed meanwhile stays claimed. */
 static __always_inline void ct_delete(const struct portier_config *cfg,
 				      const struct portier_flow_key *k)
 {
 	struct ct_place pl;
 	__u32 at;
 
-	if (!ct_place_of(cfg, k, &pl) || !ct_lock(pl.b))
+	if (!ct_place_of(cfg, k, &pl))
 		return;
-	if (ct_find(&pl, k, &at) && at < PORTIER_CT_SLOTS)
-		CT_WRITE(pl.b->tag[at], 0);
-	ct_unlock(pl.b);
+	if (ct_find(pl.b, pl.idx, pl.tag, k, &at) && at < PORTIER_CT_SLOTS)
+		__sync_val_compare_and_swap(&pl.b->tag[at], pl.tag, 0);
 }
 
 /* The key of the other direction of flow f: a packet rewritten by f, seen

@@ -73,13 +73,12 @@ struct {
 
 /* Connection table (IPv4), two entries per flow: portier's own hash table
  * (include/portier.h, struct portier_ct_bucket). Buckets: key __u32 bucket
- * index, value struct portier_ct_bucket (lock word and a tag per slot, one
- * cache line). Slots: key __u32 bucket index * PORTIER_CT_SLOTS + slot,
+ * index, value struct portier_ct_bucket (a tag per slot, one cache line). Slots: key __u32 bucket index * PORTIER_CT_SLOTS + slot,
  * value struct portier_ct_slot (struct portier_flow_key, struct
  * portier_flow). Written by the program (insert, delete of an expired flow
  * restarted by a SYN, eviction) and by userspace (GC of idle entries,
- * entries of removed backends, flush), every writer under the bucket's
- * lock. Sized before load (portier_ct_buckets_for the entries asked);
+ * entries of removed backends, flush), lock-free (include/portier.h has
+ * the protocol). Sized before load (portier_ct_buckets_for the entries asked);
  * mmapped by userspace (user/ct_table.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -74,15 +74,15 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 }
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
- * but dport) starting at the backend's cursor, and insert *rv under it.
+ * but dport) starting at the backend's cursor, and claim its slot in *c.
  * Returns FLOW_OK, PORTIER_R_DROP_SNAT_EXHAUSTED or PORTIER_R_DROP_CT_FULL. */
 static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
-					struct portier_flow_key *rk, struct portier_flow *rv,
-					__be16 *port_out)
+					struct portier_flow_key *rk, __u32 now_tick,
+					struct ct_claimed *c)
 {
 	__u32 *cursor, start, range, i;
-	enum ct_insert_res res;
 	__u16 port;
+	int rc;
 
 	if (cfg->snat_family != PORTIER_AF_INET || cfg->snat_port_min == 0 ||
 	    cfg->snat_port_min > cfg->snat_port_max)
@@ -95,32 +95,40 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 	for (i = 0; i < PORTIER_SNAT_PROBES; i++) {
 		port = cfg->snat_port_min + (start + i) % range;
 		rk->dport = bpf_htons(port);
-		res = ct_insert(cfg, rk, rv);
-		if (res == CT_BUSY)
+		rc = ct_claim_key(cfg, rk, now_tick, c);
+		if (rc == CT_CLAIM_EXISTS)	/* port taken: the next one */
+			continue;
+		if (rc)
 			return PORTIER_R_DROP_CT_FULL;
-		if (res == CT_INSERTED) {
-			if (i)	/* skip the taken ports for the next flow */
-				__sync_fetch_and_add(cursor, i);
-			*port_out = rk->dport;
-			return FLOW_OK;
-		}
+		if (i)	/* skip the taken ports for the next flow */
+			__sync_fetch_and_add(cursor, i);
+		return FLOW_OK;
 	}
 	return PORTIER_R_DROP_SNAT_EXHAUSTED;
 }
 
 /* Insert both entries of a new flow for the packet with key k to backend
- * be and fill *orig with the original direction's entry. Returns FLOW_OK,
- * FLOW_RACE (the original entry exists: use it) or a drop reason. */
+ * be and fill *orig with the original direction's entry. Both slots are
+ * claimed before either is written, so the writes of one do not wait on
+ * the claim of the other. Returns FLOW_OK, FLOW_RACE (the original entry
+ * exists: use it) or a drop reason. */
 static __always_inline __u32 flow_create(const struct portier_config *cfg,
 					 const struct portier_flow_key *k, __u32 route_id,
 					 __u32 route_flags, __u32 backend_id,
 					 const struct portier_backend *be, __u32 len, __u64 now,
 					 struct portier_flow *orig)
 {
+	struct ct_claimed co, cr;
 	struct portier_flow_key rk;
 	struct portier_flow rv;
 	__u32 rc;
+	int claim;
 
+	claim = ct_claim_key(cfg, k, portier_tick(now), &co);
+	if (claim == CT_CLAIM_EXISTS)
+		return FLOW_RACE;
+	if (claim)
+		return PORTIER_R_DROP_CT_FULL;
 	flow_init(orig, PORTIER_FLOW_DIR_ORIG, route_id, backend_id, now);
 	orig->packets = 1;
 	orig->bytes = len;
@@ -130,14 +138,8 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	orig->nat_dport = k->dport;
 	if (be->flags & PORTIER_BACKEND_F_LOCAL) {
 		orig->flags = PORTIER_FLOW_F_LOCAL;
-		switch (ct_insert(cfg, k, orig)) {
-		case CT_INSERTED:
-			return FLOW_OK;
-		case CT_EXISTS:
-			return FLOW_RACE;
-		default:
-			return PORTIER_R_DROP_CT_FULL;
-		}
+		ct_publish(&co, k, orig);
+		return FLOW_OK;
 	}
 	orig->nat_daddr = be->addr.a32[0];
 	orig->nat_dport = be->port;
@@ -156,25 +158,21 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	if (route_flags & PORTIER_ROUTE_F_DNAT) {
 		rk.daddr = k->saddr;
 		rk.dport = k->sport;
-		if (ct_insert(cfg, &rk, &rv) != CT_INSERTED)
-			return PORTIER_R_DROP_CT_FULL;
+		rc = ct_claim_key(cfg, &rk, portier_tick(now), &cr) ? PORTIER_R_DROP_CT_FULL :
+								      FLOW_OK;
 	} else {
 		rk.daddr = cfg->snat_addr.a32[0];
 		orig->nat_saddr = cfg->snat_addr.a32[0];
-		rc = snat_alloc(cfg, backend_id, &rk, &rv, &orig->nat_sport);
-		if (rc != FLOW_OK)
-			return rc;
+		rc = snat_alloc(cfg, backend_id, &rk, portier_tick(now), &cr);
+		orig->nat_sport = rk.dport;
 	}
-	switch (ct_insert(cfg, k, orig)) {
-	case CT_INSERTED:
-		return FLOW_OK;
-	case CT_EXISTS:
-		ct_delete(cfg, &rk);
-		return FLOW_RACE;
-	default:
-		ct_delete(cfg, &rk);
-		return PORTIER_R_DROP_CT_FULL;
+	if (rc != FLOW_OK) {
+		ct_release(&co);
+		return rc;
 	}
+	ct_publish(&cr, &rk, &rv);
+	ct_publish(&co, k, orig);
+	return FLOW_OK;
 }
 
 /* Rewrite the packet by flow entry f: addresses and ports, with the IPv4,

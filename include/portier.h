@@ -19,7 +19,7 @@
 #define PORTIER_MAX_LOCAL_ADDRS		1024	/* this host's addresses */
 #define PORTIER_MAX_IFACES		64	/* devmap slots */
 #define PORTIER_CT_DEFAULT_ENTRIES	262144	/* conntrack entries (2 per flow) */
-#define PORTIER_CT_SLOTS		15	/* entries per connection-table bucket */
+#define PORTIER_CT_SLOTS		16	/* entries per connection-table bucket */
 /* Buckets of the default table: portier_ct_buckets_for(entries), below. */
 #define PORTIER_CT_DEFAULT_BUCKETS	\
 	((PORTIER_CT_DEFAULT_ENTRIES * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS)
@@ -316,17 +316,19 @@ _Static_assert(PORTIER_MAX_ROUTES <= 65536 && PORTIER_MAX_BACKENDS <= 65536,
 
 /* The table is portier's own: two arrays (BPF_F_MMAPABLE, so userspace
  * walks and edits them in place): portier_conntrack, one cache line per
- * bucket with a 32-bit tag per slot, and portier_ct_slots, the slots (key
- * and flow), PORTIER_CT_SLOTS per bucket: bucket b owns slots b * 15 to
- * b * 15 + 14. An entry lives in the bucket its key hashes to, in any free
+ * bucket holding a 32-bit tag per slot, and portier_ct_slots, the slots
+ * (key and flow), PORTIER_CT_SLOTS per bucket: bucket b owns slots b * 16
+ * to b * 16 + 15. An entry lives in the bucket its key hashes to, in any
  * slot. A lookup reads the bucket's line to find the one slot whose key it
- * compares: no lock, no hash-chain walk.
+ * compares: no lock, no chain to walk, no write.
  *
- * Writers (the program inserting or deleting, userspace deleting or
- * inserting) take the bucket's lock word by compare-and-swap, write the
- * slot, then publish or clear its tag; readers check the tag, then the key.
- * A full bucket makes room by evicting its entry idle longest (counted as
- * PORTIER_R_CT_EVICTED). As with the kernel's preallocated hash maps, a
+ * A tag is 0 (free), the key's tag (odd: published), or the key's tag - 1
+ * (even: claimed by a writer filling the slot). A writer (the program, or
+ * userspace) claims a slot by compare-and-swap from 0, or from the tag of
+ * the entry it evicts (a full bucket evicts its entry idle longest, counted
+ * as PORTIER_R_CT_EVICTED); checks that no other writer is inserting the
+ * same key; fills the slot; then publishes the tag. A delete swaps the tag
+ * from the key's to 0. As with the kernel's preallocated hash maps, a
  * reader holding a slot while a writer frees and reuses it sees the new
  * entry; a flow's packets are on one CPU, and only idle entries are freed,
  * so this is the rare race the kernel's tables have too. */
@@ -336,13 +338,12 @@ struct portier_ct_slot {
 };
 
 struct portier_ct_bucket {
-	__u32 lock;				/* 0 free, 1 held by a writer */
-	__u32 tag[PORTIER_CT_SLOTS];		/* 0 = slot free, else the key's
-						 * portier_ct_tag() */
+	__u32 tag[PORTIER_CT_SLOTS];	/* 0 free, odd published, even claimed */
 };
 
 _Static_assert(sizeof(struct portier_ct_bucket) == 64, "a bucket is one cache line");
 _Static_assert(sizeof(struct portier_ct_slot) == 80, "a slot is key and flow");
+_Static_assert((PORTIER_CT_SLOTS & (PORTIER_CT_SLOTS - 1)) == 0, "slots: a power of two");
 
 /* Buckets for a table of n entries: twice the slots, so that a bucket is
  * rarely full before the table is (at n entries, about 1 new entry in 100
@@ -378,10 +379,11 @@ static inline __attribute__((always_inline)) __u32 portier_ct_index(__u64 h, __u
 	return (__u32)(((h >> 32) * n) >> 32);
 }
 
-/* The tag of hash h: its low half, odd (0 marks a free slot). */
+/* The tag of hash h: its low half with the two low bits set, so that the
+ * tag is odd and the claim mark (tag - 1) even and never 0 (free). */
 static inline __attribute__((always_inline)) __u32 portier_ct_tag(__u64 h)
 {
-	return (__u32)h | 1;
+	return (__u32)h | 3;
 }
 
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */

@@ -370,8 +370,14 @@ static double new_flow_calls(int prog_fd, int ifindex, struct pkt_spec *s)
 	double total = 0, ns;
 	size_t n;
 
+	/* A smaller table (PKTCOST_CT_ENTRIES) is emptied before it is half
+	 * full, so that nothing is evicted. */
+	int every = (int)(pt_ct_capacity(pt_dp_ct(B.dp)) / (4 * CHAIN));
+
+	if (every > NEW_FLUSH_CALLS || every < 1)
+		every = every < 1 ? 1 : NEW_FLUSH_CALLS;
 	for (int c = 0; c < CALLS; c++) {
-		if (c % NEW_FLUSH_CALLS == 0)
+		if (c % every == 0)
 			ct_flush();
 		s->sport = (uint16_t)(CLIENT_PORT + c);
 		n = pkt_build(s, pkt);

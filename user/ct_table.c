@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * ct_table.c - portier_conntrack in place (ct_table.h). The memory is
- * shared with the program on other CPUs: tags and the lock word are read
- * and written with atomics, slots are copied out before use.
+ * shared with the program on other CPUs: tags are read and written with
+ * atomics, under the program's protocol (include/portier.h), and slots
+ * are copied out before use.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,10 +13,6 @@
 
 #include "ct_table.h"
 #include "util.h"
-
-/* A bucket's lock is held by a writer for nanoseconds: spin, yielding,
- * at most this many times before giving up. */
-#define LOCK_TRIES	100000
 
 struct pt_ct {
 	struct portier_ct_bucket *b;	/* the mmapped buckets */
@@ -86,7 +82,7 @@ size_t pt_ct_count(const struct pt_ct *ct)
 
 	for (__u32 bi = 0; bi < ct->buckets; bi++)
 		for (int i = 0; i < PORTIER_CT_SLOTS; i++)
-			n += __atomic_load_n(&ct->b[bi].tag[i], __ATOMIC_RELAXED) != 0;
+			n += __atomic_load_n(&ct->b[bi].tag[i], __ATOMIC_RELAXED) & 1;
 	return n;
 }
 
@@ -99,22 +95,16 @@ static __u32 bucket_of(const struct pt_ct *ct, const struct portier_flow_key *k,
 	return portier_ct_index(h, ct->buckets);
 }
 
-static bool lock(struct portier_ct_bucket *b)
+static __u32 tag_load(const struct portier_ct_bucket *b, int i)
 {
-	for (int i = 0; i < LOCK_TRIES; i++) {
-		__u32 free_ = 0;
-
-		if (__atomic_compare_exchange_n(&b->lock, &free_, 1, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return true;
-		sched_yield();
-	}
-	return false;
+	return __atomic_load_n(&b->tag[i], __ATOMIC_ACQUIRE);
 }
 
-static void unlock(struct portier_ct_bucket *b)
+/* Swap tag i of b from old to new (a full barrier, as the program's). */
+static bool tag_swap(struct portier_ct_bucket *b, int i, __u32 old, __u32 new)
 {
-	__atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+	return __atomic_compare_exchange_n(&b->tag[i], &old, new, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_RELAXED);
 }
 
 /* The slot of key k (tag t) in bucket bi, or -1. */
@@ -143,58 +133,49 @@ bool pt_ct_lookup(const struct pt_ct *ct, const struct portier_flow_key *k,
 int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 		 const struct portier_flow *f)
 {
-	__u32 t, bi = bucket_of(ct, k, &t);
+	__u32 t, bi = bucket_of(ct, k, &t), mark = t - 1;
 	struct portier_ct_bucket *b = &ct->b[bi];
-	int err = -ENOSPC;
+	int c = -1;
 
-	if (!lock(b))
-		return -EBUSY;
-	if (find(ct, bi, k, t) >= 0) {
-		unlock(b);
+	if (find(ct, bi, k, t) >= 0)
 		return -EEXIST;
-	}
+	/* The program's protocol (bpf/conntrack.h, ct_claim): claim a free
+	 * slot, back off if another writer inserts the same key, fill,
+	 * publish. */
+	for (int i = 0; i < PORTIER_CT_SLOTS && c < 0; i++)
+		if (tag_load(b, i) == 0 && tag_swap(b, i, 0, mark))
+			c = i;
+	if (c < 0)
+		return -ENOSPC;
 	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
-		if (b->tag[i])
+		__u32 v = tag_load(b, i);
+
+		if (i == c || (v != mark && v != t))
 			continue;
-		slot(ct, bi, i)->key = *k;
-		slot(ct, bi, i)->flow = *f;
-		__atomic_store_n(&b->tag[i], t, __ATOMIC_RELEASE);
-		err = 0;
-		break;
+		if (v == mark || !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k))) {
+			__atomic_store_n(&b->tag[c], 0, __ATOMIC_RELEASE);
+			return v == mark ? -EBUSY : -EEXIST;
+		}
 	}
-	unlock(b);
-	return err;
+	slot(ct, bi, c)->key = *k;
+	slot(ct, bi, c)->flow = *f;
+	__atomic_store_n(&b->tag[c], t, __ATOMIC_RELEASE);
+	return 0;
 }
 
 int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k)
 {
 	__u32 t, bi = bucket_of(ct, k, &t);
-	struct portier_ct_bucket *b = &ct->b[bi];
-	int i;
+	int i = find(ct, bi, k, t);
 
-	if (!lock(b))
-		return -EBUSY;
-	i = find(ct, bi, k, t);
-	if (i >= 0)
-		__atomic_store_n(&b->tag[i], 0, __ATOMIC_RELEASE);
-	unlock(b);
-	return i >= 0 ? 0 : -ENOENT;
+	return i >= 0 && tag_swap(&ct->b[bi], i, t, 0) ? 0 : -ENOENT;
 }
 
 /* Delete slot i of bucket bi if it still holds key k under tag t. */
-static int delete_slot(struct pt_ct *ct, __u32 bi, int i, __u32 t,
-		       const struct portier_flow_key *k)
+static bool delete_slot(struct pt_ct *ct, __u32 bi, int i, __u32 t,
+			const struct portier_flow_key *k)
 {
-	struct portier_ct_bucket *b = &ct->b[bi];
-	bool same;
-
-	if (!lock(b))
-		return -EBUSY;
-	same = b->tag[i] == t && !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k));
-	if (same)
-		__atomic_store_n(&b->tag[i], 0, __ATOMIC_RELEASE);
-	unlock(b);
-	return same;
+	return !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k)) && tag_swap(&ct->b[bi], i, t, 0);
 }
 
 int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
@@ -210,7 +191,7 @@ int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
 			struct portier_ct_slot s;
 			int rc;
 
-			if (!t)
+			if (!(t & 1))	/* free, or being filled */
 				continue;
 			s = *slot(ct, bi, i);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -221,13 +202,8 @@ int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
 			rc = fn(&s.key, &s.flow, arg);
 			if (rc < 0)
 				err = rc;
-			else if (rc == PT_CT_DELETE) {
-				rc = delete_slot(ct, bi, i, t, &s.key);
-				if (rc < 0)
-					err = rc;
-				else
-					n += (size_t)rc;
-			}
+			else if (rc == PT_CT_DELETE)
+				n += delete_slot(ct, bi, i, t, &s.key);
 		}
 	}
 	if (deleted)

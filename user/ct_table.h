@@ -3,7 +3,8 @@
  * ct_table.h - the connection table seen from userspace: portier_conntrack's
  * buckets and portier_ct_slots (include/portier.h has the layout) mmapped, looked up, walked and
  * edited in place under the same rules as the program: lookups read a
- * slot's tag, then its key; every write holds the bucket's lock word.
+ * slot's tag, then its key; writes claim, fill and publish a slot, or swap
+ * its tag to free.
  *
  * One module for every reader and writer of flows in userspace: the GC,
  * backend removal, the health flush, "conntrack show|flush", the metrics,
@@ -37,11 +38,11 @@ bool pt_ct_lookup(const struct pt_ct *ct, const struct portier_flow_key *k,
 		  struct portier_flow *out);
 
 /* Insert entry f under key k: 0, -EEXIST (k has one), -ENOSPC (its bucket
- * is full: userspace never evicts), -EBUSY (the bucket stayed locked). */
+ * is full: userspace never evicts), -EBUSY (the program inserts k now). */
 int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 		 const struct portier_flow *f);
 
-/* Delete the entry of key k: 0, -ENOENT, -EBUSY. */
+/* Delete the entry of key k: 0 or -ENOENT. */
 int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k);
 
 /* What a walk's visitor returns for an entry (or a -errno to stop). */
@@ -53,8 +54,7 @@ typedef int (*pt_ct_visit_fn)(const struct portier_flow_key *k, const struct por
 
 /* Call fn on a copy of every live entry, bucket by bucket, and delete the
  * entries it returns PT_CT_DELETE for (unless the program replaced them
- * meanwhile). *deleted (if given) counts them. Returns 0, fn's -errno, or
- * -EBUSY if a bucket stayed locked. */
+ * meanwhile). *deleted (if given) counts them. Returns 0 or fn's -errno. */
 int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
 
 /* Delete every entry (pt_ct_walk's results). */

@@ -165,7 +165,7 @@ test_cli_json_contract() {
 		"array") and ([.routes[] | select(.route == "dash")][0] | .flows == 6 and
 		.packets.in > 0 and .packets.out > 0 and .bytes.in > 0) and
 		(.reasons | type) == "array" and ([.reasons[].reason] | index("no_backend") !=
-		null) and all(.reasons[]; .action | IN("pass", "drop", "forward"))' "$j"
+		null) and all(.reasons[]; .action | IN("pass", "drop", "forward", "event"))' "$j"
 	j=$(cli -j conntrack show)
 	no_nulls "conntrack show" "$j"
 	jcheck "conntrack show" 'type == "array" and all(.[]; (.client | type) == "string"
