@@ -20,7 +20,8 @@
 #   BUILD=build tools/bench.sh     env: REPS (3), SECS (2), WRK_SECS (3),
 #                                  SECTIONS ("rate tcp cost scale"),
 #                                  BENCH_DOC (file to write, "" for none;
-#                                  default: docs/benchmarks.md, full runs only)
+#                                  default: docs/benchmarks.md, full runs only),
+#                                  SCALE_CT (3000000: table of the scale runs)
 #
 # Rate topology (one core does all: veth runs the receiver on the sender):
 #   gen ns  c0 198.51.100.2 -- in0 198.51.100.1  gw ns  out0 203.0.113.1
@@ -60,7 +61,7 @@ PLAIN_PORT=9		# to a sink address directly: plain forwarding
 SRC_BASE=198.18.0.1	# generator sources (RFC 2544 benchmark range)
 EST_FLOWS=1000		# flows of the "established" measurements
 NEW_FLOWS=16777216	# distinct SYNs of the "new flows" measurements
-SCALE_CT=3000000	# connection table entries for the scale runs
+SCALE_CT=${SCALE_CT:-3000000}	# connection table entries for the scale runs
 WRK_THREADS=3		# one per node: direct sends thread k to node k
 WRK_CONNS=18		# 6 per thread
 T_START=$(date +%s)
@@ -721,7 +722,8 @@ doc_section() {
   - *established*: UDP, 1,000 flows; a warm-up pass creates them (portier
     dnat, nftables conntrack), then the timed run cycles over them;
   - *new*: TCP SYN, 16.7 M distinct tuples: every frame is a new flow
-    (portier's LRU connection table and nf_conntrack evict as they go);
+    (portier's connection table evicts each full bucket's idlest entry, and
+    nf_conntrack evicts, as they go);
   - portier runs with `--nat dnat` here, like the nftables rule (SNAT's 14k
     ports per backend cannot hold 16 M new flows); the TCP section uses the
     default snat.
