@@ -127,10 +127,10 @@ FUZZ_USER := $(filter-out user/main.c,$(USER_SRCS))
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -Iinclude -Iuser -I$(BUILD) -D_GNU_SOURCE $(WARN)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_USER) $(wildcard user/*.h) $(SKELS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_USER) $(TEST_HELPERS) $(wildcard user/*.h) $(SKELS)
 	$(Q)mkdir -p $(BUILD)/fuzz
 	$(msg) FUZZ $@
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) $(LIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Itests/lib $< $(FUZZ_USER) $(TEST_HELPERS) $(LIBS) -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

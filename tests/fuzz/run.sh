@@ -29,10 +29,19 @@ for bin in "$@"; do
 	corpus=$dir/corpus-$name
 	log=$dir/$name.log
 	mkdir -p "$corpus"
-	# Seed: every fixture file, named after its path so none overwrites another.
-	while IFS= read -r f; do
-		cp "$f" "$corpus/seed-$(echo "${f#tests/fixtures/}" | tr / _)"
-	done < <(find tests/fixtures -name '*.yml' -type f | sort)
+	if [ "$name" = fuzz_xdp ]; then
+		# Seed: each of the harness's seed frames, unchanged (one byte:
+		# its number, shifted left; tests/lib/xdpfuzz.h).
+		for i in $(seq 0 31); do
+			printf "\\x$(printf %02x $((i * 2)))" >"$corpus/seed-frame-$i"
+		done
+	else
+		# Seed: every fixture file, named after its path so none
+		# overwrites another.
+		while IFS= read -r f; do
+			cp "$f" "$corpus/seed-$(echo "${f#tests/fixtures/}" | tr / _)"
+		done < <(find tests/fixtures -name '*.yml' -type f | sort)
+	fi
 	dict=()
 	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
 	echo "fuzz: $name for ${secs}s, corpus $corpus ($(ls "$corpus" | wc -l) inputs)"

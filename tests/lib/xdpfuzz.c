@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * xdpfuzz.c - the packet-path fuzz harness (xdpfuzz.h).
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "ct_table.h"
+#include "dataplane.h"
+#include "portier.skel.h"
+#include "testnet.h"
+#include "xdpfuzz.h"
+
+/* A small table: a few hundred flows fill buckets, so inputs reach the
+ * eviction path too. */
+#define XF_CT_ENTRIES	256
+#define XF_MAX_SEEDS	32
+#define ETH_P_IPV4	0x0800
+#define IP_TTL_OFF	8
+#define IP_CSUM_OFF	10
+#define IP_ADDRS_OFF	12
+#define TCP_CSUM_OFF	16
+#define UDP_CSUM_OFF	6
+
+static struct {
+	struct pt_dataplane *dp;
+	int prog_fd;
+	int ifindex[2];
+	uint8_t seeds[XF_MAX_SEEDS][PKT_MAX];
+	size_t seed_len[XF_MAX_SEEDS];
+	enum xf_iface seed_if[XF_MAX_SEEDS];
+	size_t n_seeds;
+	struct xf_counts counts;
+} xf;
+
+struct be {
+	const char *addr;
+	uint16_t port;
+	bool local;
+};
+
+static struct pt_addr addr4(const char *s)
+{
+	struct pt_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = tn_ip4(s);
+	return a;
+}
+
+static void route(struct pt_route *r, const char *name, const char *addr, uint16_t port,
+		  uint8_t proto, enum pt_nat nat, const struct be *bes, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = (char *)name;
+	r->mode = (char *)"tcp";
+	r->wildcard = addr == NULL;
+	if (addr)
+		r->addr = addr4(addr);
+	r->port = port;
+	r->proto = proto;
+	r->balance = PT_BALANCE_ROUNDROBIN;
+	r->nat = nat;
+	r->backends = calloc(n, sizeof(*r->backends));
+	r->n_backends = n;
+	for (size_t i = 0; i < n; i++) {
+		r->backends[i].addr = addr4(bes[i].addr);
+		r->backends[i].port = bes[i].port;
+		r->backends[i].local = bes[i].local;
+	}
+}
+
+/* Every kind of route: snat over three backends, udp, dnat, a local
+ * backend beside a remote one, a "*" service. */
+static int load_routes(void)
+{
+	static const struct be web[] = { { "203.0.113.11", 30080, false },
+					 { "203.0.113.12", 30080, false },
+					 { "203.0.113.13", 30080, false } };
+	static const struct be dns[] = { { "203.0.113.11", 30053, false } };
+	static const struct be dnat[] = { { "203.0.113.12", 30081, false } };
+	static const struct be local[] = { { TN_GW_OUT, 30082, true },
+					   { "203.0.113.11", 30082, false } };
+	static const struct be wild[] = { { "203.0.113.13", 30085, false } };
+	struct pt_routeset rs = { .host = (char *)"gw" };
+	struct pt_route r[5];
+	int err;
+
+	route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
+	route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
+	route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
+	route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
+	route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
+	rs.routes = r;
+	rs.n_routes = 5;
+	err = pt_dp_apply(xf.dp, &rs);
+	for (size_t i = 0; i < rs.n_routes; i++)
+		free(r[i].backends);
+	return err;
+}
+
+static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	struct pkt_spec s = { 0 };
+
+	memcpy(s.dmac, tn_mac_in, 6);
+	memcpy(s.smac, tn_mac_client, 6);
+	s.saddr = tn_ip4(TN_CLIENT);
+	s.daddr = tn_ip4(TN_GW_IN);
+	s.sport = 40000;
+	s.dport = dport;
+	s.proto = proto;
+	s.ttl = 64;
+	s.tcp_flags = flags;
+	s.payload_len = proto == IPPROTO_UDP ? 16 : 0;
+	s.payload_seed = 7;
+	return s;
+}
+
+static void add_seed(enum xf_iface iface, const uint8_t *frame, size_t len)
+{
+	if (xf.n_seeds == XF_MAX_SEEDS)
+		return;
+	memcpy(xf.seeds[xf.n_seeds], frame, len);
+	xf.seed_len[xf.n_seeds] = len;
+	xf.seed_if[xf.n_seeds++] = iface;
+}
+
+static void make_seeds(void)
+{
+	static const uint16_t tcp_ports[] = { 80, 81, 82, 85 };
+	uint8_t f[PKT_MAX];
+	struct pkt_spec s;
+
+	for (size_t i = 0; i < sizeof(tcp_ports) / sizeof(tcp_ports[0]); i++) {
+		s = client(tcp_ports[i], IPPROTO_TCP, PKT_SYN);
+		add_seed(XF_IN, f, pkt_build(&s, f));
+		s.tcp_flags = PKT_ACK | PKT_PSH;
+		s.payload_len = 40;
+		add_seed(XF_IN, f, pkt_build(&s, f));
+		s.tcp_flags = PKT_FIN | PKT_ACK;
+		s.payload_len = 0;
+		add_seed(XF_IN, f, pkt_build(&s, f));
+	}
+	s = client(53, IPPROTO_UDP, 0);
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s.udp_no_csum = true;
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	/* A backend's answer to a SNAT port, and to a client (dnat). */
+	s = client(16384, IPPROTO_TCP, PKT_SYN | PKT_ACK);
+	memcpy(s.dmac, tn_mac_out, 6);
+	memcpy(s.smac, tn_mac_be[0], 6);
+	s.saddr = tn_ip4(tn_be_addr[0]);
+	s.daddr = tn_ip4(TN_GW_OUT);
+	s.sport = 30080;
+	add_seed(XF_OUT, f, pkt_build(&s, f));
+	s.daddr = tn_ip4(TN_CLIENT);
+	s.sport = 30081;
+	s.dport = 40000;
+	add_seed(XF_OUT, f, pkt_build(&s, f));
+	s = client(9999, IPPROTO_TCP, PKT_SYN);
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	add_seed(XF_IN, f, pkt_build_arp(tn_mac_client, tn_ip4(TN_CLIENT), tn_ip4(TN_GW_IN), f));
+	s = client(80, IPPROTO_TCP, PKT_SYN);
+	add_seed(XF_IN, f, pkt_build_icmp_echo(&s, f));
+	add_seed(XF_IN, f, pkt_build_ipv6_tcp(&s, f));
+	add_seed(XF_IN, f, pkt_build_vlan(&s, 7, f));
+}
+
+int xf_setup(void)
+{
+	struct pt_dp_opts o = { .ct_entries = XF_CT_ENTRIES };
+	struct pt_addr local[2] = { addr4(TN_GW_IN), addr4(TN_GW_OUT) };
+	struct portier_config cfg;
+	int err;
+
+	xf.ifindex[XF_IN] = (int)if_nametoindex(TN_IF_IN);
+	xf.ifindex[XF_OUT] = (int)if_nametoindex(TN_IF_OUT);
+	err = pt_dp_open(&o, &xf.dp);
+	if (!err) {
+		xf.prog_fd = bpf_program__fd(pt_dp_skel(xf.dp)->progs.portier_xdp);
+		pt_dp_config_defaults(&cfg);
+		cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
+		cfg.snat_family = PORTIER_AF_INET;
+		cfg.input_ifindex = (__u32)xf.ifindex[XF_IN];
+		cfg.output_ifindex = (__u32)xf.ifindex[XF_OUT];
+		err = pt_dp_set_config(xf.dp, &cfg);
+	}
+	if (!err)
+		err = pt_dp_set_local(xf.dp, local, 2);
+	if (!err)
+		err = load_routes();
+	if (err) {
+		fprintf(stderr, "xdpfuzz: setup: %s\n", pt_dp_last_error(xf.dp));
+		return -1;
+	}
+	make_seeds();
+	return 0;
+}
+
+struct pt_dataplane *xf_dp(void)
+{
+	return xf.dp;
+}
+
+void xf_teardown(void)
+{
+	pt_dp_close(xf.dp);
+	xf.dp = NULL;
+}
+
+size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces, size_t max)
+{
+	size_t n = xf.n_seeds < max ? xf.n_seeds : max;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(frames[i], xf.seeds[i], xf.seed_len[i]);
+		lens[i] = xf.seed_len[i];
+		ifaces[i] = xf.seed_if[i];
+	}
+	return n;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* A checksum that verifies: the ones' complement sum of everything, the
+ * checksum included, is all ones (either representation of zero). */
+static bool ip_csum_ok(const uint8_t *ip)
+{
+	return pkt_fold(pkt_sum(ip, PKT_IP_LEN, 0)) == 0xffff;
+}
+
+static bool l4_csum_ok(const uint8_t *ip, size_t l4_len)
+{
+	uint32_t sum = pkt_sum(ip + IP_ADDRS_OFF, 8, 0) + ip[9] + (uint32_t)l4_len;
+
+	return pkt_fold(pkt_sum(ip + PKT_IP_LEN, l4_len, sum)) == 0xffff;
+}
+
+/* May byte i of a TCP/UDP over IPv4 frame change? MACs, TTL, IP checksum,
+ * addresses, ports, the TCP/UDP checksum. */
+static bool rewritable(size_t i, uint8_t proto)
+{
+	size_t l4 = PKT_ETH_LEN + PKT_IP_LEN;
+	size_t csum = l4 + (proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+
+	return i < 12 || i == PKT_ETH_LEN + IP_TTL_OFF ||
+	       (i >= PKT_ETH_LEN + IP_CSUM_OFF && i < l4) || (i >= l4 && i < l4 + 4) ||
+	       i == csum || i == csum + 1;
+}
+
+/* The invariants of one run: in (len bytes) became out with action act. */
+static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int act)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	size_t tot, l4_hdr;
+	uint8_t proto;
+
+	if (act != XDP_PASS && act != XDP_DROP && act != XDP_REDIRECT)
+		return "an action other than pass, drop or redirect";
+	if (!memcmp(in, out, len))
+		return NULL;
+	if (act == XDP_DROP)
+		return "a dropped frame was rewritten";
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || get16(in + 12) != ETH_P_IPV4)
+		return "a frame that is not IPv4 was rewritten";
+	proto = ip[9];
+	if (ip[0] != 0x45)
+		return "an IPv4 header with options or another version was rewritten";
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return "a frame neither TCP nor UDP was rewritten";
+	if (get16(ip + 6) & 0x3fff)
+		return "a fragment was rewritten";
+	tot = get16(ip + 2);
+	l4_hdr = proto == IPPROTO_TCP ? PKT_TCP_LEN : PKT_UDP_LEN;
+	if (tot < PKT_IP_LEN + l4_hdr || PKT_ETH_LEN + tot > len)
+		return "a frame with bad lengths was rewritten";
+	if (proto == IPPROTO_TCP &&
+	    ((ip[PKT_IP_LEN + 12] >> 4) < 5 || (size_t)(ip[PKT_IP_LEN + 12] >> 4) * 4 >
+						   tot - PKT_IP_LEN))
+		return "a TCP header with a bad data offset was rewritten";
+	for (size_t i = 0; i < len; i++)
+		if (in[i] != out[i] && !rewritable(i, proto))
+			return "a byte besides MACs, TTL, addresses, ports and checksums changed";
+	if (act == XDP_REDIRECT && oip[IP_TTL_OFF] != (uint8_t)(ip[IP_TTL_OFF] - 1))
+		return "a redirected frame did not lose one TTL";
+	if (act == XDP_PASS && oip[IP_TTL_OFF] != ip[IP_TTL_OFF])
+		return "a frame passed to the kernel lost TTL (the kernel decrements it)";
+	if (ip_csum_ok(ip) && !ip_csum_ok(oip))
+		return "the IPv4 header checksum no longer verifies";
+	if (proto == IPPROTO_UDP && get16(ip + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
+		if (get16(oip + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
+			return "a UDP datagram without checksum got one";
+		return NULL;
+	}
+	if (l4_csum_ok(ip, tot - PKT_IP_LEN) && !l4_csum_ok(oip, tot - PKT_IP_LEN))
+		return "the TCP/UDP checksum no longer verifies";
+	return NULL;
+}
+
+const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *out,
+		   int *action)
+{
+	static uint8_t buf[PKT_MAX];
+	struct xdp_md ctx = { .data_end = (__u32)len, .ingress_ifindex = (__u32)xf.ifindex[iface] };
+	uint8_t *o = out ? out : buf;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = o, .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (len < PKT_ETH_LEN || len > PKT_MAX)
+		return NULL;	/* BPF_PROG_TEST_RUN refuses it: nothing to check */
+	if (bpf_prog_test_run_opts(xf.prog_fd, &opts))
+		return "BPF_PROG_TEST_RUN failed";
+	if (opts.data_size_out != len)
+		return "the frame changed length";
+	if (action)
+		*action = (int)opts.retval;
+	xf.counts.pass += opts.retval == XDP_PASS;
+	xf.counts.drop += opts.retval == XDP_DROP;
+	xf.counts.redirect += opts.retval == XDP_REDIRECT;
+	xf.counts.rewritten += memcmp(in, o, len) != 0;
+	return check(in, o, len, (int)opts.retval);
+}
+
+const struct xf_counts *xf_counts(void)
+{
+	return &xf.counts;
+}
+
+size_t xf_reply(const uint8_t *out, size_t len, uint8_t *reply)
+{
+	const uint8_t *ip = out + PKT_ETH_LEN;
+	struct pkt_spec s = { 0 };
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN)
+		return 0;
+	memcpy(s.dmac, out + 6, 6);
+	memcpy(s.smac, out, 6);
+	memcpy(&s.saddr, ip + 16, 4);
+	memcpy(&s.daddr, ip + 12, 4);
+	s.sport = get16(ip + PKT_IP_LEN + 2);
+	s.dport = get16(ip + PKT_IP_LEN);
+	s.proto = ip[9];
+	s.ttl = 64;
+	s.tcp_flags = PKT_ACK;
+	s.payload_len = s.proto == IPPROTO_UDP ? 16 : 0;
+	return pkt_build(&s, reply);
+}
+
+const char *xf_one(const uint8_t *data, size_t size)
+{
+	uint8_t f[PKT_MAX], out[PKT_MAX], reply[PKT_MAX];
+	enum xf_iface iface;
+	size_t i, len, n;
+	const char *err;
+	int act = -1;
+
+	if (size < 1 || !xf.n_seeds)
+		return NULL;
+	i = (size_t)(data[0] >> 1) % xf.n_seeds;
+	iface = xf.seed_if[i] ^ (data[0] & 1);
+	len = xf.seed_len[i];
+	memset(f, 0, sizeof(f));
+	memcpy(f, xf.seeds[i], len);
+	if (size > 1 && (data[1] & 0x80) && PKT_ETH_LEN + (size_t)(data[1] & 0x7f) < len)
+		len = PKT_ETH_LEN + (data[1] & 0x7f);
+	else if (size > 1 && (data[1] & 0x40))
+		len += data[1] & 0x3f;
+	for (i = 2; i + 1 < size; i += 2)
+		f[data[i] % len] = data[i + 1];
+	err = xf_run(iface, f, len, out, &act);
+	if (err || size > 2 || act != XDP_REDIRECT)
+		return err;
+	n = xf_reply(out, len, reply);
+	return n ? xf_run(iface == XF_IN ? XF_OUT : XF_IN, reply, n, NULL, NULL) : NULL;
+}
+
+/* Walked entries, for the duplicate check. */
+struct seen {
+	struct portier_flow_key *k;
+	size_t n, cap;
+	const char *err;
+	struct pt_ct *ct;
+};
+
+static int visit(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	struct seen *s = arg;
+	struct portier_flow g;
+
+	if (!pt_ct_lookup(s->ct, k, &g) || memcmp(&g, f, sizeof(g)))
+		s->err = "a published entry is not what a lookup of its key finds";
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->k = realloc(s->k, s->cap * sizeof(*s->k));
+		if (!s->k)
+			abort();
+	}
+	s->k[s->n++] = *k;
+	return PT_CT_KEEP;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct portier_flow_key));
+}
+
+const char *xf_check_table(void)
+{
+	struct seen s = { .ct = pt_dp_ct(xf.dp) };
+
+	if (pt_ct_walk(s.ct, visit, &s, NULL))
+		s.err = "the connection table walk failed";
+	qsort(s.k, s.n, sizeof(*s.k), key_cmp);
+	for (size_t i = 1; i < s.n && !s.err; i++)
+		if (!key_cmp(&s.k[i - 1], &s.k[i]))
+			s.err = "a key has two entries";
+	free(s.k);
+	return s.err;
+}
