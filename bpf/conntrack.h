@@ -19,7 +19,13 @@
 
 /* ct_claim() results besides a slot number. */
 #define CT_CLAIM_EXISTS		(-1)	/* the key has an entry: nothing claimed */
-#define CT_CLAIM_BUSY		(-2)	/* another CPU inserts the same key now */
+#define CT_CLAIM_BUSY		(-2)	/* no slot, or another CPU inserts the same
+					 * key and did not finish in time */
+/* How long a writer waits for a slot that another CPU is filling with the
+ * same key before it gives up (the other CPU needs about a microsecond),
+ * and at most how many times it reads the slot and the clock meanwhile. */
+#define CT_WAIT_NS		20000
+#define CT_WAIT_READS		1000
 
 /* The key of the packet's tuple as it arrives. */
 static __always_inline void flow_key_of(const struct pkt *p, struct portier_flow_key *k)
@@ -132,18 +138,42 @@ static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u3
 	return best;
 }
 
+/* Wait for slot i of bucket b to leave the claim mark: another CPU is
+ * filling it. Returns the tag it then holds, or mark if it did not change
+ * within CT_WAIT_NS. A function of its own: its loop is verified once,
+ * not at each of ct_claim's call sites. */
+__noinline __u32 ct_wait(struct portier_ct_bucket *b, __u32 i, __u32 mark)
+{
+	__u64 deadline = bpf_ktime_get_ns() + CT_WAIT_NS;
+	__u32 v = mark;
+
+	if (!b)
+		return mark;
+	for (int n = 0; n < CT_WAIT_READS; n++) {
+		v = CT_READ(b->tag[i & (PORTIER_CT_SLOTS - 1)]);
+		if (v != mark || bpf_ktime_get_ns() > deadline)
+			break;
+	}
+	return v;
+}
+
 /* Claim a slot for a new entry of key k in bucket idx (line b, tag t): a
  * free slot, else the entry idle longest there is evicted. The claimed
  * slot's tag holds t - 1 (even: readers skip it) until ct_publish. Returns
  * the slot number, CT_CLAIM_EXISTS or CT_CLAIM_BUSY.
  *
  * Lock-free: a compare-and-swap claims the slot (a full barrier on
- * x86-64), then the bucket is read again: an entry of k found then (it
- * existed, or another CPU published it meanwhile) gives the slot back;
- * of two CPUs inserting k at once, at least one sees the other's claim and
- * backs off (both may: the SYN is then dropped, and retransmitted). A function of its own
- * (verified once): the slot number it returns is then one value to the
- * caller's verification, not sixteen. */
+ * x86-64), then the bucket is read again. An entry of k found then (it
+ * existed, or another CPU published it meanwhile) gives the slot back
+ * (EXISTS). Of two CPUs claiming k at once, at least one sees the other's
+ * claim mark, and the lower slot wins: the CPU that holds the higher slot
+ * gives it back and waits for the winner's entry (EXISTS: it uses that
+ * one); the winner, if it saw the loser's mark, waits for that slot to be
+ * given back (or published, if the other CPU had not seen the winner).
+ * Both forward the packet alike; only a partner that does not finish
+ * within CT_WAIT_READS makes a writer give up (BUSY). A function of its
+ * own (verified once): the slot number it returns is then one value to
+ * the caller's verification, not sixteen. */
 __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			const struct portier_flow_key *k, __u32 now_tick)
 {
@@ -174,15 +204,25 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 		if (i == (__u32)c)
 			continue;
 		v = CT_READ(b->tag[i]);
+		if (v == mark && i < (__u32)c) {	/* the other claim wins */
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
+			v = ct_wait(b, i, mark);
+			s = ct_slot(idx, i);
+			if (v == t && s && ct_key_eq(&s->key, k))
+				return CT_CLAIM_EXISTS;
+			return CT_CLAIM_BUSY;
+		}
+		if (v == mark)				/* ours wins */
+			v = ct_wait(b, i, mark);
 		if (v == mark) {
-			CT_WRITE(b->tag[c], 0);
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
 			return CT_CLAIM_BUSY;
 		}
 		if (v != t)
 			continue;
 		s = ct_slot(idx, i);
 		if (s && ct_key_eq(&s->key, k)) {
-			CT_WRITE(b->tag[c], 0);
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
 			return CT_CLAIM_EXISTS;
 		}
 	}

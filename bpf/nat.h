@@ -75,7 +75,9 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
  * but dport) starting at the backend's cursor, and claim its slot in *c.
- * Returns FLOW_OK, PORTIER_R_DROP_SNAT_EXHAUSTED or PORTIER_R_DROP_CT_FULL. */
+ * A port whose reply entry exists, or that another CPU is claiming at
+ * that instant and does not give up in time, is skipped. Returns FLOW_OK
+ * or PORTIER_R_DROP_SNAT_EXHAUSTED. */
 static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
 					struct portier_flow_key *rk, __u32 now_tick,
 					struct ct_claimed *c)
@@ -96,10 +98,8 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 		port = cfg->snat_port_min + (start + i) % range;
 		rk->dport = bpf_htons(port);
 		rc = ct_claim_key(cfg, rk, now_tick, c);
-		if (rc == CT_CLAIM_EXISTS)	/* port taken: the next one */
+		if (rc)		/* port taken (or being taken): the next one */
 			continue;
-		if (rc)
-			return PORTIER_R_DROP_CT_FULL;
 		if (i)	/* skip the taken ports for the next flow */
 			__sync_fetch_and_add(cursor, i);
 		return FLOW_OK;

@@ -176,7 +176,12 @@ static void make_seeds(void)
 
 int xf_setup(void)
 {
-	struct pt_dp_opts o = { .ct_entries = XF_CT_ENTRIES };
+	return xf_setup_sized(XF_CT_ENTRIES);
+}
+
+int xf_setup_sized(__u32 ct_entries)
+{
+	struct pt_dp_opts o = { .ct_entries = ct_entries };
 	struct pt_addr local[2] = { addr4(TN_GW_IN), addr4(TN_GW_OUT) };
 	struct portier_config cfg;
 	int err;
@@ -311,7 +316,7 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int 
 const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *out,
 		   int *action)
 {
-	static uint8_t buf[PKT_MAX];
+	uint8_t buf[PKT_MAX];
 	struct xdp_md ctx = { .data_end = (__u32)len, .ingress_ifindex = (__u32)xf.ifindex[iface] };
 	uint8_t *o = out ? out : buf;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (__u32)len,
@@ -326,10 +331,11 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 		return "the frame changed length";
 	if (action)
 		*action = (int)opts.retval;
-	xf.counts.pass += opts.retval == XDP_PASS;
-	xf.counts.drop += opts.retval == XDP_DROP;
-	xf.counts.redirect += opts.retval == XDP_REDIRECT;
-	xf.counts.rewritten += memcmp(in, o, len) != 0;
+	/* Atomic adds: the race test runs from two threads. */
+	__atomic_fetch_add(&xf.counts.pass, opts.retval == XDP_PASS, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&xf.counts.drop, opts.retval == XDP_DROP, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&xf.counts.redirect, opts.retval == XDP_REDIRECT, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&xf.counts.rewritten, memcmp(in, o, len) != 0, __ATOMIC_RELAXED);
 	return check(in, o, len, (int)opts.retval);
 }
 

@@ -10,6 +10,7 @@
 #ifndef PORTIER_TEST_XDPFUZZ_H
 #define PORTIER_TEST_XDPFUZZ_H
 
+#include <linux/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,13 +22,16 @@ enum xf_iface { XF_IN, XF_OUT };
 /* Load the data plane and fill its maps; call after tn_enter. 0 or -1
  * (message printed). */
 int xf_setup(void);
+/* The same with a connection table of ct_entries entries. */
+int xf_setup_sized(__u32 ct_entries);
 void xf_teardown(void);
 /* The loaded data plane (counters, the table). */
 struct pt_dataplane *xf_dp(void);
 
 /* Run frame in (len bytes) through the program as received on iface and
  * check the invariants; the output frame goes to out (PKT_MAX bytes) if
- * not NULL, its action to *action. Returns NULL, or what was broken. */
+ * not NULL, its action to *action. Returns NULL, or what was broken. Safe
+ * to call from several threads. */
 const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *out,
 		   int *action);
 
