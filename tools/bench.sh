@@ -755,10 +755,17 @@ doc_section() {
   `mode tcp`, `balance roundrobin`, no logs; nftables DNAT `numgen inc mod 3`
   + masquerade; portier-log = portier on the seed's routes verbatim
   (`httplog`: the daemon writes one connection log line per connection to
-  its log file), context for what logging costs. Nodes keep no TIME_WAIT
-  (`tcp_max_tw_buckets=0`): otherwise a method's SYN meets the previous
-  method's TIME_WAIT on the same gateway tuple, PAWS refuses it and it
-  waits a 1 s retransmit.
+  its log file), context for what logging costs; direct-xdp = direct with
+  portier's program attached to the gateway's NICs (the daemon runs, these
+  flows are not its services, so every packet is passed to the kernel):
+  what the XDP hook on veth costs by itself (veth copies every cloned skb,
+  as TCP sends each data segment, into a fresh page before XDP sees it; a
+  NIC's native XDP has no such copy). No namespace keeps TIME_WAIT
+  (`tcp_max_tw_buckets=0`): on the nodes a method's SYN would meet the
+  previous method's TIME_WAIT on the same gateway tuple (PAWS, a 1 s
+  retransmit); through HAProxy wrk closes first, and 18,000 client
+  TIME_WAITs per run made the next runs' connect() search for free ports
+  for milliseconds each.
 - **Gateway CPU per request**: CPU accounting: busy jiffies of all CPUs
   (user, system, irq, softirq) from /proc/stat over the wrk run divided by
   the requests; the method's figure minus direct's is the gateway's share
