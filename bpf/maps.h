@@ -62,13 +62,13 @@ struct {
 	__type(value, __u32);
 } portier_local SEC(".maps");
 
-/* Port filter. Key __u32 host-order port, value __u32 PORTIER_PORT_* bits;
- * written by userspace. */
+/* Port filter. Key __u32 host-order port, value struct portier_port
+ * (PORTIER_PORT_* bits, and a port's only service); written by userspace. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct portier_port);
 } portier_ports SEC(".maps");
 
 /* Connection table (IPv4), two entries per flow: portier's own hash table

@@ -11,25 +11,39 @@
 #define FLOW_OK		PORTIER_R_MAX		/* both entries inserted */
 #define FLOW_RACE	(PORTIER_R_MAX + 1)	/* another CPU inserted the flow */
 
-/* The service of a packet: exact address first, then "*" if the
- * destination is one of this host's addresses. */
-static __always_inline struct portier_svc *svc_lookup(const struct pkt *p)
+/* The route of the service a packet is for, into *route_id: the port's
+ * only service from its portier_ports entry pp, else by portier_services,
+ * exact address first, then "*" if the destination is one of this host's
+ * addresses. False if the packet is for no service. */
+static __always_inline bool svc_route(const struct pkt *p, const struct portier_port *pp,
+				      __u32 *route_id)
 {
 	struct portier_svc_key k;
 	struct portier_svc *s;
 
 	__builtin_memset(&k, 0, sizeof(k));
 	k.addr.a32[0] = p->iph->daddr;
+	if (pp && (pp->flags & PORTIER_PORT_ONE_SVC)) {
+		/* The port's only service: this packet's, or none is. */
+		if (pp->svc_proto != p->proto ||
+		    (pp->svc_addr != p->iph->daddr &&
+		     (pp->svc_addr || !bpf_map_lookup_elem(&portier_local, &k.addr))))
+			return false;
+		*route_id = pp->svc_route;
+		return true;
+	}
 	k.port = p->ports[1];
 	k.proto = p->proto;
 	k.family = PORTIER_AF_INET;
 	s = bpf_map_lookup_elem(&portier_services, &k);
-	if (s)
-		return s;
-	if (!bpf_map_lookup_elem(&portier_local, &k.addr))
-		return NULL;
-	k.addr.a32[0] = 0;
-	return bpf_map_lookup_elem(&portier_services, &k);
+	if (!s && bpf_map_lookup_elem(&portier_local, &k.addr)) {
+		k.addr.a32[0] = 0;
+		s = bpf_map_lookup_elem(&portier_services, &k);
+	}
+	if (!s)
+		return false;
+	*route_id = s->route_id;
+	return true;
 }
 
 /* The next backend of route_id in exact round-robin order: the route's

@@ -34,12 +34,16 @@ static __always_inline __u32 port_be_bit(__u8 proto)
 	return proto == IPPROTO_TCP ? PORTIER_PORT_BE_TCP : PORTIER_PORT_BE_UDP;
 }
 
-static __always_inline __u32 port_flags(__be16 port)
+static __always_inline struct portier_port *port_entry(__be16 port)
 {
 	__u32 key = bpf_ntohs(port);
-	__u32 *v = bpf_map_lookup_elem(&portier_ports, &key);
 
-	return v ? *v : 0;
+	return bpf_map_lookup_elem(&portier_ports, &key);
+}
+
+static __always_inline __u32 port_flags(const struct portier_port *pp)
+{
+	return pp ? pp->flags : 0;
 }
 
 static __always_inline bool tcp_syn_only(const struct pkt *p)
@@ -71,20 +75,18 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
  * SYN starts one. */
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct portier_config *cfg,
+				    const struct portier_port *dport,
 				    const struct portier_flow_key *key, __u64 now)
 {
 	__u32 route_id, route_flags = 0, backend_id = 0, rc;
 	struct portier_backend *be;
 	struct portier_flow orig;
 	struct portier_flow *f;
-	struct portier_svc *svc;
 
 	if (p->tcp && !tcp_syn_only(p))
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	svc = svc_lookup(p);
-	if (!svc)
+	if (!svc_route(p, dport, &route_id))
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
-	route_id = svc->route_id;
 	be = pick_backend(route_id, &route_flags, &backend_id);
 	if (!be)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
@@ -112,6 +114,7 @@ int portier_xdp(struct xdp_md *ctx)
 {
 	struct portier_flow_key key;
 	struct portier_config *cfg;
+	struct portier_port *dport;
 	struct portier_flow *f;
 	struct parse_res pr;
 	bool svc_port, be_port;
@@ -125,8 +128,9 @@ int portier_xdp(struct xdp_md *ctx)
 
 	/* Fast filter: undeclared ports leave after two array reads (a
 	 * packet to a service port after one). */
-	svc_port = port_flags(p.ports[1]) & port_svc_bit(p.proto);
-	be_port = !svc_port && (port_flags(p.ports[0]) & port_be_bit(p.proto));
+	dport = port_entry(p.ports[1]);
+	svc_port = port_flags(dport) & port_svc_bit(p.proto);
+	be_port = !svc_port && (port_flags(port_entry(p.ports[0])) & port_be_bit(p.proto));
 	if (!svc_port && !be_port)
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
 
@@ -150,5 +154,5 @@ int portier_xdp(struct xdp_md *ctx)
 		return flow_packet(ctx, &p, cfg, f, now);
 	if (!svc_port)
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	return new_flow(ctx, &p, cfg, &key, now);
+	return new_flow(ctx, &p, cfg, dport, &key, now);
 }

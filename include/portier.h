@@ -224,14 +224,26 @@ struct portier_health {
 
 /* ---- ports (portier_ports: array of 65536 by host-order port) ---------- */
 
-/* Value: __u32, PORTIER_PORT_* bits. */
-
 /* Fast filter before any hash lookup: does anything listen on, or answer
  * from, this port? Undeclared traffic leaves after two array reads. */
 #define PORTIER_PORT_SVC_TCP	(1U << 0)	/* a TCP service port */
 #define PORTIER_PORT_SVC_UDP	(1U << 1)	/* a UDP service port */
 #define PORTIER_PORT_BE_TCP	(1U << 2)	/* a TCP backend port (replies) */
 #define PORTIER_PORT_BE_UDP	(1U << 3)	/* a UDP backend port (replies) */
+/* The port has exactly one service (IPv4): the svc_* fields hold it, and a
+ * new flow to the port takes its route without a portier_services lookup.
+ * Userspace clears the bit while an apply changes the port's services and
+ * sets it once the services it names are in portier_services. */
+#define PORTIER_PORT_ONE_SVC	(1U << 4)
+
+/* Value of portier_ports. */
+struct portier_port {
+	__u32 flags;		/* PORTIER_PORT_* */
+	__be32 svc_addr;	/* ONE_SVC: the service's address, 0 for "*" */
+	__u16 svc_route;	/* ONE_SVC: its route id */
+	__u8 svc_proto;		/* ONE_SVC: its protocol */
+	__u8 pad;
+};
 
 /* ---- round-robin cursors (portier_rr: array by route id, value __u32) ---
  * ---- SNAT port cursors (portier_snat_cursor: array by backend id, __u32) --

@@ -69,7 +69,7 @@ struct pt_dataplane {
 	int link_fd[2];			/* input, output; -1 if not attached */
 	struct dp_route *routes;	/* [PORTIER_MAX_ROUTES] */
 	struct dp_backend *backends;	/* [PORTIER_MAX_BACKENDS] */
-	__u32 *ports;			/* [NPORTS], as written */
+	struct portier_port *ports;	/* [NPORTS], as written */
 	struct portier_config cfg;	/* as written */
 	struct pt_ct *ct;		/* portier_conntrack, mapped */
 	__u64 generation;		/* portier_state.generation of the mirror */
@@ -703,7 +703,7 @@ struct plan {
 	bool *route_taken;	/* [PORTIER_MAX_ROUTES] used, old or new */
 	bool *be_kept;		/* [PORTIER_MAX_BACKENDS] */
 	bool *be_taken;		/* [PORTIER_MAX_BACKENDS] */
-	__u32 *ports;		/* [NPORTS] flags of rs */
+	struct portier_port *ports;	/* [NPORTS] of rs */
 	const __u8 *origin;	/* [rs->n_routes] PORTIER_ORIGIN_* */
 	size_t n;
 };
@@ -787,6 +787,36 @@ static int take_free(bool *taken, size_t n, __u32 *id)
 }
 
 /* Match the set against what is loaded; allocate ids for the rest. */
+/* Mark each port that has exactly one service of rs with that service
+ * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
+ * filter's entry instead of a portier_services lookup. */
+static void one_services(const struct pt_routeset *rs, struct plan *p)
+{
+	uint16_t *n = xcalloc(NPORTS, sizeof(*n));
+	size_t *at = xcalloc(NPORTS, sizeof(*at));
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		if (n[r->port] < UINT16_MAX)
+			n[r->port]++;
+		at[r->port] = i;
+	}
+	for (size_t port = 0; port < NPORTS; port++) {
+		const struct pt_route *r = &rs->routes[at[port]];
+		struct portier_port *pp = &p->ports[port];
+
+		if (n[port] != 1 || (!r->wildcard && r->addr.family != AF_INET))
+			continue;
+		pp->flags |= PORTIER_PORT_ONE_SVC;
+		pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;
+		pp->svc_route = (__u16)p->route_id[at[port]];
+		pp->svc_proto = r->proto;
+	}
+	free(n);
+	free(at);
+}
+
 static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
 	p->n = rs->n_routes;
@@ -823,13 +853,13 @@ static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, stru
 			return fail(-ENOSPC, "no free route id: more than %d routes loaded and "
 				    "being replaced at once; apply in two steps",
 				    PORTIER_MAX_ROUTES);
-		p->ports[r->port] |= port_flag(r->proto, true);
+		p->ports[r->port].flags |= port_flag(r->proto, true);
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 			struct dp_route *o = &dp->routes[p->route_id[i]];
 
 			found = false;
-			p->ports[b->port] |= port_flag(r->proto, false);
+			p->ports[b->port].flags |= port_flag(r->proto, false);
 			for (size_t m = 0; found == false && p->route_kept[p->route_id[i]] &&
 			     m < o->n_be; m++) {
 				struct dp_backend *ob = &dp->backends[o->be[m]];
@@ -845,6 +875,7 @@ static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, stru
 					    PORTIER_MAX_BACKENDS);
 		}
 	}
+	one_services(rs, p);
 	return 0;
 }
 
@@ -859,12 +890,12 @@ static void rotation(const struct pt_dataplane *dp, __u32 flags, const __u32 *id
 			out->active[out->n_active++] = ids[i];
 }
 
-static int write_ports(struct pt_dataplane *dp, const __u32 *want)
+static int write_ports(struct pt_dataplane *dp, const struct portier_port *want)
 {
 	for (__u32 port = 0; port < NPORTS; port++) {
 		int err;
 
-		if (dp->ports[port] == want[port])
+		if (!memcmp(&dp->ports[port], &want[port], sizeof(*want)))
 			continue;
 		err = map_update(dp->skel->maps.portier_ports, &port, &want[port],
 				 "port flags");
@@ -982,14 +1013,21 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 {
 	struct portier *s = dp->skel;
 	struct portier_route *rt = xmalloc(sizeof(*rt));
-	__u32 *ports = xcalloc(NPORTS, sizeof(*ports));
+	struct portier_port *ports = xcalloc(NPORTS, sizeof(*ports));
 	bool *dead = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
 	int err = 0;
 
 	/* 1. Ports of both sets: nothing declared before or after passes as
-	 * undeclared in between. */
-	for (size_t i = 0; i < NPORTS; i++)
-		ports[i] = p->ports[i] | dp->ports[i];
+	 * undeclared in between. A port's only service stays only where both
+	 * sets name the same one: elsewhere the program looks services up in
+	 * portier_services until step 8. */
+	for (size_t i = 0; i < NPORTS; i++) {
+		if (!memcmp(&p->ports[i], &dp->ports[i], sizeof(ports[i])))
+			ports[i] = p->ports[i];
+		else
+			ports[i].flags = (p->ports[i].flags | dp->ports[i].flags) &
+					 ~PORTIER_PORT_ONE_SVC;
+	}
 	err = write_ports(dp, ports);
 
 	/* 2. Backends, before any rotation names them. */
@@ -1098,7 +1136,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			err = map_update(s->maps.portier_backends, &id, &b, "a free slot");
 	}
 
-	/* 8. Ports of the set only. */
+	/* 8. Ports of the set only, with their only services (in
+	 * portier_services since step 4). */
 	if (!err)
 		err = write_ports(dp, p->ports);
 	free(dead);

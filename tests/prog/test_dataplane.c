@@ -79,13 +79,18 @@ static struct pt_dataplane *open_dp(void)
 	return dp;
 }
 
-static __u32 port_flags(struct pt_dataplane *dp, __u32 port)
+static struct portier_port port_entry(struct pt_dataplane *dp, __u32 port)
 {
-	__u32 v = 0;
+	struct portier_port v;
 
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_ports),
 					     &port, &v), 0);
 	return v;
+}
+
+static __u32 port_flags(struct pt_dataplane *dp, __u32 port)
+{
+	return port_entry(dp, port).flags;
 }
 
 static struct portier_route route_of(struct pt_dataplane *dp, const char *name)
@@ -142,7 +147,9 @@ static void test_apply_fills_maps(void **state)
 	assert_int_equal(b.port, htons(PORT_A));
 	assert_int_equal(b.addr.a32[0], f.ba[0].addr.v4.s_addr);
 	assert_int_equal(b.route_id, svc.route_id);
-	assert_int_equal(port_flags(dp, PORT_A), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+	assert_int_equal(port_flags(dp, PORT_A),
+			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
+	assert_int_equal(port_entry(dp, PORT_A).svc_route, pt_dp_route_id(dp, "a"));
 	assert_int_equal(port_flags(dp, PORT_C), 0);
 	pt_dp_close(dp);
 }
@@ -176,7 +183,10 @@ static void test_ids_stable_and_removal(void **state)
 	assert_int_equal(pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A), ba1);
 	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[0].addr, PORT_B), -ENOENT);
 	assert_int_equal(route_of(dp, "b").n_active, 1);
-	assert_int_equal(port_flags(dp, PORT_C), PORTIER_PORT_SVC_UDP | PORTIER_PORT_BE_UDP);
+	assert_int_equal(port_flags(dp, PORT_C),
+			 PORTIER_PORT_SVC_UDP | PORTIER_PORT_BE_UDP | PORTIER_PORT_ONE_SVC);
+	assert_int_equal(port_entry(dp, PORT_C).svc_addr, addr("192.168.1.254").v4.s_addr);
+	assert_int_equal(port_entry(dp, PORT_C).svc_proto, IPPROTO_UDP);
 	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_services,
 				    sizeof(struct portier_svc_key)), 3);
 
@@ -188,6 +198,47 @@ static void test_ids_stable_and_removal(void **state)
 	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_routes, sizeof(__u32)), 0);
 	assert_int_equal(port_flags(dp, PORT_A), 0);
 	assert_int_equal(port_flags(dp, PORT_C), 0);
+	pt_dp_close(dp);
+}
+
+/* A port's only service is in its portier_ports entry, and only while it
+ * is the only one: a second service on the port (another address) clears
+ * it, removing that one sets it again, and a route replaced on the port
+ * gives the entry the new route. */
+static void test_one_service_per_port(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f;
+	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct portier_port pp;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	pp = port_entry(dp, PORT_B);
+	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
+	assert_int_equal(pp.svc_addr, 0);
+	assert_int_equal(pp.svc_route, pt_dp_route_id(dp, "b"));
+	assert_int_equal(pp.svc_proto, IPPROTO_TCP);
+
+	/* c: an exact address on b's port. */
+	f.r[2] = (struct pt_route){ .name = "c", .addr = addr("192.168.1.254"), .port = PORT_B,
+				    .proto = IPPROTO_TCP, .backends = &bc, .n_backends = 1 };
+	f.rs.n_routes = 3;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	pp = port_entry(dp, PORT_B);
+	assert_false(pp.flags & PORTIER_PORT_ONE_SVC);
+	assert_int_equal(pp.flags & PORTIER_PORT_SVC_TCP, PORTIER_PORT_SVC_TCP);
+	assert_true(port_flags(dp, PORT_A) & PORTIER_PORT_ONE_SVC);
+
+	/* b gone: c is the port's only service. */
+	f.r[1] = f.r[2];
+	f.rs.n_routes = 2;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	pp = port_entry(dp, PORT_B);
+	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
+	assert_int_equal(pp.svc_addr, addr("192.168.1.254").v4.s_addr);
+	assert_int_equal(pp.svc_route, pt_dp_route_id(dp, "c"));
 	pt_dp_close(dp);
 }
 
@@ -269,7 +320,8 @@ static void test_bad_set_changes_nothing(void **state)
 	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
 	assert_non_null(strstr(pt_dp_last_error(dp), "same address, port and protocol"));
 	assert_int_equal(route_of(dp, "a").n_active, 3);
-	assert_int_equal(port_flags(dp, PORT_B), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+	assert_int_equal(port_flags(dp, PORT_B),
+			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
 	g.r[1].port = PORT_B;
 	g.ba[0].addr.family = AF_INET6;	/* not yet */
 	g.r[0].n_backends = 3;
@@ -441,6 +493,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_fills_maps),
 		cmocka_unit_test(test_ids_stable_and_removal),
+		cmocka_unit_test(test_one_service_per_port),
 		cmocka_unit_test(test_removed_backend_keeps_route_totals),
 		cmocka_unit_test(test_bad_set_changes_nothing),
 		cmocka_unit_test(test_drain_and_enable),

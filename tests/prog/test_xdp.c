@@ -128,11 +128,12 @@ static const struct be_spec wild_be[] = { { BE1, 30085, false } };
 static const struct be_spec rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false },
 					 { BE3, 30086, false } };
 static const struct be_spec udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
+static const struct be_spec shared_be[] = { { BE1, 30089, false } };
 
 static int load_routes(void)
 {
 	struct pt_routeset rs = { .host = (char *)"gw" };
-	struct pt_route r[9];
+	struct pt_route r[10];
 	int err;
 
 	route_init(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
@@ -144,8 +145,12 @@ static int load_routes(void)
 	route_init(&r[6], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild_be, 1);
 	route_init(&r[7], "rr", GW_IN, 86, IPPROTO_TCP, PT_NAT_SNAT, rr_be, 3);
 	route_init(&r[8], "udptmo", GW_IN, 87, IPPROTO_UDP, PT_NAT_SNAT, udp_tmo_be, 2);
+	/* Port 84 has two services (this "*" and the exact "snat"): its new
+	 * flows look the service up in portier_services; every other port has
+	 * one, taken from its portier_ports entry. */
+	route_init(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
 	rs.routes = r;
-	rs.n_routes = 9;
+	rs.n_routes = 10;
 	err = pt_dp_apply(env.dp, &rs);
 	if (err)
 		fprintf(stderr, "test_xdp: pt_dp_apply: %s\n", pt_dp_last_error(env.dp));
@@ -692,6 +697,55 @@ static void test_wildcard(void **state)
 	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
 }
 
+static struct portier_port port_entry(uint16_t port)
+{
+	struct portier_port v;
+	__u32 k = port;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(env.dp)->maps.portier_ports),
+					     &k, &v), 0);
+	return v;
+}
+
+/* A port with one service takes its route from the port filter's entry;
+ * a port with two (exact and "*") from portier_services, where the exact
+ * address wins. Both ways, a packet for no service on the port passes. */
+static void test_one_service_port(void **state)
+{
+	struct portier_port pp = port_entry(85);
+	struct pkt_spec s, e;
+	uint8_t in[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	/* One service, "*": in the entry. */
+	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
+	assert_int_equal(pp.svc_addr, 0);
+	assert_int_equal(pp.svc_proto, IPPROTO_TCP);
+	/* One service, exact: in the entry; another address of this host on
+	 * the port, or UDP to it, is for no service. */
+	pp = port_entry(80);
+	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
+	assert_int_equal(pp.svc_addr, ip4(GW_IN));
+	s = client_spec(80, IPPROTO_TCP, PKT_SYN);
+	s.daddr = ip4(GW_OUT);
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	/* Two services: not in the entry. */
+	pp = port_entry(84);
+	assert_false(pp.flags & PORTIER_PORT_ONE_SVC);
+	s = client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_IN: the exact "snat" */
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pkt_daddr(r.out), ip4(BE3));
+	assert_int_equal(pkt_dport(r.out), 30084);
+	s = client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_OUT: the "*" "shared" */
+	s.daddr = ip4(GW_OUT);
+	e = snat_expect(&s, 0, 30089, PORTIER_SNAT_PORT_MIN_DEFAULT);
+	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	s.daddr = ip4(NOT_LOCAL);
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+}
+
 /* Malformed and unusual frames: documented action, counter, no change. */
 static void test_malformed(void **state)
 {
@@ -913,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_no_neigh),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_one_service_port),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
 		cmocka_unit_test(test_udp_expiry),
