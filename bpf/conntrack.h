@@ -48,10 +48,7 @@ struct ct_place {
 static __always_inline bool ct_place_of(const struct portier_config *cfg,
 					const struct portier_flow_key *k, struct ct_place *pl)
 {
-	__u64 h = portier_ct_hash(k, cfg->ct_seed);
-
-	pl->idx = portier_ct_index(h, cfg->ct_buckets);
-	pl->tag = portier_ct_tag(h);
+	pl->idx = portier_ct_locate(k, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &pl->tag);
 	pl->b = bpf_map_lookup_elem(&portier_conntrack, &pl->idx);
 	return pl->b != NULL;
 }

@@ -95,7 +95,7 @@ struct portier_config {
 	/* The connection table's geometry, set by userspace when the table
 	 * is created and kept with it (a pinned table keeps its hash). */
 	__u32 ct_buckets;		/* buckets of portier_conntrack */
-	__u32 pad2;
+	__u32 ct_step;			/* portier_ct_step_for(ct_buckets) */
 	__u64 ct_seed;			/* hash seed (random) */
 };
 
@@ -371,31 +371,45 @@ static inline __attribute__((always_inline)) __u32 portier_ct_capacity(__u32 b)
 	return (__u32)((__u64)b * PORTIER_CT_SLOTS / 2);
 }
 
-/* The key's 64-bit hash under the table's seed: two multiply-mix rounds
- * over the tuple's two halves. The same code in the program and in
- * userspace. */
+/* The hash of key k under the table's seed, over the tuple but its
+ * destination port: two multiply-mix rounds over the tuple's two halves.
+ * The same code in the program and in userspace. */
 static inline __attribute__((always_inline)) __u64
 portier_ct_hash(const struct portier_flow_key *k, __u64 seed)
 {
 	__u64 a = (__u64)k->saddr << 32 | k->daddr;
-	__u64 b = (__u64)k->sport << 48 | (__u64)k->dport << 32 | k->proto;
+	__u64 b = (__u64)k->sport << 48 | k->proto;
 	__u64 h = (a ^ seed) * 0x9e3779b97f4a7c15ULL;
 
 	h = (h ^ b ^ (h >> 29)) * 0xff51afd7ed558ccdULL;
 	return h ^ (h >> 32);
 }
 
-/* The bucket of hash h among n: the high half scaled to [0, n). */
-static inline __attribute__((always_inline)) __u32 portier_ct_index(__u64 h, __u32 n)
+/* 2^32 / n rounded up: one bucket's width on the 32-bit circle that
+ * portier_ct_locate scales to n buckets. */
+static inline __attribute__((always_inline)) __u32 portier_ct_step_for(__u32 n)
 {
-	return (__u32)(((h >> 32) * n) >> 32);
+	return n > 1 ? (__u32)(((1ULL << 32) + n - 1) / n) : 0;
 }
 
-/* The tag of hash h: its low half with the two low bits set, so that the
- * tag is odd and the claim mark (tag - 1) even and never 0 (free). */
-static inline __attribute__((always_inline)) __u32 portier_ct_tag(__u64 h)
+/* The bucket of key k in a table of n buckets (step =
+ * portier_ct_step_for(n)), and its tag in *tag. The hash's high half is a
+ * point on a 32-bit circle, scaled to [0, n); the destination port moves
+ * it by whole buckets, so keys that differ only in that port (a backend's
+ * SNAT reply entries, for consecutive ports) land in consecutive buckets,
+ * whose lines the CPU fetches ahead as a stream. The tag is the hash's low
+ * half mixed with the port, with the two low bits set: odd, so that the
+ * claim mark (tag - 1) is even and never 0 (free). */
+static inline __attribute__((always_inline)) __u32
+portier_ct_locate(const struct portier_flow_key *k, __u64 seed, __u32 n, __u32 step, __u32 *tag)
 {
-	return (__u32)h | 3;
+	const __u8 *p = (const __u8 *)&k->dport;
+	__u32 port = (__u32)p[0] << 8 | p[1];	/* host order, either endianness */
+	__u64 h = portier_ct_hash(k, seed);
+	__u32 pos = (__u32)(h >> 32) + port * step;
+
+	*tag = ((__u32)h ^ port * 0x9e3779b9U) | 3;
+	return (__u32)(((__u64)pos * n) >> 32);
 }
 
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */

@@ -89,10 +89,7 @@ size_t pt_ct_count(const struct pt_ct *ct)
 /* The bucket index of key k, and its tag. */
 static __u32 bucket_of(const struct pt_ct *ct, const struct portier_flow_key *k, __u32 *tag)
 {
-	__u64 h = portier_ct_hash(k, ct->seed);
-
-	*tag = portier_ct_tag(h);
-	return portier_ct_index(h, ct->buckets);
+	return portier_ct_locate(k, ct->seed, ct->buckets, portier_ct_step_for(ct->buckets), tag);
 }
 
 static __u32 tag_load(const struct portier_ct_bucket *b, int i)

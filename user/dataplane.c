@@ -414,14 +414,22 @@ static int ct_setup(struct pt_dataplane *dp)
 	struct bpf_map *m = dp->skel->maps.portier_conntrack;
 	struct bpf_map *sl = dp->skel->maps.portier_ct_slots;
 	__u32 buckets = bpf_map__max_entries(m);
+	bool fresh, stale;
 	int err;
 
 	if (bpf_map__max_entries(sl) != (__u64)buckets * PORTIER_CT_SLOTS)
 		return fail(-EINVAL, "the connection table has %u buckets but %u slots; "
 			    "'portier prog detach' removes the mismatched pins",
 			    buckets, bpf_map__max_entries(sl));
-	if (dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed) {
+	/* A new table, or one laid out otherwise (another size, or an older
+	 * version's placement): a new seed, and nothing of it is found any
+	 * more, so empty it once it is mapped. */
+	stale = dp->cfg.ct_buckets || dp->cfg.ct_seed;
+	fresh = dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed ||
+		dp->cfg.ct_step != portier_ct_step_for(buckets);
+	if (fresh) {
 		dp->cfg.ct_buckets = buckets;
+		dp->cfg.ct_step = portier_ct_step_for(buckets);
 		if (getrandom(&dp->cfg.ct_seed, sizeof(dp->cfg.ct_seed), 0) !=
 		    sizeof(dp->cfg.ct_seed))
 			return fail(-errno, "cannot seed the connection table's hash: %s",
@@ -434,6 +442,8 @@ static int ct_setup(struct pt_dataplane *dp)
 	err = pt_ct_open(bpf_map__fd(m), bpf_map__fd(sl), buckets, dp->cfg.ct_seed, &dp->ct);
 	if (err)
 		return fail(err, "cannot map the connection table: %s", strerror(-err));
+	if (fresh && stale)
+		return pt_ct_flush(dp->ct, NULL);
 	return 0;
 }
 
@@ -620,6 +630,7 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	}
 	c = *cfg;
 	c.ct_buckets = dp->cfg.ct_buckets;
+	c.ct_step = dp->cfg.ct_step;
 	c.ct_seed = dp->cfg.ct_seed;
 	err = map_update(s->maps.portier_config, &zero, &c, "the configuration");
 	if (!err)

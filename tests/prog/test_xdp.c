@@ -899,7 +899,9 @@ static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __
 		k.sport = htons((uint16_t)*next);
 		k.dport = htons(84);
 		k.proto = IPPROTO_TCP;
-		if (portier_ct_index(portier_ct_hash(&k, seed), n) == want)
+		__u32 tag;
+
+		if (portier_ct_locate(&k, seed, n, portier_ct_step_for(n), &tag) == want)
 			break;
 	}
 	(*next)++;
@@ -917,7 +919,7 @@ static void test_full_bucket_evicts(void **state)
 	struct pt_ct *ct = pt_dp_ct(env.dp);
 	struct portier_config cfg;
 	uint64_t evicted = reason(PORTIER_R_CT_EVICTED);
-	__u32 zero = 0, next = 1, b, now;
+	__u32 zero = 0, next = 1, b, now, tag;
 	uint8_t in[PKT_MAX];
 	struct run r;
 
@@ -932,7 +934,7 @@ static void test_full_bucket_evicts(void **state)
 	k.sport = htons(s.sport);
 	k.dport = htons(84);
 	k.proto = IPPROTO_TCP;
-	b = portier_ct_index(portier_ct_hash(&k, cfg.ct_seed), cfg.ct_buckets);
+	b = portier_ct_locate(&k, cfg.ct_seed, cfg.ct_buckets, cfg.ct_step, &tag);
 	/* Fill the SYN's bucket: entry i idle 10 + i seconds. */
 	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
 		fill[i] = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
