@@ -17,7 +17,9 @@
 #define CT_READ(x)		(*(volatile typeof(x) *)&(x))
 #define CT_WRITE(x, v)		(*(volatile typeof(x) *)&(x) = (v))
 
-/* ct_claim() results besides a slot number. */
+/* ct_claim() results besides a slot number (with CT_CLAIM_F_EVICTED if
+ * the slot held an entry, evicted for this one). */
+#define CT_CLAIM_F_EVICTED	0x100
 #define CT_CLAIM_EXISTS		(-1)	/* the key has an entry: nothing claimed */
 #define CT_CLAIM_BUSY		(-2)	/* no slot, or another CPU inserts the same
 					 * key and did not finish in time */
@@ -176,7 +178,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 {
 	__u32 mark = t - 1, v;
 	struct portier_ct_slot *s;
-	int c = -1;
+	int c = -1, evicted = 0;
 
 	if (!b || !k)
 		return CT_CLAIM_BUSY;
@@ -192,8 +194,10 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			break;
 		}
 	}
-	if (c < 0)
+	if (c < 0) {
 		c = ct_evict(b, idx, mark, now_tick);
+		evicted = CT_CLAIM_F_EVICTED;
+	}
 	if (c < 0 || c >= PORTIER_CT_SLOTS)
 		return CT_CLAIM_BUSY;
 #pragma unroll
@@ -223,7 +227,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			return CT_CLAIM_EXISTS;
 		}
 	}
-	return c;
+	return c | evicted;
 }
 
 /* A claimed slot: where its entry goes. */
@@ -232,21 +236,29 @@ struct ct_claimed {
 	__u32 at;		/* < PORTIER_CT_SLOTS */
 };
 
-/* Claim a slot for key k (ct_claim). Returns 0 or a CT_CLAIM_* result. */
+__noinline int ct_drop_partner(const struct portier_config *cfg, __u32 idx, __u32 at);
+
+/* Claim a slot for key k (ct_claim). If that evicted an entry, the other
+ * entry of the evicted flow goes too (ct_drop_partner). Returns 0 or a
+ * CT_CLAIM_* result. */
 static __always_inline int ct_claim_key(const struct portier_config *cfg,
 					const struct portier_flow_key *k, __u32 now_tick,
 					struct ct_claimed *c)
 {
-	int at;
+	int at, evicted;
 
 	if (!ct_place_of(cfg, k, &c->pl))
 		return CT_CLAIM_BUSY;
 	at = ct_claim(c->pl.b, c->pl.idx, c->pl.tag, k, now_tick);
 	if (at < 0)
 		return at;
+	evicted = at & CT_CLAIM_F_EVICTED;
+	at &= ~CT_CLAIM_F_EVICTED;
 	if (at >= PORTIER_CT_SLOTS)
 		return CT_CLAIM_BUSY;
 	c->at = at;
+	if (evicted)
+		ct_drop_partner(cfg, c->pl.idx, at);
 	return 0;
 }
 
@@ -298,6 +310,38 @@ static __always_inline void flow_key_other(const struct portier_flow *f, __u8 pr
 	k->sport = f->nat_dport;
 	k->dport = f->nat_sport;
 	k->proto = proto;
+}
+
+/* The slot at of bucket idx was just claimed by evicting its entry (still
+ * there until the claimer writes): delete the other entry of the evicted
+ * flow, if it is still that flow's (its own other key is the evicted
+ * key), so that no half of an evicted flow lives on: an original entry
+ * left alone would go on rewriting a client's packets to a SNAT port that
+ * a new flow may be given. A function of its own, verified once. */
+__noinline int ct_drop_partner(const struct portier_config *cfg, __u32 idx, __u32 at)
+{
+	struct portier_flow_key vk, ok, back;
+	struct portier_ct_slot *v, *o;
+	struct ct_place pl;
+	__u32 i;
+
+	v = ct_slot(idx, at & (PORTIER_CT_SLOTS - 1));
+	if (!cfg || !v)
+		return 0;
+	vk = v->key;
+	if (v->flow.flags & PORTIER_FLOW_F_LOCAL)
+		return 0;
+	flow_key_other(&v->flow, vk.proto, &ok);
+	if (!ct_place_of(cfg, &ok, &pl))
+		return 0;
+	o = ct_find(pl.b, pl.idx, pl.tag, &ok, &i);
+	if (!o || i >= PORTIER_CT_SLOTS)
+		return 0;
+	flow_key_other(&o->flow, ok.proto, &back);
+	if (!ct_key_eq(&back, &vk))
+		return 0;
+	__sync_val_compare_and_swap(&pl.b->tag[i], pl.tag, 0);
+	return 1;
 }
 
 /* Idle timeout of an entry in its state, ticks. */

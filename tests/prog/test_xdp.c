@@ -908,14 +908,43 @@ static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __
 	return k;
 }
 
+/* A flow's original entry (key ko) and its reply entry (from backend BE2,
+ * SNAT port port), with the NAT fields that tie them together. */
+static void flow_pair(const struct portier_flow_key *ko, uint16_t port, __u32 last_seen,
+		      struct portier_flow *fo, struct portier_flow_key *kr,
+		      struct portier_flow *fr)
+{
+	memset(fo, 0, sizeof(*fo));
+	fo->dir = PORTIER_FLOW_DIR_ORIG;
+	fo->last_seen = last_seen;
+	fo->nat_saddr = ip4(GW_OUT);
+	fo->nat_sport = htons(port);
+	fo->nat_daddr = ip4(BE2);
+	fo->nat_dport = htons(30089);
+	memset(kr, 0, sizeof(*kr));
+	kr->saddr = fo->nat_daddr;
+	kr->daddr = fo->nat_saddr;
+	kr->sport = fo->nat_dport;
+	kr->dport = fo->nat_sport;
+	kr->proto = ko->proto;
+	memset(fr, 0, sizeof(*fr));
+	fr->dir = PORTIER_FLOW_DIR_REPLY;
+	fr->last_seen = last_seen;
+	fr->nat_saddr = ko->daddr;
+	fr->nat_sport = ko->dport;
+	fr->nat_daddr = ko->saddr;
+	fr->nat_dport = ko->sport;
+}
+
 /* A new flow whose bucket is full evicts the entry idle longest there,
- * counts it, and is forwarded; the other entries stay. Userspace, which
- * never evicts, is told the bucket is full. */
+ * with the other entry of its flow (which lives elsewhere), counts it,
+ * and is forwarded; the other entries and their flows stay. Userspace,
+ * which never evicts, is told the bucket is full. */
 static void test_full_bucket_evicts(void **state)
 {
 	struct pkt_spec s = client_spec(84, IPPROTO_TCP, PKT_SYN);
-	struct portier_flow_key fill[PORTIER_CT_SLOTS], k, extra;
-	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG };
+	struct portier_flow_key fill[PORTIER_CT_SLOTS], reply[PORTIER_CT_SLOTS], k, extra;
+	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG }, fr;
 	struct pt_ct *ct = pt_dp_ct(env.dp);
 	struct portier_config cfg;
 	uint64_t evicted = reason(PORTIER_R_CT_EVICTED);
@@ -935,11 +964,20 @@ static void test_full_bucket_evicts(void **state)
 	k.dport = htons(84);
 	k.proto = IPPROTO_TCP;
 	b = portier_ct_locate(&k, cfg.ct_seed, cfg.ct_buckets, cfg.ct_step, &tag);
-	/* Fill the SYN's bucket: entry i idle 10 + i seconds. */
+	/* Fill the SYN's bucket with the original entries of 16 flows: flow
+	 * i idle 10 + i seconds; their reply entries go where they hash. */
 	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
 		fill[i] = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
-		f.last_seen = now - portier_ticks_of_s(10 + i);
+		/* A SNAT port whose reply entry is not in the full bucket. */
+		for (uint16_t port = (uint16_t)(20000 + i);; port += PORTIER_CT_SLOTS) {
+			flow_pair(&fill[i], port, now - portier_ticks_of_s(10 + i), &f, &reply[i],
+				  &fr);
+			if (portier_ct_locate(&reply[i], cfg.ct_seed, cfg.ct_buckets, cfg.ct_step,
+					      &tag) != b)
+				break;
+		}
 		assert_int_equal(pt_ct_insert(ct, &fill[i], &f), 0);
+		assert_int_equal(pt_ct_insert(ct, &reply[i], &fr), 0);
 	}
 	extra = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
 	assert_int_equal(pt_ct_insert(ct, &extra, &f), -ENOSPC);
@@ -949,9 +987,12 @@ static void test_full_bucket_evicts(void **state)
 	assert_true(reason(PORTIER_R_CT_EVICTED) >= evicted + 1);
 	assert_true(pt_ct_lookup(ct, &k, NULL));
 	assert_false(pt_ct_lookup(ct, &fill[PORTIER_CT_SLOTS - 1], NULL));
+	assert_false(pt_ct_lookup(ct, &reply[PORTIER_CT_SLOTS - 1], NULL));
 	for (int i = 0; i < PORTIER_CT_SLOTS - 1; i++) {
 		assert_true(pt_ct_lookup(ct, &fill[i], NULL));
+		assert_true(pt_ct_lookup(ct, &reply[i], NULL));
 		assert_int_equal(pt_ct_delete(ct, &fill[i]), 0);
+		assert_int_equal(pt_ct_delete(ct, &reply[i]), 0);
 	}
 	assert_int_equal(pt_ct_delete(ct, &fill[PORTIER_CT_SLOTS - 1]), -ENOENT);
 }
