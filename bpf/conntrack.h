@@ -383,6 +383,25 @@ static __always_inline bool flow_touch(struct portier_flow *f, __u32 len, __u64 
 	return true;
 }
 
+/* last_seen was just refreshed on f (tick): carry it to the other entry
+ * of its flow, so that both entries show the flow's last activity and an
+ * eviction, which weighs one entry's idleness, never takes a live flow
+ * for idle by its silent half (a one-way UDP stream's reply entry). At most
+ * once a second per flow, like the refresh itself. */
+static __always_inline void flow_touch_other(const struct portier_config *cfg,
+					     const struct portier_flow *f, __u8 proto, __u32 tick)
+{
+	struct portier_flow_key ok;
+	struct portier_flow *o;
+
+	if (f->flags & PORTIER_FLOW_F_LOCAL)
+		return;
+	flow_key_other(f, proto, &ok);
+	o = ct_lookup(cfg, &ok);
+	if (o && (__s32)(tick - o->last_seen) > 0)
+		o->last_seen = tick;
+}
+
 /* Set state bits on f and on the other entry of its flow (if it has one). */
 static __always_inline void flow_set_flags(const struct portier_config *cfg,
 					  struct portier_flow *f, __u8 proto, __u8 bits)

@@ -59,6 +59,9 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 {
 	bool refresh = flow_touch(f, p->len, now);
 
+	if (refresh)
+		flow_touch_other(cfg, f, p->proto, portier_tick(now));
+
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
 		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_CLOSING);
 	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))

@@ -409,7 +409,12 @@ static int resync(struct pt_dataplane *dp)
 /* Map the connection table. A new table (its geometry not in
  * portier_config yet) gets a random hash seed, written at once, before any
  * program can insert; a pinned one keeps its own. */
-static int ct_setup(struct pt_dataplane *dp)
+/* Map the connection table. A table laid out otherwise than this
+ * version places keys (new, or an older version's) gets its geometry and a
+ * new seed, and is emptied, if may_reset (the daemon, which loads the
+ * program that reads it); a CLI refuses rather than change the table
+ * under a running program of another version. */
+static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 {
 	struct bpf_map *m = dp->skel->maps.portier_conntrack;
 	struct bpf_map *sl = dp->skel->maps.portier_ct_slots;
@@ -427,6 +432,10 @@ static int ct_setup(struct pt_dataplane *dp)
 	stale = dp->cfg.ct_buckets || dp->cfg.ct_seed;
 	fresh = dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed ||
 		dp->cfg.ct_step != portier_ct_step_for(buckets);
+	if (fresh && !may_reset)
+		return fail(-EPROTO, "the pinned connection table in %s is laid out by another "
+			    "portier version; restart the daemon with this version first",
+			    dp->pin_dir);
 	if (fresh) {
 		dp->cfg.ct_buckets = buckets;
 		dp->cfg.ct_step = portier_ct_step_for(buckets);
@@ -518,7 +527,7 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 			goto fail;
 		dp->adopted = true;
 	}
-	err = ct_setup(dp);
+	err = ct_setup(dp, true);
 	if (err)
 		goto fail;
 	*out = dp;
@@ -527,6 +536,17 @@ fail:
 	pt_dp_close(dp);
 	*out = NULL;
 	return err;
+}
+
+/* Whether the pinned map fd has m's type, key and value sizes (libbpf
+ * checks that when it loads a program; a CLI loads none). */
+static bool pinned_map_fits(const struct bpf_map *m, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(m) &&
+	       info.key_size == bpf_map__key_size(m) && info.value_size == bpf_map__value_size(m);
 }
 
 int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
@@ -552,6 +572,10 @@ int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
 		else if (fd < 0)
 			err = fail(-errno, "cannot open pinned map %s: %s%s", path, strerror(errno),
 				   errno == EPERM || errno == EACCES ? "; run as root" : "");
+		else if (!pinned_map_fits(maps[i], fd))
+			err = fail(-EPROTO, "pinned map %s comes from another portier version "
+				   "(its key, value or type differs); restart the daemon with "
+				   "this version first", path);
 		else if (bpf_map__reuse_fd(maps[i], fd) || bpf_map__set_pin_path(maps[i], path))
 			err = fail(-errno, "cannot use pinned map %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -561,7 +585,7 @@ int pt_dp_open_pinned(const char *pin_dir, struct pt_dataplane **out)
 	if (!err)
 		err = resync(dp);
 	if (!err)
-		err = ct_setup(dp);
+		err = ct_setup(dp, false);
 	if (err)
 		goto fail;
 	dp->adopted = true;
@@ -901,18 +925,36 @@ static void rotation(const struct pt_dataplane *dp, __u32 flags, const __u32 *id
 			out->active[out->n_active++] = ids[i];
 }
 
+/* Write one port's entry if it changes. */
+static int write_port(struct pt_dataplane *dp, __u32 port, const struct portier_port *v)
+{
+	int err;
+
+	if (!memcmp(&dp->ports[port], v, sizeof(*v)))
+		return 0;
+	err = map_update(dp->skel->maps.portier_ports, &port, v, "port flags");
+	if (!err)
+		dp->ports[port] = *v;
+	return err;
+}
+
+/* Write the entries of want that change. An array map's value is copied
+ * field by field under the program's reads: a port's only service is
+ * written with PORTIER_PORT_ONE_SVC clear, then the bit is set, so that
+ * the program never takes a half-written service. */
 static int write_ports(struct pt_dataplane *dp, const struct portier_port *want)
 {
 	for (__u32 port = 0; port < NPORTS; port++) {
-		int err;
+		struct portier_port first = want[port];
+		int err = 0;
 
-		if (!memcmp(&dp->ports[port], &want[port], sizeof(*want)))
-			continue;
-		err = map_update(dp->skel->maps.portier_ports, &port, &want[port],
-				 "port flags");
+		first.flags &= ~PORTIER_PORT_ONE_SVC;
+		if (memcmp(&dp->ports[port], &want[port], sizeof(*want)))
+			err = write_port(dp, port, &first);
+		if (!err)
+			err = write_port(dp, port, &want[port]);
 		if (err)
 			return err;
-		dp->ports[port] = want[port];
 	}
 	return 0;
 }
@@ -1033,11 +1075,13 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 	 * sets name the same one: elsewhere the program looks services up in
 	 * portier_services until step 8. */
 	for (size_t i = 0; i < NPORTS; i++) {
-		if (!memcmp(&p->ports[i], &dp->ports[i], sizeof(ports[i])))
+		if (!memcmp(&p->ports[i], &dp->ports[i], sizeof(ports[i]))) {
 			ports[i] = p->ports[i];
-		else
+		} else {	/* the old service's fields stay: only the bit goes */
+			ports[i] = dp->ports[i];
 			ports[i].flags = (p->ports[i].flags | dp->ports[i].flags) &
 					 ~PORTIER_PORT_ONE_SVC;
+		}
 	}
 	err = write_ports(dp, ports);
 

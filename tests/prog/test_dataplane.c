@@ -442,9 +442,12 @@ static void test_pin_and_adopt(void **state)
 	char dir[] = "/tmp/portier-test-dp.XXXXXX";
 	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048 };
 	struct pt_dataplane *dp = NULL;
+	struct pt_dataplane *cli = NULL;
+	struct portier_config cfg;
 	struct fixture f;
-	char *pins;
-	int ra, rb, bb1;
+	char *pins, *path;
+	int ra, rb, bb1, fd;
+	__u32 zero = 0, step;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -480,6 +483,37 @@ static void test_pin_and_adopt(void **state)
 	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B), bb1);
 	assert_int_equal(route_of(dp, "b").n_active, 1);
 	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+
+	/* A CLI on the pins sees the same table. */
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
+	assert_int_equal(pt_ct_count(pt_dp_ct(cli)), 2);
+	pt_dp_close(cli);
+	/* A table laid out by another version (here: no ct_step): the CLI
+	 * refuses, and leaves the table to the program that reads it. */
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg), 0);
+	step = cfg.ct_step;
+	cfg.ct_step = 0;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
+	assert_non_null(strstr(pt_dp_last_error(NULL), "another portier version"));
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+	cfg.ct_step = step;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	/* A pinned map of another shape (an older portier_ports, 4-byte
+	 * values): the CLI refuses. */
+	path = malloc(strlen(pins) + 32);
+	sprintf(path, "%s/%s", pins, PORTIER_MAP_PORTS);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 65536, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
+	assert_non_null(strstr(pt_dp_last_error(NULL), PORTIER_MAP_PORTS));
+	free(path);
 	assert_int_equal(pt_dp_detach(dp), 0);
 	assert_int_equal(access(pins, F_OK), -1);
 	pt_dp_close(dp);

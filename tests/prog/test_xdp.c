@@ -908,6 +908,55 @@ static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __
 	return k;
 }
 
+/* A packet that refreshes its entry's last_seen refreshes the other
+ * entry's too: both show the flow's last activity, so an eviction never
+ * takes a one-way flow's silent half for idle. */
+static void test_touch_refreshes_both(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
+	struct pt_ct *ct = pt_dp_ct(env.dp);
+	__u32 now = portier_tick(now_mono_ns()), old = now - portier_ticks_of_s(10);
+	struct portier_flow_key ko, kr;
+	struct portier_flow fo, fr;
+	uint8_t in[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	s.sport = 41000;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	memset(&ko, 0, sizeof(ko));
+	ko.saddr = pkt_saddr(in);
+	ko.daddr = pkt_daddr(in);
+	ko.sport = htons(pkt_sport(in));
+	ko.dport = htons(pkt_dport(in));
+	ko.proto = IPPROTO_TCP;
+	memset(&kr, 0, sizeof(kr));
+	kr.saddr = pkt_daddr(r.out);
+	kr.daddr = pkt_saddr(r.out);
+	kr.sport = htons(pkt_dport(r.out));
+	kr.dport = htons(pkt_sport(r.out));
+	kr.proto = IPPROTO_TCP;
+	/* Both entries idle 10 s. */
+	assert_true(pt_ct_lookup(ct, &ko, &fo));
+	assert_true(pt_ct_lookup(ct, &kr, &fr));
+	fo.last_seen = fr.last_seen = old;
+	assert_int_equal(pt_ct_delete(ct, &ko), 0);
+	assert_int_equal(pt_ct_delete(ct, &kr), 0);
+	assert_int_equal(pt_ct_insert(ct, &ko, &fo), 0);
+	assert_int_equal(pt_ct_insert(ct, &kr, &fr), 0);
+
+	/* One segment client -> backend: the reply entry is fresh too. */
+	s.tcp_flags = PKT_ACK;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(pt_ct_lookup(ct, &ko, &fo));
+	assert_true(pt_ct_lookup(ct, &kr, &fr));
+	/* (The program's coarse clock may trail this one by a few ticks.) */
+	assert_true((__s32)(fo.last_seen - old) > (__s32)portier_ticks_of_s(9));
+	assert_int_equal(fr.last_seen, fo.last_seen);
+}
+
 /* A flow's original entry (key ko) and its reply entry (from backend BE2,
  * SNAT port port), with the NAT fields that tie them together. */
 static void flow_pair(const struct portier_flow_key *ko, uint16_t port, __u32 last_seen,
@@ -1014,6 +1063,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
 		cmocka_unit_test(test_udp_expiry),
+		cmocka_unit_test(test_touch_refreshes_both),
 		cmocka_unit_test(test_full_bucket_evicts),
 	};
 
