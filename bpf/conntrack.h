@@ -170,7 +170,8 @@ __noinline __u32 ct_wait(struct portier_ct_bucket *b, __u32 i, __u32 mark)
  * one); the winner, if it saw the loser's mark, waits for that slot to be
  * given back (or published, if the other CPU had not seen the winner).
  * Both forward the packet alike; only a partner that does not finish
- * within CT_WAIT_READS makes a writer give up (BUSY). A function of its
+ * within CT_WAIT_READS makes a writer give up (BUSY). Each claim that met
+ * another's claim mark counts CT_RACE once. A function of its
  * own (verified once): the slot number it returns is then one value to
  * the caller's verification, not sixteen. */
 __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
@@ -178,7 +179,8 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 {
 	__u32 mark = t - 1, v;
 	struct portier_ct_slot *s;
-	int c = -1, evicted = 0;
+	int c = -1, evicted = 0, rc = 0;
+	bool raced = false;
 
 	if (!b || !k)
 		return CT_CLAIM_BUSY;
@@ -206,28 +208,34 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			continue;
 		v = CT_READ(b->tag[i]);
 		if (v == mark && i < (__u32)c) {	/* the other claim wins */
+			raced = true;
 			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
 			v = ct_wait(b, i, mark);
 			s = ct_slot(idx, i);
-			if (v == t && s && ct_key_eq(&s->key, k))
-				return CT_CLAIM_EXISTS;
-			return CT_CLAIM_BUSY;
+			rc = v == t && s && ct_key_eq(&s->key, k) ? CT_CLAIM_EXISTS : CT_CLAIM_BUSY;
+			break;
 		}
-		if (v == mark)				/* ours wins */
+		if (v == mark) {			/* ours wins */
+			raced = true;
 			v = ct_wait(b, i, mark);
+		}
 		if (v == mark) {
 			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
-			return CT_CLAIM_BUSY;
+			rc = CT_CLAIM_BUSY;
+			break;
 		}
 		if (v != t)
 			continue;
 		s = ct_slot(idx, i);
 		if (s && ct_key_eq(&s->key, k)) {
 			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
-			return CT_CLAIM_EXISTS;
+			rc = CT_CLAIM_EXISTS;
+			break;
 		}
 	}
-	return c | evicted;
+	if (raced)
+		count_reason(PORTIER_R_CT_RACE, 0);
+	return rc < 0 ? rc : c | evicted;
 }
 
 /* A claimed slot: where its entry goes. */

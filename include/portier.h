@@ -462,6 +462,9 @@ enum portier_reason {
 					 * lost (ring buffer full) */
 	PORTIER_R_CT_EVICTED,		/* not a packet: a connection-table entry
 					 * evicted (its bucket was full) */
+	PORTIER_R_CT_RACE,		/* not a packet: a new entry's claim met
+					 * another CPU's claim of its key (or tag)
+					 * and waited for it */
 	PORTIER_R_MAX,
 };
 

@@ -49,6 +49,8 @@ static const struct {
 	[PORTIER_R_LOG_LOST] = { "log_lost", PT_METRICS_DROP },
 	/* Not a packet: an entry evicted to make room in a full bucket. */
 	[PORTIER_R_CT_EVICTED] = { "ct_evicted", PT_METRICS_EVENT },
+	/* Not a packet: two CPUs inserted one key at once; one waited. */
+	[PORTIER_R_CT_RACE] = { "ct_race", PT_METRICS_EVENT },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -306,6 +308,10 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	     "Connection-table entries evicted to make room in a full bucket.");
 	fputs("portier_conntrack_evictions_total", f);
 	u64(f, s->reasons[PORTIER_R_CT_EVICTED]);
+	head(f, "portier_conntrack_insert_races_total", "counter",
+	     "New entries whose insert met another CPU's insert of the same key and waited.");
+	fputs("portier_conntrack_insert_races_total", f);
+	u64(f, s->reasons[PORTIER_R_CT_RACE]);
 	head(f, "portier_snat_ports_capacity", "gauge",
 	     "SNAT source ports available to each backend (the --snat-ports range).");
 	fputs("portier_snat_ports_capacity", f);

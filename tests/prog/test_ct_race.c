@@ -8,7 +8,8 @@
  *     SNAT port): of two claims of one key, the lower slot wins and the
  *     other CPU uses the winner's entry; only a winner that stalls for
  *     20 µs makes the other drop its SYN (the client retransmits); never
- *     two flows for one tuple, never both dropped;
+ *     two flows for one tuple, never both dropped; and the claims did
+ *     meet (CT_RACE counted), or the test proved nothing;
  *   - different SYNs to one backend with 16 SNAT ports, many rounds: no
  *     SNAT port is given to two live flows.
  *
@@ -36,6 +37,7 @@
 
 #include "ct_table.h"
 #include "dataplane.h"
+#include "metrics_collect.h"
 #include "portier.skel.h"
 #include "testnet.h"
 #include "xdpfuzz.h"
@@ -176,6 +178,7 @@ static void run_phase(int phase, unsigned long steps, int (*between)(void))
 
 static void test_same_syn_on_two_cpus(void **state)
 {
+	uint64_t reasons[PORTIER_R_MAX];
 	unsigned long both = 0, one = 0;
 
 	(void)state;
@@ -194,9 +197,13 @@ static void test_same_syn_on_two_cpus(void **state)
 			fail_msg("step %lu: neither CPU forwarded the SYN", s);
 		}
 	}
+	assert_int_equal(pt_reasons_sum(pt_dp_skel(xf_dp())->maps.portier_reasons, reasons), 0);
 	printf("ct race: same SYN on two CPUs, %lu steps: both forwarded alike %lu, "
-	       "one dropped %lu\n", (unsigned long)SAME_STEPS, both, one);
+	       "one dropped %lu; claims that met the other's (CT_RACE) %llu\n",
+	       (unsigned long)SAME_STEPS, both, one, (unsigned long long)reasons[PORTIER_R_CT_RACE]);
 	assert_true(both > SAME_STEPS / 2);
+	/* The race path ran: the two claims met, and still one flow. */
+	assert_true(reasons[PORTIER_R_CT_RACE] > 0);
 }
 
 /* Between SNAT rounds: an empty table, so the 16 ports are free again. */
