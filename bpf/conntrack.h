@@ -113,7 +113,7 @@ static __always_inline struct portier_flow *ct_lookup(const struct portier_confi
  * idle longest, evicting it. Returns the slot, or -1 if it changed under
  * us. */
 static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
-				    __u32 now_tick)
+				    __u32 now_tick, __u32 *victim_tag)
 {
 	__u32 best = 0, best_idle = 0, idle, t;
 	struct portier_ct_slot *s;
@@ -133,7 +133,7 @@ static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u3
 	t = CT_READ(b->tag[best]);
 	if (!(t & 1) || __sync_val_compare_and_swap(&b->tag[best], t, mark) != t)
 		return -1;
-	count_reason(PORTIER_R_CT_EVICTED, 0);
+	*victim_tag = t;
 	return best;
 }
 
@@ -161,6 +161,10 @@ __noinline __u32 ct_wait(struct portier_ct_bucket *b, __u32 i, __u32 mark)
  * slot's tag holds t - 1 (even: readers skip it) until ct_publish. Returns
  * the slot number, CT_CLAIM_EXISTS or CT_CLAIM_BUSY.
  *
+ * A claim given back restores what the slot held: free, or the entry it
+ * was evicting (its tag back; nothing of it was written yet), so an
+ * eviction happens, and counts, only with a claim that stays.
+ *
  * Lock-free: a compare-and-swap claims the slot (a full barrier on
  * x86-64), then the bucket is read again. An entry of k found then (it
  * existed, or another CPU published it meanwhile) gives the slot back
@@ -181,6 +185,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 	struct portier_ct_slot *s;
 	int c = -1, evicted = 0, rc = 0;
 	bool raced = false;
+	__u32 back = 0;		/* the slot's tag if the claim is given back */
 
 	if (!b || !k)
 		return CT_CLAIM_BUSY;
@@ -197,7 +202,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 		}
 	}
 	if (c < 0) {
-		c = ct_evict(b, idx, mark, now_tick);
+		c = ct_evict(b, idx, mark, now_tick, &back);
 		evicted = CT_CLAIM_F_EVICTED;
 	}
 	if (c < 0 || c >= PORTIER_CT_SLOTS)
@@ -209,7 +214,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 		v = CT_READ(b->tag[i]);
 		if (v == mark && i < (__u32)c) {	/* the other claim wins */
 			raced = true;
-			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], back);
 			v = ct_wait(b, i, mark);
 			s = ct_slot(idx, i);
 			rc = v == t && s && ct_key_eq(&s->key, k) ? CT_CLAIM_EXISTS : CT_CLAIM_BUSY;
@@ -220,7 +225,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			v = ct_wait(b, i, mark);
 		}
 		if (v == mark) {
-			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], back);
 			rc = CT_CLAIM_BUSY;
 			break;
 		}
@@ -228,14 +233,18 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 			continue;
 		s = ct_slot(idx, i);
 		if (s && ct_key_eq(&s->key, k)) {
-			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], 0);
+			CT_WRITE(b->tag[c & (PORTIER_CT_SLOTS - 1)], back);
 			rc = CT_CLAIM_EXISTS;
 			break;
 		}
 	}
 	if (raced)
 		count_reason(PORTIER_R_CT_RACE, 0);
-	return rc < 0 ? rc : c | evicted;
+	if (rc < 0)
+		return rc;
+	if (evicted)
+		count_reason(PORTIER_R_CT_EVICTED, 0);
+	return c | evicted;
 }
 
 /* A claimed slot: where its entry goes. */
