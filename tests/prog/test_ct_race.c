@@ -46,6 +46,7 @@
 #define SAME_STEPS	10000	/* steps of the same-SYN phase (fewer than a
 				 * backend's 13,616 SNAT ports) */
 #define ROUNDS		2000	/* rounds of the SNAT phase */
+#define FULL_STEPS	500	/* steps of the full-bucket phase */
 #define PER_ROUND	8	/* SYNs per thread and round: 16 flows, 16 ports */
 #define SNAT_MIN	20000
 #define SNAT_MAX	20015
@@ -60,9 +61,10 @@ struct result {
 };
 
 static struct {
-	int phase;			/* 0: same SYN, 1: SNAT ports */
+	int phase;			/* 0: same SYN, 1: SNAT ports, 2: same SYN,
+					 * full bucket */
 	unsigned long steps;		/* steps of the phase */
-	int (*between)(void);		/* before each step, worker 0 alone */
+	int (*between)(unsigned long);	/* before each step, worker 0 alone */
 	unsigned long arrived;		/* barrier arrivals of both workers */
 	unsigned long done[2];		/* steps each worker finished */
 	struct result *res[2];		/* [thread][step * PER_ROUND + k] */
@@ -86,7 +88,7 @@ static size_t syn(int thread, unsigned long step, int k, uint8_t *f)
 	s.proto = IPPROTO_TCP;
 	s.ttl = 64;
 	s.tcp_flags = PKT_SYN;
-	if (race.phase == 0) {	/* both threads: the same tuple */
+	if (race.phase != 1) {	/* both threads: the same tuple */
 		s.saddr = client_addr(0, step);
 		s.sport = (uint16_t)(1024 + step);
 	} else {		/* each its own tuples */
@@ -132,8 +134,8 @@ static void *worker(void *arg)
 	CPU_SET(t, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 	for (unsigned long s = 0; s < race.steps; s++) {
-		if (t == 0 && race.between && race.between())
-			race.err[t] = "emptying the table between rounds failed";
+		if (t == 0 && race.between && race.between(s))
+			race.err[t] = "preparing the table for the step failed";
 		if (!barrier(2 * s + 1) || race.err[0] || race.err[1])
 			break;
 		for (int k = 0; k < per && !race.err[t]; k++) {
@@ -156,7 +158,7 @@ static void *worker(void *arg)
 
 /* Run both workers over the phase; between (if any) empties the table
  * before each step. */
-static void run_phase(int phase, unsigned long steps, int (*between)(void))
+static void run_phase(int phase, unsigned long steps, int (*between)(unsigned long))
 {
 	pthread_t th[2];
 
@@ -207,8 +209,9 @@ static void test_same_syn_on_two_cpus(void **state)
 }
 
 /* Between SNAT rounds: an empty table, so the 16 ports are free again. */
-static int flush_table(void)
+static int flush_table(unsigned long step)
 {
+	(void)step;
 	return pt_ct_flush(pt_dp_ct(xf_dp()), NULL);
 }
 
@@ -249,6 +252,88 @@ static void test_snat_ports_on_two_cpus(void **state)
 	assert_int_equal(pt_dp_set_config(xf_dp(), &cfg), 0);
 }
 
+/* Phase 2: before each step the SYN's bucket is full of 16 idle entries
+ * (no flows of their own); after it, exactly one of them is gone, the
+ * victim of the claim that stayed. A CPU whose claim evicted and was then
+ * given back (the other CPU's claim won) put its victim back. */
+static struct {
+	struct portier_config cfg;
+	struct portier_flow_key fill[PORTIER_CT_SLOTS];
+	__u32 next;			/* key search cursor */
+	unsigned long bad_step;		/* first step with a victim lost, + 1 */
+	unsigned long lost;		/* victims lost over the phase */
+} full;
+
+static struct portier_flow_key step_key(unsigned long step)
+{
+	struct portier_flow_key k = { .saddr = client_addr(0, step), .daddr = tn_ip4(TN_GW_IN),
+				      .sport = htons((uint16_t)(1024 + step)),
+				      .dport = htons(WILD_PORT), .proto = IPPROTO_TCP };
+
+	return k;
+}
+
+/* Check the previous step's bucket, then empty the table and fill the
+ * bucket of this step's SYN. */
+static int fill_bucket(unsigned long step)
+{
+	struct pt_ct *ct = pt_dp_ct(xf_dp());
+	struct portier_flow_key k = step_key(step);
+	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG };
+	__u32 tag, b, now = portier_tick(now_ns());
+	int left = 0;
+
+	for (int i = 0; step > 0 && i < PORTIER_CT_SLOTS; i++)
+		left += pt_ct_lookup(ct, &full.fill[i], NULL);
+	if (step > 0 && left != PORTIER_CT_SLOTS - 1) {
+		full.lost += (unsigned long)(PORTIER_CT_SLOTS - 1 - left);
+		if (!full.bad_step)
+			full.bad_step = step;
+	}
+	if (pt_ct_flush(ct, NULL))
+		return -1;
+	b = portier_ct_locate(&k, full.cfg.ct_seed, full.cfg.ct_buckets, full.cfg.ct_step, &tag);
+	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
+		struct portier_flow_key *q = &full.fill[i];
+
+		do {
+			memset(q, 0, sizeof(*q));
+			q->saddr = htonl(0x0a630000 | (full.next >> 16));
+			q->daddr = tn_ip4(TN_GW_IN);
+			q->sport = htons((uint16_t)full.next);
+			q->dport = htons(WILD_PORT);
+			q->proto = IPPROTO_TCP;
+			full.next++;
+		} while (portier_ct_locate(q, full.cfg.ct_seed, full.cfg.ct_buckets,
+					   full.cfg.ct_step, &tag) != b);
+		f.last_seen = now - portier_ticks_of_s(10 + (__u32)i);
+		if (pt_ct_insert(ct, q, &f))
+			return -1;
+	}
+	return 0;
+}
+
+static void test_same_syn_full_bucket(void **state)
+{
+	__u32 zero = 0;
+	unsigned long fwd = 0;
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(xf_dp())->maps.portier_config),
+					     &zero, &full.cfg), 0);
+	run_phase(2, FULL_STEPS, fill_bucket);
+	assert_int_equal(fill_bucket(FULL_STEPS), 0);	/* checks the last step */
+	for (unsigned long s = 0; s < FULL_STEPS; s++)
+		for (int t = 0; t < 2; t++)
+			fwd += race.res[t][s].action == XDP_REDIRECT;
+	printf("ct race: same SYN on two CPUs into a full bucket, %lu steps: %lu forwarded, "
+	       "victims lost %lu\n", (unsigned long)FULL_STEPS, fwd, full.lost);
+	if (full.bad_step)
+		fail_msg("%lu evicted entries not put back when their claim was given back "
+			 "(first after step %lu)", full.lost, full.bad_step - 1);
+	assert_true(fwd >= FULL_STEPS);
+}
+
 static int setup(void **state)
 {
 	size_t n = (size_t)(SAME_STEPS > ROUNDS * PER_ROUND ? SAME_STEPS : ROUNDS * PER_ROUND);
@@ -273,6 +358,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_syn_on_two_cpus),
 		cmocka_unit_test(test_snat_ports_on_two_cpus),
+		cmocka_unit_test(test_same_syn_full_bucket),
 	};
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
