@@ -85,6 +85,7 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 	f->backend_id = backend_id;
 	f->created_ns = now;
 	f->last_seen = portier_tick(now);
+	f->other_touched = (__u16)(portier_tick(now) >> 10);
 }
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
