@@ -57,10 +57,11 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 				       const struct portier_config *cfg,
 				       struct portier_flow *f, __u64 now)
 {
+	__u32 before = f->last_seen;
 	bool refresh = flow_touch(f, p->len, now);
 
 	if (refresh)
-		flow_touch_other(cfg, f, p->proto, portier_tick(now));
+		flow_touch_other(cfg, f, p->proto, before, portier_tick(now));
 
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
 		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_CLOSING);

@@ -305,11 +305,7 @@ struct portier_flow {
 	__u8 flags;			/* PORTIER_FLOW_F_* */
 	__u16 route_id;			/* < PORTIER_MAX_ROUTES */
 	__u16 backend_id;		/* < PORTIER_MAX_BACKENDS */
-	__u16 other_touched;		/* portier_tick() >> 10 (about a second,
-					 * mod 2^16) when last_seen was last
-					 * carried to the other entry; 0 at
-					 * creation (not written then: see
-					 * flow_init) */
+	__u16 pad;
 	__u32 last_seen;		/* portier_tick() of the last packet in this
 					 * direction, refreshed at most once a
 					 * second */
