@@ -17,6 +17,7 @@
 #include "dataplane.h"
 #include "portier.skel.h"
 #include "testnet.h"
+#include "testroute.h"
 #include "xdpfuzz.h"
 
 /* A small table: a few hundred flows fill buckets, so inputs reach the
@@ -41,63 +42,27 @@ static struct {
 	struct xf_counts counts;
 } xf;
 
-struct be {
-	const char *addr;
-	uint16_t port;
-	bool local;
-};
-
-static struct pt_addr addr4(const char *s)
-{
-	struct pt_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = tn_ip4(s);
-	return a;
-}
-
-static void route(struct pt_route *r, const char *name, const char *addr, uint16_t port,
-		  uint8_t proto, enum pt_nat nat, const struct be *bes, size_t n)
-{
-	memset(r, 0, sizeof(*r));
-	r->name = (char *)name;
-	r->mode = (char *)"tcp";
-	r->wildcard = addr == NULL;
-	if (addr)
-		r->addr = addr4(addr);
-	r->port = port;
-	r->proto = proto;
-	r->balance = PT_BALANCE_ROUNDROBIN;
-	r->nat = nat;
-	r->backends = calloc(n, sizeof(*r->backends));
-	r->n_backends = n;
-	for (size_t i = 0; i < n; i++) {
-		r->backends[i].addr = addr4(bes[i].addr);
-		r->backends[i].port = bes[i].port;
-		r->backends[i].local = bes[i].local;
-	}
-}
-
 /* Every kind of route: snat over three backends, udp, dnat, a local
  * backend beside a remote one, a "*" service. */
 static int load_routes(void)
 {
-	static const struct be web[] = { { "203.0.113.11", 30080, false },
-					 { "203.0.113.12", 30080, false },
-					 { "203.0.113.13", 30080, false } };
-	static const struct be dns[] = { { "203.0.113.11", 30053, false } };
-	static const struct be dnat[] = { { "203.0.113.12", 30081, false } };
-	static const struct be local[] = { { TN_GW_OUT, 30082, true },
-					   { "203.0.113.11", 30082, false } };
-	static const struct be wild[] = { { "203.0.113.13", 30085, false } };
+	static const struct tn_be web[] = { { "203.0.113.11", 30080, false },
+					    { "203.0.113.12", 30080, false },
+					    { "203.0.113.13", 30080, false } };
+	static const struct tn_be dns[] = { { "203.0.113.11", 30053, false } };
+	static const struct tn_be dnat[] = { { "203.0.113.12", 30081, false } };
+	static const struct tn_be local[] = { { TN_GW_OUT, 30082, true },
+					      { "203.0.113.11", 30082, false } };
+	static const struct tn_be wild[] = { { "203.0.113.13", 30085, false } };
 	struct pt_routeset rs = { .host = (char *)"gw" };
 	struct pt_route r[5];
 	int err;
 
-	route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
-	route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
-	route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
-	route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
-	route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
+	tn_route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
+	tn_route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
+	tn_route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
+	tn_route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
+	tn_route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
 	rs.routes = r;
 	rs.n_routes = 5;
 	err = pt_dp_apply(xf.dp, &rs);
@@ -182,7 +147,7 @@ int xf_setup(void)
 int xf_setup_sized(__u32 ct_entries)
 {
 	struct pt_dp_opts o = { .ct_entries = ct_entries };
-	struct pt_addr local[2] = { addr4(TN_GW_IN), addr4(TN_GW_OUT) };
+	struct pt_addr local[2] = { tn_addr(TN_GW_IN), tn_addr(TN_GW_OUT) };
 	struct portier_config cfg;
 	int err;
 

@@ -31,6 +31,7 @@
 #include "pkt.h"
 #include "portier.skel.h"
 #include "testnet.h"
+#include "testroute.h"
 
 #define IF_IN		TN_IF_IN
 #define IF_OUT		TN_IF_OUT
@@ -79,56 +80,20 @@ static uint32_t ip4(const char *s)
 	return a;
 }
 
-static struct pt_addr pt4(const char *s)
-{
-	struct pt_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = ip4(s);
-	return a;
-}
-
 /* ---- the route set, as the daemon would build it ---------------------- */
 
-struct be_spec {
-	const char *addr;
-	uint16_t port;
-	bool local;
-};
-
-static void route_init(struct pt_route *r, const char *name, const char *addr, uint16_t port,
-		       uint8_t proto, enum pt_nat nat, const struct be_spec *bes, size_t n)
-{
-	memset(r, 0, sizeof(*r));
-	r->name = (char *)name;
-	r->mode = (char *)"tcp";
-	r->wildcard = addr == NULL;
-	if (addr)
-		r->addr = pt4(addr);
-	r->port = port;
-	r->proto = proto;
-	r->balance = PT_BALANCE_ROUNDROBIN;
-	r->nat = nat;
-	r->backends = calloc(n, sizeof(*r->backends));
-	r->n_backends = n;
-	for (size_t i = 0; i < n; i++) {
-		r->backends[i].addr = pt4(bes[i].addr);
-		r->backends[i].port = bes[i].port;
-		r->backends[i].local = bes[i].local;
-	}
-}
-
-static const struct be_spec web_be[] = { { BE1, 30080, false }, { BE2, 30080, false },
-					  { BE3, 30080, false } };
-static const struct be_spec dns_be[] = { { BE1, 30053, false } };
-static const struct be_spec dnat_be[] = { { BE2, 30081, false } };
-static const struct be_spec local_be[] = { { GW_OUT, 30082, true }, { BE1, 30082, false } };
-static const struct be_spec noneigh_be[] = { { BE_NONEIGH, 30083, false } };
-static const struct be_spec snat_be[] = { { BE3, 30084, false } };
-static const struct be_spec wild_be[] = { { BE1, 30085, false } };
-static const struct be_spec rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false },
-					 { BE3, 30086, false } };
-static const struct be_spec udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
-static const struct be_spec shared_be[] = { { BE1, 30089, false } };
+static const struct tn_be web_be[] = { { BE1, 30080, false }, { BE2, 30080, false },
+				       { BE3, 30080, false } };
+static const struct tn_be dns_be[] = { { BE1, 30053, false } };
+static const struct tn_be dnat_be[] = { { BE2, 30081, false } };
+static const struct tn_be local_be[] = { { GW_OUT, 30082, true }, { BE1, 30082, false } };
+static const struct tn_be noneigh_be[] = { { BE_NONEIGH, 30083, false } };
+static const struct tn_be snat_be[] = { { BE3, 30084, false } };
+static const struct tn_be wild_be[] = { { BE1, 30085, false } };
+static const struct tn_be rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false },
+				      { BE3, 30086, false } };
+static const struct tn_be udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
+static const struct tn_be shared_be[] = { { BE1, 30089, false } };
 
 static int load_routes(void)
 {
@@ -136,19 +101,19 @@ static int load_routes(void)
 	struct pt_route r[10];
 	int err;
 
-	route_init(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
-	route_init(&r[1], "dns", GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
-	route_init(&r[2], "dnat", GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat_be, 1);
-	route_init(&r[3], "local", GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local_be, 2);
-	route_init(&r[4], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
-	route_init(&r[5], "snat", GW_IN, 84, IPPROTO_TCP, PT_NAT_SNAT, snat_be, 1);
-	route_init(&r[6], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild_be, 1);
-	route_init(&r[7], "rr", GW_IN, 86, IPPROTO_TCP, PT_NAT_SNAT, rr_be, 3);
-	route_init(&r[8], "udptmo", GW_IN, 87, IPPROTO_UDP, PT_NAT_SNAT, udp_tmo_be, 2);
+	tn_route(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
+	tn_route(&r[1], "dns", GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
+	tn_route(&r[2], "dnat", GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat_be, 1);
+	tn_route(&r[3], "local", GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local_be, 2);
+	tn_route(&r[4], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
+	tn_route(&r[5], "snat", GW_IN, 84, IPPROTO_TCP, PT_NAT_SNAT, snat_be, 1);
+	tn_route(&r[6], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild_be, 1);
+	tn_route(&r[7], "rr", GW_IN, 86, IPPROTO_TCP, PT_NAT_SNAT, rr_be, 3);
+	tn_route(&r[8], "udptmo", GW_IN, 87, IPPROTO_UDP, PT_NAT_SNAT, udp_tmo_be, 2);
 	/* Port 84 has two services (this "*" and the exact "snat"): its new
 	 * flows look the service up in portier_services; every other port has
 	 * one, taken from its portier_ports entry. */
-	route_init(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
+	tn_route(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
 	rs.routes = r;
 	rs.n_routes = 10;
 	err = pt_dp_apply(env.dp, &rs);
@@ -163,7 +128,7 @@ static int setup(void **state)
 {
 	struct pt_dp_opts opts = { 0 };
 	struct portier_config cfg;
-	struct pt_addr local[2] = { pt4(GW_IN), pt4(GW_OUT) };
+	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
 	int err;
 
 	(void)state;
@@ -275,7 +240,7 @@ static __u32 route_id(const char *name)
 
 static __u32 backend_id(const char *route, const char *addr, uint16_t port)
 {
-	struct pt_addr a = pt4(addr);
+	struct pt_addr a = tn_addr(addr);
 	int id = pt_dp_backend_id(env.dp, route, &a, port);
 
 	assert_true(id >= 0);

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * testroute.c - routes for the tests (testroute.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "testnet.h"
+#include "testroute.h"
+
+struct pt_addr tn_addr(const char *s)
+{
+	struct pt_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = tn_ip4(s);
+	return a;
+}
+
+void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t port,
+	      uint8_t proto, enum pt_nat nat, const struct tn_be *bes, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = (char *)name;
+	r->mode = (char *)"tcp";
+	r->wildcard = addr == NULL;
+	if (addr)
+		r->addr = tn_addr(addr);
+	r->port = port;
+	r->proto = proto;
+	r->balance = PT_BALANCE_ROUNDROBIN;
+	r->nat = nat;
+	r->backends = calloc(n, sizeof(*r->backends));
+	r->n_backends = n;
+	for (size_t i = 0; i < n; i++) {
+		r->backends[i].addr = tn_addr(bes[i].addr);
+		r->backends[i].port = bes[i].port;
+		r->backends[i].local = bes[i].local;
+	}
+}
