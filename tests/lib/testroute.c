@@ -2,6 +2,7 @@
 /*
  * testroute.c - routes for the tests (testroute.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,4 +38,16 @@ void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t p
 		r->backends[i].port = bes[i].port;
 		r->backends[i].local = bes[i].local;
 	}
+}
+
+int tn_apply(struct pt_dataplane *dp, struct pt_route *r, size_t n, const char *who)
+{
+	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = n };
+	int err = pt_dp_apply(dp, &rs);
+
+	if (err)
+		fprintf(stderr, "%s: pt_dp_apply: %s\n", who, pt_dp_last_error(dp));
+	for (size_t i = 0; i < n; i++)
+		free(r[i].backends);
+	return err;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane.h"
 #include "routes.h"
 
 /* A backend of tn_route: IPv4 address text, port, this host's own. */
@@ -26,5 +27,9 @@ struct pt_addr tn_addr(const char *s);
  * mode tcp, and n backends (r->backends is allocated: free it). */
 void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t port,
 	      uint8_t proto, enum pt_nat nat, const struct tn_be *bes, size_t n);
+
+/* Apply the n routes r (host "gw") to dp, free their backends, and say
+ * why on stderr (as who) if the apply fails. 0 or pt_dp_apply's error. */
+int tn_apply(struct pt_dataplane *dp, struct pt_route *r, size_t n, const char *who);
 
 #endif

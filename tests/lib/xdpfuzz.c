@@ -54,21 +54,14 @@ static int load_routes(void)
 	static const struct tn_be local[] = { { TN_GW_OUT, 30082, true },
 					      { "203.0.113.11", 30082, false } };
 	static const struct tn_be wild[] = { { "203.0.113.13", 30085, false } };
-	struct pt_routeset rs = { .host = (char *)"gw" };
 	struct pt_route r[5];
-	int err;
 
 	tn_route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
 	tn_route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
 	tn_route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
 	tn_route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
 	tn_route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
-	rs.routes = r;
-	rs.n_routes = 5;
-	err = pt_dp_apply(xf.dp, &rs);
-	for (size_t i = 0; i < rs.n_routes; i++)
-		free(r[i].backends);
-	return err;
+	return tn_apply(xf.dp, r, 5, "xdpfuzz");
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)

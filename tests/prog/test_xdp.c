@@ -97,9 +97,7 @@ static const struct tn_be shared_be[] = { { BE1, 30089, false } };
 
 static int load_routes(void)
 {
-	struct pt_routeset rs = { .host = (char *)"gw" };
 	struct pt_route r[10];
-	int err;
 
 	tn_route(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
 	tn_route(&r[1], "dns", GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
@@ -114,14 +112,7 @@ static int load_routes(void)
 	 * flows look the service up in portier_services; every other port has
 	 * one, taken from its portier_ports entry. */
 	tn_route(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
-	rs.routes = r;
-	rs.n_routes = 10;
-	err = pt_dp_apply(env.dp, &rs);
-	if (err)
-		fprintf(stderr, "test_xdp: pt_dp_apply: %s\n", pt_dp_last_error(env.dp));
-	for (size_t i = 0; i < rs.n_routes; i++)
-		free(r[i].backends);
-	return err;
+	return tn_apply(env.dp, r, 10, "test_xdp");
 }
 
 static int setup(void **state)
