@@ -44,6 +44,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 PROG_SRCS := $(wildcard tests/prog/test_*.c)
 PROG_BINS := $(patsubst tests/prog/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
+TEST_HEADERS := $(wildcard tests/lib/*.h)
 
 .DELETE_ON_ERROR:
 # Keep the BPF objects and skeletons (intermediate files of the chain).
@@ -75,17 +76,17 @@ $(BUILD)/portier: $(USER_OBJS)
 	$(msg) LINK $@
 	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS) $(TEST_HEADERS) | $(BUILD)/tests
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
-$(BUILD)/tests/%: tests/prog/%.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/prog/%.c $(LIB_OBJS) $(TEST_HELPERS) $(TEST_HEADERS) | $(BUILD)/tests
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
 # Per-packet cost of the XDP program (BPF_PROG_TEST_RUN, root): the test
 # helpers and the data plane code, no cmocka.
-$(BUILD)/pktcost: tools/pktcost.c $(LIB_OBJS) $(TEST_HELPERS) | $(BUILD)
+$(BUILD)/pktcost: tools/pktcost.c $(LIB_OBJS) $(TEST_HELPERS) $(TEST_HEADERS) | $(BUILD)
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -o $@
 

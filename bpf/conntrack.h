@@ -166,7 +166,9 @@ __noinline __u32 ct_wait(struct portier_ct_bucket *b, __u32 i, __u32 mark)
  * eviction happens, and counts, only with a claim that stays.
  *
  * Lock-free: a compare-and-swap claims the slot (a full barrier on
- * x86-64), then the bucket is read again. An entry of k found then (it
+ * x86-64), then the bucket is read again: at once, without a branch per
+ * slot (portier_ct_tag_count), which in the usual case finds our mark
+ * alone and ends there; else slot by slot. An entry of k found then (it
  * existed, or another CPU published it meanwhile) gives the slot back
  * (EXISTS). Of two CPUs claiming k at once, at least one sees the other's
  * claim mark, and the lower slot wins: the CPU that holds the higher slot
@@ -207,6 +209,10 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 	}
 	if (c < 0 || c >= PORTIER_CT_SLOTS)
 		return CT_CLAIM_BUSY;
+	/* The usual case, checked at once: no tag of k's family but our
+	 * mark, so no other claim and no entry of k. */
+	if (portier_ct_tag_count(b->tag, t) == 1)
+		goto claimed;
 #pragma unroll
 	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
 		if (i == (__u32)c)
@@ -242,6 +248,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 		count_reason(PORTIER_R_CT_RACE, 0);
 	if (rc < 0)
 		return rc;
+claimed:
 	if (evicted)
 		count_reason(PORTIER_R_CT_EVICTED, 0);
 	return c | evicted;

@@ -32,6 +32,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 				    __u64 now)
 {
 	struct portier_nexthop *nh = NULL;
+	__u32 backend_id = f->backend_id;	/* the map's key is 32-bit */
 	struct bpf_fib_lookup fib;
 	int rc;
 
@@ -39,7 +40,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 	 * address is the destination). Replies go to many clients: no
 	 * cache but the flow's own. */
 	if (f->dir == PORTIER_FLOW_DIR_ORIG)
-		nh = bpf_map_lookup_elem(&portier_nexthop, &f->backend_id);
+		nh = bpf_map_lookup_elem(&portier_nexthop, &backend_id);
 	if (nexthop_cached(ctx, f, nh, now)) {
 		__builtin_memcpy(f->tx_dmac, nh->tx_dmac, ETH_ALEN);
 		__builtin_memcpy(f->tx_smac, nh->tx_smac, ETH_ALEN);

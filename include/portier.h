@@ -412,6 +412,37 @@ portier_ct_locate(const struct portier_flow_key *k, __u64 seed, __u32 n, __u32 s
 	return (__u32)(((__u64)pos * n) >> 32);
 }
 
+/* How many of a bucket's PORTIER_CT_SLOTS tags are t or t - 1 (t odd: a
+ * key's published entry or a claim mark of it), with no branch: eight
+ * 64-bit words of two tags each. In y = (word | 1 in each lane) ^ (t in
+ * each lane), a lane is zero exactly when its tag | 1 == t, and
+ * (y - 1 in each lane) & ~y keeps a lane's high bit exactly when the lane
+ * is zero: the borrow out of a zero low lane could mark the high lane
+ * only if it were 1, and every lane of y is even (odd ^ odd). */
+#define PORTIER_CT_LANE_ONE	0x0000000100000001ULL
+#define PORTIER_CT_LANE_HIGH	0x8000000080000000ULL
+#ifdef __clang__
+#define PORTIER_UNROLL		_Pragma("unroll")
+#else
+#define PORTIER_UNROLL		_Pragma("GCC unroll 8")
+#endif
+
+static inline __attribute__((always_inline)) __u32
+portier_ct_tag_count(const volatile __u32 *tags, __u32 t)
+{
+	/* may_alias: the tags are __u32 to every other reader and writer. */
+	typedef __u64 __attribute__((may_alias)) tag_pair;
+	const volatile tag_pair *w = (const volatile tag_pair *)tags;
+	__u64 tt = (__u64)t << 32 | t, acc = 0, y;
+
+	PORTIER_UNROLL
+	for (int i = 0; i < PORTIER_CT_SLOTS / 2; i++) {
+		y = (w[i] | PORTIER_CT_LANE_ONE) ^ tt;
+		acc += ((y - PORTIER_CT_LANE_ONE) & ~y & PORTIER_CT_LANE_HIGH) >> 31;
+	}
+	return (__u32)acc + (__u32)(acc >> 32);
+}
+
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
 
 /* The FIB result for new flows to a backend, so that not every new flow

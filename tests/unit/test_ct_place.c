@@ -4,7 +4,8 @@
  * (portier_ct_locate in include/portier.h, shared by the program and
  * userspace): keys spread evenly over the buckets; keys that differ only in
  * their destination port (a backend's SNAT reply entries) take consecutive
- * buckets; tags tell such keys apart.
+ * buckets; tags tell such keys apart. And portier_ct_tag_count, the
+ * branchless check of a bucket's tags that a claim makes.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -130,12 +131,54 @@ static void test_seed_moves_keys(void **state)
 	assert_true(same < 10);
 }
 
+/* The plain count portier_ct_tag_count must equal. */
+static __u32 tag_count_plain(const __u32 *tags, __u32 t)
+{
+	__u32 n = 0;
+
+	for (int i = 0; i < PORTIER_CT_SLOTS; i++)
+		n += tags[i] == t || tags[i] == t - 1;
+	return n;
+}
+
+/* Buckets of free slots, other tags, the key's tag t, its mark t - 1, and
+ * the neighbours that a carry or borrow between the two lanes of a word
+ * would confuse (t + 1, t - 2, t ^ 1 << 31, 1, 0xffffffff), in every
+ * arrangement a random stream gives, and each lane alone. */
+static void test_tag_count(void **state)
+{
+	__u32 tags[PORTIER_CT_SLOTS] __attribute__((aligned(8)));
+
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		__u32 t = (__u32)rnd() | 3;
+		const __u32 near[] = { 0, t, t - 1, t + 1, t - 2, t ^ 1U << 31, 1, 0xffffffffU,
+				       (__u32)rnd() | 1, (__u32)rnd() & ~1U };
+
+		for (int i = 0; i < PORTIER_CT_SLOTS; i++)
+			tags[i] = near[rnd() % (sizeof(near) / sizeof(near[0]))];
+		assert_int_equal(portier_ct_tag_count(tags, t), tag_count_plain(tags, t));
+	}
+	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
+		__u32 t = 0x80000003U;
+
+		memset(tags, 0, sizeof(tags));
+		tags[i] = t - 1;
+		assert_int_equal(portier_ct_tag_count(tags, t), 1);
+		tags[i ^ 1] = t;
+		assert_int_equal(portier_ct_tag_count(tags, t), 2);
+		tags[i ^ 1] = t - 2;
+		assert_int_equal(portier_ct_tag_count(tags, t), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spread),
 		cmocka_unit_test(test_ports_in_consecutive_buckets),
 		cmocka_unit_test(test_seed_moves_keys),
+		cmocka_unit_test(test_tag_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
