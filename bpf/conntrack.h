@@ -123,7 +123,7 @@ static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u3
 		s = ct_slot(idx, i);
 		if (!s || !(CT_READ(b->tag[i]) & 1))	/* free, or being claimed */
 			continue;
-		idle = now_tick - s->flow.last_seen;
+		idle = portier_idle_ticks(now_tick, s->flow.last_seen);
 		if (idle >= best_idle) {
 			best_idle = idle;
 			best = i;
@@ -388,7 +388,8 @@ static __always_inline __u32 flow_timeout_ticks(const struct portier_config *cfg
 static __always_inline bool flow_expired(const struct portier_config *cfg,
 					 const struct portier_flow *f, __u8 proto, __u64 now)
 {
-	return (__u32)(portier_tick(now) - f->last_seen) > flow_timeout_ticks(cfg, proto, f->flags);
+	return portier_idle_ticks(portier_tick(now), f->last_seen) >
+	       flow_timeout_ticks(cfg, proto, f->flags);
 }
 
 /* Account a packet on its own entry. Plain adds: RSS keeps a flow's
@@ -401,7 +402,7 @@ static __always_inline bool flow_touch(struct portier_flow *f, __u32 len, __u64 
 
 	f->packets += 1;
 	f->bytes += len;
-	if ((__u32)(tick - f->last_seen) < CT_TOUCH_TICKS)
+	if (portier_idle_ticks(tick, f->last_seen) < CT_TOUCH_TICKS)
 		return false;
 	f->last_seen = tick;
 	return true;

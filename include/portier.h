@@ -287,6 +287,23 @@ static inline __attribute__((always_inline)) __u32 portier_tick(__u64 ns)
 	return (__u32)(ns >> PORTIER_TICK_SHIFT);
 }
 
+/* How far ahead of a reader's clock a stamp may be and still count as now:
+ * CPUs read the coarse clock at slightly different instants, so an entry
+ * that another CPU has just stamped can be a tick ahead of this CPU's
+ * clock (about 1 s of slack). */
+#define PORTIER_TICKS_AHEAD_MAX	1024
+
+/* Ticks from stamp to now_tick: 0 for a stamp at most
+ * PORTIER_TICKS_AHEAD_MAX ticks ahead (modulo 2^32, such a stamp would
+ * look 52 days old: a flow just made by another CPU would be expired, or
+ * evicted first). */
+static inline __attribute__((always_inline)) __u32 portier_idle_ticks(__u32 now_tick, __u32 stamp)
+{
+	__u32 idle = now_tick - stamp;
+
+	return idle > (__u32)0 - PORTIER_TICKS_AHEAD_MAX ? 0 : idle;
+}
+
 /* Ticks in s seconds (rounded down). */
 static inline __attribute__((always_inline)) __u32 portier_ticks_of_s(__u32 s)
 {

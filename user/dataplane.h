@@ -65,10 +65,10 @@ static inline void pt_flow_key_other(const struct portier_flow_key *k,
 static inline __u64 pt_flow_last_ns(__u64 now, const struct portier_flow *f,
 				    const struct portier_flow *o)
 {
-	__u32 idle = portier_tick(now) - f->last_seen;
+	__u32 idle = portier_idle_ticks(portier_tick(now), f->last_seen);
 
-	if (o && (__u32)(portier_tick(now) - o->last_seen) < idle)
-		idle = portier_tick(now) - o->last_seen;
+	if (o && portier_idle_ticks(portier_tick(now), o->last_seen) < idle)
+		idle = portier_idle_ticks(portier_tick(now), o->last_seen);
 	return now - ((__u64)idle << PORTIER_TICK_SHIFT);
 }
 

@@ -802,6 +802,42 @@ static void test_fin_then_new_flow(void **state)
 	assert_false(o.flags & PORTIER_FLOW_F_CLOSING);
 }
 
+/* An entry stamped ahead of this CPU's clock (another CPU
+ * made or refreshed it after its coarse clock moved on) is fresh: the
+ * same SYN again follows the flow, instead of finding it expired and
+ * starting another (a second backend and SNAT port for one tuple). */
+static void test_stamp_ahead_is_fresh(void **state)
+{
+	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
+	struct pt_ct *ct = pt_dp_ct(env.dp);
+	struct portier_flow_key k;
+	struct portier_flow f;
+	uint8_t in[PKT_MAX], first[PKT_MAX];
+	struct run r;
+
+	(void)state;
+	s.sport = 41100;
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	memcpy(first, r.out, r.out_len);
+	memset(&k, 0, sizeof(k));
+	k.saddr = pkt_saddr(in);
+	k.daddr = pkt_daddr(in);
+	k.sport = htons(pkt_sport(in));
+	k.dport = htons(pkt_dport(in));
+	k.proto = IPPROTO_TCP;
+	assert_true(pt_ct_lookup(ct, &k, &f));
+	f.last_seen += 100;	/* about 0.1 s: more than this test takes */
+	assert_int_equal(pt_ct_delete(ct, &k), 0);
+	assert_int_equal(pt_ct_insert(ct, &k, &f), 0);
+
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pkt_daddr(r.out), pkt_daddr(first));
+	assert_int_equal(pkt_sport(r.out), pkt_sport(first));
+	assert_true(pt_ct_lookup(ct, &k, &f));
+}
+
 /* An idle UDP flow expires: its next datagram is a new flow. */
 static void test_udp_expiry(void **state)
 {
@@ -970,13 +1006,16 @@ static void test_full_bucket_evicts(void **state)
 	k.proto = IPPROTO_TCP;
 	b = portier_ct_locate(&k, cfg.ct_seed, cfg.ct_buckets, cfg.ct_step, &tag);
 	/* Fill the SYN's bucket with the original entries of 16 flows: flow
-	 * i idle 10 + i seconds; their reply entries go where they hash. */
+	 * i idle 10 + i seconds, but flow 0 stamped 100 ticks ahead of this
+	 * clock (by a CPU whose coarse clock had just moved on: it is the
+	 * freshest, not 52 days idle); their reply entries go where they
+	 * hash. */
 	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
 		fill[i] = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
 		/* A SNAT port whose reply entry is not in the full bucket. */
 		for (uint16_t port = (uint16_t)(20000 + i);; port += PORTIER_CT_SLOTS) {
-			flow_pair(&fill[i], port, now - portier_ticks_of_s(10 + i), &f, &reply[i],
-				  &fr);
+			flow_pair(&fill[i], port, i ? now - portier_ticks_of_s(10 + i) : now + 100,
+				  &f, &reply[i], &fr);
 			if (portier_ct_locate(&reply[i], cfg.ct_seed, cfg.ct_buckets, cfg.ct_step,
 					      &tag) != b)
 				break;
@@ -1018,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_one_service_port),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
+		cmocka_unit_test(test_stamp_ahead_is_fresh),
 		cmocka_unit_test(test_udp_expiry),
 		cmocka_unit_test(test_touch_refreshes_both),
 		cmocka_unit_test(test_full_bucket_evicts),
