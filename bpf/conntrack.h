@@ -109,11 +109,14 @@ static __always_inline struct portier_flow *ct_lookup(const struct portier_confi
 	return s ? &s->flow : NULL;
 }
 
-/* With no slot free in bucket idx: claim (mark) the slot whose entry is
- * idle longest, evicting it. Returns the slot, or -1 if it changed under
- * us. */
-static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
-				    __u32 now_tick, __u32 *victim_tag)
+/* Attempts of ct_evict: a second one finds another victim when another
+ * CPU claimed the same one at the same moment (two CPUs inserting into
+ * one full bucket, for the same key or not). */
+#define CT_EVICT_TRIES		2
+
+/* One attempt of ct_evict. */
+static __always_inline int ct_evict_once(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
+					 __u32 now_tick, __u32 *victim_tag)
 {
 	__u32 best = 0, best_idle = 0, idle, t;
 	struct portier_ct_slot *s;
@@ -135,6 +138,19 @@ static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u3
 		return -1;
 	*victim_tag = t;
 	return best;
+}
+
+/* With no slot free in bucket idx: claim (mark) the slot whose entry is
+ * idle longest, evicting it; if that changed under us, the next idlest.
+ * Returns the slot, or -1. */
+static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
+				    __u32 now_tick, __u32 *victim_tag)
+{
+	int c = -1;
+
+	for (int n = 0; n < CT_EVICT_TRIES && c < 0; n++)
+		c = ct_evict_once(b, idx, mark, now_tick, victim_tag);
+	return c;
 }
 
 /* Wait for slot i of bucket b to leave the claim mark: another CPU is

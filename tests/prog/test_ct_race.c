@@ -11,7 +11,9 @@
  *     two flows for one tuple, never both dropped; and the claims did
  *     meet (CT_RACE counted), or the test proved nothing;
  *   - different SYNs to one backend with 16 SNAT ports, many rounds: no
- *     SNAT port is given to two live flows.
+ *     SNAT port is given to two live flows;
+ *   - the same SYN on both into a full bucket: both forward it, and one
+ *     entry is evicted (a claim given back puts its victim back).
  *
  * After every phase the table has no key twice and every entry is found
  * by its key (tests/lib/xdpfuzz.c). Runs in a private network namespace;
@@ -349,7 +351,10 @@ static void test_same_syn_full_bucket(void **state)
 	if (full.bad_step)
 		fail_msg("%lu evicted entries not put back when their claim was given back "
 			 "(first after step %lu)", full.lost, full.bad_step - 1);
-	assert_true(fwd >= FULL_STEPS);
+	/* Both CPUs forward: when both evict the same victim, the second
+	 * takes the next one (CT_EVICT_TRIES), then the lower claim wins
+	 * as in phase 0. Two drops allowed for a partner stalled 20 µs. */
+	assert_true(fwd >= 2 * FULL_STEPS - 2);
 }
 
 static int setup(void **state)
