@@ -134,6 +134,12 @@ static __always_inline int ct_evict_once(struct portier_ct_bucket *b, __u32 idx,
 	}
 	best &= PORTIER_CT_SLOTS - 1;
 	t = CT_READ(b->tag[best]);
+	if (t == 0) {	/* freed meanwhile: take it, evicting nothing */
+		if (__sync_val_compare_and_swap(&b->tag[best], 0, mark) != 0)
+			return -1;
+		*victim_tag = 0;
+		return best;
+	}
 	if (!(t & 1) || __sync_val_compare_and_swap(&b->tag[best], t, mark) != t)
 		return -1;
 	*victim_tag = t;
@@ -141,8 +147,10 @@ static __always_inline int ct_evict_once(struct portier_ct_bucket *b, __u32 idx,
 }
 
 /* With no slot free in bucket idx: claim (mark) the slot whose entry is
- * idle longest, evicting it; if that changed under us, the next idlest.
- * Returns the slot, or -1. */
+ * idle longest, evicting it (its tag in *victim_tag); if another CPU
+ * claimed it first, the next idlest. A victim's slot freed meanwhile is
+ * claimed as it is (*victim_tag 0: nothing evicted). Returns the slot, or
+ * -1. */
 static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
 				    __u32 now_tick, __u32 *victim_tag)
 {
@@ -221,7 +229,7 @@ __noinline int ct_claim(struct portier_ct_bucket *b, __u32 idx, __u32 t,
 	}
 	if (c < 0) {
 		c = ct_evict(b, idx, mark, now_tick, &back);
-		evicted = CT_CLAIM_F_EVICTED;
+		evicted = back ? CT_CLAIM_F_EVICTED : 0;	/* 0: the slot was freed */
 	}
 	if (c < 0 || c >= PORTIER_CT_SLOTS)
 		return CT_CLAIM_BUSY;

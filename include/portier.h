@@ -301,7 +301,7 @@ static inline __attribute__((always_inline)) __u32 portier_idle_ticks(__u32 now_
 {
 	__u32 idle = now_tick - stamp;
 
-	return idle > (__u32)0 - PORTIER_TICKS_AHEAD_MAX ? 0 : idle;
+	return idle >= (__u32)0 - PORTIER_TICKS_AHEAD_MAX ? 0 : idle;
 }
 
 /* Ticks in s seconds (rounded down). */

@@ -48,7 +48,7 @@
 #define SAME_STEPS	10000	/* steps of the same-SYN phase (fewer than a
 				 * backend's 13,616 SNAT ports) */
 #define ROUNDS		2000	/* rounds of the SNAT phase */
-#define FULL_STEPS	500	/* steps of the full-bucket phase */
+#define FULL_STEPS	2000	/* steps of the full-bucket phase */
 #define PER_ROUND	8	/* SYNs per thread and round: 16 flows, 16 ports */
 #define SNAT_MIN	20000
 #define SNAT_MAX	20015
@@ -349,12 +349,14 @@ static void test_same_syn_full_bucket(void **state)
 	       "victims lost %lu (steps whose reply entry took a second victim: %lu)\n",
 	       (unsigned long)FULL_STEPS, fwd, full.lost, full.same);
 	if (full.bad_step)
-		fail_msg("%lu evicted entries not put back when their claim was given back "
-			 "(first after step %lu)", full.lost, full.bad_step - 1);
+		fail_msg("%lu entries gone or kept against one victim per kept claim (an "
+			 "evicted entry not put back when its claim was given back?), first "
+			 "after step %lu", full.lost, full.bad_step - 1);
 	/* Both CPUs forward: when both evict the same victim, the second
 	 * takes the next one (CT_EVICT_TRIES), then the lower claim wins
-	 * as in phase 0. Two drops allowed for a partner stalled 20 µs. */
-	assert_true(fwd >= 2 * FULL_STEPS - 2);
+	 * as in phase 0. Three drops allowed for a partner stalled 20 µs
+	 * (about 1 in 10,000 in phase 0); with one try, 12-25 drop. */
+	assert_true(fwd >= 2 * FULL_STEPS - 3);
 }
 
 static int setup(void **state)
