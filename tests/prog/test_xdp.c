@@ -747,17 +747,26 @@ static void test_malformed(void **state)
 	expect_untouched(in, pkt_build_vlan(&s, 7, in), XDP_PASS, PORTIER_R_PASS_VLAN);
 }
 
-static struct portier_flow ct_get(const uint8_t *frame)
+/* The connection-table key of a frame's tuple (of its reverse if rev:
+ * what a reply to it carries). */
+static struct portier_flow_key frame_key(const uint8_t *frame, bool rev)
 {
 	struct portier_flow_key k;
-	struct portier_flow f;
 
 	memset(&k, 0, sizeof(k));
-	k.saddr = pkt_saddr(frame);
-	k.daddr = pkt_daddr(frame);
-	k.sport = htons(pkt_sport(frame));
-	k.dport = htons(pkt_dport(frame));
+	k.saddr = rev ? pkt_daddr(frame) : pkt_saddr(frame);
+	k.daddr = rev ? pkt_saddr(frame) : pkt_daddr(frame);
+	k.sport = htons(rev ? pkt_dport(frame) : pkt_sport(frame));
+	k.dport = htons(rev ? pkt_sport(frame) : pkt_dport(frame));
 	k.proto = frame[PKT_ETH_LEN + 9];
+	return k;
+}
+
+static struct portier_flow ct_get(const uint8_t *frame)
+{
+	struct portier_flow_key k = frame_key(frame, false);
+	struct portier_flow f;
+
 	memset(&f, 0, sizeof(f));
 	assert_true(pt_ct_lookup(pt_dp_ct(env.dp), &k, &f));
 	return f;
@@ -820,12 +829,7 @@ static void test_stamp_ahead_is_fresh(void **state)
 	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	memcpy(first, r.out, r.out_len);
-	memset(&k, 0, sizeof(k));
-	k.saddr = pkt_saddr(in);
-	k.daddr = pkt_daddr(in);
-	k.sport = htons(pkt_sport(in));
-	k.dport = htons(pkt_dport(in));
-	k.proto = IPPROTO_TCP;
+	k = frame_key(in, false);
 	assert_true(pt_ct_lookup(ct, &k, &f));
 	f.last_seen += 100;	/* about 0.1 s: more than this test takes */
 	assert_int_equal(pt_ct_delete(ct, &k), 0);
@@ -917,18 +921,8 @@ static void test_touch_refreshes_both(void **state)
 	s.sport = 41000;
 	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	memset(&ko, 0, sizeof(ko));
-	ko.saddr = pkt_saddr(in);
-	ko.daddr = pkt_daddr(in);
-	ko.sport = htons(pkt_sport(in));
-	ko.dport = htons(pkt_dport(in));
-	ko.proto = IPPROTO_TCP;
-	memset(&kr, 0, sizeof(kr));
-	kr.saddr = pkt_daddr(r.out);
-	kr.daddr = pkt_saddr(r.out);
-	kr.sport = htons(pkt_dport(r.out));
-	kr.dport = htons(pkt_sport(r.out));
-	kr.proto = IPPROTO_TCP;
+	ko = frame_key(in, false);
+	kr = frame_key(r.out, true);
 	/* Both entries idle a minute: more than one carrying period ago. */
 	assert_true(pt_ct_lookup(ct, &ko, &fo));
 	assert_true(pt_ct_lookup(ct, &kr, &fr));
@@ -962,12 +956,7 @@ static void flow_pair(const struct portier_flow_key *ko, uint16_t port, __u32 la
 	fo->nat_sport = htons(port);
 	fo->nat_daddr = ip4(BE2);
 	fo->nat_dport = htons(30089);
-	memset(kr, 0, sizeof(*kr));
-	kr->saddr = fo->nat_daddr;
-	kr->daddr = fo->nat_saddr;
-	kr->sport = fo->nat_dport;
-	kr->dport = fo->nat_sport;
-	kr->proto = ko->proto;
+	pt_flow_key_other(ko, fo, kr);
 	memset(fr, 0, sizeof(*fr));
 	fr->dir = PORTIER_FLOW_DIR_REPLY;
 	fr->last_seen = last_seen;
