@@ -11,6 +11,16 @@
 #define FLOW_OK		PORTIER_R_MAX		/* both entries inserted */
 #define FLOW_RACE	(PORTIER_R_MAX + 1)	/* another CPU inserted the flow */
 
+/* Is IPv4 address a one of this host's (portier_local)? */
+static __always_inline bool addr_is_local(__be32 a)
+{
+	struct portier_addr k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.a32[0] = a;
+	return bpf_map_lookup_elem(&portier_local, &k) != NULL;
+}
+
 /* The route of the service a packet is for, into *route_id: the port's
  * only service from its portier_ports entry pp, else by portier_services,
  * exact address first, then "*" if the destination is one of this host's
@@ -21,22 +31,22 @@ static __always_inline bool svc_route(const struct pkt *p, const struct portier_
 	struct portier_svc_key k;
 	struct portier_svc *s;
 
-	__builtin_memset(&k, 0, sizeof(k));
-	k.addr.a32[0] = p->iph->daddr;
 	if (pp && (pp->flags & PORTIER_PORT_ONE_SVC)) {
 		/* The port's only service: this packet's, or none is. */
 		if (pp->svc_proto != p->proto ||
 		    (pp->svc_addr != p->iph->daddr &&
-		     (pp->svc_addr || !bpf_map_lookup_elem(&portier_local, &k.addr))))
+		     (pp->svc_addr || !addr_is_local(p->iph->daddr))))
 			return false;
 		*route_id = pp->svc_route;
 		return true;
 	}
+	__builtin_memset(&k, 0, sizeof(k));
+	k.addr.a32[0] = p->iph->daddr;
 	k.port = p->ports[1];
 	k.proto = p->proto;
 	k.family = PORTIER_AF_INET;
 	s = bpf_map_lookup_elem(&portier_services, &k);
-	if (!s && bpf_map_lookup_elem(&portier_local, &k.addr)) {
+	if (!s && addr_is_local(p->iph->daddr)) {
 		k.addr.a32[0] = 0;
 		s = bpf_map_lookup_elem(&portier_services, &k);
 	}

@@ -406,14 +406,12 @@ static int resync(struct pt_dataplane *dp)
 	return 0;
 }
 
-/* Map the connection table. A new table (its geometry not in
- * portier_config yet) gets a random hash seed, written at once, before any
- * program can insert; a pinned one keeps its own. */
-/* Map the connection table. A table laid out otherwise than this
- * version places keys (new, or an older version's) gets its geometry and a
- * new seed, and is emptied, if may_reset (the daemon, which loads the
- * program that reads it); a CLI refuses rather than change the table
- * under a running program of another version. */
+/* Map the connection table. A pinned table laid out as this version
+ * places keys keeps its seed. A new one, or one laid out otherwise (an
+ * older version's), gets its geometry and a random seed, written at once,
+ * before any program can insert, and is emptied, if may_reset (the daemon,
+ * which loads the program that reads it); a CLI refuses rather than change
+ * the table under a running program of another version. */
 static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 {
 	struct bpf_map *m = dp->skel->maps.portier_conntrack;
@@ -821,7 +819,6 @@ static int take_free(bool *taken, size_t n, __u32 *id)
 	return -ENOSPC;
 }
 
-/* Match the set against what is loaded; allocate ids for the rest. */
 /* Mark each port that has exactly one service of rs with that service
  * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
  * filter's entry instead of a portier_services lookup. */
@@ -852,6 +849,7 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 	free(at);
 }
 
+/* Match the set against what is loaded; allocate ids for the rest. */
 static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
 	p->n = rs->n_routes;
