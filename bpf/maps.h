@@ -73,14 +73,13 @@ struct {
 
 /* Connection table (IPv4), two entries per flow: portier's own hash table
  * (include/portier.h, struct portier_ct_bucket). Buckets: key __u32 bucket
- * index, value struct portier_ct_bucket (a tag per slot, one cache line).
- * Slots: key __u32 portier_ct_slot_index(bucket, slot, buckets), value
- * struct portier_ct_slot (struct portier_flow_key, struct portier_flow).
- * Written by the program (insert, delete of an expired flow restarted by a
- * SYN, eviction) and by userspace (GC of idle entries, entries of removed
- * backends, flush), lock-free (include/portier.h has the protocol). Sized
- * before load (portier_ct_buckets_for the entries asked, or as pinned),
- * with ct_nbuckets below; mmapped by userspace (user/ct_table.c). */
+ * index, value struct portier_ct_bucket (a tag per slot, one cache line). Slots: key __u32 bucket index * PORTIER_CT_SLOTS + slot,
+ * value struct portier_ct_slot (struct portier_flow_key, struct
+ * portier_flow). Written by the program (insert, delete of an expired flow
+ * restarted by a SYN, eviction) and by userspace (GC of idle entries,
+ * entries of removed backends, flush), lock-free (include/portier.h has
+ * the protocol). Sized before load (portier_ct_buckets_for the entries asked);
+ * mmapped by userspace (user/ct_table.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -96,10 +95,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct portier_ct_slot);
 } portier_ct_slots SEC(".maps");
-
-/* Buckets of portier_conntrack, set by userspace before load (read-only
- * data: a constant to the verifier and the JIT). */
-const volatile __u32 ct_nbuckets = PORTIER_CT_DEFAULT_BUCKETS;
 
 /* Next SNAT source port to try per backend. Key __u32 backend id, value
  * __u32 cursor (offset into the port range); written by the program. */

@@ -20,9 +20,6 @@
 #define PORTIER_MAX_IFACES		64	/* devmap slots */
 #define PORTIER_CT_DEFAULT_ENTRIES	262144	/* conntrack entries (2 per flow) */
 #define PORTIER_CT_SLOTS		16	/* entries per connection-table bucket */
-/* Where the connection table's slots are (portier_ct_slot_index): a table
- * laid out otherwise is another version's. */
-#define PORTIER_CT_LAYOUT		2
 /* Buckets of the default table: portier_ct_buckets_for(entries), below. */
 #define PORTIER_CT_DEFAULT_BUCKETS	\
 	((PORTIER_CT_DEFAULT_ENTRIES * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS)
@@ -94,11 +91,9 @@ struct portier_config {
 	__u32 tmo_tcp_close;
 	__u32 tmo_udp;
 	__u8 snat_family;		/* PORTIER_AF_* of snat_addr, 0 = unset */
+	__u8 pad[3];
 	/* The connection table's geometry, set by userspace when the table
 	 * is created and kept with it (a pinned table keeps its hash). */
-	__u8 ct_layout;			/* PORTIER_CT_LAYOUT it was laid out by
-					 * (0: an older version's) */
-	__u8 pad[2];
 	__u32 ct_buckets;		/* buckets of portier_conntrack */
 	__u32 ct_step;			/* portier_ct_step_for(ct_buckets) */
 	__u64 ct_seed;			/* hash seed (random) */
@@ -351,9 +346,9 @@ _Static_assert(PORTIER_MAX_ROUTES <= 65536 && PORTIER_MAX_BACKENDS <= 65536,
 /* The table is portier's own: two arrays (BPF_F_MMAPABLE, so userspace
  * walks and edits them in place): portier_conntrack, one cache line per
  * bucket holding a 32-bit tag per slot, and portier_ct_slots, the slots
- * (key and flow), PORTIER_CT_SLOTS per bucket, way by way
- * (portier_ct_slot_index). An entry lives in the bucket its key hashes to,
- * in any slot. A lookup reads the bucket's line to find the one slot whose key it
+ * (key and flow), PORTIER_CT_SLOTS per bucket: bucket b owns slots b * 16
+ * to b * 16 + 15. An entry lives in the bucket its key hashes to, in any
+ * slot. A lookup reads the bucket's line to find the one slot whose key it
  * compares: no lock, no chain to walk, no write.
  *
  * A tag is 0 (free), the key's tag (odd: published), or the key's tag - 1
@@ -378,18 +373,6 @@ struct portier_ct_bucket {
 _Static_assert(sizeof(struct portier_ct_bucket) == 64, "a bucket is one cache line");
 _Static_assert(sizeof(struct portier_ct_slot) == 80, "a slot is key and flow");
 _Static_assert((PORTIER_CT_SLOTS & (PORTIER_CT_SLOTS - 1)) == 0, "slots: a power of two");
-
-/* Slot i of bucket b in a table of n buckets: way-major, slot i of every
- * bucket, then slot i + 1 of every bucket. A writer fills a bucket's slots
- * in order, so the entries of consecutive buckets (a backend's SNAT reply
- * entries, port after port: portier_ct_locate) are written to consecutive
- * memory, which the CPU streams like their tag lines; bucket by bucket,
- * each new entry would be a cold line (and a new page every third). */
-static inline __attribute__((always_inline)) __u32 portier_ct_slot_index(__u32 b, __u32 i,
-									 __u32 n)
-{
-	return i * n + b;
-}
 
 /* Buckets for a table of n entries: twice the slots, so that a bucket is
  * rarely full before the table is (at n entries, about 1 new entry in 100

@@ -68,7 +68,7 @@ void pt_ct_close(struct pt_ct *ct)
 /* Slot i of bucket bi. */
 static struct portier_ct_slot *slot(const struct pt_ct *ct, __u32 bi, int i)
 {
-	return &ct->s[portier_ct_slot_index(bi, (__u32)i, ct->buckets)];
+	return &ct->s[(size_t)bi * PORTIER_CT_SLOTS + (size_t)i];
 }
 
 __u32 pt_ct_capacity(const struct pt_ct *ct)

@@ -407,7 +407,7 @@ static int resync(struct pt_dataplane *dp)
 }
 
 /* Map the connection table. A pinned table laid out as this version
- * places keys and slots keeps its seed. A new one, or one laid out otherwise (an
+ * places keys keeps its seed. A new one, or one laid out otherwise (an
  * older version's), gets its geometry and a random seed, written at once,
  * before any program can insert, and is emptied, if may_reset (the daemon,
  * which loads the program that reads it); a CLI refuses rather than change
@@ -429,8 +429,7 @@ static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 	 * more, so empty it once it is mapped. */
 	stale = dp->cfg.ct_buckets || dp->cfg.ct_seed;
 	fresh = dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed ||
-		dp->cfg.ct_step != portier_ct_step_for(buckets) ||
-		dp->cfg.ct_layout != PORTIER_CT_LAYOUT;
+		dp->cfg.ct_step != portier_ct_step_for(buckets);
 	if (fresh && !may_reset)
 		return fail(-EPROTO, "the pinned connection table in %s is laid out by another "
 			    "portier version; restart the daemon with this version first",
@@ -438,7 +437,6 @@ static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 	if (fresh) {
 		dp->cfg.ct_buckets = buckets;
 		dp->cfg.ct_step = portier_ct_step_for(buckets);
-		dp->cfg.ct_layout = PORTIER_CT_LAYOUT;
 		if (getrandom(&dp->cfg.ct_seed, sizeof(dp->cfg.ct_seed), 0) !=
 		    sizeof(dp->cfg.ct_seed))
 			return fail(-errno, "cannot seed the connection table's hash: %s",
@@ -513,9 +511,6 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		if (err < 0)
 			goto fail;
 	}
-	/* The program places slots by the table's size: as asked, or as
-	 * pinned. */
-	dp->skel->rodata->ct_nbuckets = bpf_map__max_entries(dp->skel->maps.portier_conntrack);
 	err = portier__load(dp->skel);
 	if (err) {
 		fail(err, "cannot load the BPF program: %s%s", strerror(-err),
@@ -658,7 +653,6 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	c = *cfg;
 	c.ct_buckets = dp->cfg.ct_buckets;
 	c.ct_step = dp->cfg.ct_step;
-	c.ct_layout = dp->cfg.ct_layout;
 	c.ct_seed = dp->cfg.ct_seed;
 	err = map_update(s->maps.portier_config, &zero, &c, "the configuration");
 	if (!err)

@@ -502,24 +502,6 @@ static void test_pin_and_adopt(void **state)
 	cfg.ct_step = step;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
 					     &zero, &cfg, BPF_ANY), 0);
-	/* Slots placed otherwise (an older version's, ct_layout 0): the CLI
-	 * refuses; the daemon's next load empties the table and lays it out
-	 * anew, keeping its size. */
-	cfg.ct_layout = 0;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
-					     &zero, &cfg, BPF_ANY), 0);
-	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
-	pt_dp_close(dp);
-	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	assert_true(pt_dp_adopted(dp));
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 0);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
-					     &zero, &cfg), 0);
-	assert_int_equal(cfg.ct_layout, PORTIER_CT_LAYOUT);
-	assert_int_not_equal(cfg.ct_seed, 0);
-	assert_int_equal(cfg.ct_buckets, portier_ct_buckets_for(2048));
-	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
-	pt_dp_close(cli);
 	/* A pinned map of another shape (an older portier_ports, 4-byte
 	 * values): the CLI refuses. */
 	path = malloc(strlen(pins) + 32);
