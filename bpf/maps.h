@@ -53,8 +53,9 @@ struct {
 	__type(value, struct portier_backend);
 } portier_backends SEC(".maps");
 
-/* This host's addresses (for "*" services). Key struct portier_addr, value
- * __u32 1; written by userspace. */
+/* The addresses "*" services listen on: this host's on the input NIC. Key
+ * struct portier_addr, value __u32 1; written by userspace
+ * (pt_dp_refresh_local). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PORTIER_MAX_LOCAL_ADDRS);

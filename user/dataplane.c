@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -701,6 +702,26 @@ int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t
 	return err;
 }
 
+/* Is interface name (or address label "name:label") the input NIC? Any
+ * interface is while no input NIC is set. */
+static bool on_input_nic(const struct pt_dataplane *dp, const char *name)
+{
+	char dev[IF_NAMESIZE];
+	size_t len = strcspn(name, ":");
+
+	if (!dp->cfg.input_ifindex)
+		return true;
+	if (len >= sizeof(dev))
+		return false;
+	memcpy(dev, name, len);
+	dev[len] = '\0';
+	return if_nametoindex(dev) == dp->cfg.input_ifindex;
+}
+
+/* Only the input NIC's addresses: a "*" route is for the clients' side. A
+ * peer gateway that forwards to this host as a backend sends to its
+ * output-side address; that traffic goes to the local stack (the NodePort
+ * behind it), not round the balancer a second time. */
 int pt_dp_refresh_local(struct pt_dataplane *dp)
 {
 	struct ifaddrs *ifa, *i;
@@ -711,7 +732,8 @@ int pt_dp_refresh_local(struct pt_dataplane *dp)
 	if (getifaddrs(&ifa))
 		return fail(-errno, "cannot list this host's addresses: %s", strerror(errno));
 	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !on_input_nic(dp, i->ifa_name))
 			continue;
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		memset(&v[n], 0, sizeof(v[n]));

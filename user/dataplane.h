@@ -115,7 +115,9 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
 
 /* portier_local: exactly these addresses (IPv4 only for now). */
 int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n);
-/* portier_local from this host's interfaces (getifaddrs). */
+/* portier_local from this host's interfaces (getifaddrs): the addresses
+ * on the input NIC (the configuration's input_ifindex; every interface's
+ * while none is set). They are what a "*" route listens on. */
 int pt_dp_refresh_local(struct pt_dataplane *dp);
 
 /* Make the maps hold the inventory routes rs plus the runtime routes (added

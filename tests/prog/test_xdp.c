@@ -653,6 +653,37 @@ static void test_wildcard(void **state)
 	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
 }
 
+/* "*" is the input NIC's addresses: pt_dp_refresh_local puts the
+ * gateway's input address in portier_local and not its output address, so
+ * a SYN to the "*" route at the output address (a peer gateway reaching
+ * this host as a backend) goes to the kernel untouched, not round the
+ * balancer again. */
+static void test_wildcard_input_side(void **state)
+{
+	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
+	struct pkt_spec s = client_spec(85, IPPROTO_TCP, PKT_SYN);
+	int fd = bpf_map__fd(env.skel->maps.portier_local);
+	struct portier_addr k = { 0 };
+	uint8_t in[PKT_MAX];
+	struct run r;
+	__u32 v;
+
+	(void)state;
+	assert_int_equal(pt_dp_refresh_local(env.dp), 0);
+	k.a32[0] = ip4(GW_IN);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	k.a32[0] = ip4(GW_OUT);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), -ENOENT);
+	s.saddr = ip4(tn_be_addr[1]);
+	s.daddr = ip4(GW_OUT);
+	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	/* To the input address: a new flow as ever. */
+	s = client_spec(85, IPPROTO_TCP, PKT_SYN);
+	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pt_dp_set_local(env.dp, local, 2), 0);
+}
+
 static struct portier_port port_entry(uint16_t port)
 {
 	struct portier_port v;
@@ -1043,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_no_neigh),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_wildcard_input_side),
 		cmocka_unit_test(test_one_service_port),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
