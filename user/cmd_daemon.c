@@ -582,7 +582,8 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 			       "--conntrack-size %u takes effect after 'portier prog detach'",
 			       ct, a->ct_entries);
 	}
-	if (pt_dp_set_config(dp, &cfg) || pt_dp_refresh_local(dp) || pt_dp_apply(dp, rs) ||
+	if (pt_dp_check_links(dp, in, out) || pt_dp_set_config(dp, &cfg) ||
+	    pt_dp_refresh_local(dp) || pt_dp_apply(dp, rs) ||
 	    pt_dp_attach(dp, in, out, a->generic) || pt_dp_set_daemon(dp, getpid())) {
 		p_err("%s", pt_dp_last_error(dp));
 		pt_dp_close(dp);

@@ -1768,24 +1768,56 @@ bool pt_dp_daemon_running(const char *pin_dir)
 
 /* ---- attach, detach ----------------------------------------------------------- */
 
-static int attach_one(struct pt_dataplane *dp, int idx, int ifindex, bool generic)
+/* Pinned link fd (at path) must be on ifindex. */
+static int link_on(int fd, const char *path, int ifindex)
 {
-	const char *name = idx ? PT_DP_LINK_OUTPUT : PT_DP_LINK_INPUT;
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return fail(-errno, "cannot inspect pinned link %s: %s", path, strerror(errno));
+	if ((int)info.xdp.ifindex != ifindex)
+		return fail(-EEXIST, "pinned link %s is attached to another interface (ifindex "
+			    "%u, not %d); run 'portier prog detach' first", path, info.xdp.ifindex,
+			    ifindex);
+	return 0;
+}
+
+static char *link_path(const struct pt_dataplane *dp, int idx)
+{
+	return xasprintf("%s/%s", dp->pin_dir, idx ? PT_DP_LINK_OUTPUT : PT_DP_LINK_INPUT);
+}
+
+int pt_dp_check_links(struct pt_dataplane *dp, int input_ifindex, int output_ifindex)
+{
+	int ifindex[2] = { input_ifindex, output_ifindex }, err = 0;
+
+	for (int idx = 0; idx < 2 && !err && dp->pin; idx++) {
+		char *path = link_path(dp, idx);
+		int fd = bpf_obj_get(path);
+
+		if (fd >= 0) {
+			err = link_on(fd, path, ifindex[idx]);
+			close(fd);
+		}
+		free(path);
+	}
+	return err;
+}
+
+/* Attach (or update the pinned link of) NIC idx; *created tells whether
+ * this call made the link. */
+static int attach_one(struct pt_dataplane *dp, int idx, int ifindex, bool generic, bool *created)
+{
 	int prog_fd = bpf_program__fd(dp->skel->progs.portier_xdp);
-	char *path = xasprintf("%s/%s", dp->pin_dir, name);
+	char *path = link_path(dp, idx);
 	int fd = dp->pin ? bpf_obj_get(path) : -1;
 	int err = 0;
 
+	*created = fd < 0;
 	if (fd >= 0) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
-
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    (int)info.xdp.ifindex != ifindex) {
-			err = fail(-EEXIST, "pinned link %s is attached to another interface "
-				   "(ifindex %u); run 'portier prog detach' first", path,
-				   info.xdp.ifindex);
-		} else if (bpf_link_update(fd, prog_fd, NULL)) {
+		err = link_on(fd, path, ifindex);
+		if (!err && bpf_link_update(fd, prog_fd, NULL)) {
 			err = fail(-errno, "cannot update pinned link %s to this program: %s",
 				   path, strerror(errno));
 		}
@@ -1810,12 +1842,31 @@ static int attach_one(struct pt_dataplane *dp, int idx, int ifindex, bool generi
 	return 0;
 }
 
+/* Take back the link of NIC idx that this process made: detach, unpin. */
+static void unattach(struct pt_dataplane *dp, int idx)
+{
+	char *path = link_path(dp, idx);
+
+	bpf_link_detach(dp->link_fd[idx]);
+	close(dp->link_fd[idx]);
+	dp->link_fd[idx] = -1;
+	if (dp->pin)
+		unlink(path);
+	free(path);
+}
+
 int pt_dp_attach(struct pt_dataplane *dp, int input_ifindex, int output_ifindex, bool generic)
 {
-	int err = attach_one(dp, 0, input_ifindex, generic);
+	bool made_in, made_out;
+	int err = attach_one(dp, 0, input_ifindex, generic, &made_in);
 
-	if (!err && output_ifindex != input_ifindex)
-		err = attach_one(dp, 1, output_ifindex, generic);
+	if (!err && output_ifindex != input_ifindex) {
+		err = attach_one(dp, 1, output_ifindex, generic, &made_out);
+		/* Nothing half-attached: the input NIC alone would balance
+		 * new flows whose replies nothing translates back. */
+		if (err && made_in)
+			unattach(dp, 0);
+	}
 	return err;
 }
 
@@ -1823,11 +1874,10 @@ int pt_dp_detach(struct pt_dataplane *dp)
 {
 	size_t n;
 	struct bpf_map **maps = pinned_maps(dp->skel, &n);
-	const char *links[] = { PT_DP_LINK_INPUT, PT_DP_LINK_OUTPUT };
 	int err = 0;
 
 	for (int i = 0; i < 2; i++) {
-		char *path = xasprintf("%s/%s", dp->pin_dir, links[i]);
+		char *path = link_path(dp, i);
 		int fd = dp->link_fd[i] >= 0 ? dp->link_fd[i] : bpf_obj_get(path);
 
 		if (fd >= 0 && bpf_link_detach(fd) && !err)

@@ -196,8 +196,13 @@ int pt_dp_backend_id(const struct pt_dataplane *dp, const char *route,
 
 /* Attach the program on both NICs through BPF links (native XDP unless
  * generic) and pin them when pinning. If pinned links exist already, they
- * are updated to this program instead (adoption, upgrade). */
+ * are updated to this program instead (adoption, upgrade). If the output
+ * NIC fails, an input link this call made is taken back. */
 int pt_dp_attach(struct pt_dataplane *dp, int input_ifindex, int output_ifindex, bool generic);
+/* Pinned links, if any, are on these NICs (else -EEXIST, with the error
+ * message): checked before anything is written, so that a start with the
+ * wrong NICs leaves a running data plane as it was. */
+int pt_dp_check_links(struct pt_dataplane *dp, int input_ifindex, int output_ifindex);
 /* Clean stop: detach both links and remove every pin (maps, links, the
  * directory if empty). */
 int pt_dp_detach(struct pt_dataplane *dp);

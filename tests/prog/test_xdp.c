@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -684,6 +685,64 @@ static void test_wildcard_input_side(void **state)
 	assert_int_equal(pt_dp_set_local(env.dp, local, 2), 0);
 }
 
+/* The XDP program attached to ifindex (0: none). */
+static __u32 xdp_attached(int ifindex)
+{
+	__u32 id = 1;
+
+	assert_int_equal(bpf_xdp_query_id(ifindex, 0, &id), 0);
+	return id;
+}
+
+/* Attaching is all or nothing: when the output NIC fails, the input link
+ * just made is taken back (the input NIC alone would balance flows whose
+ * replies nothing translates). Pinned links on other NICs are refused by
+ * pt_dp_check_links, which the daemon runs before it writes anything. */
+static char attach_dir[] = "/tmp/portier-test-attach.XXXXXX";
+
+/* Whatever the test left: links, pins, the bpffs, its directory. */
+static int attach_cleanup(void **state)
+{
+	(void)state;
+	bpf_xdp_detach(env.if_in, 0, NULL);
+	bpf_xdp_detach(env.if_out, 0, NULL);
+	umount(attach_dir);
+	rmdir(attach_dir);
+	return 0;
+}
+
+static void test_attach_all_or_nothing(void **state)
+{
+	char *dir = attach_dir;
+	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048 };
+	struct pt_dataplane *dp;
+	char pins[64], link[96];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("bpf", dir, "bpf", 0, "mode=0700"), 0);
+	snprintf(pins, sizeof(pins), "%s/portier", dir);
+	snprintf(link, sizeof(link), "%s/%s", pins, PT_DP_LINK_INPUT);
+	o.pin_dir = pins;
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_int_not_equal(pt_dp_attach(dp, env.if_in, 999999, false), 0);
+	assert_int_equal(xdp_attached(env.if_in), 0);
+	assert_int_equal(access(link, F_OK), -1);
+
+	assert_int_equal(pt_dp_attach(dp, env.if_in, env.if_out, false), 0);
+	assert_int_not_equal(xdp_attached(env.if_in), 0);
+	assert_int_not_equal(xdp_attached(env.if_out), 0);
+	pt_dp_close(dp);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_int_equal(pt_dp_check_links(dp, env.if_out, env.if_in), -EEXIST);
+	assert_non_null(strstr(pt_dp_last_error(dp), "another interface"));
+	assert_int_equal(pt_dp_check_links(dp, env.if_in, env.if_out), 0);
+	assert_int_equal(pt_dp_detach(dp), 0);
+	assert_int_equal(xdp_attached(env.if_in), 0);
+	assert_int_equal(xdp_attached(env.if_out), 0);
+	pt_dp_close(dp);
+}
+
 static struct portier_port port_entry(uint16_t port)
 {
 	struct portier_port v;
@@ -1075,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_wildcard_input_side),
+		cmocka_unit_test_teardown(test_attach_all_or_nothing, attach_cleanup),
 		cmocka_unit_test(test_one_service_port),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fin_then_new_flow),
