@@ -390,6 +390,8 @@ static void tick(struct pt_dataplane *dp)
 {
 	size_t n = 0;
 
+	if (pt_dp_sync(dp))	/* runtime changes, for health_sync and metrics */
+		logmsg("%s", pt_dp_last_error(dp));
 	if (pt_dp_refresh_local(dp))
 		logmsg("%s", pt_dp_last_error(dp));
 	if (pt_dp_gc(dp, &n))

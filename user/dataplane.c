@@ -1386,6 +1386,16 @@ static int tx_end(struct pt_dataplane *dp, bool wrote, int err)
 	return err;
 }
 
+int pt_dp_sync(struct pt_dataplane *dp)
+{
+	struct portier_state st = {};
+
+	if (!bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_state), &(__u32){ 0 }, &st) &&
+	    !dp->stale && st.generation == dp->generation)
+		return 0;
+	return tx_end(dp, false, tx_begin(dp));
+}
+
 /* ---- route sets from the mirror ------------------------------------------------ */
 
 /* A loaded route as a struct pt_route (backends without host names). */

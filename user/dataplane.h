@@ -203,6 +203,12 @@ int pt_dp_attach(struct pt_dataplane *dp, int input_ifindex, int output_ifindex,
  * message): checked before anything is written, so that a start with the
  * wrong NICs leaves a running data plane as it was. */
 int pt_dp_check_links(struct pt_dataplane *dp, int input_ifindex, int output_ifindex);
+/* Re-read what the maps hold (routes, backends, their states) if another
+ * process changed them since this one last read or wrote them: a CLI's
+ * route add or del, backend drain. One map read when nothing changed. The
+ * daemon calls it every tick, so that its health checks and metrics follow
+ * runtime changes. */
+int pt_dp_sync(struct pt_dataplane *dp);
 /* Clean stop: detach both links and remove every pin (maps, links, the
  * directory if empty). */
 int pt_dp_detach(struct pt_dataplane *dp);

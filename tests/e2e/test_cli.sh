@@ -31,6 +31,12 @@ extra_route() {
 		backend "$GW_NET.3:$UNDECLARED_PORT"
 }
 
+# extra_checked: both backends of "extra" have a check result "ok".
+extra_checked() {
+	cli -j backend show extra 2>/dev/null | jq -e 'length == 2 and
+		all(.[]; .check.result == "ok")' >/dev/null
+}
+
 test_cli_route_add_del() {
 	local out j
 	seed_up snat
@@ -43,6 +49,8 @@ test_cli_route_add_del() {
 	jcheck "route add keywords" '.[0].options == ["tcplog"] and .[0].mode == "tcp" and
 		.[0].check == {"inter_ms": 500, "timeout_ms": 500, "rise": 1, "fall": 2,
 		"port": 30099}' "$j"
+	# The daemon checks a runtime route from its next tick (5 s).
+	WAIT_STEPS=100 wait_for "checks of the runtime route" extra_checked || return 1
 	# A duplicate name or listen key is refused, nothing changes.
 	if cli route add extra port 30098 backend "$GW_NET.2:1" 2>/dev/null; then
 		e2e_log "duplicate name accepted"; return 1
