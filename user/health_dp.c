@@ -51,6 +51,17 @@ int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 			};
 	}
 	err = pt_health_set_targets(h, t, nt);
+	/* The checker's state wins over the DOWN bit: a backend it knows
+	 * down that came back in rotation (new ids after a route moved, a
+	 * pt_health_apply that failed) goes out again, and the reverse. */
+	for (size_t i = 0; i < nt && !err; i++) {
+		const struct pt_health_status *st =
+			pt_health_find(h, t[i].route, &t[i].addr, t[i].port);
+
+		if (st && st->up == t[i].start_down)
+			err = pt_dp_backend_set(dp, t[i].route, &t[i].addr, t[i].port,
+						PT_DP_BE_DOWN, !st->up);
+	}
 	free(t);
 	pt_dp_view_free(v, n);
 	return err;

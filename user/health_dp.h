@@ -13,7 +13,10 @@
 /* Check exactly the TCP backends loaded in dp, with each route's check
  * settings. A backend new to the checker starts DOWN if the data plane
  * has it DOWN already (adopted from a previous daemon), else UP. Every
- * target is tagged with its backend id (pt_health_publish). */
+ * target is tagged with its backend id (pt_health_publish). Then the
+ * checker's state wins: a known backend whose DOWN bit disagrees with it
+ * (new ids after a reload moved its route, an apply that failed) gets it
+ * set or cleared, so the daemon's tick repairs any drift. */
 int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp);
 
 /* Apply a state change to the data plane: set or clear PT_DP_BE_DOWN of

@@ -2,7 +2,8 @@
 /*
  * test_health_dp.c - the health checker wired to a loaded data plane
  * (root): pt_health_sync checks every loaded TCP backend with its route's
- * settings and adopts the DOWN bit; failing checks take a backend out of
+ * settings and adopts the DOWN bit, and puts the bit back in line with the
+ * checker when they disagree; failing checks take a backend out of
  * the route's rotation (portier_routes), passing ones bring it back;
  * pt_health_flush_flows removes the flows of a backend that went down.
  * Backends are listeners on 127.0.0.1; no packet leaves loopback.
@@ -164,6 +165,17 @@ static void test_sync_and_rotation(void **state)
 	assert_int_equal(n_active(c.dp), 1);
 	assert_int_equal(c.flushed, 2);
 	assert_int_equal(ct_count(c.dp), 1);
+
+	/* A reload that moves the route (another listen port) gives its
+	 * backends new ids, in rotation; the checker still knows be[0] down
+	 * (same route name, address and port), and its sync puts the data
+	 * plane in line. */
+	r.port = ROUTE_PORT + 1;
+	assert_int_equal(pt_dp_apply(c.dp, &rs), 0);
+	assert_int_equal(n_active(c.dp), 2);
+	assert_int_equal(pt_health_sync(h, c.dp), 0);
+	assert_false(pt_health_find(h, "web", &be[0].addr, p1)->up);
+	assert_int_equal(n_active(c.dp), 1);
 
 	/* A route removed from the data plane leaves the checker. */
 	rs.n_routes = 0;
