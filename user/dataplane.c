@@ -794,6 +794,9 @@ static int validate(const struct pt_routeset *rs)
 		if (!r->wildcard && r->addr.family != AF_INET)
 			return fail(-EAFNOSUPPORT, "route '%s': only IPv4 addresses for now",
 				    r->name);
+		if (!r->wildcard && !r->addr.v4.s_addr)
+			return fail(-EINVAL, "route '%s': address 0.0.0.0 is not one address; "
+				    "use \"*\" for every address on the input side", r->name);
 		if (!r->port)
 			return fail(-EINVAL, "route '%s': port 0", r->name);
 		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
@@ -808,6 +811,15 @@ static int validate(const struct pt_routeset *rs)
 			if (!b->port)
 				return fail(-EINVAL, "route '%s': backend %zu has port 0",
 					    r->name, j);
+			if (b->local && b->port != r->port) {
+				char a[INET6_ADDRSTRLEN];
+
+				return fail(-EINVAL, "route '%s': backend %s:%u is this host, but "
+					    "the route listens on port %u: local traffic is "
+					    "delivered unchanged, so a local backend must use the "
+					    "listening port", r->name,
+					    pt_addr_str(&b->addr, a, sizeof(a)), b->port, r->port);
+			}
 			for (size_t k = 0; k < j; k++)
 				if (pt_addr_equal(&b->addr, &r->backends[k].addr) &&
 				    b->port == r->backends[k].port)

@@ -502,6 +502,11 @@ static void parse_listen(struct build *b, const struct pt_val *rv, struct cand *
 				 "address '%s' is IPv6, which portier does not forward yet; use "
 				 "an IPv4 address or \"*\"", s);
 			ok = false;
+		} else if (!r->addr.v4.s_addr) {
+			pt_error(b->d, &node->pos, r->name,
+				 "address '%s' is not one address; write \"*\" for every address "
+				 "of this host on the input side", s);
+			ok = false;
 		}
 	}
 	free(s);
@@ -667,6 +672,17 @@ static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 		be->port = r->dest_port;
 		be->local = addr_is_local(b, hosts[i], &be->addr);
 		r->n_backends++;
+		for (size_t k = 0; k + 1 < r->n_backends; k++)
+			if (pt_addr_equal(&r->backends[k].addr, &be->addr)) {
+				char a[INET6_ADDRSTRLEN];
+
+				pt_error(b->d, &r->pos, r->name,
+					 "hosts '%s' and '%s' both resolve to %s: one backend "
+					 "twice; give one of them another ansible_host, or take "
+					 "it out of the group", r->backends[k].host, be->host,
+					 pt_addr_str(&be->addr, a, sizeof(a)));
+				break;
+			}
 		/* r->port 0: the listening port was wrong, already reported. */
 		if (be->local && r->port && be->port != r->port)
 			pt_error(b->d, ppos, r->name,
@@ -772,6 +788,11 @@ static void build_route(struct build *b, const struct pt_map_entry *e, struct ca
 	r->name = xstrdup(e->key);
 	r->pos = e->key_pos;
 	b->backend_failed = false;
+	if (strlen(r->name) >= PORTIER_ROUTE_NAME_MAX)
+		pt_error(b->d, &r->pos, r->name,
+			 "the route name is %zu characters long, at most %d: it names the "
+			 "route in every command, metric and message; shorten it",
+			 strlen(r->name), PORTIER_ROUTE_NAME_MAX - 1);
 	rv = pt_template_resolve(e->val, r->name, b->vars, b->d);
 	if (!rv)
 		return;

@@ -51,7 +51,7 @@ static int load_routes(void)
 					    { "203.0.113.13", 30080, false } };
 	static const struct tn_be dns[] = { { "203.0.113.11", 30053, false } };
 	static const struct tn_be dnat[] = { { "203.0.113.12", 30081, false } };
-	static const struct tn_be local[] = { { TN_GW_OUT, 30082, true },
+	static const struct tn_be local[] = { { TN_GW_OUT, 82, true },
 					      { "203.0.113.11", 30082, false } };
 	static const struct tn_be wild[] = { { "203.0.113.13", 30085, false } };
 	struct pt_route r[5];

@@ -327,6 +327,14 @@ static void test_bad_set_changes_nothing(void **state)
 	g.r[0].n_backends = 3;
 	assert_int_equal(pt_dp_apply(dp, &g.rs), -EAFNOSUPPORT);
 	assert_int_equal(route_of(dp, "a").n_active, 3);
+	/* A local backend on another port than the route's (route add checks
+	 * what the inventory reader checks). */
+	fixture_init(&g);
+	g.ba[1].local = true;
+	g.ba[1].port = (uint16_t)(g.r[0].port + 1);
+	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
+	assert_non_null(strstr(pt_dp_last_error(dp), "is this host"));
+	assert_int_equal(route_of(dp, "a").n_active, 3);
 	pt_dp_close(dp);
 }
 

@@ -87,7 +87,7 @@ static const struct tn_be web_be[] = { { BE1, 30080, false }, { BE2, 30080, fals
 				       { BE3, 30080, false } };
 static const struct tn_be dns_be[] = { { BE1, 30053, false } };
 static const struct tn_be dnat_be[] = { { BE2, 30081, false } };
-static const struct tn_be local_be[] = { { GW_OUT, 30082, true }, { BE1, 30082, false } };
+static const struct tn_be local_be[] = { { GW_OUT, 82, true }, { BE1, 30082, false } };
 static const struct tn_be noneigh_be[] = { { BE_NONEIGH, 30083, false } };
 static const struct tn_be snat_be[] = { { BE3, 30084, false } };
 static const struct tn_be wild_be[] = { { BE1, 30085, false } };
@@ -550,7 +550,7 @@ static void test_dnat(void **state)
 /* A local backend: the packet passes unchanged, and its flow sticks. */
 static void test_local_backend(void **state)
 {
-	__u32 lbe = backend_id("local", GW_OUT, 30082);
+	__u32 lbe = backend_id("local", GW_OUT, 82);
 	uint64_t local0 = reason(PORTIER_R_PASS_LOCAL);
 	struct portier_stats b0 = stats(env.skel->maps.portier_backend_stats, lbe), b1;
 	uint8_t in[PKT_MAX];

@@ -286,7 +286,26 @@ static void test_bad_address(void **state)
 		"address or \"*\"\n"
 		"tests/fixtures/bad-address/hosts.yml:20:24: error: route 'empty': address '' "
 		"is not an IP address; write \"*\" for every address of this host, or one "
-		"address (e.g. a VIP)\n");
+		"address (e.g. a VIP)\n"
+		"tests/fixtures/bad-address/hosts.yml:24:24: error: route 'zero': address "
+		"'0.0.0.0' is not one address; write \"*\" for every address of this host on "
+		"the input side\n");
+}
+
+#define NAME64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* What the data plane would refuse, refused here with a position: a name
+ * over 63 characters, two hosts at one address. */
+static void test_bad_route_misc(void **state)
+{
+	(void)state;
+	check_fixture("bad-route-misc", "gw-1",
+		"tests/fixtures/bad-route-misc/hosts.yml:14:13: error: route '" NAME64 "': the "
+		"route name is 64 characters long, at most 63: it names the route in every "
+		"command, metric and message; shorten it\n"
+		"tests/fixtures/bad-route-misc/hosts.yml:14:13: error: route '" NAME64 "': hosts "
+		"'gw-2' and 'alias' both resolve to 203.0.113.2: one backend twice; give one of "
+		"them another ansible_host, or take it out of the group\n");
 }
 
 static void test_bad_template(void **state)
@@ -657,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_bad_duplicate),
 		cmocka_unit_test(test_bad_balance),
 		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_route_misc),
 		cmocka_unit_test(test_bad_template),
 		cmocka_unit_test(test_bad_local_port),
 		cmocka_unit_test(test_bad_resolve),
