@@ -183,7 +183,7 @@ struct portier_state {
 	__u32 daemon_pid;	/* the running daemon, 0 if none */
 	__u32 reloads;		/* reload requests the daemon has handled */
 	__s32 reload_status;	/* last reload: 0 applied, else -errno */
-	__u32 pad;
+	__u32 reload_half;	/* 1: it failed after it began writing the maps */
 };
 
 /* ---- health checks (portier_health: array by backend id, the daemon) ---- */

@@ -369,12 +369,14 @@ static struct pt_connlog *connlog;
 static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 {
 	struct pt_routeset *rs = build_routes(a);
+	bool half = false;
 	int err = -EINVAL;
 
 	if (!rs) {
 		logmsg("reload: the inventory has errors; nothing changed");
 	} else if ((err = pt_dp_apply(dp, rs))) {
-		logmsg("reload: %s; nothing changed", pt_dp_last_error(dp));
+		half = pt_dp_half_written(dp);
+		logmsg("reload: %s%s", pt_dp_last_error(dp), half ? "" : "; nothing changed");
 	} else {
 		log_warnings(dp);
 		logmsg("reload: %zu routes applied", rs->n_routes);
@@ -382,7 +384,7 @@ static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 	}
 	pt_routeset_free(rs);
 	/* Tell "portier reload" (it waits for portier_state.reloads to move). */
-	if (pt_dp_reload_done(dp, err))
+	if (pt_dp_reload_done(dp, err, half))
 		logmsg("reload: %s", pt_dp_last_error(dp));
 }
 

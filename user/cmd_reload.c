@@ -83,8 +83,10 @@ int do_reload(int argc, char **argv)
 		p_err("the daemon (pid %u) did not answer within %d s; see its log", pid,
 		      RELOAD_WAIT_S);
 	else if (st.reload_status)
-		p_err("the daemon (pid %u) refused the inventory: %s; nothing changed, "
-		      "its log has the errors", pid, strerror(-st.reload_status));
+		p_err("the daemon (pid %u) refused the inventory: %s; %s, its log has the "
+		      "errors", pid, strerror(-st.reload_status),
+		      st.reload_half ? "the maps were changed in part: fix the cause and reload "
+				       "again" : "nothing changed");
 	else if (pt_g.json)
 		ret = pt_json_print(json_pack("{s:b, s:i, s:i}", "reloaded", 1, "pid", (int)pid,
 					      "reloads", (int)st.reloads));

@@ -75,6 +75,7 @@ struct pt_dataplane {
 	struct pt_ct *ct;		/* portier_conntrack, mapped */
 	__u64 generation;		/* portier_state.generation of the mirror */
 	bool stale;			/* mirror unknown: re-read before a change */
+	bool half_written;		/* the last change failed after it wrote */
 	int lock_fd;			/* writers' lock held, or -1 */
 	char **warnings;		/* of the last change (pt_dp_warning) */
 	size_t n_warnings;
@@ -1388,14 +1389,26 @@ static int tx_end(struct pt_dataplane *dp, bool wrote, int err)
 					   strerror(errno));
 		}
 		dp->generation = st.generation;
-		if (err)	/* a write failed half way: trust the maps only */
+		if (err) {	/* a write failed half way: trust the maps only */
+			size_t n = strlen(last_error);
+
 			dp->stale = true;
+			snprintf(last_error + n, sizeof(last_error) - n, "; the maps were "
+				 "changed in part (some of the new routes are in, some of the "
+				 "old ones left): fix the cause and apply again");
+		}
 	}
+	dp->half_written = wrote && err;
 	if (dp->lock_fd >= 0) {
 		close(dp->lock_fd);
 		dp->lock_fd = -1;
 	}
 	return err;
+}
+
+bool pt_dp_half_written(const struct pt_dataplane *dp)
+{
+	return dp->half_written;
 }
 
 int pt_dp_sync(struct pt_dataplane *dp)
@@ -1744,7 +1757,7 @@ int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out)
 
 /* Change portier_state under the writers' lock: pid (if set_pid), or one
  * more handled reload with its status. */
-static int state_change(struct pt_dataplane *dp, bool set_pid, __u32 pid, int status)
+static int state_change(struct pt_dataplane *dp, bool set_pid, __u32 pid, int status, bool half)
 {
 	struct portier_state st;
 	int err = tx_begin(dp);
@@ -1757,6 +1770,7 @@ static int state_change(struct pt_dataplane *dp, bool set_pid, __u32 pid, int st
 		} else {
 			st.reloads++;
 			st.reload_status = status;
+			st.reload_half = half;
 		}
 		if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.portier_state), &(__u32){ 0 },
 					&st, BPF_ANY))
@@ -1768,12 +1782,12 @@ static int state_change(struct pt_dataplane *dp, bool set_pid, __u32 pid, int st
 
 int pt_dp_set_daemon(struct pt_dataplane *dp, __u32 pid)
 {
-	return state_change(dp, true, pid, 0);
+	return state_change(dp, true, pid, 0, false);
 }
 
-int pt_dp_reload_done(struct pt_dataplane *dp, int status)
+int pt_dp_reload_done(struct pt_dataplane *dp, int status, bool half)
 {
-	return state_change(dp, false, 0, status);
+	return state_change(dp, false, 0, status, half);
 }
 
 bool pt_dp_daemon_running(const char *pin_dir)

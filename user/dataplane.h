@@ -184,8 +184,13 @@ int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
 /* The daemon: record its pid (0 when it stops). */
 int pt_dp_set_daemon(struct pt_dataplane *dp, __u32 pid);
-/* The daemon: one more reload handled, with its status (0 or -errno). */
-int pt_dp_reload_done(struct pt_dataplane *dp, int status);
+/* The daemon: one more reload handled, with its status (0 or -errno) and
+ * whether it failed after it began writing (pt_dp_half_written). */
+int pt_dp_reload_done(struct pt_dataplane *dp, int status, bool half);
+/* Whether the last change failed after it began writing the maps: they
+ * hold part of the new route set (and were re-read), and its error message
+ * says so. Otherwise a failed change changed nothing. */
+bool pt_dp_half_written(const struct pt_dataplane *dp);
 /* Does a daemon hold the single-instance lock of pin_dir? */
 bool pt_dp_daemon_running(const char *pin_dir);
 

@@ -338,6 +338,32 @@ static void test_bad_set_changes_nothing(void **state)
 	pt_dp_close(dp);
 }
 
+/* A change refused before any write changed nothing; one whose write
+ * fails half way (here: portier_services frozen, so its inserts fail after
+ * the routes and backends are written) says the maps changed in part. */
+static void test_half_written_says_so(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	struct fixture f, g;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	fixture_init(&g);
+	g.r[1].port = PORT_A;
+	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
+	assert_false(pt_dp_half_written(dp));
+	assert_null(strstr(pt_dp_last_error(dp), "changed in part"));
+
+	assert_int_equal(bpf_map_freeze(bpf_map__fd(pt_dp_skel(dp)->maps.portier_services)), 0);
+	fixture_init(&g);
+	g.r[1].port = PORT_B + 1;	/* a new listen key for "b" */
+	assert_int_not_equal(pt_dp_apply(dp, &g.rs), 0);
+	assert_true(pt_dp_half_written(dp));
+	assert_non_null(strstr(pt_dp_last_error(dp), "changed in part"));
+	pt_dp_close(dp);
+}
+
 static void test_drain_and_enable(void **state)
 {
 	struct pt_dataplane *dp = open_dp();
@@ -538,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_one_service_per_port),
 		cmocka_unit_test(test_removed_backend_keeps_route_totals),
 		cmocka_unit_test(test_bad_set_changes_nothing),
+		cmocka_unit_test(test_half_written_says_so),
 		cmocka_unit_test(test_drain_and_enable),
 		cmocka_unit_test(test_gc_and_removed_backend_flows),
 		cmocka_unit_test(test_pin_and_adopt),
