@@ -121,11 +121,13 @@ static int show_flow(const struct portier_flow_key *k, const struct portier_flow
 			"idle_s", (json_int_t)secs_since(s->now, last),
 			"packets", cli_dir_json(pk), "bytes", cli_dir_json(by)));
 	} else {
-		printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu\n",
-		       pt_proto_name(k->proto), cl, sv, route, be,
+		printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu %10llu %10llu %12llu "
+		       "%12llu\n", pt_proto_name(k->proto), cl, sv, route, be,
 		       snat ? ntohs(f->nat_sport) : 0, flow_state(k, f),
 		       (unsigned long long)secs_since(s->now, f->created_ns),
-		       (unsigned long long)secs_since(s->now, last));
+		       (unsigned long long)secs_since(s->now, last), (unsigned long long)pk[0],
+		       (unsigned long long)pk[1], (unsigned long long)by[0],
+		       (unsigned long long)by[1]);
 	}
 	return PT_CT_KEEP;
 }
@@ -146,8 +148,9 @@ static int do_show(int argc, char **argv)
 	if (pt_g.json)
 		s.arr = json_array();
 	else
-		printf("%-5s %-21s %-21s %-16s %-21s %6s %-11s %8s %8s\n", "PROTO", "CLIENT",
-		       "SERVICE", "ROUTE", "BACKEND", "SNAT", "STATE", "AGE", "IDLE");
+		printf("%-5s %-21s %-21s %-16s %-21s %6s %-11s %8s %8s %10s %10s %12s %12s\n",
+		       "PROTO", "CLIENT", "SERVICE", "ROUTE", "BACKEND", "SNAT", "STATE", "AGE",
+		       "IDLE", "PKTS_IN", "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
 	err = pt_ct_walk(s.ct, show_flow, &s, NULL);
 	pt_dp_view_free(s.v, s.n);
 	pt_dp_close(dp);

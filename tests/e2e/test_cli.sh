@@ -139,7 +139,7 @@ EOF2
 }
 
 test_cli_json_contract() {
-	local j obj
+	local j obj out
 	seed_up snat
 	client_run tcp "${SEED_PORTS[2]}" 6 >/dev/null
 	extra_route
@@ -174,6 +174,11 @@ test_cli_json_contract() {
 		.packets.in > 0 and .packets.out > 0 and .bytes.in > 0) and
 		(.reasons | type) == "array" and ([.reasons[].reason] | index("no_backend") !=
 		null) and all(.reasons[]; .action | IN("pass", "drop", "forward", "event"))' "$j"
+	# Text: a row per entry, with the packet and byte counts of both ways.
+	out=$(cli conntrack show)
+	echo "$out" | head -1 | grep -q "PKTS_IN *PKTS_OUT *BYTES_IN *BYTES_OUT$" &&
+		echo "$out" | awk 'NR > 1 && NF == 13 && $10 > 0 { n++ } END { exit n < 6 }' ||
+		{ e2e_log "conntrack show text: $(echo "$out" | head -3)"; return 1; }
 	j=$(cli -j conntrack show)
 	no_nulls "conntrack show" "$j"
 	jcheck "conntrack show" 'type == "array" and all(.[]; (.client | type) == "string"
