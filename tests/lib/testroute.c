@@ -40,6 +40,24 @@ void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t p
 	}
 }
 
+void tn_base_routes(struct pt_route *r)
+{
+	static const struct tn_be web[] = { { "203.0.113.11", 30080, false },
+					    { "203.0.113.12", 30080, false },
+					    { "203.0.113.13", 30080, false } };
+	static const struct tn_be dns[] = { { "203.0.113.11", 30053, false } };
+	static const struct tn_be dnat[] = { { "203.0.113.12", 30081, false } };
+	static const struct tn_be local[] = { { TN_GW_OUT, 82, true },
+					      { "203.0.113.11", 30082, false } };
+	static const struct tn_be wild[] = { { "203.0.113.11", 30085, false } };
+
+	tn_route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
+	tn_route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
+	tn_route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
+	tn_route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
+	tn_route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
+}
+
 int tn_apply(struct pt_dataplane *dp, struct pt_route *r, size_t n, const char *who)
 {
 	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = n };

@@ -28,6 +28,14 @@ struct pt_addr tn_addr(const char *s);
 void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t port,
 	      uint8_t proto, enum pt_nat nat, const struct tn_be *bes, size_t n);
 
+/* The routes every packet-path test needs, into r[0..TN_BASE_ROUTES):
+ * "web" snat TCP :80 over the three backends (:30080), "dns" snat UDP :53
+ * (:30053), "dnat" TCP :81 (:30081), "local" TCP :82 to this host's output
+ * address (:82) and a remote backend (:30082), "wild" a "*" TCP :85
+ * (:30085); all but "wild" on the input address. */
+#define TN_BASE_ROUTES	5
+void tn_base_routes(struct pt_route *r);
+
 /* Apply the n routes r (host "gw") to dp, free their backends, and say
  * why on stderr (as who) if the apply fails. 0 or pt_dp_apply's error. */
 int tn_apply(struct pt_dataplane *dp, struct pt_route *r, size_t n, const char *who);

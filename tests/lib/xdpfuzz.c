@@ -46,22 +46,10 @@ static struct {
  * backend beside a remote one, a "*" service. */
 static int load_routes(void)
 {
-	static const struct tn_be web[] = { { "203.0.113.11", 30080, false },
-					    { "203.0.113.12", 30080, false },
-					    { "203.0.113.13", 30080, false } };
-	static const struct tn_be dns[] = { { "203.0.113.11", 30053, false } };
-	static const struct tn_be dnat[] = { { "203.0.113.12", 30081, false } };
-	static const struct tn_be local[] = { { TN_GW_OUT, 82, true },
-					      { "203.0.113.11", 30082, false } };
-	static const struct tn_be wild[] = { { "203.0.113.13", 30085, false } };
-	struct pt_route r[5];
+	struct pt_route r[TN_BASE_ROUTES];
 
-	tn_route(&r[0], "web", TN_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
-	tn_route(&r[1], "dns", TN_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
-	tn_route(&r[2], "dnat", TN_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
-	tn_route(&r[3], "local", TN_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
-	tn_route(&r[4], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild, 1);
-	return tn_apply(xf.dp, r, 5, "xdpfuzz");
+	tn_base_routes(r);
+	return tn_apply(xf.dp, r, TN_BASE_ROUTES, "xdpfuzz");
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)

@@ -83,14 +83,8 @@ static uint32_t ip4(const char *s)
 
 /* ---- the route set, as the daemon would build it ---------------------- */
 
-static const struct tn_be web_be[] = { { BE1, 30080, false }, { BE2, 30080, false },
-				       { BE3, 30080, false } };
-static const struct tn_be dns_be[] = { { BE1, 30053, false } };
-static const struct tn_be dnat_be[] = { { BE2, 30081, false } };
-static const struct tn_be local_be[] = { { GW_OUT, 82, true }, { BE1, 30082, false } };
 static const struct tn_be noneigh_be[] = { { BE_NONEIGH, 30083, false } };
 static const struct tn_be snat_be[] = { { BE3, 30084, false } };
-static const struct tn_be wild_be[] = { { BE1, 30085, false } };
 static const struct tn_be rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false },
 				      { BE3, 30086, false } };
 static const struct tn_be udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
@@ -98,29 +92,34 @@ static const struct tn_be shared_be[] = { { BE1, 30089, false } };
 
 static int load_routes(void)
 {
-	struct pt_route r[10];
+	struct pt_route r[TN_BASE_ROUTES + 5];
 
-	tn_route(&r[0], "web", GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web_be, 3);
-	tn_route(&r[1], "dns", GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
-	tn_route(&r[2], "dnat", GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat_be, 1);
-	tn_route(&r[3], "local", GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local_be, 2);
-	tn_route(&r[4], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
-	tn_route(&r[5], "snat", GW_IN, 84, IPPROTO_TCP, PT_NAT_SNAT, snat_be, 1);
-	tn_route(&r[6], "wild", NULL, 85, IPPROTO_TCP, PT_NAT_SNAT, wild_be, 1);
+	tn_base_routes(r);	/* web, dns, dnat, local, wild */
+	tn_route(&r[5], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
+	tn_route(&r[6], "snat", GW_IN, 84, IPPROTO_TCP, PT_NAT_SNAT, snat_be, 1);
 	tn_route(&r[7], "rr", GW_IN, 86, IPPROTO_TCP, PT_NAT_SNAT, rr_be, 3);
 	tn_route(&r[8], "udptmo", GW_IN, 87, IPPROTO_UDP, PT_NAT_SNAT, udp_tmo_be, 2);
 	/* Port 84 has two services (this "*" and the exact "snat"): its new
 	 * flows look the service up in portier_services; every other port has
 	 * one, taken from its portier_ports entry. */
 	tn_route(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
-	return tn_apply(env.dp, r, 10, "test_xdp");
+	return tn_apply(env.dp, r, TN_BASE_ROUTES + 5, "test_xdp");
+}
+
+/* Both gateway addresses in portier_local (setup; teardown of the test
+ * that changes them). */
+static int local_both(void **state)
+{
+	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
+
+	(void)state;
+	return pt_dp_set_local(env.dp, local, 2);
 }
 
 static int setup(void **state)
 {
 	struct pt_dp_opts opts = { 0 };
 	struct portier_config cfg;
-	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
 	int err;
 
 	(void)state;
@@ -143,7 +142,7 @@ static int setup(void **state)
 	cfg.output_ifindex = env.if_out;
 	err = pt_dp_set_config(env.dp, &cfg);
 	if (!err)
-		err = pt_dp_set_local(env.dp, local, 2);
+		err = local_both(NULL);
 	if (!err)
 		err = load_routes();
 	if (err)
@@ -661,7 +660,6 @@ static void test_wildcard(void **state)
  * balancer again. */
 static void test_wildcard_input_side(void **state)
 {
-	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
 	struct pkt_spec s = client_spec(85, IPPROTO_TCP, PKT_SYN);
 	int fd = bpf_map__fd(env.skel->maps.portier_local);
 	struct portier_addr k = { 0 };
@@ -682,7 +680,6 @@ static void test_wildcard_input_side(void **state)
 	s = client_spec(85, IPPROTO_TCP, PKT_SYN);
 	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	assert_int_equal(pt_dp_set_local(env.dp, local, 2), 0);
 }
 
 /* The XDP program attached to ifindex (0: none). */
@@ -1133,7 +1130,8 @@ int main(void)
 		cmocka_unit_test(test_no_neigh),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
-		cmocka_unit_test(test_wildcard_input_side),
+		/* The other tests see both addresses as local, as setup set. */
+		cmocka_unit_test_teardown(test_wildcard_input_side, local_both),
 		cmocka_unit_test_teardown(test_attach_all_or_nothing, attach_cleanup),
 		cmocka_unit_test(test_one_service_port),
 		cmocka_unit_test(test_malformed),
