@@ -114,24 +114,40 @@ static __always_inline struct portier_flow *ct_lookup(const struct portier_confi
  * one full bucket, for the same key or not). */
 #define CT_EVICT_TRIES		2
 
+/* May a new flow take the place of this entry? Only if its client never
+ * proved its address (not ASSURED: a half-open flow, which a spoofed SYN
+ * flood makes by the million), or if it is closing: an established flow
+ * is never evicted for a new one, as nf_conntrack's early_drop never drops
+ * an assured entry. (An established flow idle past its timeout is the
+ * GC's: it deletes it within a tick.) */
+static __always_inline bool ct_evictable(const struct portier_ct_slot *s)
+{
+	__u8 flags = s->flow.flags;
+
+	return !(flags & PORTIER_FLOW_F_ASSURED) || (flags & PORTIER_FLOW_F_CLOSING);
+}
+
 /* One attempt of ct_evict. */
 static __always_inline int ct_evict_once(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
 					 __u32 now_tick, __u32 *victim_tag)
 {
-	__u32 best = 0, best_idle = 0, idle, t;
+	__u32 best = PORTIER_CT_SLOTS, best_idle = 0, idle, t;
 	struct portier_ct_slot *s;
 
-#pragma unroll
 	for (__u32 i = 0; i < PORTIER_CT_SLOTS; i++) {
 		s = ct_slot(idx, i);
 		if (!s || !(CT_READ(b->tag[i]) & 1))	/* free, or being claimed */
 			continue;
+		if (!ct_evictable(s))
+			continue;
 		idle = portier_idle_ticks(now_tick, s->flow.last_seen);
-		if (idle >= best_idle) {
+		if (best == PORTIER_CT_SLOTS || idle >= best_idle) {
 			best_idle = idle;
 			best = i;
 		}
 	}
+	if (best >= PORTIER_CT_SLOTS)	/* every entry established: none goes */
+		return -1;
 	best &= PORTIER_CT_SLOTS - 1;
 	t = CT_READ(b->tag[best]);
 	if (t == 0) {	/* freed meanwhile: take it, evicting nothing */
@@ -146,16 +162,19 @@ static __always_inline int ct_evict_once(struct portier_ct_bucket *b, __u32 idx,
 	return best;
 }
 
-/* With no slot free in bucket idx: claim (mark) the slot whose entry is
- * idle longest, evicting it (its tag in *victim_tag); if another CPU
- * claimed it first, the next idlest. A victim's slot freed meanwhile is
- * claimed as it is (*victim_tag 0: nothing evicted). Returns the slot, or
- * -1. */
-static __always_inline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark,
-				    __u32 now_tick, __u32 *victim_tag)
+/* With no slot free in bucket idx: claim (mark) the slot of the evictable
+ * entry (ct_evictable) idle longest, evicting it (its tag in
+ * *victim_tag); if another CPU claimed it first, the next idlest. A
+ * victim's slot freed meanwhile is claimed as it is (*victim_tag 0:
+ * nothing evicted). Returns the slot, or -1 (none evictable: the new flow
+ * is refused). A function of its own: ct_claim's frame stays small. */
+__noinline int ct_evict(struct portier_ct_bucket *b, __u32 idx, __u32 mark, __u32 now_tick,
+			__u32 *victim_tag)
 {
 	int c = -1;
 
+	if (!b || !victim_tag)
+		return -1;
 	for (int n = 0; n < CT_EVICT_TRIES && c < 0; n++)
 		c = ct_evict_once(b, idx, mark, now_tick, victim_tag);
 	return c;
@@ -396,17 +415,7 @@ __noinline int ct_drop_partner(const struct portier_config *cfg, __u32 idx, __u3
 static __always_inline __u32 flow_timeout_ticks(const struct portier_config *cfg, __u8 proto,
 						__u8 flags)
 {
-	__u32 s;
-
-	if (proto == IPPROTO_UDP)
-		s = cfg->tmo_udp;
-	else if (flags & PORTIER_FLOW_F_CLOSING)
-		s = cfg->tmo_tcp_close;
-	else if (flags & PORTIER_FLOW_F_SEEN_REPLY)
-		s = cfg->tmo_tcp_est;
-	else
-		s = cfg->tmo_tcp_syn;
-	return portier_ticks_of_s(s);
+	return portier_ticks_of_s(portier_flow_timeout_s(cfg, proto, flags));
 }
 
 static __always_inline bool flow_expired(const struct portier_config *cfg,

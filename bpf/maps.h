@@ -184,4 +184,38 @@ struct {
 	__type(value, struct portier_health);
 } portier_health SEC(".maps");
 
+/* The original entry of the flow a packet is creating, before and after
+ * it is published: working memory, one per CPU (the BPF stack has no room
+ * for it beside the rest of the path). Key __u32 0; the program's own,
+ * not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct portier_flow);
+} portier_new_flow SEC(".maps");
+
+/* SYN flood guard of each route: this CPU's SYN rate window, "auto" state
+ * and cookie counters. Key __u32 route id, value struct portier_syn_guard
+ * per CPU; written by the program, read by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, struct portier_syn_guard);
+} portier_syn_guard SEC(".maps");
+
+/* Flows opened by a SYN cookie: their sequence, timestamp and window
+ * translation. Key struct portier_flow_key (the flow's original key), value
+ * struct portier_synproxy; written by the program. An LRU hash sized like
+ * the connection table (userspace sets it before load), twice the flows it
+ * can hold: entries of ended flows age out, live ones are used on every
+ * packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PORTIER_CT_DEFAULT_ENTRIES);
+	__type(key, struct portier_flow_key);
+	__type(value, struct portier_synproxy);
+} portier_synproxy SEC(".maps");
+
 #endif

@@ -56,23 +56,23 @@ static __always_inline bool svc_route(const struct pkt *p, const struct portier_
 	return true;
 }
 
-/* The next backend of route_id in exact round-robin order: the route's
- * n-th new flow takes active[n % n_active]. */
-static __always_inline struct portier_backend *pick_backend(__u32 route_id, __u32 *route_flags,
-							    __u32 *backend_id)
+/* Route route_id's rotation, or NULL. */
+static __always_inline const struct portier_route *route_of(__u32 route_id)
+{
+	return bpf_map_lookup_elem(&portier_routes, &route_id);
+}
+
+/* The backend at position i (any number: taken modulo the rotation's
+ * length) of rotation r, its id in *backend_id; NULL if r has none. */
+static __always_inline struct portier_backend *rotation_backend(const struct portier_route *r,
+								 __u32 i, __u32 *backend_id)
 {
 	struct portier_backend *be;
-	struct portier_route *r;
-	__u32 *rr, n, i, id;
+	__u32 n = r->n_active, id;
 
-	r = bpf_map_lookup_elem(&portier_routes, &route_id);
-	rr = bpf_map_lookup_elem(&portier_rr, &route_id);
-	if (!r || !rr)
-		return NULL;
-	n = r->n_active;
 	if (n == 0 || n > PORTIER_MAX_ROUTE_BACKENDS)
 		return NULL;
-	i = __sync_fetch_and_add(rr, 1) % n;
+	i %= n;
 	barrier_var(i);	/* keep the check below: the verifier needs it */
 	if (i >= PORTIER_MAX_ROUTE_BACKENDS)
 		return NULL;
@@ -80,9 +80,32 @@ static __always_inline struct portier_backend *pick_backend(__u32 route_id, __u3
 	be = bpf_map_lookup_elem(&portier_backends, &id);
 	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != PORTIER_AF_INET)
 		return NULL;
-	*route_flags = r->flags;
 	*backend_id = id;
 	return be;
+}
+
+/* The next backend of route route_id (rotation r) in exact round-robin
+ * order: the route's n-th new flow takes active[n % n_active]. */
+static __always_inline struct portier_backend *pick_backend(const struct portier_route *r,
+							    __u32 route_id, __u32 *backend_id)
+{
+	__u32 *rr = bpf_map_lookup_elem(&portier_rr, &route_id);
+
+	if (!rr)
+		return NULL;
+	return rotation_backend(r, __sync_fetch_and_add(rr, 1), backend_id);
+}
+
+/* The backend of rotation r for the client of key k by a hash of its
+ * address and port: a cookie SYN and the ACK that answers it, which no
+ * state links, pick the same one. */
+static __always_inline struct portier_backend *hash_backend(const struct portier_route *r,
+							    const struct portier_flow_key *k,
+							    __u32 *backend_id)
+{
+	__u64 h = ((__u64)k->saddr << 16 | k->sport) * 0x9e3779b97f4a7c15ULL;
+
+	return rotation_backend(r, (__u32)(h >> 32), backend_id);
 }
 
 /* A flow entry with everything but the rewrite. */
@@ -134,13 +157,15 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 /* Insert both entries of a new flow for the packet with key k to backend
  * be and fill *orig with the original direction's entry. Both slots are
  * claimed before either is written, so the writes of one do not wait on
- * the claim of the other. Returns FLOW_OK, FLOW_RACE (the original entry
- * exists: use it) or a drop reason. */
+ * the claim of the other. Both entries start with the state bits flags
+ * (a local flow's one entry with PORTIER_FLOW_F_LOCAL alone). Returns
+ * FLOW_OK, FLOW_RACE (the original entry exists: use it) or a drop
+ * reason. */
 static __always_inline __u32 flow_create(const struct portier_config *cfg,
 					 const struct portier_flow_key *k, __u32 route_id,
 					 __u32 route_flags, __u32 backend_id,
 					 const struct portier_backend *be, __u32 len, __u64 now,
-					 struct portier_flow *orig)
+					 __u8 flags, struct portier_flow *orig)
 {
 	struct ct_claimed co, cr;
 	struct portier_flow_key rk;
@@ -160,6 +185,7 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	orig->nat_sport = k->sport;
 	orig->nat_daddr = k->daddr;
 	orig->nat_dport = k->dport;
+	orig->flags = flags;
 	if (be->flags & PORTIER_BACKEND_F_LOCAL) {
 		orig->flags = PORTIER_FLOW_F_LOCAL;
 		ct_publish(&co, k, orig);
@@ -171,6 +197,7 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	/* The reply entry: backend -> (gateway or client), rewritten back to
 	 * service -> client. */
 	flow_init(&rv, PORTIER_FLOW_DIR_REPLY, route_id, backend_id, now);
+	rv.flags = flags;
 	rv.nat_saddr = k->daddr;
 	rv.nat_sport = k->dport;
 	rv.nat_daddr = k->saddr;

@@ -2,8 +2,9 @@
 /*
  * portier.bpf.c - the XDP program of the data plane, attached to the input
  * (client side) and the output (backend side) NIC alike. One packet walk:
- * parse, port filter, connection table, new flow (service, round-robin
- * backend, NAT), rewrite and forward. docs/dataplane.md tells the story.
+ * parse, port filter, connection table, new flow (service, SYN cookie or
+ * round-robin backend, NAT), rewrite and forward. docs/dataplane.md tells
+ * the story.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -19,6 +20,7 @@
 #include "nat.h"
 #include "fwd.h"
 #include "connlog.h"
+#include "synproxy.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -51,52 +53,138 @@ static __always_inline bool tcp_syn_only(const struct pkt *p)
 	return p->tcp && p->tcp->syn && !p->tcp->ack;
 }
 
-/* A packet of a known, live flow: account, track TCP state, then pass
- * (local backend) or rewrite and forward. */
+/* The state bits a packet of flow entry f adds: a reply seen; the client
+ * proved its address (ASSURED: its TCP packet after the reply, the
+ * handshake's ACK; a UDP reply); FIN or RST. */
+static __always_inline __u8 flow_new_bits(const struct pkt *p, const struct portier_flow *f)
+{
+	__u8 bits = 0;
+
+	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
+		bits |= PORTIER_FLOW_F_SEEN_REPLY | (p->tcp ? 0 : PORTIER_FLOW_F_ASSURED);
+	if (f->dir == PORTIER_FLOW_DIR_ORIG && p->tcp && !p->tcp->syn &&
+	    (f->flags & (PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_ASSURED)) ==
+		    PORTIER_FLOW_F_SEEN_REPLY)
+		bits |= PORTIER_FLOW_F_ASSURED;
+	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
+		bits |= PORTIER_FLOW_F_CLOSING;
+	return bits;
+}
+
+/* A packet of a known, live flow: account, track its state, translate a
+ * cookie flow's sequence numbers, then pass (local backend) or rewrite
+ * and forward. */
 static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 				       const struct portier_config *cfg,
 				       struct portier_flow *f, __u64 now)
 {
 	__u32 before = f->last_seen;
 	bool refresh = flow_touch(f, p->len, now);
+	__u8 bits = flow_new_bits(p, f);
+	int rc;
 
 	if (refresh)
 		flow_touch_other(cfg, f, p->proto, before, portier_tick(now));
-
-	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
-		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_CLOSING);
-	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
-		flow_set_flags(cfg, f, p->proto, PORTIER_FLOW_F_SEEN_REPLY);
+	if (bits)
+		flow_set_flags(cfg, f, p->proto, bits);
 	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
 		connlog_tcp_close(cfg, p, f, now);
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+	if (f->flags & PORTIER_FLOW_F_SYNPROXY) {
+		rc = synproxy_packet(ctx, cfg, f);
+		if (rc >= 0)
+			return rc;
+		if (!parse_packet(ctx, p).ok)	/* it may have rebuilt the frame */
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+	}
 	return forward(ctx, p, f, now, refresh);
 }
 
+/* no_cookie_ack() when the ACK's cookie is valid: open its flow. */
+#define COOKIE_OPEN	(-1)
+
+/* A TCP packet but a SYN to route route_id (rotation r), no flow: the
+ * ACK of a cookie SYN-ACK opens its flow (COOKIE_OPEN: its backend in
+ * *be, *backend_id); anything else is passed (the stack resets it):
+ * returns the action, counted. */
+static __always_inline int cookie_ack(struct pkt *p, const struct portier_route *r,
+				      __u32 route_id, const struct portier_flow_key *key,
+				      struct portier_backend **be, __u32 *backend_id)
+{
+	struct portier_syn_guard *g;
+
+	if (!(r->flags & COOKIES_ANY) || !p->tcp->ack || p->tcp->syn || p->tcp->rst)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	*be = hash_backend(r, key, backend_id);
+	/* The local backend's cookies are the kernel's own (passed SYN). */
+	if (!*be || ((*be)->flags & PORTIER_BACKEND_F_LOCAL))
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+	if (bpf_tcp_raw_check_syncookie_ipv4(p->iph, p->tcp)) {
+		if (g)
+			g->cookies_failed++;
+		return count_reason(PORTIER_R_SYN_COOKIE_FAILED, XDP_PASS);
+	}
+	if (g)
+		g->cookies_valid++;
+	count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
+	return COOKIE_OPEN;
+}
+
 /* A packet to a service port with no live flow: a UDP datagram or a TCP
- * SYN starts one. */
+ * SYN starts one (a SYN under cookies gets a cookie SYN-ACK instead), and
+ * so does the ACK of a cookie, which becomes the client's SYN to the
+ * backend. */
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct portier_config *cfg,
 				    const struct portier_port *dport,
 				    const struct portier_flow_key *key, __u64 now)
 {
-	__u32 route_id, route_flags = 0, backend_id = 0, rc;
+	__u32 route_id, backend_id = 0, rc;
+	const struct portier_route *r;
+	struct portier_syn_guard *g;
 	struct portier_backend *be;
-	struct portier_flow orig;
-	struct portier_flow *f;
+	struct portier_flow *orig, *f;
+	__u32 zero = 0;
+	__u8 flags = 0;
+	int act;
 
-	if (p->tcp && !tcp_syn_only(p))
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	if (!svc_route(p, dport, &route_id))
-		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
-	be = pick_backend(route_id, &route_flags, &backend_id);
-	if (!be)
+		return count_reason(p->tcp && !tcp_syn_only(p) ? PORTIER_R_PASS_NO_FLOW :
+								 PORTIER_R_PASS_UNDECLARED,
+				    XDP_PASS);
+	r = route_of(route_id);
+	if (!r)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+	if (p->tcp && !tcp_syn_only(p)) {
+		act = cookie_ack(p, r, route_id, key, &be, &backend_id);
+		if (act != COOKIE_OPEN)
+			return act;
+		flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+	} else if (p->tcp && (r->flags & COOKIES_ANY) &&
+		   syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id),
+				   r->flags, now)) {
+		be = hash_backend(r, key, &backend_id);
+		if (!be)
+			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+		if (be->flags & PORTIER_BACKEND_F_LOCAL)
+			return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+		return syncookie_answer(ctx, cfg, g, now);
+	} else {
+		be = pick_backend(r, route_id, &backend_id);
+		if (!be)
+			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+	}
 
-	rc = flow_create(cfg, key, route_id, route_flags, backend_id, be, p->len, now, &orig);
+	orig = bpf_map_lookup_elem(&portier_new_flow, &zero);
+	if (!orig)
+		return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
+	rc = flow_create(cfg, key, route_id, r->flags, backend_id, be, p->len, now, flags, orig);
 	if (rc == FLOW_RACE) {
+		if (flags)	/* the same cookie ACK twice: the first opens */
+			return count_reason(PORTIER_R_SYNPROXY_PENDING, XDP_DROP);
 		f = ct_lookup(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
@@ -104,13 +192,17 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
+	if (flags && (!syncookie_to_syn(ctx, cfg, key) || !parse_packet(ctx, p).ok)) {
+		flow_delete(cfg, key, orig);
+		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+	}
 
 	count_flow(backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
-	if (orig.flags & PORTIER_FLOW_F_LOCAL)
+	if (orig->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
 	 * caches it in the entry. */
-	return forward(ctx, p, &orig, now, true);
+	return forward(ctx, p, orig, now, true);
 }
 
 SEC("xdp")

@@ -62,6 +62,8 @@
 #define PORTIER_MAP_STATE		"portier_state"
 #define PORTIER_MAP_CONNLOG		"portier_connlog"	/* the daemon's: not pinned */
 #define PORTIER_MAP_HEALTH		"portier_health"
+#define PORTIER_MAP_SYN_GUARD		"portier_syn_guard"
+#define PORTIER_MAP_SYNPROXY		"portier_synproxy"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -97,6 +99,13 @@ struct portier_config {
 	__u32 ct_buckets;		/* buckets of portier_conntrack */
 	__u32 ct_step;			/* portier_ct_step_for(ct_buckets) */
 	__u64 ct_seed;			/* hash seed (random) */
+	/* SYN flood defense (bpf/synproxy.h, docs/dataplane.md). */
+	__u32 syn_rate;			/* SYNs per second, per CPU and route,
+					 * above which "auto" answers with cookies;
+					 * 0 = PORTIER_SYN_RATE_DEFAULT */
+	__u16 syn_mss;			/* MSS our cookie SYN-ACK offers */
+	__u8 syn_wscale;		/* window scale our cookie SYN-ACK offers */
+	__u8 pad2;
 };
 
 /* ---- services (portier_services: hash, written by userspace) ----------- */
@@ -118,6 +127,9 @@ struct portier_svc {
 
 #define PORTIER_ROUTE_F_DNAT	(1U << 0)	/* keep the client address */
 #define PORTIER_ROUTE_F_LOG	(1U << 1)	/* connection logs (tcplog) */
+/* SYN cookies (docs/dataplane.md, "SYN floods"): neither bit = off. */
+#define PORTIER_ROUTE_F_COOKIES_ON	(1U << 2)	/* every SYN gets a cookie */
+#define PORTIER_ROUTE_F_COOKIES_AUTO	(1U << 3)	/* above syn_rate only */
 
 /* A route's rotation: the backends that take new flows (healthy and not
  * drained), in round-robin order. Replaced whole by one map update (the map
@@ -166,7 +178,7 @@ struct portier_route_meta {
 	__u8 nat;			/* enum pt_nat */
 	__u8 balance;			/* enum pt_balance */
 	__u8 origin;			/* PORTIER_ORIGIN_* */
-	__u8 pad;
+	__u8 syn_cookies;		/* enum pt_syn_cookies */
 	__u32 check_inter_ms;		/* health-check settings */
 	__u32 check_timeout_ms;
 	__u32 check_rise;
@@ -276,6 +288,13 @@ struct portier_flow_key {
 /* Connection logs (bpf/connlog.h), only on flows of routes that log: */
 #define PORTIER_FLOW_F_FIN	(1U << 3)	/* this direction sent a FIN */
 #define PORTIER_FLOW_F_LOGGED	(1U << 4)	/* end event sent (both entries) */
+/* The client proved its address: a TCP packet from it after the reply (the
+ * handshake's ACK), a UDP reply, or a valid SYN cookie. Never evicted for a
+ * new flow (only entries without it are: nf_conntrack's early_drop). */
+#define PORTIER_FLOW_F_ASSURED	(1U << 5)
+/* Opened by a SYN cookie: its sequence numbers, timestamps and window are
+ * translated by its portier_synproxy entry (bpf/synproxy.h). */
+#define PORTIER_FLOW_F_SYNPROXY	(1U << 6)
 
 /* Flow activity times on 32 bits: CLOCK_MONOTONIC ns >> PORTIER_TICK_SHIFT
  * (ticks of 1.048576 ms), compared modulo 2^32, which is right for any idle
@@ -337,6 +356,20 @@ struct portier_flow {
 	__u64 bytes;			/* this direction, frame bytes */
 	__u64 created_ns;		/* bpf_ktime_get_coarse_ns() at creation */
 };
+
+/* The idle timeout, seconds, of a flow entry of protocol proto in the
+ * state of its flags (PORTIER_FLOW_F_*): a TCP flow is established once
+ * ASSURED; until then (a SYN seen, or a SYN-ACK too, as a spoofed SYN's
+ * flow stays) it has the SYN timeout. The program and the GC both use it. */
+static inline __attribute__((always_inline)) __u32
+portier_flow_timeout_s(const struct portier_config *c, __u8 proto, __u8 flags)
+{
+	if (proto != 6)		/* IPPROTO_TCP */
+		return c->tmo_udp;
+	if (flags & PORTIER_FLOW_F_CLOSING)
+		return c->tmo_tcp_close;
+	return flags & PORTIER_FLOW_F_ASSURED ? c->tmo_tcp_est : c->tmo_tcp_syn;
+}
 
 _Static_assert(sizeof(struct portier_flow_key) == 16, "flow key is four words");
 _Static_assert(sizeof(struct portier_flow) == 64, "flow entry is one cache line");
@@ -476,6 +509,57 @@ struct portier_nexthop {
 	__u8 tx_smac[6];
 };
 
+/* ---- SYN flood defense (bpf/synproxy.h) ---------------------------------- */
+
+#define PORTIER_SYN_RATE_DEFAULT	2000	/* SYN/s per CPU and route: "auto" on */
+#define PORTIER_SYN_MSS_DEFAULT		1460
+#define PORTIER_SYN_WSCALE_DEFAULT	7
+/* "auto" stays on this many ns after the last second above the rate. */
+#define PORTIER_SYN_HOLD_NS		(5ULL * 1000000000ULL)
+
+/* portier_syn_guard[route id], per CPU, written by the program: this CPU's
+ * SYN count in the current one-second window (what "auto" switches on),
+ * and the route's cookie counters. Summed (counters) or or'ed (on_until)
+ * by userspace. */
+struct portier_syn_guard {
+	__u64 window_ns;		/* start of the current window */
+	__u64 on_until_ns;		/* "auto": cookies until then */
+	__u32 window_syns;		/* SYNs to the route in the window */
+	__u32 pad;
+	__u64 cookies_sent;		/* SYNs answered with a cookie */
+	__u64 cookies_valid;		/* ACKs whose cookie opened a flow */
+	__u64 cookies_failed;		/* ACKs with no flow and a bad cookie */
+	__u64 pending_dropped;		/* client packets before the backend's
+					 * SYN-ACK */
+};
+
+#define PORTIER_SYNPROXY_PENDING	0	/* SYN sent to the backend */
+#define PORTIER_SYNPROXY_OPEN		1	/* its SYN-ACK seen: translating */
+
+#define PORTIER_SYNPROXY_F_TS		(1U << 0)	/* timestamps negotiated */
+#define PORTIER_SYNPROXY_F_WS		(1U << 1)	/* window scaling negotiated */
+#define PORTIER_SYNPROXY_F_SACK		(1U << 2)	/* SACK permitted */
+
+/* portier_synproxy (LRU hash): one per flow opened by a SYN cookie, keyed
+ * by the flow's original key (client -> service), written by the program.
+ * The client sees our cookie as the server's ISN and our timestamp clock;
+ * the backend its own: the differences translate every packet. */
+struct portier_synproxy {
+	__u32 cookie_isn;		/* our SYN-ACK's sequence number */
+	__u32 client_isn;		/* the client's SYN's sequence number */
+	__u32 seq_delta;		/* backend ISN - cookie ISN (OPEN) */
+	__u32 ts_delta;			/* our cookie tsval - backend's (OPEN) */
+	__u32 cookie_tsval;		/* our SYN-ACK's timestamp */
+	__u32 client_tsval;		/* the client's last timestamp seen */
+	__u16 client_win;		/* the client's ACK window (scaled) */
+	__u8 state;			/* PORTIER_SYNPROXY_* */
+	__u8 flags;			/* PORTIER_SYNPROXY_F_* */
+	__u8 client_wscale;		/* what the client's SYN offered */
+	__u8 our_wscale;		/* what our SYN-ACK offered */
+	__u8 backend_wscale;		/* what the backend's SYN-ACK offered */
+	__u8 pad;
+};
+
 /* ---- counters (per-CPU arrays, summed by userspace) --------------------- */
 
 /* portier_route_stats[route id], portier_backend_stats[backend id] */
@@ -513,6 +597,17 @@ enum portier_reason {
 	PORTIER_R_CT_RACE,		/* not a packet: a new entry's claim met
 					 * another CPU's claim of its key (or tag)
 					 * and waited for it */
+	/* SYN flood defense (bpf/synproxy.h): */
+	PORTIER_R_SYN_COOKIE_SENT,	/* a SYN answered with a cookie SYN-ACK */
+	PORTIER_R_SYN_COOKIE_VALID,	/* an ACK's cookie valid: flow opened */
+	PORTIER_R_SYN_COOKIE_FAILED,	/* an ACK to a cookie route, no flow, bad
+					 * cookie: passed (the stack resets) */
+	PORTIER_R_SYNPROXY_PENDING,	/* client packet before the backend's
+					 * SYN-ACK: dropped (the client resends) */
+	PORTIER_R_SYNPROXY_BACKEND_ACK,	/* a backend's SYN-ACK answered by an ACK */
+	PORTIER_R_DROP_BAD_CSUM,	/* a SYN with a bad checksum under cookies */
+	PORTIER_R_SYNPROXY_LOST,	/* a cookie flow's translation was lost
+					 * (portier_synproxy evicted it): dropped */
 	PORTIER_R_MAX,
 };
 

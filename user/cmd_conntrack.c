@@ -48,7 +48,9 @@ static const char *flow_state(const struct portier_flow_key *k, const struct por
 		return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "replied" : "unreplied";
 	if (f->flags & PORTIER_FLOW_F_CLOSING)
 		return "closing";
-	return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "established" : "syn_sent";
+	if (f->flags & PORTIER_FLOW_F_ASSURED)
+		return "established";
+	return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "syn_recv" : "syn_sent";
 }
 
 static __u64 now_ns(void)

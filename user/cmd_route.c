@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "syn_guard.h"
 #include "util.h"
 
 #define LISTEN_BUF	(INET6_ADDRSTRLEN + 16)	/* "ADDR:PORT/proto" */
@@ -55,6 +56,12 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+/* The route's SYN cookie mode as loaded ("off" for UDP). */
+static const char *syn_cookies_of(const struct pt_dp_route_view *r)
+{
+	return r->meta.key.proto == IPPROTO_TCP ? pt_syn_guard_mode(r->flags) : "off";
+}
+
 static json_t *route_json(const struct pt_dp_route_view *r)
 {
 	const struct portier_route_meta *m = &r->meta;
@@ -71,13 +78,13 @@ static json_t *route_json(const struct pt_dp_route_view *r)
 				  "local", b->local, "state", cli_state_name(b->state),
 				  "id", (int)b->id));
 	}
-	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o,"
+	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o,"
 		      " s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
 		      "name", m->name, "id", (int)r->id, "origin", cli_origin_name(m->origin),
 		      "address", cli_listen_addr(&m->key, addr, sizeof(addr)),
 		      "port", (int)ntohs(m->key.port), "proto", pt_proto_name(m->key.proto),
 		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", "roundrobin",
-		      "options", pt_options_json(m->options),
+		      "syn_cookies", syn_cookies_of(r), "options", pt_options_json(m->options),
 		      "check", "inter_ms", (int)m->check_inter_ms,
 		      "timeout_ms", (int)m->check_timeout_ms, "rise", (int)m->check_rise,
 		      "fall", (int)m->check_fall, "port", (int)m->check_port,
@@ -96,8 +103,9 @@ static void route_text(const struct pt_dp_route_view *r)
 		 cli_listen_addr(&m->key, addr, sizeof(addr)), ntohs(m->key.port),
 		 pt_proto_name(m->key.proto));
 	pt_options_str(m->options, opts, sizeof(opts));
-	printf("%s  %s  nat %s  balance roundrobin  origin %s  options %s\n", m->name, listen,
-	       pt_nat_name(m->nat), cli_origin_name(m->origin), opts);
+	printf("%s  %s  nat %s  balance roundrobin  syn-cookies %s  origin %s  options %s\n",
+	       m->name, listen, pt_nat_name(m->nat), syn_cookies_of(r), cli_origin_name(m->origin),
+	       opts);
 	for (size_t i = 0; i < r->n_be; i++)
 		printf("    backend %-22s %-8s%s\n",
 		       cli_addr_port(&r->be[i].addr, r->be[i].port, ap, sizeof(ap)),

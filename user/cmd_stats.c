@@ -44,6 +44,8 @@ static const char *outcome_name(enum pt_metrics_outcome o)
 		return "forward";
 	case PT_METRICS_EVENT:
 		return "event";
+	case PT_METRICS_TX:
+		return "transmit";
 	case PT_METRICS_PASS:
 		break;
 	}

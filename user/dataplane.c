@@ -196,6 +196,10 @@ static __u32 route_flags(const struct pt_route *r)
 		f |= PORTIER_ROUTE_F_DNAT;
 	if (r->options & (PT_OPT_HTTPLOG | PT_OPT_TCPLOG))
 		f |= PORTIER_ROUTE_F_LOG;
+	if (r->proto == IPPROTO_TCP && r->syn_cookies == PT_SYN_COOKIES_ON)
+		f |= PORTIER_ROUTE_F_COOKIES_ON;
+	else if (r->proto == IPPROTO_TCP && r->syn_cookies == PT_SYN_COOKIES_AUTO)
+		f |= PORTIER_ROUTE_F_COOKIES_AUTO;
 	return f;
 }
 
@@ -211,7 +215,7 @@ static __u32 port_flag(uint8_t proto, bool service)
 /* The maps portier pins, by the names of include/portier.h. */
 static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[17];
+	static struct bpf_map *v[19];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -230,6 +234,8 @@ static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[14] = s->maps.portier_state;
 	v[15] = s->maps.portier_health;
 	v[16] = s->maps.portier_ct_slots;
+	v[17] = s->maps.portier_syn_guard;
+	v[18] = s->maps.portier_synproxy;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -495,6 +501,10 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 	if (!err)
 		err = bpf_map__set_max_entries(dp->skel->maps.portier_ct_slots,
 					       buckets * PORTIER_CT_SLOTS);
+	/* Cookie flows: at most one per two table entries; twice that room. */
+	if (!err)
+		err = bpf_map__set_max_entries(dp->skel->maps.portier_synproxy,
+					       portier_ct_capacity(buckets));
 	if (err) {
 		fail(err, "cannot size the connection table: %s", strerror(-err));
 		goto fail;
@@ -632,6 +642,9 @@ void pt_dp_config_defaults(struct portier_config *cfg)
 	cfg->tmo_tcp_est = PORTIER_TMO_TCP_EST_DEFAULT;
 	cfg->tmo_tcp_close = PORTIER_TMO_TCP_CLOSE_DEFAULT;
 	cfg->tmo_udp = PORTIER_TMO_UDP_DEFAULT;
+	cfg->syn_rate = PORTIER_SYN_RATE_DEFAULT;
+	cfg->syn_mss = PORTIER_SYN_MSS_DEFAULT;
+	cfg->syn_wscale = PORTIER_SYN_WSCALE_DEFAULT;
 }
 
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
@@ -1086,6 +1099,7 @@ static void route_meta(const struct pt_route *r, __u8 origin, struct portier_rou
 	m->nat = r->nat;
 	m->balance = r->balance;
 	m->origin = origin;
+	m->syn_cookies = r->syn_cookies;
 	m->check_inter_ms = r->check.inter_ms;
 	m->check_timeout_ms = r->check.timeout_ms;
 	m->check_rise = r->check.rise;
@@ -1440,6 +1454,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->balance = o->meta.balance;
 	r->nat = o->meta.nat;
 	r->options = o->meta.options;
+	r->syn_cookies = o->meta.syn_cookies;
 	r->dest_port = o->meta.dest_port;
 	r->check.inter_ms = o->meta.check_inter_ms;
 	r->check.timeout_ms = o->meta.check_timeout_ms;
@@ -1946,12 +1961,7 @@ int pt_dp_detach(struct pt_dataplane *dp)
 static __u32 flow_timeout_ticks(const struct portier_config *c, const struct portier_flow_key *k,
 				const struct portier_flow *f)
 {
-	__u32 s = c->tmo_udp;
-
-	if (k->proto == IPPROTO_TCP)
-		s = f->flags & PORTIER_FLOW_F_CLOSING ? c->tmo_tcp_close :
-		    f->flags & PORTIER_FLOW_F_SEEN_REPLY ? c->tmo_tcp_est : c->tmo_tcp_syn;
-	return portier_ticks_of_s(s);
+	return portier_ticks_of_s(portier_flow_timeout_s(c, k->proto, f->flags));
 }
 
 struct gc_walk {

@@ -51,6 +51,14 @@ static const struct {
 	[PORTIER_R_CT_EVICTED] = { "ct_evicted", PT_METRICS_EVENT },
 	/* Not a packet: two CPUs inserted one key at once; one waited. */
 	[PORTIER_R_CT_RACE] = { "ct_race", PT_METRICS_EVENT },
+	/* SYN flood defense (docs/dataplane.md, "SYN floods"). */
+	[PORTIER_R_SYN_COOKIE_SENT] = { "syn_cookie_sent", PT_METRICS_TX },
+	[PORTIER_R_SYN_COOKIE_VALID] = { "syn_cookie_valid", PT_METRICS_EVENT },
+	[PORTIER_R_SYN_COOKIE_FAILED] = { "syn_cookie_failed", PT_METRICS_PASS },
+	[PORTIER_R_SYNPROXY_PENDING] = { "synproxy_pending", PT_METRICS_DROP },
+	[PORTIER_R_SYNPROXY_BACKEND_ACK] = { "synproxy_backend_ack", PT_METRICS_TX },
+	[PORTIER_R_DROP_BAD_CSUM] = { "bad_checksum", PT_METRICS_DROP },
+	[PORTIER_R_SYNPROXY_LOST] = { "synproxy_lost", PT_METRICS_DROP },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -185,6 +193,40 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 		}
 }
 
+/* A route's SYN flood guard (docs/dataplane.md, "SYN floods"). */
+static void render_syn_guard(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_ac = "portier_route_syn_cookies_active";
+	static const char *const n_co = "portier_route_syn_cookies_total";
+	static const char *const n_pd = "portier_route_synproxy_pending_drops_total";
+	static const char *const results[] = { "sent", "valid", "failed" };
+
+	head(f, n_ac, "gauge",
+	     "1 while a route answers SYNs with cookies (mode on, or auto during a flood).");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, n_ac, s->routes[i].name, NULL, "mode",
+		       s->routes[i].syn_cookies ? s->routes[i].syn_cookies : "off");
+		u64(f, s->routes[i].guard.active);
+	}
+	head(f, n_co, "counter",
+	     "SYN cookies of a route: sent (SYN-ACKs), valid (ACKs that opened a flow), failed.");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		const struct pt_syn_guard *g = &s->routes[i].guard;
+		const uint64_t v[] = { g->cookies_sent, g->cookies_valid, g->cookies_failed };
+
+		for (size_t k = 0; k < ARRAY_SIZE(results); k++) {
+			series(f, n_co, s->routes[i].name, NULL, "result", results[k]);
+			u64(f, v[k]);
+		}
+	}
+	head(f, n_pd, "counter",
+	     "Client packets of a cookie flow dropped before its backend answered.");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, n_pd, s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].guard.pending_dropped);
+	}
+}
+
 static void render_backend_counters(const struct pt_metrics_snapshot *s, FILE *f)
 {
 	static const char *const n_co = "portier_backend_connections_total";
@@ -263,6 +305,8 @@ static void render_reasons(const struct pt_metrics_snapshot *s, FILE *f)
 		  "Packets dropped by the data plane, by reason." },
 		{ PT_METRICS_PASS, "portier_passes_total",
 		  "Packets passed to the kernel's stack, by reason." },
+		{ PT_METRICS_TX, "portier_transmits_total",
+		  "Packets the data plane answered itself (XDP_TX), by reason." },
 	};
 	enum pt_metrics_outcome o;
 
@@ -294,6 +338,7 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	fputs("portier_reloads_total", f);
 	u64(f, s->reloads);
 	render_routes(s, f);
+	render_syn_guard(s, f);
 	render_backend_counters(s, f);
 	render_backend_state(s, f);
 	render_reasons(s, f);

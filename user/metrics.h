@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "syn_guard.h"
 #include <stdio.h>
 
 #include <linux/types.h>
@@ -35,6 +37,8 @@ struct pt_metrics_route {
 	uint64_t flows;				/* new connections */
 	uint64_t packets[PT_METRICS_DIRS];	/* by PT_METRICS_DIR_* */
 	uint64_t bytes[PT_METRICS_DIRS];
+	const char *syn_cookies;		/* "auto", "on", "off" (static) */
+	struct pt_syn_guard guard;		/* its SYN flood guard */
 };
 
 /* One backend of a route: counters, state, SNAT use, health checks. */
@@ -76,10 +80,11 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s);
 
 /* Reason label of a reason id ("no_backend"), and whether it is a drop,
- * a pass, the redirect count or an event that is not a packet (a
+ * a pass, the redirect count, a packet the data plane answered itself
+ * (XDP_TX: a cookie SYN-ACK) or an event that is not a packet (a
  * connection-table eviction). NULL for an unknown id. */
 enum pt_metrics_outcome { PT_METRICS_PASS, PT_METRICS_DROP, PT_METRICS_REDIRECT,
-			  PT_METRICS_EVENT };
+			  PT_METRICS_EVENT, PT_METRICS_TX };
 const char *pt_metrics_reason(unsigned int reason, enum pt_metrics_outcome *outcome);
 
 /* The exposition text of s. */

@@ -5,6 +5,7 @@
  * walked in batches (SNAT ports in use per backend, entries in use).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,11 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		mr->flows = ps.flows;
 		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
 		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));
+		mr->syn_cookies = v[r].meta.key.proto == IPPROTO_TCP ?
+					  pt_syn_guard_mode(v[r].flags) : "off";
+		if (!err)
+			err = pt_syn_guard_read(skel->maps.portier_syn_guard, v[r].id, v[r].flags,
+						&mr->guard);
 		for (size_t b = 0; b < v[r].n_be && !err; b++) {
 			const struct pt_dp_backend_view *bv = &v[r].be[b];
 			const struct pt_health_status *hs =

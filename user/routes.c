@@ -78,7 +78,7 @@ struct cand {
 };
 
 static const char *const route_keys[] = { "mode", "address", "port", "proto", "nat",
-					  "destination", NULL };
+					  "syn_cookies", "destination", NULL };
 static const char *const dest_keys[] = { "group", "balance", "options", "check", NULL };
 static const char *const group_keys[] = { "name", "port", NULL };
 static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", NULL };
@@ -86,6 +86,23 @@ static const char *const proxies_keys[] = { "target", "routes", NULL };
 static const char *const target_keys[] = { "group", NULL };
 
 /* ---- text forms -------------------------------------------------------- */
+
+static const char *const syn_cookies_names[] = { "auto", "on", "off" };
+
+const char *pt_syn_cookies_name(enum pt_syn_cookies c)
+{
+	return (unsigned int)c < 3 ? syn_cookies_names[c] : "unknown";
+}
+
+int pt_syn_cookies_parse(const char *s, enum pt_syn_cookies *out)
+{
+	for (unsigned int i = 0; i < 3; i++)
+		if (!strcmp(s, syn_cookies_names[i])) {
+			*out = (enum pt_syn_cookies)i;
+			return 0;
+		}
+	return -EINVAL;
+}
 
 const char *pt_proto_name(uint8_t proto)
 {
@@ -557,6 +574,14 @@ static void parse_mode_nat(struct build *b, const struct pt_val *rv, struct pt_r
 		pt_error(b->d, &node->pos, r->name,
 			 "nat '%s' is unknown; use snat (the default: backends see this "
 			 "gateway's address) or dnat (backends see the client's address)", s);
+	free(s);
+
+	r->syn_cookies = PT_SYN_COOKIES_AUTO;
+	s = get_text(b, rv, "syn_cookies", r->name, "syn_cookies", &node, &err);
+	if (s && pt_syn_cookies_parse(s, &r->syn_cookies))
+		pt_error(b->d, &node->pos, r->name,
+			 "syn_cookies '%s' is unknown; use auto (the default: cookies while a "
+			 "SYN flood lasts), on (every SYN) or off", s);
 	free(s);
 }
 

@@ -17,6 +17,8 @@
 
 enum pt_balance { PT_BALANCE_ROUNDROBIN };
 enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
+/* SYN cookies of a TCP route (docs/inventory.md, syn_cookies). */
+enum pt_syn_cookies { PT_SYN_COOKIES_AUTO, PT_SYN_COOKIES_ON, PT_SYN_COOKIES_OFF };
 
 #define PT_OPT_HTTPLOG (1U << 0)
 #define PT_OPT_TCPLOG (1U << 1)
@@ -71,6 +73,7 @@ struct pt_route {
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	enum pt_balance balance;
 	enum pt_nat nat;
+	enum pt_syn_cookies syn_cookies;	/* default auto */
 	unsigned int options;	/* PT_OPT_* */
 	char *dest_group;	/* NULL for runtime routes */
 	uint16_t dest_port;
@@ -114,6 +117,9 @@ const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char
 /* Text forms used by the CLI and messages. */
 const char *pt_proto_name(uint8_t proto);
 const char *pt_nat_name(enum pt_nat nat);
+const char *pt_syn_cookies_name(enum pt_syn_cookies c);	/* "auto", "on", "off" */
+/* "auto", "on" or "off" into *out: 0, or -EINVAL. */
+int pt_syn_cookies_parse(const char *s, enum pt_syn_cookies *out);
 /* PT_OPT_* bits as "httplog,tcplog", or "-" for none. */
 const char *pt_options_str(unsigned int opts, char *buf, size_t len);
 /* "203.0.113.1" ; buf at least INET6_ADDRSTRLEN */

@@ -159,6 +159,21 @@ bool pkt_l4_csum_ok(const uint8_t *f, size_t len, bool udp_allow_zero)
 	return stored == want;
 }
 
+void pkt_l4_csum_fix(uint8_t *f, size_t len)
+{
+	uint8_t *ip = f + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
+	size_t l4_len = get16(ip + 2) - PKT_IP_LEN;
+	size_t coff = ip[9] == IPPROTO_TCP ? 16 : 6;
+	uint16_t c;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + l4_len)
+		return;
+	l4[coff] = l4[coff + 1] = 0;
+	c = (uint16_t)~pkt_fold(pkt_sum(l4, l4_len, pseudo_sum(ip, ip[9], l4_len)));
+	l4[coff] = c >> 8;
+	l4[coff + 1] = c & 0xff;
+}
+
 uint32_t pkt_saddr(const uint8_t *f)
 {
 	uint32_t a;

@@ -56,6 +56,10 @@ uint16_t pkt_fold(uint32_t sum);
 bool pkt_ip_csum_ok(const uint8_t *frame, size_t len);
 bool pkt_l4_csum_ok(const uint8_t *frame, size_t len, bool udp_allow_zero);
 
+/* Recompute the TCP or UDP checksum of an IPv4 frame from scratch (after
+ * a test edited its bytes: TCP options, sequence numbers). */
+void pkt_l4_csum_fix(uint8_t *frame, size_t len);
+
 /* Field access on a frame built by pkt_build (no options). */
 uint32_t pkt_saddr(const uint8_t *f);
 uint32_t pkt_daddr(const uint8_t *f);

@@ -89,10 +89,11 @@ static const struct tn_be rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false
 				      { BE3, 30086, false } };
 static const struct tn_be udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
 static const struct tn_be shared_be[] = { { BE1, 30089, false } };
+static const struct tn_be cookie_be[] = { { BE1, 30088, false } };
 
 static int load_routes(void)
 {
-	struct pt_route r[TN_BASE_ROUTES + 5];
+	struct pt_route r[TN_BASE_ROUTES + 6];
 
 	tn_base_routes(r);	/* web, dns, dnat, local, wild */
 	tn_route(&r[5], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
@@ -103,7 +104,10 @@ static int load_routes(void)
 	 * flows look the service up in portier_services; every other port has
 	 * one, taken from its portier_ports entry. */
 	tn_route(&r[9], "shared", NULL, 84, IPPROTO_TCP, PT_NAT_SNAT, shared_be, 1);
-	return tn_apply(env.dp, r, TN_BASE_ROUTES + 5, "test_xdp");
+	/* Every SYN to port 88 gets a cookie (bpf/synproxy.h). */
+	tn_route(&r[10], "cookie", GW_IN, 88, IPPROTO_TCP, PT_NAT_SNAT, cookie_be, 1);
+	r[10].syn_cookies = PT_SYN_COOKIES_ON;
+	return tn_apply(env.dp, r, TN_BASE_ROUTES + 6, "test_xdp");
 }
 
 /* Both gateway addresses in portier_local (setup; teardown of the test
@@ -1117,6 +1121,223 @@ static void test_full_bucket_evicts(void **state)
 	assert_int_equal(pt_ct_delete(ct, &fill[PORTIER_CT_SLOTS - 1]), -ENOENT);
 }
 
+/* ---- SYN cookies and the SYN proxy (bpf/synproxy.h) ------------------- */
+
+#define TCP_OFF		(PKT_ETH_LEN + PKT_IP_LEN)
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* A TCP frame of s whose header carries seq, ack, window and the options
+ * opt (n bytes, a multiple of 4) before any payload of s. */
+static size_t tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint16_t win,
+			const uint8_t *opt, size_t n, size_t payload, uint8_t *f)
+{
+	size_t len;
+	uint8_t *th = f + TCP_OFF;
+
+	s.payload_len = n + payload;
+	len = pkt_build(&s, f);
+	put32(th + 4, seq);
+	put32(th + 8, ack);
+	th[12] = (uint8_t)((20 + n) / 4) << 4;
+	th[14] = win >> 8;
+	th[15] = win & 0xff;
+	memcpy(th + 20, opt, n);
+	pkt_l4_csum_fix(f, len);
+	return len;
+}
+
+/* The byte offset of option kind in TCP header th (40 bytes), or -1. */
+static int opt_at(const uint8_t *th, uint8_t kind)
+{
+	for (int i = 20; i < 40;) {
+		if (th[i] == 1) {
+			i++;
+			continue;
+		}
+		if (th[i] == kind)
+			return i;
+		if (th[i] == 0 || th[i + 1] < 2)
+			return -1;
+		i += th[i + 1];
+	}
+	return -1;
+}
+
+/* The whole handshake through the SYN proxy, every translated field and
+ * checksum checked: the client's SYN gets a cookie SYN-ACK (window 0,
+ * its options echoed, XDP_TX); its ACK becomes its SYN to the backend,
+ * with the options the cookie timestamp carried; the backend's SYN-ACK
+ * becomes the ACK that opens the client's window, in the client's
+ * sequence space; then data both ways has its acknowledgment, sequence
+ * number, timestamps and window translated. An ACK with a wrong cookie is
+ * passed to the stack (which resets it). */
+static void test_syn_cookie_handshake(void **state)
+{
+	static const uint8_t syn_opt[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8,
+					     0, 0, 0, 0, 1, 3, 3, 7 };
+	uint8_t f[PKT_MAX], opt[20], *th;
+	uint32_t isn = 0x10000000, cookie, our_ts, b_isn = 0x50000000, snat;
+	uint64_t sent = reason(PORTIER_R_SYN_COOKIE_SENT);
+	uint64_t valid = reason(PORTIER_R_SYN_COOKIE_VALID);
+	uint64_t failed = reason(PORTIER_R_SYN_COOKIE_FAILED);
+	struct pkt_spec c = client_spec(88, IPPROTO_TCP, PKT_SYN), b;
+	struct run r;
+	size_t n;
+	int o;
+
+	(void)state;
+	/* SYN: MSS 1460, SACK permitted, timestamps (1000), window scale 7. */
+	n = tcp_frame(c, isn, 0, 64240, syn_opt, 20, 0, f);
+	xdp_run(env.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_TX);
+	assert_int_equal(r.out_len, 74);
+	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	assert_memory_equal(r.out, mac_client, 6);
+	assert_memory_equal(r.out + 6, mac_in, 6);
+	assert_int_equal(pkt_saddr(r.out), ip4(GW_IN));
+	assert_int_equal(pkt_daddr(r.out), ip4(CLIENT));
+	assert_int_equal(pkt_sport(r.out), 88);
+	assert_int_equal(pkt_dport(r.out), c.sport);
+	assert_int_equal(pkt_ttl(r.out), 64);
+	th = r.out + TCP_OFF;
+	assert_int_equal(th[13], PKT_SYN | PKT_ACK);
+	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(th[14] << 8 | th[15], 0);	/* no data before the backend */
+	o = opt_at(th, 2);
+	assert_int_equal(o, 20);
+	assert_int_equal(th[o + 2] << 8 | th[o + 3], PORTIER_SYN_MSS_DEFAULT);
+	assert_true(opt_at(th, 4) > 0);
+	o = opt_at(th, 8);
+	assert_true(o > 0);
+	assert_int_equal(get32(th + o + 6), 1000);	/* echoes the client's */
+	our_ts = get32(th + o + 2);
+	assert_int_equal(our_ts & 0xf, 7);		/* the client's window scale */
+	assert_int_equal(our_ts >> 6 & 3, 3);		/* MSS 1460 */
+	o = opt_at(th, 3);
+	assert_true(o > 0);
+	assert_int_equal(th[o + 2], PORTIER_SYN_WSCALE_DEFAULT);
+	cookie = get32(th + 4);
+	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_SENT), sent + 1);
+
+	/* A wrong cookie: passed, counted. */
+	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
+	put32(opt + 4, 1001);
+	put32(opt + 8, our_ts);
+	n = tcp_frame(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xdp_run(env.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
+
+	/* The right cookie: the client's SYN goes to the backend. */
+	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xdp_run(env.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
+	assert_int_equal(r.out_len, 74);
+	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	assert_int_equal(pkt_saddr(r.out), ip4(GW_OUT));
+	assert_int_equal(pkt_daddr(r.out), ip4(BE1));
+	assert_int_equal(pkt_dport(r.out), 30088);
+	assert_int_equal(pkt_ttl(r.out), TTL - 1);
+	snat = pkt_sport(r.out);
+	th = r.out + TCP_OFF;
+	assert_int_equal(th[13], PKT_SYN);
+	assert_int_equal(get32(th + 4), isn);
+	assert_int_equal(get32(th + 8), 0);
+	o = opt_at(th, 2);
+	assert_true(o > 0);
+	assert_int_equal(th[o + 2] << 8 | th[o + 3], 1460);
+	assert_true(opt_at(th, 4) > 0);
+	o = opt_at(th, 8);
+	assert_true(o > 0);
+	assert_int_equal(get32(th + o + 2), 1001);
+	assert_int_equal(get32(th + o + 6), 0);
+	o = opt_at(th, 3);
+	assert_true(o > 0);
+	assert_int_equal(th[o + 2], 7);
+
+	/* The backend's SYN-ACK (window scale 9): the client's window opens,
+	 * in its own sequence space. */
+	b = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	b.payload_len = 0;
+	memcpy(opt, (uint8_t[]){ 2, 4, 0x05, 0xb4, 4, 2, 8, 10 }, 8);
+	put32(opt + 8, 777);
+	put32(opt + 12, 1001);
+	memcpy(opt + 16, (uint8_t[]){ 1, 3, 3, 9 }, 4);
+	n = tcp_frame(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
+	xdp_run(env.if_out, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	assert_int_equal(pkt_saddr(r.out), ip4(GW_IN));
+	assert_int_equal(pkt_daddr(r.out), ip4(CLIENT));
+	assert_int_equal(pkt_sport(r.out), 88);
+	assert_int_equal(pkt_dport(r.out), c.sport);
+	th = r.out + TCP_OFF;
+	assert_int_equal(th[13], PKT_ACK);
+	assert_int_equal(get32(th + 4), cookie + 1);
+	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(th[14] << 8 | th[15], 64000 >> 7);
+	assert_int_equal(opt_at(th, 2), -1);
+	assert_int_equal(opt_at(th, 3), -1);
+	o = opt_at(th, 8);
+	assert_true(o > 0);
+	assert_int_equal(get32(th + o + 2), our_ts);
+	assert_int_equal(get32(th + o + 6), 1001);
+
+	/* Client data: its acknowledgment and timestamp echo translated. */
+	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
+	put32(opt + 4, 1002);
+	put32(opt + 8, our_ts);
+	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
+	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
+	pkt_l4_csum_fix(f, n);
+	xdp_run(env.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	th = r.out + TCP_OFF;
+	assert_int_equal(pkt_sport(r.out), snat);
+	assert_int_equal(get32(th + 4), isn + 1);
+	assert_int_equal(get32(th + 8), b_isn + 1);
+	assert_int_equal(get32(th + 24), 1002);
+	assert_int_equal(get32(th + 28), 777);
+
+	/* Backend data: sequence number, timestamp and window translated. */
+	put32(opt + 4, 778);
+	put32(opt + 8, 1002);
+	n = tcp_frame(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
+	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
+	pkt_l4_csum_fix(f, n);
+	xdp_run(env.if_out, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	th = r.out + TCP_OFF;
+	assert_int_equal(get32(th + 4), cookie + 1);
+	assert_int_equal(get32(th + 8), isn + 11);
+	assert_int_equal(th[14] << 8 | th[15], (100 << 9) >> 7);
+	assert_int_equal(get32(th + 24), 778 + (our_ts - 777));
+	assert_int_equal(get32(th + 28), 1002);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1140,6 +1361,7 @@ int main(void)
 		cmocka_unit_test(test_udp_expiry),
 		cmocka_unit_test(test_touch_refreshes_both),
 		cmocka_unit_test(test_full_bucket_evicts),
+		cmocka_unit_test(test_syn_cookie_handshake),
 	};
 
 	/* Everything from here on lives in a namespace of our own: it goes

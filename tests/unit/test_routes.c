@@ -261,7 +261,7 @@ static void test_bad_balance(void **state)
 	check_fixture("bad-balance", "gw-1",
 		"tests/fixtures/bad-balance/hosts.yml:14:15: warning: route 'web': unknown key "
 		"'timeout' in a route is ignored; known keys: mode, address, port, proto, nat, "
-		"destination. Check the spelling\n"
+		"syn_cookies, destination. Check the spelling\n"
 		"tests/fixtures/bad-balance/hosts.yml:12:21: warning: route 'web': mode "
 		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
 		"or tcp\n"
