@@ -40,6 +40,7 @@
 #include "health_dp.h"
 #include "inventory.h"
 #include "metrics_collect.h"
+#include "nic_check.h"
 #include "nofile.h"
 #include "portier.skel.h"
 #include "routes.h"
@@ -583,6 +584,28 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 	return err;
 }
 
+/* Warn about a NIC that hands XDP frames with partial checksums (a veth
+ * whose peer offloads TX checksums, or may). A NIC that cannot be checked
+ * is said too; neither stops the daemon. */
+static void check_nics(const struct daemon_args *a)
+{
+	const char *const opt[] = { "--input", "--output" }, *nic[] = { a->input, a->output };
+	struct pt_nic_csum c;
+	char buf[DIAG_BUF];
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nic); i++) {
+		if (i && !strcmp(nic[i], nic[0]))
+			break;	/* one NIC for both */
+		err = pt_nic_csum_check(nic[i], &c);
+		if (err)
+			logmsg("warning: %s %s: cannot check whether it receives partial "
+			       "checksums: %s", opt[i], nic[i], strerror(-err));
+		else if (pt_nic_csum_warning(opt[i], nic[i], &c, buf, sizeof(buf)))
+			logmsg("warning: %s", buf);
+	}
+}
+
 /* Room for --metrics-max-conns connections besides everything else: the soft
  * file-descriptor limit is raised to the hard one if needed; if even that is
  * too low, fewer connections, said loudly. */
@@ -658,6 +681,7 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 		return NULL;
 	}
 	log_warnings(dp);
+	check_nics(a);
 	if (a->generic)
 		logmsg("WARNING: generic (skb) XDP mode: every packet pays for an skb");
 	return dp;
