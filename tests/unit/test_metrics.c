@@ -4,7 +4,8 @@
  * label escaping; `promtool check metrics` when promtool is installed), and
  * the libmicrohttpd server on 127.0.0.1: GET /metrics, 404, 500, driven by
  * poll like the daemon does, with a tiny HTTP client in a thread; a slow
- * client closed at the request deadline, the per-address limit.
+ * client closed at the request deadline, the per-address limit, the
+ * connection limit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -255,10 +256,10 @@ static void roundtrip(struct pt_metrics_server *m, struct client *c, const char 
 	c->request = request;
 	assert_true(p.fd >= 0);
 	assert_int_equal(pthread_create(&th, NULL, client_main, c), 0);
-	while (!atomic_load(&c->done) && ms_now() < end) {
-		poll(&p, 1, 50);
-		assert_int_equal(pt_metrics_server_run(m), 0);
-	}
+	/* Served only when the fd is readable, as the daemon does. */
+	while (!atomic_load(&c->done) && ms_now() < end)
+		if (poll(&p, 1, 50) > 0)
+			assert_int_equal(pt_metrics_server_run(m), 0);
 	pthread_join(th, NULL);
 }
 
@@ -342,10 +343,9 @@ static void serve_for(struct pt_metrics_server *m, uint64_t ms, int fd)
 	struct pollfd p = { .fd = pt_metrics_server_fd(m), .events = POLLIN };
 	uint64_t end = ms_now() + ms;
 
-	while (ms_now() < end && !(fd >= 0 && closed_by_server(fd))) {
-		poll(&p, 1, 10);
-		assert_int_equal(pt_metrics_server_run(m), 0);
-	}
+	while (ms_now() < end && !(fd >= 0 && closed_by_server(fd)))
+		if (poll(&p, 1, 10) > 0)
+			assert_int_equal(pt_metrics_server_run(m), 0);
 }
 
 /* A client that sends its request line one byte every 100 ms never goes
@@ -409,6 +409,38 @@ static void test_server_per_addr(void **state)
 	pt_metrics_server_stop(m);
 }
 
+/* At the connection limit a new connection waits in the listen backlog;
+ * when the slow ones are closed at their deadline it is served (the
+ * server wakes itself to take the listen socket back). */
+static void test_server_conn_limit(void **state)
+{
+	struct pt_metrics_limits lim = { .conns = 2, .per_addr = 16,
+					 .timeout_ms = SLOW_DEADLINE_MS };
+	struct pt_metrics_server *m = NULL;
+	struct client *c = calloc(1, sizeof(*c));
+	struct fill_state fs = {};
+	int fd[2];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", &lim, fill, &fs, &m), 0);
+	for (int i = 0; i < 2; i++)
+		fd[i] = slow_connect(pt_metrics_server_port(m));
+	serve_for(m, 50, -1);
+	roundtrip(m, c, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(c->resp, " 200 OK\r\n"));
+	/* Served once a slot was free: one or both closed (their deadlines
+	 * may fall in two different milliseconds). */
+	assert_true(strstr(c->resp, "\nportier_metrics_deadline_closed_total 1\n") ||
+		    strstr(c->resp, "\nportier_metrics_deadline_closed_total 2\n"));
+	for (int i = 0; i < 2; i++) {
+		assert_true(closed_by_server(fd[i]));
+		close(fd[i]);
+	}
+	pt_metrics_server_stop(m);
+	free(c);
+}
+
 static void test_listen_parse(void **state)
 {
 	struct pt_metrics_server *m = NULL;
@@ -430,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_server_deadline),
 		cmocka_unit_test(test_server_per_addr),
+		cmocka_unit_test(test_server_conn_limit),
 		cmocka_unit_test(test_listen_parse),
 	};
 
