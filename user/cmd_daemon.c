@@ -40,12 +40,17 @@
 #include "health_dp.h"
 #include "inventory.h"
 #include "metrics_collect.h"
+#include "nic_check.h"
+#include "nofile.h"
 #include "portier.skel.h"
 #include "routes.h"
 #include "util.h"
 
 #define DIAG_BUF	2048	/* one formatted diagnostic */
 #define TICK_SECONDS	5	/* period of local-address refresh and GC */
+#define FD_RESERVE	1024	/* descriptors kept for all but metrics connections:
+				 * maps, links, health-check sockets, logs */
+#define METRICS_TIMEOUT_MAX_S	3600
 
 /* What the daemon was asked to do. */
 struct daemon_args {
@@ -55,6 +60,8 @@ struct daemon_args {
 	const char *output;		/* --output IF (backend side) */
 	const char *bpffs;		/* --bpffs DIR: pin directory */
 	const char *metrics;		/* --metrics ADDR:PORT, NULL = none */
+	struct pt_metrics_limits mlim;	/* --metrics-max-conns, --metrics-per-addr,
+					 * --metrics-timeout */
 	bool flush_down;		/* --flush-down: a DOWN backend's flows go */
 	int nat;			/* --nat: -1 = as each route says */
 	__u32 ct_entries;		/* --conntrack-size N, 0 = default */
@@ -87,7 +94,9 @@ static int do_help(int argc, char **argv)
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
 		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
 		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
-		"              [--metrics ADDR:PORT] [--flush-down]\n"
+		"              [--metrics ADDR:PORT] [--metrics-max-conns N]\n"
+		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
+		"              [--flush-down]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
@@ -118,12 +127,21 @@ static int do_help(int argc, char **argv)
 		"                        (default %5$d)\n"
 		"  --metrics ADDR:PORT   serve Prometheus metrics at\n"
 		"                        http://ADDR:PORT/metrics\n"
+		"  --metrics-max-conns N connections to it at once (default %7$d);\n"
+		"                        the file-descriptor limit is raised to fit\n"
+		"  --metrics-per-addr N  connections from one client address\n"
+		"                        (default %8$d); more are closed at once\n"
+		"  --metrics-timeout SECONDS\n"
+		"                        a connection that has not sent a complete\n"
+		"                        request this long after it opened (or after\n"
+		"                        its last answer) is closed (default %9$d)\n"
 		"  --flush-down          when a backend goes DOWN, delete its flows\n"
 		"                        (default: established flows are left to the\n"
 		"                        endpoints)\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
 		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
-		PORTIER_CT_DEFAULT_ENTRIES);
+		PORTIER_CT_DEFAULT_ENTRIES, PT_METRICS_CONNS_DEFAULT, PT_METRICS_PER_ADDR_DEFAULT,
+		PT_METRICS_TIMEOUT_DEFAULT_S);
 	return 0;
 }
 
@@ -139,7 +157,7 @@ static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
-	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH };
+	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -152,6 +170,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "keep", no_argument, NULL, O_KEEP },
 		{ "generic", no_argument, NULL, O_GEN },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "metrics-max-conns", required_argument, NULL, O_M_CONNS },
+		{ "metrics-per-addr", required_argument, NULL, O_M_PER_ADDR },
+		{ "metrics-timeout", required_argument, NULL, O_M_TIMEOUT },
 		{ "flush-down", no_argument, NULL, O_FLUSH },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "log-ring", required_argument, NULL, O_LOG_RING },
@@ -166,6 +187,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 	a->bpffs = pt_g.bpffs ? pt_g.bpffs : PORTIER_PIN_DIR_DEFAULT;
 	a->port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
 	a->port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
+	a->mlim = (struct pt_metrics_limits){ .conns = PT_METRICS_CONNS_DEFAULT,
+					      .per_addr = PT_METRICS_PER_ADDR_DEFAULT,
+					      .timeout_ms = PT_METRICS_TIMEOUT_DEFAULT_S * 1000 };
 	/* argv[-1] is "daemon": getopt skips it as the program name. */
 	optind = 0;
 	opterr = 0;	/* errors are reported once, below */
@@ -225,6 +249,24 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			break;
 		case O_FLUSH:
 			a->flush_down = true;
+			break;
+		case O_M_CONNS:
+		case O_M_PER_ADDR:
+			if (parse_u32(optarg, INT32_MAX, &v) || !v) {
+				p_err("%s '%s': expected a number of connections >= 1",
+				      opt == O_M_CONNS ? "--metrics-max-conns" : "--metrics-per-addr",
+				      optarg);
+				return -EINVAL;
+			}
+			*(opt == O_M_CONNS ? &a->mlim.conns : &a->mlim.per_addr) = v;
+			break;
+		case O_M_TIMEOUT:
+			if (parse_u32(optarg, METRICS_TIMEOUT_MAX_S, &v) || !v) {
+				p_err("--metrics-timeout '%s': expected whole seconds from 1 to %d",
+				      optarg, METRICS_TIMEOUT_MAX_S);
+				return -EINVAL;
+			}
+			a->mlim.timeout_ms = v * 1000;
 			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
@@ -518,11 +560,10 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			tick(dp);
 			health_sync(obs);	/* routes added or removed at runtime */
-			if (obs->metrics)
-				pt_metrics_server_run(obs->metrics);	/* idle timeouts */
 		}
 		if (pfd[3].revents & POLLIN)
 			health_run(obs);
+		/* Requests, and the server's own deadlines (its fd has a timer). */
 		if ((pfd[4].revents & POLLIN) && pt_metrics_server_run(obs->metrics))
 			logmsg("metrics: the HTTP server failed to serve a request");
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
@@ -541,6 +582,52 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 	if (pfd[1].fd >= 0)
 		close(pfd[1].fd);
 	return err;
+}
+
+/* Warn about a NIC that hands XDP frames with partial checksums (a veth
+ * whose peer offloads TX checksums, or may). A NIC that cannot be checked
+ * is said too; neither stops the daemon. */
+static void check_nics(const struct daemon_args *a)
+{
+	const char *const opt[] = { "--input", "--output" }, *nic[] = { a->input, a->output };
+	struct pt_nic_csum c;
+	char buf[DIAG_BUF];
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nic); i++) {
+		if (i && !strcmp(nic[i], nic[0]))
+			break;	/* one NIC for both */
+		err = pt_nic_csum_check(nic[i], &c);
+		if (err)
+			logmsg("warning: %s %s: cannot check whether it receives partial "
+			       "checksums: %s", opt[i], nic[i], strerror(-err));
+		else if (pt_nic_csum_warning(opt[i], nic[i], &c, buf, sizeof(buf)))
+			logmsg("warning: %s", buf);
+	}
+}
+
+/* Room for --metrics-max-conns connections besides everything else: the soft
+ * file-descriptor limit is raised to the hard one if needed; if even that is
+ * too low, fewer connections, said loudly. */
+static void metrics_fd_budget(struct daemon_args *a)
+{
+	uint64_t need = (uint64_t)a->mlim.conns + FD_RESERVE, have;
+	int err = pt_nofile_raise(need, &have);
+	unsigned int conns;
+
+	if (err)
+		logmsg("warning: cannot raise the file-descriptor limit (RLIMIT_NOFILE) "
+		       "to its hard limit: %s", strerror(-err));
+	if (have >= need)
+		return;
+	conns = have > 2 * FD_RESERVE ? (unsigned int)(have - FD_RESERVE) : (unsigned int)(have / 2);
+	if (!conns)
+		conns = 1;
+	logmsg("warning: --metrics: the file-descriptor limit (RLIMIT_NOFILE) is %llu: "
+	       "room for %u metrics connections, not %u (--metrics-max-conns); raise the "
+	       "hard limit to %llu (systemd LimitNOFILE=, ulimit -Hn)",
+	       (unsigned long long)have, conns, a->mlim.conns, (unsigned long long)need);
+	a->mlim.conns = conns;
 }
 
 /* Load or adopt, fill, attach. Returns the data plane, NULL after logging. */
@@ -594,6 +681,7 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 		return NULL;
 	}
 	log_warnings(dp);
+	check_nics(a);
 	if (a->generic)
 		logmsg("WARNING: generic (skb) XDP mode: every packet pays for an skb");
 	return dp;
@@ -639,7 +727,9 @@ static int do_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	/* Metrics before anything is attached: a bad address changes nothing. */
-	if (a.metrics && (err = pt_metrics_server_start(a.metrics, fill_metrics, &obs,
+	if (a.metrics)
+		metrics_fd_budget(&a);
+	if (a.metrics && (err = pt_metrics_server_start(a.metrics, &a.mlim, fill_metrics, &obs,
 							&obs.metrics))) {
 		p_err("--metrics %s: cannot serve there (%s); expected a local ADDR:PORT",
 		      a.metrics, strerror(-err));
@@ -662,7 +752,9 @@ static int do_run(int argc, char **argv)
 	obs.flush_down = a.flush_down;
 	health_sync(&obs);
 	if (obs.metrics)
-		logmsg("metrics on http://%s/metrics", a.metrics);
+		logmsg("metrics on http://%s/metrics (at most %u connections, %u per "
+		       "address, %us to send a request)", a.metrics, a.mlim.conns,
+		       a.mlim.per_addr, a.mlim.timeout_ms / 1000);
 	logmsg("running: host %s, %zu routes, input %s, output %s, pins in %s", a.host,
 	       rs->n_routes, a.input, a.output, a.bpffs);
 	err = pt_connlog_open(dp, &a.log, &connlog);

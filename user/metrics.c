@@ -2,7 +2,7 @@
 /*
  * metrics.c - render a snapshot as Prometheus text exposition format 0.0.4
  * and serve it with libmicrohttpd at /metrics (external epoll mode: the
- * daemon's poll loop drives it).
+ * daemon's poll loop drives it), with limits that hold under abuse.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +10,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -19,8 +24,6 @@
 
 #define CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_PATH	"/metrics"
-#define CONN_LIMIT	64	/* concurrent scrapes */
-#define CONN_TIMEOUT_S	10	/* idle scrape connections */
 #define PORT_MAX	65535
 
 /* Reason labels, by enum portier_reason (see docs/dataplane.md). */
@@ -361,16 +364,174 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	     "SNAT source ports available to each backend (the --snat-ports range).");
 	fputs("portier_snat_ports_capacity", f);
 	u64(f, s->snat_ports_per_backend);
+	head(f, "portier_metrics_connections", "gauge",
+	     "Connections open to this metrics endpoint, the scrape's own included.");
+	fputs("portier_metrics_connections", f);
+	u64(f, s->http_connections);
+	head(f, "portier_metrics_deadline_closed_total", "counter",
+	     "Connections to this endpoint shut down with no complete request "
+	     "within --metrics-timeout.");
+	fputs("portier_metrics_deadline_closed_total", f);
+	u64(f, s->http_deadline_closed);
 	return ferror(f) ? -EIO : 0;
 }
 
 /* ---- the server ---------------------------------------------------------- */
 
+/*
+ * Abuse (docs/observability.md, "The endpoint under abuse"): clients that
+ * open connections and never finish a request (slowloris) must not take
+ * every slot. libmicrohttpd refuses connections over the per-address limit
+ * at accept; its own timeout counts idle time only, so a client that sends
+ * one byte a second would hold its slot for ever. The server therefore keeps
+ * every connection that waits for a request (from accept, or from the end of
+ * its previous answer) in a list ordered by deadline, and shuts down the
+ * socket of one whose request is not complete by then (HAProxy's "timeout
+ * http-request", Go's ReadHeaderTimeout); libmicrohttpd sees the hang-up and
+ * closes it.
+ */
+
+#define POOL_BYTES	8192	/* per connection: a scrape's request is < 1 KiB */
+
+/* One open connection (libmicrohttpd's socket context). */
+struct conn {
+	struct conn *prev, *next;	/* in the waiting list, by deadline */
+	struct MHD_Connection *c;
+	uint64_t deadline_ms;		/* CLOCK_MONOTONIC */
+	bool waiting;			/* in the list: no complete request yet */
+};
+
 struct pt_metrics_server {
 	struct MHD_Daemon *mhd;
 	pt_metrics_fill_fn fill;
 	void *arg;
+	int epfd;		/* the daemon polls this: MHD's epoll fd and timer */
+	int timer;		/* timerfd: the next deadline or MHD timeout */
+	unsigned int timeout_ms;
+	struct conn *head, *tail;	/* waiting for a request, oldest first */
+	bool closed;		/* a connection closed in this run */
+	uint64_t open;		/* connections now */
+	uint64_t deadline_closed;	/* shut down at their deadline */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void wait_stop(struct pt_metrics_server *m, struct conn *k)
+{
+	if (!k->waiting)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		m->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		m->tail = k->prev;
+	k->prev = k->next = NULL;
+	k->waiting = false;
+}
+
+/* Wait for a (next) request from now on: at the tail, the latest deadline. */
+static void wait_start(struct pt_metrics_server *m, struct conn *k)
+{
+	wait_stop(m, k);
+	k->deadline_ms = now_ms() + m->timeout_ms;
+	k->prev = m->tail;
+	if (m->tail)
+		m->tail->next = k;
+	else
+		m->head = k;
+	m->tail = k;
+	k->waiting = true;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct pt_metrics_server *m = cls;
+	struct conn *k = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		k = xcalloc(1, sizeof(*k));
+		k->c = c;
+		*socket_context = k;
+		m->open++;
+		wait_start(m, k);
+	} else if (k) {
+		wait_stop(m, k);
+		free(k);
+		*socket_context = NULL;
+		m->open--;
+		m->closed = true;
+	}
+}
+
+/* An answer went out: the connection may send its next request (keep-alive)
+ * within the deadline. One that is closing is not waited for. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn *k = conn_of(c);
+
+	(void)con_cls;
+	if (k && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		wait_start(cls, k);
+}
+
+/* Shut down the sockets of connections past their deadline; libmicrohttpd
+ * gets the hang-up event and closes them in its next run. */
+static void expire(struct pt_metrics_server *m, uint64_t now)
+{
+	const union MHD_ConnectionInfo *i;
+	struct conn *k;
+
+	while ((k = m->head) && k->deadline_ms <= now) {
+		wait_stop(m, k);
+		i = MHD_get_connection_info(k->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (i && i->connect_fd >= 0)
+			shutdown(i->connect_fd, SHUT_RDWR);
+		m->deadline_closed++;
+	}
+}
+
+/* Wake the daemon for the earlier of the next deadline and libmicrohttpd's
+ * next timeout (0 when it has data pending); right away after a close, so
+ * that a listen socket set aside at the connection limit comes back. */
+static int arm_timer(struct pt_metrics_server *m, uint64_t now)
+{
+	struct itimerspec its = {};
+	MHD_UNSIGNED_LONG_LONG mhd_ms;
+	uint64_t ms = UINT64_MAX;
+
+	if (m->head)
+		ms = m->head->deadline_ms > now ? m->head->deadline_ms - now : 0;
+	if (MHD_get_timeout(m->mhd, &mhd_ms) == MHD_YES && mhd_ms < ms)
+		ms = mhd_ms;
+	if (m->closed)
+		ms = 0;
+	if (ms != UINT64_MAX) {
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+		if (!ms)
+			its.it_value.tv_nsec = 1;	/* 0 would disarm it */
+	}
+	return timerfd_settime(m->timer, 0, &its, NULL) ? -errno : 0;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
 			     size_t len, const char *type)
@@ -395,6 +556,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct pt_metrics_server *m = cls;
 	struct pt_metrics_snapshot s = {};
+	struct conn *k = conn_of(c);
 	char *body = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -403,6 +565,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	(void)data;
 	(void)con_cls;
+	if (k)
+		wait_stop(m, k);	/* the request is complete: no deadline */
 	if (*data_len)
 		return MHD_NO;	/* a scrape has no body */
 	if (strcmp(url, METRICS_PATH)) {
@@ -414,6 +578,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, body, strlen(body), "text/plain");
 	}
 	err = m->fill ? m->fill(m->arg, &s) : 0;
+	s.http_connections = m->open;
+	s.http_deadline_closed = m->deadline_closed;
 	f = err ? NULL : open_memstream(&body, &len);
 	if (!err && !f)
 		err = -errno;
@@ -451,46 +617,86 @@ static int parse_listen(const char *s, struct sockaddr_in *sin)
 	return ok == 1 ? 0 : -EINVAL;
 }
 
-int pt_metrics_server_start(const char *listen, pt_metrics_fill_fn fill, void *arg,
-			    struct pt_metrics_server **out)
+static int add_fd(int epfd, int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int pt_metrics_server_start(const char *listen, const struct pt_metrics_limits *lim,
+			    pt_metrics_fill_fn fill, void *arg, struct pt_metrics_server **out)
+{
+	static const struct pt_metrics_limits defaults = {
+		.conns = PT_METRICS_CONNS_DEFAULT, .per_addr = PT_METRICS_PER_ADDR_DEFAULT,
+		.timeout_ms = PT_METRICS_TIMEOUT_DEFAULT_S * 1000,
+	};
+	const union MHD_DaemonInfo *i;
 	struct pt_metrics_server *m;
 	struct sockaddr_in sin;
 	int err = parse_listen(listen, &sin);
 
 	if (err)
 		return err;
+	if (!lim)
+		lim = &defaults;
+	if (!lim->conns || !lim->per_addr || !lim->timeout_ms)
+		return -EINVAL;
 	m = xcalloc(1, sizeof(*m));
 	m->fill = fill;
 	m->arg = arg;
-	/* The port is given by MHD_OPTION_SOCK_ADDR; the argument is unused. */
+	m->timeout_ms = lim->timeout_ms;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->epfd < 0 || m->timer < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* External epoll mode, named rather than MHD_USE_AUTO: that may pick
+	 * select(), which cannot hold a descriptor above 1023. The idle timeout
+	 * is whole seconds; the request deadline (above) is exact. The port is
+	 * given by MHD_OPTION_SOCK_ADDR; the argument is unused. */
 	m->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, m,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, lim->conns,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_addr,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (lim->timeout_ms + 999) / 1000,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_BYTES,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 				  MHD_OPTION_END);
 	if (!m->mhd) {
 		err = errno ? -errno : -EADDRNOTAVAIL;
-		free(m);
-		return err;
+		goto fail;
 	}
+	i = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!i || (err = add_fd(m->epfd, i->epoll_fd)) || (err = add_fd(m->epfd, m->timer)))
+		goto fail;
 	*out = m;
 	return 0;
+fail:
+	if (!err)
+		err = -EIO;
+	pt_metrics_server_stop(m);
+	return err;
 }
 
 void pt_metrics_server_stop(struct pt_metrics_server *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->mhd);
+	if (m->mhd)
+		MHD_stop_daemon(m->mhd);	/* frees every conn (CLOSED) */
+	if (m->epfd >= 0)
+		close(m->epfd);
+	if (m->timer >= 0)
+		close(m->timer);
 	free(m);
 }
 
 int pt_metrics_server_fd(const struct pt_metrics_server *m)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-
-	return i ? i->epoll_fd : -EBADF;
+	return m->epfd;
 }
 
 uint16_t pt_metrics_server_port(const struct pt_metrics_server *m)
@@ -502,5 +708,17 @@ uint16_t pt_metrics_server_port(const struct pt_metrics_server *m)
 
 int pt_metrics_server_run(struct pt_metrics_server *m)
 {
-	return MHD_run(m->mhd) == MHD_YES ? 0 : -EIO;
+	uint64_t ticks, now;
+	int err = 0;
+
+	if (read(m->timer, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		err = -errno;
+	m->closed = false;
+	if (MHD_run(m->mhd) != MHD_YES)
+		err = -EIO;
+	now = now_ms();
+	expire(m, now);
+	if (arm_timer(m, now) && !err)
+		err = -EIO;
+	return err;
 }

@@ -5,7 +5,8 @@
  * /metrics. docs/observability.md lists every series.
  *
  * The server runs in the daemon's thread: libmicrohttpd in external epoll
- * mode gives one fd to poll; pt_metrics_server_run() serves what is ready.
+ * mode and a timer for its deadlines give one fd to poll;
+ * pt_metrics_server_run() serves what is ready.
  * A scrape calls the fill callback in that same thread (no locks: it may
  * read the daemon's state directly), renders and queues the answer. The
  * data plane (XDP) never waits for it.
@@ -69,6 +70,9 @@ struct pt_metrics_snapshot {
 	uint64_t ct_entries;			/* conntrack entries in use */
 	uint64_t ct_capacity;			/* conntrack max entries */
 	uint64_t snat_ports_per_backend;	/* SNAT port range size */
+	/* The metrics server's own (set by the server, not by fill). */
+	uint64_t http_connections;		/* connections open now */
+	uint64_t http_deadline_closed;		/* shut down at the request deadline */
 };
 
 /* Append a zeroed route or backend (names copied); never NULL. */
@@ -95,15 +99,33 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f);
 typedef int (*pt_metrics_fill_fn)(void *arg, struct pt_metrics_snapshot *s);
 struct pt_metrics_server;
 
-/* listen is "ADDR:PORT" (IPv4; PORT 0 = any free port). */
-int pt_metrics_server_start(const char *listen, pt_metrics_fill_fn fill, void *arg,
-			    struct pt_metrics_server **out);
+/* What the server holds under abuse (docs/observability.md, "The endpoint
+ * under abuse"); every field > 0. */
+struct pt_metrics_limits {
+	unsigned int conns;		/* connections at once; more wait in the
+					 * listen backlog */
+	unsigned int per_addr;		/* from one client address; more are
+					 * closed at once */
+	unsigned int timeout_ms;	/* a request must be complete this long
+					 * after the connection opened or its
+					 * previous answer went; also the idle
+					 * timeout (rounded up to seconds) */
+};
+#define PT_METRICS_CONNS_DEFAULT	8192	/* --metrics-max-conns */
+#define PT_METRICS_PER_ADDR_DEFAULT	16	/* --metrics-per-addr */
+#define PT_METRICS_TIMEOUT_DEFAULT_S	3	/* --metrics-timeout */
+
+/* listen is "ADDR:PORT" (IPv4; PORT 0 = any free port); lim NULL = the
+ * defaults. */
+int pt_metrics_server_start(const char *listen, const struct pt_metrics_limits *lim,
+			    pt_metrics_fill_fn fill, void *arg, struct pt_metrics_server **out);
 void pt_metrics_server_stop(struct pt_metrics_server *m);
-/* The fd to poll for POLLIN, and the port actually bound. */
+/* The fd to poll for POLLIN (it also fires at the server's own deadlines),
+ * and the port actually bound. */
 int pt_metrics_server_fd(const struct pt_metrics_server *m);
 uint16_t pt_metrics_server_port(const struct pt_metrics_server *m);
-/* Serve what is ready; never blocks. Call also now and then (the daemon's
- * tick) so idle connections time out. */
+/* Serve what is ready, close connections past their deadline; never
+ * blocks. Call it whenever the fd is readable. */
 int pt_metrics_server_run(struct pt_metrics_server *m);
 
 #endif

@@ -3,7 +3,9 @@
  * test_metrics.c - Prometheus exposition of a snapshot (series, HELP/TYPE,
  * label escaping; `promtool check metrics` when promtool is installed), and
  * the libmicrohttpd server on 127.0.0.1: GET /metrics, 404, 500, driven by
- * poll like the daemon does, with a tiny HTTP client in a thread.
+ * poll like the daemon does, with a tiny HTTP client in a thread; a slow
+ * client closed at the request deadline, the per-address limit, the
+ * connection limit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,7 +106,8 @@ static void test_render(void **state)
 		"portier_passes_total", "portier_redirects_total", "portier_conntrack_entries",
 		"portier_conntrack_capacity", "portier_conntrack_evictions_total",
 		"portier_conntrack_insert_races_total",
-		"portier_snat_ports_capacity",
+		"portier_snat_ports_capacity", "portier_metrics_connections",
+		"portier_metrics_deadline_closed_total",
 	};
 	struct pt_metrics_snapshot s = {};
 	char *t, *help;
@@ -253,10 +256,10 @@ static void roundtrip(struct pt_metrics_server *m, struct client *c, const char 
 	c->request = request;
 	assert_true(p.fd >= 0);
 	assert_int_equal(pthread_create(&th, NULL, client_main, c), 0);
-	while (!atomic_load(&c->done) && ms_now() < end) {
-		poll(&p, 1, 50);
-		assert_int_equal(pt_metrics_server_run(m), 0);
-	}
+	/* Served only when the fd is readable, as the daemon does. */
+	while (!atomic_load(&c->done) && ms_now() < end)
+		if (poll(&p, 1, 50) > 0)
+			assert_int_equal(pt_metrics_server_run(m), 0);
 	pthread_join(th, NULL);
 }
 
@@ -284,7 +287,7 @@ static void test_server(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", fill, &fs, &m), 0);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", NULL, fill, &fs, &m), 0);
 	assert_true(pt_metrics_server_port(m) > 0);
 
 	roundtrip(m, c, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
@@ -308,15 +311,145 @@ static void test_server(void **state)
 	free(c);
 }
 
+/* ---- abuse: the request deadline and the per-address limit --------------- */
+
+#define SLOW_DEADLINE_MS	300	/* request deadline in these tests */
+#define DRIP_MS			100	/* a slow client sends a byte this often */
+
+static int slow_connect(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	/* Loopback: the kernel completes the handshake before accept(). */
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* 1 if the server closed fd (EOF or reset), 0 if it is open. */
+static int closed_by_server(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Drive the server for at most ms; stop early once fd is closed. */
+static void serve_for(struct pt_metrics_server *m, uint64_t ms, int fd)
+{
+	struct pollfd p = { .fd = pt_metrics_server_fd(m), .events = POLLIN };
+	uint64_t end = ms_now() + ms;
+
+	while (ms_now() < end && !(fd >= 0 && closed_by_server(fd)))
+		if (poll(&p, 1, 10) > 0)
+			assert_int_equal(pt_metrics_server_run(m), 0);
+}
+
+/* A client that sends its request line one byte every 100 ms never goes
+ * idle, yet the server closes it at the deadline (libmicrohttpd's own
+ * timeout, 1 s of silence here, would never fire); a scrape after it
+ * counts the close. */
+static void test_server_deadline(void **state)
+{
+	static const char drip[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+	struct pt_metrics_limits lim = { .conns = 16, .per_addr = 4,
+					 .timeout_ms = SLOW_DEADLINE_MS };
+	struct pt_metrics_server *m = NULL;
+	struct client *c = calloc(1, sizeof(*c));
+	struct fill_state fs = {};
+	size_t sent = 0;
+	uint64_t end;
+	int fd;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", &lim, fill, &fs, &m), 0);
+	fd = slow_connect(pt_metrics_server_port(m));
+	end = ms_now() + WAIT_MS;
+	while (!closed_by_server(fd) && sent < sizeof(drip) - 1 && ms_now() < end) {
+		if (send(fd, &drip[sent], 1, MSG_NOSIGNAL) == 1)
+			sent++;
+		serve_for(m, DRIP_MS, fd);
+	}
+	assert_true(closed_by_server(fd));
+	/* Closed at the deadline, not when the line ran out. */
+	assert_true(sent < sizeof(drip) - 1);
+	assert_true(sent >= 2);
+	close(fd);
+	roundtrip(m, c, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(c->resp, "\nportier_metrics_deadline_closed_total 1\n"));
+	assert_non_null(strstr(c->resp, "\nportier_metrics_connections 1\n"));
+	pt_metrics_server_stop(m);
+	free(c);
+}
+
+/* Over the per-address limit a connection is closed at once; those within
+ * it stay until their deadline. */
+static void test_server_per_addr(void **state)
+{
+	struct pt_metrics_limits lim = { .conns = 16, .per_addr = 2, .timeout_ms = WAIT_MS };
+	struct pt_metrics_server *m = NULL;
+	int fd[3];
+
+	(void)state;
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", &lim, fill, NULL, &m), 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = slow_connect(pt_metrics_server_port(m));
+		serve_for(m, 50, -1);	/* accepted in order */
+	}
+	serve_for(m, WAIT_MS / 2, fd[2]);
+	assert_true(closed_by_server(fd[2]));
+	assert_false(closed_by_server(fd[0]));
+	assert_false(closed_by_server(fd[1]));
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	pt_metrics_server_stop(m);
+}
+
+/* At the connection limit a new connection waits in the listen backlog;
+ * when the slow ones are closed at their deadline it is served (the
+ * server wakes itself to take the listen socket back). */
+static void test_server_conn_limit(void **state)
+{
+	struct pt_metrics_limits lim = { .conns = 2, .per_addr = 16,
+					 .timeout_ms = SLOW_DEADLINE_MS };
+	struct pt_metrics_server *m = NULL;
+	struct client *c = calloc(1, sizeof(*c));
+	struct fill_state fs = {};
+	int fd[2];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:0", &lim, fill, &fs, &m), 0);
+	for (int i = 0; i < 2; i++)
+		fd[i] = slow_connect(pt_metrics_server_port(m));
+	serve_for(m, 50, -1);
+	roundtrip(m, c, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(c->resp, " 200 OK\r\n"));
+	/* Served once a slot was free: one or both closed (their deadlines
+	 * may fall in two different milliseconds). */
+	assert_true(strstr(c->resp, "\nportier_metrics_deadline_closed_total 1\n") ||
+		    strstr(c->resp, "\nportier_metrics_deadline_closed_total 2\n"));
+	for (int i = 0; i < 2; i++) {
+		assert_true(closed_by_server(fd[i]));
+		close(fd[i]);
+	}
+	pt_metrics_server_stop(m);
+	free(c);
+}
+
 static void test_listen_parse(void **state)
 {
 	struct pt_metrics_server *m = NULL;
 
 	(void)state;
-	assert_int_equal(pt_metrics_server_start("127.0.0.1", fill, NULL, &m), -EINVAL);
-	assert_int_equal(pt_metrics_server_start("127.0.0.1:65536", fill, NULL, &m), -EINVAL);
-	assert_int_equal(pt_metrics_server_start("localhost:9100", fill, NULL, &m), -EINVAL);
-	assert_int_equal(pt_metrics_server_start("127.0.0.1:x", fill, NULL, &m), -EINVAL);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1", NULL, fill, NULL, &m), -EINVAL);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:65536", NULL, fill, NULL, &m), -EINVAL);
+	assert_int_equal(pt_metrics_server_start("localhost:9100", NULL, fill, NULL, &m), -EINVAL);
+	assert_int_equal(pt_metrics_server_start("127.0.0.1:x", NULL, fill, NULL, &m), -EINVAL);
 	assert_null(m);
 }
 
@@ -327,6 +460,9 @@ int main(void)
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_promtool),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_server_deadline),
+		cmocka_unit_test(test_server_per_addr),
+		cmocka_unit_test(test_server_conn_limit),
 		cmocka_unit_test(test_listen_parse),
 	};
 
