@@ -17,6 +17,7 @@
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"
+#include "policy.h"
 #include "fwd.h"
 #include "connlog.h"
 
@@ -91,6 +92,14 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	if (!svc_route(p, dport, &route_id))
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
+	/* Admission (bpf/policy.h): the policy, then the source's tokens,
+	 * before the round-robin cursor moves. */
+	if (port_flags(dport) & PORTIER_PORT_ADMIT) {
+		int action = admit(route_id, p->iph->saddr, now);
+
+		if (action != ADMITTED)
+			return action;
+	}
 	be = pick_backend(route_id, &route_flags, &backend_id);
 	if (!be)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
