@@ -51,6 +51,9 @@ static const struct {
 	[PORTIER_R_CT_EVICTED] = { "ct_evicted", PT_METRICS_EVENT },
 	/* Not a packet: two CPUs inserted one key at once; one waited. */
 	[PORTIER_R_CT_RACE] = { "ct_race", PT_METRICS_EVENT },
+	/* New flows refused by admission (source policy, rate limit). */
+	[PORTIER_R_DROP_DENIED] = { "denied", PT_METRICS_DROP },
+	[PORTIER_R_DROP_RATE_LIMITED] = { "rate_limited", PT_METRICS_DROP },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -183,6 +186,18 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 			series(f, n_by, s->routes[i].name, NULL, "direction", dir_names[d]);
 			u64(f, s->routes[i].bytes[d]);
 		}
+	head(f, "portier_route_denied_total", "counter",
+	     "New connections refused by the source policy (the route's or the pool's lists).");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_denied_total", s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].denied);
+	}
+	head(f, "portier_route_rate_limited_total", "counter",
+	     "New connections refused because their source was over the route's rate limit.");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_rate_limited_total", s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].rate_limited);
+	}
 }
 
 static void render_backend_counters(const struct pt_metrics_snapshot *s, FILE *f)

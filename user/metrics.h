@@ -35,6 +35,8 @@ struct pt_metrics_route {
 	uint64_t flows;				/* new connections */
 	uint64_t packets[PT_METRICS_DIRS];	/* by PT_METRICS_DIR_* */
 	uint64_t bytes[PT_METRICS_DIRS];
+	uint64_t denied;			/* new flows refused: policy */
+	uint64_t rate_limited;			/* new flows refused: rate limit */
 };
 
 /* One backend of a route: counters, state, SNAT use, health checks. */
