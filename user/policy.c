@@ -70,6 +70,27 @@ const char *pt_policy_action_name(enum pt_policy_action a)
 	return a == PT_POLICY_DENY ? "deny" : "allow";
 }
 
+char *pt_policy_list_str(const struct pt_policy *p, enum pt_policy_action a)
+{
+	char *s = xstrdup(""), buf[PT_CIDR_BUF];
+
+	for (size_t i = 0; i < p->n; i++) {
+		char *t;
+
+		if (p->v[i].action != a)
+			continue;
+		t = xasprintf("%s%s%s", s, *s ? ", " : "", pt_cidr_str(&p->v[i].net, buf,
+									sizeof(buf)));
+		free(s);
+		s = t;
+	}
+	if (!*s) {
+		free(s);
+		s = xstrdup("-");
+	}
+	return s;
+}
+
 void pt_policy_append(struct pt_policy *p, const struct pt_policy_entry *e)
 {
 	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));

@@ -37,6 +37,10 @@ bool pt_cidr_covers(const struct pt_cidr *outer, const struct pt_cidr *inner);
 /* "allow" or "deny". */
 const char *pt_policy_action_name(enum pt_policy_action a);
 
+/* The networks of p's list a, as "198.51.100.0/24, 192.0.2.7/32" ("-"
+ * if none); malloc'd. */
+char *pt_policy_list_str(const struct pt_policy *p, enum pt_policy_action a);
+
 /* Append a copy of e. */
 void pt_policy_append(struct pt_policy *p, const struct pt_policy_entry *e);
 /* The index of the entry of network net and action a (and origin runtime,

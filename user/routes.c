@@ -841,6 +841,42 @@ out:
 	free(where);
 }
 
+/* A route's allow entry that the pool's lists refuse whole can never
+ * admit anyone (a connection must pass both): a warning at the entry. */
+static void check_policy_overlap(struct build *b)
+{
+	const struct pt_policy *pool = &b->rs->pool_policy;
+	bool pool_allows = false;
+
+	for (size_t k = 0; k < pool->n; k++)
+		pool_allows |= pool->v[k].action == PT_POLICY_ALLOW;
+	for (size_t i = 0; i < b->rs->n_routes; i++) {
+		const struct pt_route *r = &b->rs->routes[i];
+
+		for (size_t j = 0; j < r->policy.n; j++) {
+			const struct pt_policy_entry *e = &r->policy.v[j];
+			bool denied = false, inside = !pool_allows;
+			char buf[PT_CIDR_BUF];
+
+			if (e->action != PT_POLICY_ALLOW)
+				continue;
+			for (size_t k = 0; k < pool->n; k++) {
+				bool covers = pt_cidr_covers(&pool->v[k].net, &e->net);
+
+				denied |= covers && pool->v[k].action == PT_POLICY_DENY;
+				inside |= covers && pool->v[k].action == PT_POLICY_ALLOW;
+			}
+			if (denied || !inside)
+				pt_warn(b->d, &e->pos, r->name,
+					"allow entry %s is %s, so this route never admits it (a "
+					"connection must pass the pool's lists and the route's)",
+					pt_cidr_str(&e->net, buf, sizeof(buf)),
+					denied ? "in the pool's deny list" :
+						 "outside the pool's allow list");
+		}
+	}
+}
+
 /* A count of rate_limit (rate, burst) at m.key: 0 if absent or bad. */
 static unsigned int rate_count(struct build *b, const struct pt_val *m, const char *key,
 			       unsigned long max, const char *route)
@@ -1157,6 +1193,7 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 				  &b.rs->pool_policy);
 		parse_policy_list(&b, proxies, "deny", PT_POLICY_DENY, NULL, &b.rs->pool_policy);
 		build_routes(&b, proxies);
+		check_policy_overlap(&b);
 	}
 	if (proxies)
 		pt_val_unref(proxies);

@@ -344,8 +344,11 @@ static void test_policy(void **state)
 	(void)state;
 	build(&r, "tests/fixtures/policy", "gw-1", &dns);
 	assert_string_equal(r.text,
-		"tests/fixtures/policy/hosts.yml:16:41: warning: route 'web': deny lists "
-		"198.51.100.128/25 twice (first at line 16); remove one\n");
+		"tests/fixtures/policy/hosts.yml:17:41: warning: route 'web': deny lists "
+		"198.51.100.128/25 twice (first at line 17); remove one\n"
+		"tests/fixtures/policy/hosts.yml:22:23: warning: route 'api': allow entry "
+		"192.0.2.66/32 is in the pool's deny list, so this route never admits it (a "
+		"connection must pass the pool's lists and the route's)\n");
 	assert_int_equal(r.rs->pool_policy.n, 1);
 	assert_int_equal(r.rs->pool_policy.v[0].action, PT_POLICY_DENY);
 	assert_string_equal(pt_cidr_str(&r.rs->pool_policy.v[0].net, buf, sizeof(buf)),
@@ -359,7 +362,7 @@ static void test_policy(void **state)
 			    "192.0.2.0/25");
 	assert_int_equal(web->policy.v[2].action, PT_POLICY_DENY);
 	assert_false(web->policy.v[2].runtime);
-	assert_int_equal(web->policy.v[2].pos.line, 16);
+	assert_int_equal(web->policy.v[2].pos.line, 17);
 	assert_int_equal(web->rate_limit.rate, 10);
 	assert_int_equal(web->rate_limit.per_ms, 1000);
 	assert_int_equal(web->rate_limit.burst, 20);
