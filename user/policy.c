@@ -137,58 +137,71 @@ static __u8 declared_bit(const struct pt_policy_entry *e)
 #define D_ANY_DENY	(PORTIER_POLICY_D_DENY | PORTIER_POLICY_D_RT_DENY)
 #define D_ANY_ALLOW	(PORTIER_POLICY_D_ALLOW | PORTIER_POLICY_D_RT_ALLOW)
 
+/* The element of the sorted v[0..n) with key k's prefix, or NULL. */
+static const struct pt_policy_item *item_find(const struct pt_policy_item *v, size_t n,
+					      const struct portier_policy_key *k)
+{
+	struct pt_policy_item probe = { .key = *k };
+
+	return n ? bsearch(&probe, v, n, sizeof(*v), pt_policy_item_cmp) : NULL;
+}
+
 void pt_policy_compile(const struct pt_policy *p, __u32 scope, struct pt_policy_item **v,
 		       size_t *n)
 {
-	size_t first = *n;
+	size_t first = *n, m = 0;
+	struct pt_policy_item *it;
 	bool any_allow = false, have_all = false;
 
-	/* One element per distinct network, its declared bits or'ed. */
+	/* One element per entry, sorted by prefix, then one per distinct
+	 * network with the declared bits or'ed: O(n log n). */
+	*v = xrealloc(*v, (*n + p->n + 1) * sizeof(**v));
+	it = *v + first;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pt_policy_entry *e = &p->v[i];
-		struct pt_policy_item *it = NULL;
 
+		memset(&it[i], 0, sizeof(it[i]));
+		it[i].key.prefixlen = PORTIER_POLICY_SCOPE_BITS + e->net.len;
+		it[i].key.scope = scope;
+		it[i].key.addr = e->net.addr.v4.s_addr;
+		it[i].rule.declared = declared_bit(e);
 		any_allow |= e->action == PT_POLICY_ALLOW;
-		for (size_t k = first; k < *n && !it; k++)
-			if ((*v)[k].key.prefixlen == PORTIER_POLICY_SCOPE_BITS + e->net.len &&
-			    (*v)[k].key.addr == e->net.addr.v4.s_addr)
-				it = &(*v)[k];
-		if (!it) {
-			*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-			it = &(*v)[(*n)++];
-			memset(it, 0, sizeof(*it));
-			it->key.prefixlen = PORTIER_POLICY_SCOPE_BITS + e->net.len;
-			it->key.scope = scope;
-			it->key.addr = e->net.addr.v4.s_addr;
-			have_all |= e->net.len == 0;
-		}
-		it->rule.declared |= declared_bit(e);
 	}
-	/* Deny wins: an allowed network inside a denied one is denied. */
-	for (size_t k = first; k < *n; k++) {
-		struct pt_policy_item *it = &(*v)[k];
-		struct pt_cidr net = { .addr = { .family = AF_INET },
-				       .len = (uint8_t)(it->key.prefixlen -
-							PORTIER_POLICY_SCOPE_BITS) };
+	if (p->n)
+		qsort(it, p->n, sizeof(*it), pt_policy_item_cmp);
+	for (size_t i = 0; i < p->n; i++) {
+		if (m && !pt_policy_item_cmp(&it[m - 1], &it[i]))
+			it[m - 1].rule.declared |= it[i].rule.declared;
+		else
+			it[m++] = it[i];
+	}
+	/* Deny wins: an allowed network inside a denied one is denied (a
+	 * lookup of each shorter prefix of it among the elements). */
+	for (size_t k = 0; k < m; k++) {
+		__u32 len = it[k].key.prefixlen - PORTIER_POLICY_SCOPE_BITS;
 
-		net.addr.v4.s_addr = it->key.addr;
-		it->rule.action = it->rule.declared & D_ANY_DENY ? PORTIER_POLICY_DENY :
-								  PORTIER_POLICY_ALLOW;
-		for (size_t i = 0; i < p->n && it->rule.action == PORTIER_POLICY_ALLOW; i++)
-			if (p->v[i].action == PT_POLICY_DENY && pt_cidr_covers(&p->v[i].net, &net))
-				it->rule.action = PORTIER_POLICY_DENY;
+		have_all |= len == 0;
+		it[k].rule.action = it[k].rule.declared & D_ANY_DENY ? PORTIER_POLICY_DENY :
+									 PORTIER_POLICY_ALLOW;
+		for (__u32 l = 0; l < len && it[k].rule.action == PORTIER_POLICY_ALLOW; l++) {
+			struct portier_policy_key pk = { .prefixlen = PORTIER_POLICY_SCOPE_BITS + l,
+							 .scope = scope,
+							 .addr = it[k].key.addr & mask_of((uint8_t)l) };
+			const struct pt_policy_item *d = item_find(it, m, &pk);
+
+			if (d && (d->rule.declared & D_ANY_DENY))
+				it[k].rule.action = PORTIER_POLICY_DENY;
+		}
 	}
 	/* A non-empty allow list: what it leaves out is denied. */
 	if (any_allow && !have_all) {
-		struct pt_policy_item *it;
-
-		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-		it = &(*v)[(*n)++];
-		memset(it, 0, sizeof(*it));
-		it->key.prefixlen = PORTIER_POLICY_SCOPE_BITS;
-		it->key.scope = scope;
-		it->rule.action = PORTIER_POLICY_DENY;
+		memset(&it[m], 0, sizeof(it[m]));
+		it[m].key.prefixlen = PORTIER_POLICY_SCOPE_BITS;
+		it[m].key.scope = scope;
+		it[m].rule.action = PORTIER_POLICY_DENY;
+		m++;
 	}
+	*n = first + m;
 }
 
 void pt_policy_decompile(const struct pt_policy_item *it, struct pt_policy *p)

@@ -61,7 +61,8 @@ struct pt_policy_item {
 
 /* Append p's compiled entries for scope (a route id or
  * PORTIER_POLICY_POOL) to *v (*n of them): one per distinct network, plus
- * the scope's /0 that denies what a non-empty allow list leaves out. */
+ * the scope's /0 that denies what a non-empty allow list leaves out.
+ * The appended elements are not in pt_policy_item_cmp order. */
 void pt_policy_compile(const struct pt_policy *p, __u32 scope, struct pt_policy_item **v,
 		       size_t *n);
 /* The entries an element says were declared, appended to p. */

@@ -812,27 +812,15 @@ static void parse_policy_list(struct build *b, const struct pt_val *m, const cha
 	for (size_t i = 0; v->type == PT_VAL_SEQ && i < v->n; i++) {
 		struct pt_val *o = pt_template_resolve(v->seq[i], route, b->vars, b->d);
 		struct pt_policy_entry e = { .action = a, .pos = v->seq[i]->pos };
-		char buf[PT_CIDR_BUF];
 		const char *s, *why;
-		ssize_t k;
 
 		if (!o)
 			continue;
 		s = want_scalar(b, o, v->seq[i], route, "a network");
-		if (s && pt_cidr_parse(s, &e.net, &why)) {
+		if (s && pt_cidr_parse(s, &e.net, &why))
 			pt_error(b->d, &e.pos, route, "%s entry '%s' %s", where, s, why);
-		} else if (s && (k = pt_policy_find(out, &e.net, a, false, false)) >= 0) {
-			pt_warn(b->d, &e.pos, route, "%s lists %s twice (first at line %u); "
-				"remove one", where, pt_cidr_str(&e.net, buf, sizeof(buf)),
-				out->v[k].pos.line);
-		} else if (s) {
-			k = pt_policy_find(out, &e.net, !a, false, false);
-			if (k >= 0)
-				pt_warn(b->d, &e.pos, route, "%s is both allowed and denied (line "
-					"%u): deny wins; remove it from one list",
-					pt_cidr_str(&e.net, buf, sizeof(buf)), out->v[k].pos.line);
+		else if (s)
 			pt_policy_append(out, &e);
-		}
 		pt_val_unref(o);
 	}
 unref:
@@ -841,15 +829,73 @@ out:
 	free(where);
 }
 
+/* Order of entries: network, then list order (for check_policy_dups). */
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct pt_policy_entry *a = *(const struct pt_policy_entry *const *)x;
+	const struct pt_policy_entry *b = *(const struct pt_policy_entry *const *)y;
+
+	if (a->net.len != b->net.len)
+		return a->net.len < b->net.len ? -1 : 1;
+	if (a->net.addr.v4.s_addr != b->net.addr.v4.s_addr)
+		return ntohl(a->net.addr.v4.s_addr) < ntohl(b->net.addr.v4.s_addr) ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* A network listed twice in one list (the later one is dropped), or in
+ * both: warnings at the later entry (sorted, so long lists stay fast). */
+static void check_policy_dups(struct build *b, struct pt_policy *p, const char *route)
+{
+	const struct pt_policy_entry **v = xcalloc(p->n + 1, sizeof(*v));
+	bool *drop = xcalloc(p->n + 1, sizeof(*drop));
+	char buf[PT_CIDR_BUF];
+	size_t m = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		v[i] = &p->v[i];
+	qsort(v, p->n, sizeof(*v), cmp_entry);
+	for (size_t i = 1; i < p->n; i++) {
+		const struct pt_policy_entry *e = v[i];
+		const char *list = pt_policy_action_name(e->action);
+
+		for (size_t k = i; k-- > 0 && pt_cidr_equal(&v[k]->net, &e->net);) {
+			if (v[k]->action == e->action) {
+				pt_warn(b->d, &e->pos, route, "%s%s lists %s twice (first at line "
+					"%u); remove one", route ? "" : "proxies.", list,
+					pt_cidr_str(&e->net, buf, sizeof(buf)), v[k]->pos.line);
+				drop[e - p->v] = true;
+				break;
+			}
+			if (k == 0 || !pt_cidr_equal(&v[k - 1]->net, &e->net))
+				pt_warn(b->d, &e->pos, route, "%s is both allowed and denied "
+					"(line %u): deny wins; remove it from one list",
+					pt_cidr_str(&e->net, buf, sizeof(buf)), v[k]->pos.line);
+		}
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (!drop[i])
+			p->v[m++] = p->v[i];
+	p->n = m;
+	free(drop);
+	free(v);
+}
+
 /* A route's allow entry that the pool's lists refuse whole can never
- * admit anyone (a connection must pass both): a warning at the entry. */
+ * admit anyone (a connection must pass both): a warning at the entry.
+ * Each shorter prefix of the entry is looked up among the pool's
+ * compiled elements. */
 static void check_policy_overlap(struct build *b)
 {
 	const struct pt_policy *pool = &b->rs->pool_policy;
+	struct pt_policy_item *items = NULL;
 	bool pool_allows = false;
+	size_t n = 0;
 
 	for (size_t k = 0; k < pool->n; k++)
 		pool_allows |= pool->v[k].action == PT_POLICY_ALLOW;
+	pt_policy_compile(pool, PORTIER_POLICY_POOL, &items, &n);
+	if (n)
+		qsort(items, n, sizeof(*items), pt_policy_item_cmp);
 	for (size_t i = 0; i < b->rs->n_routes; i++) {
 		const struct pt_route *r = &b->rs->routes[i];
 
@@ -860,11 +906,21 @@ static void check_policy_overlap(struct build *b)
 
 			if (e->action != PT_POLICY_ALLOW)
 				continue;
-			for (size_t k = 0; k < pool->n; k++) {
-				bool covers = pt_cidr_covers(&pool->v[k].net, &e->net);
+			for (unsigned int l = 0; l <= e->net.len; l++) {
+				struct pt_policy_item probe = { .key = {
+					.prefixlen = PORTIER_POLICY_SCOPE_BITS + l,
+					.scope = PORTIER_POLICY_POOL,
+					.addr = l ? e->net.addr.v4.s_addr & htonl(~0U << (32 - l)) : 0 } };
+				const struct pt_policy_item *f =
+					n ? bsearch(&probe, items, n, sizeof(*items),
+						    pt_policy_item_cmp) : NULL;
 
-				denied |= covers && pool->v[k].action == PT_POLICY_DENY;
-				inside |= covers && pool->v[k].action == PT_POLICY_ALLOW;
+				if (!f)
+					continue;
+				denied |= f->rule.declared & (PORTIER_POLICY_D_DENY |
+							      PORTIER_POLICY_D_RT_DENY);
+				inside |= f->rule.declared & (PORTIER_POLICY_D_ALLOW |
+							      PORTIER_POLICY_D_RT_ALLOW);
 			}
 			if (denied || !inside)
 				pt_warn(b->d, &e->pos, r->name,
@@ -875,6 +931,7 @@ static void check_policy_overlap(struct build *b)
 						 "outside the pool's allow list");
 		}
 	}
+	free(items);
 }
 
 /* A count of rate_limit (rate, burst) at m.key: 0 if absent or bad. */
@@ -973,6 +1030,7 @@ static void build_route(struct build *b, const struct pt_map_entry *e, struct ca
 	parse_destination(b, rv, r);
 	parse_policy_list(b, rv, "allow", PT_POLICY_ALLOW, r->name, &r->policy);
 	parse_policy_list(b, rv, "deny", PT_POLICY_DENY, r->name, &r->policy);
+	check_policy_dups(b, &r->policy, r->name);
 	parse_rate_limit(b, rv, r);
 	pt_val_unref(rv);
 	c->ok = b->d->n_errors == before && !b->backend_failed;
@@ -1192,6 +1250,7 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 		parse_policy_list(&b, proxies, "allow", PT_POLICY_ALLOW, NULL,
 				  &b.rs->pool_policy);
 		parse_policy_list(&b, proxies, "deny", PT_POLICY_DENY, NULL, &b.rs->pool_policy);
+		check_policy_dups(&b, &b.rs->pool_policy, NULL);
 		build_routes(&b, proxies);
 		check_policy_overlap(&b);
 	}

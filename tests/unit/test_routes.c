@@ -371,6 +371,44 @@ static void test_policy(void **state)
 	result_free(&r);
 }
 
+/* Warnings: a network in both lists, one twice, a route allow entry
+ * outside the pool's allow list; the repeated entry is dropped. */
+static void test_policy_warnings(void **state)
+{
+	static const char yaml[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1: {ansible_host: 203.0.113.1}\n"
+		"  vars:\n"
+		"    proxies:\n"
+		"      target: {group: all}\n"
+		"      allow: [198.51.100.0/24]\n"
+		"      deny: [198.51.100.0/24, 198.51.100.0/24]\n"
+		"      routes:\n"
+		"        web:\n"
+		"          port: 80\n"
+		"          destination: {group: {name: all, port: 80}}\n"
+		"          allow: [198.51.100.64/26, 192.0.2.0/24]\n";
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build_text(&r, yaml, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:8:14: warning: 198.51.100.0/24 is both allowed and denied (line 7): "
+		"deny wins; remove it from one list\n"
+		"mem.yml:8:31: warning: proxies.deny lists 198.51.100.0/24 twice (first at "
+		"line 8); remove one\n"
+		"mem.yml:13:19: warning: route 'web': allow entry 198.51.100.64/26 is in the "
+		"pool's deny list, so this route never admits it (a connection must pass the "
+		"pool's lists and the route's)\n"
+		"mem.yml:13:37: warning: route 'web': allow entry 192.0.2.0/24 is outside the "
+		"pool's allow list, so this route never admits it (a connection must pass the "
+		"pool's lists and the route's)\n");
+	assert_int_equal(r.rs->pool_policy.n, 2);
+	result_free(&r);
+}
+
 /* Compiled for the trie: deny wins (an allowed network inside a denied one
  * is denied), a non-empty allow list adds the scope's /0 deny, and the
  * declared bits come back as the entries. */
@@ -784,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_bad_route_misc),
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_warnings),
 		cmocka_unit_test(test_policy_compile),
 		cmocka_unit_test(test_bad_template),
 		cmocka_unit_test(test_bad_local_port),
