@@ -123,8 +123,11 @@ test_policy_from_inventory() {
 		"$(metric portier_route_rate_limited_total dash)" 1
 	pcli -j stats show | python3 -c '
 import json, sys
-r = {x["reason"]: x["packets"] for x in json.load(sys.stdin)["reasons"]}
-sys.exit(0 if r["denied"] >= 4 and r["rate_limited"] >= 1 else 1)' ||
+j = json.load(sys.stdin)
+r = {x["reason"]: x["packets"] for x in j["reasons"]}
+route = {x["route"]: x for x in j["routes"]}
+sys.exit(0 if r["denied"] >= 4 and r["rate_limited"] >= 1 and
+         route["pgadmin4"]["denied"] >= 2 and route["dash"]["rate_limited"] >= 1 else 1)' ||
 		{ e2e_log "stats show: reasons denied/rate_limited not counted"; return 1; }
 }
 

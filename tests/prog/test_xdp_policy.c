@@ -36,6 +36,7 @@
 #define PORT_WEB	80
 #define PORT_OPEN	81
 #define PORT_RL		82
+#define PORT_DNS	53
 #define RL_BURST	3
 #define NS_PER_SEC	1000000000ULL
 
@@ -52,6 +53,7 @@ static const struct tn_be web_be[] = { { "203.0.113.11", 30080, false },
 				       { "203.0.113.12", 30080, false } };
 static const struct tn_be open_be[] = { { "203.0.113.13", 30081, false } };
 static const struct tn_be rl_be[] = { { "203.0.113.11", 30082, false } };
+static const struct tn_be dns_be[] = { { "203.0.113.12", 30053, false } };
 
 static struct pt_cidr cidr(const char *s)
 {
@@ -65,7 +67,8 @@ static struct pt_cidr cidr(const char *s)
 
 /* The inventory's set: pool deny CLIENT_POOLDENY; web allow
  * 198.51.100.0/24, deny 198.51.100.128/25; open: no lists; rl: 3 per hour,
- * burst 3 (a token every 20 minutes: none comes back during a test). */
+ * burst 3 (a token every 20 minutes: none comes back during a test); dns
+ * (UDP): deny CLIENT_OUTSIDE. */
 static int apply_inventory(void)
 {
 	struct pt_policy_entry pool[] = {
@@ -75,21 +78,26 @@ static int apply_inventory(void)
 		{ .net = cidr("198.51.100.0/24"), .action = PT_POLICY_ALLOW },
 		{ .net = cidr("198.51.100.128/25"), .action = PT_POLICY_DENY },
 	};
-	struct pt_route r[3];
-	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = 3,
+	struct pt_policy_entry dns[] = {
+		{ .net = cidr(CLIENT_OUTSIDE), .action = PT_POLICY_DENY },
+	};
+	struct pt_route r[4];
+	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = 4,
 				  .pool_policy = { pool, 1 } };
 	int err;
 
 	tn_route(&r[0], "web", TN_GW_IN, PORT_WEB, IPPROTO_TCP, PT_NAT_SNAT, web_be, 2);
 	tn_route(&r[1], "open", TN_GW_IN, PORT_OPEN, IPPROTO_TCP, PT_NAT_SNAT, open_be, 1);
 	tn_route(&r[2], "rl", TN_GW_IN, PORT_RL, IPPROTO_TCP, PT_NAT_SNAT, rl_be, 1);
+	tn_route(&r[3], "dns", TN_GW_IN, PORT_DNS, IPPROTO_UDP, PT_NAT_SNAT, dns_be, 1);
 	r[0].policy = (struct pt_policy){ web, 2 };
+	r[3].policy = (struct pt_policy){ dns, 1 };
 	r[2].rate_limit = (struct pt_rate_limit){ .rate = RL_BURST, .per_ms = 3600 * 1000,
 						  .burst = RL_BURST };
 	err = pt_dp_apply(env.dp, &rs);
 	if (err)
 		fprintf(stderr, "test_xdp_policy: pt_dp_apply: %s\n", pt_dp_last_error(env.dp));
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		free(r[i].backends);
 	return err;
 }
@@ -135,9 +143,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A TCP segment from client (a fresh source port unless sport) to the
- * gateway's input address at dport; the program's verdict. */
-static int send_tcp(const char *client, uint16_t sport, uint16_t dport, uint8_t flags)
+/* A TCP segment (or a UDP datagram: proto) from client (a fresh source
+ * port unless sport) to the gateway's input address at dport; the
+ * program's verdict. */
+static int send_l4(uint8_t proto, const char *client, uint16_t sport, uint16_t dport,
+		   uint8_t flags)
 {
 	struct pkt_spec s = { 0 };
 	uint8_t in[PKT_MAX], out[PKT_MAX];
@@ -150,9 +160,10 @@ static int send_tcp(const char *client, uint16_t sport, uint16_t dport, uint8_t 
 	s.daddr = tn_ip4(TN_GW_IN);
 	s.sport = sport ? sport : env.next_port++;
 	s.dport = dport;
-	s.proto = IPPROTO_TCP;
+	s.proto = proto;
 	s.ttl = 64;
 	s.tcp_flags = flags;
+	s.payload_len = proto == IPPROTO_UDP ? 16 : 0;
 	n = pkt_build(&s, in);
 	ctx.data_end = n;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = n, .data_out = out,
@@ -160,6 +171,11 @@ static int send_tcp(const char *client, uint16_t sport, uint16_t dport, uint8_t 
 		    .repeat = 1);
 	assert_int_equal(bpf_prog_test_run_opts(env.prog_fd, &o), 0);
 	return o.retval;
+}
+
+static int send_tcp(const char *client, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	return send_l4(IPPROTO_TCP, client, sport, dport, flags);
 }
 
 static int syn(const char *client, uint16_t dport)
@@ -331,6 +347,24 @@ static void test_rate_limit(void **state)
 			 -EINVAL);
 }
 
+/* UDP: a datagram that would start a flow is admitted or refused like a
+ * SYN; the datagrams of a flow admitted before a deny entry keep going. */
+static void test_udp(void **state)
+{
+	struct pt_cidr me = cidr(CLIENT_OK);
+	uint16_t sport = env.next_port++;
+	struct portier_refused d0 = refused("dns");
+
+	(void)state;
+	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OUTSIDE, 0, PORT_DNS, 0), XDP_DROP);
+	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, sport, PORT_DNS, 0), XDP_REDIRECT);
+	assert_int_equal(pt_dp_policy_add(env.dp, "dns", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, sport, PORT_DNS, 0), XDP_REDIRECT);
+	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, 0, PORT_DNS, 0), XDP_DROP);
+	assert_int_equal(pt_dp_policy_del(env.dp, "dns", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(refused("dns").denied - d0.denied, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_entry),
 		cmocka_unit_test(test_reload_keeps_runtime),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_udp),
 	};
 
 	if (tn_enter("test_xdp_policy"))
