@@ -218,4 +218,38 @@ struct {
 	__type(value, struct portier_synproxy);
 } portier_synproxy SEC(".maps");
 
+/* Source policy: the pool's and every route's allow/deny lists, compiled
+ * (include/portier.h, struct portier_policy_key). Key struct
+ * portier_policy_key, value struct portier_policy_rule; written by
+ * userspace (pt_dp_apply), read by the program for new flows of routes
+ * with PORTIER_ROUTE_F_POLICY. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PORTIER_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct portier_policy_key);
+	__type(value, struct portier_policy_rule);
+} portier_policy SEC(".maps");
+
+/* Per-source token buckets of rate-limited routes. Key struct
+ * portier_rate_key, value struct portier_rate; written by the program
+ * (new flows of routes with PORTIER_ROUTE_F_RATE), LRU: a forgotten source
+ * starts with a full bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PORTIER_RATE_ENTRIES);
+	__type(key, struct portier_rate_key);
+	__type(value, struct portier_rate);
+} portier_rate SEC(".maps");
+
+/* New flows refused per route (policy, rate limit). Key __u32 route id,
+ * value struct portier_refused per CPU; written by the program, zeroed by
+ * userspace when a route id is (re)assigned, summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, struct portier_refused);
+} portier_route_refused SEC(".maps");
+
 #endif

@@ -18,6 +18,7 @@
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"
+#include "policy.h"
 #include "fwd.h"
 #include "connlog.h"
 #include "synproxy.h"
@@ -158,6 +159,14 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	r = route_of(route_id);
 	if (!r)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+	/* Admission (bpf/policy.h) of what would start a flow (a SYN, cookie
+	 * or not; a UDP datagram): the policy, then the source's tokens,
+	 * before the round-robin cursor moves. */
+	if ((!p->tcp || tcp_syn_only(p)) && (port_flags(dport) & PORTIER_PORT_ADMIT)) {
+		act = admit(route_id, p->iph->saddr, now);
+		if (act != ADMITTED)
+			return act;
+	}
 	if (p->tcp && !tcp_syn_only(p)) {
 		act = cookie_ack(p, r, route_id, key, &be, &backend_id);
 		if (act != COOKIE_OPEN)

@@ -64,6 +64,10 @@
 #define PORTIER_MAP_HEALTH		"portier_health"
 #define PORTIER_MAP_SYN_GUARD		"portier_syn_guard"
 #define PORTIER_MAP_SYNPROXY		"portier_synproxy"
+/* Source policy and per-source rate limits (docs/dataplane.md). */
+#define PORTIER_MAP_POLICY		"portier_policy"
+#define PORTIER_MAP_RATE		"portier_rate"
+#define PORTIER_MAP_ROUTE_REFUSED	"portier_route_refused"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -128,8 +132,14 @@ struct portier_svc {
 #define PORTIER_ROUTE_F_DNAT	(1U << 0)	/* keep the client address */
 #define PORTIER_ROUTE_F_LOG	(1U << 1)	/* connection logs (tcplog) */
 /* SYN cookies (docs/dataplane.md, "SYN floods"): neither bit = off. */
-#define PORTIER_ROUTE_F_COOKIES_ON	(1U << 2)	/* every SYN gets a cookie */
-#define PORTIER_ROUTE_F_COOKIES_AUTO	(1U << 3)	/* above syn_rate only */
+#define PORTIER_ROUTE_F_COOKIES_ON	(1U << 4)	/* every SYN gets a cookie */
+#define PORTIER_ROUTE_F_COOKIES_AUTO	(1U << 5)	/* above syn_rate only */
+/* New flows of the route check the source policy (the pool's or the
+ * route's lists are not empty): two portier_policy lookups. */
+#define PORTIER_ROUTE_F_POLICY	(1U << 2)
+/* New flows of the route take a token of their source's bucket
+ * (portier_rate): rl_interval_ns and rl_burst below. */
+#define PORTIER_ROUTE_F_RATE	(1U << 3)
 
 /* A route's rotation: the backends that take new flows (healthy and not
  * drained), in round-robin order. Replaced whole by one map update (the map
@@ -138,6 +148,11 @@ struct portier_svc {
 struct portier_route {
 	__u32 flags;			/* PORTIER_ROUTE_F_* */
 	__u32 n_active;			/* entries used in active[] */
+	/* PORTIER_ROUTE_F_RATE: a source's bucket holds rl_burst tokens and
+	 * gains one every rl_interval_ns (rate N per T: T / N). */
+	__u32 rl_burst;
+	__u32 rl_pad;
+	__u64 rl_interval_ns;
 	__u32 active[PORTIER_MAX_ROUTE_BACKENDS];	/* backend ids */
 };
 
@@ -185,6 +200,13 @@ struct portier_route_meta {
 	__u32 check_fall;
 	__u16 check_port;		/* 0 = the backend's port */
 	__u16 dest_port;		/* destination port as declared */
+	/* Per-source rate limit as declared (rl_rate 0 = none): rl_rate new
+	 * connections per rl_per_ms, bursts of rl_burst. */
+	__u32 rl_rate;
+	__u32 rl_per_ms;
+	__u32 rl_burst;
+	__u8 rl_origin;			/* PORTIER_ORIGIN_* of the limit */
+	__u8 rl_pad[3];
 };
 
 /* ---- userspace state (portier_state: array of 1, userspace) ------------ */
@@ -234,6 +256,71 @@ struct portier_health {
 /* Key: struct portier_addr (IPv4 in a32[0], rest zero). Value: __u32, 1.
  * A "*" service matches a packet only if its destination is in here. */
 
+/* ---- source policy (portier_policy: LPM trie, written by userspace) ---- */
+
+/* A route's allow and deny lists, and the pool-wide ones, compiled by
+ * userspace into one trie so that one longest-prefix lookup per list gives
+ * the decision (docs/dataplane.md): every deny entry, every allow entry
+ * (as DENY where a deny entry covers it: deny wins), and where the allow
+ * list is not empty an entry for the whole scope (/0) that denies what no
+ * allow entry covers. A new flow is refused if the pool's scope or its
+ * route's scope says DENY; a scope without a match allows. */
+#define PORTIER_MAX_POLICY	65536	/* trie entries, all scopes */
+#define PORTIER_POLICY_POOL	0xffffffffU	/* scope of the pool-wide lists */
+#define PORTIER_POLICY_SCOPE_BITS 32U	/* prefixlen of a scope's /0 */
+
+/* Key: the scope (route id, or PORTIER_POLICY_POOL) always matched whole,
+ * then the IPv4 prefix. prefixlen = PORTIER_POLICY_SCOPE_BITS + the CIDR's
+ * length. */
+struct portier_policy_key {
+	__u32 prefixlen;
+	__u32 scope;
+	__be32 addr;
+};
+
+#define PORTIER_POLICY_ALLOW	1
+#define PORTIER_POLICY_DENY	2
+
+/* What the operator declared at the entry's prefix (userspace reads them
+ * back; the program reads action only). None set: the implicit /0 that
+ * denies what the allow list leaves out. */
+#define PORTIER_POLICY_D_ALLOW		(1U << 0)	/* inventory allow */
+#define PORTIER_POLICY_D_DENY		(1U << 1)	/* inventory deny */
+#define PORTIER_POLICY_D_RT_ALLOW	(1U << 2)	/* runtime allow */
+#define PORTIER_POLICY_D_RT_DENY	(1U << 3)	/* runtime deny */
+
+struct portier_policy_rule {
+	__u8 action;		/* PORTIER_POLICY_ALLOW or _DENY: the decision */
+	__u8 declared;		/* PORTIER_POLICY_D_* */
+	__u8 pad[2];
+};
+
+/* ---- per-source rate limits (portier_rate: LRU hash, the program) ------- */
+
+/* Sources remembered at once, all routes; the least recently used is
+ * forgotten when the table is full, and starts again with a full bucket. */
+#define PORTIER_RATE_ENTRIES	65536
+
+struct portier_rate_key {
+	__u32 route_id;
+	__be32 saddr;
+};
+
+/* A source's token bucket in the form of the generic cell rate algorithm:
+ * one time instead of a token count and a time. tat ("theoretical arrival
+ * time") - now is the bucket's debt: a new flow is admitted if, after
+ * adding one interval, the debt is at most burst intervals. */
+struct portier_rate {
+	__u64 tat;		/* bpf_ktime_get_coarse_ns() scale */
+};
+
+/* Refused new flows per route (portier_route_refused: per-CPU array by
+ * route id, written by the program, zeroed by userspace for a new route). */
+struct portier_refused {
+	__u64 denied;		/* source policy */
+	__u64 rate_limited;	/* over the per-source rate */
+};
+
 /* ---- ports (portier_ports: array of 65536 by host-order port) ---------- */
 
 /* Fast filter before any hash lookup: does anything listen on, or answer
@@ -247,6 +334,10 @@ struct portier_health {
  * Userspace clears the bit while an apply changes the port's services and
  * sets it once the services it names are in portier_services. */
 #define PORTIER_PORT_ONE_SVC	(1U << 4)
+/* A service of the port has a source policy or a rate limit (its route's
+ * PORTIER_ROUTE_F_POLICY or _F_RATE): new flows to the port go through
+ * admission (bpf/policy.h); others skip it without a lookup. */
+#define PORTIER_PORT_ADMIT	(1U << 5)
 
 /* Value of portier_ports. */
 struct portier_port {
@@ -608,6 +699,9 @@ enum portier_reason {
 	PORTIER_R_DROP_BAD_CSUM,	/* a SYN with a bad checksum under cookies */
 	PORTIER_R_SYNPROXY_LOST,	/* a cookie flow's translation was lost
 					 * (portier_synproxy evicted it): dropped */
+	PORTIER_R_DROP_DENIED,		/* new flow from a source the route's or
+					 * the pool's policy denies */
+	PORTIER_R_DROP_RATE_LIMITED,	/* new flow over its source's rate limit */
 	PORTIER_R_MAX,
 };
 

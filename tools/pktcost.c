@@ -37,6 +37,7 @@
 #include "dataplane.h"
 #include "pkt.h"
 #include "portier.skel.h"
+#include "policy.h"
 #include "testnet.h"
 
 #define CHAIN		200		/* repetitions per call: TTL 255 -> 55 */
@@ -153,6 +154,26 @@ static int load(void)
 		r[i].balance = PT_BALANCE_ROUNDROBIN;
 		r[i].backends = &be[i];
 		r[i].n_backends = 1;
+	}
+	/* PKTCOST_POLICY=1: "self" goes through admission (docs/dataplane.md):
+	 * a pool deny list and a route allow list that admit its sources (the
+	 * client, then the gateway's SNAT address of the chained SYNs), and a
+	 * rate limit they never reach (a token every ns, bursts of 10^6), to
+	 * see what the lists and the bucket add to a new flow. */
+	if (getenv("PKTCOST_POLICY") && !strcmp(getenv("PKTCOST_POLICY"), "1")) {
+		static struct pt_policy_entry pool_deny = { .action = PT_POLICY_DENY },
+					      self_allow[2] = { { .action = PT_POLICY_ALLOW },
+								{ .action = PT_POLICY_ALLOW } };
+		const char *why;
+
+		if (pt_cidr_parse("192.0.2.0/24", &pool_deny.net, &why) ||
+		    pt_cidr_parse(TN_CLIENT, &self_allow[0].net, &why) ||
+		    pt_cidr_parse("203.0.113.0/24", &self_allow[1].net, &why))
+			return -EINVAL;
+		rs.pool_policy = (struct pt_policy){ &pool_deny, 1 };
+		r[0].policy = (struct pt_policy){ self_allow, 2 };
+		r[0].rate_limit = (struct pt_rate_limit){ .rate = 1000000, .per_ms = 1,
+							  .burst = 1000000 };
 	}
 	r[0].name = (char *)"self";
 	r[0].addr = pt4(tn_ip4(tn_be_addr[0]));

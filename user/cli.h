@@ -58,5 +58,6 @@ int do_stats(int argc, char **argv);
 int do_conntrack(int argc, char **argv);
 int do_prog(int argc, char **argv);
 int do_reload(int argc, char **argv);
+int do_policy(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "inventory.h"
+#include "policy.h"
 #include "routes.h"
 #include "util.h"
 
@@ -115,6 +116,20 @@ static json_t *backend_json(const struct pt_backend *b)
 			 "local", b->local);
 }
 
+/* {"allow": [CIDR...], "deny": [CIDR...]} of a policy, into o. */
+static json_t *policy_json(json_t *o, const struct pt_policy *p)
+{
+	json_t *lists[2] = { json_array(), json_array() };
+	char buf[PT_CIDR_BUF];
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(lists[p->v[i].action == PT_POLICY_DENY],
+				      json_string(pt_cidr_str(&p->v[i].net, buf, sizeof(buf))));
+	json_object_set_new(o, "allow", lists[0]);
+	json_object_set_new(o, "deny", lists[1]);
+	return o;
+}
+
 static json_t *route_json(const struct pt_route *r)
 {
 	char addr[INET6_ADDRSTRLEN];
@@ -135,6 +150,11 @@ static json_t *route_json(const struct pt_route *r)
 		      "backends", backends);
 	if (!o)
 		pt_die_oom();
+	policy_json(o, &r->policy);
+	if (r->rate_limit.rate)
+		json_object_set_new(o, "rate_limit",
+			json_pack("{s:i, s:i, s:i}", "rate", (int)r->rate_limit.rate, "per_ms",
+				  (int)r->rate_limit.per_ms, "burst", (int)r->rate_limit.burst));
 	return o;
 }
 
@@ -158,8 +178,10 @@ static int print_json(const char *host, const struct pt_routeset *rs, const stru
 	for (size_t i = 0; i < d->n; i++)
 		json_array_append_new(d->v[i].sev == PT_ERROR ? errors : warnings,
 				      diag_json(&d->v[i]));
-	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o}", "host", host, "routes", routes,
-				       "warnings", warnings, "errors", errors));
+	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o, s:o}", "host", host,
+				       "pool", policy_json(json_object(), rs ? &rs->pool_policy :
+							   &(struct pt_policy){ 0 }),
+				       "routes", routes, "warnings", warnings, "errors", errors));
 }
 
 static void print_diags(const struct pt_diags *d)
@@ -195,6 +217,35 @@ static void widen(struct column *c, const char *s)
 
 	if (n > c->width)
 		c->width = n;
+}
+
+/* One line per scope that has lists or a rate limit, after the table. */
+static void print_policy_line(const char *scope, const struct pt_policy *p,
+			      const struct pt_rate_limit *rl)
+{
+	char *allow, *deny, rate[64];
+
+	if (!p->n && (!rl || !rl->rate))
+		return;
+	allow = pt_policy_list_str(p, PT_POLICY_ALLOW);
+	deny = pt_policy_list_str(p, PT_POLICY_DENY);
+	printf("policy %s: allow %s; deny %s", scope, allow, deny);
+	if (rl && rl->rate)
+		printf("; rate_limit %s", pt_rate_limit_str(rl, rate, sizeof(rate)));
+	printf("\n");
+	free(allow);
+	free(deny);
+}
+
+static void print_policy(const struct pt_routeset *rs)
+{
+	print_policy_line("pool", &rs->pool_policy, NULL);
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		char *scope = xasprintf("route %s", rs->routes[i].name);
+
+		print_policy_line(scope, &rs->routes[i].policy, &rs->routes[i].rate_limit);
+		free(scope);
+	}
 }
 
 /* The routes as a table; a route with several backends takes one line per
@@ -253,6 +304,7 @@ static void print_table(const struct pt_routeset *rs)
 			       b->local ? " (local)" : "");
 		}
 	}
+	print_policy(rs);
 }
 
 static int do_check(int argc, char **argv)

@@ -30,7 +30,8 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  show  per route and backend: new flows, packets and bytes in (client\n"
 		"        to backend) and out (backend to client); packets per pass/drop\n"
-		"        reason. With -j: {\"routes\": [...], \"reasons\": [...]}.\n",
+		"        reason. With -j: {\"routes\": [...], \"reasons\": [...]}; a route\n"
+		"        also has the new connections it refused: denied, rate_limited.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -90,16 +91,22 @@ static int do_show(int argc, char **argv)
 		       "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
 	for (size_t i = 0; i < n && !err; i++) {
 		struct portier_stats st;
+		struct portier_refused rf = { 0 };
 		json_t *bes = json_array(), *o = NULL;
 
 		err = pt_route_stats_sum(pt_dp_skel(dp), &v[i], &st);
+		if (!err)
+			err = pt_route_refused_sum(pt_dp_skel(dp), v[i].id, &rf);
 		if (err) {
 			snprintf(what, sizeof(what), "route %s", v[i].meta.name);
 			json_decref(bes);
 			break;
 		}
 		if (pt_g.json)
-			o = counters_json(json_pack("{s:s}", "route", v[i].meta.name), &st);
+			o = counters_json(json_pack("{s:s, s:I, s:I}", "route", v[i].meta.name,
+						    "denied", (json_int_t)rf.denied,
+						    "rate_limited", (json_int_t)rf.rate_limited),
+					  &st);
 		else
 			counters_text(v[i].meta.name, &st);
 		for (size_t j = 0; j < v[i].n_be && !err; j++) {

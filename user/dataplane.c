@@ -31,6 +31,7 @@
 
 #include "ct_table.h"
 #include "dataplane.h"
+#include "policy.h"
 #include "portier.skel.h"
 #include "util.h"
 
@@ -59,6 +60,8 @@ struct dp_route {
 	__u32 flags;			/* PORTIER_ROUTE_F_* */
 	__u32 *be;			/* backend ids in rotation order */
 	size_t n_be;
+	struct pt_policy policy;	/* its allow/deny lists (from portier_policy) */
+	struct pt_rate_limit rl;	/* from its metadata */
 };
 
 /* The data plane: skeleton, pins, and the mirror of what the maps hold. */
@@ -71,6 +74,9 @@ struct pt_dataplane {
 	struct dp_route *routes;	/* [PORTIER_MAX_ROUTES] */
 	struct dp_backend *backends;	/* [PORTIER_MAX_BACKENDS] */
 	struct portier_port *ports;	/* [NPORTS], as written */
+	struct pt_policy pool_policy;	/* the pool's allow/deny lists */
+	struct pt_policy_item *trie;	/* portier_policy as written, sorted */
+	size_t n_trie;
 	struct portier_config cfg;	/* as written */
 	struct pt_ct *ct;		/* portier_conntrack, mapped */
 	__u64 generation;		/* portier_state.generation of the mirror */
@@ -188,10 +194,15 @@ static void svc_key(const struct pt_route *r, struct portier_svc_key *k)
 	k->family = PORTIER_AF_INET;
 }
 
-static __u32 route_flags(const struct pt_route *r)
+/* A route's flags; pool_policy: the pool's lists are not empty. */
+static __u32 route_flags(const struct pt_route *r, bool pool_policy)
 {
 	__u32 f = 0;
 
+	if (pool_policy || r->policy.n)
+		f |= PORTIER_ROUTE_F_POLICY;
+	if (r->rate_limit.rate)
+		f |= PORTIER_ROUTE_F_RATE;
 	if (r->nat == PT_NAT_DNAT)
 		f |= PORTIER_ROUTE_F_DNAT;
 	if (r->options & (PT_OPT_HTTPLOG | PT_OPT_TCPLOG))
@@ -215,7 +226,7 @@ static __u32 port_flag(uint8_t proto, bool service)
 /* The maps portier pins, by the names of include/portier.h. */
 static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[19];
+	static struct bpf_map *v[22];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -236,6 +247,9 @@ static struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[16] = s->maps.portier_ct_slots;
 	v[17] = s->maps.portier_syn_guard;
 	v[18] = s->maps.portier_synproxy;
+	v[19] = s->maps.portier_policy;
+	v[20] = s->maps.portier_rate;
+	v[21] = s->maps.portier_route_refused;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -314,8 +328,14 @@ static __u32 flags_from_state(unsigned int state)
 
 static void mirror_clear(struct pt_dataplane *dp)
 {
-	for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
+	for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++) {
 		free(dp->routes[i].be);
+		pt_policy_free(&dp->routes[i].policy);
+	}
+	pt_policy_free(&dp->pool_policy);
+	free(dp->trie);
+	dp->trie = NULL;
+	dp->n_trie = 0;
 	memset(dp->routes, 0, PORTIER_MAX_ROUTES * sizeof(*dp->routes));
 	memset(dp->backends, 0, PORTIER_MAX_BACKENDS * sizeof(*dp->backends));
 }
@@ -334,6 +354,47 @@ static void array_read(struct bpf_map *m, __u32 n, size_t sz, void *out)
 			if (bpf_map_lookup_elem(fd, &k, (char *)out + k * sz))
 				memset((char *)out + k * sz, 0, sz);
 	free(keys);
+}
+
+/* The policy part of the mirror from portier_policy (every element, sorted)
+ * and the routes' metadata (rate limits); entries of a scope no loaded
+ * route has are left in dp->trie for the next apply to delete. */
+static void resync_policy(struct pt_dataplane *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.portier_policy);
+	struct portier_policy_key key, next;
+	void *prev = NULL;
+
+	while (dp->n_trie < PORTIER_MAX_POLICY && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct pt_policy_item it = { .key = next };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &it.rule))
+			continue;
+		dp->trie = xrealloc(dp->trie, (dp->n_trie + 1) * sizeof(*dp->trie));
+		dp->trie[dp->n_trie++] = it;
+	}
+	if (dp->n_trie)
+		qsort(dp->trie, dp->n_trie, sizeof(*dp->trie), pt_policy_item_cmp);
+	for (size_t i = 0; i < dp->n_trie; i++) {
+		__u32 scope = dp->trie[i].key.scope;
+
+		if (scope == PORTIER_POLICY_POOL)
+			pt_policy_decompile(&dp->trie[i], &dp->pool_policy);
+		else if (scope < PORTIER_MAX_ROUTES && dp->routes[scope].used)
+			pt_policy_decompile(&dp->trie[i], &dp->routes[scope].policy);
+	}
+	for (__u32 id = 0; id < PORTIER_MAX_ROUTES; id++) {
+		struct dp_route *r = &dp->routes[id];
+
+		if (!r->used || !r->named || !r->meta.rl_rate)
+			continue;
+		r->rl.rate = r->meta.rl_rate;
+		r->rl.per_ms = r->meta.rl_per_ms;
+		r->rl.burst = r->meta.rl_burst;
+		r->rl.runtime = r->meta.rl_origin == PORTIER_ORIGIN_RUNTIME;
+	}
 }
 
 /* Rebuild the mirror from the maps, the single source of truth: routes by
@@ -406,6 +467,7 @@ static int resync(struct pt_dataplane *dp)
 		r->be = xrealloc(r->be, (r->n_be + 1) * sizeof(*r->be));
 		r->be[r->n_be++] = id;
 	}
+	resync_policy(dp);
 	array_read(s->maps.portier_ports, NPORTS, sizeof(*dp->ports), dp->ports);
 	bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_config), &(__u32){ 0 }, &dp->cfg);
 	free(rt);
@@ -619,8 +681,7 @@ void pt_dp_close(struct pt_dataplane *dp)
 	pt_ct_close(dp->ct);
 	portier__destroy(dp->skel);
 	if (dp->routes)
-		for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
-			free(dp->routes[i].be);
+		mirror_clear(dp);
 	for (size_t i = 0; i < dp->n_warnings; i++)
 		free(dp->warnings[i]);
 	free(dp->warnings);
@@ -775,6 +836,8 @@ struct plan {
 	struct portier_port *ports;	/* [NPORTS] of rs */
 	const __u8 *origin;	/* [rs->n_routes] PORTIER_ORIGIN_* */
 	size_t n;
+	struct pt_policy_item *trie;	/* portier_policy of rs, sorted */
+	size_t n_trie;
 };
 
 static void plan_free(struct plan *p)
@@ -788,14 +851,45 @@ static void plan_free(struct plan *p)
 	free(p->be_kept);
 	free(p->be_taken);
 	free(p->ports);
+	free(p->trie);
+}
+
+/* Every entry of a policy is an IPv4 network without host bits. */
+static int validate_policy(const struct pt_policy *pol, const char *whose)
+{
+	for (size_t i = 0; i < pol->n; i++) {
+		const struct pt_cidr *c = &pol->v[i].net;
+		char buf[PT_CIDR_BUF];
+
+		if (c->addr.family != AF_INET || c->len > 32)
+			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 network", whose, i);
+		if (c->len < 32 && (ntohl(c->addr.v4.s_addr) & (~0U >> c->len)))
+			return fail(-EINVAL, "%s: %s has host bits set; give the network address",
+				    whose, pt_cidr_str(c, buf, sizeof(buf)));
+	}
+	return 0;
 }
 
 static int validate(const struct pt_routeset *rs)
 {
+	int err;
+
 	if (rs->n_routes > PORTIER_MAX_ROUTES)
 		return fail(-E2BIG, "%zu routes, at most %d", rs->n_routes, PORTIER_MAX_ROUTES);
+	err = validate_policy(&rs->pool_policy, "the pool");
+	if (err)
+		return err;
 	for (size_t i = 0; i < rs->n_routes; i++) {
 		const struct pt_route *r = &rs->routes[i];
+		char *whose = xasprintf("route '%s'", r->name ? r->name : "?");
+		const char *why;
+
+		err = validate_policy(&r->policy, whose);
+		free(whose);
+		if (err)
+			return err;
+		if (r->rate_limit.rate && pt_rate_limit_check(&r->rate_limit, &why))
+			return fail(-EINVAL, "route '%s': rate limit: %s", r->name, why);
 
 		if (!r->name || !*r->name)
 			return fail(-EINVAL, "route %zu has no name", i);
@@ -935,6 +1029,8 @@ static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, stru
 				    "being replaced at once; apply in two steps",
 				    PORTIER_MAX_ROUTES);
 		p->ports[r->port].flags |= port_flag(r->proto, true);
+		if (route_flags(r, rs->pool_policy.n) & (PORTIER_ROUTE_F_POLICY | PORTIER_ROUTE_F_RATE))
+			p->ports[r->port].flags |= PORTIER_PORT_ADMIT;
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 			struct dp_route *o = &dp->routes[p->route_id[i]];
@@ -957,15 +1053,32 @@ static int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, stru
 		}
 	}
 	one_services(rs, p);
+
+	/* The policy trie of the set, with the plan's route ids. */
+	pt_policy_compile(&rs->pool_policy, PORTIER_POLICY_POOL, &p->trie, &p->n_trie);
+	for (size_t i = 0; i < p->n; i++)
+		pt_policy_compile(&rs->routes[i].policy, p->route_id[i], &p->trie, &p->n_trie);
+	if (p->n_trie > PORTIER_MAX_POLICY)
+		return fail(-E2BIG, "the allow and deny lists make %zu policy entries, at most "
+			    "%d; merge networks into shorter prefixes", p->n_trie,
+			    PORTIER_MAX_POLICY);
+	if (p->n_trie)
+		qsort(p->trie, p->n_trie, sizeof(*p->trie), pt_policy_item_cmp);
 	return 0;
 }
 
-/* A route's rotation from backend ids and their states. */
-static void rotation(const struct pt_dataplane *dp, __u32 flags, const __u32 *ids, size_t n,
-		     const unsigned int *state, struct portier_route *out)
+/* A route's rotation from its flags, rate limit, backend ids and their
+ * states. */
+static void rotation(const struct pt_dataplane *dp, __u32 flags, const struct pt_rate_limit *rl,
+		     const __u32 *ids, size_t n, const unsigned int *state,
+		     struct portier_route *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->flags = flags;
+	if (flags & PORTIER_ROUTE_F_RATE) {
+		out->rl_burst = rl->burst;
+		out->rl_interval_ns = pt_rate_interval_ns(rl);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!(state ? state[i] : dp->backends[ids[i]].state))
 			out->active[out->n_active++] = ids[i];
@@ -1106,6 +1219,57 @@ static void route_meta(const struct pt_route *r, __u8 origin, struct portier_rou
 	m->check_fall = r->check.fall;
 	m->check_port = r->check.port;
 	m->dest_port = r->dest_port;
+	if (r->rate_limit.rate) {
+		m->rl_rate = r->rate_limit.rate;
+		m->rl_per_ms = r->rate_limit.per_ms;
+		m->rl_burst = r->rate_limit.burst;
+		m->rl_origin = r->rate_limit.runtime ? PORTIER_ORIGIN_RUNTIME :
+						      PORTIER_ORIGIN_INVENTORY;
+	}
+}
+
+/* The element of sorted v (n of them) with it's key, or NULL. */
+static const struct pt_policy_item *trie_find(const struct pt_policy_item *v, size_t n,
+					      const struct pt_policy_item *it)
+{
+	return n ? bsearch(it, v, n, sizeof(*v), pt_policy_item_cmp) : NULL;
+}
+
+/* Write the plan's policy elements that are new or changed and whose
+ * decision is action: denials first, so that a change never admits for a
+ * moment what both the old and the new lists refuse. */
+static int policy_write(struct pt_dataplane *dp, const struct plan *p, __u8 action)
+{
+	for (size_t i = 0; i < p->n_trie; i++) {
+		const struct pt_policy_item *it = &p->trie[i];
+		const struct pt_policy_item *old = trie_find(dp->trie, dp->n_trie, it);
+		int err;
+
+		if (it->rule.action != action ||
+		    (old && !memcmp(&old->rule, &it->rule, sizeof(it->rule))))
+			continue;
+		err = map_update(dp->skel->maps.portier_policy, &it->key, &it->rule,
+				 "a policy entry");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Delete the elements of portier_policy that the plan has not. */
+static int policy_delete_gone(struct pt_dataplane *dp, const struct plan *p)
+{
+	for (size_t i = 0; i < dp->n_trie; i++) {
+		int err;
+
+		if (trie_find(p->trie, p->n_trie, &dp->trie[i]))
+			continue;
+		err = map_delete(dp->skel->maps.portier_policy, &dp->trie[i].key,
+				 "a policy entry");
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Write the plan into the maps, in the order described in dataplane.h. */
@@ -1161,6 +1325,14 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		}
 	}
 
+	/* 2b. Policy entries of the set, denials first: in place before a
+	 * rotation asks for them (PORTIER_ROUTE_F_POLICY) and before a new
+	 * service is reachable. */
+	if (!err)
+		err = policy_write(dp, p, PORTIER_POLICY_DENY);
+	if (!err)
+		err = policy_write(dp, p, PORTIER_POLICY_ALLOW);
+
 	/* 3. Metadata and rotations, whole; a new route starts its counters
 	 * at zero. */
 	for (size_t i = 0; i < p->n && !err; i++) {
@@ -1175,12 +1347,15 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		for (size_t j = 0; j < r->n_backends; j++)
 			if (p->be_kept[p->be_id[i][j]])
 				state[j] = dp->backends[p->be_id[i][j]].state;
-		rotation(dp, route_flags(r), p->be_id[i], r->n_backends, state, rt);
+		rotation(dp, route_flags(r, rs->pool_policy.n), &r->rate_limit, p->be_id[i],
+			 r->n_backends, state, rt);
 		free(state);
 		if (!err && !p->route_kept[id]) {
 			err = map_zero(s->maps.portier_route_stats, id);
 			if (!err)
 				err = map_zero(s->maps.portier_rr, id);
+			if (!err)
+				err = map_zero(s->maps.portier_route_refused, id);
 		}
 		if (!err)
 			err = map_update(s->maps.portier_routes, &id, rt, "a route");
@@ -1220,6 +1395,11 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		if (!err)
 			err = map_delete(s->maps.portier_route_meta, &id, "route metadata");
 	}
+
+	/* 6b. Policy entries gone (their routes are gone, or their lists
+	 * changed). */
+	if (!err)
+		err = policy_delete_gone(dp, p);
 
 	/* 7. Backends gone: their flows, then their slots. */
 	for (__u32 id = 0; id < PORTIER_MAX_BACKENDS; id++)
@@ -1271,8 +1451,16 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 	dp->backends = nb;
 	for (size_t id = 0; id < PORTIER_MAX_ROUTES; id++) {
 		free(dp->routes[id].be);
+		pt_policy_free(&dp->routes[id].policy);
 		memset(&dp->routes[id], 0, sizeof(dp->routes[id]));
 	}
+	pt_policy_free(&dp->pool_policy);
+	pt_policy_copy(&dp->pool_policy, &rs->pool_policy);
+	free(dp->trie);
+	dp->trie = p->trie;
+	dp->n_trie = p->n_trie;
+	p->trie = NULL;
+	p->n_trie = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pt_route *r = &rs->routes[i];
 		struct dp_route *o = &dp->routes[p->route_id[i]];
@@ -1281,7 +1469,9 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 		o->named = true;
 		route_meta(r, p->origin ? p->origin[i] : PORTIER_ORIGIN_INVENTORY, &o->meta);
 		svc_key(r, &o->key);
-		o->flags = route_flags(r);
+		o->flags = route_flags(r, rs->pool_policy.n);
+		pt_policy_copy(&o->policy, &r->policy);
+		o->rl = r->rate_limit;
 		o->n_be = r->n_backends;
 		o->be = xcalloc(r->n_backends + 1, sizeof(__u32));
 		memcpy(o->be, p->be_id[i], r->n_backends * sizeof(__u32));
@@ -1461,6 +1651,8 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->check.rise = o->meta.check_rise;
 	r->check.fall = o->meta.check_fall;
 	r->check.port = o->meta.check_port;
+	pt_policy_copy(&r->policy, &o->policy);
+	r->rate_limit = o->rl;
 	r->n_backends = o->n_be;
 	r->backends = xcalloc(o->n_be + 1, sizeof(*r->backends));
 	for (size_t i = 0; i < o->n_be; i++) {
@@ -1477,10 +1669,13 @@ static void route_free_fields(struct pt_route *r)
 	free(r->name);
 	free(r->mode);
 	free(r->backends);
+	pt_policy_free(&r->policy);
 }
 
 /* A set to write: `first` (borrowed, origin first_origin, may be NULL), then
- * every loaded route that keep() accepts (copied). */
+ * every loaded route that keep() accepts (copied). Policies are copies
+ * throughout (the caller may add runtime entries to any route); the pool's
+ * lists are first's, or the loaded ones without first. */
 struct merged {
 	struct pt_routeset rs;
 	__u8 *origin;
@@ -1500,14 +1695,20 @@ static void merged_add_loaded(struct pt_dataplane *dp, struct merged *m,
 	}
 }
 
-static void merged_init(struct merged *m, const struct pt_routeset *first, __u8 origin)
+static void merged_init(struct merged *m, const struct pt_dataplane *dp,
+			const struct pt_routeset *first, __u8 origin)
 {
 	memset(m, 0, sizeof(*m));
-	if (!first)
+	if (!first) {
+		pt_policy_copy(&m->rs.pool_policy, &dp->pool_policy);
 		return;
+	}
 	m->rs = *first;
+	pt_policy_copy(&m->rs.pool_policy, &first->pool_policy);
 	m->rs.routes = xcalloc(first->n_routes + 1, sizeof(*m->rs.routes));
 	memcpy(m->rs.routes, first->routes, first->n_routes * sizeof(*first->routes));
+	for (size_t i = 0; i < first->n_routes; i++)
+		pt_policy_copy(&m->rs.routes[i].policy, &first->routes[i].policy);
 	m->origin = xcalloc(first->n_routes + 1, sizeof(*m->origin));
 	memset(m->origin, origin, first->n_routes);
 	m->n_borrowed = first->n_routes;
@@ -1515,8 +1716,11 @@ static void merged_init(struct merged *m, const struct pt_routeset *first, __u8 
 
 static void merged_free(struct merged *m)
 {
+	for (size_t i = 0; i < m->n_borrowed; i++)
+		pt_policy_free(&m->rs.routes[i].policy);
 	for (size_t i = m->n_borrowed; i < m->rs.n_routes; i++)
 		route_free_fields(&m->rs.routes[i]);
+	pt_policy_free(&m->rs.pool_policy);
 	free(m->rs.routes);
 	free(m->origin);
 }
@@ -1547,6 +1751,33 @@ static bool keep_runtime(struct pt_dataplane *dp, __u32 id, void *arg)
 	return true;
 }
 
+/* Runtime entries of from appended to to. */
+static void policy_add_runtime(struct pt_policy *to, const struct pt_policy *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (from->v[i].runtime)
+			pt_policy_append(to, &from->v[i]);
+}
+
+/* What runtime changes an inventory apply keeps (docs/operations.md): the
+ * runtime policy entries of the pool and of every route still loaded
+ * under its name, and a runtime rate limit of a route whose inventory
+ * declares none. */
+static void keep_runtime_policy(const struct pt_dataplane *dp, struct merged *m)
+{
+	policy_add_runtime(&m->rs.pool_policy, &dp->pool_policy);
+	for (size_t i = 0; i < m->n_borrowed; i++) {
+		struct pt_route *r = &m->rs.routes[i];
+		int id = pt_dp_route_id(dp, r->name);
+
+		if (id < 0)
+			continue;
+		policy_add_runtime(&r->policy, &dp->routes[id].policy);
+		if (!r->rate_limit.rate && dp->routes[id].rl.runtime)
+			r->rate_limit = dp->routes[id].rl;
+	}
+}
+
 int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
 {
 	struct merged m;
@@ -1557,7 +1788,8 @@ int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
 		return err;
 	err = validate(rs);
 	if (!err) {
-		merged_init(&m, rs, PORTIER_ORIGIN_INVENTORY);
+		merged_init(&m, dp, rs, PORTIER_ORIGIN_INVENTORY);
+		keep_runtime_policy(dp, &m);
 		merged_add_loaded(dp, &m, keep_runtime, (void *)rs);
 		err = apply_set(dp, &m.rs, m.origin, &wrote);
 		merged_free(&m);
@@ -1604,7 +1836,9 @@ int pt_dp_route_add(struct pt_dataplane *dp, const struct pt_route *r)
 				   "protocol already", o->meta.name);
 	}
 	if (!err) {
-		merged_init(&m, &one, PORTIER_ORIGIN_RUNTIME);
+		merged_init(&m, dp, &one, PORTIER_ORIGIN_RUNTIME);
+		pt_policy_free(&m.rs.pool_policy);
+		pt_policy_copy(&m.rs.pool_policy, &dp->pool_policy);
 		merged_add_loaded(dp, &m, keep_all, NULL);
 		err = apply_set(dp, &m.rs, m.origin, &wrote);
 		merged_free(&m);
@@ -1624,12 +1858,156 @@ int pt_dp_route_del(struct pt_dataplane *dp, const char *name)
 		err = fail(-ENOENT, "no route '%s' is loaded; 'portier route show' lists them",
 			   name);
 	} else {
-		merged_init(&m, NULL, 0);
+		merged_init(&m, dp, NULL, 0);
 		merged_add_loaded(dp, &m, keep_other, (void *)name);
 		err = apply_set(dp, &m.rs, m.origin, &wrote);
 		merged_free(&m);
 	}
 	return tx_end(dp, wrote, err);
+}
+
+/* ---- source policy and rate limits at runtime ---------------------------------- */
+
+/* The loaded set with one change made by fn to the lists (route NULL: the
+ * pool's) and rate limit of one route, applied. */
+static int policy_change(struct pt_dataplane *dp, const char *route,
+			 int (*fn)(struct pt_policy *pol, struct pt_rate_limit *rl, void *arg),
+			 void *arg)
+{
+	struct pt_policy *pol = NULL;
+	struct pt_rate_limit *rl = NULL;
+	struct merged m;
+	bool wrote = false;
+	int err = tx_begin(dp);
+
+	if (err)
+		return err;
+	merged_init(&m, dp, NULL, 0);
+	merged_add_loaded(dp, &m, keep_all, NULL);
+	if (!route)
+		pol = &m.rs.pool_policy;
+	for (size_t i = 0; route && i < m.rs.n_routes && !pol; i++)
+		if (!strcmp(m.rs.routes[i].name, route)) {
+			pol = &m.rs.routes[i].policy;
+			rl = &m.rs.routes[i].rate_limit;
+		}
+	if (!pol)
+		err = fail(-ENOENT, "no route '%s' is loaded; 'portier route show' lists them",
+			   route);
+	if (!err)
+		err = fn(pol, rl, arg);
+	if (!err)
+		err = apply_set(dp, &m.rs, m.origin, &wrote);
+	merged_free(&m);
+	return tx_end(dp, wrote, err);
+}
+
+struct policy_arg {
+	const struct pt_cidr *net;
+	enum pt_policy_action action;
+	const char *whose;
+};
+
+static int policy_add_fn(struct pt_policy *pol, struct pt_rate_limit *rl, void *arg)
+{
+	const struct policy_arg *a = arg;
+	struct pt_policy_entry e = { .net = *a->net, .action = a->action, .runtime = true };
+	char buf[PT_CIDR_BUF];
+
+	(void)rl;
+	if (pt_policy_find(pol, a->net, a->action, false, true) >= 0)
+		return fail(-EEXIST, "the %s list of %s has %s already", pt_policy_action_name(a->action),
+			    a->whose, pt_cidr_str(a->net, buf, sizeof(buf)));
+	pt_policy_append(pol, &e);
+	return 0;
+}
+
+static int policy_del_fn(struct pt_policy *pol, struct pt_rate_limit *rl, void *arg)
+{
+	const struct policy_arg *a = arg;
+	char buf[PT_CIDR_BUF];
+	ssize_t i;
+	bool found = false;
+
+	(void)rl;
+	while ((i = pt_policy_find(pol, a->net, a->action, false, true)) >= 0) {
+		pt_policy_remove(pol, (size_t)i);
+		found = true;
+	}
+	if (!found)
+		return fail(-ENOENT, "the %s list of %s has no %s; 'portier policy show' lists "
+			    "them", pt_policy_action_name(a->action), a->whose,
+			    pt_cidr_str(a->net, buf, sizeof(buf)));
+	return 0;
+}
+
+static int policy_entry(struct pt_dataplane *dp, const char *route, const struct pt_cidr *net,
+			enum pt_policy_action a, bool add)
+{
+	char *whose = route ? xasprintf("route '%s'", route) : xstrdup("the pool");
+	struct policy_arg arg = { .net = net, .action = a, .whose = whose };
+	int err = policy_change(dp, route, add ? policy_add_fn : policy_del_fn, &arg);
+
+	free(whose);
+	return err;
+}
+
+int pt_dp_policy_add(struct pt_dataplane *dp, const char *route, const struct pt_cidr *net,
+		     enum pt_policy_action a)
+{
+	return policy_entry(dp, route, net, a, true);
+}
+
+int pt_dp_policy_del(struct pt_dataplane *dp, const char *route, const struct pt_cidr *net,
+		     enum pt_policy_action a)
+{
+	return policy_entry(dp, route, net, a, false);
+}
+
+static int rate_set_fn(struct pt_policy *pol, struct pt_rate_limit *rl, void *arg)
+{
+	const struct pt_rate_limit *want = arg;
+
+	(void)pol;
+	*rl = *want;
+	rl->runtime = want->rate != 0;
+	return 0;
+}
+
+int pt_dp_rate_limit_set(struct pt_dataplane *dp, const char *route,
+			 const struct pt_rate_limit *rl)
+{
+	if (!route)
+		return fail(-EINVAL, "a rate limit belongs to a route, not to the pool");
+	return policy_change(dp, route, rate_set_fn, (void *)rl);
+}
+
+void pt_dp_pool_policy(const struct pt_dataplane *dp, struct pt_policy *out)
+{
+	pt_policy_copy(out, &dp->pool_policy);
+}
+
+int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_refused *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_refused *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_route_refused), &route_id, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		out->denied += v[i].denied;
+		out->rate_limited += v[i].rate_limited;
+	}
+	free(v);
+	return 0;
 }
 
 /* ---- lookups and backend state ---------------------------------------------- */
@@ -1674,7 +2052,7 @@ static int backend_write_state(struct pt_dataplane *dp, __u32 id)
 		  flags_from_state(db->state);
 	b.route_id = db->route_id;
 	rt = xmalloc(sizeof(*rt));
-	rotation(dp, r->flags, r->be, r->n_be, NULL, rt);
+	rotation(dp, r->flags, &r->rl, r->be, r->n_be, NULL, rt);
 	err = map_update(dp->skel->maps.portier_backends, &id, &b, "a backend");
 	if (!err)
 		err = map_update(dp->skel->maps.portier_routes, &db->route_id, rt, "a route");
@@ -1735,6 +2113,8 @@ size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out)
 		r->id = id;
 		r->meta = o->meta;
 		r->flags = o->flags;
+		pt_policy_copy(&r->policy, &o->policy);
+		r->rl = o->rl;
 		r->n_be = o->n_be;
 		r->be = xcalloc(o->n_be + 1, sizeof(*r->be));
 		for (size_t i = 0; i < o->n_be; i++) {
@@ -1755,8 +2135,10 @@ size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out)
 
 void pt_dp_view_free(struct pt_dp_route_view *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(v[i].be);
+		pt_policy_free(&v[i].policy);
+	}
 	free(v);
 }
 

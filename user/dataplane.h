@@ -139,6 +139,22 @@ int pt_dp_route_add(struct pt_dataplane *dp, const struct pt_route *r);
  * not loaded. An inventory route comes back at the next reload. */
 int pt_dp_route_del(struct pt_dataplane *dp, const char *name);
 
+/* Source policy at runtime (docs/operations.md), route NULL for the pool's
+ * lists: add an entry (origin runtime; -EEXIST if the list has the network
+ * already), or delete one whatever its origin (-ENOENT if the list has
+ * not; an inventory entry comes back at the next reload). Take effect for
+ * the next new flow. */
+int pt_dp_policy_add(struct pt_dataplane *dp, const char *route, const struct pt_cidr *net,
+		     enum pt_policy_action a);
+int pt_dp_policy_del(struct pt_dataplane *dp, const char *route, const struct pt_cidr *net,
+		     enum pt_policy_action a);
+/* Set a route's per-source rate limit (origin runtime), or remove it
+ * (rl->rate 0). -ENOENT if the route is not loaded. */
+int pt_dp_rate_limit_set(struct pt_dataplane *dp, const char *route,
+			 const struct pt_rate_limit *rl);
+/* A copy of the pool's lists as loaded (free with pt_policy_free). */
+void pt_dp_pool_policy(const struct pt_dataplane *dp, struct pt_policy *out);
+
 /* Backend state bits; a backend takes new flows only when none is set. */
 #define PT_DP_BE_DRAINED	(1U << 0)	/* operator: no new flows */
 #define PT_DP_BE_DOWN		(1U << 1)	/* health check failed */
@@ -163,6 +179,8 @@ struct pt_dp_route_view {
 	__u32 flags;		/* PORTIER_ROUTE_F_* */
 	struct pt_dp_backend_view *be;	/* in declaration order */
 	size_t n_be;
+	struct pt_policy policy;	/* its allow and deny lists */
+	struct pt_rate_limit rl;	/* rate 0: none */
 };
 
 /* Every loaded route, sorted by name. Free with pt_dp_view_free. */
@@ -179,6 +197,10 @@ int pt_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out);
  * Returns 0 or -errno. */
 int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
 		       struct portier_stats *out);
+
+/* A route's refused new flows (portier_route_refused) summed over the
+ * CPUs. Returns 0 or -errno (out zeroed). */
+int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_refused *out);
 
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);

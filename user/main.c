@@ -20,8 +20,8 @@ static int do_help(int argc, char **argv)
 		"       %s version\n"
 		"       %s reload\n"
 		"\n"
-		"       OBJECT := { config | daemon | route | backend | stats | conntrack |\n"
-		"                   prog }\n"
+		"       OBJECT := { config | daemon | route | backend | policy | stats |\n"
+		"                   conntrack | prog }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -v|--verbose |\n"
 		"                    --bpffs DIR }\n",
 		pt_g.prog, pt_g.prog, pt_g.prog);
@@ -43,6 +43,7 @@ static const struct pt_cmd objects[] = {
 	{ "daemon", do_daemon },
 	{ "route", do_route },
 	{ "backend", do_backend },
+	{ "policy", do_policy },
 	{ "stats", do_stats },
 	{ "conntrack", do_conntrack },
 	{ "prog", do_prog },

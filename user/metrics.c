@@ -62,6 +62,9 @@ static const struct {
 	[PORTIER_R_SYNPROXY_BACKEND_ACK] = { "synproxy_backend_ack", PT_METRICS_TX },
 	[PORTIER_R_DROP_BAD_CSUM] = { "bad_checksum", PT_METRICS_DROP },
 	[PORTIER_R_SYNPROXY_LOST] = { "synproxy_lost", PT_METRICS_DROP },
+	/* New flows refused by admission (source policy, rate limit). */
+	[PORTIER_R_DROP_DENIED] = { "denied", PT_METRICS_DROP },
+	[PORTIER_R_DROP_RATE_LIMITED] = { "rate_limited", PT_METRICS_DROP },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -194,6 +197,18 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 			series(f, n_by, s->routes[i].name, NULL, "direction", dir_names[d]);
 			u64(f, s->routes[i].bytes[d]);
 		}
+	head(f, "portier_route_denied_total", "counter",
+	     "New connections refused by the source policy (the route's or the pool's lists).");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_denied_total", s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].denied);
+	}
+	head(f, "portier_route_rate_limited_total", "counter",
+	     "New connections refused because their source was over the route's rate limit.");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_rate_limited_total", s->routes[i].name, NULL, NULL, NULL);
+		u64(f, s->routes[i].rate_limited);
+	}
 }
 
 /* A route's SYN flood guard (docs/dataplane.md, "SYN floods"). */

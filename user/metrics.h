@@ -40,6 +40,8 @@ struct pt_metrics_route {
 	uint64_t bytes[PT_METRICS_DIRS];
 	const char *syn_cookies;		/* "auto", "on", "off" (static) */
 	struct pt_syn_guard guard;		/* its SYN flood guard */
+	uint64_t denied;			/* new flows refused: policy */
+	uint64_t rate_limited;			/* new flows refused: rate limit */
 };
 
 /* One backend of a route: counters, state, SNAT use, health checks. */

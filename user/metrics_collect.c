@@ -94,9 +94,14 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 	for (size_t r = 0; r < n && !err; r++) {
 		const char *name = v[r].meta.name;
 		struct pt_metrics_route *mr = pt_metrics_add_route(s, name);
+		struct portier_refused rf = { 0 };
 		struct portier_stats ps;
 
 		err = pt_route_stats_sum(skel, &v[r], &ps);
+		if (!err)
+			err = pt_route_refused_sum(skel, v[r].id, &rf);
+		mr->denied = rf.denied;
+		mr->rate_limited = rf.rate_limited;
 		mr->flows = ps.flows;
 		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
 		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));

@@ -17,6 +17,11 @@
  *           balance: roundrobin
  *           options: [httplog|tcplog ...]
  *           check: {inter, timeout, rise, fall, port}   extension
+ *         allow: [CIDR ...]                 extension: source policy
+ *         deny: [CIDR ...]
+ *         rate_limit: {rate: N, per: 1s, burst: B}   extension
+ *     allow: [CIDR ...]                     extension: pool-wide policy
+ *     deny: [CIDR ...]
  *
  * Every problem becomes a diagnostic at the node it is about; a route with
  * an error is left out of the set, and the caller refuses the set anyway.
@@ -30,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "portier.h"
 #include "routes.h"
 #include "template.h"
@@ -78,11 +84,12 @@ struct cand {
 };
 
 static const char *const route_keys[] = { "mode", "address", "port", "proto", "nat",
-					  "syn_cookies", "destination", NULL };
+					  "syn_cookies", "destination", "allow", "deny", "rate_limit", NULL };
 static const char *const dest_keys[] = { "group", "balance", "options", "check", NULL };
 static const char *const group_keys[] = { "name", "port", NULL };
 static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", NULL };
-static const char *const proxies_keys[] = { "target", "routes", NULL };
+static const char *const proxies_keys[] = { "target", "routes", "allow", "deny", NULL };
+static const char *const rate_keys[] = { "rate", "per", "burst", NULL };
 static const char *const target_keys[] = { "group", NULL };
 
 /* ---- text forms -------------------------------------------------------- */
@@ -205,6 +212,7 @@ static void route_clear(struct pt_route *r)
 	for (size_t i = 0; i < r->n_backends; i++)
 		free(r->backends[i].host);
 	free(r->backends);
+	pt_policy_free(&r->policy);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -215,6 +223,7 @@ void pt_routeset_free(struct pt_routeset *rs)
 	for (size_t i = 0; i < rs->n_routes; i++)
 		route_clear(&rs->routes[i]);
 	free(rs->routes);
+	pt_policy_free(&rs->pool_policy);
 	free(rs->host);
 	free(rs->target_group);
 	free(rs);
@@ -804,6 +813,218 @@ out:
 	pt_val_unref(dv);
 }
 
+/* ---- source policy and rate limit ------------------------------------- */
+
+/* The list at m.key (allow or deny: action a) into *out: networks in CIDR
+ * form. where names the list in messages ("allow", "proxies.allow"). */
+static void parse_policy_list(struct build *b, const struct pt_val *m, const char *key,
+			      enum pt_policy_action a, const char *route, struct pt_policy *out)
+{
+	char *where = route ? xstrdup(key) : xasprintf("proxies.%s", key);
+	const struct pt_val *node;
+	struct pt_val *v;
+	bool err;
+
+	v = get(b, m, key, route, &node, &err);
+	if (!v)
+		goto out;
+	if (v->type != PT_VAL_SEQ && v->type != PT_VAL_NULL) {
+		pt_error(b->d, &node->pos, route,
+			 "%s must be a list of networks (e.g. %s: [198.51.100.0/24, "
+			 "192.0.2.7]), not a %s", where, key, pt_val_type_name(v->type));
+		goto unref;
+	}
+	for (size_t i = 0; v->type == PT_VAL_SEQ && i < v->n; i++) {
+		struct pt_val *o = pt_template_resolve(v->seq[i], route, b->vars, b->d);
+		struct pt_policy_entry e = { .action = a, .pos = v->seq[i]->pos };
+		const char *s, *why;
+
+		if (!o)
+			continue;
+		s = want_scalar(b, o, v->seq[i], route, "a network");
+		if (s && pt_cidr_parse(s, &e.net, &why))
+			pt_error(b->d, &e.pos, route, "%s entry '%s' %s", where, s, why);
+		else if (s)
+			pt_policy_append(out, &e);
+		pt_val_unref(o);
+	}
+unref:
+	pt_val_unref(v);
+out:
+	free(where);
+}
+
+/* Order of entries: network, then list order (for check_policy_dups). */
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct pt_policy_entry *a = *(const struct pt_policy_entry *const *)x;
+	const struct pt_policy_entry *b = *(const struct pt_policy_entry *const *)y;
+
+	if (a->net.len != b->net.len)
+		return a->net.len < b->net.len ? -1 : 1;
+	if (a->net.addr.v4.s_addr != b->net.addr.v4.s_addr)
+		return ntohl(a->net.addr.v4.s_addr) < ntohl(b->net.addr.v4.s_addr) ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* A network listed twice in one list (the later one is dropped), or in
+ * both: warnings at the later entry (sorted, so long lists stay fast). */
+static void check_policy_dups(struct build *b, struct pt_policy *p, const char *route)
+{
+	const struct pt_policy_entry **v = xcalloc(p->n + 1, sizeof(*v));
+	bool *drop = xcalloc(p->n + 1, sizeof(*drop));
+	char buf[PT_CIDR_BUF];
+	size_t m = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		v[i] = &p->v[i];
+	qsort(v, p->n, sizeof(*v), cmp_entry);
+	for (size_t i = 1; i < p->n; i++) {
+		const struct pt_policy_entry *e = v[i];
+		const char *list = pt_policy_action_name(e->action);
+
+		for (size_t k = i; k-- > 0 && pt_cidr_equal(&v[k]->net, &e->net);) {
+			if (v[k]->action == e->action) {
+				pt_warn(b->d, &e->pos, route, "%s%s lists %s twice (first at line "
+					"%u); remove one", route ? "" : "proxies.", list,
+					pt_cidr_str(&e->net, buf, sizeof(buf)), v[k]->pos.line);
+				drop[e - p->v] = true;
+				break;
+			}
+			if (k == 0 || !pt_cidr_equal(&v[k - 1]->net, &e->net))
+				pt_warn(b->d, &e->pos, route, "%s is both allowed and denied "
+					"(line %u): deny wins; remove it from one list",
+					pt_cidr_str(&e->net, buf, sizeof(buf)), v[k]->pos.line);
+		}
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (!drop[i])
+			p->v[m++] = p->v[i];
+	p->n = m;
+	free(drop);
+	free(v);
+}
+
+/* A route's allow entry that the pool's lists refuse whole can never
+ * admit anyone (a connection must pass both): a warning at the entry.
+ * Each shorter prefix of the entry is looked up among the pool's
+ * compiled elements. */
+static void check_policy_overlap(struct build *b)
+{
+	const struct pt_policy *pool = &b->rs->pool_policy;
+	struct pt_policy_item *items = NULL;
+	bool pool_allows = false;
+	size_t n = 0;
+
+	for (size_t k = 0; k < pool->n; k++)
+		pool_allows |= pool->v[k].action == PT_POLICY_ALLOW;
+	pt_policy_compile(pool, PORTIER_POLICY_POOL, &items, &n);
+	if (n)
+		qsort(items, n, sizeof(*items), pt_policy_item_cmp);
+	for (size_t i = 0; i < b->rs->n_routes; i++) {
+		const struct pt_route *r = &b->rs->routes[i];
+
+		for (size_t j = 0; j < r->policy.n; j++) {
+			const struct pt_policy_entry *e = &r->policy.v[j];
+			bool denied = false, inside = !pool_allows;
+			char buf[PT_CIDR_BUF];
+
+			if (e->action != PT_POLICY_ALLOW)
+				continue;
+			for (unsigned int l = 0; l <= e->net.len; l++) {
+				struct pt_policy_item probe = { .key = {
+					.prefixlen = PORTIER_POLICY_SCOPE_BITS + l,
+					.scope = PORTIER_POLICY_POOL,
+					.addr = l ? e->net.addr.v4.s_addr & htonl(~0U << (32 - l)) : 0 } };
+				const struct pt_policy_item *f =
+					n ? bsearch(&probe, items, n, sizeof(*items),
+						    pt_policy_item_cmp) : NULL;
+
+				if (!f)
+					continue;
+				denied |= f->rule.declared & (PORTIER_POLICY_D_DENY |
+							      PORTIER_POLICY_D_RT_DENY);
+				inside |= f->rule.declared & (PORTIER_POLICY_D_ALLOW |
+							      PORTIER_POLICY_D_RT_ALLOW);
+			}
+			if (denied || !inside)
+				pt_warn(b->d, &e->pos, r->name,
+					"allow entry %s is %s, so this route never admits it (a "
+					"connection must pass the pool's lists and the route's)",
+					pt_cidr_str(&e->net, buf, sizeof(buf)),
+					denied ? "in the pool's deny list" :
+						 "outside the pool's allow list");
+		}
+	}
+	free(items);
+}
+
+/* A count of rate_limit (rate, burst) at m.key: 0 if absent or bad. */
+static unsigned int rate_count(struct build *b, const struct pt_val *m, const char *key,
+			       unsigned long max, const char *route)
+{
+	char *what = xasprintf("rate_limit.%s", key);
+	const struct pt_val *node;
+	unsigned long n = 0;
+	bool err;
+	char *s = get_text(b, m, key, route, what, &node, &err);
+
+	if (s && !pt_parse_uint(s, 1, max, &n)) {
+		pt_error(b->d, &node->pos, route, "%s '%s' is not a count; use 1 to %lu", what, s,
+			 max);
+		n = 0;
+	}
+	free(s);
+	free(what);
+	return (unsigned int)n;
+}
+
+/* rate_limit: {rate: N, per: DURATION (1s), burst: B (rate)}. */
+static void parse_rate_limit(struct build *b, const struct pt_val *rv, struct pt_route *r)
+{
+	struct pt_rate_limit *rl = &r->rate_limit;
+	const struct pt_val *node, *pnode;
+	size_t before = b->d->n_errors;
+	struct pt_val *v;
+	const char *why;
+	bool err;
+	char *s;
+
+	v = get(b, rv, "rate_limit", r->name, &node, &err);
+	if (!v || v->type == PT_VAL_NULL)
+		goto out;
+	if (v->type != PT_VAL_MAP) {
+		pt_error(b->d, &node->pos, r->name,
+			 "rate_limit must be a mapping such as {rate: 10, per: 1s, burst: 20}, "
+			 "not a %s", pt_val_type_name(v->type));
+		goto out;
+	}
+	check_keys(b, v, rate_keys, "rate_limit", r->name);
+	if (!pt_val_get(v, "rate")) {
+		pt_error(b->d, &node->pos, r->name,
+			 "rate_limit has no rate; add rate: N (new connections a source may "
+			 "open per 'per', default 1s)");
+		goto out;
+	}
+	rl->rate = rate_count(b, v, "rate", PT_RATE_MAX, r->name);
+	rl->burst = pt_val_get(v, "burst") ? rate_count(b, v, "burst", PT_BURST_MAX, r->name) :
+					     rl->rate;
+	rl->per_ms = 1000;
+	s = get_text(b, v, "per", r->name, "rate_limit.per", &pnode, &err);
+	if (s && !pt_parse_duration(s, &rl->per_ms))
+		pt_error(b->d, &pnode->pos, r->name,
+			 "rate_limit.per '%s' is not a duration; write milliseconds (1000) or a "
+			 "number with a unit: 500ms, 1s, 1m (at most 24h)", s);
+	free(s);
+	if (b->d->n_errors == before && pt_rate_limit_check(rl, &why))
+		pt_error(b->d, &node->pos, r->name, "rate_limit: %s", why);
+out:
+	if (b->d->n_errors != before)
+		memset(rl, 0, sizeof(*rl));
+	if (v)
+		pt_val_unref(v);
+}
+
 static void build_route(struct build *b, const struct pt_map_entry *e, struct cand *c)
 {
 	size_t before = b->d->n_errors;
@@ -832,6 +1053,10 @@ static void build_route(struct build *b, const struct pt_map_entry *e, struct ca
 	parse_listen(b, rv, c);
 	parse_mode_nat(b, rv, r);
 	parse_destination(b, rv, r);
+	parse_policy_list(b, rv, "allow", PT_POLICY_ALLOW, r->name, &r->policy);
+	parse_policy_list(b, rv, "deny", PT_POLICY_DENY, r->name, &r->policy);
+	check_policy_dups(b, &r->policy, r->name);
+	parse_rate_limit(b, rv, r);
 	pt_val_unref(rv);
 	c->ok = b->d->n_errors == before && !b->backend_failed;
 }
@@ -1047,7 +1272,12 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 	} else {
 		check_keys(&b, proxies, proxies_keys, "proxies", NULL);
 		check_target(&b, proxies);
+		parse_policy_list(&b, proxies, "allow", PT_POLICY_ALLOW, NULL,
+				  &b.rs->pool_policy);
+		parse_policy_list(&b, proxies, "deny", PT_POLICY_DENY, NULL, &b.rs->pool_policy);
+		check_policy_dups(&b, &b.rs->pool_policy, NULL);
 		build_routes(&b, proxies);
+		check_policy_overlap(&b);
 	}
 	if (proxies)
 		pt_val_unref(proxies);

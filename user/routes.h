@@ -64,6 +64,39 @@ struct pt_check {
 	uint16_t port;		/* 0 = the backend's port */
 };
 
+/* ---- source policy and per-source rate limits (user/policy.h) ---- */
+
+enum pt_policy_action { PT_POLICY_ALLOW, PT_POLICY_DENY };
+
+/* An IPv4 network: addr with its host bits zero, len 0..32. */
+struct pt_cidr {
+	struct pt_addr addr;
+	uint8_t len;
+};
+
+/* One entry of an allow or deny list. */
+struct pt_policy_entry {
+	struct pt_cidr net;
+	enum pt_policy_action action;
+	bool runtime;		/* added by "portier policy add" */
+	struct pt_pos pos;	/* where the inventory declares it */
+};
+
+/* The allow and deny lists of a route, or of the pool, in one array. */
+struct pt_policy {
+	struct pt_policy_entry *v;
+	size_t n;
+};
+
+/* A per-source new-connection rate limit: rate connections per per_ms,
+ * bursts of burst. rate 0 = none. */
+struct pt_rate_limit {
+	unsigned int rate;
+	unsigned int per_ms;
+	unsigned int burst;
+	bool runtime;		/* set by "portier policy limit" */
+};
+
 struct pt_route {
 	char *name;
 	char *mode;		/* "http" or "tcp" as written (layer 4 either way) */
@@ -80,6 +113,8 @@ struct pt_route {
 	struct pt_check check;
 	struct pt_backend *backends;
 	size_t n_backends;
+	struct pt_policy policy;	/* the route's allow and deny lists */
+	struct pt_rate_limit rate_limit;
 	struct pt_pos pos;	/* where the route is declared */
 };
 
@@ -89,6 +124,7 @@ struct pt_routeset {
 	char *target_group;
 	struct pt_route *routes;
 	size_t n_routes;
+	struct pt_policy pool_policy;	/* proxies.allow, proxies.deny */
 };
 
 /* Options for building the route set. */

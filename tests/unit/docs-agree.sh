@@ -28,7 +28,7 @@ if [ ! -x "$PORTIER" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-for obj in config route backend stats conntrack prog; do
+for obj in config route backend policy stats conntrack prog; do
 	cmds=$("$PORTIER" "$obj" help 2>&1 |
 		sed -n "s/^ *\(Usage:\)\{0,1\} *[^ ]* $obj \([a-z]*\).*/\2/p" | sort -u)
 	[ -n "$cmds" ] || { echo "FAIL $obj: no Usage line in '$obj help'"; failed=$((failed + 1)); }

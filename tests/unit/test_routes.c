@@ -19,6 +19,7 @@
 
 #include "diag.h"
 #include "inventory.h"
+#include "policy.h"
 #include "routes.h"
 
 #define DIAGS_MAX 16384
@@ -261,7 +262,7 @@ static void test_bad_balance(void **state)
 	check_fixture("bad-balance", "gw-1",
 		"tests/fixtures/bad-balance/hosts.yml:14:15: warning: route 'web': unknown key "
 		"'timeout' in a route is ignored; known keys: mode, address, port, proto, nat, "
-		"syn_cookies, destination. Check the spelling\n"
+		"syn_cookies, destination, allow, deny, rate_limit. Check the spelling\n"
 		"tests/fixtures/bad-balance/hosts.yml:12:21: warning: route 'web': mode "
 		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
 		"or tcp\n"
@@ -306,6 +307,148 @@ static void test_bad_route_misc(void **state)
 		"tests/fixtures/bad-route-misc/hosts.yml:14:13: error: route '" NAME64 "': hosts "
 		"'gw-2' and 'alias' both resolve to 203.0.113.2: one backend twice; give one of "
 		"them another ansible_host, or take it out of the group\n");
+}
+
+static void test_bad_policy(void **state)
+{
+	(void)state;
+	check_fixture("bad-policy", "gw-1",
+		"tests/fixtures/bad-policy/hosts.yml:12:19: error: proxies.allow entry "
+		"'198.51.100.7/24' has host bits set below its prefix length; write the network "
+		"address (e.g. 198.51.100.0/24, not 198.51.100.7/24)\n"
+		"tests/fixtures/bad-policy/hosts.yml:13:17: error: proxies.deny must be a list of "
+		"networks (e.g. deny: [198.51.100.0/24, 192.0.2.7]), not a scalar\n"
+		"tests/fixtures/bad-policy/hosts.yml:18:23: error: route 'web': allow entry "
+		"'2001:db8::/32' is IPv6, which portier does not forward yet; use IPv4 networks\n"
+		"tests/fixtures/bad-policy/hosts.yml:18:40: error: route 'web': allow entry "
+		"'198.51.100.0/33' has a prefix length that is not a number from 0 to 32\n"
+		"tests/fixtures/bad-policy/hosts.yml:19:27: error: route 'web': rate_limit has no "
+		"rate; add rate: N (new connections a source may open per 'per', default 1s)\n"
+		"tests/fixtures/bad-policy/hosts.yml:23:43: error: route 'api': rate_limit.per "
+		"'soon' is not a duration; write milliseconds (1000) or a number with a unit: "
+		"500ms, 1s, 1m (at most 24h)\n"
+		"tests/fixtures/bad-policy/hosts.yml:27:27: error: route 'slow': rate_limit: an "
+		"empty bucket would take more than 24h to fill (burst x per / rate); lower burst "
+		"or raise rate\n");
+}
+
+/* The lists and limits as declared: one array per scope, origin
+ * inventory, positions kept; duplicates warned about once. */
+static void test_policy(void **state)
+{
+	struct fake_dns dns = { 0 };
+	const struct pt_route *web, *api;
+	char buf[PT_CIDR_BUF];
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/policy", "gw-1", &dns);
+	assert_string_equal(r.text,
+		"tests/fixtures/policy/hosts.yml:17:41: warning: route 'web': deny lists "
+		"198.51.100.128/25 twice (first at line 17); remove one\n"
+		"tests/fixtures/policy/hosts.yml:22:23: warning: route 'api': allow entry "
+		"192.0.2.66/32 is in the pool's deny list, so this route never admits it (a "
+		"connection must pass the pool's lists and the route's)\n");
+	assert_int_equal(r.rs->pool_policy.n, 1);
+	assert_int_equal(r.rs->pool_policy.v[0].action, PT_POLICY_DENY);
+	assert_string_equal(pt_cidr_str(&r.rs->pool_policy.v[0].net, buf, sizeof(buf)),
+			    "192.0.2.66/32");
+	web = pt_routeset_find(r.rs, "web");
+	api = pt_routeset_find(r.rs, "api");
+	assert_non_null(web);
+	assert_non_null(api);
+	assert_int_equal(web->policy.n, 3);
+	assert_string_equal(pt_cidr_str(&web->policy.v[1].net, buf, sizeof(buf)),
+			    "192.0.2.0/25");
+	assert_int_equal(web->policy.v[2].action, PT_POLICY_DENY);
+	assert_false(web->policy.v[2].runtime);
+	assert_int_equal(web->policy.v[2].pos.line, 17);
+	assert_int_equal(web->rate_limit.rate, 10);
+	assert_int_equal(web->rate_limit.per_ms, 1000);
+	assert_int_equal(web->rate_limit.burst, 20);
+	assert_int_equal(api->rate_limit.per_ms, 60000);
+	assert_int_equal(api->rate_limit.burst, 100);	/* default: the rate */
+	result_free(&r);
+}
+
+/* Warnings: a network in both lists, one twice, a route allow entry
+ * outside the pool's allow list; the repeated entry is dropped. */
+static void test_policy_warnings(void **state)
+{
+	static const char yaml[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1: {ansible_host: 203.0.113.1}\n"
+		"  vars:\n"
+		"    proxies:\n"
+		"      target: {group: all}\n"
+		"      allow: [198.51.100.0/24]\n"
+		"      deny: [198.51.100.0/24, 198.51.100.0/24]\n"
+		"      routes:\n"
+		"        web:\n"
+		"          port: 80\n"
+		"          destination: {group: {name: all, port: 80}}\n"
+		"          allow: [198.51.100.64/26, 192.0.2.0/24]\n";
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build_text(&r, yaml, "gw-1", &dns);
+	assert_string_equal(r.text,
+		"mem.yml:8:14: warning: 198.51.100.0/24 is both allowed and denied (line 7): "
+		"deny wins; remove it from one list\n"
+		"mem.yml:8:31: warning: proxies.deny lists 198.51.100.0/24 twice (first at "
+		"line 8); remove one\n"
+		"mem.yml:13:19: warning: route 'web': allow entry 198.51.100.64/26 is in the "
+		"pool's deny list, so this route never admits it (a connection must pass the "
+		"pool's lists and the route's)\n"
+		"mem.yml:13:37: warning: route 'web': allow entry 192.0.2.0/24 is outside the "
+		"pool's allow list, so this route never admits it (a connection must pass the "
+		"pool's lists and the route's)\n");
+	assert_int_equal(r.rs->pool_policy.n, 2);
+	result_free(&r);
+}
+
+/* Compiled for the trie: deny wins (an allowed network inside a denied one
+ * is denied), a non-empty allow list adds the scope's /0 deny, and the
+ * declared bits come back as the entries. */
+static void test_policy_compile(void **state)
+{
+	struct pt_policy_entry e[] = {
+		{ .action = PT_POLICY_ALLOW }, { .action = PT_POLICY_DENY },
+		{ .action = PT_POLICY_ALLOW, .runtime = true },
+	};
+	struct pt_policy p = { e, 3 }, back = { 0 };
+	struct pt_policy_item *v = NULL;
+	const char *why;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(pt_cidr_parse("198.51.100.0/24", &e[0].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("198.51.0.0/16", &e[1].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("192.0.2.1", &e[2].net, &why), 0);
+	pt_policy_compile(&p, 7, &v, &n);
+	assert_int_equal(n, 4);
+	qsort(v, n, sizeof(*v), pt_policy_item_cmp);
+	assert_int_equal(v[0].key.prefixlen, PORTIER_POLICY_SCOPE_BITS);	/* the /0 */
+	assert_int_equal(v[0].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[0].rule.declared, 0);
+	assert_int_equal(v[1].key.prefixlen, PORTIER_POLICY_SCOPE_BITS + 16);
+	assert_int_equal(v[1].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[2].key.prefixlen, PORTIER_POLICY_SCOPE_BITS + 24);
+	assert_int_equal(v[2].rule.action, PORTIER_POLICY_DENY);	/* inside the /16 */
+	assert_int_equal(v[2].rule.declared, PORTIER_POLICY_D_ALLOW);
+	assert_int_equal(v[3].rule.action, PORTIER_POLICY_ALLOW);
+	assert_int_equal(v[3].rule.declared, PORTIER_POLICY_D_RT_ALLOW);
+	assert_int_equal(v[3].key.scope, 7);
+	for (size_t i = 0; i < n; i++)
+		pt_policy_decompile(&v[i], &back);
+	assert_int_equal(back.n, 3);
+	assert_true(pt_policy_find(&back, &e[2].net, PT_POLICY_ALLOW, true, false) >= 0);
+	assert_true(pt_policy_find(&back, &e[1].net, PT_POLICY_DENY, false, false) >= 0);
+	pt_policy_free(&back);
+	free(v);
+	assert_int_equal(pt_cidr_parse("198.51.100.1/24", &e[0].net, &why), -EINVAL);
 }
 
 static void test_bad_template(void **state)
@@ -632,7 +775,7 @@ static void test_shapes_and_limits(void **state)
 	build_text(&r, no_target, "gw-1", &dns);
 	assert_string_equal(r.text,
 		"mem.yml:5:27: warning: unknown key 'extra' in proxies is ignored; known keys: "
-		"target, routes. Check the spelling\n"
+		"target, routes, allow, deny. Check the spelling\n"
 		"mem.yml:5:14: error: proxies has no target; add target: {group: GROUP} naming "
 		"the group of hosts that run these routes\n"
 		"mem.yml:5:23: warning: proxies.routes is empty: nothing to forward\n");
@@ -677,6 +820,10 @@ int main(void)
 		cmocka_unit_test(test_bad_balance),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_bad_route_misc),
+		cmocka_unit_test(test_bad_policy),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_warnings),
+		cmocka_unit_test(test_policy_compile),
 		cmocka_unit_test(test_bad_template),
 		cmocka_unit_test(test_bad_local_port),
 		cmocka_unit_test(test_bad_resolve),
