@@ -173,7 +173,7 @@ test_cli_json_contract() {
 		"array") and ([.routes[] | select(.route == "dash")][0] | .flows == 6 and
 		.packets.in > 0 and .packets.out > 0 and .bytes.in > 0) and
 		(.reasons | type) == "array" and ([.reasons[].reason] | index("no_backend") !=
-		null) and all(.reasons[]; .action | IN("pass", "drop", "forward", "event"))' "$j"
+		null) and all(.reasons[]; .action | IN("pass", "drop", "forward", "event", "transmit"))' "$j"
 	# Text: a row per entry, with the packet and byte counts of both ways.
 	out=$(cli conntrack show)
 	echo "$out" | head -1 | grep -q "PKTS_IN *PKTS_OUT *BYTES_IN *BYTES_OUT$" &&
