@@ -3,7 +3,7 @@
  * portier.bpf.c - the XDP program of the data plane, attached to the input
  * (client side) and the output (backend side) NIC alike. One packet walk:
  * parse, port filter, connection table, new flow (service, round-robin
- * backend, NAT), rewrite and forward. docs/dataplane.md tells the story.
+ * backend, NAT), rewrite and forward; ICMP errors of flows translated. docs/dataplane.md tells the story.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -17,6 +17,7 @@
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"
+#include "icmp.h"
 #include "fwd.h"
 #include "connlog.h"
 
@@ -72,7 +73,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
-	return forward(ctx, p, f, now, refresh);
+	return forward(ctx, p, cfg, f, now, refresh);
 }
 
 /* A packet to a service port with no live flow: a UDP datagram or a TCP
@@ -110,7 +111,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
 	 * caches it in the entry. */
-	return forward(ctx, p, &orig, now, true);
+	return forward(ctx, p, cfg, &orig, now, true);
 }
 
 SEC("xdp")
@@ -127,8 +128,11 @@ int portier_xdp(struct xdp_md *ctx)
 	__u64 now;
 
 	pr = parse_packet(ctx, &p);
-	if (!pr.ok)
+	if (!pr.ok) {
+		if (pr.reason == PARSE_ICMP)
+			return icmp_packet(ctx, &p);
 		return count_reason(pr.reason, pr.action);
+	}
 
 	/* Fast filter: undeclared ports leave after two array reads (a
 	 * packet to a service port after one). */

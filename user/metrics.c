@@ -51,6 +51,14 @@ static const struct {
 	[PORTIER_R_CT_EVICTED] = { "ct_evicted", PT_METRICS_EVENT },
 	/* Not a packet: two CPUs inserted one key at once; one waited. */
 	[PORTIER_R_CT_RACE] = { "ct_race", PT_METRICS_EVENT },
+	/* ICMP (bpf/icmp.h): an error of a flow translated and sent on; a
+	 * too-big packet answered with fragmentation needed (XDP_TX), or
+	 * dropped over the ICMP rate limit; a too-big packet without DF
+	 * passed rewritten (the kernel fragments it). */
+	[PORTIER_R_ICMP_TRANSLATED] = { "icmp_translated", PT_METRICS_REDIRECT },
+	[PORTIER_R_ICMP_FRAG_NEEDED_SENT] = { "icmp_frag_needed_sent", PT_METRICS_REDIRECT },
+	[PORTIER_R_ICMP_RATELIMITED] = { "icmp_ratelimited", PT_METRICS_DROP },
+	[PORTIER_R_PASS_TOO_BIG] = { "too_big", PT_METRICS_PASS },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
