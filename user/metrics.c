@@ -320,6 +320,14 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	     "New entries whose insert met another CPU's insert of the same key and waited.");
 	fputs("portier_conntrack_insert_races_total", f);
 	u64(f, s->reasons[PORTIER_R_CT_RACE]);
+	head(f, "portier_icmp_translated_total", "counter",
+	     "ICMP errors of NATed flows translated and sent to the flow's other end.");
+	fputs("portier_icmp_translated_total", f);
+	u64(f, s->reasons[PORTIER_R_ICMP_TRANSLATED]);
+	head(f, "portier_icmp_frag_needed_sent_total", "counter",
+	     "ICMP fragmentation needed sent for packets too big for their egress NIC.");
+	fputs("portier_icmp_frag_needed_sent_total", f);
+	u64(f, s->reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT]);
 	head(f, "portier_snat_ports_capacity", "gauge",
 	     "SNAT source ports available to each backend (the --snat-ports range).");
 	fputs("portier_snat_ports_capacity", f);
