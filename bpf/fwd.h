@@ -45,7 +45,7 @@ static __always_inline __u16 nic_mtu(struct xdp_md *ctx, __u32 ifindex)
  * that MTU. A function of its own (called once a second per flow, or for
  * a new one): its lookup's stack is not the hot path's. */
 static __noinline int next_hop(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
-				    __u64 now)
+			       __u64 now)
 {
 	struct portier_nexthop *nh = NULL;
 	__u32 backend_id = f->backend_id;	/* the map's key is 32-bit */

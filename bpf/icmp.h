@@ -104,8 +104,8 @@ static __always_inline __be32 icmp_src_addr(const struct pkt *p, const struct po
  * the kernel fragments and forwards it. A function of its own: its stack
  * is not the hot path's. */
 static __noinline int icmp_too_big(struct xdp_md *ctx, struct pkt *p,
-					const struct portier_config *cfg,
-					const struct portier_flow *f, __u32 mtu)
+				   const struct portier_config *cfg, const struct portier_flow *f,
+				   __u32 mtu)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
