@@ -2,9 +2,10 @@
 /*
  * fwd.h - forwarding a packet that a flow entry rewrites: TTL check, the
  * next hop (cached in the flow entry, else the backend's cache, else
- * bpf_fib_lookup), redirect through portier_tx_ports, then the rewrite and
- * the MACs. Never a silent drop: every failure passes the packet to the
- * kernel with a counter.
+ * bpf_fib_lookup) and its MTU, redirect through portier_tx_ports, then the
+ * rewrite and the MACs. Never a silent drop: a packet too big for the next
+ * hop gets ICMP fragmentation needed (bpf/icmp.h), every other failure
+ * passes the packet to the kernel with a counter.
  */
 #ifndef PORTIER_BPF_FWD_H
 #define PORTIER_BPF_FWD_H
@@ -25,11 +26,26 @@ static __always_inline bool nexthop_cached(struct xdp_md *ctx, const struct port
 	       nh->saddr.a32[0] == f->nat_saddr;
 }
 
+/* The MTU of NIC ifindex for the flow caches: a packet between lookups is
+ * checked against it (the devmap drops a frame over it without a word).
+ * Unknown (the NIC is gone): no limit, the redirect decides. */
+static __always_inline __u16 nic_mtu(struct xdp_md *ctx, __u32 ifindex)
+{
+	__u32 mtu = 0;
+
+	if (bpf_check_mtu(ctx, ifindex, &mtu, 0, 0) < 0 || mtu == 0 || mtu > 0xffff)
+		return 0xffff;
+	return mtu;
+}
+
 /* Find the next hop for f's rewritten packet and cache it in f (and, for
  * the original direction, in the backend's cache). Returns a
- * BPF_FIB_LKUP_RET_* code; f->tx_ifindex is 0 unless it is SUCCESS. */
-static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
-				    __u64 now)
+ * BPF_FIB_LKUP_RET_* code; f->tx_ifindex is 0 unless it is SUCCESS. For
+ * FRAG_NEEDED (the packet is bigger than the route's MTU), f->tx_mtu is
+ * that MTU. A function of its own (called once a second per flow, or for
+ * a new one): its lookup's stack is not the hot path's. */
+static __noinline int next_hop(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
+			       __u64 now)
 {
 	struct portier_nexthop *nh = NULL;
 	__u32 backend_id = f->backend_id;	/* the map's key is 32-bit */
@@ -45,6 +61,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 		__builtin_memcpy(f->tx_dmac, nh->tx_dmac, ETH_ALEN);
 		__builtin_memcpy(f->tx_smac, nh->tx_smac, ETH_ALEN);
 		f->tx_ifindex = nh->tx_ifindex;
+		f->tx_mtu = nh->tx_mtu;
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 
@@ -61,17 +78,20 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		f->tx_ifindex = 0;
+		f->tx_mtu = fib.mtu_result;	/* (FRAG_NEEDED) */
 		return rc;
 	}
 	__builtin_memcpy(f->tx_dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(f->tx_smac, fib.smac, ETH_ALEN);
 	f->tx_ifindex = fib.ifindex;
+	f->tx_mtu = nic_mtu(ctx, fib.ifindex);
 	if (nh) {
 		nh->saddr.a32[0] = f->nat_saddr;
 		nh->daddr.a32[0] = f->nat_daddr;
 		nh->looked_up_ns = now;
 		nh->in_ifindex = ctx->ingress_ifindex;
 		nh->tx_ifindex = fib.ifindex;
+		nh->tx_mtu = f->tx_mtu;
 		__builtin_memcpy(nh->tx_dmac, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(nh->tx_smac, fib.smac, ETH_ALEN);
 	}
@@ -83,8 +103,11 @@ static __always_inline int next_hop(struct xdp_md *ctx, struct pkt *p, struct po
  * of the next hop. Passed to the kernel to forward (no neighbour yet, or
  * the egress NIC is not in portier_tx_ports): rewritten, TTL and MACs as
  * received (the kernel decrements the TTL, and drops a frame with a
- * foreign destination MAC). Otherwise passed unchanged. */
-static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct portier_flow *f,
+ * foreign destination MAC). Too big for the route's MTU (at a lookup) or
+ * the egress NIC's (every packet): icmp_too_big. Otherwise passed
+ * unchanged. */
+static __always_inline int forward(struct xdp_md *ctx, struct pkt *p,
+				   const struct portier_config *cfg, struct portier_flow *f,
 				   __u64 now, bool refresh)
 {
 	int rc;
@@ -92,8 +115,10 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct por
 	/* The kernel sends ICMP time exceeded for the unchanged packet. */
 	if (p->iph->ttl < TTL_MIN_FORWARD)
 		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
-	if (refresh || !f->tx_ifindex) {
+	if (refresh || !f->tx_ifindex || !f->tx_mtu) {
 		rc = next_hop(ctx, p, f, now);
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return icmp_too_big(ctx, p, cfg, f, f->tx_mtu);
 		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 			/* Route known, next hop's MAC not: the kernel
 			 * resolves the neighbour. */
@@ -103,6 +128,8 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct por
 		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 			return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);
 	}
+	if (bpf_ntohs(p->iph->tot_len) > f->tx_mtu)
+		return icmp_too_big(ctx, p, cfg, f, f->tx_mtu);
 	if (bpf_redirect_map(&portier_tx_ports, f->tx_ifindex, XDP_PASS) != XDP_REDIRECT) {
 		nat_rewrite(p, f, false);
 		return count_reason(PORTIER_R_PASS_FIB, XDP_PASS);

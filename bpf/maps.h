@@ -252,4 +252,14 @@ struct {
 	__type(value, struct portier_refused);
 } portier_route_refused SEC(".maps");
 
+/* Rate limit of the ICMP errors the program sends (bpf/icmp.h). Key __u32
+ * 0, value struct portier_icmp_rl per CPU; written by the program only:
+ * not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct portier_icmp_rl);
+} portier_icmp_rl SEC(".maps");
+
 #endif

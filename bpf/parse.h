@@ -38,6 +38,10 @@ struct parse_res {
 	int action;		/* XDP_PASS or XDP_DROP when !ok */
 };
 
+/* parse_res.reason of an ICMP packet (not a reason id): p->eth, p->iph and
+ * p->len are set, bpf/icmp.h looks at it. */
+#define PARSE_ICMP	PORTIER_R_MAX
+
 static __always_inline struct parse_res parse_verdict(__u32 reason, int action)
 {
 	struct parse_res r = { .ok = 0, .reason = reason, .action = action };
@@ -46,7 +50,7 @@ static __always_inline struct parse_res parse_verdict(__u32 reason, int action)
 }
 
 /* Parse ctx into p. VLAN, non-IPv4, IP options, fragments and non-TCP/UDP
- * pass; truncated headers, a bad version, IHL < 5, a total length beyond
+ * pass (an ICMP packet: PARSE_ICMP, its IPv4 header in p); truncated headers, a bad version, IHL < 5, a total length beyond
  * the frame or a TCP data offset < 5 drop. */
 static __always_inline struct parse_res parse_packet(struct xdp_md *ctx, struct pkt *p)
 {
@@ -99,6 +103,11 @@ static __always_inline struct parse_res parse_packet(struct xdp_md *ctx, struct 
 		    l4 + sizeof(*uh) > (void *)iph + bpf_ntohs(iph->tot_len))
 			return parse_verdict(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 		p->l4_csum = &uh->check;
+	} else if (iph->protocol == IPPROTO_ICMP) {
+		p->eth = eth;
+		p->iph = iph;
+		p->len = data_end - data;
+		return parse_verdict(PARSE_ICMP, XDP_PASS);
 	} else {
 		return parse_verdict(PORTIER_R_PASS_NOT_L4, XDP_PASS);
 	}

@@ -3,8 +3,8 @@
  * portier.bpf.c - the XDP program of the data plane, attached to the input
  * (client side) and the output (backend side) NIC alike. One packet walk:
  * parse, port filter, connection table, new flow (service, SYN cookie or
- * round-robin backend, NAT), rewrite and forward. docs/dataplane.md tells
- * the story.
+ * round-robin backend, NAT), rewrite and forward; ICMP errors of flows
+ * translated. docs/dataplane.md tells the story.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -19,6 +19,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "policy.h"
+#include "icmp.h"
 #include "fwd.h"
 #include "connlog.h"
 #include "synproxy.h"
@@ -100,7 +101,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		if (!parse_packet(ctx, p).ok)	/* it may have rebuilt the frame */
 			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	}
-	return forward(ctx, p, f, now, refresh);
+	return forward(ctx, p, cfg, f, now, refresh);
 }
 
 /* no_cookie_ack() when the ACK's cookie is valid: open its flow. */
@@ -211,7 +212,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
 	 * caches it in the entry. */
-	return forward(ctx, p, orig, now, true);
+	return forward(ctx, p, cfg, orig, now, true);
 }
 
 SEC("xdp")
@@ -228,8 +229,11 @@ int portier_xdp(struct xdp_md *ctx)
 	__u64 now;
 
 	pr = parse_packet(ctx, &p);
-	if (!pr.ok)
+	if (!pr.ok) {
+		if (pr.reason == PARSE_ICMP)
+			return icmp_packet(ctx, &p);
 		return count_reason(pr.reason, pr.action);
+	}
 
 	/* Fast filter: undeclared ports leave after two array reads (a
 	 * packet to a service port after one). */

@@ -68,6 +68,7 @@
 #define PORTIER_MAP_POLICY		"portier_policy"
 #define PORTIER_MAP_RATE		"portier_rate"
 #define PORTIER_MAP_ROUTE_REFUSED	"portier_route_refused"
+#define PORTIER_MAP_ICMP_RL		"portier_icmp_rl"	/* the program's: not pinned */
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -432,7 +433,8 @@ struct portier_flow {
 	__u8 flags;			/* PORTIER_FLOW_F_* */
 	__u16 route_id;			/* < PORTIER_MAX_ROUTES */
 	__u16 backend_id;		/* < PORTIER_MAX_BACKENDS */
-	__u16 pad;
+	__u16 tx_mtu;			/* MTU of tx_ifindex when it was cached
+					 * (0: unknown, look the next hop up) */
 	__u32 last_seen;		/* portier_tick() of the last packet in this
 					 * direction, refreshed at most once a
 					 * second */
@@ -598,6 +600,21 @@ struct portier_nexthop {
 	__u32 tx_ifindex;		/* egress NIC, 0 = nothing cached */
 	__u8 tx_dmac[6];
 	__u8 tx_smac[6];
+	__u16 tx_mtu;			/* the egress NIC's MTU */
+	__u16 pad[3];
+};
+
+/* ---- ICMP rate limit (portier_icmp_rl: per-CPU array of 1, program) ---- */
+
+/* ICMP errors the program generates, per CPU: a token bucket of
+ * PORTIER_ICMP_BURST messages refilled at PORTIER_ICMP_RATE a second, as
+ * the kernel's net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst defaults. */
+#define PORTIER_ICMP_RATE	1000	/* messages per second, per CPU */
+#define PORTIER_ICMP_BURST	50	/* messages at once */
+
+struct portier_icmp_rl {
+	__u64 credit_ns;	/* saved-up time, at most BURST messages' worth */
+	__u64 last_ns;		/* bpf_ktime_get_coarse_ns() of the last refill */
 };
 
 /* ---- SYN flood defense (bpf/synproxy.h) ---------------------------------- */
@@ -702,6 +719,16 @@ enum portier_reason {
 	PORTIER_R_DROP_DENIED,		/* new flow from a source the route's or
 					 * the pool's policy denies */
 	PORTIER_R_DROP_RATE_LIMITED,	/* new flow over its source's rate limit */
+	/* ICMP (bpf/icmp.h): */
+	PORTIER_R_ICMP_TRANSLATED,	/* ICMP error of a NATed flow translated
+					 * and sent on to the flow's other end */
+	PORTIER_R_ICMP_FRAG_NEEDED_SENT, /* a packet too big for its egress NIC
+					 * (DF set) answered with ICMP
+					 * fragmentation needed (XDP_TX) */
+	PORTIER_R_ICMP_RATELIMITED,	/* too big, DF set, but over the ICMP rate
+					 * limit: dropped */
+	PORTIER_R_PASS_TOO_BIG,		/* too big for its egress NIC, DF clear:
+					 * rewritten, the kernel fragments it */
 	PORTIER_R_MAX,
 };
 

@@ -65,6 +65,14 @@ static const struct {
 	/* New flows refused by admission (source policy, rate limit). */
 	[PORTIER_R_DROP_DENIED] = { "denied", PT_METRICS_DROP },
 	[PORTIER_R_DROP_RATE_LIMITED] = { "rate_limited", PT_METRICS_DROP },
+	/* ICMP (bpf/icmp.h): an error of a flow translated and sent on; a
+	 * too-big packet answered with fragmentation needed (XDP_TX), or
+	 * dropped over the ICMP rate limit; a too-big packet without DF
+	 * passed rewritten (the kernel fragments it). */
+	[PORTIER_R_ICMP_TRANSLATED] = { "icmp_translated", PT_METRICS_REDIRECT },
+	[PORTIER_R_ICMP_FRAG_NEEDED_SENT] = { "icmp_frag_needed_sent", PT_METRICS_TX },
+	[PORTIER_R_ICMP_RATELIMITED] = { "icmp_ratelimited", PT_METRICS_DROP },
+	[PORTIER_R_PASS_TOO_BIG] = { "too_big", PT_METRICS_PASS },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -375,6 +383,14 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	     "New entries whose insert met another CPU's insert of the same key and waited.");
 	fputs("portier_conntrack_insert_races_total", f);
 	u64(f, s->reasons[PORTIER_R_CT_RACE]);
+	head(f, "portier_icmp_translated_total", "counter",
+	     "ICMP errors of NATed flows translated and sent to the flow's other end.");
+	fputs("portier_icmp_translated_total", f);
+	u64(f, s->reasons[PORTIER_R_ICMP_TRANSLATED]);
+	head(f, "portier_icmp_frag_needed_sent_total", "counter",
+	     "ICMP fragmentation needed sent for packets too big for their egress NIC.");
+	fputs("portier_icmp_frag_needed_sent_total", f);
+	u64(f, s->reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT]);
 	head(f, "portier_snat_ports_capacity", "gauge",
 	     "SNAT source ports available to each backend (the --snat-ports range).");
 	fputs("portier_snat_ports_capacity", f);

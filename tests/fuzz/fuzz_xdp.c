@@ -5,7 +5,9 @@
  * cut, extended, bytes set) and run through BPF_PROG_TEST_RUN in a private
  * network namespace; an input that breaks an invariant of the harness
  * (a rewrite of a frame the program drops or does not own, a checksum that
- * no longer verifies, a TTL off by more than one, ...), or leaves the
+ * no longer verifies, an ICMP error translated beyond its addresses, ports
+ * and checksums, a fragmentation needed not byte for byte what it must
+ * be, a TTL off by more than one, ...), or leaves the
  * connection table inconsistent, aborts with the broken invariant. The
  * program runs in the kernel, so libFuzzer's coverage sees only the
  * harness: the structured input, not coverage, does the steering. The

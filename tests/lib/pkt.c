@@ -18,6 +18,7 @@
 #define TCP_DOFF_WORDS	(5 << 4)
 #define TCP_WINDOW	65535
 #define ICMP_ECHO	8
+#define IP_DF		0x4000
 
 uint32_t pkt_sum(const void *p, size_t len, uint32_t sum)
 {
@@ -72,6 +73,9 @@ static void put_ip(const struct pkt_spec *s, uint8_t proto, size_t l4_len, uint8
 	ip[0] = IP_VERSION_IHL;
 	put16(ip + 2, (uint16_t)(PKT_IP_LEN + l4_len));
 	put16(ip + 4, s->ip_id);
+	ip[1] = s->tos;
+	if (s->df)
+		put16(ip + 6, IP_DF);
 	ip[8] = s->ttl;
 	ip[9] = proto;
 	memcpy(ip + 12, &s->saddr, 4);
@@ -229,6 +233,36 @@ size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t 
 	memcpy(a + 14, &sip, 4);
 	memcpy(a + 24, &tip, 4);
 	return PKT_ETH_LEN + ARP_LEN;
+}
+
+size_t pkt_build_icmp_error(const struct pkt_spec *s, uint8_t type, uint8_t code, uint16_t mtu,
+			    const uint8_t *quote, size_t qlen, uint8_t *buf)
+{
+	size_t off = put_eth(s, ETHERTYPE_IP, buf);
+	uint8_t *ic = buf + off + PKT_IP_LEN;
+
+	memset(ic, 0, PKT_ICMP_LEN);
+	ic[0] = type;
+	ic[1] = code;
+	put16(ic + 6, mtu);
+	memcpy(ic + PKT_ICMP_LEN, quote, qlen);
+	put16(ic + 2, (uint16_t)~pkt_fold(pkt_sum(ic, PKT_ICMP_LEN + qlen, 0)));
+	put_ip(s, IPPROTO_ICMP, PKT_ICMP_LEN + qlen, buf + off);
+	return off + PKT_IP_LEN + PKT_ICMP_LEN + qlen;
+}
+
+bool pkt_icmp_csum_ok(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + PKT_ETH_LEN, *ic = ip + PKT_IP_LEN;
+	size_t n;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN || ip[9] != IPPROTO_ICMP)
+		return false;
+	n = get16(ip + 2) - PKT_IP_LEN;
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + n)
+		return false;
+	/* The sum over the message, its checksum field included, is 0xffff. */
+	return pkt_fold(pkt_sum(ic, n, 0)) == 0xffff;
 }
 
 size_t pkt_build_icmp_echo(const struct pkt_spec *s, uint8_t *buf)

@@ -36,6 +36,8 @@ struct pkt_spec {
 	uint8_t ttl;
 	uint8_t tcp_flags;	/* PKT_* */
 	uint16_t ip_id;
+	bool df;		/* IPv4 don't-fragment bit */
+	uint8_t tos;
 	bool udp_no_csum;	/* UDP checksum field 0 ("none") */
 	size_t payload_len;	/* payload bytes: a pattern from payload_seed */
 	uint8_t payload_seed;
@@ -67,6 +69,15 @@ uint16_t pkt_sport(const uint8_t *f);	/* host order */
 uint16_t pkt_dport(const uint8_t *f);
 uint8_t pkt_ttl(const uint8_t *f);
 uint16_t pkt_l4_csum(const uint8_t *f);	/* as stored, network order */
+
+/* An ICMP error (type, code; mtu in bytes 6-7, for fragmentation
+ * needed) from s's addresses and MACs (ports, proto unused), quoting qlen
+ * bytes at quote (an IP packet). ICMP and IP checksums from scratch. */
+#define PKT_ICMP_LEN	8
+size_t pkt_build_icmp_error(const struct pkt_spec *s, uint8_t type, uint8_t code, uint16_t mtu,
+			    const uint8_t *quote, size_t qlen, uint8_t *buf);
+/* The ICMP checksum of an Ethernet/IPv4/ICMP frame, from scratch. */
+bool pkt_icmp_csum_ok(const uint8_t *frame, size_t len);
 
 /* Other frames for pass-through cases. */
 size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t *buf);

@@ -23,13 +23,25 @@
 /* A small table: a few hundred flows fill buckets, so inputs reach the
  * eviction path too. */
 #define XF_CT_ENTRIES	256
-#define XF_MAX_SEEDS	32
+#define XF_MAX_SEEDS	48
 #define ETH_P_IPV4	0x0800
 #define IP_TTL_OFF	8
 #define IP_CSUM_OFF	10
 #define IP_ADDRS_OFF	12
 #define TCP_CSUM_OFF	16
 #define UDP_CSUM_OFF	6
+/* ICMP (bpf/icmp.h): the errors that are translated, and fragmentation
+ * needed as the program makes it. */
+#define ICMP_UNREACH	3
+#define ICMP_FRAG	4
+#define ICMP_TIME	11
+#define ICMP_PARAM	12
+#define ICMP_CSUM_OFF	2
+#define QUOTE_MIN	(PKT_IP_LEN + 8)
+#define GEN_LEN		(PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN + QUOTE_MIN)
+#define GEN_TTL		64
+#define IP_DF_BIT	0x4000
+#define BIG_PAYLOAD	1500	/* over the test network's MTU of 1500 */
 
 static struct {
 	struct pt_dataplane *dp;
@@ -40,6 +52,7 @@ static struct {
 	enum xf_iface seed_if[XF_MAX_SEEDS];
 	size_t n_seeds;
 	struct xf_counts counts;
+	unsigned int n_errors;	/* ICMP errors made by xf_icmp_answer */
 } xf;
 
 /* Every kind of route: snat over three backends, udp, dnat, a local
@@ -77,6 +90,64 @@ static void add_seed(enum xf_iface iface, const uint8_t *frame, size_t len)
 	memcpy(xf.seeds[xf.n_seeds], frame, len);
 	xf.seed_len[xf.n_seeds] = len;
 	xf.seed_if[xf.n_seeds++] = iface;
+}
+
+/* An ICMP error of type/code from o's addresses and MACs quoting the
+ * packet q builds (its first cut bytes if cut). */
+static size_t icmp_seed(const struct pkt_spec *o, uint8_t type, uint8_t code,
+			const struct pkt_spec *q, size_t cut, uint8_t *f)
+{
+	uint8_t b[PKT_MAX];
+	size_t n = pkt_build(q, b) - PKT_ETH_LEN;
+
+	if (cut && cut < n)
+		n = cut;
+	return pkt_build_icmp_error(o, type, code, type == ICMP_UNREACH && code == ICMP_FRAG ?
+				    1280 : 0, b + PKT_ETH_LEN, n, f);
+}
+
+/* ICMP errors with embedded headers (the client's about the replies of
+ * the seeds' flows, whole and cut to 8 bytes; a backend's, which matches a
+ * flow only when its SNAT port is the one quoted), and packets too big for
+ * the NICs, with and without DF. */
+static void make_icmp_seeds(void)
+{
+	struct pkt_spec o = client(0, IPPROTO_UDP, 0), q, s;
+	uint8_t f[PKT_MAX];
+
+	o.proto = IPPROTO_ICMP;
+	q = client(53, IPPROTO_UDP, 0);
+	q.saddr = o.daddr;
+	q.daddr = o.saddr;
+	q.sport = 53;
+	q.dport = 40000;
+	add_seed(XF_IN, f, icmp_seed(&o, ICMP_UNREACH, 3, &q, 0, f));
+	q.proto = IPPROTO_TCP;
+	q.sport = 80;
+	q.tcp_flags = PKT_SYN | PKT_ACK;
+	q.payload_len = 0;
+	add_seed(XF_IN, f, icmp_seed(&o, ICMP_PARAM, 0, &q, 0, f));
+	add_seed(XF_IN, f, icmp_seed(&o, ICMP_TIME, 0, &q, QUOTE_MIN, f));
+	memcpy(o.dmac, tn_mac_out, 6);
+	memcpy(o.smac, tn_mac_be[0], 6);
+	o.saddr = tn_ip4(tn_be_addr[0]);
+	o.daddr = tn_ip4(TN_GW_OUT);
+	q = client(30080, IPPROTO_TCP, PKT_SYN);
+	q.saddr = o.daddr;
+	q.daddr = o.saddr;
+	q.sport = 16384;
+	add_seed(XF_OUT, f, icmp_seed(&o, ICMP_UNREACH, ICMP_FRAG, &q, 0, f));
+
+	s = client(80, IPPROTO_TCP, PKT_ACK | PKT_PSH);
+	s.df = true;
+	s.payload_len = BIG_PAYLOAD;
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s = client(53, IPPROTO_UDP, 0);
+	s.df = true;
+	s.payload_len = BIG_PAYLOAD;
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s.df = false;
+	add_seed(XF_IN, f, pkt_build(&s, f));
 }
 
 static void make_seeds(void)
@@ -118,6 +189,7 @@ static void make_seeds(void)
 	add_seed(XF_IN, f, pkt_build_icmp_echo(&s, f));
 	add_seed(XF_IN, f, pkt_build_ipv6_tcp(&s, f));
 	add_seed(XF_IN, f, pkt_build_vlan(&s, 7, f));
+	make_icmp_seeds();
 }
 
 int xf_setup(void)
@@ -210,6 +282,111 @@ static bool rewritable(size_t i, uint8_t proto)
 	       i == csum || i == csum + 1;
 }
 
+/* ---- ICMP ------------------------------------------------------------------ */
+
+/* Does the ICMP message at ic (n bytes) verify? */
+static bool icmp_csum_ok(const uint8_t *ic, size_t n)
+{
+	return pkt_fold(pkt_sum(ic, n, 0)) == 0xffff;
+}
+
+/* May byte i of an ICMP error quoting a packet of protocol proto change
+ * in its translation? MACs, the outer TTL, checksum and addresses, the
+ * ICMP checksum, the quoted IP checksum and addresses, ports and TCP/UDP
+ * checksum. */
+static bool icmp_rewritable(size_t i, uint8_t proto)
+{
+	size_t ip = PKT_ETH_LEN, ic = ip + PKT_IP_LEN, in = ic + PKT_ICMP_LEN;
+	size_t l4 = in + PKT_IP_LEN, csum = l4 + (proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+
+	return i < 12 || i == ip + IP_TTL_OFF || (i >= ip + IP_CSUM_OFF && i < ic) ||
+	       i == ic + ICMP_CSUM_OFF || i == ic + ICMP_CSUM_OFF + 1 ||
+	       i == in + IP_CSUM_OFF || i == in + IP_CSUM_OFF + 1 ||
+	       (i >= in + IP_ADDRS_OFF && i < l4) || (i >= l4 && i < l4 + 4) || i == csum ||
+	       i == csum + 1;
+}
+
+/* A rewritten ICMP frame: only a translated error, only its translated
+ * bytes, and every checksum that verified (recomputed from scratch: outer
+ * IP, ICMP, quoted IP, the quoted TCP/UDP one when the quote is whole)
+ * still verifies. */
+static const char *check_icmp(const uint8_t *in, const uint8_t *out, size_t len, int act)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	const uint8_t *ic = ip + PKT_IP_LEN, *q = ic + PKT_ICMP_LEN, *oq = oip + PKT_IP_LEN + 8;
+	size_t tot = get16(ip + 2), qlen, qtot;
+	uint8_t proto;
+
+	if (act != XDP_REDIRECT && act != XDP_PASS)
+		return "an ICMP frame was rewritten but neither forwarded nor passed";
+	if (ip[0] != 0x45 || (get16(ip + 6) & 0x3fff))
+		return "an ICMP frame with IP options or fragmented was rewritten";
+	if (tot < PKT_IP_LEN + PKT_ICMP_LEN + QUOTE_MIN || PKT_ETH_LEN + tot > len)
+		return "an ICMP frame with bad lengths was rewritten";
+	if (ic[0] != ICMP_UNREACH && ic[0] != ICMP_TIME && ic[0] != ICMP_PARAM)
+		return "an ICMP message that is not an error was rewritten";
+	proto = q[9];
+	if (q[0] != 0x45 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+	    (get16(q + 6) & 0x1fff))
+		return "an ICMP error quoting no TCP/UDP header was rewritten";
+	for (size_t i = 0; i < len; i++)
+		if (in[i] != out[i] && !icmp_rewritable(i, proto))
+			return "an ICMP error changed beyond MACs, TTL, addresses, ports, checksums";
+	if (act == XDP_REDIRECT && oip[IP_TTL_OFF] != (uint8_t)(ip[IP_TTL_OFF] - 1))
+		return "a forwarded ICMP error did not lose one TTL";
+	if (act == XDP_PASS && oip[IP_TTL_OFF] != ip[IP_TTL_OFF])
+		return "an ICMP error passed to the kernel lost TTL";
+	if (ip_csum_ok(ip) && !ip_csum_ok(oip))
+		return "a translated ICMP error's IP checksum no longer verifies";
+	if (icmp_csum_ok(ic, tot - PKT_IP_LEN) && !icmp_csum_ok(oip + PKT_IP_LEN, tot - PKT_IP_LEN))
+		return "a translated ICMP error's checksum no longer verifies";
+	if (ip_csum_ok(q) && !ip_csum_ok(oq))
+		return "the quoted IP header's checksum no longer verifies";
+	qlen = tot - PKT_IP_LEN - PKT_ICMP_LEN;
+	qtot = get16(q + 2);
+	if (proto == IPPROTO_UDP && get16(q + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
+		if (get16(oq + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
+			return "a quoted UDP datagram without checksum got one";
+		return NULL;
+	}
+	if (qtot >= PKT_IP_LEN + (proto == IPPROTO_TCP ? PKT_TCP_LEN : PKT_UDP_LEN) &&
+	    qtot <= qlen && l4_csum_ok(q, qtot - PKT_IP_LEN) && !l4_csum_ok(oq, qtot - PKT_IP_LEN))
+		return "the quoted TCP/UDP checksum no longer verifies";
+	return NULL;
+}
+
+/* XDP_TX: only fragmentation needed for a too-big TCP/UDP packet with DF,
+ * every byte as bpf/icmp.h makes it, checksums from scratch. */
+static const char *check_frag_needed(const uint8_t *in, size_t len, const uint8_t *out,
+				     size_t out_len)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	const uint8_t *oic = oip + PKT_IP_LEN;
+
+	if (len < PKT_ETH_LEN + QUOTE_MIN || get16(in + 12) != ETH_P_IPV4 || ip[0] != 0x45 ||
+	    (ip[9] != IPPROTO_TCP && ip[9] != IPPROTO_UDP))
+		return "XDP_TX for a frame that is not TCP/UDP over IPv4";
+	if ((get16(ip + 6) & 0x7fff) != IP_DF_BIT)
+		return "XDP_TX for a packet without DF, or a fragment";
+	if (out_len != GEN_LEN)
+		return "fragmentation needed of the wrong length";
+	if (memcmp(out, in + 6, 6) || memcmp(out + 6, in, 6) || get16(out + 12) != ETH_P_IPV4)
+		return "fragmentation needed not sent back to the sender's MAC";
+	if (oip[0] != 0x45 || get16(oip + 2) != GEN_LEN - PKT_ETH_LEN || get16(oip + 6) ||
+	    oip[IP_TTL_OFF] != GEN_TTL || oip[9] != IPPROTO_ICMP || memcmp(oip + 16, ip + 12, 4))
+		return "fragmentation needed with a wrong IP header";
+	if (!ip_csum_ok(oip))
+		return "fragmentation needed with a bad IP checksum";
+	if (oic[0] != ICMP_UNREACH || oic[1] != ICMP_FRAG || get16(oic + 4) ||
+	    !get16(oic + 6) || get16(oic + 6) >= get16(ip + 2))
+		return "fragmentation needed with a wrong type, code or MTU";
+	if (!icmp_csum_ok(oic, GEN_LEN - PKT_ETH_LEN - PKT_IP_LEN))
+		return "fragmentation needed with a bad ICMP checksum";
+	if (memcmp(oic + PKT_ICMP_LEN, ip, QUOTE_MIN))
+		return "fragmentation needed does not quote the packet as received";
+	return NULL;
+}
+
 /* The invariants of one run: in (len bytes) became out with action act. */
 static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int act)
 {
@@ -226,6 +403,8 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int 
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || get16(in + 12) != ETH_P_IPV4)
 		return "a frame that is not IPv4 was rewritten";
 	proto = ip[9];
+	if (proto == IPPROTO_ICMP)
+		return check_icmp(in, out, len, act);
 	if (ip[0] != 0x45)
 		return "an IPv4 header with options or another version was rewritten";
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
@@ -273,10 +452,18 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 		return NULL;	/* BPF_PROG_TEST_RUN refuses it: nothing to check */
 	if (bpf_prog_test_run_opts(xf.prog_fd, &opts))
 		return "BPF_PROG_TEST_RUN failed";
-	if (opts.data_size_out != len)
-		return "the frame changed length";
 	if (action)
 		*action = (int)opts.retval;
+	if (opts.retval == XDP_TX) {
+		__atomic_fetch_add(&xf.counts.tx, 1, __ATOMIC_RELAXED);
+		return check_frag_needed(in, len, o, opts.data_size_out);
+	}
+	if (opts.data_size_out != len)
+		return "the frame changed length";
+	__atomic_fetch_add(&xf.counts.icmp_rewritten,
+			   len > PKT_ETH_LEN + 9 && in[PKT_ETH_LEN + 9] == IPPROTO_ICMP &&
+				   memcmp(in, o, len) != 0,
+			   __ATOMIC_RELAXED);
 	/* Atomic adds: the race test runs from two threads. */
 	__atomic_fetch_add(&xf.counts.pass, opts.retval == XDP_PASS, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&xf.counts.drop, opts.retval == XDP_DROP, __ATOMIC_RELAXED);
@@ -310,6 +497,31 @@ size_t xf_reply(const uint8_t *out, size_t len, uint8_t *reply)
 	return pkt_build(&s, reply);
 }
 
+/* An ICMP error about out (len bytes), the frame the program forwarded,
+ * from its destination back to its source (as the backend, or the client,
+ * would send it): the types and quote lengths in turn. Its length. */
+static size_t xf_icmp_answer(const uint8_t *out, size_t len, uint8_t *err)
+{
+	static const uint8_t kinds[][2] = { { ICMP_UNREACH, 3 }, { ICMP_UNREACH, ICMP_FRAG },
+					    { ICMP_TIME, 0 }, { ICMP_PARAM, 0 } };
+	const uint8_t *ip = out + PKT_ETH_LEN;
+	unsigned int k = xf.n_errors++;
+	struct pkt_spec o = { 0 };
+	size_t qlen = len - PKT_ETH_LEN;
+
+	if (len < PKT_ETH_LEN + QUOTE_MIN || len > PKT_MAX - 64)
+		return 0;
+	memcpy(o.dmac, out + 6, 6);
+	memcpy(o.smac, out, 6);
+	memcpy(&o.saddr, ip + 16, 4);
+	memcpy(&o.daddr, ip + 12, 4);
+	o.ttl = 64;
+	if (k / 4 % 2)
+		qlen = QUOTE_MIN;
+	return pkt_build_icmp_error(&o, kinds[k % 4][0], kinds[k % 4][1],
+				    kinds[k % 4][1] == ICMP_FRAG ? 1280 : 0, ip, qlen, err);
+}
+
 const char *xf_one(const uint8_t *data, size_t size)
 {
 	uint8_t f[PKT_MAX], out[PKT_MAX], reply[PKT_MAX];
@@ -333,6 +545,13 @@ const char *xf_one(const uint8_t *data, size_t size)
 		f[data[i] % len] = data[i + 1];
 	err = xf_run(iface, f, len, out, &act);
 	if (err || size > 2 || act != XDP_REDIRECT)
+		return err;
+	/* A forwarded TCP/UDP packet: its answer, and an ICMP error about it
+	 * (both from the other side). */
+	if (out[PKT_ETH_LEN + 9] != IPPROTO_TCP && out[PKT_ETH_LEN + 9] != IPPROTO_UDP)
+		return NULL;
+	n = xf_icmp_answer(out, len, reply);
+	if (n && (err = xf_run(iface == XF_IN ? XF_OUT : XF_IN, reply, n, NULL, NULL)))
 		return err;
 	n = xf_reply(out, len, reply);
 	return n ? xf_run(iface == XF_IN ? XF_OUT : XF_IN, reply, n, NULL, NULL) : NULL;

@@ -7,7 +7,10 @@
  * input must keep the invariants of tests/lib/xdpfuzz.c (no rewrite of a
  * frame it drops or does not own, only MACs, TTL, addresses, ports and
  * checksums change, checksums that verified still verify, TTL minus one
- * exactly on a redirect); the table stays consistent (no key twice, every
+ * exactly on a redirect; an ICMP error changes only in what its
+ * translation may change, its checksums, the quoted ones included, still
+ * verify from scratch; XDP_TX only for fragmentation needed, every byte of
+ * it checked); the table stays consistent (no key twice, every
  * entry found by its key). Runs in a private network namespace; root.
  */
 #include <setjmp.h>
@@ -79,13 +82,20 @@ static void test_packet_path(void **state)
 	}
 	assert_null(xf_check_table());
 	/* The inputs reached every outcome, the rewrites and the evictions. */
-	printf("xdp fuzz: %zu inputs: %llu pass, %llu drop, %llu redirect, %llu rewritten\n",
+	printf("xdp fuzz: %zu inputs: %llu pass, %llu drop, %llu redirect, %llu rewritten, "
+	       "%llu ICMP errors translated, %llu fragmentation needed sent\n",
 	       (size_t)N_INPUTS, (unsigned long long)c->pass, (unsigned long long)c->drop,
-	       (unsigned long long)c->redirect, (unsigned long long)c->rewritten);
+	       (unsigned long long)c->redirect, (unsigned long long)c->rewritten,
+	       (unsigned long long)c->icmp_rewritten, (unsigned long long)c->tx);
 	assert_true(c->pass > 0 && c->drop > 0 && c->redirect > 0);
 	assert_true(c->rewritten > N_INPUTS / 100);
 	assert_int_equal(pt_reasons_sum(pt_dp_skel(xf_dp())->maps.portier_reasons, reasons), 0);
 	assert_true(reasons[PORTIER_R_CT_EVICTED] > 0);
+	/* ... and the ICMP paths. */
+	assert_true(c->icmp_rewritten > 0 && c->tx > 0);
+	assert_true(reasons[PORTIER_R_ICMP_TRANSLATED] > 0);
+	assert_true(reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT] > 0);
+	assert_true(reasons[PORTIER_R_PASS_TOO_BIG] > 0);
 }
 
 int main(void)

@@ -66,6 +66,9 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 	s->reasons[PORTIER_R_FWD_REDIRECT] = 190;
 	s->reasons[PORTIER_R_CT_EVICTED] = 3;
 	s->reasons[PORTIER_R_CT_RACE] = 2;
+	s->reasons[PORTIER_R_ICMP_TRANSLATED] = 6;
+	s->reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT] = 8;
+	s->reasons[PORTIER_R_ICMP_RATELIMITED] = 9;
 	s->ct_entries = 20;
 	s->ct_capacity = 262144;
 	s->snat_ports_per_backend = 13616;
@@ -105,9 +108,9 @@ static void test_render(void **state)
 		"portier_backend_check_duration_seconds", "portier_drops_total",
 		"portier_passes_total", "portier_redirects_total", "portier_conntrack_entries",
 		"portier_conntrack_capacity", "portier_conntrack_evictions_total",
-		"portier_conntrack_insert_races_total",
-		"portier_snat_ports_capacity", "portier_metrics_connections",
-		"portier_metrics_deadline_closed_total",
+		"portier_conntrack_insert_races_total", "portier_icmp_translated_total",
+		"portier_icmp_frag_needed_sent_total", "portier_snat_ports_capacity",
+		"portier_metrics_connections", "portier_metrics_deadline_closed_total",
 	};
 	struct pt_metrics_snapshot s = {};
 	char *t, *help;
@@ -151,6 +154,9 @@ static void test_render(void **state)
 	has_line(t, "portier_conntrack_capacity 262144");
 	has_line(t, "portier_conntrack_evictions_total 3");
 	has_line(t, "portier_conntrack_insert_races_total 2");
+	has_line(t, "portier_icmp_translated_total 6");
+	has_line(t, "portier_icmp_frag_needed_sent_total 8");
+	has_line(t, "portier_drops_total{reason=\"icmp_ratelimited\"} 9");
 	has_line(t, "portier_snat_ports_capacity 13616");
 	free(t);
 	pt_metrics_snapshot_clear(&s);
