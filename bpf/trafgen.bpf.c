@@ -96,6 +96,27 @@ int tg_gen(struct xdp_md *ctx)
 	return bpf_redirect(tg_cfg.ifindex, 0);
 }
 
+/* The network tg_dropnet drops (network order; written by trafgen dropnet
+ * before it attaches the program). */
+struct tg_net tg_drop_net;
+
+/* Drop IPv4 frames to tg_drop_net, pass the rest: the answers to a flood's
+ * spoofed sources, which on a real network never come back to the host
+ * that sent the flood, leave the host's legitimate traffic alone. */
+SEC("xdp")
+int tg_dropnet(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+
+	if ((void *)(iph + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    (iph->daddr & tg_drop_net.mask) != tg_drop_net.net)
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
 SEC("xdp")
 int tg_sink(struct xdp_md *ctx)
 {

@@ -14,6 +14,9 @@
  *       Attach the sink (count IPv4, drop) to IF, pin its counters at PATH.
  *   trafgen bare --dev IF --out IF2
  *       Attach bpf/bare.bpf.c to IF, redirecting to IF2 (the ceiling).
+ *   trafgen dropnet --dev IF --net ADDR/LEN
+ *       Attach an XDP program to IF that drops IPv4 frames to ADDR/LEN (the
+ *       answers to a flood's spoofed sources) and passes the rest.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,7 +74,8 @@ static void usage(void)
 		"                    [--proto udp|syn|ack] [--flows N] [--ports N]\n"
 		"                    [--count N | --duration SECONDS] [--sink PINNED_MAP]\n"
 		"       trafgen sink --dev IF --pin PATH\n"
-		"       trafgen bare --dev IF --out IF2\n");
+		"       trafgen bare --dev IF --out IF2\n"
+		"       trafgen dropnet --dev IF --net ADDR/LEN\n");
 }
 
 static double now_s(void)
@@ -437,8 +441,46 @@ static int do_bare(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+static int do_dropnet(int argc, char **argv)
+{
+	const char *dev, *net;
+	struct trafgen *skel;
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	int ifindex, err, len;
+
+	if (parse_pair(argc, argv, "--net", &dev, &net))
+		return 2;
+	if (sscanf(net, "%15[0-9.]/%d", addr, &len) != 2 || len < 1 || len > 32 ||
+	    inet_pton(AF_INET, addr, &a) != 1) {
+		fprintf(stderr, "trafgen dropnet: '%s' is not an IPv4 network ADDR/LEN\n", net);
+		return 2;
+	}
+	ifindex = if_nametoindex(dev);
+	if (!ifindex) {
+		fprintf(stderr, "trafgen dropnet: no interface %s in this namespace\n", dev);
+		return 1;
+	}
+	skel = trafgen__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "trafgen dropnet: cannot load the BPF object: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	skel->bss->tg_drop_net.mask = htonl(len == 32 ? 0xffffffffU : ~(0xffffffffU >> len));
+	skel->bss->tg_drop_net.net = a.s_addr & skel->bss->tg_drop_net.mask;
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_dropnet),
+			     XDP_FLAGS_DRV_MODE, NULL);
+	if (err)
+		fprintf(stderr, "trafgen dropnet: cannot attach to %s: %s\n", dev, strerror(-err));
+	trafgen__destroy(skel);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "dropnet"))
+		return do_dropnet(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "send"))
 		return do_send(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sink"))
