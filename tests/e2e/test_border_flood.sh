@@ -15,8 +15,9 @@
 #     this kernel has no netem to delay them otherwise);
 #   - afterwards all 200 idle connections still answer, at least 99 of the
 #     100 slow clients got their backend's name, the flooded route's among
-#     them reached gateway-2 or gateway-3, and the counters show the flood
-#     answered with cookies.
+#     them reached gateway-2 or gateway-3, the counters show the flood
+#     answered with cookies, and "auto" switched them on for the flooded
+#     route only, and off again after the flood.
 
 FLOOD_S=10
 FLOOD_PORT=30081	# pgadmin4
@@ -25,6 +26,13 @@ IDLE_CONNS=200
 SLOW_CONNS=100
 SLOW_DELAY_MS=200
 SLOW_SPORT=50000	# the slow clients' ports: 50000..50099
+FLOOD_METRICS=127.0.0.1:9189
+
+# cookies_active ROUTE VALUE: the route's portier_route_syn_cookies_active is VALUE.
+cookies_active() {
+	ns "$NS_GW" curl -s --max-time 2 "http://$FLOOD_METRICS/metrics" |
+		grep -q "^portier_route_syn_cookies_active{route=\"$1\",mode=\"auto\"} $2\$"
+}
 
 # flood_reason NAME: the reason counter NAME from "stats show -j".
 flood_reason() {
@@ -39,7 +47,7 @@ test_syn_flood_spares_established_and_slow_clients() {
 	topo_up 2 3
 	servers_up gateway-1 gateway-2 gateway-3
 	inv_seed "$E2E_TMP/inv"
-	daemon_start "$E2E_TMP/inv" --nat snat
+	daemon_start "$E2E_TMP/inv" --nat snat --metrics "$FLOOD_METRICS"
 	ports=$(IFS=,; echo "${SEED_PORTS[*]}")
 	dmac=$(ns "$NS_GW" cat /sys/class/net/in0/address)
 	go=$E2E_TMP/flood-over
@@ -64,7 +72,8 @@ test_syn_flood_spares_established_and_slow_clients() {
 		>"$E2E_TMP/flood.out" 2>&1 &
 	flood_pid=$!
 	E2E_PIDS+=($flood_pid)
-	sleep 1	# the flood is on: "auto" has switched cookies on
+	# The flood is on: "auto" switches cookies on for the flooded route.
+	wait_for "cookies on for pgadmin4" cookies_active pgadmin4 1
 
 	# 100 slow clients during the flood; their kernel's resets dropped.
 	ns "$NS_CLIENT" nft -f - <<EOF
@@ -106,4 +115,8 @@ EOF
 	[ "$sent" -ge 100000 ] || return 1
 	[ "$valid" -ge 1 ] || return 1
 	[ "$(flood_reason snat_exhausted)" -eq 0 ] || return 1
+	# "auto" switches cookies off again once the flood is over (5 s after
+	# its last second above the rate), and never turned them on elsewhere.
+	cookies_active dash 0 || return 1
+	wait_for "cookies off after the flood" cookies_active pgadmin4 0
 }
