@@ -225,3 +225,65 @@ test_cli_json_contract() {
 	fi
 	jcheck "no pins" '.error | test("no portier data plane is pinned")' "$obj"
 }
+
+# both_places WHAT JQ_FILTER ARGS...: "portier -j ARGS" and "portier ARGS -j"
+# both print JSON on which the filter holds, exit 0.
+both_places() {
+	local what=$1 filter=$2 j
+	shift 2
+	j=$(cli -j "$@") || { e2e_log "-j $*: exit $?: $j"; return 1; }
+	jcheck "-j $what" "$filter" "$j" || return 1
+	j=$(cli "$@" -j) || { e2e_log "$* -j: exit $?: $j"; return 1; }
+	jcheck "$what -j" "$filter" "$j"
+}
+
+test_cli_options_anywhere() {
+	local j be=$GW_NET.2:${SEED_PORTS[2]}
+	seed_up snat
+	client_run tcp "${SEED_PORTS[2]}" 6 >/dev/null
+	extra_route
+	# Every object's commands, -j before and after the arguments (bpftool's
+	# getopt takes options anywhere).
+	both_places "route show" 'type == "array" and length == 8' route show
+	both_places "route show NAME" '.[0].name == "dash"' route show dash
+	both_places "backend show" 'type == "array" and length == 23' backend show
+	both_places "backend show ROUTE" 'length == 3 and all(.[]; .route == "dash")' \
+		backend show dash
+	both_places "backend drain" '.state == "drained"' backend drain dash "$be"
+	both_places "backend enable" '.state == "up"' backend enable dash "$be"
+	both_places "stats show" '(.routes | length) == 8' stats show
+	both_places "policy show" 'type == "object"' policy show
+	both_places "policy show route" 'type == "object"' policy show route dash
+	both_places "conntrack show" 'type == "array" and length == 6' conntrack show
+	both_places "conntrack show route" 'length == 6 and all(.[]; .route == "dash")' \
+		conntrack show route dash
+	both_places "conntrack count" '.count == 6' conntrack count
+	both_places "prog show" '.daemon_running == true' prog show
+	both_places "reload" '.reloaded == true' reload
+	both_places "config check" '(.routes | length) == 7' config check -i "$E2E_TMP/inv" \
+		--host gateway-1
+	both_places "version" '.version | type == "string"' version
+	[ "$(cli route help -j)" = null ] || { e2e_log "route help -j is not null"; return 1; }
+	# Options between the object and the command, -p and --bpffs after.
+	jcheck "route -j show" 'length == 8' "$(cli route -j show)"
+	j=$(ns "$NS_GW" "$PORTIER" route show dash -p --bpffs "$PIN_DIR")
+	jcheck "-p and --bpffs after" '.[0].name == "dash"' "$j"
+	[ "$(echo "$j" | wc -l)" -gt 1 ] || { e2e_log "-p not indented: $j"; return 1; }
+	# An error after -j at the end is JSON too.
+	j=$(cli route show nosuch -j) && { e2e_log "route show nosuch -j succeeded"; return 1; }
+	jcheck "error with -j after" '.error | test("nosuch")' "$j"
+	# A route literally named like an option: reachable after "--".
+	for place in before after; do
+		if [ $place = before ]; then
+			j=$(cli -j route add -- -j port 30098 backend "$GW_NET.2:30098")
+		else
+			j=$(cli route add -j -- -j port 30098 backend "$GW_NET.2:30098")
+		fi
+		jcheck "route add -- -j ($place)" '.name == "-j"' "$j"
+		jcheck "route show -- -j" '.[0].name == "-j" and .[0].port == 30098' \
+			"$(cli route show -j -- -j)"
+		jcheck "route del -- -j" '.deleted == "-j"' "$(cli route del -j -- -j)"
+	done
+	j=$(cli -j route show -- -j) && { e2e_log "route -j still shown"; return 1; }
+	jcheck "route -j gone" '.error | test("no route .-j.")' "$j"
+}
