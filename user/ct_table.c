@@ -11,42 +11,101 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "ct_table.h"
 #include "util.h"
 
+/*
+ * The table is mapped whole on first use by the writers (the daemon's GC,
+ * the tests): a mapping of a BPF array has every page resident at once, so
+ * a whole 1,000,000-entry table is 168 MB of the process's memory. The
+ * readers that only walk it (conntrack show|count|flush, prog show) never
+ * map it whole: pt_ct_stream maps a window of WINDOW_BUCKETS buckets at a
+ * time, and pt_ct_lookup copies one bucket through the bpf() syscall.
+ */
+#define WINDOW_BUCKETS	4096	/* 256 KiB of tags, 5 MiB of slots */
+
 struct pt_ct {
-	struct portier_ct_bucket *b;	/* the mmapped buckets */
-	struct portier_ct_slot *s;	/* the mmapped slots */
+	int b_fd, s_fd;			/* portier_conntrack, portier_ct_slots */
+	struct portier_ct_bucket *b;	/* the mmapped buckets (whole, or a window) */
+	struct portier_ct_slot *s;	/* the mmapped slots (whole, or a window) */
 	size_t b_len, s_len;		/* bytes mapped */
+	__u32 base;			/* first bucket of b and s */
+	bool whole;			/* b and s are the whole table */
 	__u32 buckets;
 	__u64 seed;
 };
 
-/* Map n bytes of map fd, or NULL (errno set). */
-static void *map_array(int fd, size_t n, size_t *len)
+/* Map n bytes of map fd from byte off (a page multiple), or NULL (errno
+ * set). */
+static void *map_array(int fd, size_t off, size_t n, size_t *len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *m;
 
 	*len = (n + page - 1) / page * page;
-	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
 	return m == MAP_FAILED ? NULL : m;
+}
+
+static void unmap(struct pt_ct *ct)
+{
+	if (ct->b)
+		munmap(ct->b, ct->b_len);
+	if (ct->s)
+		munmap(ct->s, ct->s_len);
+	ct->b = NULL;
+	ct->s = NULL;
+	ct->whole = false;
+}
+
+/* Map buckets [first, first + n) and their slots in place of what is
+ * mapped. Returns 0 or -errno (nothing mapped). */
+static int map_range(struct pt_ct *ct, __u32 first, __u32 n)
+{
+	unmap(ct);
+	ct->base = first;
+	ct->b = map_array(ct->b_fd, (size_t)first * sizeof(*ct->b), (size_t)n * sizeof(*ct->b),
+			  &ct->b_len);
+	if (ct->b)
+		ct->s = map_array(ct->s_fd,
+				  (size_t)first * PORTIER_CT_SLOTS * sizeof(*ct->s),
+				  (size_t)n * PORTIER_CT_SLOTS * sizeof(*ct->s), &ct->s_len);
+	if (!ct->s) {
+		int err = -errno;
+
+		unmap(ct);
+		return err;
+	}
+	ct->whole = first == 0 && n == ct->buckets;
+	return 0;
+}
+
+/* The whole table mapped, for the writers. Returns 0 or -errno. */
+static int map_whole(struct pt_ct *ct)
+{
+	return ct->whole ? 0 : map_range(ct, 0, ct->buckets);
 }
 
 int pt_ct_open(int buckets_fd, int slots_fd, __u32 buckets, __u64 seed, struct pt_ct **out)
 {
-	struct pt_ct *ct = xcalloc(1, sizeof(*ct));
+	struct pt_ct *ct;
+	__u32 first = 0;
 	int err;
 
 	*out = NULL;
+	if (!buckets)
+		return -EINVAL;
+	ct = xcalloc(1, sizeof(*ct));
+	ct->b_fd = buckets_fd;
+	ct->s_fd = slots_fd;
 	ct->buckets = buckets;
 	ct->seed = seed;
-	ct->b = map_array(buckets_fd, (size_t)buckets * sizeof(*ct->b), &ct->b_len);
-	if (ct->b)
-		ct->s = map_array(slots_fd, (size_t)buckets * PORTIER_CT_SLOTS * sizeof(*ct->s),
-				  &ct->s_len);
-	if (!buckets || !ct->s) {
-		err = buckets ? -errno : -EINVAL;
+	/* Map the first window now, so that a table that cannot be mapped
+	 * is an error here rather than at its first use. */
+	err = map_range(ct, first, buckets < WINDOW_BUCKETS ? buckets : WINDOW_BUCKETS);
+	if (err) {
 		pt_ct_close(ct);
 		return err;
 	}
@@ -58,17 +117,20 @@ void pt_ct_close(struct pt_ct *ct)
 {
 	if (!ct)
 		return;
-	if (ct->b)
-		munmap(ct->b, ct->b_len);
-	if (ct->s)
-		munmap(ct->s, ct->s_len);
+	unmap(ct);
 	free(ct);
 }
 
-/* Slot i of bucket bi. */
+/* Slot i of bucket bi (which must be mapped). */
 static struct portier_ct_slot *slot(const struct pt_ct *ct, __u32 bi, int i)
 {
-	return &ct->s[(size_t)bi * PORTIER_CT_SLOTS + (size_t)i];
+	return &ct->s[(size_t)(bi - ct->base) * PORTIER_CT_SLOTS + (size_t)i];
+}
+
+/* Bucket bi (which must be mapped). */
+static struct portier_ct_bucket *bucket(const struct pt_ct *ct, __u32 bi)
+{
+	return &ct->b[bi - ct->base];
 }
 
 __u32 pt_ct_capacity(const struct pt_ct *ct)
@@ -76,10 +138,22 @@ __u32 pt_ct_capacity(const struct pt_ct *ct)
 	return portier_ct_capacity(ct->buckets);
 }
 
-size_t pt_ct_count(const struct pt_ct *ct)
+static int count_one(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	(void)k;
+	(void)f;
+	(*(size_t *)arg)++;
+	return PT_CT_KEEP;
+}
+
+size_t pt_ct_count(struct pt_ct *ct)
 {
 	size_t n = 0;
 
+	if (!ct->whole) {
+		pt_ct_stream(ct, count_one, &n, NULL);
+		return n;
+	}
 	for (__u32 bi = 0; bi < ct->buckets; bi++)
 		for (int i = 0; i < PORTIER_CT_SLOTS; i++)
 			n += __atomic_load_n(&ct->b[bi].tag[i], __ATOMIC_RELAXED) & 1;
@@ -104,22 +178,48 @@ static bool tag_swap(struct portier_ct_bucket *b, int i, __u32 old, __u32 new)
 					   __ATOMIC_RELAXED);
 }
 
-/* The slot of key k (tag t) in bucket bi, or -1. */
+/* The slot of key k (tag t) in bucket bi (mapped), or -1. */
 static int find(const struct pt_ct *ct, __u32 bi, const struct portier_flow_key *k, __u32 t)
 {
 	for (int i = 0; i < PORTIER_CT_SLOTS; i++)
-		if (__atomic_load_n(&ct->b[bi].tag[i], __ATOMIC_ACQUIRE) == t &&
+		if (__atomic_load_n(&bucket(ct, bi)->tag[i], __ATOMIC_ACQUIRE) == t &&
 		    !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k)))
 			return i;
 	return -1;
+}
+
+/* pt_ct_lookup when the table is not mapped whole: bucket bi's tags, then
+ * each slot whose tag is t, copied by the bpf() syscall. */
+static bool lookup_copy(const struct pt_ct *ct, __u32 bi, const struct portier_flow_key *k,
+			__u32 t, struct portier_flow *out)
+{
+	struct portier_ct_bucket b;
+	struct portier_ct_slot s;
+
+	if (bpf_map_lookup_elem(ct->b_fd, &bi, &b))
+		return false;
+	for (int i = 0; i < PORTIER_CT_SLOTS; i++) {
+		__u32 idx = bi * PORTIER_CT_SLOTS + (__u32)i;
+
+		if (b.tag[i] != t || bpf_map_lookup_elem(ct->s_fd, &idx, &s) ||
+		    memcmp(&s.key, k, sizeof(*k)))
+			continue;
+		if (out)
+			*out = s.flow;
+		return true;
+	}
+	return false;
 }
 
 bool pt_ct_lookup(const struct pt_ct *ct, const struct portier_flow_key *k,
 		  struct portier_flow *out)
 {
 	__u32 t, bi = bucket_of(ct, k, &t);
-	int i = find(ct, bi, k, t);
+	int i;
 
+	if (!ct->whole)
+		return lookup_copy(ct, bi, k, t, out);
+	i = find(ct, bi, k, t);
 	if (i < 0)
 		return false;
 	if (out)
@@ -131,9 +231,12 @@ int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 		 const struct portier_flow *f)
 {
 	__u32 t, bi = bucket_of(ct, k, &t), mark = t - 1;
-	struct portier_ct_bucket *b = &ct->b[bi];
-	int c = -1;
+	struct portier_ct_bucket *b;
+	int c = -1, err = map_whole(ct);
 
+	if (err)
+		return err;
+	b = bucket(ct, bi);
 	if (find(ct, bi, k, t) >= 0)
 		return -EEXIST;
 	/* The program's protocol (bpf/conntrack.h, ct_claim): claim a free
@@ -160,28 +263,66 @@ int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 	return 0;
 }
 
-int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k)
-{
-	__u32 t, bi = bucket_of(ct, k, &t);
-	int i = find(ct, bi, k, t);
-
-	return i >= 0 && tag_swap(&ct->b[bi], i, t, 0) ? 0 : -ENOENT;
-}
-
-/* Delete slot i of bucket bi if it still holds key k under tag t. */
+/* Delete slot i of bucket bi (mapped) if it still holds key k under tag t. */
 static bool delete_slot(struct pt_ct *ct, __u32 bi, int i, __u32 t,
 			const struct portier_flow_key *k)
 {
-	return !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k)) && tag_swap(&ct->b[bi], i, t, 0);
+	return !memcmp(&slot(ct, bi, i)->key, k, sizeof(*k)) && tag_swap(bucket(ct, bi), i, t, 0);
 }
 
-int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
+/* pt_ct_delete when the table is not mapped whole: the pages of bucket bi
+ * mapped on their own (a walk's window stays as it is). */
+static int delete_windowed(struct pt_ct *ct, __u32 bi, const struct portier_flow_key *k,
+			   __u32 t)
 {
-	size_t n = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t boff = (size_t)bi * sizeof(*ct->b), soff = boff * PORTIER_CT_SLOTS / sizeof(*ct->b) *
+		      sizeof(*ct->s);
+	size_t bstart = boff / page * page, sstart = soff / page * page, blen, slen;
+	struct portier_ct_bucket *b;
+	struct portier_ct_slot *sl;
+	char *bm, *sm;
+	int err = -ENOENT;
+
+	bm = map_array(ct->b_fd, bstart, boff - bstart + sizeof(*b), &blen);
+	if (!bm)
+		return -errno;
+	sm = map_array(ct->s_fd, sstart, soff - sstart + PORTIER_CT_SLOTS * sizeof(*sl), &slen);
+	if (!sm) {
+		err = -errno;
+		munmap(bm, blen);
+		return err;
+	}
+	b = (struct portier_ct_bucket *)(bm + (boff - bstart));
+	sl = (struct portier_ct_slot *)(sm + (soff - sstart));
+	for (int i = 0; i < PORTIER_CT_SLOTS && err; i++)
+		if (__atomic_load_n(&b->tag[i], __ATOMIC_ACQUIRE) == t &&
+		    !memcmp(&sl[i].key, k, sizeof(*k)) && tag_swap(b, i, t, 0))
+			err = 0;
+	munmap(sm, slen);
+	munmap(bm, blen);
+	return err;
+}
+
+int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k)
+{
+	__u32 t, bi = bucket_of(ct, k, &t);
+	int i;
+
+	if (!ct->whole)
+		return delete_windowed(ct, bi, k, t);
+	i = find(ct, bi, k, t);
+	return i >= 0 && tag_swap(bucket(ct, bi), i, t, 0) ? 0 : -ENOENT;
+}
+
+/* Visit buckets [first, end) of what is mapped (see pt_ct_walk). */
+static int walk_range(struct pt_ct *ct, __u32 first, __u32 end, pt_ct_visit_fn fn, void *arg,
+		      size_t *n)
+{
 	int err = 0;
 
-	for (__u32 bi = 0; bi < ct->buckets && !err; bi++) {
-		struct portier_ct_bucket *b = &ct->b[bi];
+	for (__u32 bi = first; bi < end && !err; bi++) {
+		struct portier_ct_bucket *b = bucket(ct, bi);
 
 		for (int i = 0; i < PORTIER_CT_SLOTS && !err; i++) {
 			__u32 t = __atomic_load_n(&b->tag[i], __ATOMIC_ACQUIRE);
@@ -200,8 +341,38 @@ int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
 			if (rc < 0)
 				err = rc;
 			else if (rc == PT_CT_DELETE)
-				n += delete_slot(ct, bi, i, t, &s.key);
+				*n += delete_slot(ct, bi, i, t, &s.key);
 		}
+	}
+	return err;
+}
+
+int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
+{
+	size_t n = 0;
+	int err = map_whole(ct);
+
+	if (!err)
+		err = walk_range(ct, 0, ct->buckets, fn, arg, &n);
+	if (deleted)
+		*deleted = n;
+	return err;
+}
+
+int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
+{
+	size_t n = 0;
+	int err = 0;
+
+	if (ct->whole)
+		return pt_ct_walk(ct, fn, arg, deleted);
+	for (__u32 first = 0; first < ct->buckets && !err; first += WINDOW_BUCKETS) {
+		__u32 end = ct->buckets - first < WINDOW_BUCKETS ? ct->buckets : first +
+			    WINDOW_BUCKETS;
+
+		err = map_range(ct, first, end - first);
+		if (!err)
+			err = walk_range(ct, first, end, fn, arg, &n);
 	}
 	if (deleted)
 		*deleted = n;

@@ -2,7 +2,8 @@
 /*
  * ct_table.h - the connection table seen from userspace: portier_conntrack's
  * buckets and portier_ct_slots (include/portier.h has the layout) mmapped, looked up, walked and
- * edited in place under the same rules as the program: lookups read a
+ * edited in place under the same rules as the program (mapped whole on the
+ * first write or pt_ct_walk; pt_ct_stream maps a window at a time): lookups read a
  * slot's tag, then its key; writes claim, fill and publish a slot, or swap
  * its tag to free.
  *
@@ -31,7 +32,7 @@ void pt_ct_close(struct pt_ct *ct);
 __u32 pt_ct_capacity(const struct pt_ct *ct);
 
 /* Live entries now (a snapshot: the program inserts meanwhile). */
-size_t pt_ct_count(const struct pt_ct *ct);
+size_t pt_ct_count(struct pt_ct *ct);
 
 /* Copy the live entry of key k into *out (if out). Returns true if found. */
 bool pt_ct_lookup(const struct pt_ct *ct, const struct portier_flow_key *k,
@@ -56,6 +57,12 @@ typedef int (*pt_ct_visit_fn)(const struct portier_flow_key *k, const struct por
  * entries it returns PT_CT_DELETE for (unless the program replaced them
  * meanwhile). *deleted (if given) counts them. Returns 0 or fn's -errno. */
 int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
+
+/* pt_ct_walk in memory flat in the table's size: a window of the table
+ * mapped at a time, for readers of a table that may hold millions of
+ * entries (the CLI). fn may call pt_ct_lookup and pt_ct_delete (which then
+ * work through the bpf() syscall and small mappings of their own). */
+int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
 
 /* Delete every entry (pt_ct_walk's results). */
 int pt_ct_flush(struct pt_ct *ct, size_t *deleted);

@@ -287,3 +287,123 @@ test_cli_options_anywhere() {
 	j=$(cli -j route show -- -j) && { e2e_log "route -j still shown"; return 1; }
 	jcheck "route -j gone" '.error | test("no route .-j.")' "$j"
 }
+
+CTFILL=${CTFILL:-$(dirname "$PORTIER")/ctfill}
+
+# kept_up NAT [DAEMON OPTIONS]: the seed with the UDP route, then the daemon
+# stopped with --keep: the data plane stays, with nothing expiring flows
+# (no GC) while a test compares the table before and after.
+kept_up() {
+	local nat=$1
+	shift
+	topo_up 2 3
+	servers_up gateway-1 gateway-2 gateway-3
+	inv_seed "$E2E_TMP/inv" udp
+	daemon_start "$E2E_TMP/inv" --nat "$nat" --keep "$@"
+}
+
+# The fields that name a flow and do not move while nothing is sent.
+CT_KEY='map({proto, client, service, route, backend, state, snat_port}) | sort'
+
+# ct_filter FILTER... : "conntrack show FILTER" lists exactly the flows of
+# the whole table that the filter's jq predicate (CT_PRED) selects, at least
+# one; "conntrack count FILTER" and the text output agree.
+ct_filter() {
+	local want got n text
+	want=$(printf '%s\n' "$CT_ALL" | jq -c "[.[] | select($CT_PRED)] | $CT_KEY")
+	n=$(printf '%s\n' "$want" | jq length)
+	[ "$n" -gt 0 ] || { e2e_log "filter '$*': no flow of the table is selected"; return 1; }
+	got=$(cli conntrack show "$@" -j | jq -c "$CT_KEY")
+	[ "$got" = "$want" ] || { e2e_log "conntrack show $*: got $(echo "$got" | head -c 400),
+		want $(echo "$want" | head -c 400)"; return 1; }
+	jcheck "conntrack count $*" ".count == $n" "$(cli conntrack count "$@" -j)"
+	text=$(cli conntrack show "$@" | tail -n +2 | wc -l)
+	[ "$text" -eq "$n" ] || { e2e_log "conntrack show $* (text): $text rows, want $n"; return 1; }
+	e2e_log "conntrack show $*: $n flows"
+}
+
+# ct_flush FILTER...: "conntrack flush FILTER" deletes exactly the flows
+# the predicate selects (both entries of each), and leaves the others.
+ct_flush() {
+	local before want n e j
+	before=$(cli -j conntrack show)
+	want=$(printf '%s\n' "$before" | jq -c "[.[] | select(($CT_PRED) | not)] | $CT_KEY")
+	n=$(printf '%s\n' "$before" | jq "[.[] | select($CT_PRED)] | length")
+	# entries: two a flow, one a local flow (the program tracks only its way in)
+	e=$(printf '%s\n' "$before" | jq "[.[] | select($CT_PRED) |
+		if .state == \"local\" then 1 else 2 end] | add // 0")
+	[ "$n" -gt 0 ] || { e2e_log "flush '$*': no flow of the table is selected"; return 1; }
+	j=$(cli conntrack flush "$@" -j)
+	jcheck "conntrack flush $*" ".flows == $n and .flushed == $e" "$j" || return 1
+	[ "$(cli -j conntrack show | jq -c "$CT_KEY")" = "$want" ] ||
+		{ e2e_log "conntrack flush $*: other flows changed"; return 1; }
+	e2e_log "conntrack flush $*: $n flows"
+}
+
+test_cli_conntrack_filters() {
+	local st
+	kept_up snat
+	# Real flows on three routes (TCP, closing once done; UDP, replied),
+	# then synthetic ones in every state on every route.
+	client_run tcp "${SEED_PORTS[0]}" 6 >/dev/null
+	client_run tcp "${SEED_PORTS[2]}" 3 >/dev/null
+	client_run udp "$UDP_PORT" 3 >/dev/null
+	daemon_stop TERM
+	ns "$NS_GW" "$CTFILL" "$PIN_DIR" 400 "$GW_IN_ADDR" "$GW_OUT_ADDR" | grep -qx "400 flows inserted" ||
+		{ e2e_log "ctfill failed"; return 1; }
+	CT_ALL=$(cli -j conntrack show)
+	jcheck "the table" 'length == 412 and ([.[].route] | unique | length) == 7' "$CT_ALL"
+	CT_PRED='.route == "dash"' ct_filter route dash
+	CT_PRED='.route == "syslog"' ct_filter route syslog
+	CT_PRED='.backend | startswith("203.0.113.2:")' ct_filter backend "$GW_NET.2"
+	CT_PRED='.backend == "203.0.113.3:30081"' ct_filter backend "$GW_NET.3:30081"
+	CT_PRED='(.client | split(":")[0] | split(".") | map(tonumber)) as $a |
+		$a[0:3] == [192, 0, 2] and $a[3] < 128' ct_filter client 192.0.2.0/25
+	CT_PRED='.client | startswith("198.51.100.2:")' ct_filter client "$CLIENT_ADDR"
+	CT_PRED='.proto == "udp"' ct_filter proto udp
+	CT_PRED='.proto == "tcp"' ct_filter proto tcp
+	for st in syn_sent syn_recv established closing local replied unreplied; do
+		CT_PRED=".state == \"$st\"" ct_filter state "$st"
+	done
+	CT_PRED='.route == "arogcd" and .state == "established" and
+		(.backend | startswith("203.0.113.3:"))' \
+		ct_filter route arogcd state established backend "$GW_NET.3"
+	# Flush with each filter, then without one.
+	CT_PRED='.client | startswith("198.51.100.2:")' ct_flush client "$CLIENT_ADDR"
+	CT_PRED='.state == "syn_sent"' ct_flush state syn_sent
+	CT_PRED='.proto == "udp"' ct_flush proto udp
+	CT_PRED='.backend | startswith("203.0.113.2:")' ct_flush backend "$GW_NET.2"
+	CT_PRED='.route == "dash"' ct_flush route dash
+	CT_PRED='true' ct_flush
+	jcheck "empty" '.count == 0' "$(cli -j conntrack count)"
+	# Wrong filters: an error that says which, exit 1.
+	for args in "route nosuch" "state open" "client 192.0.2.1/33" "proto icmp" \
+		"backend nonsense" "route" "frob 1"; do
+		if j=$(cli -j conntrack show $args); then
+			e2e_log "conntrack show $args succeeded"; return 1
+		fi
+		jcheck "error of 'conntrack show $args'" '.error | test("conntrack show")' "$j"
+	done
+}
+
+# conntrack show -j on a table of 1,000,000 entries (510,000 flows, filled
+# from userspace) in less than 100 MB: max RSS of the command, measured.
+test_cli_conntrack_million() {
+	local n rss out=$E2E_TMP/ct.json
+	kept_up dnat --conntrack-size 1100000
+	daemon_stop TERM
+	ns "$NS_GW" "$CTFILL" "$PIN_DIR" 510000 "$GW_IN_ADDR" "$GW_OUT_ADDR" >&2
+	n=$(cli -j conntrack count | jq .count)
+	[ "$n" -ge 500000 ] || { e2e_log "only $n flows in the table"; return 1; }
+	ns "$NS_GW" /usr/bin/time -f %M -o "$E2E_TMP/rss" "$PORTIER" --bpffs "$PIN_DIR" \
+		conntrack show -j >"$out"
+	rss=$(tail -1 "$E2E_TMP/rss")
+	e2e_log "conntrack show -j: $n flows ($((2 * n)) entries), $(stat -c %s "$out") bytes," \
+		"max RSS $rss KiB"
+	[ "$(jq length "$out")" -eq "$n" ] || { e2e_log "show -j: not $n flows"; return 1; }
+	[ "$rss" -lt $((100 * 1024)) ] || { e2e_log "max RSS $rss KiB >= 100 MiB"; return 1; }
+	ns "$NS_GW" /usr/bin/time -f %M -o "$E2E_TMP/rss" "$PORTIER" --bpffs "$PIN_DIR" \
+		conntrack show >/dev/null
+	rss=$(tail -1 "$E2E_TMP/rss")
+	[ "$rss" -lt $((100 * 1024)) ] || { e2e_log "text: max RSS $rss KiB >= 100 MiB"; return 1; }
+}
