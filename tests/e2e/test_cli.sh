@@ -37,6 +37,19 @@ extra_checked() {
 		all(.[]; .check.result == "ok")' >/dev/null
 }
 
+# idle_conns PORT COUNT: COUNT TCP connections to PORT, opened and then held
+# idle (established flows, which live an hour) until the test ends: the
+# connection table keeps them however slowly the test runs, where closed
+# connections' flows expire 10 s after their FIN.
+idle_conns() {
+	local out=$E2E_TMP/idle-$1.out
+	ip netns exec "$NS_CLIENT" timeout 120 "$CLIENT" idle "$GW_IN_ADDR" "$1" "$2" \
+		"$E2E_TMP/idle-$1.go" 110 >"$out" 2>&1 &
+	E2E_PIDS+=($!)
+	wait_for "$2 idle connections to $1" grep -qs "^open $2$" "$out" ||
+		{ cat "$out" >&2; return 1; }
+}
+
 test_cli_route_add_del() {
 	local out j
 	seed_up snat
@@ -141,7 +154,7 @@ EOF2
 test_cli_json_contract() {
 	local j obj out
 	seed_up snat
-	client_run tcp "${SEED_PORTS[2]}" 6 >/dev/null
+	idle_conns "${SEED_PORTS[2]}" 6
 	extra_route
 	j=$(cli -j route show)
 	no_nulls "route show" "$j"
@@ -240,7 +253,7 @@ both_places() {
 test_cli_options_anywhere() {
 	local j be=$GW_NET.2:${SEED_PORTS[2]}
 	seed_up snat
-	client_run tcp "${SEED_PORTS[2]}" 6 >/dev/null
+	idle_conns "${SEED_PORTS[2]}" 6
 	extra_route
 	# Every object's commands, -j before and after the arguments (bpftool's
 	# getopt takes options anywhere).
@@ -255,8 +268,8 @@ test_cli_options_anywhere() {
 	both_places "policy show" 'type == "object"' policy show
 	both_places "policy show route" 'type == "object"' policy show route dash
 	both_places "conntrack show" 'type == "array" and length == 6' conntrack show
-	both_places "conntrack show route" 'length == 6 and all(.[]; .route == "dash")' \
-		conntrack show route dash
+	both_places "conntrack show route" 'length == 6 and all(.[]; .route == "dash" and
+		.state == "established")' conntrack show route dash state established
 	both_places "conntrack count" '.count == 6' conntrack count
 	both_places "prog show" '.daemon_running == true' prog show
 	both_places "reload" '.reloaded == true' reload
