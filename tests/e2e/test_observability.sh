@@ -119,46 +119,65 @@ EOF
 	fi
 }
 
-# The flapping server: up for less than one check interval (200 ms) and
-# down for more, so no two checks in a row find it up (rise 2 never met),
-# while most up phases get one check: a cycle of 380 ms is no multiple of
-# 200 ms, so the checks slide 20 ms per cycle over the whole cycle.
-FLAP_CYCLES=12		# up/down cycles
-FLAP_UP_S=0.15		# up phase
-FLAP_DOWN_S=0.23	# down phase (connection refused)
-FLAP_ROUNDS=60		# bound of the watch loop while it flaps
+# The flapping server: up for exactly one check, then down until a check
+# has been refused, FLAP_CYCLES times. Driven by the checks it sees, not by
+# a clock: a schedule of up and down phases (up shorter than the check
+# interval) let two checks in a row find it up whenever the machine stalled
+# the server for a moment with its port open, and the test failed by load.
+# Here two successful checks in a row cannot happen: the listener has a
+# backlog of 0 (one handshake queued at most, further SYNs dropped: a check
+# timeout), the refusing nftables rule is in before that connection is
+# accepted, and the port opens again only after the rule counted a refused
+# check.
+FLAP_CYCLES=6		# up/down cycles: one successful check each
+FLAP_BOUND_S=25		# the flapper gives up (exit 1) after this
+FLAP_ROUNDS=100		# bound of the watch loop while it flaps
 
-# flapper NS PORT: a server that listens on PORT for FLAP_UP_S, answering
-# "flapper", then is gone (connection refused) for FLAP_DOWN_S, on an
-# absolute schedule, FLAP_CYCLES times; it prints "up" at each up phase.
+# flapper NS PORT: that server in namespace NS; it prints "up" at each up
+# phase and exits 0 after FLAP_CYCLES.
 flapper() {
 	cat >"$E2E_TMP/flapper.py" <<'PYEOF'
-import select, socket, sys, time
-port, up, down, cycles = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-t0 = time.monotonic()
+import re, select, socket, subprocess, sys, time
+port, cycles, bound = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + bound
+
+def nft(cmd):
+    return subprocess.run(["nft", cmd], check=True, capture_output=True, text=True).stdout
+
+def refused():
+    return int(re.search(r"packets (\d+)", nft("list counter inet flap refused")).group(1))
+
+nft("add table inet flap")
+nft("add counter inet flap refused")
+nft("add chain inet flap input { type filter hook input priority 0; }")
 for i in range(cycles):
-    start = t0 + i * (up + down)
-    time.sleep(max(0.0, start - time.monotonic()))
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
-    s.listen(64)
+    s.listen(0)
     print("up", flush=True)
-    while True:
-        left = start + up - time.monotonic()
-        if left <= 0:
-            break
-        if select.select([s], [], [], left)[0]:
-            try:
-                c, _ = s.accept()
-                c.sendall(b"flapper\n")
-                c.close()
-            except OSError:
-                pass
+    if not select.select([s], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        sys.exit("no check came while up")
+    # Down before the check's connection is even accepted.
+    n = refused()
+    nft(f"add rule inet flap input tcp dport {port} tcp flags syn counter name refused "
+        "reject with tcp reset")
+    c, _ = s.accept()
+    try:
+        c.sendall(b"flapper\n")
+    except OSError:
+        pass
+    c.close()
     s.close()
+    while refused() == n:
+        if time.monotonic() > deadline:
+            sys.exit("no check was refused while down")
+        time.sleep(0.02)
+    nft("flush chain inet flap input")
+nft("delete table inet flap")
 PYEOF
-	ip netns exec "$1" timeout 30 python3 "$E2E_TMP/flapper.py" "$2" "$FLAP_UP_S" \
-		"$FLAP_DOWN_S" "$FLAP_CYCLES" >"$E2E_TMP/flapper.out" 2>&1 &
+	ip netns exec "$1" timeout $((FLAP_BOUND_S + 5)) python3 "$E2E_TMP/flapper.py" "$2" \
+		"$FLAP_CYCLES" "$FLAP_BOUND_S" >"$E2E_TMP/flapper.out" 2>&1 &
 	E2E_PIDS+=($!)
 	FLAPPER_PID=$!
 }
@@ -198,9 +217,9 @@ test_health_flapping_never_up() {
 		{ e2e_log "flapper: $(cat "$E2E_TMP/flapper.out")"; return 1; }
 	# It did answer checks (it flapped, as seen by the checker) ...
 	ok1=$(checks_ok arogcd "$be")
-	[ $((ok1 - ok0)) -ge 3 ] ||
-		{ e2e_log "successful checks while flapping: $ok0 -> $ok1, want >= 3 more:" \
-			"$(be_json arogcd "$be")"; return 1; }
+	[ $((ok1 - ok0)) -ge "$FLAP_CYCLES" ] ||
+		{ e2e_log "successful checks while flapping: $ok0 -> $ok1, want" \
+			"$FLAP_CYCLES more: $(be_json arogcd "$be")"; return 1; }
 	# ... yet never came up, and no client landed on it.
 	if log_has "backend $be DOWN -> UP" 1; then
 		e2e_log "flapping backend came up: $(grep "$be" "$DAEMON_LOG")"; return 1
