@@ -41,14 +41,18 @@ two_routes() {
 }
 
 # peers_seen NAME ADDR: node NAME's server saw client connections from ADDR
-# only. The daemon's own health checks (from the gateway's output address,
-# to the backend port) are not clients: with dnat they are told apart by
-# their source address, which no client has.
+# only. The daemon's own health checks are not clients: they come from the
+# gateway's output address and an ephemeral port of its stack (32768 and
+# up), where SNAT takes ports from 16384-29999 (--snat-ports' default) and
+# a DNAT client has its own address. So a check is told apart from a client
+# in both modes, and a SNAT client is really seen (not a check standing in
+# for it).
 peers_seen() {
-	local log=$E2E_TMP/server-$1.log others
-	grep -q "^tcp [0-9]* $2:" "$log" || { e2e_log "$1 saw no peer $2"; return 1; }
-	others=$(grep '^tcp' "$log" | grep -v "^tcp [0-9]* $2:" |
-		grep -v "^tcp [0-9]* $GW_OUT_ADDR:" || true)
+	local log=$E2E_TMP/server-$1.log clients others
+	clients=$(awk -v gw="$GW_OUT_ADDR" '$1 == "tcp" { split($3, a, ":");
+		if (!(a[1] == gw && a[2] + 0 >= 32768)) print }' "$log")
+	grep -q "^tcp [0-9]* $2:" <<<"$clients" || { e2e_log "$1 saw no peer $2"; return 1; }
+	others=$(grep -v "^tcp [0-9]* $2:" <<<"$clients" || true)
 	if [ -n "$others" ]; then
 		e2e_log "$1 saw peers other than $2: $(echo "$others" | head -3)"
 		return 1
