@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* cli.c - dispatch and output helpers (see cli.h). */
+/* cli.c - global options, dispatch and output helpers (see cli.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,73 @@
 #include "util.h"
 
 struct pt_global pt_g = { .bpffs = NULL, .prog = "portier" };
+
+/* Take one global option: arg (and *next for --bpffs DIR) into pt_g.
+ * Returns the words it used (1 or 2), 0 if arg is no global option, or -1
+ * after an error. Short ones combine ("-jp"). */
+static int global_option(const char *arg, const char *next)
+{
+	static const char bpffs[] = "--bpffs";
+
+	if (!strcmp(arg, "-j") || !strcmp(arg, "--json")) {
+		pt_g.json = true;
+		return 1;
+	}
+	if (!strcmp(arg, "-p") || !strcmp(arg, "--pretty")) {
+		pt_g.json = pt_g.pretty = true;
+		return 1;
+	}
+	if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+		pt_g.verbose = true;
+		return 1;
+	}
+	if (!strncmp(arg, bpffs, strlen(bpffs))) {
+		if (arg[strlen(bpffs)] == '=') {
+			pt_g.bpffs = arg + strlen(bpffs) + 1;
+			return 1;
+		}
+		if (arg[strlen(bpffs)])
+			return 0;
+		if (!next) {
+			p_err("--bpffs needs a directory; try '%s help'", pt_g.prog);
+			return -1;
+		}
+		pt_g.bpffs = next;
+		return 2;
+	}
+	if (arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[strspn(arg + 1, "jpv") + 1]) {
+		for (const char *c = arg + 1; *c; c++)
+			global_option(*c == 'j' ? "-j" : *c == 'p' ? "-p" : "-v", NULL);
+		return 1;
+	}
+	return 0;
+}
+
+int pt_take_global_options(int argc, char **argv)
+{
+	int n = 1, i = 1;
+
+	for (; i < argc; i++) {
+		int used;
+
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		used = global_option(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+		if (used < 0)
+			return -1;
+		if (used) {
+			i += used - 1;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	for (; i < argc; i++)
+		argv[n++] = argv[i];
+	argv[n] = NULL;
+	return n;
+}
 
 int pt_cmd_select(const char *obj, const struct pt_cmd *cmds, int argc, char **argv,
 		  int (*help)(int argc, char **argv))

@@ -25,6 +25,16 @@ struct pt_cmd {
 	int (*func)(int argc, char **argv);
 };
 
+/* Take the global options (-j, -p, -v, --json, --pretty, --verbose,
+ * --bpffs DIR or --bpffs=DIR; short ones combined, "-jp") out of argv
+ * wherever they are, into pt_g, as bpftool's getopt does: "portier route
+ * show -j" is "portier -j route show". The first "--" ends them and is
+ * dropped, so a route named "-j" is "portier route show -- -j". Other
+ * words keep their order (a command's own options, such as the daemon's,
+ * stay for it; -h and -V are main's, at the front). argv[0] is the
+ * program. Returns the new argc (argv[argc] NULL), or -1 after an error. */
+int pt_take_global_options(int argc, char **argv);
+
 /* Run the command whose name argv[0] is a prefix of (first match in table
  * order, like bpftool); no argv[0] runs help. Returns the command's exit
  * code, or 1 with an error for an unknown command that points to the help
