@@ -277,7 +277,15 @@ test_cli_options_anywhere() {
 	both_places "config check" '(.routes | length) == 7' config check -i "$E2E_TMP/inv" \
 		--host gateway-1
 	both_places "version" '.version | type == "string"' version
-	[ "$(cli route help -j)" = null ] || { e2e_log "route help -j is not null"; return 1; }
+	j=$(cli policy add route dash deny 192.0.2.0/24 -j)
+	jcheck "policy add -j" '.added == "192.0.2.0/24" and .action == "deny"' "$j"
+	j=$(cli -j policy del route dash deny 192.0.2.0/24)
+	jcheck "-j policy del" '.deleted == "192.0.2.0/24"' "$j"
+	j=$(cli prog detach -j) && { e2e_log "prog detach ran with the daemon up"; return 1; }
+	jcheck "prog detach -j (refused)" '.error | type == "string"' "$j"
+	for obj in route backend policy stats conntrack prog reload config daemon; do
+		[ "$(cli $obj help -j)" = null ] || { e2e_log "$obj help -j is not null"; return 1; }
+	done
 	# Options between the object and the command, -p and --bpffs after.
 	jcheck "route -j show" 'length == 8' "$(cli route -j show)"
 	j=$(ns "$NS_GW" "$PORTIER" route show dash -p --bpffs "$PIN_DIR")
