@@ -736,6 +736,11 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	return err;
 }
 
+const struct portier_config *pt_dp_config(const struct pt_dataplane *dp)
+{
+	return &dp->cfg;
+}
+
 int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n)
 {
 	int fd = bpf_map__fd(dp->skel->maps.portier_local);
