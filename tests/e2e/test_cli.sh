@@ -138,10 +138,10 @@ EOF2
 		{ e2e_log "no replacement warning: $(tail -3 "$DAEMON_LOG")"; return 1; }
 }
 
-# A runtime route with syn-cookies on (remote backends: a SYN whose hash
-# names the local backend goes to the kernel): connections are answered
-# with a cookie and opened by their valid ACK, and stats show gives the
-# route's SYN guard in JSON and text; the seed's routes are idle. The
+# A runtime route with syn-cookies on, to remote backends: connections
+# are answered with a cookie and opened by their valid ACK, and stats show
+# gives the route's SYN guard in JSON and text; the seed's routes are
+# idle. The
 # servers speak first, so each connection waits for the backend's SYN-ACK
 # retransmission (1 s): 5 s per connection. A cookie SYN-ACK sent with
 # XDP_TX on a veth may reach the client only seconds later (seen on this
