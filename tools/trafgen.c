@@ -17,6 +17,9 @@
  *   trafgen dropnet --dev IF --net ADDR/LEN
  *       Attach an XDP program to IF that drops IPv4 frames to ADDR/LEN (the
  *       answers to a flood's spoofed sources) and passes the rest.
+ *   trafgen pass --dev IF
+ *       Attach an XDP program that passes everything to IF: a veth end
+ *       then takes its peer's XDP_TX frames in XDP's NAPI mode.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,7 +78,8 @@ static void usage(void)
 		"                    [--count N | --duration SECONDS] [--sink PINNED_MAP]\n"
 		"       trafgen sink --dev IF --pin PATH\n"
 		"       trafgen bare --dev IF --out IF2\n"
-		"       trafgen dropnet --dev IF --net ADDR/LEN\n");
+		"       trafgen dropnet --dev IF --net ADDR/LEN\n"
+		"       trafgen pass --dev IF\n");
 }
 
 static double now_s(void)
@@ -477,8 +481,37 @@ static int do_dropnet(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+static int do_pass(int argc, char **argv)
+{
+	struct trafgen *skel;
+	int ifindex, err;
+
+	if (argc != 2 || strcmp(argv[0], "--dev")) {
+		usage();
+		return 2;
+	}
+	ifindex = if_nametoindex(argv[1]);
+	if (!ifindex) {
+		fprintf(stderr, "trafgen pass: no interface %s in this namespace\n", argv[1]);
+		return 1;
+	}
+	skel = trafgen__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "trafgen pass: cannot load the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_pass), XDP_FLAGS_DRV_MODE,
+			     NULL);
+	if (err)
+		fprintf(stderr, "trafgen pass: cannot attach to %s: %s\n", argv[1], strerror(-err));
+	trafgen__destroy(skel);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "pass"))
+		return do_pass(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "dropnet"))
 		return do_dropnet(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "send"))
