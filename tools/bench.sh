@@ -753,7 +753,9 @@ for s in $SECTIONS; do
 	rate | scale)
 		if [ -z "${R_ID:-}" ]; then
 			rate_up
-			inv_bench "$R_TMP/inv6" 6
+			# syn_cookies off: portier-new measures flow creation, as nft-new
+			# does conntrack's (auto would answer the SYNs with cookies).
+			inv_bench "$R_TMP/inv6" 6 off
 			inv_bench "$R_TMP/inv1000" 1000
 			inv_bench "$R_TMP/inv10000" 10000
 		fi ;;
@@ -820,7 +822,9 @@ doc_section() {
     dnat, nftables conntrack), then the timed run cycles over them;
   - *new*: TCP SYN, 16.7 M distinct tuples: every frame is a new flow
     (portier's connection table evicts each full bucket's idlest entry, and
-    nf_conntrack evicts, as they go);
+    nf_conntrack evicts, as they go); the route has `syn_cookies: off`, so
+    portier creates the flows as conntrack does (the default `auto` would
+    answer such a flood with SYN cookies: the flood section measures that);
   - portier runs with `--nat dnat` here, like the nftables rule (SNAT's 14k
     ports per backend cannot hold 16 M new flows); the TCP section uses the
     default snat.
