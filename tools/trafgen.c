@@ -9,7 +9,10 @@
  *       Crafted frames out of IF (run it in IF's namespace) by
  *       BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES; flow k of N has
  *       source port 1024 + k % PORTS and source address ADDR + k / PORTS.
- *       Prints one line: sent=N secs=S pps=R [sink=N sink_pps=R].
+ *       Prints one line: sent=N secs=S pps=R cpu=C [sink=N sink_pps=R];
+ *       C is the CPU seconds this process ran while sending, the receivers'
+ *       work that veth runs on the sender's CPU (NAPI at bh enable) included
+ *       unless it was deferred to ksoftirqd.
  *   trafgen sink --dev IF --pin PATH
  *       Attach the sink (count IPv4, drop) to IF, pin its counters at PATH.
  *   trafgen bare --dev IF --out IF2
@@ -82,12 +85,17 @@ static void usage(void)
 		"       trafgen pass --dev IF\n");
 }
 
-static double now_s(void)
+static double clock_s(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* One's complement sum of len bytes, added to sum (not folded). */
@@ -297,7 +305,7 @@ static int do_send(int argc, char **argv)
 	struct send_args a;
 	struct trafgen *skel;
 	int sink_fd = -1, err, prog_fd;
-	double t0, secs;
+	double t0, cpu0, secs, cpu;
 
 	if (parse_send(argc, argv, &a))
 		return 2;
@@ -334,6 +342,7 @@ static int do_send(int argc, char **argv)
 
 	prog_fd = bpf_program__fd(skel->progs.tg_gen);
 	t0 = now_s();
+	cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (sent = 0;;) {
 		unsigned long long left = a.count ? a.count - sent : CHUNK;
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
@@ -350,8 +359,9 @@ static int do_send(int argc, char **argv)
 			break;
 	}
 	secs = now_s() - t0;
+	cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	sent = skel->bss->tg_gen_stats.frames;
-	printf("sent=%llu secs=%.3f pps=%.0f", sent, secs, sent / secs);
+	printf("sent=%llu secs=%.3f pps=%.0f cpu=%.3f", sent, secs, sent / secs, cpu);
 	if (sink_fd >= 0) {
 		usleep(DRAIN_US);
 		if (sink_read(sink_fd, &sink1)) {
