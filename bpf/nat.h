@@ -157,7 +157,12 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 			__sync_fetch_and_add(cursor, i);
 		return FLOW_OK;
 	}
-	return no_room ? PORTIER_R_DROP_CT_FULL : PORTIER_R_DROP_SNAT_EXHAUSTED;
+	if (no_room)
+		return PORTIER_R_DROP_CT_FULL;
+	/* The whole stretch held: the next flow probes the next one (free
+	 * ports may lie beyond, as flows end out of order). */
+	__sync_fetch_and_add(cursor, PORTIER_SNAT_PROBES - 1);
+	return PORTIER_R_DROP_SNAT_EXHAUSTED;
 }
 
 /* Insert both entries of a new flow for the packet with key k to backend

@@ -8,7 +8,7 @@
 # takes new connections again. Uses reason_count from test_border_mtu.sh.
 
 EXH_CT_SIZE=64		# entries: 8 buckets of 16 slots, at most 64 flows
-EXH_CONNS=120		# connections tried at once: more than fit
+EXH_CONNS=120		# connections tried (EXH_BATCH at a time): more than fit
 EXH_MORE=20		# tried again while the table is full
 EXH_BATCH=8		# connections opened at once: a batch is established
 			# (its flows assured) before the next one's SYNs

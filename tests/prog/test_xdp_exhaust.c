@@ -11,13 +11,16 @@
  *   - a backend whose SNAT ports are all held drops its new flows
  *     (DROP_SNAT_EXHAUSTED, portier_snat_ports_used at the range size)
  *     while the route's other backends take theirs; a port given back is
- *     taken again.
+ *     taken again; a stretch of 32 held ports is skipped by the next flow;
+ *   - free SNAT ports whose reply entries find no room: DROP_CT_FULL (the
+ *     table ran out, not the ports).
  *
  * The program runs through BPF_PROG_TEST_RUN with the fuzz harness's
  * routes (tests/lib/xdpfuzz.c, which checks every run's invariants), in a
  * private network namespace; root.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +48,8 @@
 #define DNAT_BE_PORT	30081
 #define WEB_PORT	80	/* "web": snat over .11, .12, .13 :30080 */
 #define WEB_BE_PORT	30080
+#define DNS_PORT	53	/* "dns": snat UDP, one backend .11:30053 */
+#define DNS_BE_PORT	30053
 #define SNAT_MIN	20000
 #define SNAT_MAX	20007	/* 8 ports per backend */
 #define N_EMBRYONIC	4
@@ -430,12 +435,149 @@ static void test_snat_exhausted_backend(void **state)
 	assert_null(xf_check_table());
 }
 
+/* A UDP datagram to "dns" (snat, one backend: 203.0.113.11:30053) from
+ * the client's port sport; its action, the output frame in out. */
+static int run_dns(uint16_t sport, uint8_t *out)
+{
+	struct pkt_spec s = { 0 };
+	uint8_t f[PKT_MAX];
+	const char *err;
+	int act = -1;
+
+	memcpy(s.dmac, tn_mac_in, 6);
+	memcpy(s.smac, tn_mac_client, 6);
+	s.saddr = tn_ip4(TN_CLIENT);
+	s.daddr = tn_ip4(TN_GW_IN);
+	s.sport = sport;
+	s.dport = DNS_PORT;
+	s.proto = IPPROTO_UDP;
+	s.ttl = 64;
+	s.payload_len = 16;
+	err = xf_run(XF_IN, f, pkt_build(&s, f), out, &act);
+	if (err)
+		fail_msg("%s", err);
+	return act;
+}
+
+/* The reply key of "dns"'s backend's SNAT flow on port p. */
+static struct portier_flow_key dns_reply_key(uint16_t p)
+{
+	return (struct portier_flow_key){ .saddr = tn_ip4("203.0.113.11"),
+					  .daddr = tn_ip4(TN_GW_OUT),
+					  .sport = htons(DNS_BE_PORT), .dport = htons(p),
+					  .proto = IPPROTO_UDP };
+}
+
+/* Hold SNAT port p of "dns"'s backend: an established UDP flow's reply
+ * entry (its original entry left out: the port is what counts). */
+static void hold_dns_port(uint16_t p)
+{
+	struct portier_flow_key k = dns_reply_key(p);
+	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_REPLY,
+				  .flags = PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_ASSURED };
+
+	f.last_seen = now_tick();
+	f.nat_saddr = tn_ip4(TN_GW_IN);
+	f.nat_sport = htons(DNS_PORT);
+	f.nat_daddr = tn_ip4("10.97.0.1");
+	f.nat_dport = htons(p);
+	assert_int_equal(pt_ct_insert(ct(), &k, &f), 0);
+}
+
+static void set_snat_range(uint16_t min, uint16_t max)
+{
+	struct portier_config c = config();
+
+	c.snat_port_min = min;
+	c.snat_port_max = max;
+	assert_int_equal(pt_dp_set_config(xf_dp(), &c), 0);
+}
+
+static void set_cursor(__u32 be, __u32 v)
+{
+	int fd = bpf_map__fd(pt_dp_skel(xf_dp())->maps.portier_snat_cursor);
+
+	assert_int_equal(bpf_map_update_elem(fd, &be, &v, BPF_ANY), 0);
+}
+
+/* A stretch of 32 held ports with free ones beyond: the flow that probes
+ * it is dropped (SNAT_EXHAUSTED), and moves the cursor past it, so the
+ * next flow gets the first free port after it. */
+static void test_snat_stretch_skipped(void **state)
+{
+	__u32 be = backend_id("dns", "203.0.113.11", DNS_BE_PORT);
+	uint64_t exh = reason(PORTIER_R_DROP_SNAT_EXHAUSTED), full = reason(PORTIER_R_DROP_CT_FULL);
+	uint8_t out[PKT_MAX];
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct(), NULL), 0);
+	set_snat_range(SNAT_MIN, SNAT_MIN + 99);
+	for (uint16_t p = SNAT_MIN; p <= SNAT_MIN + 40; p++)
+		hold_dns_port(p);
+	set_cursor(be, 0);
+	assert_int_equal(run_dns(44000, out), XDP_DROP);
+	assert_int_equal(reason(PORTIER_R_DROP_SNAT_EXHAUSTED), exh + 1);
+	assert_int_equal(run_dns(44001, out), XDP_REDIRECT);
+	assert_int_equal(pkt_sport(out), SNAT_MIN + 41);
+	assert_int_equal(reason(PORTIER_R_DROP_SNAT_EXHAUSTED), exh + 1);
+	assert_int_equal(reason(PORTIER_R_DROP_CT_FULL), full);
+	set_snat_range(PORTIER_SNAT_PORT_MIN_DEFAULT, PORTIER_SNAT_PORT_MAX_DEFAULT);
+	assert_null(xf_check_table());
+}
+
+/* Fill bucket b with established entries (lone original entries of
+ * flows from 10.96.0.0/16). */
+static void fill_bucket(__u32 b, uint16_t *next)
+{
+	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG,
+				  .flags = PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_ASSURED };
+	struct portier_flow_key k;
+	int rc = 0;
+
+	f.last_seen = now_tick();
+	f.nat_daddr = tn_ip4("203.0.113.12");
+	f.nat_dport = htons(DNAT_BE_PORT);
+	while (rc == 0) {
+		k = dnat_key_in(tn_ip4("10.96.0.1"), b, next);
+		f.nat_saddr = k.saddr;
+		f.nat_sport = k.sport;
+		rc = pt_ct_insert(ct(), &k, &f);
+	}
+	assert_int_equal(rc, -ENOSPC);
+}
+
+/* Free SNAT ports whose reply entries find no room (their buckets full of
+ * established flows): the new flow is refused as DROP_CT_FULL, the table
+ * being what ran out, not the ports. */
+static void test_snat_no_room_is_ct_full(void **state)
+{
+	uint64_t exh = reason(PORTIER_R_DROP_SNAT_EXHAUSTED), full = reason(PORTIER_R_DROP_CT_FULL);
+	struct portier_flow_key k;
+	uint8_t out[PKT_MAX];
+	uint16_t next = 1024;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct(), NULL), 0);
+	set_snat_range(SNAT_MIN, SNAT_MIN + 3);
+	for (uint16_t p = SNAT_MIN; p <= SNAT_MIN + 3; p++) {
+		k = dns_reply_key(p);
+		fill_bucket(bucket_of(&k), &next);
+	}
+	assert_int_equal(run_dns(44100, out), XDP_DROP);
+	assert_int_equal(reason(PORTIER_R_DROP_CT_FULL), full + 1);
+	assert_int_equal(reason(PORTIER_R_DROP_SNAT_EXHAUSTED), exh);
+	set_snat_range(PORTIER_SNAT_PORT_MIN_DEFAULT, PORTIER_SNAT_PORT_MAX_DEFAULT);
+	assert_null(xf_check_table());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established_bucket_refuses),
 		cmocka_unit_test(test_mixed_bucket_evicts_embryonic),
 		cmocka_unit_test(test_snat_exhausted_backend),
+		cmocka_unit_test(test_snat_stretch_skipped),
+		cmocka_unit_test(test_snat_no_room_is_ct_full),
 	};
 
 	if (tn_enter("test_xdp_exhaust"))
