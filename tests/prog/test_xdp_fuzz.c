@@ -1,17 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * test_xdp_fuzz.c - the packet path under 200,000 generated inputs (a
- * fixed-seed run of the harness that tests/fuzz/fuzz_xdp.c gives to
- * libFuzzer): seed frames of every kind, mutated (bytes set, frames cut or
- * extended), through the XDP program with a small connection table. Every
- * input must keep the invariants of tests/lib/xdpfuzz.c (no rewrite of a
- * frame it drops or does not own, only MACs, TTL, addresses, ports and
- * checksums change, checksums that verified still verify, TTL minus one
- * exactly on a redirect; an ICMP error changes only in what its
- * translation may change, its checksums, the quoted ones included, still
- * verify from scratch; XDP_TX only for fragmentation needed, every byte of
- * it checked); the table stays consistent (no key twice, every
- * entry found by its key). Runs in a private network namespace; root.
+ * test_xdp_fuzz.c - the packet path under 1,000,000 packets (a fixed-seed
+ * run of the harness that tests/fuzz/fuzz_xdp.c gives to libFuzzer): seed
+ * frames of every kind (TCP with options, UDP, ICMP errors with embedded
+ * headers, malformed, other protocols), mutated (bytes set, frames cut or
+ * extended), and cookie handshakes played from what the program sent
+ * (tests/lib/xdpfuzz_cookie.c), through the XDP program with a small
+ * connection table kept full of established and embryonic flows
+ * (tests/lib/xdpfuzz_fill.c). Every packet must keep the invariants of
+ * tests/lib/xdpfuzz.c (no malformed frame forwarded, transmitted or passed
+ * rewritten; no rewrite of a frame it drops or does not own; only MACs,
+ * TTL, addresses, ports and checksums change, or for a cookie route the
+ * SYN proxy's translation or its rebuilt 74-byte frame; checksums that
+ * verified still verify from scratch, those of rebuilt frames always;
+ * TTL minus one exactly on a redirect; an ICMP error changes only in what
+ * its translation may change, its checksums, the quoted ones included,
+ * still verify; XDP_TX only for fragmentation needed, a cookie SYN-ACK or
+ * the SYN proxy's ACK to a backend, every one checked); the table stays
+ * consistent (no key twice, every entry found by its key) and no
+ * established entry of a fill is evicted. One BPF_PROG_TEST_RUN per
+ * packet (repeat 1): about 3 s. Runs in a private network namespace;
+ * root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
