@@ -52,8 +52,9 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
  * (offset, value) sets byte offset % length. A seed run unchanged that is
  * redirected is answered (xf_reply) on the other interface, which reaches
  * the reply path, after an ICMP error about it from there (types and quote
- * lengths in turn), which reaches the translation of errors. Returns NULL,
- * or what was broken. */
+ * lengths in turn), which reaches the translation of errors. A cookie SYN
+ * seed with bit 0 of data[0] clear is played as a whole handshake instead
+ * (xf_cookie_chain). Returns NULL, or what was broken. */
 const char *xf_one(const uint8_t *data, size_t size);
 
 /* What the inputs so far did: runs by action, and runs whose frame the
@@ -116,7 +117,7 @@ const char *xf_check_table(void);
 /* Well-formed frames that reach every part of the program (a SYN and a
  * datagram to every route, a packet of a flow that does not exist, ARP,
  * ICMP echo, ICMP errors quoting packets of flows, packets too big for the
- * NICs with and without DF, IPv6, VLAN): up to max of them into frames[i] (PKT_MAX bytes
+ * NICs with and without DF, IPv6, VLAN, TCP with options, cookie routes): up to max of them into frames[i] (PKT_MAX bytes
  * each), their interfaces and lengths beside. Returns how many. */
 size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces, size_t max);
 
