@@ -117,8 +117,9 @@ const char *xf_check_table(void);
 /* Well-formed frames that reach every part of the program (a SYN and a
  * datagram to every route, a packet of a flow that does not exist, ARP,
  * ICMP echo, ICMP errors quoting packets of flows, packets too big for the
- * NICs with and without DF, IPv6, VLAN, TCP with options, cookie routes): up to max of them into frames[i] (PKT_MAX bytes
- * each), their interfaces and lengths beside. Returns how many. */
+ * NICs with and without DF, IPv6, VLAN, TCP with options, cookie
+ * routes): up to max of them into frames[i] (PKT_MAX bytes each), their
+ * interfaces and lengths beside. Returns how many. */
 size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces, size_t max);
 
 /* The answer of a backend (or client) to out, the frame the program
