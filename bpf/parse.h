@@ -50,8 +50,9 @@ static __always_inline struct parse_res parse_verdict(__u32 reason, int action)
 }
 
 /* Parse ctx into p. VLAN, non-IPv4, IP options, fragments and non-TCP/UDP
- * pass (an ICMP packet: PARSE_ICMP, its IPv4 header in p); truncated headers, a bad version, IHL < 5, a total length beyond
- * the frame, a TCP data offset < 5 or a UDP length outside the packet drop. */
+ * pass (an ICMP packet: PARSE_ICMP, its IPv4 header in p); truncated
+ * headers, a bad version, IHL < 5, a total length beyond the frame, a TCP
+ * data offset < 5 or a UDP length outside the packet drop. */
 static __always_inline struct parse_res parse_packet(struct xdp_md *ctx, struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
