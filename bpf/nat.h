@@ -98,14 +98,22 @@ static __always_inline struct portier_backend *pick_backend(const struct portier
 
 /* The backend of rotation r for the client of key k by a hash of its
  * address and port: a cookie SYN and the ACK that answers it, which no
- * state links, pick the same one. */
+ * state links, pick the same one. A remote one: the SYN proxy cannot
+ * stand in front of this host's own stack (its SYN-ACK leaves by the
+ * stack, unseen), and a flood passed to it would swamp the host; the
+ * local backend only when the rotation has no other. */
 static __always_inline struct portier_backend *hash_backend(const struct portier_route *r,
 							    const struct portier_flow_key *k,
 							    __u32 *backend_id)
 {
 	__u64 h = ((__u64)k->saddr << 16 | k->sport) * 0x9e3779b97f4a7c15ULL;
+	__u32 i = (__u32)(h >> 32) % PORTIER_MAX_ROUTE_BACKENDS;
+	struct portier_backend *be = rotation_backend(r, i, backend_id);
 
-	return rotation_backend(r, (__u32)(h >> 32), backend_id);
+	/* At most one backend is this host: the next one is remote. */
+	if (be && (be->flags & PORTIER_BACKEND_F_LOCAL) && r->n_active > 1)
+		be = rotation_backend(r, i + 1, backend_id);
+	return be;
 }
 
 /* A flow entry with everything but the rewrite. */

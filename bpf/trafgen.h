@@ -34,6 +34,12 @@ struct tg_cfg {
 	__u32 pad;
 };
 
+/* A network tg_dropnet drops (tg_drop_net in .bss), network order. */
+struct tg_net {
+	__be32 net;
+	__be32 mask;
+};
+
 /* Generator counters (tg_gen_stats in .bss). */
 struct tg_gen_stats {
 	__u64 frames;	/* frames written and redirected */

@@ -13,7 +13,9 @@ PKGS=(
 	# tests: unit framework, fuzzing runtime, namespaces and traffic
 	libcmocka-dev libclang-rt-14-dev iproute2 ethtool socat procps
 	# CLI contract tests (tests/e2e/test_cli.sh parse -j output); man -l
-	jq man-db
+	jq man-db curl
+	# the slow raw-socket clients of the SYN flood test
+	python3-scapy
 	# metrics: promtool (check metrics) and a real Prometheus for e2e scrapes
 	prometheus
 	# make bench: the alternatives (HAProxy, nftables with conntrack), real

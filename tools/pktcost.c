@@ -152,6 +152,9 @@ static int load(void)
 		r[i].mode = (char *)"tcp";
 		r[i].proto = IPPROTO_TCP;
 		r[i].balance = PT_BALANCE_ROUNDROBIN;
+		/* A million SYNs a second is a flood to "auto": the new-flow
+		 * class measures flows made, so cookies are off. */
+		r[i].syn_cookies = PT_SYN_COOKIES_OFF;
 		r[i].backends = &be[i];
 		r[i].n_backends = 1;
 	}

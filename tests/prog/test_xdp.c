@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -90,10 +91,11 @@ static const struct tn_be rr_be[] = { { BE1, 30086, false }, { BE2, 30086, false
 static const struct tn_be udp_tmo_be[] = { { BE1, 30087, false }, { BE2, 30087, false } };
 static const struct tn_be shared_be[] = { { BE1, 30089, false } };
 static const struct tn_be cookie_be[] = { { BE1, 30088, false } };
+static const struct tn_be auto_be[] = { { BE1, 30090, false }, { BE2, 30090, false } };
 
 static int load_routes(void)
 {
-	struct pt_route r[TN_BASE_ROUTES + 6];
+	struct pt_route r[TN_BASE_ROUTES + 7];
 
 	tn_base_routes(r);	/* web, dns, dnat, local, wild */
 	tn_route(&r[5], "noneigh", GW_IN, 83, IPPROTO_TCP, PT_NAT_SNAT, noneigh_be, 1);
@@ -107,7 +109,10 @@ static int load_routes(void)
 	/* Every SYN to port 88 gets a cookie (bpf/synproxy.h). */
 	tn_route(&r[10], "cookie", GW_IN, 88, IPPROTO_TCP, PT_NAT_SNAT, cookie_be, 1);
 	r[10].syn_cookies = PT_SYN_COOKIES_ON;
-	return tn_apply(env.dp, r, TN_BASE_ROUTES + 6, "test_xdp");
+	/* Port 90: cookies above the rate only. */
+	tn_route(&r[11], "auto", GW_IN, 90, IPPROTO_TCP, PT_NAT_SNAT, auto_be, 2);
+	r[11].syn_cookies = PT_SYN_COOKIES_AUTO;
+	return tn_apply(env.dp, r, TN_BASE_ROUTES + 7, "test_xdp");
 }
 
 /* Both gateway addresses in portier_local (setup; teardown of the test
@@ -1338,6 +1343,53 @@ static void test_syn_cookie_handshake(void **state)
 	assert_int_equal(get32(th + 28), 1002);
 }
 
+/* "auto": below the rate, SYNs make flows (round-robin); the SYN that
+ * passes the rate in this CPU's one-second window turns cookies on, for
+ * every SYN after it; when the window and the hold are over (written here:
+ * the clock cannot be moved), SYNs make flows again. */
+static void test_syn_cookies_auto(void **state)
+{
+	const __u32 rate = 20;
+	__u32 zero = 0, rid = route_id("auto");
+	int cfg_fd = bpf_map__fd(env.skel->maps.portier_config);
+	int guard_fd = bpf_map__fd(env.skel->maps.portier_syn_guard);
+	struct portier_syn_guard g[env.ncpu];
+	struct portier_config cfg, saved;
+	uint8_t in[PKT_MAX];
+	cpu_set_t cpus;
+	struct run r;
+
+	(void)state;
+	CPU_ZERO(&cpus);	/* one CPU: the window is per CPU */
+	CPU_SET(0, &cpus);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	assert_int_equal(bpf_map_lookup_elem(cfg_fd, &zero, &saved), 0);
+	cfg = saved;
+	cfg.syn_rate = rate;
+	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
+
+	for (__u32 n = 1; n <= rate + 5; n++) {
+		struct pkt_spec s = client_spec(90, IPPROTO_TCP, PKT_SYN);
+
+		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		assert_int_equal(r.ret, n <= rate ? XDP_REDIRECT : XDP_TX);
+	}
+	/* The window and the hold over: cookies off again. */
+	memset(g, 0, sizeof(g));
+	assert_int_equal(bpf_map_update_elem(guard_fd, &rid, g, BPF_ANY), 0);
+	{
+		struct pkt_spec s = client_spec(90, IPPROTO_TCP, PKT_SYN);
+
+		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+	}
+	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &saved, BPF_ANY), 0);
+	CPU_ZERO(&cpus);
+	for (int i = 0; i < env.ncpu; i++)
+		CPU_SET(i, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1362,6 +1414,7 @@ int main(void)
 		cmocka_unit_test(test_touch_refreshes_both),
 		cmocka_unit_test(test_full_bucket_evicts),
 		cmocka_unit_test(test_syn_cookie_handshake),
+		cmocka_unit_test(test_syn_cookies_auto),
 	};
 
 	/* Everything from here on lives in a namespace of our own: it goes
