@@ -130,14 +130,18 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
  * but dport) starting at the backend's cursor, and claim its slot in *c.
- * A port whose reply entry exists, or that another CPU is claiming at
- * that instant and does not give up in time, is skipped. Returns FLOW_OK
- * or PORTIER_R_DROP_SNAT_EXHAUSTED. */
+ * A port whose reply entry exists, or whose entry finds no room (its
+ * bucket full of established flows), or that another CPU is claiming at
+ * that instant and does not give up in time, is skipped. Returns FLOW_OK;
+ * PORTIER_R_DROP_SNAT_EXHAUSTED if every port probed is held by a flow;
+ * PORTIER_R_DROP_CT_FULL if some port was free but its entry found no
+ * room: the table, not the ports, is what ran out. */
 static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
 					struct portier_flow_key *rk, __u32 now_tick,
 					struct ct_claimed *c)
 {
 	__u32 *cursor, start, range, i;
+	bool no_room = false;
 	__u16 port;
 	int rc;
 
@@ -153,12 +157,19 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 		port = cfg->snat_port_min + (start + i) % range;
 		rk->dport = bpf_htons(port);
 		rc = ct_claim_key(cfg, rk, now_tick, c);
-		if (rc)		/* port taken (or being taken): the next one */
+		if (rc) {	/* port taken, or no room: the next one */
+			no_room |= rc == CT_CLAIM_BUSY;
 			continue;
+		}
 		if (i)	/* skip the taken ports for the next flow */
 			__sync_fetch_and_add(cursor, i);
 		return FLOW_OK;
 	}
+	if (no_room)
+		return PORTIER_R_DROP_CT_FULL;
+	/* The whole stretch held: the next flow probes the next one (free
+	 * ports may lie beyond, as flows end out of order). */
+	__sync_fetch_and_add(cursor, PORTIER_SNAT_PROBES - 1);
 	return PORTIER_R_DROP_SNAT_EXHAUSTED;
 }
 

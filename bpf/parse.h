@@ -50,8 +50,9 @@ static __always_inline struct parse_res parse_verdict(__u32 reason, int action)
 }
 
 /* Parse ctx into p. VLAN, non-IPv4, IP options, fragments and non-TCP/UDP
- * pass (an ICMP packet: PARSE_ICMP, its IPv4 header in p); truncated headers, a bad version, IHL < 5, a total length beyond
- * the frame or a TCP data offset < 5 drop. */
+ * pass (an ICMP packet: PARSE_ICMP, its IPv4 header in p); truncated
+ * headers, a bad version, IHL < 5, a total length beyond the frame, a TCP
+ * data offset < 5 or a UDP length outside the packet drop. */
 static __always_inline struct parse_res parse_packet(struct xdp_md *ctx, struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
@@ -99,8 +100,13 @@ static __always_inline struct parse_res parse_packet(struct xdp_md *ctx, struct 
 	} else if (iph->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = l4;
 
+		/* Its length field inside the IP packet too: the receiving
+		 * stack drops a datagram longer than its packet, or shorter
+		 * than its header, so it is not forwarded either. */
 		if ((void *)(uh + 1) > data_end ||
-		    l4 + sizeof(*uh) > (void *)iph + bpf_ntohs(iph->tot_len))
+		    l4 + sizeof(*uh) > (void *)iph + bpf_ntohs(iph->tot_len) ||
+		    bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    l4 + bpf_ntohs(uh->len) > (void *)iph + bpf_ntohs(iph->tot_len))
 			return parse_verdict(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 		p->l4_csum = &uh->check;
 	} else if (iph->protocol == IPPROTO_ICMP) {

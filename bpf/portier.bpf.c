@@ -111,7 +111,8 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
  * ACK of a cookie SYN-ACK opens its flow (COOKIE_OPEN: its backend in
  * *be, *backend_id); anything else is passed (the stack resets it):
  * returns the action, counted. */
-static __always_inline int cookie_ack(struct pkt *p, const struct portier_route *r,
+static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
+				      const struct portier_route *r,
 				      __u32 route_id, const struct portier_flow_key *key,
 				      struct portier_backend **be, __u32 *backend_id)
 {
@@ -124,15 +125,23 @@ static __always_inline int cookie_ack(struct pkt *p, const struct portier_route 
 	if (!*be || ((*be)->flags & PORTIER_BACKEND_F_LOCAL))
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+	/* Our SYN-ACK offered a zero window: an ACK with data answers none
+	 * (a segment of a flow that is gone): the stack resets it. */
+	if (bpf_ntohs(p->iph->tot_len) - sizeof(struct iphdr) != p->tcp->doff * 4) {
+		if (g)
+			g->cookies_failed++;
+		return count_reason(PORTIER_R_SYN_COOKIE_FAILED, XDP_PASS);
+	}
+	/* It becomes the client's SYN, with checksums made afresh: a
+	 * corrupted ACK must not. */
+	if (!syn_csum_ok(ctx))	/* (reads the frame, changes nothing) */
+		return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
 	if (bpf_tcp_raw_check_syncookie_ipv4(p->iph, p->tcp)) {
 		if (g)
 			g->cookies_failed++;
 		return count_reason(PORTIER_R_SYN_COOKIE_FAILED, XDP_PASS);
 	}
-	if (g)
-		g->cookies_valid++;
-	count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
-	return COOKIE_OPEN;
+	return COOKIE_OPEN;	/* counted valid once its flow is open */
 }
 
 /* A packet to a service port with no live flow: a UDP datagram or a TCP
@@ -169,7 +178,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 			return act;
 	}
 	if (p->tcp && !tcp_syn_only(p)) {
-		act = cookie_ack(p, r, route_id, key, &be, &backend_id);
+		act = cookie_ack(ctx, p, r, route_id, key, &be, &backend_id);
 		if (act != COOKIE_OPEN)
 			return act;
 		flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
@@ -207,6 +216,12 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	}
 
+	if (flags) {	/* a valid cookie opened its flow */
+		g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+		if (g)
+			g->cookies_valid++;
+		count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
+	}
 	count_flow(backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
 	if (orig->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);

@@ -247,10 +247,13 @@ static __always_inline bool tcp_emit(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN
 	return true;
 }
 
-/* Are the checksums of the frame's SYN right: its IPv4 header's, and its
- * TCP header's if it has no payload (a payload, TCP Fast Open's, is not
- * checked)? The SYN-ACK goes to its source address. 1 or 0. A function of
- * its own, verified once. */
+/* Are the checksums of the frame's handshake segment right: its IPv4
+ * header's, and its TCP header's if it has no payload (a payload, TCP Fast
+ * Open's, is not checked)? Checked before a segment is answered or
+ * rebuilt, so that a corrupted one never becomes a segment with good
+ * checksums: a SYN (its SYN-ACK goes to its source address), a cookie
+ * ACK, a backend's SYN-ACK. 1 or 0. A function of its own, verified
+ * once. */
 __noinline int syn_csum_ok(struct xdp_md *ctx)
 {
 	void *data = xdp_data(ctx);
@@ -549,8 +552,19 @@ __noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *
 		}
 		return -1;
 	}
-	if (th->syn && th->ack)
+	/* A SYN-ACK, not a RST or FIN with SYN and ACK set too: those end
+	 * the flow, and go on to the client translated. It is rebuilt (as
+	 * the client's ACK, or the ACK that answers it): its checksums first. */
+	if (th->syn && th->ack && !th->rst && !th->fin) {
+		/* Data on it (TCP Fast Open's) answers no SYN portier sent. */
+		if (bpf_ntohs(p.iph->tot_len) - SP_IP_LEN != (__u32)th->doff * 4)
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+		if (!syn_csum_ok(ctx))
+			return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
+		if (!sp_pkt_of(ctx, &p))
+			return -1;
 		return synproxy_synack(ctx, &p, cfg, f, sp, w);
+	}
 	if (sp->state != PORTIER_SYNPROXY_OPEN) {
 		/* The backend refused (RST): the client hears it in its own
 		 * sequence space. Anything else waits for the SYN-ACK. */

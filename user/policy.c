@@ -117,7 +117,8 @@ void pt_policy_copy(struct pt_policy *dst, const struct pt_policy *src)
 {
 	dst->n = src->n;
 	dst->v = xcalloc(src->n + 1, sizeof(*dst->v));
-	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	if (src->n)	/* an empty list's v may be NULL */
+		memcpy(dst->v, src->v, src->n * sizeof(*src->v));
 }
 
 void pt_policy_free(struct pt_policy *p)

@@ -23,7 +23,7 @@
 /* A small table: a few hundred flows fill buckets, so inputs reach the
  * eviction path too. */
 #define XF_CT_ENTRIES	256
-#define XF_MAX_SEEDS	48
+#define XF_MAX_SEEDS	64
 #define ETH_P_IPV4	0x0800
 #define IP_TTL_OFF	8
 #define IP_CSUM_OFF	10
@@ -50,19 +50,32 @@ static struct {
 	uint8_t seeds[XF_MAX_SEEDS][PKT_MAX];
 	size_t seed_len[XF_MAX_SEEDS];
 	enum xf_iface seed_if[XF_MAX_SEEDS];
+	bool seed_cookie[XF_MAX_SEEDS];	/* a cookie SYN: xf_cookie_chain */
 	size_t n_seeds;
 	struct xf_counts counts;
 	unsigned int n_errors;	/* ICMP errors made by xf_icmp_answer */
 } xf;
 
 /* Every kind of route: snat over three backends, udp, dnat, a local
- * backend beside a remote one, a "*" service. */
+ * backend beside a remote one, a "*" service; and SYN cookies on, snat
+ * over three backends and dnat (xdpfuzz.h). */
 static int load_routes(void)
 {
-	struct pt_route r[TN_BASE_ROUTES];
+	static const struct tn_be cookie[] = { { "203.0.113.11", XF_COOKIE_BE_PORT, false },
+					       { "203.0.113.12", XF_COOKIE_BE_PORT, false },
+					       { "203.0.113.13", XF_COOKIE_BE_PORT, false } };
+	static const struct tn_be cookie_dnat[] = {
+		{ "203.0.113.12", XF_COOKIE_DNAT_BE_PORT, false } };
+	struct pt_route r[TN_BASE_ROUTES + 2];
 
 	tn_base_routes(r);
-	return tn_apply(xf.dp, r, TN_BASE_ROUTES, "xdpfuzz");
+	tn_route(&r[TN_BASE_ROUTES], "cookie", TN_GW_IN, XF_COOKIE_PORT, IPPROTO_TCP,
+		 PT_NAT_SNAT, cookie, 3);
+	tn_route(&r[TN_BASE_ROUTES + 1], "cookiednat", TN_GW_IN, XF_COOKIE_DNAT_PORT,
+		 IPPROTO_TCP, PT_NAT_DNAT, cookie_dnat, 1);
+	r[TN_BASE_ROUTES].syn_cookies = PT_SYN_COOKIES_ON;
+	r[TN_BASE_ROUTES + 1].syn_cookies = PT_SYN_COOKIES_ON;
+	return tn_apply(xf.dp, r, TN_BASE_ROUTES + 2, "xdpfuzz");
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
@@ -89,7 +102,16 @@ static void add_seed(enum xf_iface iface, const uint8_t *frame, size_t len)
 		return;
 	memcpy(xf.seeds[xf.n_seeds], frame, len);
 	xf.seed_len[xf.n_seeds] = len;
+	xf.seed_cookie[xf.n_seeds] = false;
 	xf.seed_if[xf.n_seeds++] = iface;
+}
+
+/* A cookie SYN: played as a whole handshake (xf_cookie_chain). */
+static void add_cookie_seed(const uint8_t *frame, size_t len)
+{
+	add_seed(XF_IN, frame, len);
+	if (xf.n_seeds && xf.seed_len[xf.n_seeds - 1] == len)
+		xf.seed_cookie[xf.n_seeds - 1] = true;
 }
 
 /* An ICMP error of type/code from o's addresses and MACs quoting the
@@ -150,6 +172,45 @@ static void make_icmp_seeds(void)
 	add_seed(XF_IN, f, pkt_build(&s, f));
 }
 
+/* TCP with options (MSS, SACK permitted, timestamps, window scale on
+ * SYNs; timestamps and SACK blocks on data), and the cookie routes: SYNs
+ * with every option set, some and none (each played as a handshake), a
+ * stray ACK (a wrong cookie), a SYN with data, a RST, a backend's SYN-ACK
+ * that no flow expects. */
+static void make_option_seeds(void)
+{
+	static const uint8_t syn_opt[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8,
+					     0, 0, 0, 0, 1, 3, 3, 7 };
+	static const uint8_t mss_ts_opt[16] = { 2, 4, 0x05, 0x78, 1, 1, 8, 10, 0, 0, 0, 9,
+						0, 0, 0, 0 };
+	static const uint8_t data_opt[32] = { 1, 1, 8, 10, 0, 0, 0x03, 0xe9, 0, 0, 0, 5,
+					      1, 1, 5, 18, 0, 0, 0x10, 0, 0, 0, 0x20, 0,
+					      0, 0, 0x30, 0, 0, 0, 0x40, 0 };
+	uint8_t f[PKT_MAX];
+	struct pkt_spec s = client(80, IPPROTO_TCP, 0);
+
+	s.df = true;
+	add_seed(XF_IN, f, xf_tcp_frame(s, 1000, 0, PKT_SYN, 64240, syn_opt, 20, 0, f));
+	add_seed(XF_IN, f, xf_tcp_frame(s, 1001, 5, PKT_ACK | PKT_PSH, 502, data_opt, 32, 40, f));
+	s.dport = XF_COOKIE_PORT;
+	add_cookie_seed(f, xf_tcp_frame(s, 1000, 0, PKT_SYN, 64240, syn_opt, 20, 0, f));
+	add_cookie_seed(f, xf_tcp_frame(s, 2000, 0, PKT_SYN, 8192, NULL, 0, 0, f));
+	add_cookie_seed(f, xf_tcp_frame(s, 3000, 0, PKT_SYN, 29200, mss_ts_opt, 16, 0, f));
+	add_seed(XF_IN, f, xf_tcp_frame(s, 1001, 77, PKT_ACK, 502, data_opt, 12, 0, f));
+	add_seed(XF_IN, f, xf_tcp_frame(s, 4000, 0, PKT_SYN, 64240, syn_opt, 20, 30, f));
+	add_seed(XF_IN, f, xf_tcp_frame(s, 1001, 0, PKT_RST, 0, NULL, 0, 0, f));
+	s.dport = XF_COOKIE_DNAT_PORT;
+	add_cookie_seed(f, xf_tcp_frame(s, 5000, 0, PKT_SYN, 64240, syn_opt, 20, 0, f));
+	s = client(16400, IPPROTO_TCP, 0);
+	memcpy(s.dmac, tn_mac_out, 6);
+	memcpy(s.smac, tn_mac_be[1], 6);
+	s.saddr = tn_ip4(tn_be_addr[1]);
+	s.daddr = tn_ip4(TN_GW_OUT);
+	s.sport = XF_COOKIE_BE_PORT;
+	add_seed(XF_OUT, f, xf_tcp_frame(s, 9000, 1001, PKT_SYN | PKT_ACK, 64000, syn_opt, 20, 0,
+					 f));
+}
+
 static void make_seeds(void)
 {
 	static const uint16_t tcp_ports[] = { 80, 81, 82, 85 };
@@ -190,6 +251,7 @@ static void make_seeds(void)
 	add_seed(XF_IN, f, pkt_build_ipv6_tcp(&s, f));
 	add_seed(XF_IN, f, pkt_build_vlan(&s, 7, f));
 	make_icmp_seeds();
+	make_option_seeds();
 }
 
 int xf_setup(void)
@@ -254,6 +316,11 @@ size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces,
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A checksum that verifies: the ones' complement sum of everything, the
@@ -387,19 +454,195 @@ static const char *check_frag_needed(const uint8_t *in, size_t len, const uint8_
 	return NULL;
 }
 
-/* The invariants of one run: in (len bytes) became out with action act. */
-static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int act)
+/* ---- malformed frames and the SYN proxy's ------------------------------- */
+
+/* Why frame in (len bytes) may not be forwarded (a TCP, UDP or ICMP
+ * packet over IPv4 without options, whole: lengths inside the frame and
+ * each other, TCP data offset, UDP length), or NULL. */
+static const char *malformed(const uint8_t *in, size_t len)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
+	size_t tot, n;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN || get16(in + 12) != ETH_P_IPV4)
+		return "not IPv4";
+	if (ip[0] != 0x45)
+		return "IPv4 version or header length";
+	tot = get16(ip + 2);
+	if (tot < PKT_IP_LEN || PKT_ETH_LEN + tot > len)
+		return "IPv4 total length";
+	if (get16(ip + 6) & 0x3fff)
+		return "a fragment";
+	n = tot - PKT_IP_LEN;
+	switch (ip[9]) {
+	case IPPROTO_TCP:
+		if (n < PKT_TCP_LEN || (size_t)(l4[12] >> 4) * 4 < PKT_TCP_LEN ||
+		    (size_t)(l4[12] >> 4) * 4 > n)
+			return "TCP header length";
+		return NULL;
+	case IPPROTO_UDP:
+		if (n < PKT_UDP_LEN || get16(l4 + 4) < PKT_UDP_LEN || get16(l4 + 4) > n)
+			return "UDP length";
+		return NULL;
+	case IPPROTO_ICMP:
+		return n < PKT_ICMP_LEN + QUOTE_MIN ? "ICMP error shorter than its quote" : NULL;
+	}
+	return "neither TCP, UDP nor ICMP";
+}
+
+/* Is in a TCP segment of a cookie route (to its service port, or from its
+ * backends' port), which the SYN proxy may translate or rebuild? */
+static bool cookie_frame(const uint8_t *in, size_t len)
+{
+	const uint8_t *l4 = in + PKT_ETH_LEN + PKT_IP_LEN;
+	uint16_t sp, dp;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + 4 || get16(in + 12) != ETH_P_IPV4 ||
+	    in[PKT_ETH_LEN] != 0x45 || in[PKT_ETH_LEN + 9] != IPPROTO_TCP)
+		return false;
+	sp = get16(l4);
+	dp = get16(l4 + 2);
+	return dp == XF_COOKIE_PORT || dp == XF_COOKIE_DNAT_PORT || sp == XF_COOKIE_BE_PORT ||
+	       sp == XF_COOKIE_DNAT_BE_PORT;
+}
+
+/* Are the TCP header's options well-formed (kinds with lengths that fit)? */
+static bool tcp_opts_ok(const uint8_t *th)
+{
+	size_t hl = (size_t)(th[12] >> 4) * 4;
+
+	for (size_t i = PKT_TCP_LEN; i < hl;) {
+		if (th[i] == 0)
+			return true;
+		if (th[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || th[i + 1] < 2 || i + th[i + 1] > hl)
+			return false;
+		i += th[i + 1];
+	}
+	return true;
+}
+
+/* The SYN proxy's frames: 74 bytes, a 40-byte TCP header, IPv4 and TCP
+ * checksums right from scratch, options well-formed. */
+#define SP_FRAME_LEN	(PKT_ETH_LEN + PKT_IP_LEN + 40)
+
+static const char *check_sp_frame(const uint8_t *out, size_t out_len)
+{
+	const uint8_t *oip = out + PKT_ETH_LEN;
+
+	if (out_len != SP_FRAME_LEN || oip[0] != 0x45 || get16(oip + 2) != SP_FRAME_LEN -
+	    PKT_ETH_LEN || oip[9] != IPPROTO_TCP || (oip[PKT_IP_LEN + 12] >> 4) != 10)
+		return "a frame the SYN proxy built is not a 74-byte TCP/IPv4 segment";
+	if (get16(oip + 6) & 0x3fff)
+		return "a frame the SYN proxy built is a fragment";
+	if (!ip_csum_ok(oip) || !l4_csum_ok(oip, 40))
+		return "a frame the SYN proxy built has a checksum that does not verify";
+	if (!tcp_opts_ok(oip + PKT_IP_LEN))
+		return "a frame the SYN proxy built has malformed TCP options";
+	return NULL;
+}
+
+/* XDP_TX of a TCP segment: a cookie SYN-ACK answering a SYN, or the SYN
+ * proxy's ACK answering a backend's SYN-ACK; back to the sender (MACs,
+ * addresses and ports swapped), TTL 64, acknowledging the segment. */
+static const char *check_tcp_tx(const uint8_t *in, size_t len, const uint8_t *out,
+				size_t out_len)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *th = ip + PKT_IP_LEN;
+	const uint8_t *oip = out + PKT_ETH_LEN, *oth = oip + PKT_IP_LEN;
+	uint8_t flags = th[13] & (PKT_SYN | PKT_ACK | PKT_RST | PKT_FIN);
+	const char *err;
+
+	if (!cookie_frame(in, len))
+		return "XDP_TX of a TCP segment for a frame of no cookie route";
+	if ((err = check_sp_frame(out, out_len)))
+		return err;
+	if (memcmp(out, in + 6, 6) || memcmp(out + 6, in, 6))
+		return "a TCP segment sent back not to the sender's MAC";
+	if (oip[IP_TTL_OFF] != GEN_TTL || memcmp(oip + 12, ip + 16, 4) ||
+	    memcmp(oip + 16, ip + 12, 4) || get16(oth) != get16(th + 2) ||
+	    get16(oth + 2) != get16(th))
+		return "a TCP segment sent back with wrong addresses, ports or TTL";
+	if (get32(oth + 8) != get32(th + 4) + 1)
+		return "a TCP segment sent back does not acknowledge the one it answers";
+	if (flags == PKT_SYN) {
+		if (oth[13] != (PKT_SYN | PKT_ACK) || get16(oth + 14) != 0)
+			return "a cookie SYN-ACK with wrong flags or a window";
+		__atomic_fetch_add(&xf.counts.tx_cookie_synack, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	if (flags == (PKT_SYN | PKT_ACK)) {
+		if (oth[13] != PKT_ACK || get32(oth + 4) != get32(th + 8))
+			return "the SYN proxy's ACK to a backend with wrong flags or sequence";
+		__atomic_fetch_add(&xf.counts.tx_backend_ack, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return "XDP_TX of a TCP segment answering neither a SYN nor a SYN-ACK";
+}
+
+/* A cookie route's segment, forwarded or passed changed: translated in
+ * place (sequence numbers, timestamps, window, SACK blocks: only the TCP
+ * header beyond the ports, with MACs, TTL, addresses, ports and
+ * checksums), or rebuilt by the SYN proxy (its ACK as the client's SYN,
+ * the backend's SYN-ACK as the client's ACK: check_sp_frame). A checksum
+ * that verified verifies after; a rebuilt frame's always do. */
+static const char *check_cookie(const uint8_t *in, size_t len, const uint8_t *out,
+				size_t out_len, int act)
 {
 	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	size_t tot = get16(ip + 2), hl = (size_t)(ip[PKT_IP_LEN + 12] >> 4) * 4;
+	bool rebuilt = out_len != len || in[PKT_ETH_LEN + PKT_IP_LEN + 13] !=
+					       out[PKT_ETH_LEN + PKT_IP_LEN + 13];
+	const char *err;
+
+	if (act == XDP_REDIRECT && oip[IP_TTL_OFF] != (uint8_t)(ip[IP_TTL_OFF] - 1))
+		return "a redirected cookie segment did not lose one TTL";
+	if (act == XDP_PASS && oip[IP_TTL_OFF] != ip[IP_TTL_OFF])
+		return "a cookie segment passed to the kernel lost TTL";
+	if (rebuilt) {
+		__atomic_fetch_add(&xf.counts.rebuilt, 1, __ATOMIC_RELAXED);
+		if (!ip_csum_ok(ip) || !l4_csum_ok(ip, tot - PKT_IP_LEN))
+			__atomic_fetch_add(&xf.counts.rebuilt_bad_csum, 1, __ATOMIC_RELAXED);
+		err = check_sp_frame(out, out_len);
+		if (!err && (oip[PKT_IP_LEN + 13] != PKT_SYN && oip[PKT_IP_LEN + 13] != PKT_ACK))
+			err = "a frame the SYN proxy rebuilt is neither a SYN nor an ACK";
+		return err;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (in[i] != out[i] && !rewritable(i, IPPROTO_TCP) &&
+		    !(i >= PKT_ETH_LEN + PKT_IP_LEN + 4 && i < PKT_ETH_LEN + PKT_IP_LEN + hl &&
+		      i != PKT_ETH_LEN + PKT_IP_LEN + 12 && i != PKT_ETH_LEN + PKT_IP_LEN + 13))
+			return "a cookie segment changed beyond its TCP header and NAT fields";
+	if (ip_csum_ok(ip) && !ip_csum_ok(oip))
+		return "a cookie segment's IPv4 checksum no longer verifies";
+	if (l4_csum_ok(ip, tot - PKT_IP_LEN) && !l4_csum_ok(oip, tot - PKT_IP_LEN))
+		return "a cookie segment's TCP checksum no longer verifies";
+	return NULL;
+}
+
+/* The invariants of one run: in (len bytes) became out (out_len bytes)
+ * with action act (not XDP_TX). */
+static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size_t out_len,
+			 int act)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	bool cookie = cookie_frame(in, len);
 	size_t tot, l4_hdr;
 	uint8_t proto;
 
 	if (act != XDP_PASS && act != XDP_DROP && act != XDP_REDIRECT)
 		return "an action other than pass, drop or redirect";
-	if (!memcmp(in, out, len))
+	if (out_len == len && !memcmp(in, out, len))
 		return NULL;
+	/* The SYN proxy drops some frames it has begun to rebuild (a cookie
+	 * ACK whose SYN cannot be made): what is dropped is not sent. */
 	if (act == XDP_DROP)
-		return "a dropped frame was rewritten";
+		return cookie ? NULL : "a dropped frame was rewritten";
+	if (out_len != len && !cookie)
+		return "the frame changed length";
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || get16(in + 12) != ETH_P_IPV4)
 		return "a frame that is not IPv4 was rewritten";
 	proto = ip[9];
@@ -419,6 +662,8 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int 
 	    ((ip[PKT_IP_LEN + 12] >> 4) < 5 || (size_t)(ip[PKT_IP_LEN + 12] >> 4) * 4 >
 						   tot - PKT_IP_LEN))
 		return "a TCP header with a bad data offset was rewritten";
+	if (cookie)
+		return check_cookie(in, len, out, out_len, act);
 	for (size_t i = 0; i < len; i++)
 		if (in[i] != out[i] && !rewritable(i, proto))
 			return "a byte besides MACs, TTL, addresses, ports and checksums changed";
@@ -438,6 +683,21 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, int 
 	return NULL;
 }
 
+#define XF_ADD(field, v)	__atomic_fetch_add(&xf.counts.field, (v), __ATOMIC_RELAXED)
+
+/* XDP_TX: fragmentation needed (ICMP) or a TCP segment of the SYN proxy;
+ * never for a malformed frame. */
+static const char *check_tx(const uint8_t *in, size_t len, const uint8_t *out, size_t out_len)
+{
+	if (malformed(in, len))
+		return "XDP_TX for a malformed frame";
+	if (out_len > PKT_ETH_LEN + 9 && out[PKT_ETH_LEN + 9] == IPPROTO_ICMP) {
+		XF_ADD(tx_frag_needed, 1);
+		return check_frag_needed(in, len, out, out_len);
+	}
+	return check_tcp_tx(in, len, out, out_len);
+}
+
 const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *out,
 		   int *action)
 {
@@ -447,6 +707,9 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (__u32)len,
 		    .data_out = o, .data_size_out = PKT_MAX, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	static __thread char msg[160];
+	const char *bad;
+	bool changed;
 
 	if (len < PKT_ETH_LEN || len > PKT_MAX)
 		return NULL;	/* BPF_PROG_TEST_RUN refuses it: nothing to check */
@@ -454,22 +717,32 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 		return "BPF_PROG_TEST_RUN failed";
 	if (action)
 		*action = (int)opts.retval;
-	if (opts.retval == XDP_TX) {
-		__atomic_fetch_add(&xf.counts.tx, 1, __ATOMIC_RELAXED);
-		return check_frag_needed(in, len, o, opts.data_size_out);
-	}
-	if (opts.data_size_out != len)
-		return "the frame changed length";
-	__atomic_fetch_add(&xf.counts.icmp_rewritten,
-			   len > PKT_ETH_LEN + 9 && in[PKT_ETH_LEN + 9] == IPPROTO_ICMP &&
-				   memcmp(in, o, len) != 0,
-			   __ATOMIC_RELAXED);
 	/* Atomic adds: the race test runs from two threads. */
-	__atomic_fetch_add(&xf.counts.pass, opts.retval == XDP_PASS, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&xf.counts.drop, opts.retval == XDP_DROP, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&xf.counts.redirect, opts.retval == XDP_REDIRECT, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&xf.counts.rewritten, memcmp(in, o, len) != 0, __ATOMIC_RELAXED);
-	return check(in, o, len, (int)opts.retval);
+	XF_ADD(runs, 1);
+	bad = malformed(in, len);
+	XF_ADD(unforwardable, bad != NULL);
+	if (opts.retval == XDP_TX) {
+		XF_ADD(tx, 1);
+		return check_tx(in, len, o, opts.data_size_out);
+	}
+	changed = opts.data_size_out != len || memcmp(in, o, len) != 0;
+	if (bad && (opts.retval == XDP_REDIRECT || (opts.retval == XDP_PASS && changed))) {
+		snprintf(msg, sizeof(msg), "a malformed frame (%s) was %s", bad,
+			 opts.retval == XDP_REDIRECT ? "redirected" : "passed rewritten");
+		return msg;
+	}
+	XF_ADD(icmp_rewritten, len > PKT_ETH_LEN + 9 && in[PKT_ETH_LEN + 9] == IPPROTO_ICMP &&
+				       changed);
+	XF_ADD(pass, opts.retval == XDP_PASS);
+	XF_ADD(drop, opts.retval == XDP_DROP);
+	XF_ADD(redirect, opts.retval == XDP_REDIRECT);
+	XF_ADD(rewritten, changed && opts.retval != XDP_DROP);
+	return check(in, o, len, opts.data_size_out, (int)opts.retval);
+}
+
+struct xf_counts *xf_counts_rw(void)
+{
+	return &xf.counts;
 }
 
 const struct xf_counts *xf_counts(void)
@@ -533,6 +806,8 @@ const char *xf_one(const uint8_t *data, size_t size)
 	if (size < 1 || !xf.n_seeds)
 		return NULL;
 	i = (size_t)(data[0] >> 1) % xf.n_seeds;
+	if (xf.seed_cookie[i] && !(data[0] & 1))
+		return xf_cookie_chain(xf.seeds[i], xf.seed_len[i], data, size);
 	iface = xf.seed_if[i] ^ (data[0] & 1);
 	len = xf.seed_len[i];
 	memset(f, 0, sizeof(f));

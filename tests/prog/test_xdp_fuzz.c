@@ -1,35 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * test_xdp_fuzz.c - the packet path under 200,000 generated inputs (a
- * fixed-seed run of the harness that tests/fuzz/fuzz_xdp.c gives to
- * libFuzzer): seed frames of every kind, mutated (bytes set, frames cut or
- * extended), through the XDP program with a small connection table. Every
- * input must keep the invariants of tests/lib/xdpfuzz.c (no rewrite of a
- * frame it drops or does not own, only MACs, TTL, addresses, ports and
- * checksums change, checksums that verified still verify, TTL minus one
- * exactly on a redirect; an ICMP error changes only in what its
- * translation may change, its checksums, the quoted ones included, still
- * verify from scratch; XDP_TX only for fragmentation needed, every byte of
- * it checked); the table stays consistent (no key twice, every
- * entry found by its key). Runs in a private network namespace; root.
+ * test_xdp_fuzz.c - the packet path under 1,000,000 packets (a fixed-seed
+ * run of the harness that tests/fuzz/fuzz_xdp.c gives to libFuzzer): seed
+ * frames of every kind (TCP with options, UDP, ICMP errors with embedded
+ * headers, malformed, other protocols), mutated (bytes set, frames cut or
+ * extended), and cookie handshakes played from what the program sent
+ * (tests/lib/xdpfuzz_cookie.c), through the XDP program with a small
+ * connection table kept full of established and embryonic flows
+ * (tests/lib/xdpfuzz_fill.c). Every packet must keep the invariants of
+ * tests/lib/xdpfuzz.c (no malformed frame forwarded, transmitted or passed
+ * rewritten; no rewrite of a frame it drops or does not own; only MACs,
+ * TTL, addresses, ports and checksums change, or for a cookie route the
+ * SYN proxy's translation or its rebuilt 74-byte frame; checksums that
+ * verified still verify from scratch, those of rebuilt frames always;
+ * TTL minus one exactly on a redirect; an ICMP error changes only in what
+ * its translation may change, its checksums, the quoted ones included,
+ * still verify; XDP_TX only for fragmentation needed, a cookie SYN-ACK or
+ * the SYN proxy's ACK to a backend, every one checked); the table stays
+ * consistent (no key twice, every entry found by its key) and no
+ * established entry of a fill is evicted. One BPF_PROG_TEST_RUN per
+ * packet (repeat 1): about 3 s. Runs in a private network namespace;
+ * root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "metrics.h"
 #include "metrics_collect.h"
 #include "portier.skel.h"
 #include "testnet.h"
 #include "xdpfuzz.h"
 
-#define N_INPUTS	200000
+/* At least this many packets through the program (an input is one to
+ * seven packets: a seed and its answers, or a cookie handshake). */
+#define N_PACKETS	1000000
+#define EPOCH		50000	/* packets between two fills of the table */
 #define TABLE_EVERY	1000	/* inputs between two table checks */
 #define MAX_PAIRS	6	/* (offset, value) mutations per input */
 
@@ -56,18 +70,73 @@ static int teardown(void **state)
 	return 0;
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* The harness's counts and every reason reached, for the log. */
+static void report(const struct xf_counts *c, size_t inputs, const uint64_t *reasons,
+		   double secs)
+{
+	size_t assured, embryonic;
+
+	xf_fill_counts(&assured, &embryonic);
+	printf("xdp fuzz: %zu inputs, %llu packets in %.1f s against a full table (%zu "
+	       "established, %zu embryonic entries at each fill)\n",
+	       inputs, (unsigned long long)c->runs, secs, assured, embryonic);
+	printf("xdp fuzz: %llu pass, %llu drop, %llu redirect, %llu tx; %llu rewritten "
+	       "(%llu ICMP errors translated, %llu rebuilt by the SYN proxy, %llu of them from a "
+	       "frame with a wrong checksum); %llu inputs not to forward (malformed, fragments, IP "
+	       "options, neither TCP, UDP nor ICMP over IPv4), none forwarded\n",
+	       (unsigned long long)c->pass, (unsigned long long)c->drop,
+	       (unsigned long long)c->redirect, (unsigned long long)c->tx,
+	       (unsigned long long)c->rewritten, (unsigned long long)c->icmp_rewritten,
+	       (unsigned long long)c->rebuilt, (unsigned long long)c->rebuilt_bad_csum,
+	       (unsigned long long)c->unforwardable);
+	printf("xdp fuzz: tx: %llu cookie SYN-ACKs, %llu ACKs to backends, %llu fragmentation "
+	       "needed; cookie handshakes: %llu opened, %llu backend SYN-ACKs translated, %llu "
+	       "with data translated\n",
+	       (unsigned long long)c->tx_cookie_synack, (unsigned long long)c->tx_backend_ack,
+	       (unsigned long long)c->tx_frag_needed, (unsigned long long)c->cookie_acks_opened,
+	       (unsigned long long)c->cookie_synacks_xlat, (unsigned long long)c->cookie_data_xlat);
+	printf("xdp fuzz: reasons:");
+	for (unsigned int r = 0; r < PORTIER_R_MAX; r++)
+		if (reasons[r])
+			printf(" %s %llu", pt_metrics_reason(r, NULL), (unsigned long long)reasons[r]);
+	printf("\n");
+}
+
+/* A million packets and more through the program, against a connection
+ * table kept full (refilled every EPOCH packets: established entries in
+ * every bucket, a quarter of the buckets all established), with cookie
+ * routes beside the others; each run's invariants checked (xf_run), the
+ * table's every TABLE_EVERY inputs, and no established entry of a fill
+ * evicted. Every interesting outcome must be reached. */
 static void test_packet_path(void **state)
 {
 	uint8_t d[2 + 2 * MAX_PAIRS];
 	const struct xf_counts *c = xf_counts();
-	uint64_t reasons[PORTIER_R_MAX];
+	uint64_t reasons[PORTIER_R_MAX], next_fill = 0;
+	__u64 t0 = mono_ns();
 	const char *err;
+	size_t n;
 
 	(void)state;
-	for (size_t n = 0; n < N_INPUTS; n++) {
+	for (n = 0; c->runs < N_PACKETS; n++) {
 		/* A quarter unchanged seeds: flows, their replies, evictions. */
 		size_t size = rnd() % 4 == 0 ? 1 : 2 + 2 * (1 + rnd() % MAX_PAIRS);
 
+		if (c->runs >= next_fill) {
+			if (next_fill && (err = xf_check_fill()))
+				fail_msg("before packet %llu: %s", (unsigned long long)c->runs, err);
+			if ((err = xf_fill_table()))
+				fail_msg("%s", err);
+			next_fill = c->runs + EPOCH;
+		}
 		for (size_t i = 0; i < size; i++)
 			d[i] = (uint8_t)rnd();
 		/* Offsets mostly inside the headers. */
@@ -81,21 +150,40 @@ static void test_packet_path(void **state)
 			fail_msg("after input %zu: %s", n, err);
 	}
 	assert_null(xf_check_table());
-	/* The inputs reached every outcome, the rewrites and the evictions. */
-	printf("xdp fuzz: %zu inputs: %llu pass, %llu drop, %llu redirect, %llu rewritten, "
-	       "%llu ICMP errors translated, %llu fragmentation needed sent\n",
-	       (size_t)N_INPUTS, (unsigned long long)c->pass, (unsigned long long)c->drop,
-	       (unsigned long long)c->redirect, (unsigned long long)c->rewritten,
-	       (unsigned long long)c->icmp_rewritten, (unsigned long long)c->tx);
-	assert_true(c->pass > 0 && c->drop > 0 && c->redirect > 0);
-	assert_true(c->rewritten > N_INPUTS / 100);
+	assert_null(xf_check_fill());
 	assert_int_equal(pt_reasons_sum(pt_dp_skel(xf_dp())->maps.portier_reasons, reasons), 0);
+	report(c, n, reasons, (double)(mono_ns() - t0) / 1e9);
+
+	/* The inputs reached every outcome, the rewrites and the full table's
+	 * two answers (an embryonic entry evicted, a new flow refused). */
+	assert_true(c->runs >= N_PACKETS);
+	assert_true(c->pass > 0 && c->drop > 0 && c->redirect > 0);
+	assert_true(c->rewritten > N_PACKETS / 100);
+	assert_true(c->unforwardable > 0);
 	assert_true(reasons[PORTIER_R_CT_EVICTED] > 0);
-	/* ... and the ICMP paths. */
-	assert_true(c->icmp_rewritten > 0 && c->tx > 0);
+	assert_true(reasons[PORTIER_R_DROP_CT_FULL] > 0);
+	assert_true(reasons[PORTIER_R_DROP_MALFORMED] > 0);
+	/* ... the ICMP paths ... */
+	assert_true(c->icmp_rewritten > 0 && c->tx_frag_needed > 0);
 	assert_true(reasons[PORTIER_R_ICMP_TRANSLATED] > 0);
 	assert_true(reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT] > 0);
 	assert_true(reasons[PORTIER_R_PASS_TOO_BIG] > 0);
+	/* ... and the SYN proxy's: cookie SYN-ACKs sent, wrong cookies,
+	 * cookie flows opened, the backend's SYN-ACK translated and answered,
+	 * data translated, packets before the backend's answer dropped, bad
+	 * SYN checksums refused. */
+	assert_true(c->tx_cookie_synack > 0 && c->tx_backend_ack > 0 && c->rebuilt > 0);
+	/* (A frame the SYN proxy rebuilds gets checksums from scratch: it
+	 * must have arrived with right ones.) */
+	assert_int_equal(c->rebuilt_bad_csum, 0);
+	assert_true(c->cookie_acks_opened > 0 && c->cookie_synacks_xlat > 0 &&
+		    c->cookie_data_xlat > 0);
+	assert_true(reasons[PORTIER_R_SYN_COOKIE_SENT] > 0);
+	assert_true(reasons[PORTIER_R_SYN_COOKIE_VALID] > 0);
+	assert_true(reasons[PORTIER_R_SYN_COOKIE_FAILED] > 0);
+	assert_true(reasons[PORTIER_R_SYNPROXY_BACKEND_ACK] > 0);
+	assert_true(reasons[PORTIER_R_SYNPROXY_PENDING] > 0);
+	assert_true(reasons[PORTIER_R_DROP_BAD_CSUM] > 0);
 }
 
 int main(void)
