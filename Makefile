@@ -165,15 +165,18 @@ uninstall:
 # outside the tree); the .deb lands in build/deb/. DEB_VERSION defaults to
 # 0.1.0+N.gHASH (N commits), newer for every commit.
 DEB_VERSION ?= $(shell tools/deb-version.sh)
+DEB_DIR = $(abspath $(BUILD))/deb
+# (The sub-make of debian/rules gets none of these variables: its BUILD is
+# the copy's build/.)
 deb:
-	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
-	$(Q)tar --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -C $(BUILD)/deb/src -xf -
-	$(Q)tools/deb-changelog.sh "$(DEB_VERSION)" >$(BUILD)/deb/src/debian/changelog
-	$(msg) DEB $(BUILD)/deb/portier_$(DEB_VERSION)_*.deb
-	$(Q)cd $(BUILD)/deb/src && \
-		dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
-		{ tail -30 ../build.log; echo "make deb: dpkg-buildpackage failed; the whole log is $(BUILD)/deb/build.log" >&2; exit 1; }
-	$(Q)ls $(BUILD)/deb/*.deb
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . | tar -C $(DEB_DIR)/src -xf -
+	$(Q)rm -rf $(DEB_DIR)/src/$(BUILD)
+	$(Q)tools/deb-changelog.sh "$(DEB_VERSION)" >$(DEB_DIR)/src/debian/changelog
+	$(msg) DEB $(DEB_DIR)/portier_$(DEB_VERSION)_*.deb
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES dpkg-buildpackage -b -us -uc -j2 >$(DEB_DIR)/build.log 2>&1 || \
+		{ tail -30 $(DEB_DIR)/build.log; echo "make deb: dpkg-buildpackage failed; the whole log is $(DEB_DIR)/build.log" >&2; exit 1; }
+	$(Q)ls $(DEB_DIR)/*.deb
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
