@@ -86,11 +86,26 @@ unit_exec() (
 	done
 )
 
+# unit_post: the unit's ExecStartPost (/bin/sh -c '...', $$ for $) with
+# MAINPID and the unit's environment, as systemd runs it after ExecStart:
+# "systemctl start" returns when it does.
+unit_post() (
+	set -e
+	local script
+	script=$(sed -n "s/^ExecStartPost=\/bin\/sh -c '\(.*\)'$/\1/p" "$PKG_UNIT")
+	[ -n "$script" ] || { echo "unit_post: no ExecStartPost=/bin/sh -c '...' in $PKG_UNIT" >&2; exit 1; }
+	eval "$(sed -n 's/^Environment=\([A-Z_]*\)=\(.*\)$/export \1="\2"/p' "$PKG_UNIT")"
+	set -a
+	. /etc/default/portier
+	set +a
+	MAINPID=$1 ip netns exec "$NS_GW" /bin/sh -c "${script//\$\$/\$}"
+)
+
 # unit_start: the unit's ExecStart in the gateway namespace, under its
 # capability bounding set and NoNewPrivileges, as DAEMON_PID/DAEMON_LOG
-# (lib.sh's daemon_stop and cleanup stop it); waits for "running:".
+# (lib.sh's daemon_stop and cleanup stop it), then its ExecStartPost.
 unit_start() {
-	local caps=-all c i argv=() nnp=()
+	local caps=-all c argv=() nnp=()
 	for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$PKG_UNIT"); do
 		c=${c#CAP_}
 		caps+=",+${c,,}"
@@ -103,13 +118,10 @@ unit_start() {
 	ip netns exec "$NS_GW" setpriv --bounding-set "$caps" "${nnp[@]}" -- "${argv[@]}" \
 		>>"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
-	for ((i = 0; i < WAIT_STEPS; i++)); do
-		daemon_running && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	e2e_log "the unit's ExecStart did not run; its log: $(cat "$DAEMON_LOG")"
-	return 1
+	if ! unit_post "$DAEMON_PID" || ! daemon_running; then
+		e2e_log "the unit did not start; the daemon's log: $(cat "$DAEMON_LOG")"
+		return 1
+	fi
 }
 
 # pkg_forwards PORT NAMES_RE: 6 connections to PORT, every one answered by
