@@ -6,7 +6,7 @@
 # installs the first package on this machine and ships the inventory; a
 # second run changes nothing; a route added to the inventory and a third run
 # is forwarded by the same daemon (the role's handler: portier reload,
-# SIGHUP); installing the newer package under a held connection, then the
+# SIGHUP); each capability of the unit's bounding set is needed; installing the newer package under a held connection, then the
 # unit's restart, keeps it; purging removes the package and detaches.
 #
 # systemd does not run as PID 1 here (and the test may not touch the
@@ -124,6 +124,31 @@ unit_start() {
 	fi
 }
 
+# pkg_caps_needed: each capability of the unit's bounding set is needed:
+# ExecStart with the others only fails, with a permission error.
+pkg_caps_needed() {
+	local all c o caps argv=() rc log
+	all=$(sed -n 's/^CapabilityBoundingSet=//p' "$PKG_UNIT")
+	mapfile -t argv < <(unit_exec ExecStart)
+	for c in $all; do
+		caps=-all
+		for o in $all; do
+			[ "$o" = "$c" ] || { o=${o#CAP_}; caps+=",+${o,,}"; }
+		done
+		log=$E2E_TMP/without-$c.log
+		rc=0
+		ip netns exec "$NS_GW" timeout 20 setpriv --bounding-set "$caps" --no-new-privs -- \
+			"${argv[@]}" >"$log" 2>&1 || rc=$?
+		if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || grep -q 'running:' "$log"; then
+			e2e_log "the daemon runs without $c: drop it from CapabilityBoundingSet"
+			return 1
+		fi
+		grep -qiE 'not permitted|permission denied' "$log" ||
+			{ e2e_log "without $c the daemon failed otherwise: $(cat "$log")"; return 1; }
+		e2e_log "without $c: $(grep -iE -m1 'not permitted|permission denied' "$log")"
+	done
+}
+
 # pkg_forwards PORT NAMES_RE: 6 connections to PORT, every one answered by
 # a name matching NAMES_RE.
 pkg_forwards() {
@@ -137,7 +162,7 @@ pkg_forwards() {
 }
 
 test_package_role_unit_upgrade() {
-	local v1 v2 deb1 deb2 p pid hold=$E2E_TMP/hold.out hold_pid n_before n_after
+	local v1 v2 deb1 deb2 p pid log_at hold=$E2E_TMP/hold.out hold_pid n_before n_after
 	if dpkg-query -W -f='${Status}' portier 2>/dev/null | grep -q installed ||
 		[ -e /etc/default/portier ]; then
 		e2e_log "portier is installed on this machine (or /etc/default/portier exists): this test installs and purges its own package; run it on a machine without it"
@@ -181,6 +206,7 @@ EOV
 	[ -f "$E2E_TMP/etc-inventory/group_vars/kube_gateway_pool.yml" ]
 	systemd-analyze verify "$PKG_UNIT" ||
 		{ e2e_log "systemd-analyze verify $PKG_UNIT failed"; return 1; }
+	pkg_caps_needed
 	unit_start
 	for p in "${SEED_PORTS[@]}"; do
 		pkg_forwards "$p" 'node-2|node-3|node-4'
@@ -232,8 +258,9 @@ EOR
 	kill -TERM "$DAEMON_PID"	# the unit's KillSignal; --keep leaves the data plane
 	wait "$DAEMON_PID" || { e2e_log "the daemon's stop failed"; return 1; }
 	DAEMON_PID=
+	log_at=$(wc -l <"$DAEMON_LOG")
 	DAEMON_STARTS=2 unit_start
-	grep -q 'adopted the pinned data plane' "$DAEMON_LOG" ||
+	tail -n +"$((log_at + 1))" "$DAEMON_LOG" | grep -q 'adopted the pinned data plane' ||
 		{ e2e_log "the upgraded daemon did not adopt the data plane"; return 1; }
 	ip netns exec "$NS_GW" /usr/sbin/portier version | grep -qF "$v2"
 	wait_for "the held connection after the upgrade" \
