@@ -9,7 +9,10 @@
  *       Crafted frames out of IF (run it in IF's namespace) by
  *       BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES; flow k of N has
  *       source port 1024 + k % PORTS and source address ADDR + k / PORTS.
- *       Prints one line: sent=N secs=S pps=R [sink=N sink_pps=R].
+ *       Prints one line: sent=N secs=S pps=R cpu=C [sink=N sink_pps=R];
+ *       C is the CPU seconds this process ran while sending, the receivers'
+ *       work that veth runs on the sender's CPU (NAPI at bh enable) included
+ *       unless it was deferred to ksoftirqd.
  *   trafgen sink --dev IF --pin PATH
  *       Attach the sink (count IPv4, drop) to IF, pin its counters at PATH.
  *   trafgen bare --dev IF --out IF2
@@ -17,6 +20,9 @@
  *   trafgen dropnet --dev IF --net ADDR/LEN
  *       Attach an XDP program to IF that drops IPv4 frames to ADDR/LEN (the
  *       answers to a flood's spoofed sources) and passes the rest.
+ *   trafgen pass --dev IF
+ *       Attach an XDP program that passes everything to IF: a veth end
+ *       then takes its peer's XDP_TX frames in XDP's NAPI mode.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,15 +81,21 @@ static void usage(void)
 		"                    [--count N | --duration SECONDS] [--sink PINNED_MAP]\n"
 		"       trafgen sink --dev IF --pin PATH\n"
 		"       trafgen bare --dev IF --out IF2\n"
-		"       trafgen dropnet --dev IF --net ADDR/LEN\n");
+		"       trafgen dropnet --dev IF --net ADDR/LEN\n"
+		"       trafgen pass --dev IF\n");
+}
+
+static double clock_s(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* One's complement sum of len bytes, added to sum (not folded). */
@@ -293,7 +305,7 @@ static int do_send(int argc, char **argv)
 	struct send_args a;
 	struct trafgen *skel;
 	int sink_fd = -1, err, prog_fd;
-	double t0, secs;
+	double t0, cpu0, secs, cpu;
 
 	if (parse_send(argc, argv, &a))
 		return 2;
@@ -330,6 +342,7 @@ static int do_send(int argc, char **argv)
 
 	prog_fd = bpf_program__fd(skel->progs.tg_gen);
 	t0 = now_s();
+	cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (sent = 0;;) {
 		unsigned long long left = a.count ? a.count - sent : CHUNK;
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
@@ -346,8 +359,9 @@ static int do_send(int argc, char **argv)
 			break;
 	}
 	secs = now_s() - t0;
+	cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	sent = skel->bss->tg_gen_stats.frames;
-	printf("sent=%llu secs=%.3f pps=%.0f", sent, secs, sent / secs);
+	printf("sent=%llu secs=%.3f pps=%.0f cpu=%.3f", sent, secs, sent / secs, cpu);
 	if (sink_fd >= 0) {
 		usleep(DRAIN_US);
 		if (sink_read(sink_fd, &sink1)) {
@@ -477,8 +491,37 @@ static int do_dropnet(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+static int do_pass(int argc, char **argv)
+{
+	struct trafgen *skel;
+	int ifindex, err;
+
+	if (argc != 2 || strcmp(argv[0], "--dev")) {
+		usage();
+		return 2;
+	}
+	ifindex = if_nametoindex(argv[1]);
+	if (!ifindex) {
+		fprintf(stderr, "trafgen pass: no interface %s in this namespace\n", argv[1]);
+		return 1;
+	}
+	skel = trafgen__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "trafgen pass: cannot load the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_pass), XDP_FLAGS_DRV_MODE,
+			     NULL);
+	if (err)
+		fprintf(stderr, "trafgen pass: cannot attach to %s: %s\n", argv[1], strerror(-err));
+	trafgen__destroy(skel);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "pass"))
+		return do_pass(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "dropnet"))
 		return do_dropnet(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "send"))

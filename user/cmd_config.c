@@ -138,12 +138,15 @@ static json_t *route_json(const struct pt_route *r)
 
 	for (size_t i = 0; i < r->n_backends; i++)
 		json_array_append_new(backends, backend_json(&r->backends[i]));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o,"
+		      " s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
 		      "name", r->name,
 		      "address", r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)),
 		      "port", (int)r->port, "proto", pt_proto_name(r->proto),
 		      "mode", r->mode ? r->mode : "tcp", "nat", pt_nat_name(r->nat),
-		      "balance", balance_name(r->balance), "options", pt_options_json(r->options),
+		      "balance", balance_name(r->balance),
+		      "syn_cookies", pt_syn_cookies_name(pt_route_syn_cookies(r)),
+		      "options", pt_options_json(r->options),
 		      "check", "inter_ms", (int)r->check.inter_ms,
 		      "timeout_ms", (int)r->check.timeout_ms, "rise", (int)r->check.rise,
 		      "fall", (int)r->check.fall, "port", (int)r->check.port,
@@ -209,7 +212,8 @@ struct column {
 	int width;
 };
 
-enum { COL_NAME, COL_LISTEN, COL_NAT, COL_BALANCE, COL_OPTIONS, COL_BACKENDS, N_COLS };
+enum { COL_NAME, COL_LISTEN, COL_NAT, COL_BALANCE, COL_COOKIES, COL_OPTIONS, COL_BACKENDS,
+       N_COLS };
 
 static void widen(struct column *c, const char *s)
 {
@@ -255,6 +259,7 @@ static void print_table(const struct pt_routeset *rs)
 	struct column cols[N_COLS] = {
 		[COL_NAME] = { "ROUTE", 0 },	 [COL_LISTEN] = { "LISTEN", 0 },
 		[COL_NAT] = { "NAT", 0 },	 [COL_BALANCE] = { "BALANCE", 0 },
+		[COL_COOKIES] = { "SYN_COOKIES", 0 },
 		[COL_OPTIONS] = { "OPTIONS", 0 }, [COL_BACKENDS] = { "BACKENDS", 0 },
 	};
 	char listen[LISTEN_BUF], opts[64];
@@ -270,14 +275,16 @@ static void print_table(const struct pt_routeset *rs)
 		widen(&cols[COL_LISTEN], listen);
 		widen(&cols[COL_NAT], pt_nat_name(r->nat));
 		widen(&cols[COL_BALANCE], balance_name(r->balance));
+		widen(&cols[COL_COOKIES], pt_syn_cookies_name(pt_route_syn_cookies(r)));
 		widen(&cols[COL_OPTIONS], opts);
 	}
 	printf("host %s: %zu route%s\n", rs->host, rs->n_routes, rs->n_routes == 1 ? "" : "s");
 	if (!rs->n_routes)
 		return;
-	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", cols[COL_NAME].width, cols[COL_NAME].title,
-	       cols[COL_LISTEN].width, cols[COL_LISTEN].title, cols[COL_NAT].width,
-	       cols[COL_NAT].title, cols[COL_BALANCE].width, cols[COL_BALANCE].title,
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", cols[COL_NAME].width,
+	       cols[COL_NAME].title, cols[COL_LISTEN].width, cols[COL_LISTEN].title,
+	       cols[COL_NAT].width, cols[COL_NAT].title, cols[COL_BALANCE].width,
+	       cols[COL_BALANCE].title, cols[COL_COOKIES].width, cols[COL_COOKIES].title,
 	       cols[COL_OPTIONS].width, cols[COL_OPTIONS].title, cols[COL_BACKENDS].title);
 	for (size_t i = 0; i < rs->n_routes; i++) {
 		const struct pt_route *r = &rs->routes[i];
@@ -290,10 +297,12 @@ static void print_table(const struct pt_routeset *rs)
 			const struct pt_backend *b = r->n_backends ? &r->backends[j] : NULL;
 			bool first = j == 0;
 
-			printf("%-*s  %-*s  %-*s  %-*s  %-*s  ", cols[COL_NAME].width,
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  ", cols[COL_NAME].width,
 			       first ? r->name : "", cols[COL_LISTEN].width, first ? listen : "",
 			       cols[COL_NAT].width, first ? pt_nat_name(r->nat) : "",
 			       cols[COL_BALANCE].width, first ? balance_name(r->balance) : "",
+			       cols[COL_COOKIES].width,
+			       first ? pt_syn_cookies_name(pt_route_syn_cookies(r)) : "",
 			       cols[COL_OPTIONS].width, first ? opts : "");
 			if (!b) {
 				printf("-\n");

@@ -9,7 +9,8 @@
  *                   name or listen key; the result goes to portier_state
  *                   for "portier reload"
  *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
- *   timer           refresh local addresses, expire idle flows
+ *   timer           refresh local addresses, expire idle flows, follow
+ *                   the NICs' MTUs (the MSS of cookie SYN-ACKs)
  * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
  * daemon adopts them.
  */
@@ -44,6 +45,7 @@
 #include "nofile.h"
 #include "portier.skel.h"
 #include "routes.h"
+#include "syn_mss.h"
 #include "util.h"
 
 #define DIAG_BUF	2048	/* one formatted diagnostic */
@@ -51,6 +53,7 @@
 #define FD_RESERVE	1024	/* descriptors kept for all but metrics connections:
 				 * maps, links, health-check sockets, logs */
 #define METRICS_TIMEOUT_MAX_S	3600
+#define SYN_RATE_MAX		10000000	/* --syn-cookie-rate, SYN/s per CPU */
 
 /* What the daemon was asked to do. */
 struct daemon_args {
@@ -70,6 +73,8 @@ struct daemon_args {
 	bool generic;			/* --generic: generic (skb) XDP mode */
 	struct pt_connlog_opts log;	/* --log stdout|syslog: connection logs */
 	__u32 log_ring;			/* --log-ring BYTES, 0 = default */
+	__u32 syn_rate;			/* --syn-cookie-rate N: SYN/s per CPU and
+					 * route above which "auto" turns on */
 	char hostbuf[PT_HOSTNAME_BUF];
 };
 
@@ -96,7 +101,7 @@ static int do_help(int argc, char **argv)
 		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
 		"              [--metrics ADDR:PORT] [--metrics-max-conns N]\n"
 		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
-		"              [--flush-down]\n"
+		"              [--flush-down] [--syn-cookie-rate N]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
@@ -137,11 +142,17 @@ static int do_help(int argc, char **argv)
 		"                        its last answer) is closed (default %9$d)\n"
 		"  --flush-down          when a backend goes DOWN, delete its flows\n"
 		"                        (default: established flows are left to the\n"
-		"                        endpoints)\n",
+		"                        endpoints)\n"
+		"  --syn-cookie-rate N   SYNs a second, per CPU and route, above which\n"
+		"                        a route with syn_cookies auto answers SYNs\n"
+		"                        with cookies (1 to %11$d, default %10$d)\n"
+		"\n"
+		"  The MSS that cookie SYN-ACKs offer is the smaller MTU of the two\n"
+		"  NICs less 40, followed every tick.\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
 		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
 		PORTIER_CT_DEFAULT_ENTRIES, PT_METRICS_CONNS_DEFAULT, PT_METRICS_PER_ADDR_DEFAULT,
-		PT_METRICS_TIMEOUT_DEFAULT_S);
+		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX);
 	return 0;
 }
 
@@ -157,7 +168,8 @@ static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
-	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT };
+	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT,
+	       O_SYN_RATE };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -176,6 +188,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "flush-down", no_argument, NULL, O_FLUSH },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "log-ring", required_argument, NULL, O_LOG_RING },
+		{ "syn-cookie-rate", required_argument, NULL, O_SYN_RATE },
 		{ 0 }
 	};
 	unsigned long v, lo, hi;
@@ -187,6 +200,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 	a->bpffs = pt_g.bpffs ? pt_g.bpffs : PORTIER_PIN_DIR_DEFAULT;
 	a->port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
 	a->port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
+	a->syn_rate = PORTIER_SYN_RATE_DEFAULT;
 	a->mlim = (struct pt_metrics_limits){ .conns = PT_METRICS_CONNS_DEFAULT,
 					      .per_addr = PT_METRICS_PER_ADDR_DEFAULT,
 					      .timeout_ms = PT_METRICS_TIMEOUT_DEFAULT_S * 1000 };
@@ -267,6 +281,14 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 				return -EINVAL;
 			}
 			a->mlim.timeout_ms = v * 1000;
+			break;
+		case O_SYN_RATE:
+			if (parse_u32(optarg, SYN_RATE_MAX, &v) || !v) {
+				p_err("--syn-cookie-rate '%s': expected SYNs a second per CPU and "
+				      "route, from 1 to %d", optarg, SYN_RATE_MAX);
+				return -EINVAL;
+			}
+			a->syn_rate = v;
 			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
@@ -430,9 +452,43 @@ static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 		logmsg("reload: %s", pt_dp_last_error(dp));
 }
 
-static void tick(struct pt_dataplane *dp)
+/* The MSS cookie SYN-ACKs offer, from the NICs' MTUs, into cfg->syn_mss.
+ * Returns true if it changed (logged then, or always with say); a NIC
+ * whose MTU cannot be read leaves it as it is, with a warning. */
+static bool syn_mss_from_nics(const struct daemon_args *a, struct portier_config *cfg, bool say)
 {
+	unsigned int in_mtu = 0, out_mtu = 0;
+	__u16 mss;
+	int err;
+
+	err = pt_nic_mtu(a->input, &in_mtu);
+	if (!err)
+		err = pt_nic_mtu(a->output, &out_mtu);
+	if (err) {
+		logmsg("warning: cannot read the MTU of --input %s or --output %s (%s): SYN "
+		       "cookies keep offering MSS %u", a->input, a->output, strerror(-err),
+		       cfg->syn_mss);
+		return false;
+	}
+	mss = pt_syn_mss_for(in_mtu, out_mtu);
+	if (mss == cfg->syn_mss && !say)
+		return false;
+	logmsg("SYN cookies offer MSS %u (MTU %u on %s, %u on %s); syn_cookies auto turns "
+	       "them on above %u SYN/s per CPU and route", mss, in_mtu, a->input, out_mtu,
+	       a->output, cfg->syn_rate);
+	if (mss == cfg->syn_mss)
+		return false;
+	cfg->syn_mss = mss;
+	return true;
+}
+
+static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
+{
+	struct portier_config cfg = *pt_dp_config(dp);
 	size_t n = 0;
+
+	if (syn_mss_from_nics(a, &cfg, false) && pt_dp_set_config(dp, &cfg))
+		logmsg("%s", pt_dp_last_error(dp));
 
 	if (pt_dp_sync(dp))	/* runtime changes, for health_sync and metrics */
 		logmsg("%s", pt_dp_last_error(dp));
@@ -558,7 +614,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 			logmsg("connection log: cannot read the ring buffer: %s", strerror(-got));
 		if ((pfd[1].revents & POLLIN) &&
 		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
-			tick(dp);
+			tick(dp, a);
 			health_sync(obs);	/* routes added or removed at runtime */
 		}
 		if (pfd[3].revents & POLLIN)
@@ -648,6 +704,8 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 	cfg.output_ifindex = out;
 	cfg.snat_port_min = a->port_min;
 	cfg.snat_port_max = a->port_max;
+	cfg.syn_rate = a->syn_rate;
+	syn_mss_from_nics(a, &cfg, true);
 	if (iface_addr(a->output, &cfg.snat_addr)) {
 		p_err("output interface %s has no IPv4 address to use as the SNAT source",
 		      a->output);

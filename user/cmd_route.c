@@ -5,6 +5,7 @@
  *   portier route show [NAME]
  *   portier route add NAME [address ADDR] port PORT [proto tcp|udp]
  *                     [balance roundrobin] [nat snat|dnat]
+ *                     [syn-cookies auto|on|off] ...
  *                     backend ADDR:PORT [backend ADDR:PORT ...]
  *   portier route del NAME
  *
@@ -34,6 +35,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s route show [NAME]\n"
 		"       %1$s route add NAME [address ADDR] port PORT [proto { tcp | udp }]\n"
 		"                     [balance roundrobin] [nat { snat | dnat }]\n"
+		"                     [syn-cookies { auto | on | off }]\n"
 		"                     [mode { tcp | http }] [option { tcplog | httplog }]\n"
 		"                     [inter DURATION] [timeout DURATION] [rise N] [fall N]\n"
 		"                     [check-port PORT]\n"
@@ -43,8 +45,10 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  show  the loaded routes (or one) with their backends and states\n"
 		"  add   a runtime route, for the next new connection; ADDR defaults to\n"
-		"        '*' (every local address), proto to tcp, nat to snat. A backend\n"
-		"        on this host's own address is delivered locally. option tcplog\n"
+		"        '*' (every local address), proto to tcp, nat to snat,\n"
+		"        syn-cookies to auto for TCP (cookies while a SYN flood lasts;\n"
+		"        on: every SYN; a UDP route takes only off). A backend on this\n"
+		"        host's own address is delivered locally. option tcplog\n"
 		"        (or httplog) logs each connection. Health checks as in the\n"
 		"        inventory (HAProxy's names): inter 2s, timeout = inter, rise 2,\n"
 		"        fall 3, on the backend's port; DURATION is ms or has a unit\n"
@@ -226,7 +230,7 @@ static int parse_option(const char *val, unsigned int *opts)
 /* Parse "add NAME ..." into r. Returns 0 or 1 after an error. */
 static int parse_add(int argc, char **argv, struct pt_route *r)
 {
-	bool timeout_set = false;
+	bool timeout_set = false, cookies_set = false;
 	int rc;
 
 	if (argc < 1 || !*argv[0]) {
@@ -279,6 +283,12 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				p_err("route add: nat '%s': expected snat or dnat", val);
 				return 1;
 			}
+		} else if (is_prefix(kw, "syn-cookies")) {
+			if (pt_syn_cookies_parse(val, &r->syn_cookies)) {
+				p_err("route add: syn-cookies '%s': expected auto, on or off", val);
+				return 1;
+			}
+			cookies_set = true;
 		} else if (is_prefix(kw, "backend")) {
 			struct pt_backend *b;
 
@@ -311,6 +321,11 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 	}
 	if (!timeout_set)
 		r->check.timeout_ms = r->check.inter_ms;
+	if (r->proto == IPPROTO_UDP && cookies_set && r->syn_cookies != PT_SYN_COOKIES_OFF) {
+		p_err("route add: syn-cookies %s applies to TCP routes only; drop it (or say "
+		      "off) for this UDP route", pt_syn_cookies_name(r->syn_cookies));
+		return 1;
+	}
 	if (!r->port) {
 		p_err("route add: no port; give 'port PORT'");
 		return 1;

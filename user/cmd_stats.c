@@ -5,7 +5,9 @@
  * direction (in: client -> backend, out: backend -> client), and packets by
  * pass/drop reason, named by the one table the metrics use
  * (pt_metrics_reason, documented in docs/dataplane.md and
- * docs/operations.md).
+ * docs/operations.md); per route its SYN flood guard (syn_guard.h): mode,
+ * whether cookies are on now, cookies sent, valid, failed, and client
+ * packets dropped before the backend answered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "cli_dp.h"
 #include "metrics.h"
 #include "metrics_collect.h"
+#include "syn_guard.h"
 #include "util.h"
 
 static int do_help(int argc, char **argv)
@@ -30,8 +33,13 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  show  per route and backend: new flows, packets and bytes in (client\n"
 		"        to backend) and out (backend to client); packets per pass/drop\n"
-		"        reason. With -j: {\"routes\": [...], \"reasons\": [...]}; a route\n"
-		"        also has the new connections it refused: denied, rate_limited.\n",
+		"        reason; per route its SYN flood guard: syn-cookies mode (auto,\n"
+		"        on, off), active (cookies answer its SYNs now), cookies sent,\n"
+		"        valid and failed, pending drops (client packets of a cookie\n"
+		"        flow before its backend answered). With -j: {\"routes\": [...],\n"
+		"        \"reasons\": [...]}; a route also has the new connections it\n"
+		"        refused (denied, rate_limited) and \"syn_guard\": {mode, active,\n"
+		"        cookies_sent, cookies_valid, cookies_failed, pending_drops}.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -68,6 +76,33 @@ static void counters_text(const char *what, const struct portier_stats *st)
 	       (unsigned long long)st->bytes[0], (unsigned long long)st->bytes[1]);
 }
 
+static json_t *guard_json(const char *mode, const struct pt_syn_guard *g)
+{
+	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "mode", mode, "active", g->active,
+			      "cookies_sent", (json_int_t)g->cookies_sent,
+			      "cookies_valid", (json_int_t)g->cookies_valid,
+			      "cookies_failed", (json_int_t)g->cookies_failed,
+			      "pending_drops", (json_int_t)g->pending_dropped);
+
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
+/* The SYN guard table, after the routes: one line per route. */
+static void guards_text(const struct pt_dp_route_view *v, const struct pt_syn_guard *g, size_t n)
+{
+	printf("\n%-24s %-11s %-6s %14s %14s %14s %14s\n", "ROUTE", "SYN_COOKIES", "ACTIVE",
+	       "COOKIES_SENT", "COOKIES_VALID", "COOKIES_FAILED", "PENDING_DROPS");
+	for (size_t i = 0; i < n; i++)
+		printf("%-24s %-11s %-6s %14llu %14llu %14llu %14llu\n", v[i].meta.name,
+		       pt_syn_guard_mode(v[i].flags), g[i].active ? "yes" : "no",
+		       (unsigned long long)g[i].cookies_sent,
+		       (unsigned long long)g[i].cookies_valid,
+		       (unsigned long long)g[i].cookies_failed,
+		       (unsigned long long)g[i].pending_dropped);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct pt_dp_route_view *v;
@@ -76,6 +111,7 @@ static int do_show(int argc, char **argv)
 	uint64_t rc[PORTIER_R_MAX];
 	char ap[CLI_ADDRPORT_BUF];
 	char what[CLI_ADDRPORT_BUF + PORTIER_ROUTE_NAME_MAX + 32];	/* unreadable counters */
+	struct pt_syn_guard *guards;
 	bool ok = false;
 	size_t n;
 	int err = 0;
@@ -86,6 +122,7 @@ static int do_show(int argc, char **argv)
 	if (!dp)
 		return 1;
 	n = pt_dp_view(dp, &v);
+	guards = xcalloc(n ? n : 1, sizeof(*guards));
 	if (!pt_g.json)
 		printf("%-40s %10s %12s %12s %14s %14s\n", "ROUTE / BACKEND", "FLOWS", "PKTS_IN",
 		       "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
@@ -97,6 +134,9 @@ static int do_show(int argc, char **argv)
 		err = pt_route_stats_sum(pt_dp_skel(dp), &v[i], &st);
 		if (!err)
 			err = pt_route_refused_sum(pt_dp_skel(dp), v[i].id, &rf);
+		if (!err)
+			err = pt_syn_guard_read(pt_dp_skel(dp)->maps.portier_syn_guard, v[i].id,
+						v[i].flags, &guards[i]);
 		if (err) {
 			snprintf(what, sizeof(what), "route %s", v[i].meta.name);
 			json_decref(bes);
@@ -107,6 +147,9 @@ static int do_show(int argc, char **argv)
 						    "denied", (json_int_t)rf.denied,
 						    "rate_limited", (json_int_t)rf.rate_limited),
 					  &st);
+		if (pt_g.json)
+			json_object_set_new(o, "syn_guard",
+					    guard_json(pt_syn_guard_mode(v[i].flags), &guards[i]));
 		else
 			counters_text(v[i].meta.name, &st);
 		for (size_t j = 0; j < v[i].n_be && !err; j++) {
@@ -142,6 +185,9 @@ static int do_show(int argc, char **argv)
 		      "plane from this version of portier?", cli_pin_dir());
 	else
 		ok = true;
+	if (ok && !pt_g.json && n)
+		guards_text(v, guards, n);
+	free(guards);
 	pt_dp_view_free(v, n);
 	if (!ok) {
 		pt_dp_close(dp);

@@ -207,9 +207,9 @@ static __u32 route_flags(const struct pt_route *r, bool pool_policy)
 		f |= PORTIER_ROUTE_F_DNAT;
 	if (r->options & (PT_OPT_HTTPLOG | PT_OPT_TCPLOG))
 		f |= PORTIER_ROUTE_F_LOG;
-	if (r->proto == IPPROTO_TCP && r->syn_cookies == PT_SYN_COOKIES_ON)
+	if (pt_route_syn_cookies(r) == PT_SYN_COOKIES_ON)
 		f |= PORTIER_ROUTE_F_COOKIES_ON;
-	else if (r->proto == IPPROTO_TCP && r->syn_cookies == PT_SYN_COOKIES_AUTO)
+	else if (pt_route_syn_cookies(r) == PT_SYN_COOKIES_AUTO)
 		f |= PORTIER_ROUTE_F_COOKIES_AUTO;
 	return f;
 }
@@ -734,6 +734,11 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	if (!err)
 		dp->cfg = c;
 	return err;
+}
+
+const struct portier_config *pt_dp_config(const struct pt_dataplane *dp)
+{
+	return &dp->cfg;
 }
 
 int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n)
@@ -1356,6 +1361,10 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 				err = map_zero(s->maps.portier_rr, id);
 			if (!err)
 				err = map_zero(s->maps.portier_route_refused, id);
+			/* Nor does it inherit a former route's cookie counters
+			 * or "auto" state (on_until_ns). */
+			if (!err)
+				err = map_zero(s->maps.portier_syn_guard, id);
 		}
 		if (!err)
 			err = map_update(s->maps.portier_routes, &id, rt, "a route");

@@ -112,6 +112,8 @@ void pt_dp_config_defaults(struct portier_config *cfg);
  * connection table's fields (ct_buckets, ct_seed) are the table's own and
  * stay as they are, whatever cfg holds. */
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
+/* The configuration as last written by pt_dp_set_config (defaults before). */
+const struct portier_config *pt_dp_config(const struct pt_dataplane *dp);
 
 /* portier_local: exactly these addresses (IPv4 only for now). */
 int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n);

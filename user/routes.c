@@ -12,6 +12,7 @@
  *         port: 1..65535                  int, string or "{{ ref }}"
  *         proto: tcp|udp                  extension, default tcp
  *         nat: snat|dnat                  extension, default snat
+ *         syn_cookies: auto|on|off        extension, default auto (TCP only)
  *         destination:
  *           group: {name: G2, port: P}    backends: G2's hosts at P
  *           balance: roundrobin
@@ -95,6 +96,11 @@ static const char *const target_keys[] = { "group", NULL };
 /* ---- text forms -------------------------------------------------------- */
 
 static const char *const syn_cookies_names[] = { "auto", "on", "off" };
+
+enum pt_syn_cookies pt_route_syn_cookies(const struct pt_route *r)
+{
+	return r->proto == IPPROTO_TCP ? r->syn_cookies : PT_SYN_COOKIES_OFF;
+}
 
 const char *pt_syn_cookies_name(enum pt_syn_cookies c)
 {
@@ -585,12 +591,18 @@ static void parse_mode_nat(struct build *b, const struct pt_val *rv, struct pt_r
 			 "gateway's address) or dnat (backends see the client's address)", s);
 	free(s);
 
+	/* syn_cookies: auto (default), on, off; TCP only (parse_listen has
+	 * set the protocol). A UDP route keeps the value but never uses it. */
 	r->syn_cookies = PT_SYN_COOKIES_AUTO;
 	s = get_text(b, rv, "syn_cookies", r->name, "syn_cookies", &node, &err);
 	if (s && pt_syn_cookies_parse(s, &r->syn_cookies))
 		pt_error(b->d, &node->pos, r->name,
 			 "syn_cookies '%s' is unknown; use auto (the default: cookies while a "
 			 "SYN flood lasts), on (every SYN) or off", s);
+	else if (s && r->proto == IPPROTO_UDP)
+		pt_warn(b->d, &node->pos, r->name,
+			"syn_cookies applies to TCP routes only; ignored on this UDP route "
+			"(remove it)");
 	free(s);
 }
 

@@ -154,6 +154,9 @@ const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char
 const char *pt_proto_name(uint8_t proto);
 const char *pt_nat_name(enum pt_nat nat);
 const char *pt_syn_cookies_name(enum pt_syn_cookies c);	/* "auto", "on", "off" */
+/* What a route's SYN cookies are in effect: its syn_cookies for TCP, off
+ * for UDP (cookies are a TCP handshake). */
+enum pt_syn_cookies pt_route_syn_cookies(const struct pt_route *r);
 /* "auto", "on" or "off" into *out: 0, or -EINVAL. */
 int pt_syn_cookies_parse(const char *s, enum pt_syn_cookies *out);
 /* PT_OPT_* bits as "httplog,tcplog", or "-" for none. */

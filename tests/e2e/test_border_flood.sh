@@ -41,9 +41,8 @@ flood_reason() {
 }
 
 test_syn_flood_spares_established_and_slow_clients() {
-	local ports dmac trafgen idle_out slow_out go flood_pid idle_pid sent valid remote
-	trafgen=$(dirname "$PORTIER")/trafgen
-	[ -x "$trafgen" ] || { e2e_log "no $trafgen; run make tests"; return 1; }
+	local ports dmac idle_out slow_out go flood_pid idle_pid sent valid remote
+	[ -x "$TRAFGEN" ] || { e2e_log "no $TRAFGEN; run make tests"; return 1; }
 	topo_up 2 3
 	servers_up gateway-1 gateway-2 gateway-3
 	inv_seed "$E2E_TMP/inv"
@@ -65,8 +64,8 @@ test_syn_flood_spares_established_and_slow_clients() {
 	# spoofed sources are dropped as they reach the client namespace (on a
 	# real network they never come back to the sender's host), so that
 	# they do not crowd the client's own replies out of its veth ring.
-	ns "$NS_CLIENT" "$trafgen" dropnet --dev c0 --net "$FLOOD_SRC/24"
-	ip netns exec "$NS_CLIENT" timeout $((FLOOD_S + 30)) "$trafgen" send --dev c0 \
+	ns "$NS_CLIENT" "$TRAFGEN" dropnet --dev c0 --net "$FLOOD_SRC/24"
+	ip netns exec "$NS_CLIENT" timeout $((FLOOD_S + 30)) "$TRAFGEN" send --dev c0 \
 		--dmac "$dmac" --src "$FLOOD_SRC" --dst "$GW_IN_ADDR" --dport "$FLOOD_PORT" \
 		--proto syn --flows 1000000 --ports 60000 --duration "$FLOOD_S" \
 		>"$E2E_TMP/flood.out" 2>&1 &

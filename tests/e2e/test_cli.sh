@@ -138,6 +138,57 @@ EOF2
 		{ e2e_log "no replacement warning: $(tail -3 "$DAEMON_LOG")"; return 1; }
 }
 
+# A runtime route with syn-cookies on, to remote backends: connections
+# are answered with a cookie and opened by their valid ACK, and stats show
+# gives the route's SYN guard in JSON and text; the seed's routes are
+# idle. The
+# servers speak first, so each connection waits for the backend's SYN-ACK
+# retransmission (1 s): 5 s per connection. A cookie SYN-ACK sent with
+# XDP_TX on a veth may reach the client only seconds later (seen on this
+# kernel), so a connection may fail: up to 10 are tried for 3 successes,
+# and the counters are checked against what succeeded.
+test_cli_syn_guard() {
+	local out j ok=0 tries=0
+	seed_up snat
+	cli route add guarded port "$UNDECLARED_PORT" syn-cookies on \
+		backend "$GW_NET.2:$UNDECLARED_PORT" backend "$GW_NET.3:$UNDECLARED_PORT"
+	if cli route add dnsx port "$UNDECLARED_PORT" proto udp syn-cookies auto \
+		backend "$GW_NET.2:53" 2>"$E2E_TMP/add.err"; then
+		e2e_log "syn-cookies auto on a UDP route accepted"; return 1
+	fi
+	grep -q 'applies to TCP routes only' "$E2E_TMP/add.err" ||
+		{ e2e_log "route add udp: $(cat "$E2E_TMP/add.err")"; return 1; }
+	jcheck "route show guarded" '.[0].syn_cookies == "on"' "$(cli -j route show guarded)"
+	# Three connections through the SYN proxy. The servers speak first:
+	# each waits for the backend's SYN-ACK retransmission (1 s), which
+	# portier answers for the silent client (docs/dataplane.md).
+	for tries in 1 2 3; do
+		out=$(ns "$NS_CLIENT" timeout 30 "$CLIENT" tcp "$GW_IN_ADDR" "$UNDECLARED_PORT" 1 5)
+		echo "$out" | grep -q '^gateway-[23] 1$' && ok=$((ok + 1))
+	done
+	e2e_log "connections under cookies: $ok of $tries"
+	[ "$ok" -eq 3 ] || { e2e_log "a connection under cookies failed"; return 1; }
+	j=$(cli -j stats show)
+	no_nulls "stats show" "$j"
+	jcheck "syn_guard of guarded" "[.routes[] | select(.route == \"guarded\")][0].syn_guard |
+		.mode == \"on\" and .active == true and .cookies_valid >= $ok and
+		.cookies_sent >= .cookies_valid and .cookies_failed == 0 and
+		(.pending_drops | type) == \"number\"" "$j"
+	# The seed's TCP routes are auto, its UDP route off; all idle.
+	jcheck "syn_guard of the seed" 'all(.routes[] | select(.route != "guarded");
+		.syn_guard | (.mode | IN("auto", "off")) and .active == false and
+		.cookies_sent == 0 and .cookies_valid == 0 and .cookies_failed == 0 and
+		.pending_drops == 0) and ([.routes[].syn_guard.mode] | index("auto") != null)' "$j"
+	jcheck "syn_cookie_valid reason" "([.reasons[] | select(.reason ==
+		\"syn_cookie_valid\")][0].packets) == ([.routes[] | select(.route ==
+		\"guarded\")][0].syn_guard.cookies_valid)" "$j"
+	out=$(cli stats show)
+	echo "$out" | grep -qE '^ROUTE +SYN_COOKIES +ACTIVE +COOKIES_SENT +COOKIES_VALID +COOKIES_FAILED +PENDING_DROPS$' &&
+		echo "$out" | grep -qE "^guarded +on +yes +[0-9]+ +[1-9][0-9]* +0 +[0-9]+$" &&
+		echo "$out" | grep -qE '^dash +auto +no +0 +0 +0 +0$' ||
+		{ e2e_log "stats show text: $(echo "$out" | grep -A9 SYN_COOKIES)"; return 1; }
+}
+
 test_cli_json_contract() {
 	local j obj out
 	seed_up snat
@@ -149,7 +200,7 @@ test_cli_json_contract() {
 		"string" and (.id | type) == "number" and (.origin | IN("inventory",
 		"runtime")) and (.address | type) == "string" and (.port | type) == "number" and
 		(.proto | IN("tcp", "udp")) and (.nat | IN("snat", "dnat")) and .balance ==
-		"roundrobin" and (.options | type) == "array" and (.check | type) == "object"
+		"roundrobin" and (.syn_cookies | IN("auto", "on", "off")) and (.options | type) == "array" and (.check | type) == "object"
 		and (.backends | type) == "array" and all(.backends[]; (.state | IN("up",
 		"drained", "down")) and (.local | type) == "boolean"))' "$j"
 	jcheck "local backend" '[.[] | select(.name == "dash") | .backends[] |
@@ -170,7 +221,10 @@ test_cli_json_contract() {
 	j=$(cli -j stats show)
 	no_nulls "stats show" "$j"
 	jcheck "stats show" '(.routes | length) == 8 and all(.routes[]; (.backends | type) ==
-		"array") and ([.routes[] | select(.route == "dash")][0] | .flows == 6 and
+		"array" and (.syn_guard.mode | IN("auto", "on", "off")) and
+		(.syn_guard.active | type) == "boolean" and all(.syn_guard.cookies_sent,
+		.syn_guard.cookies_valid, .syn_guard.cookies_failed, .syn_guard.pending_drops;
+		type == "number")) and ([.routes[] | select(.route == "dash")][0] | .flows == 6 and
 		.packets.in > 0 and .packets.out > 0 and .bytes.in > 0) and
 		(.reasons | type) == "array" and ([.reasons[].reason] | index("no_backend") !=
 		null) and all(.reasons[]; .action | IN("pass", "drop", "forward", "event", "transmit"))' "$j"

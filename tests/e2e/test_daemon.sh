@@ -107,3 +107,39 @@ test_seed_fixture_six_routes() {
 			return 1
 	done <"$E2E_TMP/routes"
 }
+
+# config_field NAME: a field of the pinned portier_config, as bpftool reads
+# it (BTF).
+config_field() {
+	ns "$NS_GW" bpftool -j map dump pinned "$PIN_DIR/portier_config" |
+		jq -e ".[0].formatted.value.$1"
+}
+
+# The SYN cookie settings (docs/operations.md, "The border under attack"):
+# --syn-cookie-rate goes to portier_config.syn_rate; syn_mss is the smaller
+# NIC MTU less 40, and follows an MTU change within a tick (5 s); a rate
+# out of range is refused before anything is loaded.
+test_daemon_syn_cookie_settings() {
+	local rc=0
+	topo_up 2 3
+	inv_seed "$E2E_TMP/inv" udp
+	for bad in 0 10000001 2k; do
+		rc=0
+		ns "$NS_GW" "$PORTIER" daemon -i "$E2E_TMP/inv" --host gateway-1 --input in0 \
+			--output out0 --bpffs "$PIN_DIR" --syn-cookie-rate "$bad" \
+			2>"$E2E_TMP/bad.err" || rc=$?
+		[ "$rc" -eq 1 ] && grep -q "syn-cookie-rate '$bad': expected SYNs a second" \
+			"$E2E_TMP/bad.err" ||
+			{ e2e_log "--syn-cookie-rate $bad: exit $rc, $(cat "$E2E_TMP/bad.err")"; return 1; }
+	done
+	daemon_start "$E2E_TMP/inv" --syn-cookie-rate 5000
+	grep -q 'SYN cookies offer MSS 1460 (MTU 1500 on in0, 1500 on out0); syn_cookies auto turns them on above 5000 SYN/s per CPU and route' \
+		"$DAEMON_LOG" || { e2e_log "no SYN cookie line: $(cat "$DAEMON_LOG")"; return 1; }
+	[ "$(config_field syn_rate)" = 5000 ] && [ "$(config_field syn_mss)" = 1460 ] ||
+		{ e2e_log "config: rate $(config_field syn_rate), mss $(config_field syn_mss)"; return 1; }
+	ns "$NS_GW" ip link set out0 mtu 1400
+	WAIT_STEPS=150 wait_for "syn_mss 1360" eval '[ "$(config_field syn_mss)" = 1360 ]'
+	grep -q 'SYN cookies offer MSS 1360 (MTU 1500 on in0, 1400 on out0)' "$DAEMON_LOG" ||
+		{ e2e_log "no MSS change logged: $(tail -3 "$DAEMON_LOG")"; return 1; }
+	[ "$(config_field syn_rate)" = 5000 ]
+}

@@ -55,11 +55,18 @@
 #define WAIT_MAX_NS	10000000000ull	/* a partner stuck 10 s fails the test */
 #define WILD_PORT	85		/* the harness's "*" route: one backend */
 
+/* A run that waited this long for its partner's claim (CT_WAIT_NS of
+ * bpf/conntrack.h) may have given up and dropped: the partner stalled (a
+ * shared machine preempts it), which is the documented outcome, not a
+ * fault. A drop in a run shorter than that is one. */
+#define STALL_NS	20000
+
 /* One step of both threads: what each one's frame became. */
 struct result {
 	int action;
 	uint32_t daddr;
 	uint16_t sport, dport;
+	uint64_t ns;		/* the run's wall time */
 };
 
 static struct {
@@ -143,8 +150,10 @@ static void *worker(void *arg)
 		for (int k = 0; k < per && !race.err[t]; k++) {
 			struct result *r = &race.res[t][s * (unsigned long)per + (unsigned long)k];
 			size_t n = syn(t, s, k, f);
+			uint64_t t0 = now_ns();
 
 			race.err[t] = xf_run(XF_IN, f, n, out, &r->action);
+			r->ns = now_ns() - t0;
 			r->daddr = pkt_daddr(out);
 			r->sport = pkt_sport(out);
 			r->dport = pkt_dport(out);
@@ -197,7 +206,7 @@ static void test_same_syn_on_two_cpus(void **state)
 			both++;
 		} else if (a->action == XDP_REDIRECT || b->action == XDP_REDIRECT) {
 			one++;	/* the other gave up waiting: dropped */
-		} else {
+		} else if (a->ns < STALL_NS && b->ns < STALL_NS) {
 			fail_msg("step %lu: neither CPU forwarded the SYN", s);
 		}
 	}
@@ -335,7 +344,7 @@ static int fill_bucket(unsigned long step)
 static void test_same_syn_full_bucket(void **state)
 {
 	__u32 zero = 0;
-	unsigned long fwd = 0;
+	unsigned long fwd = 0, stalled = 0;
 
 	(void)state;
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(xf_dp())->maps.portier_config),
@@ -343,20 +352,24 @@ static void test_same_syn_full_bucket(void **state)
 	run_phase(2, FULL_STEPS, fill_bucket);
 	assert_int_equal(fill_bucket(FULL_STEPS), 0);	/* checks the last step */
 	for (unsigned long s = 0; s < FULL_STEPS; s++)
-		for (int t = 0; t < 2; t++)
+		for (int t = 0; t < 2; t++) {
 			fwd += race.res[t][s].action == XDP_REDIRECT;
+			stalled += race.res[t][s].action != XDP_REDIRECT &&
+				   race.res[t][s].ns >= STALL_NS;
+		}
 	printf("ct race: same SYN on two CPUs into a full bucket, %lu steps: %lu forwarded, "
-	       "victims lost %lu (steps whose reply entry took a second victim: %lu)\n",
-	       (unsigned long)FULL_STEPS, fwd, full.lost, full.same);
+	       "%lu dropped after a stall, victims lost %lu (steps whose reply entry took a "
+	       "second victim: %lu)\n",
+	       (unsigned long)FULL_STEPS, fwd, stalled, full.lost, full.same);
 	if (full.bad_step)
 		fail_msg("%lu entries gone or kept against one victim per kept claim (an "
 			 "evicted entry not put back when its claim was given back?), first "
 			 "after step %lu", full.lost, full.bad_step - 1);
 	/* Both CPUs forward: when both evict the same victim, the second
 	 * takes the next one (CT_EVICT_TRIES), then the lower claim wins
-	 * as in phase 0. Three drops allowed for a partner stalled 20 µs
-	 * (about 1 in 10,000 in phase 0); with one try, 12-25 drop. */
-	assert_true(fwd >= 2 * FULL_STEPS - 3);
+	 * as in phase 0. The only drops: a run that waited out a stalled
+	 * partner (STALL_NS); with one try, 12-25 drop at once. */
+	assert_int_equal(fwd + stalled, 2 * FULL_STEPS);
 }
 
 static int setup(void **state)

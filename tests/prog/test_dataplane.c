@@ -2,7 +2,7 @@
 /*
  * test_dataplane.c - user/dataplane.c against a loaded skeleton (root): what
  * pt_dp_apply leaves in the maps, id stability across applies, a bad set
- * changing nothing, drain, conntrack garbage collection and the flows of a
+ * changing nothing, a new route's zero SYN guard, drain, conntrack garbage collection and the flows of a
  * removed backend, and adoption of pinned maps by a second load.
  */
 #include <arpa/inet.h>
@@ -25,6 +25,7 @@
 
 #include "ct_table.h"
 #include "dataplane.h"
+#include "syn_guard.h"
 #include "portier.skel.h"
 
 #define PORT_A	30080
@@ -306,6 +307,82 @@ static void test_removed_backend_keeps_route_totals(void **state)
 	pt_dp_close(dp);
 }
 
+/* Every CPU's portier_syn_guard entry of route id: all zero? */
+static bool syn_guard_zero(struct pt_dataplane *dp, __u32 id, struct portier_syn_guard *g,
+			   int ncpu)
+{
+	static const struct portier_syn_guard zero;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_syn_guard),
+					     &id, g), 0);
+	for (int c = 0; c < ncpu; c++)
+		if (memcmp(&g[c], &zero, sizeof(zero)))
+			return false;
+	return true;
+}
+
+/* A route id given to a new route (at runtime or by an apply) starts with
+ * a zero SYN guard: no cookie counters and no "auto" state inherited from
+ * whatever had the id before; a route that stays keeps its own. Every slot
+ * is dirtied first, so whichever id a new route gets was dirty. */
+static void test_new_route_zero_syn_guard(void **state)
+{
+	struct pt_dataplane *dp = open_dp();
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_syn_guard *g = calloc((size_t)ncpu, sizeof(*g));
+	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct pt_route c = { .name = "c", .wildcard = true, .port = PORT_C,
+			      .proto = IPPROTO_TCP, .backends = &bc, .n_backends = 1 };
+	struct pt_syn_guard sum;
+	struct fixture f;
+	int fd;
+	__u32 rb, id;
+
+	(void)state;
+	assert_non_null(g);
+	fixture_init(&f);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	rb = pt_dp_route_id(dp, "b");
+	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_syn_guard);
+	for (int k = 0; k < ncpu; k++)
+		g[k] = (struct portier_syn_guard){ .window_ns = 1, .on_until_ns = UINT64_MAX,
+						   .window_syns = 5000, .cookies_sent = 7,
+						   .cookies_valid = 3, .cookies_failed = 2,
+						   .pending_dropped = 1 };
+	for (id = 0; id < PORTIER_MAX_ROUTES; id++)
+		assert_int_equal(bpf_map_update_elem(fd, &id, g, BPF_ANY), 0);
+
+	/* a leaves; c comes at runtime. */
+	f.r[0] = f.r[1];
+	f.rs.n_routes = 1;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(pt_dp_route_add(dp, &c), 0);
+	id = pt_dp_route_id(dp, "c");
+	assert_true(syn_guard_zero(dp, id, g, ncpu));
+	assert_int_equal(pt_syn_guard_read(pt_dp_skel(dp)->maps.portier_syn_guard, id,
+					   PORTIER_ROUTE_F_COOKIES_AUTO, &sum), 0);
+	assert_false(sum.active);
+	assert_int_equal(sum.cookies_sent, 0);
+
+	/* d comes from an apply, on a's old port. */
+	f.r[1] = f.r[0];
+	f.r[0] = (struct pt_route){ .name = "d", .wildcard = true, .port = PORT_A,
+				    .proto = IPPROTO_TCP, .backends = f.ba, .n_backends = 3 };
+	f.rs.n_routes = 2;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_true(syn_guard_zero(dp, pt_dp_route_id(dp, "d"), g, ncpu));
+
+	/* b stayed through both: its counters and state are its own. */
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+	assert_false(syn_guard_zero(dp, rb, g, ncpu));
+	assert_int_equal(pt_syn_guard_read(pt_dp_skel(dp)->maps.portier_syn_guard, rb,
+					   PORTIER_ROUTE_F_COOKIES_AUTO, &sum), 0);
+	assert_true(sum.active);
+	assert_int_equal(sum.cookies_sent, 7 * ncpu);
+	free(g);
+	pt_dp_close(dp);
+}
+
 static void test_bad_set_changes_nothing(void **state)
 {
 	struct pt_dataplane *dp = open_dp();
@@ -560,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_ids_stable_and_removal),
 		cmocka_unit_test(test_one_service_per_port),
 		cmocka_unit_test(test_removed_backend_keeps_route_totals),
+		cmocka_unit_test(test_new_route_zero_syn_guard),
 		cmocka_unit_test(test_bad_set_changes_nothing),
 		cmocka_unit_test(test_half_written_says_so),
 		cmocka_unit_test(test_drain_and_enable),

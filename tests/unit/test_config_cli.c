@@ -6,6 +6,7 @@
  * Run from the repository root (tests/run.sh does).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -113,6 +114,8 @@ static void test_seed_json(void **state)
 		assert_string_equal(json_string_value(json_object_get(route, "nat")), "snat");
 		assert_string_equal(json_string_value(json_object_get(route, "balance")),
 				    "roundrobin");
+		assert_string_equal(json_string_value(json_object_get(route, "syn_cookies")),
+				    "auto");
 		assert_int_equal(json_array_size(json_object_get(route, "options")), 1);
 		assert_string_equal(json_string_value(json_array_get(
 					    json_object_get(route, "options"), 0)), "httplog");
@@ -178,6 +181,79 @@ static void test_seed_text(void **state)
 	assert_non_null(strstr(r.err, SEED "/group_vars/kube_gateway_pool.yml:69:13: warning: "
 				      "route 'v-admin': '{{ app.v-admin.port }}'"));
 	assert_null(strstr(r.err, "error"));
+	run_free(&r);
+}
+
+/* A route line of the text table, from its name to the end of the line. */
+static char *table_line(const char *out, const char *name)
+{
+	char *want, *p, *end;
+
+	assert_true(asprintf(&want, "\n%s ", name) > 0);
+	p = strstr(out, want);
+	free(want);
+	assert_non_null(p);
+	end = strchr(p + 1, '\n');
+	return strndup(p + 1, end ? (size_t)(end - p - 1) : strlen(p + 1));
+}
+
+/* Each route's syn_cookies in effect (off on a UDP route, with the
+ * warning), in JSON and in the table's SYN_COOKIES column; a bad mode is
+ * an error and leaves its route out. */
+static void test_syn_cookies(void **state)
+{
+	static const char *const want[][2] = {
+		{ "web", "on" }, { "api", "off" }, { "admin", "auto" }, { "dns", "off" },
+	};
+	struct run r;
+	json_t *j, *routes, *route, *w;
+	size_t i;
+
+	(void)state;
+	run(&r, "-j config check -i tests/fixtures/syn-cookies --host gw-1");
+	assert_int_equal(r.status, 1);
+	j = parse(r.out);
+	routes = json_object_get(j, "routes");
+	assert_int_equal(json_array_size(routes), 4);
+	for (size_t k = 0; k < 4; k++) {
+		bool found = false;
+
+		json_array_foreach(routes, i, route) {
+			if (strcmp(json_string_value(json_object_get(route, "name")), want[k][0]))
+				continue;
+			found = true;
+			assert_string_equal(json_string_value(json_object_get(route,
+									      "syn_cookies")),
+					    want[k][1]);
+		}
+		assert_true(found);
+	}
+	assert_int_equal(json_array_size(json_object_get(j, "warnings")), 1);
+	w = json_array_get(json_object_get(j, "warnings"), 0);
+	assert_string_equal(json_string_value(json_object_get(w, "route")), "dns");
+	assert_int_equal(json_integer_value(json_object_get(w, "line")), 27);
+	assert_int_equal(json_integer_value(json_object_get(w, "column")), 28);
+	assert_non_null(strstr(json_string_value(json_object_get(w, "message")),
+			       "syn_cookies applies to TCP routes only; ignored"));
+	w = json_array_get(json_object_get(j, "errors"), 0);
+	assert_string_equal(json_string_value(json_object_get(w, "route")), "slow");
+	json_decref(j);
+	run_free(&r);
+
+	run(&r, "config check -i tests/fixtures/syn-cookies --host gw-1");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "  SYN_COOKIES  "));
+	for (size_t k = 0; k < 4; k++) {
+		char *line = table_line(r.out, want[k][0]), *cell;
+
+		assert_true(asprintf(&cell, " roundrobin  %s ", want[k][1]) > 0);
+		if (!strstr(line, cell))
+			fail_msg("route %s: no '%s' in '%s'", want[k][0], cell, line);
+		free(cell);
+		free(line);
+	}
+	assert_non_null(strstr(r.err, "tests/fixtures/syn-cookies/hosts.yml:27:28: warning: "
+				      "route 'dns': syn_cookies applies to TCP routes only"));
 	run_free(&r);
 }
 
@@ -277,6 +353,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_json),
 		cmocka_unit_test(test_seed_text),
+		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_errors_json),
 		cmocka_unit_test(test_unknown_host),
 		cmocka_unit_test(test_missing_inventory),

@@ -532,6 +532,37 @@ static void test_bad_check(void **state)
 		"or a number with a unit: 500ms, 2s, 1m (at most 24h)\n");
 }
 
+/* syn_cookies: the modes as written (on unquoted too: a YAML 1.1 boolean to
+ * some parsers, text here), auto by default, off in effect on a UDP route
+ * with a warning at the value; an unknown mode is an error at its value. */
+static void test_syn_cookies(void **state)
+{
+	static const char *const names[] = { "web", "api", "admin", "dns" };
+	static const enum pt_syn_cookies want[] = { PT_SYN_COOKIES_ON, PT_SYN_COOKIES_OFF,
+						    PT_SYN_COOKIES_AUTO, PT_SYN_COOKIES_OFF };
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/syn-cookies", "gw-1", &dns);
+	assert_string_equal(r.text,
+		"tests/fixtures/syn-cookies/hosts.yml:27:28: warning: route 'dns': syn_cookies "
+		"applies to TCP routes only; ignored on this UDP route (remove it)\n"
+		"tests/fixtures/syn-cookies/hosts.yml:31:28: error: route 'slow': syn_cookies "
+		"'sometimes' is unknown; use auto (the default: cookies while a SYN flood "
+		"lasts), on (every SYN) or off\n");
+	assert_null(pt_routeset_find(r.rs, "slow"));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct pt_route *rt = pt_routeset_find(r.rs, names[i]);
+
+		assert_non_null(rt);
+		assert_int_equal(pt_route_syn_cookies(rt), want[i]);
+	}
+	assert_string_equal(pt_syn_cookies_name(pt_route_syn_cookies(pt_routeset_find(r.rs, "web"))),
+			    "on");
+	result_free(&r);
+}
+
 /* ---- host addresses ---------------------------------------------------- */
 
 static const char resolve_yaml[] =
@@ -829,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_bad_resolve),
 		cmocka_unit_test(test_bad_proto_nat),
 		cmocka_unit_test(test_bad_check),
+		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_resolution),
 		cmocka_unit_test(test_is_local),
 		cmocka_unit_test(test_extensions),
