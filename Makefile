@@ -4,11 +4,16 @@
 #   make            build              make test    all tests (root)
 #   make deps       Debian packages    make demo    the netns demo (root)
 #   make install    PREFIX, DESTDIR    make fuzz    libFuzzer, FUZZ_SECONDS
+#   make deb        the Debian package (build/deb/), DEB_VERSION
 #   make vmlinux    regenerate vmlinux.h from this kernel's BTF
 #   make bench      benchmarks (root)  V=1          show full commands
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# The systemd unit goes where systemd looks for units of this prefix
+# (/usr/local/lib/systemd/system; the package puts it in /lib/systemd/system).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 BUILD := build
 CC ?= gcc
 CLANG ?= clang
@@ -50,7 +55,7 @@ TEST_HEADERS := $(wildcard tests/lib/*.h)
 # Keep the BPF objects and skeletons (intermediate files of the chain).
 .SECONDARY:
 .PHONY: all deps test unit-test prog-test e2e-test demo bench fuzz install \
-	uninstall vmlinux clean tests
+	uninstall vmlinux clean tests deb
 
 all: $(BUILD)/portier
 
@@ -70,11 +75,11 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/*.h) $(SKELS) | $(BUILD)/obj
 	$(msg) CC $@
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(USER_CFLAGS) -c $< -o $@
 
 $(BUILD)/portier: $(USER_OBJS)
 	$(msg) LINK $@
-	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS) $(TEST_HEADERS) | $(BUILD)/tests
 	$(msg) CC $@
@@ -142,14 +147,42 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_USER) $(TEST_HELPERS) $(wildcard user/*.h
 fuzz: deps $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# The binary, man page, bash completion, the systemd unit (its ExecStart
+# names this PREFIX's binary) and /etc/default/portier (only if absent: it
+# is the operator's).
 install: $(BUILD)/portier
 	install -D -m 0755 $(BUILD)/portier $(DESTDIR)$(PREFIX)/sbin/portier
-	$(if $(wildcard docs/portier.8),install -D -m 0644 docs/portier.8 $(DESTDIR)$(PREFIX)/share/man/man8/portier.8)
-	$(if $(wildcard tools/portier.bash-completion),install -D -m 0644 tools/portier.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier)
+	install -D -m 0644 docs/portier.8 $(DESTDIR)$(PREFIX)/share/man/man8/portier.8
+	install -D -m 0644 tools/portier.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/systemd/portier.service.in >$(DESTDIR)$(UNITDIR)/portier.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portier.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/portier ] || \
+		install -D -m 0644 deploy/systemd/portier.default $(DESTDIR)$(SYSCONFDIR)/default/portier
 
+# /etc/default/portier is left: it is the operator's.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/portier $(DESTDIR)$(PREFIX)/share/man/man8/portier.8 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/portier \
+		$(DESTDIR)$(UNITDIR)/portier.service
+
+# The Debian package, with debhelper (debian/), built from a copy of this
+# tree in build/deb/src (so the build neither touches build/ nor writes
+# outside the tree); the .deb lands in build/deb/. DEB_VERSION defaults to
+# 0.1.0+N.gHASH (N commits), newer for every commit.
+DEB_VERSION ?= $(shell tools/deb-version.sh)
+DEB_DIR = $(abspath $(BUILD))/deb
+# (The sub-make of debian/rules gets none of these variables: its BUILD is
+# the copy's build/.)
+deb:
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . | tar -C $(DEB_DIR)/src -xf -
+	$(Q)rm -rf $(DEB_DIR)/src/$(BUILD)
+	$(Q)tools/deb-changelog.sh "$(DEB_VERSION)" >$(DEB_DIR)/src/debian/changelog
+	$(msg) DEB $(DEB_DIR)/portier_$(DEB_VERSION)_*.deb
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES dpkg-buildpackage -b -us -uc -j2 >$(DEB_DIR)/build.log 2>&1 || \
+		{ tail -30 $(DEB_DIR)/build.log; echo "make deb: dpkg-buildpackage failed; the whole log is $(DEB_DIR)/build.log" >&2; exit 1; }
+	$(Q)ls $(DEB_DIR)/*.deb
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h

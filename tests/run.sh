@@ -78,6 +78,8 @@ for level in "${levels[@]}"; do
 		run_suite tests/unit/ansible-reference.sh
 		# help, man page and bash completion name the same commands
 		run_suite tests/unit/docs-agree.sh
+		# the systemd unit, /etc/default/portier, the Ansible role
+		run_suite tests/unit/packaging.sh
 		;;
 	prog)
 		need_root prog || continue

@@ -21,8 +21,12 @@ PKGS=(
 	# make bench: the alternatives (HAProxy, nftables with conntrack), real
 	# servers and the HTTP load generator
 	nftables conntrack haproxy nginx-light wrk
-	# the reference for inventory semantics
-	ansible-core
+	# the reference for inventory semantics; the role in deploy/ansible
+	# (ansible-lint; python3-apt for its apt module)
+	ansible-core ansible-lint python3-apt
+	# make deb and its checks; the unit's checks (systemd-analyze verify)
+	# and its capability bounding set applied without systemd (setpriv)
+	debhelper lintian dpkg-dev systemd util-linux
 )
 
 if [ "${1:-}" = "--list" ]; then
