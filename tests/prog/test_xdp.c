@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * test_xdp.c - the XDP program through BPF_PROG_TEST_RUN. The skeleton is
- * loaded and its maps filled by user/dataplane.c, as the daemon does. The
+ * loaded and its maps filled by user/dataplane.h, as the daemon does. The
  * binary moves itself into a private network namespace (unshare) with two
  * veth pairs: "pin" (input, 198.51.100.1/24, the client 198.51.100.10 has a
  * permanent neighbour entry) and "pout" (output, 203.0.113.1/24, backends

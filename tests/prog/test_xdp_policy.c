@@ -4,7 +4,7 @@
  * the source policy (pool and route allow/deny lists, deny wins) and the
  * per-source token buckets, with their counters; packets of existing flows
  * are never refused; runtime entries and a reload. The private network of
- * tests/lib/testnet.h, routes filled by user/dataplane.c. Needs root.
+ * tests/lib/testnet.h, routes filled by user/dataplane.h. Needs root.
  */
 #include <errno.h>
 #include <net/if.h>

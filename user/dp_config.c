@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * dp_config.c - what the program knows of this host: portier_config, the
+ * NICs it transmits on (portier_tx_ports) and the local addresses a "*"
+ * route listens on (portier_local).
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane_int.h"
+#include "portier.skel.h"
+#include "util.h"
+
+void pt_dp_config_defaults(struct portier_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->snat_port_min = PORTIER_SNAT_PORT_MIN_DEFAULT;
+	cfg->snat_port_max = PORTIER_SNAT_PORT_MAX_DEFAULT;
+	cfg->tmo_tcp_syn = PORTIER_TMO_TCP_SYN_DEFAULT;
+	cfg->tmo_tcp_est = PORTIER_TMO_TCP_EST_DEFAULT;
+	cfg->tmo_tcp_close = PORTIER_TMO_TCP_CLOSE_DEFAULT;
+	cfg->tmo_udp = PORTIER_TMO_UDP_DEFAULT;
+	cfg->syn_rate = PORTIER_SYN_RATE_DEFAULT;
+	cfg->syn_mss = PORTIER_SYN_MSS_DEFAULT;
+	cfg->syn_wscale = PORTIER_SYN_WSCALE_DEFAULT;
+}
+
+int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
+{
+	struct portier *s = dp->skel;
+	__u32 zero = 0;
+	__u32 ifs[2] = { cfg->input_ifindex, cfg->output_ifindex };
+	struct portier_config c;
+	int err;
+
+	if (cfg->snat_port_min == 0 || cfg->snat_port_min > cfg->snat_port_max)
+		return fail(-EINVAL, "SNAT port range %u-%u is empty or starts at 0",
+			    cfg->snat_port_min, cfg->snat_port_max);
+	for (int i = 0; i < 2; i++) {
+		if (!ifs[i])
+			continue;
+		err = map_update(s->maps.portier_tx_ports, &ifs[i], &ifs[i], "an interface");
+		if (err)
+			return err;
+	}
+	c = *cfg;
+	c.ct_buckets = dp->cfg.ct_buckets;
+	c.ct_step = dp->cfg.ct_step;
+	c.ct_seed = dp->cfg.ct_seed;
+	err = map_update(s->maps.portier_config, &zero, &c, "the configuration");
+	if (!err)
+		dp->cfg = c;
+	return err;
+}
+
+const struct portier_config *pt_dp_config(const struct pt_dataplane *dp)
+{
+	return &dp->cfg;
+}
+
+int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n)
+{
+	int fd = bpf_map__fd(dp->skel->maps.portier_local);
+	struct portier_addr key, next, *stale = NULL;
+	size_t n_stale = 0;
+	void *prev = NULL;
+	__u32 one = 1;
+	int err = 0;
+
+	if (n > PORTIER_MAX_LOCAL_ADDRS)
+		return fail(-E2BIG, "%zu local addresses, at most %d", n,
+			    PORTIER_MAX_LOCAL_ADDRS);
+	/* Add first, then remove what is gone: no address is ever missing. */
+	for (size_t i = 0; i < n && !err; i++) {
+		if (addrs[i].family != AF_INET)
+			continue;
+		addr_to_bpf(&addrs[i], &key);
+		err = map_update(dp->skel->maps.portier_local, &key, &one, "a local address");
+	}
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		bool keep = false;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < n && !keep; i++) {
+			struct portier_addr a;
+
+			addr_to_bpf(&addrs[i], &a);
+			keep = addrs[i].family == AF_INET && !memcmp(&a, &key, sizeof(a));
+		}
+		if (!keep) {
+			stale = xrealloc(stale, (n_stale + 1) * sizeof(*stale));
+			stale[n_stale++] = key;
+		}
+	}
+	for (size_t i = 0; i < n_stale && !err; i++)
+		err = map_delete(dp->skel->maps.portier_local, &stale[i], "a local address");
+	free(stale);
+	return err;
+}
+
+/* Is interface name (or address label "name:label") the input NIC? Any
+ * interface is while no input NIC is set. */
+static bool on_input_nic(const struct pt_dataplane *dp, const char *name)
+{
+	char dev[IF_NAMESIZE];
+	size_t len = strcspn(name, ":");
+
+	if (!dp->cfg.input_ifindex)
+		return true;
+	if (len >= sizeof(dev))
+		return false;
+	memcpy(dev, name, len);
+	dev[len] = '\0';
+	return if_nametoindex(dev) == dp->cfg.input_ifindex;
+}
+
+/* Only the input NIC's addresses: a "*" route is for the clients' side. A
+ * peer gateway that forwards to this host as a backend sends to its
+ * output-side address; that traffic goes to the local stack (the NodePort
+ * behind it), not round the balancer a second time. */
+int pt_dp_refresh_local(struct pt_dataplane *dp)
+{
+	struct ifaddrs *ifa, *i;
+	struct pt_addr *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (getifaddrs(&ifa))
+		return fail(-errno, "cannot list this host's addresses: %s", strerror(errno));
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !on_input_nic(dp, i->ifa_name))
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].family = AF_INET;
+		v[n].v4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		n++;
+	}
+	freeifaddrs(ifa);
+	err = pt_dp_set_local(dp, v, n);
+	free(v);
+	return err;
+}

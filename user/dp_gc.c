@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * dp_gc.c - conntrack garbage collection: flows idle past their timeout
+ * deleted, both directions together, each one shown to the GC hook first.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "ct_table.h"
+#include "dataplane_int.h"
+
+#define NS_PER_SEC	1000000000ULL
+
+/* The idle timeout of flow entry f in its state, ticks (as the program's
+ * flow_timeout_ticks). */
+static __u32 flow_timeout_ticks(const struct portier_config *c, const struct portier_flow_key *k,
+				const struct portier_flow *f)
+{
+	return portier_ticks_of_s(portier_flow_timeout_s(c, k->proto, f->flags));
+}
+
+struct gc_walk {
+	struct pt_dataplane *dp;
+	__u64 now;
+};
+
+static int gc_visit(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	struct gc_walk *w = arg;
+	struct pt_dataplane *dp = w->dp;
+	struct portier_flow_key peer;
+	struct portier_flow pf;
+	bool has_peer;
+	__u64 last;
+
+	pt_flow_key_other(k, f, &peer);
+	has_peer = pt_ct_lookup(dp->ct, &peer, &pf);
+	last = pt_flow_last_ns(w->now, f, has_peer ? &pf : NULL);
+	if (portier_tick(w->now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, k, f))
+		return PT_CT_KEEP;
+	if (dp->gc_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+		dp->gc_hook(k, f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
+	return PT_CT_DELETE;
+}
+
+int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
+{
+	struct gc_walk w = { .dp = dp };
+	struct timespec ts;
+	size_t n = 0;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.now = (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+	err = pt_ct_walk(dp->ct, gc_visit, &w, &n);
+	if (removed)
+		*removed = err ? 0 : n;
+	return err ? fail(err, "conntrack GC: %s", strerror(-err)) : 0;
+}
+
+void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg)
+{
+	dp->gc_hook = fn;
+	dp->gc_hook_arg = arg;
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * dp_plan.c - the first half of an apply, before any map is written: the
+ * route set validated, matched against what is loaded (a route keeps its
+ * id while its name and listen key stay, a backend while its route and
+ * addr:port stay), ids allocated for the rest, the port filter and the
+ * policy trie computed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane_int.h"
+#include "util.h"
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; p->be_id && i < p->n; i++)
+		free(p->be_id[i]);
+	free(p->be_id);
+	free(p->route_id);
+	free(p->route_kept);
+	free(p->route_taken);
+	free(p->be_kept);
+	free(p->be_taken);
+	free(p->ports);
+	free(p->trie);
+}
+
+/* Every entry of a policy is an IPv4 network without host bits. */
+static int validate_policy(const struct pt_policy *pol, const char *whose)
+{
+	for (size_t i = 0; i < pol->n; i++) {
+		const struct pt_cidr *c = &pol->v[i].net;
+		char buf[PT_CIDR_BUF];
+
+		if (c->addr.family != AF_INET || c->len > 32)
+			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 network", whose, i);
+		if (c->len < 32 && (ntohl(c->addr.v4.s_addr) & (~0U >> c->len)))
+			return fail(-EINVAL, "%s: %s has host bits set; give the network address",
+				    whose, pt_cidr_str(c, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+int validate(const struct pt_routeset *rs)
+{
+	int err;
+
+	if (rs->n_routes > PORTIER_MAX_ROUTES)
+		return fail(-E2BIG, "%zu routes, at most %d", rs->n_routes, PORTIER_MAX_ROUTES);
+	err = validate_policy(&rs->pool_policy, "the pool");
+	if (err)
+		return err;
+	for (size_t i = 0; i < rs->n_routes; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		char *whose = xasprintf("route '%s'", r->name ? r->name : "?");
+		const char *why;
+
+		err = validate_policy(&r->policy, whose);
+		free(whose);
+		if (err)
+			return err;
+		if (r->rate_limit.rate && pt_rate_limit_check(&r->rate_limit, &why))
+			return fail(-EINVAL, "route '%s': rate limit: %s", r->name, why);
+
+		if (!r->name || !*r->name)
+			return fail(-EINVAL, "route %zu has no name", i);
+		if (strlen(r->name) >= PORTIER_ROUTE_NAME_MAX)
+			return fail(-ENAMETOOLONG, "route name '%s' is longer than %d characters",
+				    r->name, PORTIER_ROUTE_NAME_MAX - 1);
+		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
+				    r->name, r->proto);
+		if (!r->wildcard && r->addr.family != AF_INET)
+			return fail(-EAFNOSUPPORT, "route '%s': only IPv4 addresses for now",
+				    r->name);
+		if (!r->wildcard && !r->addr.v4.s_addr)
+			return fail(-EINVAL, "route '%s': address 0.0.0.0 is not one address; "
+				    "use \"*\" for every address on the input side", r->name);
+		if (!r->port)
+			return fail(-EINVAL, "route '%s': port 0", r->name);
+		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
+			return fail(-E2BIG, "route '%s': %zu backends, at most %d", r->name,
+				    r->n_backends, PORTIER_MAX_ROUTE_BACKENDS);
+		for (size_t j = 0; j < r->n_backends; j++) {
+			const struct pt_backend *b = &r->backends[j];
+
+			if (b->addr.family != AF_INET)
+				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not IPv4",
+					    r->name, j);
+			if (!b->port)
+				return fail(-EINVAL, "route '%s': backend %zu has port 0",
+					    r->name, j);
+			if (b->local && b->port != r->port) {
+				char a[INET6_ADDRSTRLEN];
+
+				return fail(-EINVAL, "route '%s': backend %s:%u is this host, but "
+					    "the route listens on port %u: local traffic is "
+					    "delivered unchanged, so a local backend must use the "
+					    "listening port", r->name,
+					    pt_addr_str(&b->addr, a, sizeof(a)), b->port, r->port);
+			}
+			for (size_t k = 0; k < j; k++)
+				if (pt_addr_equal(&b->addr, &r->backends[k].addr) &&
+				    b->port == r->backends[k].port)
+					return fail(-EINVAL, "route '%s': backend %zu repeats "
+						    "backend %zu", r->name, j, k);
+		}
+		for (size_t k = 0; k < i; k++) {
+			const struct pt_route *o = &rs->routes[k];
+			struct portier_svc_key a, b;
+
+			if (!strcmp(o->name, r->name))
+				return fail(-EINVAL, "route '%s' is declared twice", r->name);
+			svc_key(r, &a);
+			svc_key(o, &b);
+			if (!memcmp(&a, &b, sizeof(a)))
+				return fail(-EINVAL, "routes '%s' and '%s' listen on the same "
+					    "address, port and protocol", o->name, r->name);
+		}
+	}
+	return 0;
+}
+
+static int take_free(bool *taken, size_t n, __u32 *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!taken[i]) {
+			taken[i] = true;
+			*id = i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+/* Mark each port that has exactly one service of rs with that service
+ * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
+ * filter's entry instead of a portier_services lookup. */
+static void one_services(const struct pt_routeset *rs, struct plan *p)
+{
+	uint16_t *n = xcalloc(NPORTS, sizeof(*n));
+	size_t *at = xcalloc(NPORTS, sizeof(*at));
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+
+		if (n[r->port] < UINT16_MAX)
+			n[r->port]++;
+		at[r->port] = i;
+	}
+	for (size_t port = 0; port < NPORTS; port++) {
+		const struct pt_route *r = &rs->routes[at[port]];
+		struct portier_port *pp = &p->ports[port];
+
+		if (n[port] != 1 || (!r->wildcard && r->addr.family != AF_INET))
+			continue;
+		pp->flags |= PORTIER_PORT_ONE_SVC;
+		pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;
+		pp->svc_route = (__u16)p->route_id[at[port]];
+		pp->svc_proto = r->proto;
+	}
+	free(n);
+	free(at);
+}
+
+/* Match the set against what is loaded; allocate ids for the rest. */
+int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
+{
+	p->n = rs->n_routes;
+	p->route_id = xcalloc(p->n + 1, sizeof(*p->route_id));
+	p->be_id = xcalloc(p->n + 1, sizeof(*p->be_id));
+	p->route_kept = xcalloc(PORTIER_MAX_ROUTES, sizeof(bool));
+	p->route_taken = xcalloc(PORTIER_MAX_ROUTES, sizeof(bool));
+	p->be_kept = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
+	p->be_taken = xcalloc(PORTIER_MAX_BACKENDS, sizeof(bool));
+	p->ports = xcalloc(NPORTS, sizeof(*p->ports));
+
+	for (size_t i = 0; i < PORTIER_MAX_ROUTES; i++)
+		p->route_taken[i] = dp->routes[i].used;
+	for (size_t i = 0; i < PORTIER_MAX_BACKENDS; i++)
+		p->be_taken[i] = dp->backends[i].used;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pt_route *r = &rs->routes[i];
+		struct portier_svc_key k;
+		bool found = false;
+
+		svc_key(r, &k);
+		p->be_id[i] = xcalloc(r->n_backends + 1, sizeof(__u32));
+		for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !found; id++) {
+			struct dp_route *o = &dp->routes[id];
+
+			if (o->used && !p->route_kept[id] && !memcmp(&o->key, &k, sizeof(k)) &&
+			    (!o->named || !strcmp(o->meta.name, r->name))) {
+				p->route_kept[id] = found = true;
+				p->route_id[i] = id;
+			}
+		}
+		if (!found && take_free(p->route_taken, PORTIER_MAX_ROUTES, &p->route_id[i]))
+			return fail(-ENOSPC, "no free route id: more than %d routes loaded and "
+				    "being replaced at once; apply in two steps",
+				    PORTIER_MAX_ROUTES);
+		p->ports[r->port].flags |= port_flag(r->proto, true);
+		if (route_flags(r, rs->pool_policy.n) & (PORTIER_ROUTE_F_POLICY | PORTIER_ROUTE_F_RATE))
+			p->ports[r->port].flags |= PORTIER_PORT_ADMIT;
+		for (size_t j = 0; j < r->n_backends; j++) {
+			const struct pt_backend *b = &r->backends[j];
+			struct dp_route *o = &dp->routes[p->route_id[i]];
+
+			found = false;
+			p->ports[b->port].flags |= port_flag(r->proto, false);
+			for (size_t m = 0; found == false && p->route_kept[p->route_id[i]] &&
+			     m < o->n_be; m++) {
+				struct dp_backend *ob = &dp->backends[o->be[m]];
+
+				if (pt_addr_equal(&ob->addr, &b->addr) && ob->port == b->port) {
+					p->be_kept[o->be[m]] = found = true;
+					p->be_id[i][j] = o->be[m];
+				}
+			}
+			if (!found && take_free(p->be_taken, PORTIER_MAX_BACKENDS, &p->be_id[i][j]))
+				return fail(-ENOSPC, "no free backend id: more than %d backends "
+					    "loaded and being replaced at once; apply in two steps",
+					    PORTIER_MAX_BACKENDS);
+		}
+	}
+	one_services(rs, p);
+
+	/* The policy trie of the set, with the plan's route ids. */
+	pt_policy_compile(&rs->pool_policy, PORTIER_POLICY_POOL, &p->trie, &p->n_trie);
+	for (size_t i = 0; i < p->n; i++)
+		pt_policy_compile(&rs->routes[i].policy, p->route_id[i], &p->trie, &p->n_trie);
+	if (p->n_trie > PORTIER_MAX_POLICY)
+		return fail(-E2BIG, "the allow and deny lists make %zu policy entries, at most "
+			    "%d; merge networks into shorter prefixes", p->n_trie,
+			    PORTIER_MAX_POLICY);
+	if (p->n_trie)
+		qsort(p->trie, p->n_trie, sizeof(*p->trie), pt_policy_item_cmp);
+	return 0;
+}
