@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * test_dataplane.c - user/dataplane.c against a loaded skeleton (root): what
- * pt_dp_apply leaves in the maps, id stability across applies, a bad set
- * changing nothing, a new route's zero SYN guard, drain, conntrack garbage collection and the flows of a
- * removed backend, and adoption of pinned maps by a second load.
+ * test_dp_apply.c - pt_dp_apply (user/dp_plan.c, user/dp_apply.c) against a
+ * loaded skeleton (root): what it leaves in the maps, the port filter's only
+ * services, id stability across applies, a removed backend's counts kept in
+ * its route's totals, a new route's zero SYN guard, a bad set changing
+ * nothing, and a write failing half way saying so.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,62 +22,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "ct_table.h"
 #include "dataplane.h"
 #include "syn_guard.h"
 #include "portier.skel.h"
-
-#define PORT_A	30080
-#define PORT_B	30081
-#define PORT_C	30090
-#define NS	1000000000ULL
-
-static struct pt_addr addr(const char *s)
-{
-	struct pt_addr a = { .family = AF_INET };
-
-	inet_pton(AF_INET, s, &a.v4);
-	return a;
-}
-
-static struct pt_backend be(const char *ip, uint16_t port)
-{
-	struct pt_backend b = { .addr = addr(ip), .port = port };
-
-	return b;
-}
-
-/* Routes a (3 backends), b (2 backends), both on "*". */
-struct fixture {
-	struct pt_backend ba[3], bb[2];
-	struct pt_route r[3];
-	struct pt_routeset rs;
-};
-
-static void fixture_init(struct fixture *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->ba[0] = be("203.0.113.1", PORT_A);
-	f->ba[1] = be("203.0.113.2", PORT_A);
-	f->ba[2] = be("203.0.113.3", PORT_A);
-	f->bb[0] = be("203.0.113.2", PORT_B);
-	f->bb[1] = be("203.0.113.3", PORT_B);
-	f->r[0] = (struct pt_route){ .name = "a", .wildcard = true, .port = PORT_A,
-				     .proto = IPPROTO_TCP, .backends = f->ba, .n_backends = 3 };
-	f->r[1] = (struct pt_route){ .name = "b", .wildcard = true, .port = PORT_B,
-				     .proto = IPPROTO_TCP, .backends = f->bb, .n_backends = 2 };
-	f->rs.routes = f->r;
-	f->rs.n_routes = 2;
-}
-
-static struct pt_dataplane *open_dp(void)
-{
-	struct pt_dp_opts o = { .ct_entries = 4096 };
-	struct pt_dataplane *dp = NULL;
-
-	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	return dp;
-}
+#include "testdp.h"
+#include "testroute.h"
 
 static struct portier_port port_entry(struct pt_dataplane *dp, __u32 port)
 {
@@ -92,16 +40,6 @@ static struct portier_port port_entry(struct pt_dataplane *dp, __u32 port)
 static __u32 port_flags(struct pt_dataplane *dp, __u32 port)
 {
 	return port_entry(dp, port).flags;
-}
-
-static struct portier_route route_of(struct pt_dataplane *dp, const char *name)
-{
-	struct portier_route rt;
-	__u32 id = pt_dp_route_id(dp, name);
-
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_routes),
-					     &id, &rt), 0);
-	return rt;
 }
 
 static size_t count_keys(struct bpf_map *m, size_t key_size)
@@ -121,8 +59,8 @@ static size_t count_keys(struct bpf_map *m, size_t key_size)
 
 static void test_apply_fills_maps(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f;
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f;
 	struct portier *s;
 	struct portier_svc_key k = { .port = htons(PORT_A), .proto = IPPROTO_TCP,
 				     .family = PORTIER_AF_INET };
@@ -132,13 +70,13 @@ static void test_apply_fills_maps(void **state)
 	__u32 id;
 
 	(void)state;
-	fixture_init(&f);
+	td_fixture_init(&f);
 	f.ba[0].local = true;
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	s = pt_dp_skel(dp);
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k, &svc), 0);
 	assert_int_equal(svc.route_id, pt_dp_route_id(dp, "a"));
-	rt = route_of(dp, "a");
+	rt = td_route_of(dp, "a");
 	assert_int_equal(rt.n_active, 3);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(rt.active[i], pt_dp_backend_id(dp, "a", &f.ba[i].addr, PORT_A));
@@ -157,15 +95,15 @@ static void test_apply_fills_maps(void **state)
 
 static void test_ids_stable_and_removal(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f;
-	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f;
+	struct pt_backend bc = td_be("203.0.113.4", PORT_C);
 	struct pt_route r2[3];
 	struct pt_routeset rs2 = { .routes = r2, .n_routes = 3 };
 	int ra, rb, ba1;
 
 	(void)state;
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	ra = pt_dp_route_id(dp, "a");
 	rb = pt_dp_route_id(dp, "b");
@@ -175,7 +113,7 @@ static void test_ids_stable_and_removal(void **state)
 	r2[0] = f.r[1];
 	r2[0].n_backends = 1;
 	r2[0].backends = &f.bb[1];
-	r2[1] = (struct pt_route){ .name = "c", .addr = addr("192.168.1.254"), .port = PORT_C,
+	r2[1] = (struct pt_route){ .name = "c", .addr = tn_addr("192.168.1.254"), .port = PORT_C,
 				   .proto = IPPROTO_UDP, .backends = &bc, .n_backends = 1 };
 	r2[2] = f.r[0];
 	assert_int_equal(pt_dp_apply(dp, &rs2), 0);
@@ -183,10 +121,10 @@ static void test_ids_stable_and_removal(void **state)
 	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
 	assert_int_equal(pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A), ba1);
 	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[0].addr, PORT_B), -ENOENT);
-	assert_int_equal(route_of(dp, "b").n_active, 1);
+	assert_int_equal(td_route_of(dp, "b").n_active, 1);
 	assert_int_equal(port_flags(dp, PORT_C),
 			 PORTIER_PORT_SVC_UDP | PORTIER_PORT_BE_UDP | PORTIER_PORT_ONE_SVC);
-	assert_int_equal(port_entry(dp, PORT_C).svc_addr, addr("192.168.1.254").v4.s_addr);
+	assert_int_equal(port_entry(dp, PORT_C).svc_addr, tn_addr("192.168.1.254").v4.s_addr);
 	assert_int_equal(port_entry(dp, PORT_C).svc_proto, IPPROTO_UDP);
 	assert_int_equal(count_keys(pt_dp_skel(dp)->maps.portier_services,
 				    sizeof(struct portier_svc_key)), 3);
@@ -208,13 +146,13 @@ static void test_ids_stable_and_removal(void **state)
  * gives the entry the new route. */
 static void test_one_service_per_port(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f;
-	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f;
+	struct pt_backend bc = td_be("203.0.113.4", PORT_C);
 	struct portier_port pp;
 
 	(void)state;
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	pp = port_entry(dp, PORT_B);
 	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
@@ -223,7 +161,7 @@ static void test_one_service_per_port(void **state)
 	assert_int_equal(pp.svc_proto, IPPROTO_TCP);
 
 	/* c: an exact address on b's port. */
-	f.r[2] = (struct pt_route){ .name = "c", .addr = addr("192.168.1.254"), .port = PORT_B,
+	f.r[2] = (struct pt_route){ .name = "c", .addr = tn_addr("192.168.1.254"), .port = PORT_B,
 				    .proto = IPPROTO_TCP, .backends = &bc, .n_backends = 1 };
 	f.rs.n_routes = 3;
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
@@ -238,7 +176,7 @@ static void test_one_service_per_port(void **state)
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	pp = port_entry(dp, PORT_B);
 	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
-	assert_int_equal(pp.svc_addr, addr("192.168.1.254").v4.s_addr);
+	assert_int_equal(pp.svc_addr, tn_addr("192.168.1.254").v4.s_addr);
 	assert_int_equal(pp.svc_route, pt_dp_route_id(dp, "c"));
 	pt_dp_close(dp);
 }
@@ -262,15 +200,15 @@ static struct portier_stats route_totals(struct pt_dataplane *dp, const char *na
  * hands its counts to the route's retired totals, which never go back. */
 static void test_removed_backend_keeps_route_totals(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
+	struct pt_dataplane *dp = td_open_dp();
 	int ncpu = libbpf_num_possible_cpus();
 	struct portier_stats *v = calloc((size_t)ncpu, sizeof(*v)), t;
-	struct fixture f;
+	struct td_fixture f;
 	int b0, b1;
 
 	(void)state;
 	assert_non_null(v);
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	b0 = pt_dp_backend_id(dp, "b", &f.bb[0].addr, PORT_B);
 	b1 = pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B);
@@ -327,20 +265,20 @@ static bool syn_guard_zero(struct pt_dataplane *dp, __u32 id, struct portier_syn
  * is dirtied first, so whichever id a new route gets was dirty. */
 static void test_new_route_zero_syn_guard(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
+	struct pt_dataplane *dp = td_open_dp();
 	int ncpu = libbpf_num_possible_cpus();
 	struct portier_syn_guard *g = calloc((size_t)ncpu, sizeof(*g));
-	struct pt_backend bc = be("203.0.113.4", PORT_C);
+	struct pt_backend bc = td_be("203.0.113.4", PORT_C);
 	struct pt_route c = { .name = "c", .wildcard = true, .port = PORT_C,
 			      .proto = IPPROTO_TCP, .backends = &bc, .n_backends = 1 };
 	struct pt_syn_guard sum;
-	struct fixture f;
+	struct td_fixture f;
 	int fd;
 	__u32 rb, id;
 
 	(void)state;
 	assert_non_null(g);
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	rb = pt_dp_route_id(dp, "b");
 	fd = bpf_map__fd(pt_dp_skel(dp)->maps.portier_syn_guard);
@@ -385,35 +323,35 @@ static void test_new_route_zero_syn_guard(void **state)
 
 static void test_bad_set_changes_nothing(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f, g;
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f, g;
 
 	(void)state;
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	fixture_init(&g);
+	td_fixture_init(&g);
 	g.r[1].port = PORT_A;	/* two routes on one listen key */
 	g.r[0].n_backends = 1;
 	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
 	assert_non_null(strstr(pt_dp_last_error(dp), "same address, port and protocol"));
 	assert_false(pt_dp_half_written(dp));	/* refused before any write */
 	assert_null(strstr(pt_dp_last_error(dp), "changed in part"));
-	assert_int_equal(route_of(dp, "a").n_active, 3);
+	assert_int_equal(td_route_of(dp, "a").n_active, 3);
 	assert_int_equal(port_flags(dp, PORT_B),
 			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
 	g.r[1].port = PORT_B;
 	g.ba[0].addr.family = AF_INET6;	/* not yet */
 	g.r[0].n_backends = 3;
 	assert_int_equal(pt_dp_apply(dp, &g.rs), -EAFNOSUPPORT);
-	assert_int_equal(route_of(dp, "a").n_active, 3);
+	assert_int_equal(td_route_of(dp, "a").n_active, 3);
 	/* A local backend on another port than the route's (route add checks
 	 * what the inventory reader checks). */
-	fixture_init(&g);
+	td_fixture_init(&g);
 	g.ba[1].local = true;
 	g.ba[1].port = (uint16_t)(g.r[0].port + 1);
 	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
 	assert_non_null(strstr(pt_dp_last_error(dp), "is this host"));
-	assert_int_equal(route_of(dp, "a").n_active, 3);
+	assert_int_equal(td_route_of(dp, "a").n_active, 3);
 	pt_dp_close(dp);
 }
 
@@ -423,211 +361,19 @@ static void test_bad_set_changes_nothing(void **state)
  * before any write. */
 static void test_half_written_says_so(void **state)
 {
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f, g;
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f, g;
 
 	(void)state;
-	fixture_init(&f);
+	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	assert_int_equal(bpf_map_freeze(bpf_map__fd(pt_dp_skel(dp)->maps.portier_services)), 0);
-	fixture_init(&g);
+	td_fixture_init(&g);
 	g.r[1].port = PORT_B + 1;	/* a new listen key for "b" */
 	assert_int_not_equal(pt_dp_apply(dp, &g.rs), 0);
 	assert_true(pt_dp_half_written(dp));
 	assert_non_null(strstr(pt_dp_last_error(dp), "changed in part"));
 	pt_dp_close(dp);
-}
-
-static void test_drain_and_enable(void **state)
-{
-	struct pt_dataplane *dp = open_dp();
-	struct fixture f;
-	struct portier_route rt;
-	int b1;
-
-	(void)state;
-	fixture_init(&f);
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
-	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DRAINED,
-					   true), 0);
-	rt = route_of(dp, "a");
-	assert_int_equal(rt.n_active, 2);
-	assert_int_not_equal(rt.active[0], b1);
-	assert_int_not_equal(rt.active[1], b1);
-	/* Down as well, then enabled: still out until it is up. */
-	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DOWN,
-					   true), 0);
-	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DRAINED,
-					   false), 0);
-	assert_int_equal(route_of(dp, "a").n_active, 2);
-	/* A reapply keeps the state. */
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	assert_int_equal(route_of(dp, "a").n_active, 2);
-	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_A, PT_DP_BE_DOWN,
-					   false), 0);
-	rt = route_of(dp, "a");
-	assert_int_equal(rt.n_active, 3);
-	assert_int_equal(rt.active[1], b1);	/* back in inventory order */
-	assert_int_equal(pt_dp_backend_set(dp, "a", &f.ba[1].addr, PORT_B, PT_DP_BE_DOWN,
-					   true), -ENOENT);
-	pt_dp_close(dp);
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-/* Put both entries of one UDP flow client:cport -> backend into conntrack. */
-static void put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backend_id, __u64 last_seen)
-{
-	struct portier_flow_key ko = { .sport = htons(cport), .dport = htons(PORT_A),
-				       .proto = IPPROTO_UDP };
-	struct portier_flow_key kr = { .sport = htons(PORT_A), .dport = htons(cport),
-				       .proto = IPPROTO_UDP };
-	struct portier_flow fo = { .dir = PORTIER_FLOW_DIR_ORIG, .backend_id = backend_id,
-				   .last_seen = portier_tick(last_seen) };
-	struct portier_flow fr = { .dir = PORTIER_FLOW_DIR_REPLY, .backend_id = backend_id,
-				   .last_seen = portier_tick(last_seen) };
-
-	inet_pton(AF_INET, "198.51.100.2", &ko.saddr);
-	inet_pton(AF_INET, "198.51.100.1", &ko.daddr);
-	inet_pton(AF_INET, "203.0.113.2", &kr.saddr);
-	inet_pton(AF_INET, "203.0.113.1", &kr.daddr);
-	/* orig rewrites to (gw, cport) -> (backend, PORT_A); reply back. */
-	fo.nat_saddr = kr.daddr;
-	fo.nat_daddr = kr.saddr;
-	fo.nat_sport = kr.dport;
-	fo.nat_dport = kr.sport;
-	fr.nat_saddr = ko.daddr;
-	fr.nat_daddr = ko.saddr;
-	fr.nat_sport = ko.dport;
-	fr.nat_dport = ko.sport;
-	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &ko, &fo), 0);
-	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &kr, &fr), 0);
-}
-
-static void test_gc_and_removed_backend_flows(void **state)
-{
-	struct pt_dataplane *dp = open_dp();
-	struct portier_config cfg;
-	struct fixture f;
-	size_t n = 0;
-	__u64 now = now_ns();
-	int b1, b2;
-
-	(void)state;
-	pt_dp_config_defaults(&cfg);
-	cfg.tmo_udp = 5;
-	assert_int_equal(pt_dp_set_config(dp, &cfg), 0);
-	fixture_init(&f);
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
-	b2 = pt_dp_backend_id(dp, "a", &f.ba[2].addr, PORT_A);
-	put_flow(dp, 40000, b1, now);			/* fresh */
-	put_flow(dp, 40001, b1, now - 10 * NS);		/* idle 10 s > 5 s */
-	put_flow(dp, 40002, b2, now);
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 6);
-	assert_int_equal(pt_dp_gc(dp, &n), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 4);
-
-	/* Remove backend 203.0.113.2 from a: its flow goes, b2's stays. */
-	f.ba[1] = f.ba[2];
-	f.r[0].n_backends = 2;
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
-	assert_int_equal(pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A), b2);
-	pt_dp_close(dp);
-}
-
-static void test_pin_and_adopt(void **state)
-{
-	char dir[] = "/tmp/portier-test-dp.XXXXXX";
-	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048 };
-	struct pt_dataplane *dp = NULL;
-	struct pt_dataplane *cli = NULL;
-	struct portier_config cfg;
-	struct fixture f;
-	char *pins, *path;
-	int ra, rb, bb1, fd;
-	__u32 zero = 0, step;
-
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(mount("bpf", dir, "bpf", 0, "mode=0700"), 0);
-	pins = malloc(strlen(dir) + 16);
-	sprintf(pins, "%s/portier", dir);
-	o.pin_dir = pins;
-
-	fixture_init(&f);
-	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	assert_false(pt_dp_adopted(dp));
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	assert_int_equal(pt_dp_backend_set(dp, "b", &f.bb[0].addr, PORT_B, PT_DP_BE_DRAINED,
-					   true), 0);
-	put_flow(dp, 40000, 0, now_ns());
-	ra = pt_dp_route_id(dp, "a");
-	rb = pt_dp_route_id(dp, "b");
-	bb1 = pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B);
-	pt_dp_close(dp);
-
-	/* A second load adopts: same ids, flows and the drained backend kept. */
-	o.ct_entries = 0;
-	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	assert_true(pt_dp_adopted(dp));
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
-	/* The pinned table keeps its size (room for 2048 entries at least). */
-	assert_int_equal(bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack),
-			 portier_ct_buckets_for(2048));
-	assert_true(pt_ct_capacity(pt_dp_ct(dp)) >= 2048);
-	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
-	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
-	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
-	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B), bb1);
-	assert_int_equal(route_of(dp, "b").n_active, 1);
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
-
-	/* A CLI on the pins sees the same table. */
-	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
-	assert_int_equal(pt_ct_count(pt_dp_ct(cli)), 2);
-	pt_dp_close(cli);
-	/* A table laid out by another version (here: no ct_step): the CLI
-	 * refuses, and leaves the table to the program that reads it. */
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
-					     &zero, &cfg), 0);
-	step = cfg.ct_step;
-	cfg.ct_step = 0;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
-					     &zero, &cfg, BPF_ANY), 0);
-	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
-	assert_non_null(strstr(pt_dp_last_error(NULL), "another portier version"));
-	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
-	cfg.ct_step = step;
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
-					     &zero, &cfg, BPF_ANY), 0);
-	/* A pinned map of another shape (an older portier_ports, 4-byte
-	 * values): the CLI refuses. */
-	path = malloc(strlen(pins) + 32);
-	sprintf(path, "%s/%s", pins, PORTIER_MAP_PORTS);
-	assert_int_equal(unlink(path), 0);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 65536, NULL);
-	assert_true(fd >= 0);
-	assert_int_equal(bpf_obj_pin(fd, path), 0);
-	close(fd);
-	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
-	assert_non_null(strstr(pt_dp_last_error(NULL), PORTIER_MAP_PORTS));
-	free(path);
-	assert_int_equal(pt_dp_detach(dp), 0);
-	assert_int_equal(access(pins, F_OK), -1);
-	pt_dp_close(dp);
-	umount(dir);
-	rmdir(dir);
-	free(pins);
 }
 
 int main(void)
@@ -640,14 +386,7 @@ int main(void)
 		cmocka_unit_test(test_new_route_zero_syn_guard),
 		cmocka_unit_test(test_bad_set_changes_nothing),
 		cmocka_unit_test(test_half_written_says_so),
-		cmocka_unit_test(test_drain_and_enable),
-		cmocka_unit_test(test_gc_and_removed_backend_flows),
-		cmocka_unit_test(test_pin_and_adopt),
 	};
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_dataplane: needs root (BPF maps)\n");
-		return 1;
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return td_run("test_dp_apply", tests, sizeof(tests) / sizeof(tests[0]));
 }

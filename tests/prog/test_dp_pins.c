@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_dp_pins.c - pinning and adoption (user/dp_pins.c) against a loaded
+ * skeleton (root): a second load adopts the pinned maps (ids, flows, a
+ * drained backend and the table's size kept), a CLI opens the pins and
+ * refuses a table or map of another version, and a detach removes them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ct_table.h"
+#include "dataplane.h"
+#include "portier.skel.h"
+#include "testdp.h"
+
+static void test_pin_and_adopt(void **state)
+{
+	char dir[] = "/tmp/portier-test-dp.XXXXXX";
+	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048 };
+	struct pt_dataplane *dp = NULL;
+	struct pt_dataplane *cli = NULL;
+	struct portier_config cfg;
+	struct td_fixture f;
+	char *pins, *path;
+	int ra, rb, bb1, fd;
+	__u32 zero = 0, step;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("bpf", dir, "bpf", 0, "mode=0700"), 0);
+	pins = malloc(strlen(dir) + 16);
+	sprintf(pins, "%s/portier", dir);
+	o.pin_dir = pins;
+
+	td_fixture_init(&f);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_false(pt_dp_adopted(dp));
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(pt_dp_backend_set(dp, "b", &f.bb[0].addr, PORT_B, PT_DP_BE_DRAINED,
+					   true), 0);
+	td_put_flow(dp, 40000, 0, td_now_ns());
+	ra = pt_dp_route_id(dp, "a");
+	rb = pt_dp_route_id(dp, "b");
+	bb1 = pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B);
+	pt_dp_close(dp);
+
+	/* A second load adopts: same ids, flows and the drained backend kept. */
+	o.ct_entries = 0;
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_true(pt_dp_adopted(dp));
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+	/* The pinned table keeps its size (room for 2048 entries at least). */
+	assert_int_equal(bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack),
+			 portier_ct_buckets_for(2048));
+	assert_true(pt_ct_capacity(pt_dp_ct(dp)) >= 2048);
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+	assert_int_equal(pt_dp_backend_id(dp, "b", &f.bb[1].addr, PORT_B), bb1);
+	assert_int_equal(td_route_of(dp, "b").n_active, 1);
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+
+	/* A CLI on the pins sees the same table. */
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
+	assert_int_equal(pt_ct_count(pt_dp_ct(cli)), 2);
+	pt_dp_close(cli);
+	/* A table laid out by another version (here: no ct_step): the CLI
+	 * refuses, and leaves the table to the program that reads it. */
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg), 0);
+	step = cfg.ct_step;
+	cfg.ct_step = 0;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
+	assert_non_null(strstr(pt_dp_last_error(NULL), "another portier version"));
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+	cfg.ct_step = step;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_config),
+					     &zero, &cfg, BPF_ANY), 0);
+	/* A pinned map of another shape (an older portier_ports, 4-byte
+	 * values): the CLI refuses. */
+	path = malloc(strlen(pins) + 32);
+	sprintf(path, "%s/%s", pins, PORTIER_MAP_PORTS);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 65536, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
+	assert_non_null(strstr(pt_dp_last_error(NULL), PORTIER_MAP_PORTS));
+	free(path);
+	assert_int_equal(pt_dp_detach(dp), 0);
+	assert_int_equal(access(pins, F_OK), -1);
+	pt_dp_close(dp);
+	umount(dir);
+	rmdir(dir);
+	free(pins);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pin_and_adopt),
+	};
+
+	return td_run("test_dp_pins", tests, sizeof(tests) / sizeof(tests[0]));
+}
