@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * dataplane.c - what every part of the data plane (see dataplane.h and the
- * list of files in dataplane_int.h) shares: the last error, map helpers, the
- * route model's values as the maps hold them, a route's rotation, and the
- * lookups of loaded ids. The userspace mirror of what is loaded (routes,
- * backends, port flags) lets pt_dp_apply compute the difference and write
- * it in an order that never shows packets a half state.
+ * dataplane.c - what every part of the data plane shares (dataplane.h is
+ * the API; dataplane_int.h lists the files and their jobs): the last error,
+ * map helpers, the route model's values as the maps hold them, a route's
+ * rotation, and the lookups of loaded ids.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -3,7 +3,9 @@
  * dp_mirror.c - the userspace mirror of what the maps hold (struct
  * pt_dataplane's routes, backends, ports, policy): rebuilt from the maps,
  * the single source of truth, and turned back into route sets for the next
- * change to write (struct merged).
+ * change to write (struct merged). The mirror lets pt_dp_apply compute
+ * the difference and write it in an order that never shows packets a half
+ * state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
