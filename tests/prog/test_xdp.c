@@ -974,39 +974,6 @@ static void test_full_bucket_evicts(void **state)
 
 #define TCP_OFF		(PKT_ETH_LEN + PKT_IP_LEN)
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-/* A TCP frame of s whose header carries seq, ack, window and the options
- * opt (n bytes, a multiple of 4) before any payload of s. */
-static size_t tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint16_t win,
-			const uint8_t *opt, size_t n, size_t payload, uint8_t *f)
-{
-	size_t len;
-	uint8_t *th = f + TCP_OFF;
-
-	s.payload_len = n + payload;
-	len = pkt_build(&s, f);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = (uint8_t)((20 + n) / 4) << 4;
-	th[14] = win >> 8;
-	th[15] = win & 0xff;
-	memcpy(th + 20, opt, n);
-	pkt_l4_csum_fix(f, len);
-	return len;
-}
-
 /* The byte offset of option kind in TCP header th (40 bytes), or -1. */
 static int opt_at(const uint8_t *th, uint8_t kind)
 {
@@ -1048,7 +1015,7 @@ static void test_syn_cookie_handshake(void **state)
 
 	(void)state;
 	/* SYN: MSS 1460, SACK permitted, timestamps (1000), window scale 7. */
-	n = tcp_frame(c, isn, 0, 64240, syn_opt, 20, 0, f);
+	n = pkt_build_tcp(c, isn, 0, 64240, syn_opt, 20, 0, f);
 	xt_run(xt.if_in, f, n, &r);
 	assert_int_equal(r.ret, XDP_TX);
 	assert_int_equal(r.out_len, 74);
@@ -1063,7 +1030,7 @@ static void test_syn_cookie_handshake(void **state)
 	assert_int_equal(pkt_ttl(r.out), 64);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_SYN | PKT_ACK);
-	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 1);
 	assert_int_equal(th[14] << 8 | th[15], 0);	/* no data before the backend */
 	o = opt_at(th, 2);
 	assert_int_equal(o, 20);
@@ -1071,21 +1038,21 @@ static void test_syn_cookie_handshake(void **state)
 	assert_true(opt_at(th, 4) > 0);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 6), 1000);	/* echoes the client's */
-	our_ts = get32(th + o + 2);
+	assert_int_equal(pkt_get32(th + o + 6), 1000);	/* echoes the client's */
+	our_ts = pkt_get32(th + o + 2);
 	assert_int_equal(our_ts & 0xf, 7);		/* the client's window scale */
 	assert_int_equal(our_ts >> 6 & 3, 3);		/* MSS 1460 */
 	o = opt_at(th, 3);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2], PORTIER_SYN_WSCALE_DEFAULT);
-	cookie = get32(th + 4);
+	cookie = pkt_get32(th + 4);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_SENT), sent + 1);
 
 	/* A wrong cookie: passed, counted. */
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
-	put32(opt + 4, 1001);
-	put32(opt + 8, our_ts);
-	n = tcp_frame(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
+	pkt_put32(opt + 4, 1001);
+	pkt_put32(opt + 8, our_ts);
+	n = pkt_build_tcp(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
 	f[TCP_OFF + 13] = PKT_ACK;
 	pkt_l4_csum_fix(f, n);
 	xt_run(xt.if_in, f, n, &r);
@@ -1093,7 +1060,7 @@ static void test_syn_cookie_handshake(void **state)
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
 
 	/* The right cookie: the client's SYN goes to the backend. */
-	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
+	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
 	f[TCP_OFF + 13] = PKT_ACK;
 	pkt_l4_csum_fix(f, n);
 	xt_run(xt.if_in, f, n, &r);
@@ -1109,16 +1076,16 @@ static void test_syn_cookie_handshake(void **state)
 	snat = pkt_sport(r.out);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_SYN);
-	assert_int_equal(get32(th + 4), isn);
-	assert_int_equal(get32(th + 8), 0);
+	assert_int_equal(pkt_get32(th + 4), isn);
+	assert_int_equal(pkt_get32(th + 8), 0);
 	o = opt_at(th, 2);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2] << 8 | th[o + 3], 1460);
 	assert_true(opt_at(th, 4) > 0);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 2), 1001);
-	assert_int_equal(get32(th + o + 6), 0);
+	assert_int_equal(pkt_get32(th + o + 2), 1001);
+	assert_int_equal(pkt_get32(th + o + 6), 0);
 	o = opt_at(th, 3);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2], 7);
@@ -1128,10 +1095,10 @@ static void test_syn_cookie_handshake(void **state)
 	b = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
 	b.payload_len = 0;
 	memcpy(opt, (uint8_t[]){ 2, 4, 0x05, 0xb4, 4, 2, 8, 10 }, 8);
-	put32(opt + 8, 777);
-	put32(opt + 12, 1001);
+	pkt_put32(opt + 8, 777);
+	pkt_put32(opt + 12, 1001);
 	memcpy(opt + 16, (uint8_t[]){ 1, 3, 3, 9 }, 4);
-	n = tcp_frame(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
+	n = pkt_build_tcp(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
 	xt_run(xt.if_out, f, n, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
@@ -1142,21 +1109,21 @@ static void test_syn_cookie_handshake(void **state)
 	assert_int_equal(pkt_dport(r.out), c.sport);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_ACK);
-	assert_int_equal(get32(th + 4), cookie + 1);
-	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(pkt_get32(th + 4), cookie + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 1);
 	assert_int_equal(th[14] << 8 | th[15], 64000 >> 7);
 	assert_int_equal(opt_at(th, 2), -1);
 	assert_int_equal(opt_at(th, 3), -1);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 2), our_ts);
-	assert_int_equal(get32(th + o + 6), 1001);
+	assert_int_equal(pkt_get32(th + o + 2), our_ts);
+	assert_int_equal(pkt_get32(th + o + 6), 1001);
 
 	/* Client data: its acknowledgment and timestamp echo translated. */
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
-	put32(opt + 4, 1002);
-	put32(opt + 8, our_ts);
-	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
+	pkt_put32(opt + 4, 1002);
+	pkt_put32(opt + 8, our_ts);
+	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
 	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
 	pkt_l4_csum_fix(f, n);
 	xt_run(xt.if_in, f, n, &r);
@@ -1164,15 +1131,15 @@ static void test_syn_cookie_handshake(void **state)
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	th = r.out + TCP_OFF;
 	assert_int_equal(pkt_sport(r.out), snat);
-	assert_int_equal(get32(th + 4), isn + 1);
-	assert_int_equal(get32(th + 8), b_isn + 1);
-	assert_int_equal(get32(th + 24), 1002);
-	assert_int_equal(get32(th + 28), 777);
+	assert_int_equal(pkt_get32(th + 4), isn + 1);
+	assert_int_equal(pkt_get32(th + 8), b_isn + 1);
+	assert_int_equal(pkt_get32(th + 24), 1002);
+	assert_int_equal(pkt_get32(th + 28), 777);
 
 	/* Backend data: sequence number, timestamp and window translated. */
-	put32(opt + 4, 778);
-	put32(opt + 8, 1002);
-	n = tcp_frame(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
+	pkt_put32(opt + 4, 778);
+	pkt_put32(opt + 8, 1002);
+	n = pkt_build_tcp(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
 	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
 	pkt_l4_csum_fix(f, n);
 	xt_run(xt.if_out, f, n, &r);
@@ -1180,11 +1147,11 @@ static void test_syn_cookie_handshake(void **state)
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	th = r.out + TCP_OFF;
-	assert_int_equal(get32(th + 4), cookie + 1);
-	assert_int_equal(get32(th + 8), isn + 11);
+	assert_int_equal(pkt_get32(th + 4), cookie + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 11);
 	assert_int_equal(th[14] << 8 | th[15], (100 << 9) >> 7);
-	assert_int_equal(get32(th + 24), 778 + (our_ts - 777));
-	assert_int_equal(get32(th + 28), 1002);
+	assert_int_equal(pkt_get32(th + 24), 778 + (our_ts - 777));
+	assert_int_equal(pkt_get32(th + 28), 1002);
 }
 
 /* "auto": below the rate, SYNs make flows (round-robin); the SYN that
