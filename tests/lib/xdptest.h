@@ -6,9 +6,10 @@
  * summed, and the packets of a client and of a backend's answer. Each test
  * file keeps its own routes and tests.
  *
- * xdptest.c needs no cmocka (it is linked into every test helper's user,
- * pktcost and the fuzz targets included); the asserting forms at the end
- * of this header (static inline) are for the cmocka tests.
+ * xdptest.c needs no cmocka: the Makefile links every tests/lib file into
+ * pktcost and the fuzz targets too. The asserting forms at the end of this
+ * header (static inline; define XT_NO_CMOCKA to leave them out) are for the
+ * cmocka tests.
  */
 #ifndef PORTIER_TEST_XDPTEST_H
 #define PORTIER_TEST_XDPTEST_H
@@ -73,7 +74,8 @@ struct pkt_spec xt_client_spec(uint16_t dport, uint8_t proto, uint8_t flags);
 int xt_be_index(uint32_t addr);
 /* The backend's answer (flags) to out, a frame the program forwarded to
  * it, arriving on TN_IF_OUT: IP id 0x5151, a 40-byte payload (seed 0x77).
- * The backend's index into *be (-1: out is not to a backend, *s unset). */
+ * The backend's index into *be (-1: out is not to a backend; the spec
+ * is then all 0). */
 struct pkt_spec xt_reply_spec_of(const uint8_t *out, uint8_t flags, int *be);
 
 /* ---- the same for cmocka tests: a failure fails the test ---------------- */

@@ -12,7 +12,6 @@
  * Needs root.
  */
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stddef.h>

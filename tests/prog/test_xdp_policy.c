@@ -7,7 +7,6 @@
  * tests/lib/testnet.h, routes filled by user/dataplane.c. Needs root.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stddef.h>
