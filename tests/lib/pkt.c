@@ -106,6 +106,19 @@ static void put_payload(const struct pkt_spec *s, uint8_t *p)
 		put16(p, s->word);
 }
 
+struct pkt_spec pkt_spec_ip(const uint8_t dmac[6], const uint8_t smac[6], uint32_t saddr,
+			    uint32_t daddr, uint8_t ttl)
+{
+	struct pkt_spec s = { 0 };
+
+	memcpy(s.dmac, dmac, 6);
+	memcpy(s.smac, smac, 6);
+	s.saddr = saddr;
+	s.daddr = daddr;
+	s.ttl = ttl;
+	return s;
+}
+
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
 	size_t l4_len, off = put_eth(s, ETHERTYPE_IP, buf);

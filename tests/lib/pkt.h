@@ -46,6 +46,10 @@ struct pkt_spec {
 	uint16_t word;
 };
 
+/* A spec from smac to dmac, saddr to daddr, TTL ttl; the rest 0. */
+struct pkt_spec pkt_spec_ip(const uint8_t dmac[6], const uint8_t smac[6], uint32_t saddr,
+			    uint32_t daddr, uint8_t ttl);
+
 /* Build the frame into buf (PKT_MAX bytes). Returns its length. */
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf);
 

@@ -67,15 +67,10 @@ size_t xf_tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint8_t flags
 /* The spec of a frame's sender: MACs, addresses, ports. */
 static struct pkt_spec sender_of(const uint8_t *f)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = pkt_spec_ip(f, f + 6, pkt_saddr(f), pkt_daddr(f), 64);
 
-	memcpy(s.dmac, f, 6);
-	memcpy(s.smac, f + 6, 6);
-	s.saddr = pkt_saddr(f);
-	s.daddr = pkt_daddr(f);
 	s.sport = pkt_sport(f);
 	s.dport = pkt_dport(f);
-	s.ttl = 64;
 	s.df = true;
 	return s;
 }
@@ -84,15 +79,10 @@ static struct pkt_spec sender_of(const uint8_t *f)
  * swapped. */
 static struct pkt_spec answer_of(const uint8_t *f)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = pkt_spec_ip(f + 6, f, pkt_daddr(f), pkt_saddr(f), 64);
 
-	memcpy(s.dmac, f + 6, 6);
-	memcpy(s.smac, f, 6);
-	s.saddr = pkt_daddr(f);
-	s.daddr = pkt_saddr(f);
 	s.sport = pkt_dport(f);
 	s.dport = pkt_sport(f);
-	s.ttl = 64;
 	s.df = true;
 	return s;
 }

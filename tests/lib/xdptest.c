@@ -106,16 +106,11 @@ int xt_reason_sum(enum portier_reason id, uint64_t *sum)
 struct pkt_spec xt_spec(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 			uint8_t proto, uint8_t flags)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = pkt_spec_ip(tn_mac_in, tn_mac_client, saddr, daddr, XT_TTL);
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = saddr;
-	s.daddr = daddr;
 	s.sport = sport;
 	s.dport = dport;
 	s.proto = proto;
-	s.ttl = XT_TTL;
 	s.tcp_flags = flags;
 	return s;
 }
@@ -147,14 +142,10 @@ struct pkt_spec xt_reply_spec_of(const uint8_t *out, uint8_t flags, int *be)
 	*be = i;
 	if (i < 0)
 		return s;
-	memcpy(s.dmac, tn_mac_out, 6);
-	memcpy(s.smac, tn_mac_be[i], 6);
-	s.saddr = pkt_daddr(out);
-	s.daddr = pkt_saddr(out);
+	s = pkt_spec_ip(tn_mac_out, tn_mac_be[i], pkt_daddr(out), pkt_saddr(out), XT_TTL);
 	s.sport = pkt_dport(out);
 	s.dport = pkt_sport(out);
 	s.proto = out[PKT_ETH_LEN + 9];
-	s.ttl = XT_TTL;
 	s.tcp_flags = flags;
 	s.ip_id = 0x5151;
 	s.payload_len = 40;

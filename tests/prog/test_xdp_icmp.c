@@ -105,13 +105,8 @@ static struct pkt_spec reply_spec(const uint8_t *out, uint8_t flags)
 static struct pkt_spec outer(const uint8_t *dmac, const uint8_t *smac, uint32_t saddr,
 			     uint32_t daddr, uint8_t ttl)
 {
-	struct pkt_spec o = { 0 };
+	struct pkt_spec o = pkt_spec_ip(dmac, smac, saddr, daddr, ttl);
 
-	memcpy(o.dmac, dmac, 6);
-	memcpy(o.smac, smac, 6);
-	o.saddr = saddr;
-	o.daddr = daddr;
-	o.ttl = ttl;
 	o.ip_id = ICMP_ID;
 	return o;
 }
