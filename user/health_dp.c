@@ -11,20 +11,12 @@
 
 #include "ct_table.h"
 #include "health_dp.h"
+#include "http_check.h"
 #include "portier.skel.h"
 #include "util.h"
 
 #define NS_PER_US	1000ULL
 #define NS_PER_SEC	1000000000ULL
-
-static struct pt_check route_check(const struct portier_route_meta *m)
-{
-	return (struct pt_check){ .inter_ms = m->check_inter_ms,
-				  .timeout_ms = m->check_timeout_ms,
-				  .rise = m->check_rise,
-				  .fall = m->check_fall,
-				  .port = m->check_port };
-}
 
 int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 {
@@ -45,7 +37,7 @@ int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 				.route = v[r].meta.name,
 				.addr = v[r].be[b].addr,
 				.port = v[r].be[b].port,
-				.check = route_check(&v[r].meta),
+				.check = pt_check_from_meta(&v[r].meta),
 				.start_down = v[r].be[b].state & PT_DP_BE_DOWN,
 				.tag = v[r].be[b].id,
 			};

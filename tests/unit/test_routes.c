@@ -516,7 +516,8 @@ static void test_bad_check(void **state)
 	check_fixture("bad-check", "gw-1",
 		"tests/fixtures/bad-check/hosts.yml:15:81: warning: route 'web': unknown key "
 		"'delay' in destination.check is ignored; known keys: inter, timeout, rise, "
-		"fall, port. Check the spelling\n"
+		"fall, port, type, method, uri, version, host, expect_status. Check the "
+		"spelling\n"
 		"tests/fixtures/bad-check/hosts.yml:15:32: error: route 'web': "
 		"destination.check.inter 'fast' is not a duration; write milliseconds (2000) "
 		"or a number with a unit: 500ms, 2s, 1m (at most 24h)\n"
