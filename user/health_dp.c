@@ -2,6 +2,7 @@
 /* health_dp.c - health checker <-> data plane. See health_dp.h. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +77,10 @@ static __u32 check_result(int err)
 		return PORTIER_CHECK_REFUSED;
 	case ETIMEDOUT:
 		return PORTIER_CHECK_TIMEOUT;
+	case EREMOTEIO:		/* health.h: an HTTP status not expected */
+		return PORTIER_CHECK_HTTP_STATUS;
+	case EPROTO:		/* health.h: no HTTP status line */
+		return PORTIER_CHECK_HTTP_INVALID;
 	default:
 		return PORTIER_CHECK_ERRNO;
 	}
@@ -112,6 +117,8 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 	e.time_ns = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
 	e.checks_ok = st->checks_ok;
 	e.checks_failed = st->checks_failed;
+	e.http_status = st->http_status;
+	snprintf(e.http_line, sizeof(e.http_line), "%s", st->http_line);
 	return bpf_map_update_elem(bpf_map__fd(s->maps.portier_health), &id, &e, BPF_ANY) ?
 	       -errno : 0;
 }
