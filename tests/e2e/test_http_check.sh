@@ -116,3 +116,35 @@ test_http_check_503_leaves_and_returns() {
 	out=$(client_run http "$HC_PORT" "$HC_CONNS")
 	expect_out "node-2 back" "$out" "$(printf '%s 10\n' node-2 node-3)"
 }
+
+# A runtime route takes the same check: "route add ... check-type http"
+# shows it in route show, the daemon checks it with HTTP (node-2 answers
+# 503: down; node-3 200: up), and HTTP keywords without check-type http
+# are refused.
+test_http_check_runtime_route() {
+	local port=$((HC_PORT + 1)) be2=$GW_NET.2 be3=$GW_NET.3
+	hc_up
+	echo 503 >"$E2E_TMP/status-2"
+	if hc_cli route add web2 port "$port" check-uri /healthz \
+		backend "$be2:$HC_PORT" 2>"$E2E_TMP/err"; then
+		e2e_log "check-uri without check-type http accepted"; return 1
+	fi
+	grep -q "add 'check-type http'" "$E2E_TMP/err"
+	hc_cli route add web2 port "$port" inter 200ms rise 2 fall 2 check-type http \
+		check-method HEAD check-uri /healthz check-expect 200-204 \
+		backend "$be2:$HC_PORT" backend "$be3:$HC_PORT"
+	hc_cli route show web2 -j | jq -e '.[0].check | .type == "http" and
+		.method == "HEAD" and .uri == "/healthz" and .version == "HTTP/1.0" and
+		.host == "" and .expect_status == "200-204"' >/dev/null
+	hc_cli route show web2 | grep -qF "check http HEAD /healthz HTTP/1.0 expect 200-204"
+	# The daemon checks a runtime route from its next tick (5 s).
+	WAIT_STEPS=150 wait_for "node-2 down in web2" hc_log \
+		"route web2 backend $be2:$HC_PORT UP -> DOWN"
+	hc_cli backend show web2 -j | jq -e --arg b2 "$be2:$HC_PORT" --arg b3 "$be3:$HC_PORT" '
+		(.[] | select(.backend == $b2) | .state == "down" and .check.http_status == 503)
+		and (.[] | select(.backend == $b3) | .state == "up" and
+		     .check.type == "http" and .check.http_status == 200)' >/dev/null
+	grep -q '"HEAD /healthz HTTP/1.0" 503' "$E2E_TMP/http-2.log"
+	out=$(client_run http "$port" 10)
+	expect_out "web2 with node-2 at 503" "$out" "node-3 10"
+}
