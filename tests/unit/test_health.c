@@ -596,6 +596,20 @@ static void server_start(struct http_server *sv, uint16_t *port)
 	assert_int_equal(fcntl(sv->lfd, F_SETFL, O_NONBLOCK), 0);
 }
 
+/* A server and an HTTP check target of route "app" on its port, with
+ * HAProxy's HTTP defaults. */
+static struct pt_health_target http_setup(struct http_server *sv)
+{
+	uint16_t port = 0;
+	struct pt_health_target t;
+
+	server_start(sv, &port);
+	t = target("app", port);
+	t.check.type = PT_CHECK_HTTP;
+	pt_http_check_defaults(&t.check);
+	return t;
+}
+
 static void server_stop(struct http_server *sv)
 {
 	if (sv->cfd >= 0)
@@ -644,17 +658,12 @@ static void test_http_check_status(void **state)
 	struct seen s = {};
 	struct pt_health *h = checker(false, &s);
 	struct http_server sv;
-	uint16_t port = 0;
-	struct pt_health_target t;
+	struct pt_health_target t = http_setup(&sv);
 	const struct pt_health_status *st;
 	const char *why;
 	int want;
 
 	(void)state;
-	server_start(&sv, &port);
-	t = target("app", port);
-	t.check.type = PT_CHECK_HTTP;
-	pt_http_check_defaults(&t.check);
 	assert_int_equal(pt_http_check_method("GET", &t.check, &why), 0);
 	assert_int_equal(pt_http_check_uri("/healthz", &t.check, &why), 0);
 	assert_int_equal(pt_http_check_host("app.example.org", &t.check, &why), 0);
@@ -699,16 +708,11 @@ static void test_http_check_bad_answers(void **state)
 	struct seen s = {};
 	struct pt_health *h = checker(false, &s);
 	struct http_server sv;
-	uint16_t port = 0;
-	struct pt_health_target t;
+	struct pt_health_target t = http_setup(&sv);
 	const struct pt_health_status *st;
 	int want = EPROTO;
 
 	(void)state;
-	server_start(&sv, &port);
-	t = target("app", port);
-	t.check.type = PT_CHECK_HTTP;
-	pt_http_check_defaults(&t.check);
 	t.check.timeout_ms = 100;
 	t.check.inter_ms = 200;
 	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
