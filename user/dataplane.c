@@ -31,6 +31,7 @@
 
 #include "ct_table.h"
 #include "dataplane.h"
+#include "http_check.h"
 #include "policy.h"
 #include "portier.skel.h"
 #include "util.h"
@@ -1218,11 +1219,7 @@ static void route_meta(const struct pt_route *r, __u8 origin, struct portier_rou
 	m->balance = r->balance;
 	m->origin = origin;
 	m->syn_cookies = r->syn_cookies;
-	m->check_inter_ms = r->check.inter_ms;
-	m->check_timeout_ms = r->check.timeout_ms;
-	m->check_rise = r->check.rise;
-	m->check_fall = r->check.fall;
-	m->check_port = r->check.port;
+	pt_check_to_meta(&r->check, m);
 	m->dest_port = r->dest_port;
 	if (r->rate_limit.rate) {
 		m->rl_rate = r->rate_limit.rate;
@@ -1655,11 +1652,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->options = o->meta.options;
 	r->syn_cookies = o->meta.syn_cookies;
 	r->dest_port = o->meta.dest_port;
-	r->check.inter_ms = o->meta.check_inter_ms;
-	r->check.timeout_ms = o->meta.check_timeout_ms;
-	r->check.rise = o->meta.check_rise;
-	r->check.fall = o->meta.check_fall;
-	r->check.port = o->meta.check_port;
+	r->check = pt_check_from_meta(&o->meta);
 	pt_policy_copy(&r->policy, &o->policy);
 	r->rate_limit = o->rl;
 	r->n_backends = o->n_be;
