@@ -183,6 +183,12 @@ struct portier_backend {
 #define PORTIER_ROUTE_NAME_MAX	64	/* route name, NUL included */
 #define PORTIER_ROUTE_MODE_MAX	8	/* "http", "tcp", NUL included */
 
+#define PORTIER_CHECK_TYPE_TCP	0	/* health check: a TCP connect */
+#define PORTIER_CHECK_TYPE_HTTP	1	/* connect, HTTP request, status line */
+#define PORTIER_CHECK_METHOD_MAX 16	/* HTTP check method, NUL included */
+#define PORTIER_CHECK_URI_MAX	128	/* HTTP check URI, NUL included */
+#define PORTIER_CHECK_HOST_MAX	128	/* HTTP check Host header, NUL included */
+
 #define PORTIER_ORIGIN_INVENTORY 0	/* from the inventory (daemon) */
 #define PORTIER_ORIGIN_RUNTIME	1	/* "portier route add" */
 
@@ -208,6 +214,17 @@ struct portier_route_meta {
 	__u32 rl_burst;
 	__u8 rl_origin;			/* PORTIER_ORIGIN_* of the limit */
 	__u8 rl_pad[3];
+	/* HTTP health check (check_type PORTIER_CHECK_TYPE_HTTP): the request
+	 * "METHOD URI HTTP/1.<minor>" with a Host header if check_host is not
+	 * empty; statuses check_expect_min..max pass. Strings NUL-terminated. */
+	__u8 check_type;		/* PORTIER_CHECK_TYPE_* */
+	__u8 check_http_minor;		/* 0: HTTP/1.0, 1: HTTP/1.1 */
+	__u16 check_expect_min;
+	__u16 check_expect_max;
+	__u16 check_pad;
+	char check_method[PORTIER_CHECK_METHOD_MAX];
+	char check_uri[PORTIER_CHECK_URI_MAX];
+	char check_host[PORTIER_CHECK_HOST_MAX];
 };
 
 /* ---- userspace state (portier_state: array of 1, userspace) ------------ */
@@ -229,6 +246,10 @@ struct portier_state {
 #define PORTIER_CHECK_REFUSED	2	/* connection refused (RST) */
 #define PORTIER_CHECK_TIMEOUT	3	/* no answer within the check timeout */
 #define PORTIER_CHECK_ERRNO	4	/* another error: struct portier_health.err */
+#define PORTIER_CHECK_HTTP_STATUS 5	/* HTTP answer outside the expected statuses */
+#define PORTIER_CHECK_HTTP_INVALID 6	/* no HTTP status line (closed early, garbage) */
+
+#define PORTIER_CHECK_LINE_MAX	64	/* HTTP status line kept, NUL included */
 
 /* A backend's last health check, written by the daemon after every check
  * (one map update) for the CLI to show; the program never touches it.
@@ -250,6 +271,9 @@ struct portier_health {
 	__u64 time_ns;			/* CLOCK_REALTIME at the result */
 	__u64 checks_ok;		/* completed checks by result */
 	__u64 checks_failed;
+	__u32 http_status;		/* HTTP checks: the status answered, 0 if none */
+	__u32 http_pad;
+	char http_line[PORTIER_CHECK_LINE_MAX];	/* its status line, truncated; "" if none */
 };
 
 /* ---- local addresses (portier_local: hash, written by userspace) -------- */

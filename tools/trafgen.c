@@ -394,33 +394,92 @@ static int parse_pair(int argc, char **argv, const char *second, const char **de
 	return 0;
 }
 
-static int do_sink(int argc, char **argv)
+/* Attach one of trafgen's XDP programs (prog, by its skeleton name's
+ * program) to dev, after prep (if any) readied the loaded object: the
+ * program stays attached when trafgen exits. cmd names the command in
+ * errors. 0, 1 on failure (said on stderr). */
+static int attach(const char *cmd, const char *dev, struct bpf_program *(*prog)(struct trafgen *),
+		  int (*prep)(struct trafgen *, const void *), const void *arg)
 {
-	const char *dev, *pin;
 	struct trafgen *skel;
 	int ifindex, err;
 
-	if (parse_pair(argc, argv, "--pin", &dev, &pin))
-		return 2;
 	ifindex = if_nametoindex(dev);
 	if (!ifindex) {
-		fprintf(stderr, "trafgen sink: no interface %s in this namespace\n", dev);
+		fprintf(stderr, "trafgen %s: no interface %s in this namespace\n", cmd, dev);
 		return 1;
 	}
 	skel = trafgen__open_and_load();
 	if (!skel) {
-		fprintf(stderr, "trafgen sink: cannot load the BPF object: %s\n", strerror(errno));
+		fprintf(stderr, "trafgen %s: cannot load the BPF object: %s\n", cmd,
+			strerror(errno));
 		return 1;
 	}
-	err = bpf_map__pin(skel->maps.tg_sink_counts, pin);
-	if (err)
-		fprintf(stderr, "trafgen sink: cannot pin the counters at %s: %s\n", pin,
+	err = prep ? prep(skel, arg) : 0;
+	if (!err && (err = bpf_xdp_attach(ifindex, bpf_program__fd(prog(skel)),
+					  XDP_FLAGS_DRV_MODE, NULL)))
+		fprintf(stderr, "trafgen %s: cannot attach to %s: %s\n", cmd, dev,
 			strerror(-err));
-	else if ((err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_sink),
-				       XDP_FLAGS_DRV_MODE, NULL)))
-		fprintf(stderr, "trafgen sink: cannot attach to %s: %s\n", dev, strerror(-err));
 	trafgen__destroy(skel);
 	return err ? 1 : 0;
+}
+
+static struct bpf_program *sink_prog(struct trafgen *s) { return s->progs.tg_sink; }
+static struct bpf_program *dropnet_prog(struct trafgen *s) { return s->progs.tg_dropnet; }
+static struct bpf_program *pass_prog(struct trafgen *s) { return s->progs.tg_pass; }
+
+static int sink_pin(struct trafgen *skel, const void *pin)
+{
+	int err = bpf_map__pin(skel->maps.tg_sink_counts, pin);
+
+	if (err)
+		fprintf(stderr, "trafgen sink: cannot pin the counters at %s: %s\n",
+			(const char *)pin, strerror(-err));
+	return err;
+}
+
+static int do_sink(int argc, char **argv)
+{
+	const char *dev, *pin;
+
+	if (parse_pair(argc, argv, "--pin", &dev, &pin))
+		return 2;
+	return attach("sink", dev, sink_prog, sink_pin, pin);
+}
+
+static int dropnet_set(struct trafgen *skel, const void *net)
+{
+	skel->bss->tg_drop_net = *(const struct tg_net *)net;
+	return 0;
+}
+
+static int do_dropnet(int argc, char **argv)
+{
+	const char *dev, *net;
+	char addr[INET_ADDRSTRLEN];
+	struct tg_net n;
+	struct in_addr a;
+	int len;
+
+	if (parse_pair(argc, argv, "--net", &dev, &net))
+		return 2;
+	if (sscanf(net, "%15[0-9.]/%d", addr, &len) != 2 || len < 1 || len > 32 ||
+	    inet_pton(AF_INET, addr, &a) != 1) {
+		fprintf(stderr, "trafgen dropnet: '%s' is not an IPv4 network ADDR/LEN\n", net);
+		return 2;
+	}
+	n.mask = htonl(len == 32 ? 0xffffffffU : ~(0xffffffffU >> len));
+	n.net = a.s_addr & n.mask;
+	return attach("dropnet", dev, dropnet_prog, dropnet_set, &n);
+}
+
+static int do_pass(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[0], "--dev")) {
+		usage();
+		return 2;
+	}
+	return attach("pass", argv[1], pass_prog, NULL, NULL);
 }
 
 static int do_bare(int argc, char **argv)
@@ -452,69 +511,6 @@ static int do_bare(int argc, char **argv)
 				       XDP_FLAGS_DRV_MODE, NULL)))
 		fprintf(stderr, "trafgen bare: cannot attach to %s: %s\n", dev, strerror(-err));
 	bare__destroy(skel);
-	return err ? 1 : 0;
-}
-
-static int do_dropnet(int argc, char **argv)
-{
-	const char *dev, *net;
-	struct trafgen *skel;
-	char addr[INET_ADDRSTRLEN];
-	struct in_addr a;
-	int ifindex, err, len;
-
-	if (parse_pair(argc, argv, "--net", &dev, &net))
-		return 2;
-	if (sscanf(net, "%15[0-9.]/%d", addr, &len) != 2 || len < 1 || len > 32 ||
-	    inet_pton(AF_INET, addr, &a) != 1) {
-		fprintf(stderr, "trafgen dropnet: '%s' is not an IPv4 network ADDR/LEN\n", net);
-		return 2;
-	}
-	ifindex = if_nametoindex(dev);
-	if (!ifindex) {
-		fprintf(stderr, "trafgen dropnet: no interface %s in this namespace\n", dev);
-		return 1;
-	}
-	skel = trafgen__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "trafgen dropnet: cannot load the BPF object: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	skel->bss->tg_drop_net.mask = htonl(len == 32 ? 0xffffffffU : ~(0xffffffffU >> len));
-	skel->bss->tg_drop_net.net = a.s_addr & skel->bss->tg_drop_net.mask;
-	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_dropnet),
-			     XDP_FLAGS_DRV_MODE, NULL);
-	if (err)
-		fprintf(stderr, "trafgen dropnet: cannot attach to %s: %s\n", dev, strerror(-err));
-	trafgen__destroy(skel);
-	return err ? 1 : 0;
-}
-
-static int do_pass(int argc, char **argv)
-{
-	struct trafgen *skel;
-	int ifindex, err;
-
-	if (argc != 2 || strcmp(argv[0], "--dev")) {
-		usage();
-		return 2;
-	}
-	ifindex = if_nametoindex(argv[1]);
-	if (!ifindex) {
-		fprintf(stderr, "trafgen pass: no interface %s in this namespace\n", argv[1]);
-		return 1;
-	}
-	skel = trafgen__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "trafgen pass: cannot load the BPF object: %s\n", strerror(errno));
-		return 1;
-	}
-	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.tg_pass), XDP_FLAGS_DRV_MODE,
-			     NULL);
-	if (err)
-		fprintf(stderr, "trafgen pass: cannot attach to %s: %s\n", argv[1], strerror(-err));
-	trafgen__destroy(skel);
 	return err ? 1 : 0;
 }
 

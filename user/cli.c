@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "http_check.h"
 #include "routes.h"
 #include "util.h"
 
@@ -142,6 +143,30 @@ int pt_json_print(json_t *v)
 	json_decref(v);
 	fputc('\n', stdout);
 	return err ? 1 : 0;
+}
+
+json_t *pt_check_json(const struct pt_check *c)
+{
+	char expect[16];
+	json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i}", "type",
+			      pt_check_type_name(c->type), "inter_ms", (int)c->inter_ms,
+			      "timeout_ms", (int)c->timeout_ms, "rise", (int)c->rise, "fall",
+			      (int)c->fall, "port", (int)c->port);
+
+	if (!o)
+		pt_die_oom();
+	if (c->type != PT_CHECK_HTTP)
+		return o;
+	snprintf(expect, sizeof(expect), "%u-%u",
+		 c->expect_min ? c->expect_min : PT_HTTP_CHECK_EXPECT_MIN,
+		 c->expect_max ? c->expect_max : PT_HTTP_CHECK_EXPECT_MAX);
+	json_object_set_new(o, "method", json_string(c->method[0] ? c->method :
+							  PT_HTTP_CHECK_METHOD_DEFAULT));
+	json_object_set_new(o, "uri", json_string(c->uri[0] ? c->uri : PT_HTTP_CHECK_URI_DEFAULT));
+	json_object_set_new(o, "version", json_string(c->http_minor ? "HTTP/1.1" : "HTTP/1.0"));
+	json_object_set_new(o, "host", json_string(c->host));
+	json_object_set_new(o, "expect_status", json_string(expect));
+	return o;
 }
 
 json_t *pt_options_json(unsigned int opts)

@@ -59,6 +59,12 @@ int pt_json_print(json_t *v);
 /* The PT_OPT_* bits of a route as a JSON array of their names. */
 json_t *pt_options_json(unsigned int opts);
 
+/* A route's health-check settings: {"type", "inter_ms", "timeout_ms",
+ * "rise", "fall", "port"}, and for an HTTP check "method", "uri",
+ * "version", "host" ("" if none), "expect_status" ("200-399"). */
+struct pt_check;
+json_t *pt_check_json(const struct pt_check *c);
+
 /* Objects: each file cmd_<object>.c exports do_<object>. */
 int do_config(int argc, char **argv);
 int do_daemon(int argc, char **argv);

@@ -47,8 +47,9 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  show    every backend (or ROUTE's): state (up, drained, down),\n"
 		"          counters (new flows, packets and bytes in and out) and the\n"
-		"          last health check (result, duration, age; \"none\" if the\n"
-		"          daemon has not checked it: UDP, no daemon, not yet)\n"
+		"          last health check (result, HTTP status line, duration, age;\n"
+		"          \"none\" if the daemon has not checked it: UDP, no daemon,\n"
+		"          not yet)\n"
 		"  drain   no new flows to the backend; its open flows finish\n"
 		"  enable  undo drain: the backend takes new flows again\n",
 		pt_g.prog);
@@ -69,7 +70,8 @@ static bool last_check(struct pt_dataplane *dp, const struct pt_dp_route_view *r
 	       h->route_id == r->id && h->result != PORTIER_CHECK_NONE;
 }
 
-/* "ok", "connection refused", "timeout", another errno's text. */
+/* "ok", "connection refused", "timeout", "bad status" (HTTP, not expected),
+ * "bad response" (HTTP, no status line), another errno's text. */
 static const char *check_result_str(const struct portier_health *h, char *buf, size_t len)
 {
 	switch (h->result) {
@@ -79,6 +81,10 @@ static const char *check_result_str(const struct portier_health *h, char *buf, s
 		return "connection refused";
 	case PORTIER_CHECK_TIMEOUT:
 		return "timeout";
+	case PORTIER_CHECK_HTTP_STATUS:
+		return "bad status";
+	case PORTIER_CHECK_HTTP_INVALID:
+		return "bad response";
 	default:
 		snprintf(buf, len, "%s", strerror(h->err));
 		if (buf[0] >= 'A' && buf[0] <= 'Z')
@@ -98,9 +104,11 @@ static __u64 check_age_ms(const struct portier_health *h)
 	return now > h->time_ns ? (now - h->time_ns) / NS_PER_MS : 0;
 }
 
-/* {"result", "health", "duration_us", "age_ms", "consecutive_ok",
- * "consecutive_failed", "checks_ok", "checks_failed"}: result and health
- * "none" and every number 0 when there is no check to show. */
+/* {"type", "result", "health", "duration_us", "age_ms", "consecutive_ok",
+ * "consecutive_failed", "checks_ok", "checks_failed", "http_status",
+ * "status_line"}: type is the route's (tcp or http); result and health
+ * "none", every number 0 and status_line "" when there is no check to
+ * show; http_status 0 and status_line "" when the last check read none. */
 static json_t *check_json(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
 			  const struct pt_dp_backend_view *b)
 {
@@ -111,27 +119,33 @@ static json_t *check_json(struct pt_dataplane *dp, const struct pt_dp_route_view
 
 	if (!have)
 		memset(&h, 0, sizeof(h));
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "result",
+	h.http_line[sizeof(h.http_line) - 1] = '\0';
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:s}", "type",
+		      r->meta.check_type == PORTIER_CHECK_TYPE_HTTP ? "http" : "tcp", "result",
 		      have ? check_result_str(&h, buf, sizeof(buf)) : CHECK_NONE, "health",
 		      !have ? CHECK_NONE : h.up ? "up" : "down", "duration_us",
 		      (json_int_t)h.duration_us, "age_ms",
 		      (json_int_t)(have ? check_age_ms(&h) : 0), "consecutive_ok",
 		      (json_int_t)h.consecutive_ok, "consecutive_failed",
 		      (json_int_t)h.consecutive_failed, "checks_ok", (json_int_t)h.checks_ok,
-		      "checks_failed", (json_int_t)h.checks_failed);
+		      "checks_failed", (json_int_t)h.checks_failed, "http_status",
+		      (int)h.http_status, "status_line", h.http_line);
 	if (!o)
 		pt_die_oom();
 	return o;
 }
 
-/* The LAST_CHECK column: "ok 0.21ms 1.4s ago", or "none". */
+/* The LAST_CHECK column: "ok 0.21ms 1.4s ago", "bad status (HTTP/1.1 503
+ * Service Unavailable) 0.40ms 0.9s ago", or "none". */
 static const char *check_text(json_t *c, char *buf, size_t len)
 {
 	const char *res = json_string_value(json_object_get(c, "result"));
+	const char *line = json_string_value(json_object_get(c, "status_line"));
 
 	if (!strcmp(res, CHECK_NONE))
 		return CHECK_NONE;
-	snprintf(buf, len, "%s %.2fms %.1fs ago", res,
+	snprintf(buf, len, "%s%s%s%s %.2fms %.1fs ago", res, *line ? " (" : "", line,
+		 *line ? ")" : "",
 		 json_integer_value(json_object_get(c, "duration_us")) / US_PER_MS,
 		 json_integer_value(json_object_get(c, "age_ms")) / MS_PER_SEC);
 	return buf;
@@ -199,7 +213,7 @@ static int do_show(int argc, char **argv)
 		shown++;
 		for (size_t j = 0; j < v[i].n_be; j++) {
 			json_t *o = backend_json(dp, &v[i], &v[i].be[j]);
-			char chk[2 * REASON_BUF];
+			char chk[2 * REASON_BUF + PORTIER_CHECK_LINE_MAX];
 
 			if (!o) {
 				ret = 1;

@@ -139,7 +139,7 @@ static json_t *route_json(const struct pt_route *r)
 	for (size_t i = 0; i < r->n_backends; i++)
 		json_array_append_new(backends, backend_json(&r->backends[i]));
 	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o,"
-		      " s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
+		      " s:o, s:o}",
 		      "name", r->name,
 		      "address", r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)),
 		      "port", (int)r->port, "proto", pt_proto_name(r->proto),
@@ -147,10 +147,7 @@ static json_t *route_json(const struct pt_route *r)
 		      "balance", balance_name(r->balance),
 		      "syn_cookies", pt_syn_cookies_name(pt_route_syn_cookies(r)),
 		      "options", pt_options_json(r->options),
-		      "check", "inter_ms", (int)r->check.inter_ms,
-		      "timeout_ms", (int)r->check.timeout_ms, "rise", (int)r->check.rise,
-		      "fall", (int)r->check.fall, "port", (int)r->check.port,
-		      "backends", backends);
+		      "check", pt_check_json(&r->check), "backends", backends);
 	if (!o)
 		pt_die_oom();
 	policy_json(o, &r->policy);

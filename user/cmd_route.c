@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "http_check.h"
 #include "syn_guard.h"
 #include "util.h"
 
@@ -38,7 +39,10 @@ static int do_help(int argc, char **argv)
 		"                     [syn-cookies { auto | on | off }]\n"
 		"                     [mode { tcp | http }] [option { tcplog | httplog }]\n"
 		"                     [inter DURATION] [timeout DURATION] [rise N] [fall N]\n"
-		"                     [check-port PORT]\n"
+		"                     [check-port PORT] [check-type { tcp | http }]\n"
+		"                     [check-method METHOD] [check-uri URI]\n"
+		"                     [check-version { HTTP/1.0 | HTTP/1.1 }]\n"
+		"                     [check-host HOST] [check-expect STATUS[-STATUS]]\n"
 		"                     backend ADDR:PORT [backend ADDR:PORT ...]\n"
 		"       %1$s route del NAME\n"
 		"       %1$s route help\n"
@@ -52,7 +56,10 @@ static int do_help(int argc, char **argv)
 		"        (or httplog) logs each connection. Health checks as in the\n"
 		"        inventory (HAProxy's names): inter 2s, timeout = inter, rise 2,\n"
 		"        fall 3, on the backend's port; DURATION is ms or has a unit\n"
-		"        (500ms, 2s, 1m). Kept by a reload unless the inventory takes\n"
+		"        (500ms, 2s, 1m). check-type http sends an HTTP request\n"
+		"        (HAProxy's option httpchk: OPTIONS / HTTP/1.0, no Host) and\n"
+		"        passes 2xx and 3xx unless check-expect says otherwise.\n"
+		"        Kept by a reload unless the inventory takes\n"
 		"        its name or listen key.\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
 		"        at the next reload)\n",
@@ -69,6 +76,7 @@ static const char *syn_cookies_of(const struct pt_dp_route_view *r)
 static json_t *route_json(const struct pt_dp_route_view *r)
 {
 	const struct portier_route_meta *m = &r->meta;
+	struct pt_check check = pt_check_from_meta(m);
 	char addr[INET6_ADDRSTRLEN], ap[CLI_ADDRPORT_BUF];
 	json_t *backends = json_array(), *o;
 
@@ -83,16 +91,13 @@ static json_t *route_json(const struct pt_dp_route_view *r)
 				  "id", (int)b->id));
 	}
 	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o,"
-		      " s:{s:i, s:i, s:i, s:i, s:i}, s:o}",
+		      " s:o, s:o}",
 		      "name", m->name, "id", (int)r->id, "origin", cli_origin_name(m->origin),
 		      "address", cli_listen_addr(&m->key, addr, sizeof(addr)),
 		      "port", (int)ntohs(m->key.port), "proto", pt_proto_name(m->key.proto),
 		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", "roundrobin",
 		      "syn_cookies", syn_cookies_of(r), "options", pt_options_json(m->options),
-		      "check", "inter_ms", (int)m->check_inter_ms,
-		      "timeout_ms", (int)m->check_timeout_ms, "rise", (int)m->check_rise,
-		      "fall", (int)m->check_fall, "port", (int)m->check_port,
-		      "backends", backends);
+		      "check", pt_check_json(&check), "backends", backends);
 	if (!o)
 		pt_die_oom();
 	return o;
@@ -110,6 +115,13 @@ static void route_text(const struct pt_dp_route_view *r)
 	printf("%s  %s  nat %s  balance roundrobin  syn-cookies %s  origin %s  options %s\n",
 	       m->name, listen, pt_nat_name(m->nat), syn_cookies_of(r), cli_origin_name(m->origin),
 	       opts);
+	if (m->check_type == PORTIER_CHECK_TYPE_HTTP) {
+		struct pt_check c = pt_check_from_meta(m);
+
+		printf("    check http %s %s HTTP/1.%u%s%s expect %u-%u\n", c.method, c.uri,
+		       c.http_minor, c.host[0] ? " host " : "", c.host, c.expect_min,
+		       c.expect_max);
+	}
 	for (size_t i = 0; i < r->n_be; i++)
 		printf("    backend %-22s %-8s%s\n",
 		       cli_addr_port(&r->be[i].addr, r->be[i].port, ap, sizeof(ap)),
@@ -175,7 +187,37 @@ static int parse_port(const char *kw, const char *val, uint16_t *out)
 	return 0;
 }
 
-/* A health-check keyword (inter, timeout, rise, fall, check-port) into c;
+/* The HTTP check keywords, the inventory's destination.check keys. */
+static const struct {
+	const char *kw;
+	int (*set)(const char *s, struct pt_check *c, const char **why);
+} http_kws[] = {
+	{ "check-type", pt_check_type_parse },
+	{ "check-method", pt_http_check_method },
+	{ "check-uri", pt_http_check_uri },
+	{ "check-version", pt_http_check_version },
+	{ "check-host", pt_http_check_host },
+	{ "check-expect", pt_http_check_expect },
+};
+
+/* An HTTP check keyword into c: 0, 1 after an error, -1 if kw is none. */
+static int parse_http_kw(const char *kw, const char *val, struct pt_check *c)
+{
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(http_kws) / sizeof(http_kws[0]); i++) {
+		if (!is_prefix(kw, http_kws[i].kw))
+			continue;
+		if (!http_kws[i].set(val, c, &why))
+			return 0;
+		p_err("route add: %s '%s' %s", http_kws[i].kw, val, why);
+		return 1;
+	}
+	return -1;
+}
+
+/* A health-check keyword (inter, timeout, rise, fall, check-port, the
+ * check-* of an HTTP check) into c;
  * *timeout_set notes an explicit timeout. Returns 0, 1 after an error, or
  * -1 if kw is none of them. */
 static int parse_check_kw(const char *kw, const char *val, struct pt_check *c,
@@ -195,7 +237,7 @@ static int parse_check_kw(const char *kw, const char *val, struct pt_check *c,
 	else if (is_prefix(kw, "check-port"))
 		return parse_port("check-port", val, &c->port);
 	else
-		return -1;
+		return parse_http_kw(kw, val, c);
 	if (dur && !pt_parse_duration(val, dur)) {
 		p_err("route add: %s '%s' is not a duration; write milliseconds (2000) or a "
 		      "number with a unit: 500ms, 2s, 1m (at most 24h)", kw, val);
@@ -244,6 +286,7 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				      .timeout_ms = PT_CHECK_INTER_DEFAULT_MS,
 				      .rise = PT_CHECK_RISE_DEFAULT,
 				      .fall = PT_CHECK_FALL_DEFAULT };
+	pt_http_check_defaults(&r->check);	/* cleared below if not HTTP */
 	for (int i = 1; i < argc; i++) {
 		const char *kw = argv[i], *val = next_value(&i, argc, argv);
 
@@ -321,6 +364,23 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 	}
 	if (!timeout_set)
 		r->check.timeout_ms = r->check.inter_ms;
+	if (r->check.type != PT_CHECK_HTTP) {
+		struct pt_check http = { 0 };
+
+		pt_http_check_defaults(&http);
+		if (strcmp(http.method, r->check.method) || strcmp(http.uri, r->check.uri) ||
+		    r->check.host[0] ||
+		    r->check.http_minor != http.http_minor ||
+		    r->check.expect_min != http.expect_min ||
+		    r->check.expect_max != http.expect_max) {
+			p_err("route add: check-method, check-uri, check-version, check-host "
+			      "and check-expect apply to HTTP checks; add 'check-type http'");
+			return 1;
+		}
+		r->check.http_minor = 0;
+		r->check.expect_min = r->check.expect_max = 0;
+		r->check.method[0] = r->check.uri[0] = '\0';
+	}
 	if (r->proto == IPPROTO_UDP && cookies_set && r->syn_cookies != PT_SYN_COOKIES_OFF) {
 		p_err("route add: syn-cookies %s applies to TCP routes only; drop it (or say "
 		      "off) for this UDP route", pt_syn_cookies_name(r->syn_cookies));

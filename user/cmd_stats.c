@@ -197,7 +197,7 @@ static int do_show(int argc, char **argv)
 	}
 	pt_dp_close(dp);
 	if (!pt_g.json)
-		printf("\n%-16s %-8s %14s\n", "REASON", "ACTION", "PACKETS");
+		printf("\n%-22s %-8s %14s\n", "REASON", "ACTION", "PACKETS");
 	for (unsigned int r = 0; r < PORTIER_R_MAX; r++) {
 		enum pt_metrics_outcome oc = PT_METRICS_PASS;
 		const char *name = pt_metrics_reason(r, &oc);
@@ -209,7 +209,7 @@ static int do_show(int argc, char **argv)
 								 "action", outcome_name(oc),
 								 "packets", (json_int_t)rc[r]));
 		else
-			printf("%-16s %-8s %14llu\n", name, outcome_name(oc),
+			printf("%-22s %-8s %14llu\n", name, outcome_name(oc),
 			       (unsigned long long)rc[r]);
 	}
 	if (pt_g.json)

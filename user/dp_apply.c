@@ -16,6 +16,7 @@
 
 #include "ct_table.h"
 #include "dataplane_int.h"
+#include "http_check.h"
 #include "portier.skel.h"
 #include "util.h"
 
@@ -107,11 +108,7 @@ static void route_meta(const struct pt_route *r, __u8 origin, struct portier_rou
 	m->balance = r->balance;
 	m->origin = origin;
 	m->syn_cookies = r->syn_cookies;
-	m->check_inter_ms = r->check.inter_ms;
-	m->check_timeout_ms = r->check.timeout_ms;
-	m->check_rise = r->check.rise;
-	m->check_fall = r->check.fall;
-	m->check_port = r->check.port;
+	pt_check_to_meta(&r->check, m);
 	m->dest_port = r->dest_port;
 	if (r->rate_limit.rate) {
 		m->rl_rate = r->rate_limit.rate;

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane_int.h"
+#include "http_check.h"
 #include "portier.skel.h"
 #include "util.h"
 
@@ -189,11 +190,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->options = o->meta.options;
 	r->syn_cookies = o->meta.syn_cookies;
 	r->dest_port = o->meta.dest_port;
-	r->check.inter_ms = o->meta.check_inter_ms;
-	r->check.timeout_ms = o->meta.check_timeout_ms;
-	r->check.rise = o->meta.check_rise;
-	r->check.fall = o->meta.check_fall;
-	r->check.port = o->meta.check_port;
+	r->check = pt_check_from_meta(&o->meta);
 	pt_policy_copy(&r->policy, &o->policy);
 	r->rate_limit = o->rl;
 	r->n_backends = o->n_be;

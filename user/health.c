@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * health.c - non-blocking TCP connect checks in one epoll set with one
- * timerfd for deadlines. See health.h for the semantics.
+ * health.c - non-blocking TCP connect and HTTP checks in one epoll set with
+ * one timerfd for deadlines. See health.h for the semantics.
+ *
+ * A check in flight goes through phases, each waiting in the epoll set:
+ * CONNECT (EPOLLOUT until the connect completes), then for HTTP checks
+ * SEND (EPOLLOUT while the request does not fit in the socket buffer) and
+ * READ (EPOLLIN until the status line is complete, the peer closes, or the
+ * buffer is full). The deadline covers all of them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +23,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "http_check.h"
 #include "util.h"
 
 /* HAProxy's defaults: inter 2s, rise 2, fall 3, timeout = inter. */
@@ -26,10 +34,19 @@
 #define NS_PER_SEC		1000000000ULL
 #define EPOLL_BATCH		64	/* events taken per epoll_wait */
 
+/* What the check in flight waits for. */
+enum phase { PH_CONNECT, PH_SEND, PH_READ };
+
 /* One checked backend. Allocated one by one: the epoll set points at it. */
 struct target {
 	struct pt_health_status st;	/* st.route is owned here */
 	int fd;				/* check in flight, or -1 */
+	enum phase phase;		/* of the check in flight */
+	char req[PT_HTTP_REQUEST_MAX];	/* HTTP: the request, */
+	size_t req_len, sent;		/* its length and the bytes sent */
+	char resp[PT_HTTP_STATUS_LINE_MAX];	/* HTTP: the answer's first bytes */
+	size_t got;
+	unsigned int status;		/* HTTP: this check's status, 0 if none */
 	uint64_t started_ns;		/* of the check in flight */
 	uint64_t next_ns;		/* when the next check starts */
 	unsigned int streak;		/* results against the state actually seen
@@ -264,6 +281,9 @@ static void count_result(struct pt_health *h, struct target *t, bool ok, uint64_
 static void result(struct pt_health *h, struct target *t, int err, uint64_t now)
 {
 	t->st.last_err = err;
+	t->st.http_status = t->status;
+	if (!t->status)
+		t->st.http_line[0] = '\0';
 	count_result(h, t, !err, now);
 	if (h->opts.result_cb)
 		h->opts.result_cb(h->opts.cb_arg, &t->st);
@@ -279,6 +299,110 @@ static void finish(struct pt_health *h, struct target *t, int err, uint64_t now)
 	result(h, t, err, now);
 }
 
+/* End an HTTP check with err (0: it passed) and a reason made of fmt. */
+__attribute__((format(printf, 5, 6)))
+static void end_http(struct pt_health *h, struct target *t, int err, uint64_t now,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	stop_check(t);
+	va_start(ap, fmt);
+	vsnprintf(t->st.last_reason, sizeof(t->st.last_reason), fmt, ap);
+	va_end(ap);
+	result(h, t, err, now);
+}
+
+/* s[0..n) with every byte outside printable ASCII as '.', for a message. */
+static void printable(const char *s, size_t n, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < len; i++)
+		out[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '.';
+	out[i] = '\0';
+}
+
+/* HTTP, READ: take what arrived; decide once the status line is complete. */
+static void http_read(struct pt_health *h, struct target *t, uint64_t now)
+{
+	ssize_t n = recv(t->fd, t->resp + t->got, sizeof(t->resp) - t->got, MSG_DONTWAIT);
+	size_t line_len;
+	char shown[PT_HEALTH_REASON_LEN / 2];
+	int rc;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		finish(h, t, errno, now);
+		return;
+	}
+	if (!n) {
+		end_http(h, t, EPROTO, now, "closed after %zu bytes, before an HTTP status line",
+			  t->got);
+		return;
+	}
+	t->got += (size_t)n;
+	rc = pt_http_status_parse(t->resp, t->got, &t->status, &line_len);
+	if (rc < 0) {
+		printable(t->resp, t->got, shown, sizeof(shown));
+		end_http(h, t, EPROTO, now, "not an HTTP status line: \"%s\"", shown);
+		return;
+	}
+	if (!rc && t->got == sizeof(t->resp)) {
+		end_http(h, t, EPROTO, now, "no end of the status line in the first %zu bytes",
+			  sizeof(t->resp));
+		return;
+	}
+	if (!rc)
+		return;	/* wait for the rest of the line */
+	printable(t->resp, line_len, t->st.http_line, sizeof(t->st.http_line));
+	end_http(h, t, pt_http_check_pass(&t->st.check, t->status) ? 0 : EREMOTEIO, now, "%s",
+		  t->st.http_line);
+}
+
+/* HTTP, SEND: write what the socket takes; then wait for the answer. */
+static void http_send(struct pt_health *h, struct target *t, uint64_t now)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
+
+	while (t->sent < t->req_len) {
+		ssize_t n = send(t->fd, t->req + t->sent, t->req_len - t->sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;	/* EPOLLOUT says when to go on */
+		if (n < 0) {
+			finish(h, t, errno, now);
+			return;
+		}
+		t->sent += (size_t)n;
+	}
+	t->phase = PH_READ;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, t->fd, &ev))
+		finish(h, t, errno, now);
+}
+
+/* The connection is up: a TCP check passed, an HTTP check sends. */
+static void on_connected(struct pt_health *h, struct target *t, uint64_t now)
+{
+	int len;
+
+	if (t->st.check.type != PT_CHECK_HTTP) {
+		finish(h, t, 0, now);
+		return;
+	}
+	len = pt_http_check_request(&t->st.check, t->req, sizeof(t->req));
+	if (len < 0) {
+		finish(h, t, -len, now);
+		return;
+	}
+	t->req_len = (size_t)len;
+	t->sent = 0;
+	t->phase = PH_SEND;
+	http_send(h, t, now);
+}
+
 static void start_check(struct pt_health *h, struct target *t, uint64_t now)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = t->st.addr.v4,
@@ -288,17 +412,23 @@ static void start_check(struct pt_health *h, struct target *t, uint64_t now)
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = t };
 
 	t->started_ns = now;
+	t->phase = PH_CONNECT;
+	t->got = 0;
+	t->status = 0;
 	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		finish(h, t, errno, now);
 		return;
 	}
 	setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	if (!connect(t->fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		finish(h, t, 0, now_ns());
+	/* In the set before connect(): an HTTP check goes on from here. */
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, t->fd, &ev)) {
+		finish(h, t, errno, now);
 		return;
 	}
-	if (errno != EINPROGRESS || epoll_ctl(h->epfd, EPOLL_CTL_ADD, t->fd, &ev))
+	if (!connect(t->fd, (struct sockaddr *)&sin, sizeof(sin)))
+		on_connected(h, t, now_ns());
+	else if (errno != EINPROGRESS)
 		finish(h, t, errno, now_ns());
 }
 
@@ -308,11 +438,30 @@ static void connected(struct pt_health *h, struct target *t, uint64_t now)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (t->fd < 0)
-		return;
 	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
-	finish(h, t, err, now);
+	if (err)
+		finish(h, t, err, now);
+	else
+		on_connected(h, t, now);
+}
+
+/* An event of a check in flight: go on where it waits. */
+static void target_event(struct pt_health *h, struct target *t, uint64_t now)
+{
+	if (t->fd < 0)
+		return;
+	switch (t->phase) {
+	case PH_CONNECT:
+		connected(h, t, now);
+		break;
+	case PH_SEND:
+		http_send(h, t, now);
+		break;
+	case PH_READ:
+		http_read(h, t, now);
+		break;
+	}
 }
 
 static int arm_timer(struct pt_health *h)
@@ -350,7 +499,7 @@ int pt_health_run(struct pt_health *h)
 		now = now_ns();
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr)
-				connected(h, ev[i].data.ptr, now);
+				target_event(h, ev[i].data.ptr, now);
 			else if (read(h->timerfd, &expirations, sizeof(expirations)) < 0 &&
 				 errno != EAGAIN)
 				return -errno;

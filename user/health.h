@@ -5,7 +5,12 @@
  *
  * A check is a non-blocking connect() to the backend (or to its route's
  * check port) with a deadline; the connection is closed at once with a RST
- * (SO_LINGER 0, so frequent checks leave no TIME_WAIT sockets behind). Every
+ * (SO_LINGER 0, so frequent checks leave no TIME_WAIT sockets behind). An
+ * HTTP check (check.type PT_CHECK_HTTP, HAProxy's "option httpchk") goes on
+ * on the connected socket: it sends the request, reads the answer into a
+ * bounded buffer until the status line is complete, and passes if the
+ * status is in check.expect_min..max; the whole exchange has the one
+ * deadline (timeout), and every step waits in the epoll set. Every
  * check in flight is one socket in an epoll set; one timerfd in the same set
  * fires at the next deadline (a check to start or one timing out). The
  * daemon polls the single fd pt_health_fd() and calls pt_health_run() when
@@ -64,8 +69,13 @@ struct pt_health_status {
 	bool checked;			/* at least one check completed */
 	bool last_ok;			/* last completed check's result */
 	int last_err;			/* its errno: 0 if ok, ETIMEDOUT if it
-					 * timed out */
-	char last_reason[PT_HEALTH_REASON_LEN];	/* "connected", "connection refused" */
+					 * timed out; HTTP checks: EREMOTEIO if
+					 * the status is not expected, EPROTO if
+					 * no status line came */
+	char last_reason[PT_HEALTH_REASON_LEN];	/* "connected", "connection refused",
+						 * "HTTP/1.1 503 Service Unavailable" */
+	unsigned int http_status;	/* HTTP checks: last status read, 0 if none */
+	char http_line[PORTIER_CHECK_LINE_MAX];	/* its status line, truncated */
 	uint64_t last_duration_ns;	/* last completed check, connect() to result */
 	uint64_t last_change_ns;	/* CLOCK_MONOTONIC of the last state change */
 	uint64_t checks_ok;		/* completed checks, by result */

@@ -2,6 +2,7 @@
 /* health_dp.c - health checker <-> data plane. See health_dp.h. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,20 +12,12 @@
 
 #include "ct_table.h"
 #include "health_dp.h"
+#include "http_check.h"
 #include "portier.skel.h"
 #include "util.h"
 
 #define NS_PER_US	1000ULL
 #define NS_PER_SEC	1000000000ULL
-
-static struct pt_check route_check(const struct portier_route_meta *m)
-{
-	return (struct pt_check){ .inter_ms = m->check_inter_ms,
-				  .timeout_ms = m->check_timeout_ms,
-				  .rise = m->check_rise,
-				  .fall = m->check_fall,
-				  .port = m->check_port };
-}
 
 int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 {
@@ -45,7 +38,7 @@ int pt_health_sync(struct pt_health *h, struct pt_dataplane *dp)
 				.route = v[r].meta.name,
 				.addr = v[r].be[b].addr,
 				.port = v[r].be[b].port,
-				.check = route_check(&v[r].meta),
+				.check = pt_check_from_meta(&v[r].meta),
 				.start_down = v[r].be[b].state & PT_DP_BE_DOWN,
 				.tag = v[r].be[b].id,
 			};
@@ -84,6 +77,10 @@ static __u32 check_result(int err)
 		return PORTIER_CHECK_REFUSED;
 	case ETIMEDOUT:
 		return PORTIER_CHECK_TIMEOUT;
+	case EREMOTEIO:		/* health.h: an HTTP status not expected */
+		return PORTIER_CHECK_HTTP_STATUS;
+	case EPROTO:		/* health.h: no HTTP status line */
+		return PORTIER_CHECK_HTTP_INVALID;
 	default:
 		return PORTIER_CHECK_ERRNO;
 	}
@@ -120,6 +117,8 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 	e.time_ns = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
 	e.checks_ok = st->checks_ok;
 	e.checks_failed = st->checks_failed;
+	e.http_status = st->http_status;
+	snprintf(e.http_line, sizeof(e.http_line), "%s", st->http_line);
 	return bpf_map_update_elem(bpf_map__fd(s->maps.portier_health), &id, &e, BPF_ANY) ?
 	       -errno : 0;
 }

@@ -283,6 +283,7 @@ static void render_backend_state(const struct pt_metrics_snapshot *s, FILE *f)
 {
 	static const char *const n_ck = "portier_backend_checks_total";
 	static const char *const n_du = "portier_backend_check_duration_seconds";
+	static const char *const n_hs = "portier_backend_check_http_status";
 	const struct pt_metrics_backend *b;
 
 	head(f, "portier_backend_up", "gauge",
@@ -318,6 +319,14 @@ static void render_backend_state(const struct pt_metrics_snapshot *s, FILE *f)
 			continue;
 		series(f, n_du, b->route, b->backend, NULL, NULL);
 		fprintf(f, " %.6f\n", b->check_duration_s);
+	}
+	head(f, n_hs, "gauge",
+	     "HTTP status of the last HTTP health check, 0 if it read none.");
+	for (b = s->backends; b < s->backends + s->n_backends; b++) {
+		if (!b->checked || !b->http_checked)
+			continue;
+		series(f, n_hs, b->route, b->backend, NULL, NULL);
+		u64(f, b->http_status);
 	}
 }
 

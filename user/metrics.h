@@ -57,6 +57,8 @@ struct pt_metrics_backend {
 	bool checked;				/* health-checked: the fields below count */
 	uint64_t checks_ok, checks_failed;
 	double check_duration_s;		/* the last completed check */
+	bool http_checked;			/* checked with HTTP checks: */
+	unsigned int http_status;		/* the last status read, 0 if none */
 };
 
 /* Everything one scrape shows. Arrays and strings are owned (see

@@ -129,6 +129,8 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 				mb->checks_ok = hs->checks_ok;
 				mb->checks_failed = hs->checks_failed;
 				mb->check_duration_s = (double)hs->last_duration_ns / NS_PER_SEC;
+				mb->http_checked = hs->check.type == PT_CHECK_HTTP;
+				mb->http_status = hs->http_status;
 			}
 		}
 	}

@@ -18,6 +18,8 @@
  *           balance: roundrobin
  *           options: [httplog|tcplog ...]
  *           check: {inter, timeout, rise, fall, port}   extension
+ *           check: {type: tcp|http, method, uri, version, host,
+ *                   expect_status}   HTTP check (option httpchk)
  *         allow: [CIDR ...]                 extension: source policy
  *         deny: [CIDR ...]
  *         rate_limit: {rate: N, per: 1s, burst: B}   extension
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_check.h"
 #include "policy.h"
 #include "portier.h"
 #include "routes.h"
@@ -88,7 +91,12 @@ static const char *const route_keys[] = { "mode", "address", "port", "proto", "n
 					  "syn_cookies", "destination", "allow", "deny", "rate_limit", NULL };
 static const char *const dest_keys[] = { "group", "balance", "options", "check", NULL };
 static const char *const group_keys[] = { "name", "port", NULL };
-static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", NULL };
+static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", "type",
+				       "method", "uri", "version", "host", "expect_status",
+				       NULL };
+/* The keys of an HTTP check (type: http), from "http_keys + 1" on. */
+static const char *const http_keys[] = { "type", "method", "uri", "version", "host",
+					 "expect_status", NULL };
 static const char *const proxies_keys[] = { "target", "routes", "allow", "deny", NULL };
 static const char *const rate_keys[] = { "rate", "per", "burst", NULL };
 static const char *const target_keys[] = { "group", NULL };
@@ -668,6 +676,58 @@ static void check_value(struct build *b, const struct pt_val *cv, const char *ke
 	free(what);
 }
 
+typedef int (*http_setter)(const char *s, struct pt_check *c, const char **why);
+
+/* One text setting of the check (type, method, ...): validated by set. */
+static void check_text(struct build *b, const struct pt_val *cv, const char *key,
+		       struct pt_route *r, http_setter set)
+{
+	const struct pt_val *node;
+	char *what = xasprintf("destination.check.%s", key);
+	const char *why;
+	bool err;
+	char *s = get_text(b, cv, key, r->name, what, &node, &err);
+
+	if (s && set(s, &r->check, &why))
+		pt_error(b->d, &node->pos, r->name, "%s '%s' %s", what, s, why);
+	free(s);
+	free(what);
+}
+
+/* type: http and its settings (HAProxy's option httpchk and http-check
+ * expect status, with their defaults). HTTP settings on a TCP check are
+ * ignored with a warning, as is an HTTP check of a UDP route. */
+static void parse_http_check(struct build *b, const struct pt_val *cv, struct pt_route *r)
+{
+	static const http_setter set[] = { pt_http_check_method, pt_http_check_uri,
+					   pt_http_check_version, pt_http_check_host,
+					   pt_http_check_expect };
+	const struct pt_val *node;
+
+	check_text(b, cv, "type", r, pt_check_type_parse);
+	if (r->check.type != PT_CHECK_HTTP) {
+		for (size_t i = 1; http_keys[i]; i++)
+			if ((node = pt_val_get(cv, http_keys[i])))
+				pt_warn(b->d, &node->pos, r->name,
+					"destination.check.%s applies to HTTP checks only and is "
+					"ignored; add 'type: http' to the check (or remove it)",
+					http_keys[i]);
+		return;
+	}
+	pt_http_check_defaults(&r->check);
+	for (size_t i = 1; http_keys[i]; i++)
+		check_text(b, cv, http_keys[i], r, set[i - 1]);
+	node = pt_val_get(cv, "type");
+	if (r->proto == IPPROTO_UDP)
+		pt_warn(b->d, &node->pos, r->name,
+			"destination.check.type http on a UDP route: UDP backends are not "
+			"health-checked; remove the check");
+	else if (r->check.http_minor == 1 && !r->check.host[0])
+		pt_warn(b->d, &node->pos, r->name,
+			"an HTTP/1.1 check without destination.check.host sends no Host "
+			"header, which HTTP/1.1 servers may answer with 400; add host: NAME");
+}
+
 static void parse_check(struct build *b, const struct pt_val *dv, struct pt_route *r)
 {
 	const struct pt_val *node;
@@ -696,6 +756,8 @@ static void parse_check(struct build *b, const struct pt_val *dv, struct pt_rout
 	r->check.timeout_ms = r->check.inter_ms;
 	if (has_timeout)
 		check_value(b, cv, "timeout", r->name, true, &r->check.timeout_ms);
+	if (cv && cv->type == PT_VAL_MAP)
+		parse_http_check(b, cv, r);
 	if (cv)
 		pt_val_unref(cv);
 }

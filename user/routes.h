@@ -7,6 +7,7 @@
 #ifndef PORTIER_ROUTES_H
 #define PORTIER_ROUTES_H
 
+#include <linux/types.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "diag.h"
 #include "inventory.h"
+#include "portier.h"
 
 enum pt_balance { PT_BALANCE_ROUNDROBIN };
 enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
@@ -55,13 +57,27 @@ bool pt_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
  * Returns false if s is not one. */
 bool pt_parse_duration(const char *s, unsigned int *ms);
 
-/* Health-check settings (HAProxy's names and defaults). */
+/* What a health check does: connect (HAProxy's plain "check"), or connect,
+ * send an HTTP request and read the status line ("option httpchk" with
+ * "http-check expect status"). */
+enum pt_check_type { PT_CHECK_TCP, PT_CHECK_HTTP };
+
+/* Health-check settings (HAProxy's names and defaults). The HTTP fields
+ * count for type PT_CHECK_HTTP only; their sizes are those of struct
+ * portier_route_meta, which stores them. */
 struct pt_check {
 	unsigned int inter_ms;	/* default 2000 */
 	unsigned int timeout_ms; /* default = inter */
 	unsigned int rise;	/* default 2 */
 	unsigned int fall;	/* default 3 */
 	uint16_t port;		/* 0 = the backend's port */
+	uint8_t type;		/* enum pt_check_type, default TCP */
+	uint8_t http_minor;	/* HTTP/1.x of the request: 0 (default) or 1 */
+	uint16_t expect_min;	/* statuses that pass: expect_min..expect_max, */
+	uint16_t expect_max;	/* default 200..399 (HAProxy's 2xx and 3xx) */
+	char method[PORTIER_CHECK_METHOD_MAX];	/* default OPTIONS */
+	char uri[PORTIER_CHECK_URI_MAX];	/* default "/" */
+	char host[PORTIER_CHECK_HOST_MAX];	/* Host header; "" = none */
 };
 
 /* ---- source policy and per-source rate limits (user/policy.h) ---- */

@@ -60,8 +60,8 @@ test_cli_route_add_del() {
 	jcheck "route show extra" '.[0].name == "extra" and .[0].origin == "runtime" and
 		(.[0].backends | length) == 2 and .[0].port == 30099' "$j"
 	jcheck "route add keywords" '.[0].options == ["tcplog"] and .[0].mode == "tcp" and
-		.[0].check == {"inter_ms": 500, "timeout_ms": 500, "rise": 1, "fall": 2,
-		"port": 30099}' "$j"
+		.[0].check == {"type": "tcp", "inter_ms": 500, "timeout_ms": 500, "rise": 1,
+		"fall": 2, "port": 30099}' "$j"
 	# The daemon checks a runtime route from its next tick (5 s).
 	WAIT_STEPS=100 wait_for "checks of the runtime route" extra_checked || return 1
 	# A duplicate name or listen key is refused, nothing changes.

@@ -45,9 +45,22 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
-static uint16_t get16(const uint8_t *p)
+uint16_t pkt_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+uint32_t pkt_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void pkt_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
 }
 
 static uint32_t pseudo_sum(const uint8_t *ip, uint8_t proto, size_t l4_len)
@@ -93,6 +106,19 @@ static void put_payload(const struct pkt_spec *s, uint8_t *p)
 		put16(p, s->word);
 }
 
+struct pkt_spec pkt_spec_ip(const uint8_t dmac[6], const uint8_t smac[6], uint32_t saddr,
+			    uint32_t daddr, uint8_t ttl)
+{
+	struct pkt_spec s = { 0 };
+
+	memcpy(s.dmac, dmac, 6);
+	memcpy(s.smac, smac, 6);
+	s.saddr = saddr;
+	s.daddr = daddr;
+	s.ttl = ttl;
+	return s;
+}
+
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
 	size_t l4_len, off = put_eth(s, ETHERTYPE_IP, buf);
@@ -136,13 +162,13 @@ bool pkt_ip_csum_ok(const uint8_t *f, size_t len)
 	memcpy(ip, f + PKT_ETH_LEN, PKT_IP_LEN);
 	put16(ip + 10, 0);
 	want = (uint16_t)~pkt_fold(pkt_sum(ip, PKT_IP_LEN, 0));
-	return get16(f + PKT_ETH_LEN + 10) == want;
+	return pkt_get16(f + PKT_ETH_LEN + 10) == want;
 }
 
 bool pkt_l4_csum_ok(const uint8_t *f, size_t len, bool udp_allow_zero)
 {
 	const uint8_t *ip = f + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
-	size_t l4_len = get16(ip + 2) - PKT_IP_LEN;
+	size_t l4_len = pkt_get16(ip + 2) - PKT_IP_LEN;
 	uint8_t proto = ip[9];
 	size_t coff = proto == IPPROTO_TCP ? 16 : 6;
 	uint16_t stored, want;
@@ -150,7 +176,7 @@ bool pkt_l4_csum_ok(const uint8_t *f, size_t len, bool udp_allow_zero)
 
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + l4_len)
 		return false;
-	stored = get16(l4 + coff);
+	stored = pkt_get16(l4 + coff);
 	if (proto == IPPROTO_UDP && stored == 0)
 		return udp_allow_zero;
 	/* Sum everything but the checksum field. */
@@ -166,7 +192,7 @@ bool pkt_l4_csum_ok(const uint8_t *f, size_t len, bool udp_allow_zero)
 void pkt_l4_csum_fix(uint8_t *f, size_t len)
 {
 	uint8_t *ip = f + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
-	size_t l4_len = get16(ip + 2) - PKT_IP_LEN;
+	size_t l4_len = pkt_get16(ip + 2) - PKT_IP_LEN;
 	size_t coff = ip[9] == IPPROTO_TCP ? 16 : 6;
 	uint16_t c;
 
@@ -176,6 +202,25 @@ void pkt_l4_csum_fix(uint8_t *f, size_t len)
 	c = (uint16_t)~pkt_fold(pkt_sum(l4, l4_len, pseudo_sum(ip, ip[9], l4_len)));
 	l4[coff] = c >> 8;
 	l4[coff + 1] = c & 0xff;
+}
+
+size_t pkt_build_tcp(struct pkt_spec s, uint32_t seq, uint32_t ack, uint16_t win,
+		     const uint8_t *opt, size_t n, size_t payload, uint8_t *buf)
+{
+	uint8_t *th = buf + PKT_ETH_LEN + PKT_IP_LEN;
+	size_t len;
+
+	s.payload_len = n + payload;
+	len = pkt_build(&s, buf);
+	pkt_put32(th + 4, seq);
+	pkt_put32(th + 8, ack);
+	th[12] = (uint8_t)((PKT_TCP_LEN + n) / 4) << 4;
+	th[14] = win >> 8;
+	th[15] = win & 0xff;
+	if (n)
+		memcpy(th + PKT_TCP_LEN, opt, n);
+	pkt_l4_csum_fix(buf, len);
+	return len;
 }
 
 uint32_t pkt_saddr(const uint8_t *f)
@@ -196,12 +241,12 @@ uint32_t pkt_daddr(const uint8_t *f)
 
 uint16_t pkt_sport(const uint8_t *f)
 {
-	return get16(f + PKT_ETH_LEN + PKT_IP_LEN);
+	return pkt_get16(f + PKT_ETH_LEN + PKT_IP_LEN);
 }
 
 uint16_t pkt_dport(const uint8_t *f)
 {
-	return get16(f + PKT_ETH_LEN + PKT_IP_LEN + 2);
+	return pkt_get16(f + PKT_ETH_LEN + PKT_IP_LEN + 2);
 }
 
 uint8_t pkt_ttl(const uint8_t *f)
@@ -213,7 +258,7 @@ uint16_t pkt_l4_csum(const uint8_t *f)
 {
 	const uint8_t *ip = f + PKT_ETH_LEN;
 
-	return get16(ip + PKT_IP_LEN + (ip[9] == IPPROTO_TCP ? 16 : 6));
+	return pkt_get16(ip + PKT_IP_LEN + (ip[9] == IPPROTO_TCP ? 16 : 6));
 }
 
 size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t *buf)
@@ -258,7 +303,7 @@ bool pkt_icmp_csum_ok(const uint8_t *f, size_t len)
 
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN || ip[9] != IPPROTO_ICMP)
 		return false;
-	n = get16(ip + 2) - PKT_IP_LEN;
+	n = pkt_get16(ip + 2) - PKT_IP_LEN;
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + n)
 		return false;
 	/* The sum over the message, its checksum field included, is 0xffff. */

@@ -46,6 +46,10 @@ struct pkt_spec {
 	uint16_t word;
 };
 
+/* A spec from smac to dmac, saddr to daddr, TTL ttl; the rest 0. */
+struct pkt_spec pkt_spec_ip(const uint8_t dmac[6], const uint8_t smac[6], uint32_t saddr,
+			    uint32_t daddr, uint8_t ttl);
+
 /* Build the frame into buf (PKT_MAX bytes). Returns its length. */
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf);
 
@@ -61,6 +65,17 @@ bool pkt_l4_csum_ok(const uint8_t *frame, size_t len, bool udp_allow_zero);
 /* Recompute the TCP or UDP checksum of an IPv4 frame from scratch (after
  * a test edited its bytes: TCP options, sequence numbers). */
 void pkt_l4_csum_fix(uint8_t *frame, size_t len);
+
+/* Big-endian (network order) numbers at p. */
+uint16_t pkt_get16(const uint8_t *p);
+uint32_t pkt_get32(const uint8_t *p);
+void pkt_put32(uint8_t *p, uint32_t v);
+
+/* s's TCP frame with sequence number seq, acknowledgment ack, window win
+ * and the options opt (n bytes, a multiple of 4) before payload bytes of
+ * payload (s's pattern); checksums from scratch. Its length. */
+size_t pkt_build_tcp(struct pkt_spec s, uint32_t seq, uint32_t ack, uint16_t win,
+		     const uint8_t *opt, size_t n, size_t payload, uint8_t *buf);
 
 /* Field access on a frame built by pkt_build (no options). */
 uint32_t pkt_saddr(const uint8_t *f);

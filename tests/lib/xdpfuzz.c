@@ -19,6 +19,8 @@
 #include "testnet.h"
 #include "testroute.h"
 #include "xdpfuzz.h"
+#define XT_NO_CMOCKA
+#include "xdptest.h"
 
 /* A small table: a few hundred flows fill buckets, so inputs reach the
  * eviction path too. */
@@ -80,17 +82,8 @@ static int load_routes(void)
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = xt_spec(tn_ip4(TN_CLIENT), tn_ip4(TN_GW_IN), 40000, dport, proto, flags);
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = tn_ip4(TN_CLIENT);
-	s.daddr = tn_ip4(TN_GW_IN);
-	s.sport = 40000;
-	s.dport = dport;
-	s.proto = proto;
-	s.ttl = 64;
-	s.tcp_flags = flags;
 	s.payload_len = proto == IPPROTO_UDP ? 16 : 0;
 	s.payload_seed = 7;
 	return s;
@@ -313,16 +306,6 @@ size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces,
 	return n;
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* A checksum that verifies: the ones' complement sum of everything, the
  * checksum included, is all ones (either representation of zero). */
 static bool ip_csum_ok(const uint8_t *ip)
@@ -381,12 +364,12 @@ static const char *check_icmp(const uint8_t *in, const uint8_t *out, size_t len,
 {
 	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
 	const uint8_t *ic = ip + PKT_IP_LEN, *q = ic + PKT_ICMP_LEN, *oq = oip + PKT_IP_LEN + 8;
-	size_t tot = get16(ip + 2), qlen, qtot;
+	size_t tot = pkt_get16(ip + 2), qlen, qtot;
 	uint8_t proto;
 
 	if (act != XDP_REDIRECT && act != XDP_PASS)
 		return "an ICMP frame was rewritten but neither forwarded nor passed";
-	if (ip[0] != 0x45 || (get16(ip + 6) & 0x3fff))
+	if (ip[0] != 0x45 || (pkt_get16(ip + 6) & 0x3fff))
 		return "an ICMP frame with IP options or fragmented was rewritten";
 	if (tot < PKT_IP_LEN + PKT_ICMP_LEN + QUOTE_MIN || PKT_ETH_LEN + tot > len)
 		return "an ICMP frame with bad lengths was rewritten";
@@ -394,7 +377,7 @@ static const char *check_icmp(const uint8_t *in, const uint8_t *out, size_t len,
 		return "an ICMP message that is not an error was rewritten";
 	proto = q[9];
 	if (q[0] != 0x45 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
-	    (get16(q + 6) & 0x1fff))
+	    (pkt_get16(q + 6) & 0x1fff))
 		return "an ICMP error quoting no TCP/UDP header was rewritten";
 	for (size_t i = 0; i < len; i++)
 		if (in[i] != out[i] && !icmp_rewritable(i, proto))
@@ -410,9 +393,9 @@ static const char *check_icmp(const uint8_t *in, const uint8_t *out, size_t len,
 	if (ip_csum_ok(q) && !ip_csum_ok(oq))
 		return "the quoted IP header's checksum no longer verifies";
 	qlen = tot - PKT_IP_LEN - PKT_ICMP_LEN;
-	qtot = get16(q + 2);
-	if (proto == IPPROTO_UDP && get16(q + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
-		if (get16(oq + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
+	qtot = pkt_get16(q + 2);
+	if (proto == IPPROTO_UDP && pkt_get16(q + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
+		if (pkt_get16(oq + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
 			return "a quoted UDP datagram without checksum got one";
 		return NULL;
 	}
@@ -430,22 +413,22 @@ static const char *check_frag_needed(const uint8_t *in, size_t len, const uint8_
 	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
 	const uint8_t *oic = oip + PKT_IP_LEN;
 
-	if (len < PKT_ETH_LEN + QUOTE_MIN || get16(in + 12) != ETH_P_IPV4 || ip[0] != 0x45 ||
+	if (len < PKT_ETH_LEN + QUOTE_MIN || pkt_get16(in + 12) != ETH_P_IPV4 || ip[0] != 0x45 ||
 	    (ip[9] != IPPROTO_TCP && ip[9] != IPPROTO_UDP))
 		return "XDP_TX for a frame that is not TCP/UDP over IPv4";
-	if ((get16(ip + 6) & 0x7fff) != IP_DF_BIT)
+	if ((pkt_get16(ip + 6) & 0x7fff) != IP_DF_BIT)
 		return "XDP_TX for a packet without DF, or a fragment";
 	if (out_len != GEN_LEN)
 		return "fragmentation needed of the wrong length";
-	if (memcmp(out, in + 6, 6) || memcmp(out + 6, in, 6) || get16(out + 12) != ETH_P_IPV4)
+	if (memcmp(out, in + 6, 6) || memcmp(out + 6, in, 6) || pkt_get16(out + 12) != ETH_P_IPV4)
 		return "fragmentation needed not sent back to the sender's MAC";
-	if (oip[0] != 0x45 || get16(oip + 2) != GEN_LEN - PKT_ETH_LEN || get16(oip + 6) ||
+	if (oip[0] != 0x45 || pkt_get16(oip + 2) != GEN_LEN - PKT_ETH_LEN || pkt_get16(oip + 6) ||
 	    oip[IP_TTL_OFF] != GEN_TTL || oip[9] != IPPROTO_ICMP || memcmp(oip + 16, ip + 12, 4))
 		return "fragmentation needed with a wrong IP header";
 	if (!ip_csum_ok(oip))
 		return "fragmentation needed with a bad IP checksum";
-	if (oic[0] != ICMP_UNREACH || oic[1] != ICMP_FRAG || get16(oic + 4) ||
-	    !get16(oic + 6) || get16(oic + 6) >= get16(ip + 2))
+	if (oic[0] != ICMP_UNREACH || oic[1] != ICMP_FRAG || pkt_get16(oic + 4) ||
+	    !pkt_get16(oic + 6) || pkt_get16(oic + 6) >= pkt_get16(ip + 2))
 		return "fragmentation needed with a wrong type, code or MTU";
 	if (!icmp_csum_ok(oic, GEN_LEN - PKT_ETH_LEN - PKT_IP_LEN))
 		return "fragmentation needed with a bad ICMP checksum";
@@ -464,14 +447,14 @@ static const char *malformed(const uint8_t *in, size_t len)
 	const uint8_t *ip = in + PKT_ETH_LEN, *l4 = ip + PKT_IP_LEN;
 	size_t tot, n;
 
-	if (len < PKT_ETH_LEN + PKT_IP_LEN || get16(in + 12) != ETH_P_IPV4)
+	if (len < PKT_ETH_LEN + PKT_IP_LEN || pkt_get16(in + 12) != ETH_P_IPV4)
 		return "not IPv4";
 	if (ip[0] != 0x45)
 		return "IPv4 version or header length";
-	tot = get16(ip + 2);
+	tot = pkt_get16(ip + 2);
 	if (tot < PKT_IP_LEN || PKT_ETH_LEN + tot > len)
 		return "IPv4 total length";
-	if (get16(ip + 6) & 0x3fff)
+	if (pkt_get16(ip + 6) & 0x3fff)
 		return "a fragment";
 	n = tot - PKT_IP_LEN;
 	switch (ip[9]) {
@@ -481,7 +464,7 @@ static const char *malformed(const uint8_t *in, size_t len)
 			return "TCP header length";
 		return NULL;
 	case IPPROTO_UDP:
-		if (n < PKT_UDP_LEN || get16(l4 + 4) < PKT_UDP_LEN || get16(l4 + 4) > n)
+		if (n < PKT_UDP_LEN || pkt_get16(l4 + 4) < PKT_UDP_LEN || pkt_get16(l4 + 4) > n)
 			return "UDP length";
 		return NULL;
 	case IPPROTO_ICMP:
@@ -497,11 +480,11 @@ static bool cookie_frame(const uint8_t *in, size_t len)
 	const uint8_t *l4 = in + PKT_ETH_LEN + PKT_IP_LEN;
 	uint16_t sp, dp;
 
-	if (len < PKT_ETH_LEN + PKT_IP_LEN + 4 || get16(in + 12) != ETH_P_IPV4 ||
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + 4 || pkt_get16(in + 12) != ETH_P_IPV4 ||
 	    in[PKT_ETH_LEN] != 0x45 || in[PKT_ETH_LEN + 9] != IPPROTO_TCP)
 		return false;
-	sp = get16(l4);
-	dp = get16(l4 + 2);
+	sp = pkt_get16(l4);
+	dp = pkt_get16(l4 + 2);
 	return dp == XF_COOKIE_PORT || dp == XF_COOKIE_DNAT_PORT || sp == XF_COOKIE_BE_PORT ||
 	       sp == XF_COOKIE_DNAT_BE_PORT;
 }
@@ -533,10 +516,10 @@ static const char *check_sp_frame(const uint8_t *out, size_t out_len)
 {
 	const uint8_t *oip = out + PKT_ETH_LEN;
 
-	if (out_len != SP_FRAME_LEN || oip[0] != 0x45 || get16(oip + 2) != SP_FRAME_LEN -
+	if (out_len != SP_FRAME_LEN || oip[0] != 0x45 || pkt_get16(oip + 2) != SP_FRAME_LEN -
 	    PKT_ETH_LEN || oip[9] != IPPROTO_TCP || (oip[PKT_IP_LEN + 12] >> 4) != 10)
 		return "a frame the SYN proxy built is not a 74-byte TCP/IPv4 segment";
-	if (get16(oip + 6) & 0x3fff)
+	if (pkt_get16(oip + 6) & 0x3fff)
 		return "a frame the SYN proxy built is a fragment";
 	if (!ip_csum_ok(oip) || !l4_csum_ok(oip, 40))
 		return "a frame the SYN proxy built has a checksum that does not verify";
@@ -563,19 +546,19 @@ static const char *check_tcp_tx(const uint8_t *in, size_t len, const uint8_t *ou
 	if (memcmp(out, in + 6, 6) || memcmp(out + 6, in, 6))
 		return "a TCP segment sent back not to the sender's MAC";
 	if (oip[IP_TTL_OFF] != GEN_TTL || memcmp(oip + 12, ip + 16, 4) ||
-	    memcmp(oip + 16, ip + 12, 4) || get16(oth) != get16(th + 2) ||
-	    get16(oth + 2) != get16(th))
+	    memcmp(oip + 16, ip + 12, 4) || pkt_get16(oth) != pkt_get16(th + 2) ||
+	    pkt_get16(oth + 2) != pkt_get16(th))
 		return "a TCP segment sent back with wrong addresses, ports or TTL";
-	if (get32(oth + 8) != get32(th + 4) + 1)
+	if (pkt_get32(oth + 8) != pkt_get32(th + 4) + 1)
 		return "a TCP segment sent back does not acknowledge the one it answers";
 	if (flags == PKT_SYN) {
-		if (oth[13] != (PKT_SYN | PKT_ACK) || get16(oth + 14) != 0)
+		if (oth[13] != (PKT_SYN | PKT_ACK) || pkt_get16(oth + 14) != 0)
 			return "a cookie SYN-ACK with wrong flags or a window";
 		__atomic_fetch_add(&xf.counts.tx_cookie_synack, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
 	if (flags == (PKT_SYN | PKT_ACK)) {
-		if (oth[13] != PKT_ACK || get32(oth + 4) != get32(th + 8))
+		if (oth[13] != PKT_ACK || pkt_get32(oth + 4) != pkt_get32(th + 8))
 			return "the SYN proxy's ACK to a backend with wrong flags or sequence";
 		__atomic_fetch_add(&xf.counts.tx_backend_ack, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -593,7 +576,7 @@ static const char *check_cookie(const uint8_t *in, size_t len, const uint8_t *ou
 				size_t out_len, int act)
 {
 	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
-	size_t tot = get16(ip + 2), hl = (size_t)(ip[PKT_IP_LEN + 12] >> 4) * 4;
+	size_t tot = pkt_get16(ip + 2), hl = (size_t)(ip[PKT_IP_LEN + 12] >> 4) * 4;
 	bool rebuilt = out_len != len || in[PKT_ETH_LEN + PKT_IP_LEN + 13] !=
 					       out[PKT_ETH_LEN + PKT_IP_LEN + 13];
 	const char *err;
@@ -643,7 +626,7 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size
 		return cookie ? NULL : "a dropped frame was rewritten";
 	if (out_len != len && !cookie)
 		return "the frame changed length";
-	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || get16(in + 12) != ETH_P_IPV4)
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || pkt_get16(in + 12) != ETH_P_IPV4)
 		return "a frame that is not IPv4 was rewritten";
 	proto = ip[9];
 	if (proto == IPPROTO_ICMP)
@@ -652,9 +635,9 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size
 		return "an IPv4 header with options or another version was rewritten";
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return "a frame neither TCP nor UDP was rewritten";
-	if (get16(ip + 6) & 0x3fff)
+	if (pkt_get16(ip + 6) & 0x3fff)
 		return "a fragment was rewritten";
-	tot = get16(ip + 2);
+	tot = pkt_get16(ip + 2);
 	l4_hdr = proto == IPPROTO_TCP ? PKT_TCP_LEN : PKT_UDP_LEN;
 	if (tot < PKT_IP_LEN + l4_hdr || PKT_ETH_LEN + tot > len)
 		return "a frame with bad lengths was rewritten";
@@ -673,8 +656,8 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size
 		return "a frame passed to the kernel lost TTL (the kernel decrements it)";
 	if (ip_csum_ok(ip) && !ip_csum_ok(oip))
 		return "the IPv4 header checksum no longer verifies";
-	if (proto == IPPROTO_UDP && get16(ip + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
-		if (get16(oip + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
+	if (proto == IPPROTO_UDP && pkt_get16(ip + PKT_IP_LEN + UDP_CSUM_OFF) == 0) {
+		if (pkt_get16(oip + PKT_IP_LEN + UDP_CSUM_OFF) != 0)
 			return "a UDP datagram without checksum got one";
 		return NULL;
 	}
@@ -761,8 +744,8 @@ size_t xf_reply(const uint8_t *out, size_t len, uint8_t *reply)
 	memcpy(s.smac, out, 6);
 	memcpy(&s.saddr, ip + 16, 4);
 	memcpy(&s.daddr, ip + 12, 4);
-	s.sport = get16(ip + PKT_IP_LEN + 2);
-	s.dport = get16(ip + PKT_IP_LEN);
+	s.sport = pkt_get16(ip + PKT_IP_LEN + 2);
+	s.dport = pkt_get16(ip + PKT_IP_LEN);
 	s.proto = ip[9];
 	s.ttl = 64;
 	s.tcp_flags = PKT_ACK;

@@ -32,19 +32,6 @@ enum step { S_SYN, S_ACK, S_B_SYNACK, S_C_DATA, S_B_DATA, S_B_SYNACK2, S_FIN, S_
 
 static unsigned int next_port;
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 /* Offset in TCP header th (doff words) of option kind, or 0. */
 static size_t opt_find(const uint8_t *th, size_t frame_left, uint8_t kind)
 {
@@ -69,39 +56,21 @@ static size_t opt_find(const uint8_t *th, size_t frame_left, uint8_t kind)
 }
 
 size_t xf_tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint8_t flags,
-			uint16_t win, const uint8_t *opt, size_t n, size_t payload, uint8_t *f)
+		    uint16_t win, const uint8_t *opt, size_t n, size_t payload, uint8_t *f)
 {
-	uint8_t *th = f + TCP_OFF;
-	size_t len;
-
 	s.proto = IPPROTO_TCP;
 	s.tcp_flags = flags;
-	s.payload_len = n + payload;
 	s.payload_seed = 3;
-	len = pkt_build(&s, f);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = (uint8_t)((20 + n) / 4) << 4;
-	th[14] = win >> 8;
-	th[15] = win & 0xff;
-	if (n)
-		memcpy(th + 20, opt, n);
-	pkt_l4_csum_fix(f, len);
-	return len;
+	return pkt_build_tcp(s, seq, ack, win, opt, n, payload, f);
 }
 
 /* The spec of a frame's sender: MACs, addresses, ports. */
 static struct pkt_spec sender_of(const uint8_t *f)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = pkt_spec_ip(f, f + 6, pkt_saddr(f), pkt_daddr(f), 64);
 
-	memcpy(s.dmac, f, 6);
-	memcpy(s.smac, f + 6, 6);
-	s.saddr = pkt_saddr(f);
-	s.daddr = pkt_daddr(f);
 	s.sport = pkt_sport(f);
 	s.dport = pkt_dport(f);
-	s.ttl = 64;
 	s.df = true;
 	return s;
 }
@@ -110,15 +79,10 @@ static struct pkt_spec sender_of(const uint8_t *f)
  * swapped. */
 static struct pkt_spec answer_of(const uint8_t *f)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = pkt_spec_ip(f + 6, f, pkt_daddr(f), pkt_saddr(f), 64);
 
-	memcpy(s.dmac, f + 6, 6);
-	memcpy(s.smac, f, 6);
-	s.saddr = pkt_daddr(f);
-	s.daddr = pkt_saddr(f);
 	s.sport = pkt_dport(f);
 	s.dport = pkt_sport(f);
-	s.ttl = 64;
 	s.df = true;
 	return s;
 }
@@ -173,7 +137,7 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 	f[TCP_OFF] = port >> 8;
 	f[TCP_OFF + 1] = port & 0xff;
 	pkt_l4_csum_fix(f, len);
-	isn = get32(f + TCP_OFF + 4);
+	isn = pkt_get32(f + TCP_OFF + 4);
 	c = sender_of(f);
 
 	/* The SYN: a cookie SYN-ACK back. */
@@ -181,11 +145,11 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 		return err;
 	if (act != XDP_TX || !tcp_flags_are(out, PKT_SYN | PKT_ACK))
 		return NULL;
-	cookie = get32(out + TCP_OFF + 4);
+	cookie = pkt_get32(out + TCP_OFF + 4);
 	o = opt_find(out + TCP_OFF, 40, OPT_TS);
 	ts = o != 0;
 	if (ts)
-		our_ts = get32(out + TCP_OFF + o + 2);
+		our_ts = pkt_get32(out + TCP_OFF + o + 2);
 
 	/* The client's ACK of it: the flow opens, a SYN goes to a backend. */
 	memset(opt, OPT_NOP, sizeof(opt));
@@ -193,8 +157,8 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 	if (ts) {
 		opt[2] = OPT_TS;
 		opt[3] = 10;
-		put32(opt + 4, CLIENT_TS + 1);
-		put32(opt + 8, our_ts);
+		pkt_put32(opt + 4, CLIENT_TS + 1);
+		pkt_put32(opt + 8, our_ts);
 		no = 12;
 	}
 	n = xf_tcp_frame(c, isn + 1, cookie + 1, PKT_ACK, 502, opt, no, 0, f);
@@ -210,13 +174,13 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 	memcpy(opt, b_synack_opt, sizeof(b_synack_opt));
 	o = opt_find(bsyn + TCP_OFF, 40, OPT_TS);
 	if (o) {
-		put32(opt + 8, BACKEND_TS);
-		put32(opt + 12, get32(bsyn + TCP_OFF + o + 2));
+		pkt_put32(opt + 8, BACKEND_TS);
+		pkt_put32(opt + 12, pkt_get32(bsyn + TCP_OFF + o + 2));
 	} else {
 		memset(opt + 6, OPT_NOP, 10);
 	}
 	b_seq = BACKEND_ISN;
-	n = xf_tcp_frame(b, b_seq, get32(bsyn + TCP_OFF + 4) + 1, PKT_SYN | PKT_ACK, 64000, opt,
+	n = xf_tcp_frame(b, b_seq, pkt_get32(bsyn + TCP_OFF + 4) + 1, PKT_SYN | PKT_ACK, 64000, opt,
 		      sizeof(b_synack_opt), 0, f);
 	if ((err = step(S_B_SYNACK, m, XF_OUT, f, n, data, size, out, &act)))
 		return err;
@@ -228,14 +192,14 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 	memset(opt, OPT_NOP, sizeof(opt));
 	opt[2] = OPT_TS;
 	opt[3] = 10;
-	put32(opt + 4, CLIENT_TS + 2);
-	put32(opt + 8, our_ts);
+	pkt_put32(opt + 4, CLIENT_TS + 2);
+	pkt_put32(opt + 8, our_ts);
 	opt[14] = 5;
 	opt[15] = 18;
-	put32(opt + 16, cookie + 100);
-	put32(opt + 20, cookie + 200);
-	put32(opt + 24, cookie + 300);
-	put32(opt + 28, cookie + 400);
+	pkt_put32(opt + 16, cookie + 100);
+	pkt_put32(opt + 20, cookie + 200);
+	pkt_put32(opt + 24, cookie + 300);
+	pkt_put32(opt + 28, cookie + 400);
 	n = xf_tcp_frame(c, isn + 1, cookie + 1, PKT_ACK | PKT_PSH, 502, opt, 32, DATA_LEN, f);
 	if ((err = step(S_C_DATA, m, XF_IN, f, n, data, size, out, &act)))
 		return err;
@@ -244,8 +208,8 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 	memset(opt, OPT_NOP, sizeof(opt));
 	opt[2] = OPT_TS;
 	opt[3] = 10;
-	put32(opt + 4, BACKEND_TS + 1);
-	put32(opt + 8, CLIENT_TS + 2);
+	pkt_put32(opt + 4, BACKEND_TS + 1);
+	pkt_put32(opt + 8, CLIENT_TS + 2);
 	n = xf_tcp_frame(b, b_seq + 1, isn + 1 + DATA_LEN, PKT_ACK | PKT_PSH, 300, opt, 12, 20, f);
 	if ((err = step(S_B_DATA, m, XF_OUT, f, n, data, size, out, &act)))
 		return err;
@@ -253,7 +217,7 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 		__atomic_fetch_add(&xf_counts_rw()->cookie_data_xlat, 1, __ATOMIC_RELAXED);
 
 	/* The backend's SYN-ACK again: portier answers with the ACK. */
-	n = xf_tcp_frame(b, b_seq, get32(bsyn + TCP_OFF + 4) + 1, PKT_SYN | PKT_ACK, 64000,
+	n = xf_tcp_frame(b, b_seq, pkt_get32(bsyn + TCP_OFF + 4) + 1, PKT_SYN | PKT_ACK, 64000,
 		      b_synack_opt, sizeof(b_synack_opt), 0, f);
 	if ((err = step(S_B_SYNACK2, m, XF_OUT, f, n, data, size, out, &act)))
 		return err;

@@ -6,6 +6,9 @@
  * checker when they disagree; failing checks take a backend out of
  * the route's rotation (portier_routes), passing ones bring it back;
  * pt_health_flush_flows removes the flows of a backend that went down.
+ * A route's HTTP check settings go through portier_route_meta to the
+ * checker, and pt_health_publish writes an HTTP result's status and status
+ * line into portier_health.
  * Backends are listeners on 127.0.0.1; no packet leaves loopback.
  */
 #include <arpa/inet.h>
@@ -29,6 +32,7 @@
 
 #include "ct_table.h"
 #include "health_dp.h"
+#include "http_check.h"
 #include "portier.skel.h"
 
 #define ROUTE_PORT	30080
@@ -187,10 +191,78 @@ static void test_sync_and_rotation(void **state)
 	close(l2);
 }
 
+/* HTTP check settings survive the metadata map; an HTTP result is
+ * published with its status and status line. */
+static void test_http_settings_and_publish(void **state)
+{
+	struct pt_backend be = { .port = 30081 };
+	struct pt_route r = { .name = "app", .wildcard = true, .port = ROUTE_PORT,
+			      .proto = IPPROTO_TCP, .backends = &be, .n_backends = 1,
+			      .check = { .inter_ms = 60000, .timeout_ms = 1000, .rise = 2,
+					 .fall = 3, .type = PT_CHECK_HTTP } };
+	struct pt_routeset rs = { .routes = &r, .n_routes = 1 };
+	struct pt_dp_opts o = { .ct_entries = 1024 };
+	struct pt_dataplane *dp = NULL;
+	struct pt_health *h = NULL;
+	struct pt_health_status st;
+	struct portier_health e;
+	const struct pt_health_status *got;
+	const char *why;
+	__u32 id;
+
+	(void)state;
+	be.addr.family = AF_INET;
+	be.addr.v4.s_addr = htonl(INADDR_LOOPBACK);
+	pt_http_check_defaults(&r.check);
+	assert_int_equal(pt_http_check_method("GET", &r.check, &why), 0);
+	assert_int_equal(pt_http_check_uri("/healthz", &r.check, &why), 0);
+	assert_int_equal(pt_http_check_version("HTTP/1.1", &r.check, &why), 0);
+	assert_int_equal(pt_http_check_host("app.example.org", &r.check, &why), 0);
+	assert_int_equal(pt_http_check_expect("200", &r.check, &why), 0);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_int_equal(pt_dp_apply(dp, &rs), 0);
+	assert_int_equal(pt_health_new(NULL, &h), 0);
+	assert_int_equal(pt_health_sync(h, dp), 0);
+	got = pt_health_find(h, "app", &be.addr, be.port);
+	assert_non_null(got);
+	assert_int_equal(got->check.type, PT_CHECK_HTTP);
+	assert_string_equal(got->check.method, "GET");
+	assert_string_equal(got->check.uri, "/healthz");
+	assert_int_equal(got->check.http_minor, 1);
+	assert_string_equal(got->check.host, "app.example.org");
+	assert_int_equal(got->check.expect_min, 200);
+	assert_int_equal(got->check.expect_max, 200);
+
+	st = *got;
+	st.checked = true;
+	st.last_err = EREMOTEIO;
+	st.http_status = 503;
+	snprintf(st.http_line, sizeof(st.http_line), "HTTP/1.1 503 Service Unavailable");
+	assert_int_equal(pt_health_publish(dp, &st), 0);
+	id = st.tag;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_health),
+					     &id, &e), 0);
+	assert_int_equal(e.result, PORTIER_CHECK_HTTP_STATUS);
+	assert_int_equal(e.http_status, 503);
+	assert_string_equal(e.http_line, "HTTP/1.1 503 Service Unavailable");
+	st.last_err = EPROTO;
+	st.http_status = 0;
+	st.http_line[0] = '\0';
+	assert_int_equal(pt_health_publish(dp, &st), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_health),
+					     &id, &e), 0);
+	assert_int_equal(e.result, PORTIER_CHECK_HTTP_INVALID);
+	assert_int_equal(e.http_status, 0);
+	assert_string_equal(e.http_line, "");
+	pt_health_free(h);
+	pt_dp_close(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sync_and_rotation),
+		cmocka_unit_test(test_http_settings_and_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,9 +34,8 @@
 #include "portier.skel.h"
 #include "testnet.h"
 #include "testroute.h"
+#include "xdptest.h"
 
-#define IF_IN		TN_IF_IN
-#define IF_OUT		TN_IF_OUT
 #define GW_IN		TN_GW_IN
 #define GW_OUT		TN_GW_OUT
 #define CLIENT		TN_CLIENT
@@ -55,32 +54,6 @@
 #define mac_client	tn_mac_client
 #define mac_be		tn_mac_be
 #define be_addr		tn_be_addr
-
-/* Test environment: the loaded data plane and the namespace's devices. */
-static struct {
-	struct pt_dataplane *dp;
-	struct portier *skel;
-	int prog_fd;
-	int if_in, if_out;
-	int ncpu;
-	uint16_t next_client_port;	/* fresh client ports for each flow */
-} env;
-
-/* One BPF_PROG_TEST_RUN result. */
-struct run {
-	int ret;
-	uint8_t out[PKT_MAX];
-	uint32_t out_len;
-};
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a = tn_ip4(s);
-
-	if (!a)
-		fail_msg("bad test address %s", s);
-	return a;
-}
 
 /* ---- the route set, as the daemon would build it ---------------------- */
 
@@ -112,102 +85,23 @@ static int load_routes(void)
 	/* Port 90: cookies above the rate only. */
 	tn_route(&r[11], "auto", GW_IN, 90, IPPROTO_TCP, PT_NAT_SNAT, auto_be, 2);
 	r[11].syn_cookies = PT_SYN_COOKIES_AUTO;
-	return tn_apply(env.dp, r, TN_BASE_ROUTES + 7, "test_xdp");
+	return tn_apply(xt.dp, r, TN_BASE_ROUTES + 7, "test_xdp");
 }
 
 /* Both gateway addresses in portier_local (setup; teardown of the test
  * that changes them). */
 static int local_both(void **state)
 {
-	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
-
 	(void)state;
-	return pt_dp_set_local(env.dp, local, 2);
+	return xt_set_local(2);
 }
 
 static int setup(void **state)
 {
-	struct pt_dp_opts opts = { 0 };
-	struct portier_config cfg;
-	int err;
-
 	(void)state;
-	env.if_in = if_nametoindex(IF_IN);
-	env.if_out = if_nametoindex(IF_OUT);
-	env.ncpu = libbpf_num_possible_cpus();
-	env.next_client_port = CLIENT_PORT;
-	err = pt_dp_open(&opts, &env.dp);
-	if (err) {
-		fprintf(stderr, "test_xdp: pt_dp_open: %s\n",
-			env.dp ? pt_dp_last_error(env.dp) : strerror(-err));
+	if (xt_open("test_xdp", CLIENT_PORT, 2, NULL))
 		return -1;
-	}
-	env.skel = pt_dp_skel(env.dp);
-	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
-	pt_dp_config_defaults(&cfg);
-	cfg.snat_addr.a32[0] = ip4(GW_OUT);
-	cfg.snat_family = PORTIER_AF_INET;
-	cfg.input_ifindex = env.if_in;
-	cfg.output_ifindex = env.if_out;
-	err = pt_dp_set_config(env.dp, &cfg);
-	if (!err)
-		err = local_both(NULL);
-	if (!err)
-		err = load_routes();
-	if (err)
-		fprintf(stderr, "test_xdp: setup: %s\n", pt_dp_last_error(env.dp));
-	return err ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pt_dp_close(env.dp);
-	return 0;
-}
-
-/* ---- running the program and reading counters ------------------------ */
-
-static void xdp_run(int ifindex, const uint8_t *in, size_t len, struct run *r)
-{
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err = bpf_prog_test_run_opts(env.prog_fd, &o);
-
-	if (err)
-		fail_msg("BPF_PROG_TEST_RUN failed: %s", strerror(-err));
-	r->ret = o.retval;
-	r->out_len = o.data_size_out;
-}
-
-static uint64_t reason(enum portier_reason id)
-{
-	uint64_t v[env.ncpu], sum = 0;
-	__u32 key = id;
-
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_reasons),
-					     &key, v), 0);
-	for (int i = 0; i < env.ncpu; i++)
-		sum += v[i];
-	return sum;
-}
-
-static struct portier_stats stats(struct bpf_map *map, __u32 id)
-{
-	struct portier_stats v[env.ncpu], sum;
-
-	memset(&sum, 0, sizeof(sum));
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(map), &id, v), 0);
-	for (int i = 0; i < env.ncpu; i++) {
-		for (int d = 0; d < 2; d++) {
-			sum.packets[d] += v[i].packets[d];
-			sum.bytes[d] += v[i].bytes[d];
-		}
-		sum.flows += v[i].flows;
-	}
-	return sum;
+	return load_routes() ? -1 : 0;
 }
 
 /* A route's totals as the CLI and the metrics sum them. */
@@ -215,14 +109,14 @@ static struct portier_stats route_stats(__u32 rid)
 {
 	struct pt_dp_route_view *v;
 	struct portier_stats sum;
-	size_t n = pt_dp_view(env.dp, &v);
+	size_t n = pt_dp_view(xt.dp, &v);
 	bool found = false;
 
 	memset(&sum, 0, sizeof(sum));
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].id != rid)
 			continue;
-		assert_int_equal(pt_route_stats_sum(env.skel, &v[i], &sum), 0);
+		assert_int_equal(pt_route_stats_sum(xt.skel, &v[i], &sum), 0);
 		found = true;
 	}
 	pt_dp_view_free(v, n);
@@ -232,7 +126,7 @@ static struct portier_stats route_stats(__u32 rid)
 
 static __u32 route_id(const char *name)
 {
-	int id = pt_dp_route_id(env.dp, name);
+	int id = pt_dp_route_id(xt.dp, name);
 
 	assert_true(id >= 0);
 	return id;
@@ -241,48 +135,20 @@ static __u32 route_id(const char *name)
 static __u32 backend_id(const char *route, const char *addr, uint16_t port)
 {
 	struct pt_addr a = tn_addr(addr);
-	int id = pt_dp_backend_id(env.dp, route, &a, port);
+	int id = pt_dp_backend_id(xt.dp, route, &a, port);
 
 	assert_true(id >= 0);
 	return id;
 }
 
-static int be_index(uint32_t addr)
-{
-	for (int i = 0; i < 3; i++)
-		if (ip4(be_addr[i]) == addr)
-			return i;
-	return -1;
-}
-
-/* A client packet: client -> GW_IN:port, from a fresh client port. */
-static struct pkt_spec client_spec(uint16_t dport, uint8_t proto, uint8_t flags)
-{
-	struct pkt_spec s = { 0 };
-
-	memcpy(s.dmac, mac_in, 6);
-	memcpy(s.smac, mac_client, 6);
-	s.saddr = ip4(CLIENT);
-	s.daddr = ip4(GW_IN);
-	s.sport = env.next_client_port++;
-	s.dport = dport;
-	s.proto = proto;
-	s.ttl = TTL;
-	s.tcp_flags = flags;
-	s.ip_id = 0x4242;
-	s.payload_len = proto == IPPROTO_UDP ? 24 : 0;
-	s.payload_seed = 0x11;
-	return s;
-}
-
 /* Run s on ifindex; the resulting frame must equal exp byte for byte. */
 static void run_expect(int ifindex, const struct pkt_spec *s, int ret, const struct pkt_spec *exp,
-		       struct run *r)
+		       struct xt_run *r)
 {
 	uint8_t in[PKT_MAX], want[PKT_MAX];
 	size_t n = pkt_build(s, in), wn = pkt_build(exp, want);
 
-	xdp_run(ifindex, in, n, r);
+	xt_run(ifindex, in, n, r);
 	assert_int_equal(r->ret, ret);
 	assert_int_equal(r->out_len, wn);
 	assert_memory_equal(r->out, want, wn);
@@ -298,41 +164,19 @@ static struct pkt_spec snat_expect(const struct pkt_spec *s, int i, uint16_t be_
 
 	memcpy(e.dmac, mac_be[i], 6);
 	memcpy(e.smac, mac_out, 6);
-	e.saddr = ip4(GW_OUT);
+	e.saddr = xt_ip4(GW_OUT);
 	e.sport = snat_port;
-	e.daddr = ip4(be_addr[i]);
+	e.daddr = xt_ip4(be_addr[i]);
 	e.dport = be_port;
 	e.ttl = s->ttl - 1;
 	return e;
-}
-
-/* The backend's answer to the rewritten packet out, arriving on pout. */
-static struct pkt_spec reply_spec(const uint8_t *out, uint8_t flags)
-{
-	struct pkt_spec s = { 0 };
-	int i = be_index(pkt_daddr(out));
-
-	assert_true(i >= 0);
-	memcpy(s.dmac, mac_out, 6);
-	memcpy(s.smac, mac_be[i], 6);
-	s.saddr = pkt_daddr(out);
-	s.daddr = pkt_saddr(out);
-	s.sport = pkt_dport(out);
-	s.dport = pkt_sport(out);
-	s.proto = out[PKT_ETH_LEN + 9];
-	s.ttl = TTL;
-	s.tcp_flags = flags;
-	s.ip_id = 0x5151;
-	s.payload_len = 40;
-	s.payload_seed = 0x77;
-	return s;
 }
 
 static uint16_t snat_cursor_port(__u32 be)
 {
 	__u32 cur;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_snat_cursor),
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_snat_cursor),
 					     &be, &cur), 0);
 	return PORTIER_SNAT_PORT_MIN_DEFAULT +
 	       cur % (PORTIER_SNAT_PORT_MAX_DEFAULT - PORTIER_SNAT_PORT_MIN_DEFAULT + 1);
@@ -344,21 +188,21 @@ static uint16_t snat_cursor_port(__u32 be)
  * addresses, ports, TTL, checksums from scratch), then the reply. */
 static void test_syn_and_reply(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), e, rs, re;
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN), e, rs, re;
 	__u32 rid = route_id("web"), be;
 	struct portier_stats r0 = route_stats(rid), r1, b0, b1;
-	uint64_t redirects = reason(PORTIER_R_FWD_REDIRECT);
+	uint64_t redirects = xt_reason(PORTIER_R_FWD_REDIRECT);
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 	int i;
 
 	(void)state;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	i = be_index(pkt_daddr(r.out));
+	i = xt_be_index(pkt_daddr(r.out));
 	assert_true(i >= 0);
 	be = backend_id("web", be_addr[i], 30080);
-	b0 = stats(env.skel->maps.portier_backend_stats, be);
+	b0 = xt_stats(xt.skel->maps.portier_backend_stats, be);
 	/* The first flow to a backend takes the first port of the range. */
 	e = snat_expect(&s, i, 30080, PORTIER_SNAT_PORT_MIN_DEFAULT);
 	{
@@ -372,16 +216,16 @@ static void test_syn_and_reply(void **state)
 	}
 
 	/* The reply: back to service -> client, out the input NIC. */
-	rs = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	rs = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
 	re = rs;
 	memcpy(re.dmac, mac_client, 6);
 	memcpy(re.smac, mac_in, 6);
-	re.saddr = ip4(GW_IN);
+	re.saddr = xt_ip4(GW_IN);
 	re.sport = 80;
-	re.daddr = ip4(CLIENT);
+	re.daddr = xt_ip4(CLIENT);
 	re.dport = s.sport;
 	re.ttl = TTL - 1;
-	run_expect(env.if_out, &rs, XDP_REDIRECT, &re, &r);
+	run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
 
 	r1 = route_stats(rid);
 	assert_int_equal(r1.flows - r0.flows, 1);
@@ -390,9 +234,9 @@ static void test_syn_and_reply(void **state)
 			 1);
 	assert_int_equal(r1.bytes[PORTIER_FLOW_DIR_REPLY] - r0.bytes[PORTIER_FLOW_DIR_REPLY],
 			 PKT_ETH_LEN + PKT_IP_LEN + PKT_TCP_LEN + rs.payload_len);
-	assert_int_equal(reason(PORTIER_R_FWD_REDIRECT) - redirects, 2);
+	assert_int_equal(xt_reason(PORTIER_R_FWD_REDIRECT) - redirects, 2);
 	/* b0 was read after the SYN: the reply is the backend's only change. */
-	b1 = stats(env.skel->maps.portier_backend_stats, be);
+	b1 = xt_stats(xt.skel->maps.portier_backend_stats, be);
 	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_REPLY] - b0.packets[PORTIER_FLOW_DIR_REPLY],
 			 1);
 	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG], b0.packets[PORTIER_FLOW_DIR_ORIG]);
@@ -403,24 +247,24 @@ static void test_syn_and_reply(void **state)
  * backend with the same source port, and take no round-robin turn. */
 static void test_flow_sticks(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), e;
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN), e;
 	__u32 rid = route_id("web");
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 	__u32 rr0, rr1;
-	int fd = bpf_map__fd(env.skel->maps.portier_rr);
+	int fd = bpf_map__fd(xt.skel->maps.portier_rr);
 
 	(void)state;
 	assert_int_equal(bpf_map_lookup_elem(fd, &rid, &rr0), 0);
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	e = snat_expect(&s, be_index(pkt_daddr(r.out)), 30080, pkt_sport(r.out));
+	e = snat_expect(&s, xt_be_index(pkt_daddr(r.out)), 30080, pkt_sport(r.out));
 	for (int k = 0; k < 5; k++) {
 		struct pkt_spec again = s, exp = e;
 
 		again.tcp_flags = k ? PKT_ACK : PKT_SYN;
 		exp.tcp_flags = again.tcp_flags;
-		run_expect(env.if_in, &again, XDP_REDIRECT, &exp, &r);
+		run_expect(xt.if_in, &again, XDP_REDIRECT, &exp, &r);
 	}
 	assert_int_equal(bpf_map_lookup_elem(fd, &rid, &rr1), 0);
 	assert_int_equal(rr1 - rr0, 1);
@@ -432,23 +276,23 @@ static void test_udp(void **state)
 {
 	__u32 be = backend_id("dns", BE1, 30053);
 	struct pkt_spec s, e;
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	s = client_spec(53, IPPROTO_UDP, 0);
+	s = xt_client_spec(53, IPPROTO_UDP, 0);
 	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_not_equal(pkt_l4_csum(r.out), 0);
 
-	s = client_spec(53, IPPROTO_UDP, 0);
+	s = xt_client_spec(53, IPPROTO_UDP, 0);
 	s.udp_no_csum = true;
 	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_equal(pkt_l4_csum(r.out), 0);
 
 	/* Choose the first payload word so the rewritten datagram sums to
 	 * 0xffff: its checksum computes as 0 and must be sent as 0xffff. */
-	s = client_spec(53, IPPROTO_UDP, 0);
+	s = xt_client_spec(53, IPPROTO_UDP, 0);
 	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
 	e.set_word = true;
 	e.word = 0;
@@ -461,7 +305,7 @@ static void test_udp(void **state)
 		pkt_build(&e, f);
 		assert_int_equal(pkt_l4_csum(f), 0xffff);
 	}
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_equal(pkt_l4_csum(r.out), 0xffff);
 }
 
@@ -473,22 +317,22 @@ static void test_round_robin(void **state)
 	struct portier_stats b0[3], b1, r0, r1;
 	int hits[3] = { 0 };
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
 		be[i] = backend_id("rr", be_addr[i], 30086);
-		b0[i] = stats(env.skel->maps.portier_backend_stats, be[i]);
+		b0[i] = xt_stats(xt.skel->maps.portier_backend_stats, be[i]);
 	}
 	r0 = route_stats(rid);
 	for (int n = 0; n < N_RR; n++) {
-		struct pkt_spec s = client_spec(86, IPPROTO_TCP, PKT_SYN);
+		struct pkt_spec s = xt_client_spec(86, IPPROTO_TCP, PKT_SYN);
 		int i;
 
-		s.saddr = htonl(ntohl(ip4(CLIENT)) + n / 1000);	/* same /24 */
-		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		s.saddr = htonl(ntohl(xt_ip4(CLIENT)) + n / 1000);	/* same /24 */
+		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		assert_int_equal(r.ret, XDP_REDIRECT);
-		i = be_index(pkt_daddr(r.out));
+		i = xt_be_index(pkt_daddr(r.out));
 		assert_true(i >= 0);
 		/* All but each backend's first flow take the next hop from
 		 * the backend's cache (portier_nexthop). */
@@ -500,7 +344,7 @@ static void test_round_robin(void **state)
 	assert_int_equal(r1.flows - r0.flows, N_RR);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(hits[i], N_RR / 3);
-		b1 = stats(env.skel->maps.portier_backend_stats, be[i]);
+		b1 = xt_stats(xt.skel->maps.portier_backend_stats, be[i]);
 		assert_int_equal(b1.flows - b0[i].flows, N_RR / 3);
 		assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG] -
 				 b0[i].packets[PORTIER_FLOW_DIR_ORIG], N_RR / 3);
@@ -513,17 +357,17 @@ static void test_snat_ports_unique(void **state)
 {
 	static uint8_t used[65536];
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	memset(used, 0, sizeof(used));
 	for (int n = 0; n < N_SNAT; n++) {
-		struct pkt_spec s = client_spec(84, IPPROTO_TCP, PKT_SYN);
+		struct pkt_spec s = xt_client_spec(84, IPPROTO_TCP, PKT_SYN);
 		uint16_t p;
 
-		s.saddr = htonl(ntohl(ip4(CLIENT)) + 20 + n / 5000);
+		s.saddr = htonl(ntohl(xt_ip4(CLIENT)) + 20 + n / 5000);
 		s.sport = 1024 + n % 5000;
-		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		assert_int_equal(r.ret, XDP_REDIRECT);
 		p = pkt_sport(r.out);
 		assert_true(p >= PORTIER_SNAT_PORT_MIN_DEFAULT);
@@ -537,42 +381,42 @@ static void test_snat_ports_unique(void **state)
 /* dnat: the client address and port are kept; the reply goes back. */
 static void test_dnat(void **state)
 {
-	struct pkt_spec s = client_spec(81, IPPROTO_TCP, PKT_SYN), e, rs, re;
-	struct run r;
+	struct pkt_spec s = xt_client_spec(81, IPPROTO_TCP, PKT_SYN), e, rs, re;
+	struct xt_run r;
 
 	(void)state;
 	e = snat_expect(&s, 1, 30081, s.sport);
 	e.saddr = s.saddr;
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 
-	rs = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	rs = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
 	re = rs;
 	memcpy(re.dmac, mac_client, 6);
 	memcpy(re.smac, mac_in, 6);
-	re.saddr = ip4(GW_IN);
+	re.saddr = xt_ip4(GW_IN);
 	re.sport = 81;
 	re.ttl = TTL - 1;
-	run_expect(env.if_out, &rs, XDP_REDIRECT, &re, &r);
+	run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
 }
 
 /* A local backend: the packet passes unchanged, and its flow sticks. */
 static void test_local_backend(void **state)
 {
 	__u32 lbe = backend_id("local", GW_OUT, 82);
-	uint64_t local0 = reason(PORTIER_R_PASS_LOCAL);
-	struct portier_stats b0 = stats(env.skel->maps.portier_backend_stats, lbe), b1;
+	uint64_t local0 = xt_reason(PORTIER_R_PASS_LOCAL);
+	struct portier_stats b0 = xt_stats(xt.skel->maps.portier_backend_stats, lbe), b1;
 	uint8_t in[PKT_MAX];
 	struct pkt_spec s;
-	struct run r;
+	struct xt_run r;
 	size_t n;
 	int passed = 0, k;
 
 	(void)state;
 	/* Two new flows: one of them lands on the local backend. */
 	for (k = 0; k < 2 && !passed; k++) {
-		s = client_spec(82, IPPROTO_TCP, PKT_SYN);
+		s = xt_client_spec(82, IPPROTO_TCP, PKT_SYN);
 		n = pkt_build(&s, in);
-		xdp_run(env.if_in, in, n, &r);
+		xt_run(xt.if_in, in, n, &r);
 		passed = r.ret == XDP_PASS;
 		if (!passed)
 			assert_int_equal(r.ret, XDP_REDIRECT);
@@ -583,12 +427,12 @@ static void test_local_backend(void **state)
 	for (k = 0; k < 4; k++) {
 		s.tcp_flags = k ? PKT_ACK : PKT_SYN;
 		n = pkt_build(&s, in);
-		xdp_run(env.if_in, in, n, &r);
+		xt_run(xt.if_in, in, n, &r);
 		assert_int_equal(r.ret, XDP_PASS);
 		assert_memory_equal(r.out, in, n);
 	}
-	assert_int_equal(reason(PORTIER_R_PASS_LOCAL) - local0, 5);
-	b1 = stats(env.skel->maps.portier_backend_stats, lbe);
+	assert_int_equal(xt_reason(PORTIER_R_PASS_LOCAL) - local0, 5);
+	b1 = xt_stats(xt.skel->maps.portier_backend_stats, lbe);
 	assert_int_equal(b1.flows - b0.flows, 1);
 	assert_int_equal(b1.packets[PORTIER_FLOW_DIR_ORIG] - b0.packets[PORTIER_FLOW_DIR_ORIG], 5);
 }
@@ -598,54 +442,54 @@ static void test_local_backend(void **state)
  * decrements the TTL itself), and a counter. */
 static void test_no_neigh(void **state)
 {
-	struct pkt_spec s = client_spec(83, IPPROTO_TCP, PKT_SYN), e;
-	uint64_t c0 = reason(PORTIER_R_PASS_NO_NEIGH);
-	struct run r;
+	struct pkt_spec s = xt_client_spec(83, IPPROTO_TCP, PKT_SYN), e;
+	uint64_t c0 = xt_reason(PORTIER_R_PASS_NO_NEIGH);
+	struct xt_run r;
 
 	(void)state;
 	e = s;
-	e.saddr = ip4(GW_OUT);
+	e.saddr = xt_ip4(GW_OUT);
 	e.sport = PORTIER_SNAT_PORT_MIN_DEFAULT;
-	e.daddr = ip4(BE_NONEIGH);
+	e.daddr = xt_ip4(BE_NONEIGH);
 	e.dport = 30083;
-	run_expect(env.if_in, &s, XDP_PASS, &e, &r);
+	run_expect(xt.if_in, &s, XDP_PASS, &e, &r);
 	assert_int_equal(pkt_ttl(r.out), TTL);
-	assert_int_equal(reason(PORTIER_R_PASS_NO_NEIGH) - c0, 1);
+	assert_int_equal(xt_reason(PORTIER_R_PASS_NO_NEIGH) - c0, 1);
 }
 
 /* Run a frame, expect action and an unchanged frame, and reason + 1. */
 static void expect_untouched(const uint8_t *in, size_t n, int ret, enum portier_reason why)
 {
-	uint64_t c0 = reason(why);
-	struct run r;
+	uint64_t c0 = xt_reason(why);
+	struct xt_run r;
 
-	xdp_run(env.if_in, in, n, &r);
+	xt_run(xt.if_in, in, n, &r);
 	assert_int_equal(r.ret, ret);
 	assert_int_equal(r.out_len, n);
 	assert_memory_equal(r.out, in, n);
-	assert_int_equal(reason(why) - c0, 1);
+	assert_int_equal(xt_reason(why) - c0, 1);
 }
 
 /* Undeclared port, ARP, ICMP, IPv6, the "*" route on a foreign address,
  * a TCP segment without a flow: untouched XDP_PASS. */
 static void test_pass_untouched(void **state)
 {
-	struct pkt_spec s = client_spec(9999, IPPROTO_TCP, PKT_SYN);
+	struct pkt_spec s = xt_client_spec(9999, IPPROTO_TCP, PKT_SYN);
 	uint8_t in[PKT_MAX];
 
 	(void)state;
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
-	expect_untouched(in, pkt_build_arp(mac_client, ip4(CLIENT), ip4(GW_IN), in), XDP_PASS,
+	expect_untouched(in, pkt_build_arp(mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), in), XDP_PASS,
 			 PORTIER_R_PASS_NOT_IP);
 	expect_untouched(in, pkt_build_icmp_echo(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
 	s.dport = 80;
 	expect_untouched(in, pkt_build_ipv6_tcp(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_IP);
-	s = client_spec(85, IPPROTO_TCP, PKT_SYN);
-	s.daddr = ip4(NOT_LOCAL);
+	s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN);
+	s.daddr = xt_ip4(NOT_LOCAL);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
-	s = client_spec(80, IPPROTO_TCP, PKT_ACK);
+	s = xt_client_spec(80, IPPROTO_TCP, PKT_ACK);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_NO_FLOW);
-	s = client_spec(80, IPPROTO_TCP, PKT_SYN);
+	s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
 	s.ttl = 1;
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_TTL);
 }
@@ -653,13 +497,13 @@ static void test_pass_untouched(void **state)
 /* The "*" route matches any local address of this host. */
 static void test_wildcard(void **state)
 {
-	struct pkt_spec s = client_spec(85, IPPROTO_TCP, PKT_SYN), e;
-	struct run r;
+	struct pkt_spec s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN), e;
+	struct xt_run r;
 
 	(void)state;
-	s.daddr = ip4(GW_OUT);
+	s.daddr = xt_ip4(GW_OUT);
 	e = snat_expect(&s, 0, 30085, PORTIER_SNAT_PORT_MIN_DEFAULT);
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 }
 
 /* "*" is the input NIC's addresses: pt_dp_refresh_local puts the
@@ -669,25 +513,25 @@ static void test_wildcard(void **state)
  * balancer again. */
 static void test_wildcard_input_side(void **state)
 {
-	struct pkt_spec s = client_spec(85, IPPROTO_TCP, PKT_SYN);
-	int fd = bpf_map__fd(env.skel->maps.portier_local);
+	struct pkt_spec s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN);
+	int fd = bpf_map__fd(xt.skel->maps.portier_local);
 	struct portier_addr k = { 0 };
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 	__u32 v;
 
 	(void)state;
-	assert_int_equal(pt_dp_refresh_local(env.dp), 0);
-	k.a32[0] = ip4(GW_IN);
+	assert_int_equal(pt_dp_refresh_local(xt.dp), 0);
+	k.a32[0] = xt_ip4(GW_IN);
 	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
-	k.a32[0] = ip4(GW_OUT);
+	k.a32[0] = xt_ip4(GW_OUT);
 	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), -ENOENT);
-	s.saddr = ip4(tn_be_addr[1]);
-	s.daddr = ip4(GW_OUT);
+	s.saddr = xt_ip4(tn_be_addr[1]);
+	s.daddr = xt_ip4(GW_OUT);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	/* To the input address: a new flow as ever. */
-	s = client_spec(85, IPPROTO_TCP, PKT_SYN);
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 }
 
@@ -710,8 +554,8 @@ static char attach_dir[] = "/tmp/portier-test-attach.XXXXXX";
 static int attach_cleanup(void **state)
 {
 	(void)state;
-	bpf_xdp_detach(env.if_in, 0, NULL);
-	bpf_xdp_detach(env.if_out, 0, NULL);
+	bpf_xdp_detach(xt.if_in, 0, NULL);
+	bpf_xdp_detach(xt.if_out, 0, NULL);
 	umount(attach_dir);
 	rmdir(attach_dir);
 	return 0;
@@ -731,21 +575,21 @@ static void test_attach_all_or_nothing(void **state)
 	snprintf(link, sizeof(link), "%s/%s", pins, PT_DP_LINK_INPUT);
 	o.pin_dir = pins;
 	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	assert_int_not_equal(pt_dp_attach(dp, env.if_in, 999999, false), 0);
-	assert_int_equal(xdp_attached(env.if_in), 0);
+	assert_int_not_equal(pt_dp_attach(dp, xt.if_in, 999999, false), 0);
+	assert_int_equal(xdp_attached(xt.if_in), 0);
 	assert_int_equal(access(link, F_OK), -1);
 
-	assert_int_equal(pt_dp_attach(dp, env.if_in, env.if_out, false), 0);
-	assert_int_not_equal(xdp_attached(env.if_in), 0);
-	assert_int_not_equal(xdp_attached(env.if_out), 0);
+	assert_int_equal(pt_dp_attach(dp, xt.if_in, xt.if_out, false), 0);
+	assert_int_not_equal(xdp_attached(xt.if_in), 0);
+	assert_int_not_equal(xdp_attached(xt.if_out), 0);
 	pt_dp_close(dp);
 	assert_int_equal(pt_dp_open(&o, &dp), 0);
-	assert_int_equal(pt_dp_check_links(dp, env.if_out, env.if_in), -EEXIST);
+	assert_int_equal(pt_dp_check_links(dp, xt.if_out, xt.if_in), -EEXIST);
 	assert_non_null(strstr(pt_dp_last_error(dp), "another interface"));
-	assert_int_equal(pt_dp_check_links(dp, env.if_in, env.if_out), 0);
+	assert_int_equal(pt_dp_check_links(dp, xt.if_in, xt.if_out), 0);
 	assert_int_equal(pt_dp_detach(dp), 0);
-	assert_int_equal(xdp_attached(env.if_in), 0);
-	assert_int_equal(xdp_attached(env.if_out), 0);
+	assert_int_equal(xdp_attached(xt.if_in), 0);
+	assert_int_equal(xdp_attached(xt.if_out), 0);
 	pt_dp_close(dp);
 }
 
@@ -754,7 +598,7 @@ static struct portier_port port_entry(uint16_t port)
 	struct portier_port v;
 	__u32 k = port;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(env.dp)->maps.portier_ports),
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(xt.dp)->maps.portier_ports),
 					     &k, &v), 0);
 	return v;
 }
@@ -767,7 +611,7 @@ static void test_one_service_port(void **state)
 	struct portier_port pp = port_entry(85);
 	struct pkt_spec s, e;
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	/* One service, "*": in the entry. */
@@ -778,30 +622,30 @@ static void test_one_service_port(void **state)
 	 * the port, or UDP to it, is for no service. */
 	pp = port_entry(80);
 	assert_true(pp.flags & PORTIER_PORT_ONE_SVC);
-	assert_int_equal(pp.svc_addr, ip4(GW_IN));
-	s = client_spec(80, IPPROTO_TCP, PKT_SYN);
-	s.daddr = ip4(GW_OUT);
+	assert_int_equal(pp.svc_addr, xt_ip4(GW_IN));
+	s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
+	s.daddr = xt_ip4(GW_OUT);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	/* Two services: not in the entry. */
 	pp = port_entry(84);
 	assert_false(pp.flags & PORTIER_PORT_ONE_SVC);
-	s = client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_IN: the exact "snat" */
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	s = xt_client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_IN: the exact "snat" */
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	assert_int_equal(pkt_daddr(r.out), ip4(BE3));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(BE3));
 	assert_int_equal(pkt_dport(r.out), 30084);
-	s = client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_OUT: the "*" "shared" */
-	s.daddr = ip4(GW_OUT);
+	s = xt_client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_OUT: the "*" "shared" */
+	s.daddr = xt_ip4(GW_OUT);
 	e = snat_expect(&s, 0, 30089, PORTIER_SNAT_PORT_MIN_DEFAULT);
-	run_expect(env.if_in, &s, XDP_REDIRECT, &e, &r);
-	s.daddr = ip4(NOT_LOCAL);
+	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	s.daddr = xt_ip4(NOT_LOCAL);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 }
 
 /* Malformed and unusual frames: documented action, counter, no change. */
 static void test_malformed(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), u;
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN), u;
 	uint8_t in[PKT_MAX];
 	size_t n;
 
@@ -835,7 +679,7 @@ static void test_malformed(void **state)
 	in[PKT_ETH_LEN + PKT_IP_LEN + 12] = 4 << 4;
 	expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* Truncated UDP header. */
-	u = client_spec(53, IPPROTO_UDP, 0);
+	u = xt_client_spec(53, IPPROTO_UDP, 0);
 	n = pkt_build(&u, in);
 	in[PKT_ETH_LEN + 3] = PKT_IP_LEN + 4;
 	expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
@@ -864,7 +708,7 @@ static struct portier_flow ct_get(const uint8_t *frame)
 	struct portier_flow f;
 
 	memset(&f, 0, sizeof(f));
-	assert_true(pt_ct_lookup(pt_dp_ct(env.dp), &k, &f));
+	assert_true(pt_ct_lookup(pt_dp_ct(xt.dp), &k, &f));
 	return f;
 }
 
@@ -872,17 +716,17 @@ static struct portier_flow ct_get(const uint8_t *frame)
  * a new flow (the next backend in turn). */
 static void test_fin_then_new_flow(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN), rs;
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN), rs;
 	uint8_t in[PKT_MAX], first[PKT_MAX];
 	struct portier_flow o, rf;
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	memcpy(first, r.out, r.out_len);
-	rs = reply_spec(first, PKT_SYN | PKT_ACK);
-	xdp_run(env.if_out, in, pkt_build(&rs, in), &r);
+	rs = xt_reply_spec(first, PKT_SYN | PKT_ACK);
+	xt_run(xt.if_out, in, pkt_build(&rs, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	pkt_build(&s, in);
 	o = ct_get(in);
@@ -890,7 +734,7 @@ static void test_fin_then_new_flow(void **state)
 	assert_false(o.flags & PORTIER_FLOW_F_CLOSING);
 
 	s.tcp_flags = PKT_FIN | PKT_ACK;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	o = ct_get(in);
 	assert_true(o.flags & PORTIER_FLOW_F_CLOSING);
@@ -900,7 +744,7 @@ static void test_fin_then_new_flow(void **state)
 	assert_int_equal(rf.dir, PORTIER_FLOW_DIR_REPLY);
 
 	s.tcp_flags = PKT_SYN;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_int_not_equal(pkt_daddr(r.out), pkt_daddr(first));
 	o = ct_get(in);
@@ -913,16 +757,16 @@ static void test_fin_then_new_flow(void **state)
  * starting another (a second backend and SNAT port for one tuple). */
 static void test_stamp_ahead_is_fresh(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
-	struct pt_ct *ct = pt_dp_ct(env.dp);
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
 	struct portier_flow_key k;
 	struct portier_flow f;
 	uint8_t in[PKT_MAX], first[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	s.sport = 41100;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	memcpy(first, r.out, r.out_len);
 	k = frame_key(in, false);
@@ -931,7 +775,7 @@ static void test_stamp_ahead_is_fresh(void **state)
 	assert_int_equal(pt_ct_delete(ct, &k), 0);
 	assert_int_equal(pt_ct_insert(ct, &k, &f), 0);
 
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_int_equal(pkt_daddr(r.out), pkt_daddr(first));
 	assert_int_equal(pkt_sport(r.out), pkt_sport(first));
@@ -942,32 +786,32 @@ static void test_stamp_ahead_is_fresh(void **state)
 static void test_udp_expiry(void **state)
 {
 	struct portier_config cfg;
-	struct pkt_spec s = client_spec(87, IPPROTO_UDP, 0);
+	struct pkt_spec s = xt_client_spec(87, IPPROTO_UDP, 0);
 	__u32 rid = route_id("udptmo"), zero = 0;
 	struct portier_stats r0, r1;
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 	uint32_t first;
 
 	(void)state;
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_config), &zero,
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_config), &zero,
 					     &cfg), 0);
 	cfg.tmo_udp = 1;
-	assert_int_equal(pt_dp_set_config(env.dp, &cfg), 0);
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
 	r0 = route_stats(rid);
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	first = pkt_daddr(r.out);
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(pkt_daddr(r.out), first);
 	usleep(2200 * 1000);
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_int_not_equal(pkt_daddr(r.out), first);
 	r1 = route_stats(rid);
 	assert_int_equal(r1.flows - r0.flows, 2);
 	cfg.tmo_udp = PORTIER_TMO_UDP_DEFAULT;
-	assert_int_equal(pt_dp_set_config(env.dp, &cfg), 0);
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
 }
 
 static __u64 now_mono_ns(void)
@@ -987,7 +831,7 @@ static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __
 	for (;; (*next)++) {
 		memset(&k, 0, sizeof(k));
 		k.saddr = htonl(0x0a630000 | (*next >> 16));
-		k.daddr = ip4(GW_IN);
+		k.daddr = xt_ip4(GW_IN);
 		k.sport = htons((uint16_t)*next);
 		k.dport = htons(84);
 		k.proto = IPPROTO_TCP;
@@ -1005,17 +849,17 @@ static struct portier_flow_key key_in_bucket(__u32 want, __u32 n, __u64 seed, __
  * one-way flow's silent half for idle. */
 static void test_touch_refreshes_both(void **state)
 {
-	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
-	struct pt_ct *ct = pt_dp_ct(env.dp);
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
 	__u32 now = portier_tick(now_mono_ns()), old = now - portier_ticks_of_s(60);
 	struct portier_flow_key ko, kr;
 	struct portier_flow fo, fr;
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	s.sport = 41000;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	ko = frame_key(in, false);
 	kr = frame_key(r.out, true);
@@ -1030,7 +874,7 @@ static void test_touch_refreshes_both(void **state)
 
 	/* One segment client -> backend: the reply entry is fresh too. */
 	s.tcp_flags = PKT_ACK;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pt_ct_lookup(ct, &ko, &fo));
 	assert_true(pt_ct_lookup(ct, &kr, &fr));
@@ -1048,9 +892,9 @@ static void flow_pair(const struct portier_flow_key *ko, uint16_t port, __u32 la
 	memset(fo, 0, sizeof(*fo));
 	fo->dir = PORTIER_FLOW_DIR_ORIG;
 	fo->last_seen = last_seen;
-	fo->nat_saddr = ip4(GW_OUT);
+	fo->nat_saddr = xt_ip4(GW_OUT);
 	fo->nat_sport = htons(port);
-	fo->nat_daddr = ip4(BE2);
+	fo->nat_daddr = xt_ip4(BE2);
 	fo->nat_dport = htons(30089);
 	pt_flow_key_other(ko, fo, kr);
 	memset(fr, 0, sizeof(*fr));
@@ -1068,24 +912,24 @@ static void flow_pair(const struct portier_flow_key *ko, uint16_t port, __u32 la
  * which never evicts, is told the bucket is full. */
 static void test_full_bucket_evicts(void **state)
 {
-	struct pkt_spec s = client_spec(84, IPPROTO_TCP, PKT_SYN);
+	struct pkt_spec s = xt_client_spec(84, IPPROTO_TCP, PKT_SYN);
 	struct portier_flow_key fill[PORTIER_CT_SLOTS], reply[PORTIER_CT_SLOTS], k, extra;
 	struct portier_flow f = { .dir = PORTIER_FLOW_DIR_ORIG }, fr;
-	struct pt_ct *ct = pt_dp_ct(env.dp);
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
 	struct portier_config cfg;
-	uint64_t evicted = reason(PORTIER_R_CT_EVICTED);
+	uint64_t evicted = xt_reason(PORTIER_R_CT_EVICTED);
 	__u32 zero = 0, next = 1, b, now, tag;
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_config), &zero,
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_config), &zero,
 					     &cfg), 0);
 	assert_int_equal(pt_ct_flush(ct, NULL), 0);	/* earlier tests' flows */
 	now = portier_tick(now_mono_ns());
 	memset(&k, 0, sizeof(k));
-	k.saddr = ip4(CLIENT);
-	k.daddr = ip4(GW_IN);
+	k.saddr = xt_ip4(CLIENT);
+	k.daddr = xt_ip4(GW_IN);
 	k.sport = htons(s.sport);
 	k.dport = htons(84);
 	k.proto = IPPROTO_TCP;
@@ -1111,9 +955,9 @@ static void test_full_bucket_evicts(void **state)
 	extra = key_in_bucket(b, cfg.ct_buckets, cfg.ct_seed, &next);
 	assert_int_equal(pt_ct_insert(ct, &extra, &f), -ENOSPC);
 
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	assert_true(reason(PORTIER_R_CT_EVICTED) >= evicted + 1);
+	assert_true(xt_reason(PORTIER_R_CT_EVICTED) >= evicted + 1);
 	assert_true(pt_ct_lookup(ct, &k, NULL));
 	assert_false(pt_ct_lookup(ct, &fill[PORTIER_CT_SLOTS - 1], NULL));
 	assert_false(pt_ct_lookup(ct, &reply[PORTIER_CT_SLOTS - 1], NULL));
@@ -1129,39 +973,6 @@ static void test_full_bucket_evicts(void **state)
 /* ---- SYN cookies and the SYN proxy (bpf/synproxy.h) ------------------- */
 
 #define TCP_OFF		(PKT_ETH_LEN + PKT_IP_LEN)
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-/* A TCP frame of s whose header carries seq, ack, window and the options
- * opt (n bytes, a multiple of 4) before any payload of s. */
-static size_t tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint16_t win,
-			const uint8_t *opt, size_t n, size_t payload, uint8_t *f)
-{
-	size_t len;
-	uint8_t *th = f + TCP_OFF;
-
-	s.payload_len = n + payload;
-	len = pkt_build(&s, f);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = (uint8_t)((20 + n) / 4) << 4;
-	th[14] = win >> 8;
-	th[15] = win & 0xff;
-	memcpy(th + 20, opt, n);
-	pkt_l4_csum_fix(f, len);
-	return len;
-}
 
 /* The byte offset of option kind in TCP header th (40 bytes), or -1. */
 static int opt_at(const uint8_t *th, uint8_t kind)
@@ -1194,32 +1005,32 @@ static void test_syn_cookie_handshake(void **state)
 					     0, 0, 0, 0, 1, 3, 3, 7 };
 	uint8_t f[PKT_MAX], opt[20], *th;
 	uint32_t isn = 0x10000000, cookie, our_ts, b_isn = 0x50000000, snat;
-	uint64_t sent = reason(PORTIER_R_SYN_COOKIE_SENT);
-	uint64_t valid = reason(PORTIER_R_SYN_COOKIE_VALID);
-	uint64_t failed = reason(PORTIER_R_SYN_COOKIE_FAILED);
-	struct pkt_spec c = client_spec(88, IPPROTO_TCP, PKT_SYN), b;
-	struct run r;
+	uint64_t sent = xt_reason(PORTIER_R_SYN_COOKIE_SENT);
+	uint64_t valid = xt_reason(PORTIER_R_SYN_COOKIE_VALID);
+	uint64_t failed = xt_reason(PORTIER_R_SYN_COOKIE_FAILED);
+	struct pkt_spec c = xt_client_spec(88, IPPROTO_TCP, PKT_SYN), b;
+	struct xt_run r;
 	size_t n;
 	int o;
 
 	(void)state;
 	/* SYN: MSS 1460, SACK permitted, timestamps (1000), window scale 7. */
-	n = tcp_frame(c, isn, 0, 64240, syn_opt, 20, 0, f);
-	xdp_run(env.if_in, f, n, &r);
+	n = pkt_build_tcp(c, isn, 0, 64240, syn_opt, 20, 0, f);
+	xt_run(xt.if_in, f, n, &r);
 	assert_int_equal(r.ret, XDP_TX);
 	assert_int_equal(r.out_len, 74);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	assert_memory_equal(r.out, mac_client, 6);
 	assert_memory_equal(r.out + 6, mac_in, 6);
-	assert_int_equal(pkt_saddr(r.out), ip4(GW_IN));
-	assert_int_equal(pkt_daddr(r.out), ip4(CLIENT));
+	assert_int_equal(pkt_saddr(r.out), xt_ip4(GW_IN));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(CLIENT));
 	assert_int_equal(pkt_sport(r.out), 88);
 	assert_int_equal(pkt_dport(r.out), c.sport);
 	assert_int_equal(pkt_ttl(r.out), 64);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_SYN | PKT_ACK);
-	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 1);
 	assert_int_equal(th[14] << 8 | th[15], 0);	/* no data before the backend */
 	o = opt_at(th, 2);
 	assert_int_equal(o, 20);
@@ -1227,120 +1038,120 @@ static void test_syn_cookie_handshake(void **state)
 	assert_true(opt_at(th, 4) > 0);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 6), 1000);	/* echoes the client's */
-	our_ts = get32(th + o + 2);
+	assert_int_equal(pkt_get32(th + o + 6), 1000);	/* echoes the client's */
+	our_ts = pkt_get32(th + o + 2);
 	assert_int_equal(our_ts & 0xf, 7);		/* the client's window scale */
 	assert_int_equal(our_ts >> 6 & 3, 3);		/* MSS 1460 */
 	o = opt_at(th, 3);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2], PORTIER_SYN_WSCALE_DEFAULT);
-	cookie = get32(th + 4);
-	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_SENT), sent + 1);
+	cookie = pkt_get32(th + 4);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_SENT), sent + 1);
 
 	/* A wrong cookie: passed, counted. */
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
-	put32(opt + 4, 1001);
-	put32(opt + 8, our_ts);
-	n = tcp_frame(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
+	pkt_put32(opt + 4, 1001);
+	pkt_put32(opt + 8, our_ts);
+	n = pkt_build_tcp(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
 	f[TCP_OFF + 13] = PKT_ACK;
 	pkt_l4_csum_fix(f, n);
-	xdp_run(env.if_in, f, n, &r);
+	xt_run(xt.if_in, f, n, &r);
 	assert_int_equal(r.ret, XDP_PASS);
-	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
 
 	/* The right cookie: the client's SYN goes to the backend. */
-	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
+	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
 	f[TCP_OFF + 13] = PKT_ACK;
 	pkt_l4_csum_fix(f, n);
-	xdp_run(env.if_in, f, n, &r);
+	xt_run(xt.if_in, f, n, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
-	assert_int_equal(reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
 	assert_int_equal(r.out_len, 74);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
-	assert_int_equal(pkt_saddr(r.out), ip4(GW_OUT));
-	assert_int_equal(pkt_daddr(r.out), ip4(BE1));
+	assert_int_equal(pkt_saddr(r.out), xt_ip4(GW_OUT));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(BE1));
 	assert_int_equal(pkt_dport(r.out), 30088);
 	assert_int_equal(pkt_ttl(r.out), TTL - 1);
 	snat = pkt_sport(r.out);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_SYN);
-	assert_int_equal(get32(th + 4), isn);
-	assert_int_equal(get32(th + 8), 0);
+	assert_int_equal(pkt_get32(th + 4), isn);
+	assert_int_equal(pkt_get32(th + 8), 0);
 	o = opt_at(th, 2);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2] << 8 | th[o + 3], 1460);
 	assert_true(opt_at(th, 4) > 0);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 2), 1001);
-	assert_int_equal(get32(th + o + 6), 0);
+	assert_int_equal(pkt_get32(th + o + 2), 1001);
+	assert_int_equal(pkt_get32(th + o + 6), 0);
 	o = opt_at(th, 3);
 	assert_true(o > 0);
 	assert_int_equal(th[o + 2], 7);
 
 	/* The backend's SYN-ACK (window scale 9): the client's window opens,
 	 * in its own sequence space. */
-	b = reply_spec(r.out, PKT_SYN | PKT_ACK);
+	b = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
 	b.payload_len = 0;
 	memcpy(opt, (uint8_t[]){ 2, 4, 0x05, 0xb4, 4, 2, 8, 10 }, 8);
-	put32(opt + 8, 777);
-	put32(opt + 12, 1001);
+	pkt_put32(opt + 8, 777);
+	pkt_put32(opt + 12, 1001);
 	memcpy(opt + 16, (uint8_t[]){ 1, 3, 3, 9 }, 4);
-	n = tcp_frame(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
-	xdp_run(env.if_out, f, n, &r);
+	n = pkt_build_tcp(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
+	xt_run(xt.if_out, f, n, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
-	assert_int_equal(pkt_saddr(r.out), ip4(GW_IN));
-	assert_int_equal(pkt_daddr(r.out), ip4(CLIENT));
+	assert_int_equal(pkt_saddr(r.out), xt_ip4(GW_IN));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(CLIENT));
 	assert_int_equal(pkt_sport(r.out), 88);
 	assert_int_equal(pkt_dport(r.out), c.sport);
 	th = r.out + TCP_OFF;
 	assert_int_equal(th[13], PKT_ACK);
-	assert_int_equal(get32(th + 4), cookie + 1);
-	assert_int_equal(get32(th + 8), isn + 1);
+	assert_int_equal(pkt_get32(th + 4), cookie + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 1);
 	assert_int_equal(th[14] << 8 | th[15], 64000 >> 7);
 	assert_int_equal(opt_at(th, 2), -1);
 	assert_int_equal(opt_at(th, 3), -1);
 	o = opt_at(th, 8);
 	assert_true(o > 0);
-	assert_int_equal(get32(th + o + 2), our_ts);
-	assert_int_equal(get32(th + o + 6), 1001);
+	assert_int_equal(pkt_get32(th + o + 2), our_ts);
+	assert_int_equal(pkt_get32(th + o + 6), 1001);
 
 	/* Client data: its acknowledgment and timestamp echo translated. */
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
-	put32(opt + 4, 1002);
-	put32(opt + 8, our_ts);
-	n = tcp_frame(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
+	pkt_put32(opt + 4, 1002);
+	pkt_put32(opt + 8, our_ts);
+	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
 	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
 	pkt_l4_csum_fix(f, n);
-	xdp_run(env.if_in, f, n, &r);
+	xt_run(xt.if_in, f, n, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	th = r.out + TCP_OFF;
 	assert_int_equal(pkt_sport(r.out), snat);
-	assert_int_equal(get32(th + 4), isn + 1);
-	assert_int_equal(get32(th + 8), b_isn + 1);
-	assert_int_equal(get32(th + 24), 1002);
-	assert_int_equal(get32(th + 28), 777);
+	assert_int_equal(pkt_get32(th + 4), isn + 1);
+	assert_int_equal(pkt_get32(th + 8), b_isn + 1);
+	assert_int_equal(pkt_get32(th + 24), 1002);
+	assert_int_equal(pkt_get32(th + 28), 777);
 
 	/* Backend data: sequence number, timestamp and window translated. */
-	put32(opt + 4, 778);
-	put32(opt + 8, 1002);
-	n = tcp_frame(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
+	pkt_put32(opt + 4, 778);
+	pkt_put32(opt + 8, 1002);
+	n = pkt_build_tcp(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
 	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
 	pkt_l4_csum_fix(f, n);
-	xdp_run(env.if_out, f, n, &r);
+	xt_run(xt.if_out, f, n, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	th = r.out + TCP_OFF;
-	assert_int_equal(get32(th + 4), cookie + 1);
-	assert_int_equal(get32(th + 8), isn + 11);
+	assert_int_equal(pkt_get32(th + 4), cookie + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 11);
 	assert_int_equal(th[14] << 8 | th[15], (100 << 9) >> 7);
-	assert_int_equal(get32(th + 24), 778 + (our_ts - 777));
-	assert_int_equal(get32(th + 28), 1002);
+	assert_int_equal(pkt_get32(th + 24), 778 + (our_ts - 777));
+	assert_int_equal(pkt_get32(th + 28), 1002);
 }
 
 /* "auto": below the rate, SYNs make flows (round-robin); the SYN that
@@ -1351,13 +1162,13 @@ static void test_syn_cookies_auto(void **state)
 {
 	const __u32 rate = 20;
 	__u32 zero = 0, rid = route_id("auto");
-	int cfg_fd = bpf_map__fd(env.skel->maps.portier_config);
-	int guard_fd = bpf_map__fd(env.skel->maps.portier_syn_guard);
-	struct portier_syn_guard g[env.ncpu];
+	int cfg_fd = bpf_map__fd(xt.skel->maps.portier_config);
+	int guard_fd = bpf_map__fd(xt.skel->maps.portier_syn_guard);
+	struct portier_syn_guard g[xt.ncpu];
 	struct portier_config cfg, saved;
 	uint8_t in[PKT_MAX];
 	cpu_set_t cpus;
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	CPU_ZERO(&cpus);	/* one CPU: the window is per CPU */
@@ -1369,23 +1180,23 @@ static void test_syn_cookies_auto(void **state)
 	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
 
 	for (__u32 n = 1; n <= rate + 5; n++) {
-		struct pkt_spec s = client_spec(90, IPPROTO_TCP, PKT_SYN);
+		struct pkt_spec s = xt_client_spec(90, IPPROTO_TCP, PKT_SYN);
 
-		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		assert_int_equal(r.ret, n <= rate ? XDP_REDIRECT : XDP_TX);
 	}
 	/* The window and the hold over: cookies off again. */
 	memset(g, 0, sizeof(g));
 	assert_int_equal(bpf_map_update_elem(guard_fd, &rid, g, BPF_ANY), 0);
 	{
-		struct pkt_spec s = client_spec(90, IPPROTO_TCP, PKT_SYN);
+		struct pkt_spec s = xt_client_spec(90, IPPROTO_TCP, PKT_SYN);
 
-		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		assert_int_equal(r.ret, XDP_REDIRECT);
 	}
 	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &saved, BPF_ANY), 0);
 	CPU_ZERO(&cpus);
-	for (int i = 0; i < env.ncpu; i++)
+	for (int i = 0; i < xt.ncpu; i++)
 		CPU_SET(i, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 }
@@ -1419,7 +1230,5 @@ int main(void)
 
 	/* Everything from here on lives in a namespace of our own: it goes
 	 * away with this process. */
-	if (tn_enter("test_xdp"))
-		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xt_run_group("test_xdp", tests, setup, xt_teardown);
 }

@@ -12,7 +12,6 @@
  * Needs root.
  */
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -32,6 +31,8 @@
 #include "pkt.h"
 #include "portier.skel.h"
 #include "testnet.h"
+#include "testroute.h"
+#include "xdptest.h"
 
 #define BE1		"203.0.113.11"
 #define TTL		64
@@ -48,45 +49,28 @@
 #define UDP_TMO_S	1
 #define UDP_WAIT_US	(2200 * 1000)
 
+/* The connection log events read from the ring buffer. */
 static struct {
-	struct pt_dataplane *dp;
-	struct portier *skel;
 	struct ring_buffer *rb;
-	int prog_fd, if_in, if_out;
-	uint16_t next_port;
 	struct portier_connlog_event ev[MAX_EVENTS];
 	int n_ev;
-} env;
-
-struct run {
-	int ret;
-	uint8_t out[PKT_MAX];
-	uint32_t out_len;
-};
+} events;
 
 static int on_event(void *ctx, void *data, size_t size)
 {
 	(void)ctx;
-	if (size >= sizeof(env.ev[0]) && env.n_ev < MAX_EVENTS)
-		memcpy(&env.ev[env.n_ev], data, sizeof(env.ev[0]));
-	env.n_ev++;
+	if (size >= sizeof(events.ev[0]) && events.n_ev < MAX_EVENTS)
+		memcpy(&events.ev[events.n_ev], data, sizeof(events.ev[0]));
+	events.n_ev++;
 	return 0;
 }
 
-/* Events waiting now, into env.ev (counted from 0). */
+/* Events waiting now, into events.ev (counted from 0). */
 static int drain(void)
 {
-	env.n_ev = 0;
-	assert_true(ring_buffer__consume(env.rb) >= 0);
-	return env.n_ev;
-}
-
-static struct pt_addr pt4(const char *s)
-{
-	struct pt_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = tn_ip4(s);
-	return a;
+	events.n_ev = 0;
+	assert_true(ring_buffer__consume(events.rb) >= 0);
+	return events.n_ev;
 }
 
 static void route_init(struct pt_route *r, const char *name, uint16_t port, uint8_t proto,
@@ -96,84 +80,48 @@ static void route_init(struct pt_route *r, const char *name, uint16_t port, uint
 	memset(be, 0, sizeof(*be));
 	r->name = (char *)name;
 	r->mode = (char *)"tcp";
-	r->addr = pt4(TN_GW_IN);
+	r->addr = tn_addr(TN_GW_IN);
 	r->port = port;
 	r->proto = proto;
 	r->options = options;
-	be->addr = pt4(BE1);
+	be->addr = tn_addr(BE1);
 	be->port = be_port;
 	r->backends = be;
 	r->n_backends = 1;
 }
 
+static void udp_timeout(struct portier_config *cfg)
+{
+	cfg->tmo_udp = UDP_TMO_S;
+}
+
 static int setup(void **state)
 {
-	struct pt_addr local[2] = { pt4(TN_GW_IN), pt4(TN_GW_OUT) };
 	struct pt_routeset rs = { .host = (char *)"gw" };
-	struct pt_dp_opts opts = { 0 };
-	struct portier_config cfg;
 	struct pt_backend be[3];
 	struct pt_route r[3];
-	int err;
 
 	(void)state;
-	env.if_in = if_nametoindex(TN_IF_IN);
-	env.if_out = if_nametoindex(TN_IF_OUT);
-	env.next_port = CLIENT_PORT;
-	err = pt_dp_open(&opts, &env.dp);
-	if (err) {
-		fprintf(stderr, "test_xdp_connlog: pt_dp_open: %s\n", pt_dp_last_error(NULL));
+	if (xt_open("test_xdp_connlog", CLIENT_PORT, 2, udp_timeout))
 		return -1;
-	}
-	env.skel = pt_dp_skel(env.dp);
-	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
-	pt_dp_config_defaults(&cfg);
-	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
-	cfg.snat_family = PORTIER_AF_INET;
-	cfg.input_ifindex = env.if_in;
-	cfg.output_ifindex = env.if_out;
-	cfg.tmo_udp = UDP_TMO_S;
 	route_init(&r[0], "logweb", PORT_LOG, IPPROTO_TCP, PT_OPT_TCPLOG, &be[0], BE_PORT_LOG);
 	route_init(&r[1], "nolog", PORT_NOLOG, IPPROTO_TCP, 0, &be[1], BE_PORT_NOLOG);
 	route_init(&r[2], "logudp", PORT_UDP, IPPROTO_UDP, PT_OPT_HTTPLOG, &be[2], BE_PORT_UDP);
 	rs.routes = r;
 	rs.n_routes = 3;
-	err = pt_dp_set_config(env.dp, &cfg);
-	if (!err)
-		err = pt_dp_set_local(env.dp, local, 2);
-	if (!err)
-		err = pt_dp_apply(env.dp, &rs);
-	if (err) {
-		fprintf(stderr, "test_xdp_connlog: setup: %s\n", pt_dp_last_error(env.dp));
+	if (pt_dp_apply(xt.dp, &rs)) {
+		fprintf(stderr, "test_xdp_connlog: setup: %s\n", pt_dp_last_error(xt.dp));
 		return -1;
 	}
-	env.rb = ring_buffer__new(bpf_map__fd(env.skel->maps.portier_connlog), on_event, NULL,
-				  NULL);
-	return env.rb ? 0 : -1;
+	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog), on_event, NULL,
+				     NULL);
+	return events.rb ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	(void)state;
-	ring_buffer__free(env.rb);
-	pt_dp_close(env.dp);
-	return 0;
-}
-
-static void xdp_run(int ifindex, const struct pkt_spec *s, struct run *r)
-{
-	uint8_t in[PKT_MAX];
-	size_t len = pkt_build(s, in);
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(env.prog_fd, &o))
-		fail_msg("BPF_PROG_TEST_RUN failed");
-	r->ret = o.retval;
-	r->out_len = o.data_size_out;
-	assert_int_equal(r->ret, XDP_REDIRECT);
+	ring_buffer__free(events.rb);
+	return xt_teardown(state);
 }
 
 /* One connection: the client's packets and the backend's answers. */
@@ -187,11 +135,11 @@ struct conn {
 static void conn_send(struct conn *k, int dir, uint8_t flags, size_t payload)
 {
 	struct pkt_spec *s = dir == PORTIER_FLOW_DIR_ORIG ? &k->c : &k->b;
-	struct run r;
+	struct xt_run r;
 
 	s->tcp_flags = flags;
 	s->payload_len = payload;
-	xdp_run(dir == PORTIER_FLOW_DIR_ORIG ? env.if_in : env.if_out, s, &r);
+	xt_forward(dir == PORTIER_FLOW_DIR_ORIG ? xt.if_in : xt.if_out, s, &r);
 	k->packets[dir]++;
 	k->bytes[dir] += PKT_ETH_LEN + PKT_IP_LEN + PKT_TCP_LEN + payload;
 	if (dir == PORTIER_FLOW_DIR_ORIG && (flags & PKT_SYN)) {
@@ -210,14 +158,7 @@ static void conn_send(struct conn *k, int dir, uint8_t flags, size_t payload)
 static void conn_syn(struct conn *k, uint16_t port)
 {
 	memset(k, 0, sizeof(*k));
-	memcpy(k->c.dmac, tn_mac_in, 6);
-	memcpy(k->c.smac, tn_mac_client, 6);
-	k->c.saddr = tn_ip4(TN_CLIENT);
-	k->c.daddr = tn_ip4(TN_GW_IN);
-	k->c.sport = env.next_port++;
-	k->c.dport = port;
-	k->c.proto = IPPROTO_TCP;
-	k->c.ttl = TTL;
+	k->c = xt_spec(tn_ip4(TN_CLIENT), tn_ip4(TN_GW_IN), xt.next_port++, port, IPPROTO_TCP, 0);
 	conn_send(k, PORTIER_FLOW_DIR_ORIG, PKT_SYN, 0);
 	conn_send(k, PORTIER_FLOW_DIR_REPLY, PKT_SYN | PKT_ACK, 0);
 }
@@ -236,9 +177,9 @@ static void full_conn(struct conn *k, uint16_t port)
 
 static void test_fin_both_ways(void **state)
 {
-	struct portier_connlog_event *ev = &env.ev[0];
+	struct portier_connlog_event *ev = &events.ev[0];
 	struct conn k;
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
 	assert_int_equal(drain(), 0);
@@ -247,7 +188,7 @@ static void test_fin_both_ways(void **state)
 	assert_int_equal(ev->kind, PORTIER_CONNLOG_KIND_END);
 	assert_int_equal(ev->end, PORTIER_END_FIN);
 	assert_int_equal(ev->proto, IPPROTO_TCP);
-	assert_int_equal(ev->route_id, pt_dp_route_id(env.dp, "logweb"));
+	assert_int_equal(ev->route_id, pt_dp_route_id(xt.dp, "logweb"));
 	assert_int_equal(ev->client.a32[0], tn_ip4(TN_CLIENT));
 	assert_int_equal(ntohs(ev->client_port), k.c.sport);
 	assert_int_equal(ev->service.a32[0], tn_ip4(TN_GW_IN));
@@ -269,7 +210,7 @@ static void test_fin_both_ways(void **state)
 	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_ACK, 0);
 	conn_send(&k, PORTIER_FLOW_DIR_REPLY, PKT_FIN | PKT_ACK, 0);
 	k.c.tcp_flags = PKT_RST;
-	xdp_run(env.if_in, &k.c, &r);
+	xt_forward(xt.if_in, &k.c, &r);
 	assert_int_equal(drain(), 0);
 }
 
@@ -292,10 +233,10 @@ static void test_rst(void **state)
 	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_ACK | PKT_PSH, REQ_LEN);
 	conn_send(&k, PORTIER_FLOW_DIR_ORIG, PKT_RST | PKT_ACK, 0);
 	assert_int_equal(drain(), 1);
-	assert_int_equal(env.ev[0].end, PORTIER_END_RST_CLIENT);
-	assert_int_equal(env.ev[0].packets[PORTIER_FLOW_DIR_ORIG], 3);
-	assert_int_equal(env.ev[0].packets[PORTIER_FLOW_DIR_REPLY], 1);
-	assert_string_equal(pt_connlog_term_state(&env.ev[0]), "CD");
+	assert_int_equal(events.ev[0].end, PORTIER_END_RST_CLIENT);
+	assert_int_equal(events.ev[0].packets[PORTIER_FLOW_DIR_ORIG], 3);
+	assert_int_equal(events.ev[0].packets[PORTIER_FLOW_DIR_REPLY], 1);
+	assert_string_equal(pt_connlog_term_state(&events.ev[0]), "CD");
 	conn_send(&k, PORTIER_FLOW_DIR_REPLY, PKT_RST, 0);
 	assert_int_equal(drain(), 0);
 }
@@ -303,35 +244,28 @@ static void test_rst(void **state)
 /* Idle UDP flows are the GC's to log, once, with both directions. */
 static void test_gc_timeout(void **state)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = xt_spec(tn_ip4(TN_CLIENT), tn_ip4(TN_GW_IN), xt.next_port++, PORT_UDP,
+				    IPPROTO_UDP, 0);
 	struct pt_connlog_opts o = { .sink = PT_CONNLOG_STDOUT };
 	struct pt_connlog *cl;
 	__u64 lines = 1, lost = 1;
 	size_t removed = 0;
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = tn_ip4(TN_CLIENT);
-	s.daddr = tn_ip4(TN_GW_IN);
-	s.sport = env.next_port++;
-	s.dport = PORT_UDP;
-	s.proto = IPPROTO_UDP;
-	s.ttl = TTL;
 	s.payload_len = REQ_LEN;
-	xdp_run(env.if_in, &s, &r);
-	xdp_run(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 
-	assert_int_equal(pt_connlog_open(env.dp, &o, &cl), 0);
+	assert_int_equal(pt_connlog_open(xt.dp, &o, &cl), 0);
 	assert_int_equal(pt_connlog_counts(cl, &lines, &lost), 0);
 	assert_int_equal(lines, 0);
 	assert_int_equal(lost, 0);
 	assert_int_equal(pt_connlog_consume(cl), 0);	/* nothing from BPF */
-	assert_int_equal(pt_dp_gc(env.dp, &removed), 0);
+	assert_int_equal(pt_dp_gc(xt.dp, &removed), 0);
 	assert_int_equal(removed, 0);			/* not idle yet */
 	usleep(UDP_WAIT_US);
-	assert_int_equal(pt_dp_gc(env.dp, &removed), 0);
+	assert_int_equal(pt_dp_gc(xt.dp, &removed), 0);
 	assert_int_equal(removed, 2);			/* both entries */
 	assert_int_equal(pt_connlog_counts(cl, &lines, NULL), 0);
 	assert_int_equal(lines, 1);
@@ -347,7 +281,5 @@ int main(void)
 		cmocka_unit_test(test_gc_timeout),
 	};
 
-	if (tn_enter("test_xdp_connlog"))
-		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xt_run_group("test_xdp_connlog", tests, setup, teardown);
 }

@@ -41,6 +41,7 @@
 #include "portier.skel.h"
 #include "testnet.h"
 #include "xdpfuzz.h"
+#include "xdptest.h"
 
 #define CT_ENTRIES	4096	/* 512 buckets: the test fills one at a time */
 #define DNAT_PORT	81	/* "dnat": 203.0.113.12:30081; its reply key is
@@ -195,29 +196,29 @@ static bool absent(const struct fill *f)
 	return !pt_ct_lookup(ct(), &f->ko, NULL) && !pt_ct_lookup(ct(), &f->kr, NULL);
 }
 
-/* Run a TCP segment (flags) of key k's tuple from the client side; its
- * action, the output frame in out. */
-static int run_tcp(const struct portier_flow_key *k, uint8_t flags, uint8_t *out)
+/* Run s from the client side (xf_run checks the invariants); its action,
+ * the output frame in out. */
+static int run_in(const struct pkt_spec *s, uint8_t *out)
 {
-	struct pkt_spec s = { 0 };
 	uint8_t f[PKT_MAX];
 	const char *err;
 	int act = -1;
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = k->saddr;
-	s.daddr = k->daddr;
-	s.sport = ntohs(k->sport);
-	s.dport = ntohs(k->dport);
-	s.proto = IPPROTO_TCP;
-	s.ttl = 64;
-	s.tcp_flags = flags;
-	s.payload_len = flags & PKT_SYN ? 0 : 20;
-	err = xf_run(XF_IN, f, pkt_build(&s, f), out, &act);
+	err = xf_run(XF_IN, f, pkt_build(s, f), out, &act);
 	if (err)
 		fail_msg("%s", err);
 	return act;
+}
+
+/* Run a TCP segment (flags) of key k's tuple from the client side; its
+ * action, the output frame in out. */
+static int run_tcp(const struct portier_flow_key *k, uint8_t flags, uint8_t *out)
+{
+	struct pkt_spec s = xt_spec(k->saddr, k->daddr, ntohs(k->sport), ntohs(k->dport),
+				    IPPROTO_TCP, flags);
+
+	s.payload_len = flags & PKT_SYN ? 0 : 20;
+	return run_in(&s, out);
 }
 
 /* (a) A bucket of established flows only: a new flow is refused and
@@ -439,24 +440,11 @@ static void test_snat_exhausted_backend(void **state)
  * the client's port sport; its action, the output frame in out. */
 static int run_dns(uint16_t sport, uint8_t *out)
 {
-	struct pkt_spec s = { 0 };
-	uint8_t f[PKT_MAX];
-	const char *err;
-	int act = -1;
+	struct pkt_spec s = xt_spec(tn_ip4(TN_CLIENT), tn_ip4(TN_GW_IN), sport, DNS_PORT,
+				    IPPROTO_UDP, 0);
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = tn_ip4(TN_CLIENT);
-	s.daddr = tn_ip4(TN_GW_IN);
-	s.sport = sport;
-	s.dport = DNS_PORT;
-	s.proto = IPPROTO_UDP;
-	s.ttl = 64;
 	s.payload_len = 16;
-	err = xf_run(XF_IN, f, pkt_build(&s, f), out, &act);
-	if (err)
-		fail_msg("%s", err);
-	return act;
+	return run_in(&s, out);
 }
 
 /* The reply key of "dns"'s backend's SNAT flow on port p. */
@@ -580,7 +568,5 @@ int main(void)
 		cmocka_unit_test(test_snat_no_room_is_ct_full),
 	};
 
-	if (tn_enter("test_xdp_exhaust"))
-		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xt_run_group("test_xdp_exhaust", tests, setup, teardown);
 }

@@ -16,7 +16,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -38,6 +37,7 @@
 #include "portier.skel.h"
 #include "testnet.h"
 #include "testroute.h"
+#include "xdptest.h"
 
 #define GW_IN		TN_GW_IN
 #define GW_OUT		TN_GW_OUT
@@ -61,30 +61,6 @@
 #define GEN_LEN		(PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN + QUOTE_MIN)
 #define RL_TRIES	300		/* too-big packets for the rate limit */
 
-static struct {
-	struct pt_dataplane *dp;
-	struct portier *skel;
-	int prog_fd;
-	int if_in, if_out;
-	int ncpu;
-	uint16_t next_port;
-} env;
-
-struct run {
-	int ret;
-	uint8_t out[PKT_MAX];
-	uint32_t out_len;
-};
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a = tn_ip4(s);
-
-	if (!a)
-		fail_msg("bad test address %s", s);
-	return a;
-}
-
 /* ---- setup ---------------------------------------------------------------- */
 
 static const struct tn_be udp_dnat_be[] = { { "203.0.113.13", 30054, false } };
@@ -92,153 +68,45 @@ static const struct tn_be udp_dnat_be[] = { { "203.0.113.13", 30054, false } };
 static int setup(void **state)
 {
 	struct pt_route r[TN_BASE_ROUTES + 1];
-	struct pt_addr local[2] = { tn_addr(GW_IN), tn_addr(GW_OUT) };
-	struct pt_dp_opts opts = { 0 };
-	struct portier_config cfg;
-	int err;
 
 	(void)state;
 	if (tn_sh("ip link set " TN_IF_IN " mtu %d && ip link set " TN_IF_OUT " mtu %d", MTU,
 		  MTU))
 		return -1;
-	env.if_in = if_nametoindex(TN_IF_IN);
-	env.if_out = if_nametoindex(TN_IF_OUT);
-	env.ncpu = libbpf_num_possible_cpus();
-	env.next_port = CLIENT_PORT;
-	err = pt_dp_open(&opts, &env.dp);
-	if (err) {
-		fprintf(stderr, "test_xdp_icmp: pt_dp_open: %s\n",
-			env.dp ? pt_dp_last_error(env.dp) : strerror(-err));
+	if (xt_open("test_xdp_icmp", CLIENT_PORT, 2, NULL))
 		return -1;
-	}
-	env.skel = pt_dp_skel(env.dp);
-	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
-	pt_dp_config_defaults(&cfg);
-	cfg.snat_addr.a32[0] = ip4(GW_OUT);
-	cfg.snat_family = PORTIER_AF_INET;
-	cfg.input_ifindex = env.if_in;
-	cfg.output_ifindex = env.if_out;
-	err = pt_dp_set_config(env.dp, &cfg);
-	if (!err)
-		err = pt_dp_set_local(env.dp, local, 2);
-	if (!err) {
-		tn_base_routes(r);	/* web, dns, dnat, local, wild */
-		tn_route(&r[TN_BASE_ROUTES], "udpdnat", GW_IN, 54, IPPROTO_UDP, PT_NAT_DNAT,
-			 udp_dnat_be, 1);
-		err = tn_apply(env.dp, r, TN_BASE_ROUTES + 1, "test_xdp_icmp");
-	}
-	if (err)
-		fprintf(stderr, "test_xdp_icmp: setup: %s\n", pt_dp_last_error(env.dp));
-	return err ? -1 : 0;
+	tn_base_routes(r);	/* web, dns, dnat, local, wild */
+	tn_route(&r[TN_BASE_ROUTES], "udpdnat", GW_IN, 54, IPPROTO_UDP, PT_NAT_DNAT, udp_dnat_be,
+		 1);
+	return tn_apply(xt.dp, r, TN_BASE_ROUTES + 1, "test_xdp_icmp") ? -1 : 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	pt_dp_close(env.dp);
-	return 0;
-}
+/* ---- packets -------------------------------------------------------------- */
 
-/* ---- running -------------------------------------------------------------- */
-
-static void xdp_run(int ifindex, const uint8_t *in, size_t len, struct run *r)
-{
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err = bpf_prog_test_run_opts(env.prog_fd, &o);
-
-	if (err)
-		fail_msg("BPF_PROG_TEST_RUN failed: %s", strerror(-err));
-	r->ret = o.retval;
-	r->out_len = o.data_size_out;
-}
-
-static uint64_t reason(enum portier_reason id)
-{
-	uint64_t v[env.ncpu], sum = 0;
-	__u32 key = id;
-
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_reasons),
-					     &key, v), 0);
-	for (int i = 0; i < env.ncpu; i++)
-		sum += v[i];
-	return sum;
-}
-
-static int be_index(uint32_t addr)
-{
-	for (int i = 0; i < TN_N_BE; i++)
-		if (ip4(tn_be_addr[i]) == addr)
-			return i;
-	fail_msg("not a backend address");
-	return -1;
-}
-
-/* A client packet: client -> GW_IN:port from a fresh port. */
+/* A client packet (xt_client_spec) with DF set, as PMTU discovery sends. */
 static struct pkt_spec client_spec(uint16_t dport, uint8_t proto, uint8_t flags)
 {
-	struct pkt_spec s = { 0 };
+	struct pkt_spec s = xt_client_spec(dport, proto, flags);
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = ip4(CLIENT);
-	s.daddr = ip4(GW_IN);
-	s.sport = env.next_port++;
-	s.dport = dport;
-	s.proto = proto;
-	s.ttl = TTL;
-	s.tcp_flags = flags;
-	s.ip_id = 0x4242;
 	s.df = true;
-	s.payload_len = proto == IPPROTO_UDP ? 24 : 0;
-	s.payload_seed = 0x11;
 	return s;
 }
 
-/* The backend's answer to the forwarded packet out, arriving on pout. */
+/* A backend's answer (xt_reply_spec) with DF set. */
 static struct pkt_spec reply_spec(const uint8_t *out, uint8_t flags)
 {
-	struct pkt_spec s = { 0 };
-	int i = be_index(pkt_daddr(out));
+	struct pkt_spec s = xt_reply_spec(out, flags);
 
-	memcpy(s.dmac, tn_mac_out, 6);
-	memcpy(s.smac, tn_mac_be[i], 6);
-	s.saddr = pkt_daddr(out);
-	s.daddr = pkt_saddr(out);
-	s.sport = pkt_dport(out);
-	s.dport = pkt_sport(out);
-	s.proto = out[PKT_ETH_LEN + 9];
-	s.ttl = TTL;
-	s.tcp_flags = flags;
-	s.ip_id = 0x5151;
 	s.df = true;
-	s.payload_len = 40;
-	s.payload_seed = 0x77;
 	return s;
-}
-
-/* Run s on ifindex, expecting a redirect; the frame in r. */
-static void forward(int ifindex, const struct pkt_spec *s, struct run *r)
-{
-	uint8_t in[PKT_MAX];
-
-	xdp_run(ifindex, in, pkt_build(s, in), r);
-	assert_int_equal(r->ret, XDP_REDIRECT);
 }
 
 /* An outer header: from saddr (MAC smac) to daddr (MAC dmac). */
 static struct pkt_spec outer(const uint8_t *dmac, const uint8_t *smac, uint32_t saddr,
 			     uint32_t daddr, uint8_t ttl)
 {
-	struct pkt_spec o = { 0 };
+	struct pkt_spec o = pkt_spec_ip(dmac, smac, saddr, daddr, ttl);
 
-	memcpy(o.dmac, dmac, 6);
-	memcpy(o.smac, smac, 6);
-	o.saddr = saddr;
-	o.daddr = daddr;
-	o.ttl = ttl;
 	o.ip_id = ICMP_ID;
 	return o;
 }
@@ -268,11 +136,11 @@ static size_t error_frame_of(const struct pkt_spec *o, uint8_t type, uint8_t cod
  * want; checksums from scratch: outer IP, ICMP, the quoted IP header, and
  * the quoted TCP/UDP checksum if the quote is whole (full). */
 static void run_icmp(int ifindex, const uint8_t *in, size_t n, int ret, const uint8_t *want,
-		     size_t wn, bool full, struct run *r)
+		     size_t wn, bool full, struct xt_run *r)
 {
 	const size_t inner = PKT_IP_LEN + PKT_ICMP_LEN;	/* as if Ethernet came before */
 
-	xdp_run(ifindex, in, n, r);
+	xt_run(ifindex, in, n, r);
 	assert_int_equal(r->ret, ret);
 	assert_int_equal(r->out_len, wn);
 	assert_memory_equal(r->out, want, wn);
@@ -291,24 +159,25 @@ static void run_icmp(int ifindex, const uint8_t *in, size_t n, int ret, const ui
 static void backend_error(const struct pkt_spec *s, uint8_t type, uint8_t code, uint16_t mtu,
 			  const char *from, uint32_t want_src, size_t cut)
 {
-	uint64_t n0 = reason(PORTIER_R_ICMP_TRANSLATED);
+	uint64_t n0 = xt_reason(PORTIER_R_ICMP_TRANSLATED);
 	uint8_t in[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec o, wo, q = *s;
-	struct run fw, r;
+	struct xt_run fw, r;
 	size_t n, wn;
 	int i;
 
-	forward(env.if_in, s, &fw);
-	i = be_index(pkt_daddr(fw.out));
-	o = outer(tn_mac_out, tn_mac_be[i], from ? ip4(from) : pkt_daddr(fw.out),
+	xt_forward(xt.if_in, s, &fw);
+	i = xt_be_index(pkt_daddr(fw.out));
+	assert_true(i >= 0);
+	o = outer(tn_mac_out, tn_mac_be[i], from ? xt_ip4(from) : pkt_daddr(fw.out),
 		  pkt_saddr(fw.out), TTL);
 	n = error_frame(&o, type, code, mtu, fw.out, fw.out_len, cut, in);
 
-	wo = outer(tn_mac_client, tn_mac_in, want_src, ip4(CLIENT), TTL - 1);
+	wo = outer(tn_mac_client, tn_mac_in, want_src, xt_ip4(CLIENT), TTL - 1);
 	q.ttl = TTL - 1;
 	wn = error_frame_of(&wo, type, code, mtu, &q, cut, want);
-	run_icmp(env.if_out, in, n, XDP_REDIRECT, want, wn, !cut, &r);
-	assert_int_equal(reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
+	run_icmp(xt.if_out, in, n, XDP_REDIRECT, want, wn, !cut, &r);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
 }
 
 /* snat, UDP: port unreachable from the backend reaches the client from the
@@ -318,7 +187,7 @@ static void test_snat_udp_port_unreachable(void **state)
 	struct pkt_spec s = client_spec(53, IPPROTO_UDP, 0);
 
 	(void)state;
-	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, ip4(GW_IN), 0);
+	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, xt_ip4(GW_IN), 0);
 }
 
 /* snat, TCP: fragmentation needed keeps its MTU. */
@@ -327,7 +196,7 @@ static void test_snat_tcp_frag_needed(void **state)
 	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
 
 	(void)state;
-	backend_error(&s, T_UNREACH, C_FRAG, 1280, NULL, ip4(GW_IN), 0);
+	backend_error(&s, T_UNREACH, C_FRAG, 1280, NULL, xt_ip4(GW_IN), 0);
 }
 
 /* dnat, TCP: time exceeded from a router on the backend side keeps the
@@ -337,7 +206,7 @@ static void test_dnat_tcp_router_time_exceeded(void **state)
 	struct pkt_spec s = client_spec(81, IPPROTO_TCP, PKT_SYN);
 
 	(void)state;
-	backend_error(&s, T_TIME, 0, 0, ROUTER_OUT, ip4(ROUTER_OUT), 0);
+	backend_error(&s, T_TIME, 0, 0, ROUTER_OUT, xt_ip4(ROUTER_OUT), 0);
 }
 
 /* dnat, UDP: port unreachable from the backend itself. */
@@ -346,7 +215,7 @@ static void test_dnat_udp_port_unreachable(void **state)
 	struct pkt_spec s = client_spec(54, IPPROTO_UDP, 0);
 
 	(void)state;
-	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, ip4(GW_IN), 0);
+	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, xt_ip4(GW_IN), 0);
 }
 
 /* A quote of the IP header and 8 bytes: no TCP checksum to update; the
@@ -356,7 +225,7 @@ static void test_short_quote(void **state)
 	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
 
 	(void)state;
-	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, ip4(GW_IN), QUOTE_MIN);
+	backend_error(&s, T_UNREACH, C_PORT, 0, NULL, xt_ip4(GW_IN), QUOTE_MIN);
 }
 
 /* ---- translation: a client's error about a reply -------------------------- */
@@ -366,26 +235,26 @@ static void test_short_quote(void **state)
  * dnat), quoting its reply as it left the gateway (TTL - 1). */
 static void client_error(const struct pkt_spec *s, uint8_t type, uint8_t code)
 {
-	uint64_t n0 = reason(PORTIER_R_ICMP_TRANSLATED);
+	uint64_t n0 = xt_reason(PORTIER_R_ICMP_TRANSLATED);
 	uint8_t in[PKT_MAX], want[PKT_MAX];
 	struct pkt_spec o, wo, rs, q;
-	struct run fw, rp, r;
+	struct xt_run fw, rp, r;
 	size_t n, wn;
 	int i;
 
-	forward(env.if_in, s, &fw);
-	i = be_index(pkt_daddr(fw.out));
+	xt_forward(xt.if_in, s, &fw);
+	i = xt_be_index(pkt_daddr(fw.out));
 	rs = reply_spec(fw.out, s->proto == IPPROTO_TCP ? PKT_SYN | PKT_ACK : 0);
-	forward(env.if_out, &rs, &rp);
-	o = outer(tn_mac_in, tn_mac_client, ip4(CLIENT), ip4(GW_IN), TTL);
+	xt_forward(xt.if_out, &rs, &rp);
+	o = outer(tn_mac_in, tn_mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), TTL);
 	n = error_frame(&o, type, code, 0, rp.out, rp.out_len, 0, in);
 
-	wo = outer(tn_mac_be[i], tn_mac_out, pkt_saddr(fw.out), ip4(tn_be_addr[i]), TTL - 1);
+	wo = outer(tn_mac_be[i], tn_mac_out, pkt_saddr(fw.out), xt_ip4(tn_be_addr[i]), TTL - 1);
 	q = rs;
 	q.ttl = TTL - 1;
 	wn = error_frame_of(&wo, type, code, 0, &q, 0, want);
-	run_icmp(env.if_in, in, n, XDP_REDIRECT, want, wn, true, &r);
-	assert_int_equal(reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
+	run_icmp(xt.if_in, in, n, XDP_REDIRECT, want, wn, true, &r);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
 }
 
 static void test_client_udp_port_unreachable_snat(void **state)
@@ -424,14 +293,14 @@ static void test_client_udp_time_exceeded_dnat(void **state)
 
 static void expect_pass(int ifindex, const uint8_t *in, size_t n, enum portier_reason why)
 {
-	uint64_t c0 = reason(why);
-	struct run r;
+	uint64_t c0 = xt_reason(why);
+	struct xt_run r;
 
-	xdp_run(ifindex, in, n, &r);
+	xt_run(ifindex, in, n, &r);
 	assert_int_equal(r.ret, XDP_PASS);
 	assert_int_equal(r.out_len, n);
 	assert_memory_equal(r.out, in, n);
-	assert_int_equal(reason(why) - c0, 1);
+	assert_int_equal(xt_reason(why) - c0, 1);
 }
 
 /* An echo request to a service address, and an error about a packet of no
@@ -445,14 +314,14 @@ static void test_pass_unchanged(void **state)
 	(void)state;
 	n = pkt_build_icmp_echo(&s, in);
 	assert_int_equal(in[PKT_ETH_LEN + PKT_IP_LEN], T_ECHO);
-	expect_pass(env.if_in, in, n, PORTIER_R_PASS_NOT_L4);
+	expect_pass(xt.if_in, in, n, PORTIER_R_PASS_NOT_L4);
 
 	/* The client's error about a reply of a flow that never was. */
-	o = outer(tn_mac_in, tn_mac_client, ip4(CLIENT), ip4(GW_IN), TTL);
-	s.saddr = ip4(GW_IN);
-	s.daddr = ip4(CLIENT);
+	o = outer(tn_mac_in, tn_mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), TTL);
+	s.saddr = xt_ip4(GW_IN);
+	s.daddr = xt_ip4(CLIENT);
 	n = error_frame_of(&o, T_UNREACH, C_PORT, 0, &s, 0, in);
-	expect_pass(env.if_in, in, n, PORTIER_R_PASS_NOT_L4);
+	expect_pass(xt.if_in, in, n, PORTIER_R_PASS_NOT_L4);
 }
 
 /* A flow to the local backend: its errors are the local stack's. */
@@ -460,26 +329,26 @@ static void test_local_flow_passes(void **state)
 {
 	uint8_t in[PKT_MAX];
 	struct pkt_spec s, o, q;
-	struct run r;
+	struct xt_run r;
 	size_t n;
 	int k;
 
 	(void)state;
 	for (k = 0; k < 4; k++) {	/* round robin over local and a node */
 		s = client_spec(82, IPPROTO_TCP, PKT_SYN);
-		xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		if (r.ret == XDP_PASS)
 			break;
 	}
 	assert_int_equal(r.ret, XDP_PASS);
-	o = outer(tn_mac_in, tn_mac_client, ip4(CLIENT), ip4(GW_IN), TTL);
+	o = outer(tn_mac_in, tn_mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), TTL);
 	q = s;
 	q.saddr = s.daddr;
 	q.daddr = s.saddr;
 	q.sport = s.dport;
 	q.dport = s.sport;
 	n = error_frame_of(&o, T_UNREACH, C_PORT, 0, &q, 0, in);
-	expect_pass(env.if_in, in, n, PORTIER_R_PASS_LOCAL);
+	expect_pass(xt.if_in, in, n, PORTIER_R_PASS_LOCAL);
 }
 
 /* ---- fragmentation needed ------------------------------------------------- */
@@ -503,13 +372,13 @@ static size_t frag_needed_of(const uint8_t *in, size_t n, uint32_t src, uint16_t
 /* Run the too-big frame in and expect its fragmentation needed. */
 static void expect_frag_needed(int ifindex, const uint8_t *in, size_t n, uint32_t src)
 {
-	uint64_t c0 = reason(PORTIER_R_ICMP_FRAG_NEEDED_SENT);
+	uint64_t c0 = xt_reason(PORTIER_R_ICMP_FRAG_NEEDED_SENT);
 	uint8_t want[PKT_MAX];
 	size_t wn = frag_needed_of(in, n, src, MTU, want);
-	struct run r;
+	struct xt_run r;
 
 	assert_int_equal(wn, GEN_LEN);
-	xdp_run(ifindex, in, n, &r);
+	xt_run(ifindex, in, n, &r);
 	assert_int_equal(r.ret, XDP_TX);
 	assert_int_equal(r.out_len, wn);
 	assert_memory_equal(r.out, want, wn);
@@ -517,7 +386,7 @@ static void expect_frag_needed(int ifindex, const uint8_t *in, size_t n, uint32_
 	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
 	assert_true(pkt_ip_csum_ok(r.out + PKT_IP_LEN + PKT_ICMP_LEN,
 				   r.out_len - PKT_IP_LEN - PKT_ICMP_LEN));
-	assert_int_equal(reason(PORTIER_R_ICMP_FRAG_NEEDED_SENT) - c0, 1);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_FRAG_NEEDED_SENT) - c0, 1);
 }
 
 /* A TCP flow whose next hop is cached in its entry (SYN, then an ACK that
@@ -527,18 +396,18 @@ static void test_frag_needed_cached(void **state)
 {
 	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 	s.tcp_flags = PKT_ACK;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 	s.tcp_flags = PKT_ACK | PKT_PSH;
 	s.payload_len = BIG_PAYLOAD;
-	expect_frag_needed(env.if_in, in, pkt_build(&s, in), ip4(GW_IN));
+	expect_frag_needed(xt.if_in, in, pkt_build(&s, in), xt_ip4(GW_IN));
 	/* A segment that fits still goes. */
 	s.payload_len = MTU - PKT_IP_LEN - PKT_TCP_LEN;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 }
 
 /* A new flow's first packet, too big (the backend's cached next hop, or
@@ -550,7 +419,7 @@ static void test_frag_needed_new_flow(void **state)
 
 	(void)state;
 	s.payload_len = BIG_PAYLOAD;
-	expect_frag_needed(env.if_in, in, pkt_build(&s, in), ip4(GW_IN));
+	expect_frag_needed(xt.if_in, in, pkt_build(&s, in), xt_ip4(GW_IN));
 }
 
 /* A reply too big for the input NIC, the flow's first: the FIB lookup
@@ -560,13 +429,13 @@ static void test_frag_needed_reply(void **state)
 {
 	struct pkt_spec s = client_spec(53, IPPROTO_UDP, 0), rs;
 	uint8_t in[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 
 	(void)state;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 	rs = reply_spec(r.out, 0);
 	rs.payload_len = BIG_PAYLOAD;
-	expect_frag_needed(env.if_out, in, pkt_build(&rs, in), ip4(GW_OUT));
+	expect_frag_needed(xt.if_out, in, pkt_build(&rs, in), xt_ip4(GW_OUT));
 }
 
 /* Without DF: rewritten, TTL and MACs as received, passed for the kernel
@@ -574,27 +443,27 @@ static void test_frag_needed_reply(void **state)
 static void test_too_big_no_df(void **state)
 {
 	struct pkt_spec s = client_spec(53, IPPROTO_UDP, 0), e;
-	uint64_t c0 = reason(PORTIER_R_PASS_TOO_BIG);
+	uint64_t c0 = xt_reason(PORTIER_R_PASS_TOO_BIG);
 	uint8_t in[PKT_MAX], want[PKT_MAX];
-	struct run r;
+	struct xt_run r;
 	size_t wn;
 
 	(void)state;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 	e = s;
-	e.saddr = ip4(GW_OUT);
+	e.saddr = xt_ip4(GW_OUT);
 	e.sport = pkt_sport(r.out);
 	e.daddr = pkt_daddr(r.out);
 	e.dport = pkt_dport(r.out);
 	s.df = e.df = false;
 	s.payload_len = e.payload_len = BIG_PAYLOAD;
-	xdp_run(env.if_in, in, pkt_build(&s, in), &r);
+	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 	wn = pkt_build(&e, want);
 	assert_int_equal(r.ret, XDP_PASS);
 	assert_int_equal(r.out_len, wn);
 	assert_memory_equal(r.out, want, wn);
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
-	assert_int_equal(reason(PORTIER_R_PASS_TOO_BIG) - c0, 1);
+	assert_int_equal(xt_reason(PORTIER_R_PASS_TOO_BIG) - c0, 1);
 }
 
 static double now_ms(void)
@@ -611,21 +480,21 @@ static double now_ms(void)
 static void test_rate_limit(void **state)
 {
 	struct pkt_spec s = client_spec(80, IPPROTO_TCP, PKT_SYN);
-	uint64_t l0 = reason(PORTIER_R_ICMP_RATELIMITED);
+	uint64_t l0 = xt_reason(PORTIER_R_ICMP_RATELIMITED);
 	int sent = 0, dropped = 0;
 	uint8_t in[PKT_MAX];
 	double t0, ms;
-	struct run r;
+	struct xt_run r;
 	size_t n;
 
 	(void)state;
-	forward(env.if_in, &s, &r);
+	xt_forward(xt.if_in, &s, &r);
 	s.tcp_flags = PKT_ACK;
 	s.payload_len = BIG_PAYLOAD;
 	n = pkt_build(&s, in);
 	t0 = now_ms();
 	for (int i = 0; i < RL_TRIES; i++) {
-		xdp_run(env.if_in, in, n, &r);
+		xt_run(xt.if_in, in, n, &r);
 		if (r.ret == XDP_TX)
 			sent++;
 		else if (r.ret == XDP_DROP)
@@ -636,7 +505,7 @@ static void test_rate_limit(void **state)
 	ms = now_ms() - t0;
 	printf("rate limit: %d sent, %d dropped in %.1f ms\n", sent, dropped, ms);
 	assert_int_equal(sent + dropped, RL_TRIES);
-	assert_int_equal(reason(PORTIER_R_ICMP_RATELIMITED) - l0, dropped);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_RATELIMITED) - l0, dropped);
 	/* The coarse clock lags up to a few ticks: a few messages' slack. */
 	assert_true(sent <= PORTIER_ICMP_BURST + (int)(ms * PORTIER_ICMP_RATE / 1000) + 10);
 	assert_true(sent >= 1);
@@ -671,7 +540,5 @@ int main(void)
 	CPU_SET(0, &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
 		fprintf(stderr, "test_xdp_icmp: cannot pin to CPU 0: %s\n", strerror(errno));
-	if (tn_enter("test_xdp_icmp"))
-		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xt_run_group("test_xdp_icmp", tests, setup, xt_teardown);
 }

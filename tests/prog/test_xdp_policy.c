@@ -7,7 +7,6 @@
  * tests/lib/testnet.h, routes filled by user/dataplane.h. Needs root.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -28,6 +27,7 @@
 #include "portier.skel.h"
 #include "testnet.h"
 #include "testroute.h"
+#include "xdptest.h"
 
 #define CLIENT_OK	"198.51.100.10"		/* in web's allow list */
 #define CLIENT_POOLDENY	"198.51.100.66"		/* the pool denies it */
@@ -39,15 +39,6 @@
 #define PORT_DNS	53
 #define RL_BURST	3
 #define NS_PER_SEC	1000000000ULL
-
-static struct {
-	struct pt_dataplane *dp;
-	struct portier *skel;
-	int prog_fd;
-	int if_in;
-	int ncpu;
-	uint16_t next_port;
-} env;
 
 static const struct tn_be web_be[] = { { "203.0.113.11", 30080, false },
 				       { "203.0.113.12", 30080, false } };
@@ -94,9 +85,9 @@ static int apply_inventory(void)
 	r[3].policy = (struct pt_policy){ dns, 1 };
 	r[2].rate_limit = (struct pt_rate_limit){ .rate = RL_BURST, .per_ms = 3600 * 1000,
 						  .burst = RL_BURST };
-	err = pt_dp_apply(env.dp, &rs);
+	err = pt_dp_apply(xt.dp, &rs);
 	if (err)
-		fprintf(stderr, "test_xdp_policy: pt_dp_apply: %s\n", pt_dp_last_error(env.dp));
+		fprintf(stderr, "test_xdp_policy: pt_dp_apply: %s\n", pt_dp_last_error(xt.dp));
 	for (size_t i = 0; i < 4; i++)
 		free(r[i].backends);
 	return err;
@@ -104,43 +95,10 @@ static int apply_inventory(void)
 
 static int setup(void **state)
 {
-	struct pt_dp_opts opts = { 0 };
-	struct pt_addr local = tn_addr(TN_GW_IN);
-	struct portier_config cfg;
-	int err;
-
 	(void)state;
-	env.if_in = if_nametoindex(TN_IF_IN);
-	env.ncpu = libbpf_num_possible_cpus();
-	env.next_port = 41000;
-	err = pt_dp_open(&opts, &env.dp);
-	if (err) {
-		fprintf(stderr, "test_xdp_policy: pt_dp_open: %s\n",
-			env.dp ? pt_dp_last_error(env.dp) : strerror(-err));
+	if (xt_open("test_xdp_policy", 41000, 1, NULL))
 		return -1;
-	}
-	env.skel = pt_dp_skel(env.dp);
-	env.prog_fd = bpf_program__fd(env.skel->progs.portier_xdp);
-	pt_dp_config_defaults(&cfg);
-	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
-	cfg.snat_family = PORTIER_AF_INET;
-	cfg.input_ifindex = env.if_in;
-	cfg.output_ifindex = if_nametoindex(TN_IF_OUT);
-	err = pt_dp_set_config(env.dp, &cfg);
-	if (!err)
-		err = pt_dp_set_local(env.dp, &local, 1);
-	if (!err)
-		err = apply_inventory();
-	if (err)
-		fprintf(stderr, "test_xdp_policy: setup: %s\n", pt_dp_last_error(env.dp));
-	return err ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pt_dp_close(env.dp);
-	return 0;
+	return apply_inventory() ? -1 : 0;
 }
 
 /* A TCP segment (or a UDP datagram: proto) from client (a fresh source
@@ -149,28 +107,13 @@ static int teardown(void **state)
 static int send_l4(uint8_t proto, const char *client, uint16_t sport, uint16_t dport,
 		   uint8_t flags)
 {
-	struct pkt_spec s = { 0 };
-	uint8_t in[PKT_MAX], out[PKT_MAX];
-	struct xdp_md ctx = { .ingress_ifindex = env.if_in };
-	size_t n;
+	struct pkt_spec s = xt_spec(tn_ip4(client), tn_ip4(TN_GW_IN),
+				    sport ? sport : xt.next_port++, dport, proto, flags);
+	struct xt_run r;
 
-	memcpy(s.dmac, tn_mac_in, 6);
-	memcpy(s.smac, tn_mac_client, 6);
-	s.saddr = tn_ip4(client);
-	s.daddr = tn_ip4(TN_GW_IN);
-	s.sport = sport ? sport : env.next_port++;
-	s.dport = dport;
-	s.proto = proto;
-	s.ttl = 64;
-	s.tcp_flags = flags;
 	s.payload_len = proto == IPPROTO_UDP ? 16 : 0;
-	n = pkt_build(&s, in);
-	ctx.data_end = n;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = n, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		    .repeat = 1);
-	assert_int_equal(bpf_prog_test_run_opts(env.prog_fd, &o), 0);
-	return o.retval;
+	xt_run_spec(xt.if_in, &s, &r);
+	return r.ret;
 }
 
 static int send_tcp(const char *client, uint16_t sport, uint16_t dport, uint8_t flags)
@@ -183,25 +126,13 @@ static int syn(const char *client, uint16_t dport)
 	return send_tcp(client, 0, dport, PKT_SYN);
 }
 
-static uint64_t reason(enum portier_reason id)
-{
-	uint64_t v[env.ncpu], sum = 0;
-	__u32 key = id;
-
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.portier_reasons),
-					     &key, v), 0);
-	for (int i = 0; i < env.ncpu; i++)
-		sum += v[i];
-	return sum;
-}
-
 static struct portier_refused refused(const char *route)
 {
 	struct portier_refused r;
-	int id = pt_dp_route_id(env.dp, route);
+	int id = pt_dp_route_id(xt.dp, route);
 
 	assert_true(id >= 0);
-	assert_int_equal(pt_route_refused_sum(env.skel, (__u32)id, &r), 0);
+	assert_int_equal(pt_route_refused_sum(xt.skel, (__u32)id, &r), 0);
 	return r;
 }
 
@@ -210,7 +141,7 @@ static struct portier_refused refused(const char *route)
 static void test_allow_deny(void **state)
 {
 	struct portier_refused w0 = refused("web"), o0 = refused("open"), w1, o1;
-	uint64_t d0 = reason(PORTIER_R_DROP_DENIED);
+	uint64_t d0 = xt_reason(PORTIER_R_DROP_DENIED);
 
 	(void)state;
 	assert_int_equal(syn(CLIENT_OK, PORT_WEB), XDP_REDIRECT);
@@ -228,7 +159,7 @@ static void test_allow_deny(void **state)
 	assert_int_equal(w1.denied - w0.denied, 3);
 	assert_int_equal(o1.denied - o0.denied, 1);
 	assert_int_equal(w1.rate_limited, w0.rate_limited);
-	assert_int_equal(reason(PORTIER_R_DROP_DENIED) - d0, 4);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_DENIED) - d0, 4);
 }
 
 /* A deny entry added at runtime refuses the source's next new flow, not
@@ -236,27 +167,27 @@ static void test_allow_deny(void **state)
 static void test_runtime_entry(void **state)
 {
 	struct pt_cidr me = cidr(CLIENT_OK);
-	uint16_t sport = env.next_port++;
+	uint16_t sport = xt.next_port++;
 
 	(void)state;
 	assert_int_equal(send_tcp(CLIENT_OK, sport, PORT_WEB, PKT_SYN), XDP_REDIRECT);
-	assert_int_equal(pt_dp_policy_add(env.dp, "web", &me, PT_POLICY_DENY), 0);
-	assert_int_equal(pt_dp_policy_add(env.dp, "web", &me, PT_POLICY_DENY), -EEXIST);
+	assert_int_equal(pt_dp_policy_add(xt.dp, "web", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_add(xt.dp, "web", &me, PT_POLICY_DENY), -EEXIST);
 	assert_int_equal(send_tcp(CLIENT_OK, sport, PORT_WEB, PKT_ACK), XDP_REDIRECT);
 	assert_int_equal(send_tcp(CLIENT_OK, sport, PORT_WEB, PKT_ACK | PKT_PSH), XDP_REDIRECT);
 	assert_int_equal(syn(CLIENT_OK, PORT_WEB), XDP_DROP);
 	assert_int_equal(syn(CLIENT_OK, PORT_OPEN), XDP_REDIRECT);	/* web's only */
 
 	/* The pool's lists at runtime reach every route. */
-	assert_int_equal(pt_dp_policy_add(env.dp, NULL, &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_add(xt.dp, NULL, &me, PT_POLICY_DENY), 0);
 	assert_int_equal(syn(CLIENT_OK, PORT_OPEN), XDP_DROP);
-	assert_int_equal(pt_dp_policy_del(env.dp, NULL, &me, PT_POLICY_DENY), 0);
-	assert_int_equal(pt_dp_policy_del(env.dp, NULL, &me, PT_POLICY_DENY), -ENOENT);
+	assert_int_equal(pt_dp_policy_del(xt.dp, NULL, &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_del(xt.dp, NULL, &me, PT_POLICY_DENY), -ENOENT);
 	assert_int_equal(syn(CLIENT_OK, PORT_OPEN), XDP_REDIRECT);
 
-	assert_int_equal(pt_dp_policy_del(env.dp, "web", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_del(xt.dp, "web", &me, PT_POLICY_DENY), 0);
 	assert_int_equal(syn(CLIENT_OK, PORT_WEB), XDP_REDIRECT);
-	assert_int_equal(pt_dp_policy_add(env.dp, "nosuch", &me, PT_POLICY_DENY), -ENOENT);
+	assert_int_equal(pt_dp_policy_add(xt.dp, "nosuch", &me, PT_POLICY_DENY), -ENOENT);
 }
 
 /* A reload keeps runtime entries and brings back the inventory's deleted
@@ -269,15 +200,15 @@ static void test_reload_keeps_runtime(void **state)
 	bool rt = false, back = false;
 
 	(void)state;
-	assert_int_equal(pt_dp_policy_add(env.dp, "web", &extra, PT_POLICY_ALLOW), 0);
-	assert_int_equal(pt_dp_policy_del(env.dp, "web", &inv, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_add(xt.dp, "web", &extra, PT_POLICY_ALLOW), 0);
+	assert_int_equal(pt_dp_policy_del(xt.dp, "web", &inv, PT_POLICY_DENY), 0);
 	assert_int_equal(syn(CLIENT_HIGH, PORT_WEB), XDP_REDIRECT);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_WEB), XDP_REDIRECT);
 	assert_int_equal(apply_inventory(), 0);
 	assert_int_equal(syn(CLIENT_HIGH, PORT_WEB), XDP_DROP);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_WEB), XDP_REDIRECT);
 
-	n = pt_dp_view(env.dp, &v);
+	n = pt_dp_view(xt.dp, &v);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].meta.name, "web"))
 			continue;
@@ -291,7 +222,7 @@ static void test_reload_keeps_runtime(void **state)
 	pt_dp_view_free(v, n);
 	assert_true(rt);
 	assert_true(back);
-	assert_int_equal(pt_dp_policy_del(env.dp, "web", &extra, PT_POLICY_ALLOW), 0);
+	assert_int_equal(pt_dp_policy_del(xt.dp, "web", &extra, PT_POLICY_ALLOW), 0);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_WEB), XDP_DROP);
 }
 
@@ -301,12 +232,12 @@ static void test_reload_keeps_runtime(void **state)
 static void test_rate_limit(void **state)
 {
 	struct portier_refused r0 = refused("rl"), r1;
-	uint64_t l0 = reason(PORTIER_R_DROP_RATE_LIMITED);
-	struct portier_rate_key k = { .route_id = (__u32)pt_dp_route_id(env.dp, "rl"),
+	uint64_t l0 = xt_reason(PORTIER_R_DROP_RATE_LIMITED);
+	struct portier_rate_key k = { .route_id = (__u32)pt_dp_route_id(xt.dp, "rl"),
 				      .saddr = tn_ip4(CLIENT_OUTSIDE) };
 	struct portier_rate b;
 	struct pt_rate_limit none = { 0 };
-	uint16_t first = env.next_port;
+	uint16_t first = xt.next_port;
 	struct timespec ts;
 
 	(void)state;
@@ -319,29 +250,29 @@ static void test_rate_limit(void **state)
 	r1 = refused("rl");
 	assert_int_equal(r1.rate_limited - r0.rate_limited, 2);
 	assert_int_equal(r1.denied, r0.denied);
-	assert_int_equal(reason(PORTIER_R_DROP_RATE_LIMITED) - l0, 2);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_RATE_LIMITED) - l0, 2);
 
 	/* One token short of full: one flow, then none (the clock moves by
 	 * far less than the 20-minute interval during the test). */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	b.tat = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec +
 		(RL_BURST - 1) * (3600 * NS_PER_SEC / RL_BURST);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(env.skel->maps.portier_rate), &k, &b,
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_rate), &k, &b,
 					     BPF_EXIST), 0);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_RL), XDP_REDIRECT);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_RL), XDP_DROP);
 
 	/* Removed at runtime: no refusal; set again: the bucket is as left. */
-	assert_int_equal(pt_dp_rate_limit_set(env.dp, "rl", &none), 0);
+	assert_int_equal(pt_dp_rate_limit_set(xt.dp, "rl", &none), 0);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_RL), XDP_REDIRECT);
-	assert_int_equal(pt_dp_rate_limit_set(env.dp, "rl",
+	assert_int_equal(pt_dp_rate_limit_set(xt.dp, "rl",
 					      &(struct pt_rate_limit){ .rate = 1, .per_ms = 60000,
 								       .burst = 1 }),
 			 0);
 	assert_int_equal(syn(CLIENT_OUTSIDE, PORT_RL), XDP_DROP);
 	assert_int_equal(syn(CLIENT_HIGH, PORT_RL), XDP_REDIRECT);
 	assert_int_equal(syn(CLIENT_HIGH, PORT_RL), XDP_DROP);
-	assert_int_equal(pt_dp_rate_limit_set(env.dp, "rl",
+	assert_int_equal(pt_dp_rate_limit_set(xt.dp, "rl",
 					      &(struct pt_rate_limit){ .rate = 1, .per_ms = 60000,
 								       .burst = 0 }),
 			 -EINVAL);
@@ -352,16 +283,16 @@ static void test_rate_limit(void **state)
 static void test_udp(void **state)
 {
 	struct pt_cidr me = cidr(CLIENT_OK);
-	uint16_t sport = env.next_port++;
+	uint16_t sport = xt.next_port++;
 	struct portier_refused d0 = refused("dns");
 
 	(void)state;
 	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OUTSIDE, 0, PORT_DNS, 0), XDP_DROP);
 	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, sport, PORT_DNS, 0), XDP_REDIRECT);
-	assert_int_equal(pt_dp_policy_add(env.dp, "dns", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_add(xt.dp, "dns", &me, PT_POLICY_DENY), 0);
 	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, sport, PORT_DNS, 0), XDP_REDIRECT);
 	assert_int_equal(send_l4(IPPROTO_UDP, CLIENT_OK, 0, PORT_DNS, 0), XDP_DROP);
-	assert_int_equal(pt_dp_policy_del(env.dp, "dns", &me, PT_POLICY_DENY), 0);
+	assert_int_equal(pt_dp_policy_del(xt.dp, "dns", &me, PT_POLICY_DENY), 0);
 	assert_int_equal(refused("dns").denied - d0.denied, 2);
 }
 
@@ -375,7 +306,5 @@ int main(void)
 		cmocka_unit_test(test_udp),
 	};
 
-	if (tn_enter("test_xdp_policy"))
-		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xt_run_group("test_xdp_policy", tests, setup, xt_teardown);
 }

@@ -4,10 +4,15 @@
  * after rise, down after fall, flapping never up, timeout (a listener whose
  * accept queue is full drops new SYNs), check port override, state kept
  * across pt_health_set_targets, the per-result callback (what the daemon
- * writes into portier_health). Small intervals; every wait is bounded.
+ * writes into portier_health). HTTP checks: the status-line parser, the
+ * settings' validators and request, the round trip through the route
+ * metadata, and checks against a small HTTP server on 127.0.0.1 whose
+ * answer the test changes (2xx passes, 503 fails, garbage, silence).
+ * Small intervals; every wait is bounded.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -23,6 +28,7 @@
 #include <cmocka.h>
 
 #include "health.h"
+#include "http_check.h"
 
 #define INTER_MS	40	/* check interval in these tests */
 #define WAIT_MS		3000	/* upper bound of any wait */
@@ -424,6 +430,321 @@ static void test_result_callback(void **state)
 	pt_health_free(h);
 }
 
+/* ---- HTTP checks ---- */
+
+/* The status line: complete, partial, malformed. */
+static void test_http_status_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		unsigned int status;
+		size_t line_len;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nServer: x\r\n", 1, 200, 15 },
+		{ "HTTP/1.0 503 Service Unavailable\r\n", 1, 503, 32 },
+		{ "HTTP/1.1 204\r\n", 1, 204, 12 },
+		{ "HTTP/1.1 301 Moved\n", 1, 301, 18 },	/* LF alone */
+		{ "HTTP/1.1 200 OK\r", 0, 0, 0 },		/* line not ended */
+		{ "HTTP/1.1 20", 0, 0, 0 },
+		{ "HTT", 0, 0, 0 },
+		{ "", 0, 0, 0 },
+		{ "SSH-2.0-OpenSSH_9.2\r\n", -EPROTO, 0, 0 },
+		{ "http/1.1 200 OK\r\n", -EPROTO, 0, 0 },
+		{ "HTTP/1.1 2000 OK\r\n", -EPROTO, 0, 0 },
+		{ "HTTP/1.1 20x OK\r\n", -EPROTO, 0, 0 },
+		{ "HTTP/1.1 099 Low\r\n", -EPROTO, 0, 0 },
+		{ "HTTP/1.1 200 O\rK\r\n", -EPROTO, 0, 0 },	/* a CR inside */
+		{ "HTTP/1.1 200 \x01\r\n", -EPROTO, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned int status = 0;
+		size_t line_len = 0;
+		int rc = pt_http_status_parse(cases[i].in, strlen(cases[i].in), &status,
+					      &line_len);
+
+		if (rc != cases[i].rc)
+			fail_msg("\"%s\": got %d, want %d", cases[i].in, rc, cases[i].rc);
+		if (rc == 1) {
+			assert_int_equal(status, cases[i].status);
+			assert_int_equal(line_len, cases[i].line_len);
+		}
+	}
+}
+
+/* Validators, defaults, expectation and the request as sent. */
+static void test_http_settings(void **state)
+{
+	struct pt_check c = {};
+	const char *why = NULL;
+	char req[PT_HTTP_REQUEST_MAX];
+	char long_uri[PORTIER_CHECK_URI_MAX + 1];
+
+	(void)state;
+	pt_http_check_defaults(&c);
+	assert_int_equal(pt_http_check_request(&c, req, sizeof(req)),
+			 (int)strlen("OPTIONS / HTTP/1.0\r\nConnection: close\r\n\r\n"));
+	assert_string_equal(req, "OPTIONS / HTTP/1.0\r\nConnection: close\r\n\r\n");
+	assert_true(pt_http_check_pass(&c, 200));
+	assert_true(pt_http_check_pass(&c, 399));
+	assert_false(pt_http_check_pass(&c, 404));
+	assert_false(pt_http_check_pass(&c, 503));
+
+	assert_int_equal(pt_http_check_method("GET", &c, &why), 0);
+	assert_int_equal(pt_http_check_uri("/healthz?x=1", &c, &why), 0);
+	assert_int_equal(pt_http_check_version("HTTP/1.1", &c, &why), 0);
+	assert_int_equal(pt_http_check_host("app.example.org:8080", &c, &why), 0);
+	assert_int_equal(pt_http_check_expect("204", &c, &why), 0);
+	assert_int_equal(pt_http_check_request(&c, req, sizeof(req)) > 0, 1);
+	assert_string_equal(req, "GET /healthz?x=1 HTTP/1.1\r\nHost: app.example.org:8080\r\n"
+				 "Connection: close\r\n\r\n");
+	assert_true(pt_http_check_pass(&c, 204));
+	assert_false(pt_http_check_pass(&c, 200));
+	assert_int_equal(pt_http_check_expect("500-503", &c, &why), 0);
+	assert_true(pt_http_check_pass(&c, 503));
+	assert_false(pt_http_check_pass(&c, 504));
+
+	assert_int_equal(pt_http_check_method("", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_method("GET /", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_method("VERYLONGMETHODNAME", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_uri("healthz", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_uri("/a b", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_uri("/a\r\nX: y", &c, &why), -EINVAL);
+	memset(long_uri, 'a', sizeof(long_uri) - 1);
+	long_uri[0] = '/';
+	long_uri[sizeof(long_uri) - 1] = '\0';
+	assert_int_equal(pt_http_check_uri(long_uri, &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_host("a\r\nb", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_version("HTTP/2", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_expect("99", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_expect("200-", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_expect("300-200", &c, &why), -EINVAL);
+	assert_int_equal(pt_http_check_expect("2xx", &c, &why), -EINVAL);
+	assert_non_null(why);
+	/* The failed calls changed nothing. */
+	assert_string_equal(c.method, "GET");
+	assert_string_equal(c.uri, "/healthz?x=1");
+	assert_int_equal(c.expect_min, 500);
+}
+
+/* What the data plane stores comes back whole. */
+static void test_http_meta_round_trip(void **state)
+{
+	struct pt_check c = { .inter_ms = 500, .timeout_ms = 300, .rise = 1, .fall = 4,
+			      .port = 8081, .type = PT_CHECK_HTTP }, back;
+	struct portier_route_meta m = {};
+	const char *why;
+
+	(void)state;
+	pt_http_check_defaults(&c);
+	assert_int_equal(pt_http_check_uri("/ready", &c, &why), 0);
+	assert_int_equal(pt_http_check_host("h.example.org", &c, &why), 0);
+	assert_int_equal(pt_http_check_version("HTTP/1.1", &c, &why), 0);
+	pt_check_to_meta(&c, &m);
+	assert_int_equal(m.check_type, PORTIER_CHECK_TYPE_HTTP);
+	back = pt_check_from_meta(&m);
+	assert_memory_equal(&back, &c, sizeof(c));
+}
+
+/* A one-connection-at-a-time HTTP server driven by the test's loop: it
+ * accepts, reads the request, answers `answer` (NULL: says nothing) and
+ * closes. */
+struct http_server {
+	int lfd, cfd;
+	const char *answer;
+	char request[512];
+	size_t got;
+	unsigned int served;
+};
+
+static void server_step(struct http_server *sv)
+{
+	ssize_t n;
+
+	if (sv->cfd < 0) {
+		sv->cfd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sv->got = 0;
+		if (sv->cfd < 0)
+			return;
+	}
+	n = recv(sv->cfd, sv->request + sv->got, sizeof(sv->request) - 1 - sv->got, 0);
+	if (n > 0) {
+		sv->got += (size_t)n;
+		sv->request[sv->got] = '\0';
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		close(sv->cfd);	/* the checker gave up (timeout) */
+		sv->cfd = -1;
+		return;
+	}
+	if (!strstr(sv->request, "\r\n\r\n") || !sv->answer)
+		return;
+	if (*sv->answer)
+		assert_true(send(sv->cfd, sv->answer, strlen(sv->answer), MSG_NOSIGNAL) > 0);
+	close(sv->cfd);
+	sv->cfd = -1;
+	sv->served++;
+}
+
+static void server_start(struct http_server *sv, uint16_t *port)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->cfd = -1;
+	sv->lfd = listener(port, SOMAXCONN);
+	assert_int_equal(fcntl(sv->lfd, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* A server and an HTTP check target of route "app" on its port, with
+ * HAProxy's HTTP defaults. */
+static struct pt_health_target http_setup(struct http_server *sv)
+{
+	uint16_t port = 0;
+	struct pt_health_target t;
+
+	server_start(sv, &port);
+	t = target("app", port);
+	t.check.type = PT_CHECK_HTTP;
+	pt_http_check_defaults(&t.check);
+	return t;
+}
+
+static void server_stop(struct http_server *sv)
+{
+	if (sv->cfd >= 0)
+		close(sv->cfd);
+	close(sv->lfd);
+}
+
+/* Run checker and server until done() or WAIT_MS; returns done(). */
+static bool run_serving(struct pt_health *h, struct http_server *sv,
+			bool (*done)(struct pt_health *, void *), void *arg)
+{
+	uint64_t end = ms_now() + WAIT_MS;
+	struct pollfd p = { .fd = pt_health_fd(h), .events = POLLIN };
+
+	while (!done(h, arg) && ms_now() < end) {
+		poll(&p, 1, 5);
+		server_step(sv);
+		assert_int_equal(pt_health_run(h), 0);
+	}
+	return done(h, arg);
+}
+
+static bool last_err_is(struct pt_health *h, void *arg)
+{
+	const struct pt_health_status *st = pt_health_at(h, 0);
+
+	return st->checked && st->last_err == *(int *)arg;
+}
+
+static bool is_down(struct pt_health *h, void *arg)
+{
+	(void)arg;
+	return !pt_health_at(h, 0)->up;
+}
+
+static bool is_up(struct pt_health *h, void *arg)
+{
+	(void)arg;
+	return pt_health_at(h, 0)->up;
+}
+
+/* 200 keeps it up; 503 takes it out with the status line as the reason;
+ * 200 again brings it back after rise; the request is the route's. */
+static void test_http_check_status(void **state)
+{
+	struct seen s = {};
+	struct pt_health *h = checker(false, &s);
+	struct http_server sv;
+	struct pt_health_target t = http_setup(&sv);
+	const struct pt_health_status *st;
+	const char *why;
+	int want;
+
+	(void)state;
+	assert_int_equal(pt_http_check_method("GET", &t.check, &why), 0);
+	assert_int_equal(pt_http_check_uri("/healthz", &t.check, &why), 0);
+	assert_int_equal(pt_http_check_host("app.example.org", &t.check, &why), 0);
+	t.check.fall = 2;
+	t.check.rise = 2;
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+
+	sv.answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	want = 0;
+	assert_true(run_serving(h, &sv, last_err_is, &want));
+	st = pt_health_at(h, 0);
+	assert_true(st->up);
+	assert_int_equal(st->http_status, 200);
+	assert_string_equal(st->http_line, "HTTP/1.1 200 OK");
+	assert_string_equal(st->last_reason, "HTTP/1.1 200 OK");
+	assert_non_null(strstr(sv.request, "GET /healthz HTTP/1.0\r\n"));
+	assert_non_null(strstr(sv.request, "\r\nHost: app.example.org\r\n"));
+
+	sv.answer = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+	assert_true(run_serving(h, &sv, is_down, NULL));
+	assert_int_equal(s.n, 1);
+	assert_false(s.ev[0].new_up);
+	assert_int_equal(s.ev[0].results, 2);
+	assert_string_equal(s.ev[0].reason, "HTTP/1.1 503 Service Unavailable");
+	st = pt_health_at(h, 0);
+	assert_int_equal(st->last_err, EREMOTEIO);
+	assert_int_equal(st->http_status, 503);
+
+	sv.answer = "HTTP/1.1 200 OK\r\n\r\n";
+	assert_true(run_serving(h, &sv, is_up, NULL));
+	assert_int_equal(s.n, 2);
+	assert_true(s.ev[1].new_up);
+	assert_int_equal(s.ev[1].results, 2);
+	pt_health_free(h);
+	server_stop(&sv);
+}
+
+/* A port that accepts but does not speak HTTP, one that closes at once,
+ * one that never answers: each fails, with its own reason. */
+static void test_http_check_bad_answers(void **state)
+{
+	struct seen s = {};
+	struct pt_health *h = checker(false, &s);
+	struct http_server sv;
+	struct pt_health_target t = http_setup(&sv);
+	const struct pt_health_status *st;
+	int want = EPROTO;
+
+	(void)state;
+	t.check.timeout_ms = 100;
+	t.check.inter_ms = 200;
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+
+	sv.answer = "SSH-2.0-OpenSSH_9.2\r\n";
+	assert_true(run_serving(h, &sv, last_err_is, &want));
+	st = pt_health_at(h, 0);
+	assert_string_equal(st->last_reason, "not an HTTP status line: \"SSH-2.0-OpenSSH_9.2..\"");
+	assert_int_equal(st->http_status, 0);
+	assert_false(st->up);	/* a new target: one failure takes it out */
+	assert_non_null(strstr(sv.request, "OPTIONS / HTTP/1.0\r\n"));
+	assert_null(strstr(sv.request, "Host:"));
+
+	sv.answer = "";	/* closes without a byte */
+	h = (pt_health_free(h), checker(false, &s));
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+	assert_true(run_serving(h, &sv, last_err_is, &want));
+	assert_string_equal(pt_health_at(h, 0)->last_reason,
+			    "closed after 0 bytes, before an HTTP status line");
+
+	sv.answer = NULL;	/* reads the request, never answers */
+	want = ETIMEDOUT;
+	h = (pt_health_free(h), checker(false, &s));
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+	assert_true(run_serving(h, &sv, last_err_is, &want));
+	st = pt_health_at(h, 0);
+	assert_string_equal(st->last_reason, "timeout after 100 ms");
+	assert_true(st->last_duration_ns >= 100 * 1000000ULL);
+	pt_health_free(h);
+	server_stop(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +757,11 @@ int main(void)
 		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_set_targets_keeps_state),
 		cmocka_unit_test(test_result_callback),
+		cmocka_unit_test(test_http_status_parse),
+		cmocka_unit_test(test_http_settings),
+		cmocka_unit_test(test_http_meta_round_trip),
+		cmocka_unit_test(test_http_check_status),
+		cmocka_unit_test(test_http_check_bad_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

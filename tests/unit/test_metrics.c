@@ -57,6 +57,8 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 	b->checks_ok = 12;
 	b->checks_failed = 1;
 	b->check_duration_s = 0.00025;
+	b->http_checked = true;
+	b->http_status = 503;
 	assert_int_equal(pt_addr_parse("203.0.113.3", &a), 0);
 	b = pt_metrics_add_backend(s, "pgadmin4", &a, 30081);
 	b->flows = 3;
@@ -105,7 +107,8 @@ static void test_render(void **state)
 		"portier_backend_connections_total", "portier_backend_packets_total",
 		"portier_backend_bytes_total", "portier_backend_up", "portier_backend_drained",
 		"portier_snat_ports_used", "portier_backend_checks_total",
-		"portier_backend_check_duration_seconds", "portier_drops_total",
+		"portier_backend_check_duration_seconds", "portier_backend_check_http_status",
+		"portier_drops_total",
 		"portier_passes_total", "portier_redirects_total", "portier_conntrack_entries",
 		"portier_conntrack_capacity", "portier_conntrack_evictions_total",
 		"portier_conntrack_insert_races_total", "portier_icmp_translated_total",
@@ -142,6 +145,11 @@ static void test_render(void **state)
 		    "backend=\"203.0.113.2:30081\",result=\"failed\"} 1");
 	has_line(t, "portier_backend_check_duration_seconds{route=\"pgadmin4\","
 		    "backend=\"203.0.113.2:30081\"} 0.000250");
+	has_line(t, "# TYPE portier_backend_check_http_status gauge");
+	has_line(t, "portier_backend_check_http_status{route=\"pgadmin4\","
+		    "backend=\"203.0.113.2:30081\"} 503");
+	assert_null(strstr(t, "portier_backend_check_http_status{route=\"pgadmin4\","
+			      "backend=\"203.0.113.3:30081\""));
 	/* Unchecked backends have no check series. */
 	assert_null(strstr(t, "portier_backend_checks_total{route=\"pgadmin4\","
 			      "backend=\"203.0.113.3:30081\""));

@@ -516,7 +516,8 @@ static void test_bad_check(void **state)
 	check_fixture("bad-check", "gw-1",
 		"tests/fixtures/bad-check/hosts.yml:15:81: warning: route 'web': unknown key "
 		"'delay' in destination.check is ignored; known keys: inter, timeout, rise, "
-		"fall, port. Check the spelling\n"
+		"fall, port, type, method, uri, version, host, expect_status. Check the "
+		"spelling\n"
 		"tests/fixtures/bad-check/hosts.yml:15:32: error: route 'web': "
 		"destination.check.inter 'fast' is not a duration; write milliseconds (2000) "
 		"or a number with a unit: 500ms, 2s, 1m (at most 24h)\n"
@@ -755,6 +756,168 @@ static void test_extensions(void **state)
 	result_free(&r);
 }
 
+/* destination.check type: http (HAProxy's option httpchk): the settings
+ * as written, HAProxy's defaults for the others, a TCP check without
+ * HTTP fields. */
+static const char http_yaml[] =
+	"all:\n"
+	"  children:\n"
+	"    gw: {hosts: {gw-1: {ansible_host: 203.0.113.1}}}\n"
+	"    nodes: {hosts: {node-1: {ansible_host: 203.0.113.2}}}\n"
+	"  vars:\n"
+	"    proxies:\n"
+	"      target: {group: gw}\n"
+	"      routes:\n"
+	"        app:\n"
+	"          mode: http\n"
+	"          port: 8081\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30081}\n"
+	"            check:\n"
+	"              type: http\n"
+	"              method: GET\n"
+	"              uri: /healthz?full=1\n"
+	"              version: HTTP/1.1\n"
+	"              host: app.example.org\n"
+	"              expect_status: 200\n"
+	"        plain:\n"
+	"          mode: http\n"
+	"          port: 8082\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30082}\n"
+	"            check: {type: http, expect_status: 200-299}\n"
+	"        tcp:\n"
+	"          port: 8083\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30083}\n"
+	"            check: {type: tcp}\n";
+
+static void test_http_check(void **state)
+{
+	struct fake_dns dns = { 0 };
+	struct result r;
+	const struct pt_route *rt;
+
+	(void)state;
+	build_text(&r, http_yaml, "gw-1", &dns);
+	assert_string_equal(r.text, "");
+	assert_int_equal(r.rs->n_routes, 3);
+
+	rt = pt_routeset_find(r.rs, "app");
+	assert_int_equal(rt->check.type, PT_CHECK_HTTP);
+	assert_string_equal(rt->check.method, "GET");
+	assert_string_equal(rt->check.uri, "/healthz?full=1");
+	assert_int_equal(rt->check.http_minor, 1);
+	assert_string_equal(rt->check.host, "app.example.org");
+	assert_int_equal(rt->check.expect_min, 200);
+	assert_int_equal(rt->check.expect_max, 200);
+	assert_int_equal(rt->check.inter_ms, 2000);
+
+	rt = pt_routeset_find(r.rs, "plain");
+	assert_int_equal(rt->check.type, PT_CHECK_HTTP);
+	assert_string_equal(rt->check.method, "OPTIONS");
+	assert_string_equal(rt->check.uri, "/");
+	assert_int_equal(rt->check.http_minor, 0);
+	assert_string_equal(rt->check.host, "");
+	assert_int_equal(rt->check.expect_min, 200);
+	assert_int_equal(rt->check.expect_max, 299);
+
+	rt = pt_routeset_find(r.rs, "tcp");
+	assert_int_equal(rt->check.type, PT_CHECK_TCP);
+	assert_string_equal(rt->check.method, "");
+	assert_int_equal(rt->check.expect_min, 0);
+	result_free(&r);
+}
+
+/* Every bad HTTP check setting is an error at its value; HTTP settings of
+ * a TCP check, an HTTP/1.1 check without host and an HTTP check of a UDP
+ * route are warnings. */
+static const char bad_http_yaml[] =
+	"all:\n"
+	"  children:\n"
+	"    gw: {hosts: {gw-1: {ansible_host: 203.0.113.1}}}\n"
+	"    nodes: {hosts: {node-1: {ansible_host: 203.0.113.2}}}\n"
+	"  vars:\n"
+	"    proxies:\n"
+	"      target: {group: gw}\n"
+	"      routes:\n"
+	"        bad:\n"
+	"          port: 8081\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30081}\n"
+	"            check:\n"
+	"              type: https\n"
+	"        bad2:\n"
+	"          port: 8082\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30082}\n"
+	"            check:\n"
+	"              type: http\n"
+	"              method: \"GET /\"\n"
+	"              uri: healthz\n"
+	"              version: HTTP/2\n"
+	"              host: \"a b\"\n"
+	"              expect_status: 404-200\n"
+	"        bad3:\n"
+	"          port: 8083\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30083}\n"
+	"            check: {type: http, expect_status: 600}\n"
+	"        warn:\n"
+	"          port: 8084\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30084}\n"
+	"            check: {uri: /healthz}\n"
+	"        warn11:\n"
+	"          port: 8085\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30085}\n"
+	"            check: {type: http, version: HTTP/1.1}\n"
+	"        warnudp:\n"
+	"          port: 8086\n"
+	"          proto: udp\n"
+	"          destination:\n"
+	"            group: {name: nodes, port: 30086}\n"
+	"            check: {type: http}\n";
+
+static void test_bad_http_check(void **state)
+{
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build_text(&r, bad_http_yaml, "gw-1", &dns);
+	if (strcmp(r.text,
+		"mem.yml:14:21: error: route 'bad': destination.check.type 'https' is not a "
+		"check type; write tcp (connect only, the default) or http (HAProxy's option "
+		"httpchk)\n"
+		"mem.yml:21:23: error: route 'bad2': destination.check.method 'GET /' is not "
+		"an HTTP method; write one word such as GET, HEAD or OPTIONS\n"
+		"mem.yml:22:20: error: route 'bad2': destination.check.uri 'healthz' is not a "
+		"path; write one that starts with '/', without spaces (e.g. /healthz; escape "
+		"a space as %20)\n"
+		"mem.yml:23:24: error: route 'bad2': destination.check.version 'HTTP/2' is "
+		"not a version the check speaks; write HTTP/1.0 (the default) or HTTP/1.1\n"
+		"mem.yml:24:21: error: route 'bad2': destination.check.host 'a b' is not a "
+		"Host header value; write a name such as pgadmin.example.org (optionally "
+		"with :PORT), without spaces\n"
+		"mem.yml:25:30: error: route 'bad2': destination.check.expect_status "
+		"'404-200' is an empty range; write the lower status first (200-399)\n"
+		"mem.yml:30:48: error: route 'bad3': destination.check.expect_status '600' "
+		"is not an HTTP status or range; write one status (200) or a range "
+		"(200-399), from 100 to 599\n"
+		"mem.yml:35:26: warning: route 'warn': destination.check.uri applies to HTTP "
+		"checks only and is ignored; add 'type: http' to the check (or remove it)\n"
+		"mem.yml:40:27: warning: route 'warn11': an HTTP/1.1 check without "
+		"destination.check.host sends no Host header, which HTTP/1.1 servers may "
+		"answer with 400; add host: NAME\n"
+		"mem.yml:46:27: warning: route 'warnudp': destination.check.type http on a "
+		"UDP route: UDP backends are not health-checked; remove the check\n"))
+		fprintf(stderr, "got\n%s", r.text), fail();
+	assert_int_equal(r.d.n_errors, 7);
+	result_free(&r);
+}
+
 /* Structure problems and the data plane's limits. */
 static void test_shapes_and_limits(void **state)
 {
@@ -864,6 +1027,8 @@ int main(void)
 		cmocka_unit_test(test_resolution),
 		cmocka_unit_test(test_is_local),
 		cmocka_unit_test(test_extensions),
+		cmocka_unit_test(test_http_check),
+		cmocka_unit_test(test_bad_http_check),
 		cmocka_unit_test(test_shapes_and_limits),
 		cmocka_unit_test(test_addr_helpers),
 	};
