@@ -50,6 +50,31 @@ static __always_inline __u32 port_flags(const struct portier_port *pp)
 	return pp ? pp->flags : 0;
 }
 
+/* Is the frame addressed to the NIC it arrived on: its MAC, broadcast or
+ * multicast? A bridge floods frames for other hosts (an aged MAC table, a
+ * port down), and a promiscuous NIC sees them: two gateways must never
+ * both balance one. A NIC whose MAC is not known (all zero) is not
+ * checked. */
+static __always_inline bool frame_for_us(const struct xdp_md *ctx, const struct ethhdr *eth,
+					 const struct portier_config *cfg)
+{
+	const __u8 *mac;
+
+	if (eth->h_dest[0] & 1)		/* multicast, broadcast */
+		return true;
+	if (ctx->ingress_ifindex == cfg->input_ifindex)
+		mac = cfg->input_mac;
+	else if (ctx->ingress_ifindex == cfg->output_ifindex)
+		mac = cfg->output_mac;
+	else
+		return true;
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return true;
+	return !((eth->h_dest[0] ^ mac[0]) | (eth->h_dest[1] ^ mac[1]) |
+		 (eth->h_dest[2] ^ mac[2]) | (eth->h_dest[3] ^ mac[3]) |
+		 (eth->h_dest[4] ^ mac[4]) | (eth->h_dest[5] ^ mac[5]));
+}
+
 static __always_inline bool tcp_syn_only(const struct pkt *p)
 {
 	return p->tcp && p->tcp->syn && !p->tcp->ack;
@@ -261,6 +286,8 @@ int portier_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&portier_config, &zero);
 	if (!cfg)
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
+	if (!frame_for_us(ctx, p.eth, cfg))
+		return count_reason(PORTIER_R_PASS_OTHER_HOST, XDP_PASS);
 	now = bpf_ktime_get_coarse_ns();
 	flow_key_of(&p, &key);
 	f = ct_lookup(cfg, &key);

@@ -111,6 +111,12 @@ struct portier_config {
 	__u16 syn_mss;			/* MSS our cookie SYN-ACK offers */
 	__u8 syn_wscale;		/* window scale our cookie SYN-ACK offers */
 	__u8 pad2;
+	/* The NICs' own MACs (set by pt_dp_set_config from the ifindexes):
+	 * only frames addressed to the NIC they arrive on (or broadcast, or
+	 * multicast) are balanced; all-zero = not checked. */
+	__u8 input_mac[6];
+	__u8 output_mac[6];
+	__u32 pad3;
 };
 
 /* ---- services (portier_services: hash, written by userspace) ----------- */
@@ -753,6 +759,10 @@ enum portier_reason {
 					 * limit: dropped */
 	PORTIER_R_PASS_TOO_BIG,		/* too big for its egress NIC, DF clear:
 					 * rewritten, the kernel fragments it */
+	PORTIER_R_PASS_OTHER_HOST,	/* a frame for another host (a flooded or
+					 * promiscuous one, the kernel's
+					 * PACKET_OTHERHOST): passed, never
+					 * balanced */
 	PORTIER_R_MAX,
 };
 

@@ -489,6 +489,8 @@ static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
 
 	if (syn_mss_from_nics(a, &cfg, false) && pt_dp_set_config(dp, &cfg))
 		logmsg("%s", pt_dp_last_error(dp));
+	if (pt_dp_refresh_macs(dp))	/* a NIC's MAC changed: frames to the new one */
+		logmsg("%s", pt_dp_last_error(dp));
 
 	if (pt_dp_sync(dp))	/* runtime changes, for health_sync and metrics */
 		logmsg("%s", pt_dp_last_error(dp));

@@ -110,8 +110,12 @@ const char *pt_dp_last_error(const struct pt_dataplane *dp);
 void pt_dp_config_defaults(struct portier_config *cfg);
 /* Write portier_config and put both ifindexes into portier_tx_ports. The
  * connection table's fields (ct_buckets, ct_seed) are the table's own and
- * stay as they are, whatever cfg holds. */
+ * stay as they are, whatever cfg holds; the NICs' MACs (input_mac,
+ * output_mac) are read from the ifindexes. */
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
+/* Write portier_config again if a NIC's MAC changed since (the program
+ * balances only frames addressed to the NIC). 0 or -errno. */
+int pt_dp_refresh_macs(struct pt_dataplane *dp);
 /* The configuration as last written by pt_dp_set_config (defaults before). */
 const struct portier_config *pt_dp_config(const struct pt_dataplane *dp);
 

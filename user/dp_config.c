@@ -6,6 +6,9 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -32,6 +35,37 @@ void pt_dp_config_defaults(struct portier_config *cfg)
 	cfg->syn_wscale = PORTIER_SYN_WSCALE_DEFAULT;
 }
 
+/* The MAC of interface ifindex in this namespace into mac, or all zero
+ * (none, or it cannot be read: the program then does not check). */
+static void nic_mac(__u32 ifindex, __u8 mac[6])
+{
+	struct ifreq ifr;
+	int fd;
+
+	memset(mac, 0, 6);
+	memset(&ifr, 0, sizeof(ifr));
+	if (!ifindex || !if_indextoname(ifindex, ifr.ifr_name))
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+}
+
+int pt_dp_refresh_macs(struct pt_dataplane *dp)
+{
+	struct portier_config c = dp->cfg;
+	__u8 in[6], out[6];
+
+	nic_mac(c.input_ifindex, in);
+	nic_mac(c.output_ifindex, out);
+	if (!memcmp(in, c.input_mac, 6) && !memcmp(out, c.output_mac, 6))
+		return 0;
+	return pt_dp_set_config(dp, &c);
+}
+
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 {
 	struct portier *s = dp->skel;
@@ -51,6 +85,8 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 			return err;
 	}
 	c = *cfg;
+	nic_mac(c.input_ifindex, c.input_mac);
+	nic_mac(c.output_ifindex, c.output_mac);
 	c.ct_buckets = dp->cfg.ct_buckets;
 	c.ct_step = dp->cfg.ct_step;
 	c.ct_seed = dp->cfg.ct_seed;

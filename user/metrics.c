@@ -73,6 +73,8 @@ static const struct {
 	[PORTIER_R_ICMP_FRAG_NEEDED_SENT] = { "icmp_frag_needed_sent", PT_METRICS_TX },
 	[PORTIER_R_ICMP_RATELIMITED] = { "icmp_ratelimited", PT_METRICS_DROP },
 	[PORTIER_R_PASS_TOO_BIG] = { "too_big", PT_METRICS_PASS },
+	/* A frame addressed to another host's MAC: never balanced. */
+	[PORTIER_R_PASS_OTHER_HOST] = { "other_host", PT_METRICS_PASS },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };

@@ -1201,6 +1201,50 @@ static void test_syn_cookies_auto(void **state)
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 }
 
+/* Only frames addressed to the NIC are balanced: a SYN flooded to this
+ * NIC for another host's MAC (a bridge whose MAC table aged out, a
+ * promiscuous NIC) passes untouched, counted, and makes no flow; the same
+ * SYN to the NIC's MAC, or broadcast, is balanced. A backend's reply
+ * flooded to the output NIC likewise. */
+static void test_other_host_passes(void **state)
+{
+	static const uint8_t other[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
+	struct pkt_spec s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN), b;
+	struct portier_flow_key k;
+	struct portier_flow f;
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+	size_t n;
+
+	(void)state;
+	memcpy(s.dmac, other, 6);
+	n = pkt_build(&s, in);
+	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_OTHER_HOST);
+	k = frame_key(in, false);
+	assert_false(pt_ct_lookup(pt_dp_ct(xt.dp), &k, &f));
+
+	memcpy(s.dmac, mac_in, 6);
+	xt_run_spec(xt.if_in, &s, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	/* Its reply, flooded to the output NIC for another host: untouched. */
+	b = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
+	memcpy(b.dmac, other, 6);
+	n = pkt_build(&b, in);
+	{
+		uint64_t c0 = xt_reason(PORTIER_R_PASS_OTHER_HOST);
+
+		xt_run(xt.if_out, in, n, &r);
+		assert_int_equal(r.ret, XDP_PASS);
+		assert_memory_equal(r.out, in, n);
+		assert_int_equal(xt_reason(PORTIER_R_PASS_OTHER_HOST) - c0, 1);
+	}
+	/* Broadcast is for every host, this one too. */
+	s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
+	memset(s.dmac, 0xff, 6);
+	xt_run_spec(xt.if_in, &s, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1226,6 +1270,7 @@ int main(void)
 		cmocka_unit_test(test_full_bucket_evicts),
 		cmocka_unit_test(test_syn_cookie_handshake),
 		cmocka_unit_test(test_syn_cookies_auto),
+		cmocka_unit_test(test_other_host_passes),
 	};
 
 	/* Everything from here on lives in a namespace of our own: it goes
