@@ -24,6 +24,9 @@ PKGS=(
 	# the reference for inventory semantics; the role in deploy/ansible
 	# (ansible-lint; python3-apt for its apt module)
 	ansible-core ansible-lint python3-apt
+	# the BGP announcement e2e (tests/e2e/test_bgp.sh): the routing daemon
+	# of the gateway and of the router
+	bird2
 	# make deb and its checks; the unit's checks (systemd-analyze verify)
 	# and its capability bounding set applied without systemd (setpriv)
 	debhelper lintian dpkg-dev systemd util-linux

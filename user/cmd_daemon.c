@@ -33,6 +33,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bgp_announce.h"
 #include "cli.h"
 #include "connlog.h"
 #include "ct_table.h"
@@ -75,6 +76,8 @@ struct daemon_args {
 	__u32 log_ring;			/* --log-ring BYTES, 0 = default */
 	__u32 syn_rate;			/* --syn-cookie-rate N: SYN/s per CPU and
 					 * route above which "auto" turns on */
+	struct pt_bgp_opts bgp;		/* --bgp-include PATH (NULL: no BGP),
+					 * --birdc PATH, --bird-socket PATH */
 	char hostbuf[PT_HOSTNAME_BUF];
 };
 
@@ -102,6 +105,7 @@ static int do_help(int argc, char **argv)
 		"              [--metrics ADDR:PORT] [--metrics-max-conns N]\n"
 		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
 		"              [--flush-down] [--syn-cookie-rate N]\n"
+		"              [--bgp-include PATH [--birdc PATH] [--bird-socket PATH]]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
@@ -146,6 +150,14 @@ static int do_help(int argc, char **argv)
 		"  --syn-cookie-rate N   SYNs a second, per CPU and route, above which\n"
 		"                        a route with syn_cookies auto answers SYNs\n"
 		"                        with cookies (1 to %11$d, default %10$d)\n"
+		"  --bgp-include PATH    announce by BGP through bird2: write to PATH\n"
+		"                        (bird.conf includes it) the static /32 routes\n"
+		"                        of the routes' explicit addresses (not \"*\")\n"
+		"                        that have a backend UP, and run 'birdc\n"
+		"                        configure' when they change; a clean stop\n"
+		"                        withdraws them (docs/operations.md)\n"
+		"  --birdc PATH          the birdc to run (default: birdc from PATH)\n"
+		"  --bird-socket PATH    bird's control socket (default: birdc's)\n"
 		"\n"
 		"  The MSS that cookie SYN-ACKs offer is the smaller MTU of the two\n"
 		"  NICs less 40, followed every tick.\n",
@@ -169,7 +181,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
 	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT,
-	       O_SYN_RATE };
+	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -189,6 +201,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "log", required_argument, NULL, O_LOG },
 		{ "log-ring", required_argument, NULL, O_LOG_RING },
 		{ "syn-cookie-rate", required_argument, NULL, O_SYN_RATE },
+		{ "bgp-include", required_argument, NULL, O_BGP_INCLUDE },
+		{ "birdc", required_argument, NULL, O_BIRDC },
+		{ "bird-socket", required_argument, NULL, O_BIRD_SOCKET },
 		{ 0 }
 	};
 	unsigned long v, lo, hi;
@@ -290,6 +305,15 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			}
 			a->syn_rate = v;
 			break;
+		case O_BGP_INCLUDE:
+			a->bgp.include = optarg;
+			break;
+		case O_BIRDC:
+			a->bgp.birdc = optarg;
+			break;
+		case O_BIRD_SOCKET:
+			a->bgp.socket = optarg;
+			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
 				p_err("--log '%s': expected stdout or syslog", optarg);
@@ -328,6 +352,12 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		}
 		a->host = a->hostbuf;
 	}
+	if ((a->bgp.birdc || a->bgp.socket) && !a->bgp.include) {
+		p_err("--birdc and --bird-socket need --bgp-include PATH; try '%s daemon help'",
+		      pt_g.prog);
+		return -EINVAL;
+	}
+	a->bgp.host = a->host;
 	return 0;
 }
 
@@ -511,7 +541,16 @@ struct daemon_obs {
 	bool flush_down;			/* --flush-down */
 	bool publish_failed;			/* the last portier_health write
 						 * failed (said once) */
+	struct pt_bgp *bgp;			/* NULL without --bgp-include */
 };
+
+/* Announce by BGP what the data plane serves now (a change is logged, a
+ * failure too, and retried at the next call). */
+static void bgp_sync(struct daemon_obs *o)
+{
+	if (o->bgp && pt_bgp_update(o->bgp, o->dp))
+		logmsg("%s", pt_bgp_msg(o->bgp));
+}
 
 /* A backend changed state: log it, move it out of or into the rotation,
  * and say it loudly when a route has no backend left. */
@@ -535,6 +574,7 @@ static void on_health(void *arg, const struct pt_health_event *ev)
 		logmsg("route %s: ALL %zu backends DOWN: new connections are dropped "
 		       "(portier_drops_total{reason=\"no_backend\"})",
 		       ev->status->route, ev->route_total);
+	bgp_sync(o);
 }
 
 /* Every check result goes to portier_health for "portier backend show". A
@@ -618,6 +658,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 		    read(pfd[1].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 			tick(dp, a);
 			health_sync(obs);	/* routes added or removed at runtime */
+			bgp_sync(obs);
 		}
 		if (pfd[3].revents & POLLIN)
 			health_run(obs);
@@ -630,6 +671,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 			logmsg("SIGHUP: reloading %s", a->inventory);
 			reload(dp, a);
 			health_sync(obs);
+			bgp_sync(obs);
 		} else {
 			logmsg("%s: stopping", strsignal(si.ssi_signo));
 			break;
@@ -811,6 +853,10 @@ static int do_run(int argc, char **argv)
 	obs.dp = dp;
 	obs.flush_down = a.flush_down;
 	health_sync(&obs);
+	if (a.bgp.include && pt_bgp_new(&a.bgp, &obs.bgp))
+		logmsg("bgp: cannot set up --bgp-include %s: nothing is announced",
+		       a.bgp.include);
+	bgp_sync(&obs);
 	if (obs.metrics)
 		logmsg("metrics on http://%s/metrics (at most %u connections, %u per "
 		       "address, %us to send a request)", a.metrics, a.mlim.conns,
@@ -825,6 +871,11 @@ static int do_run(int argc, char **argv)
 	pt_routeset_free(rs);
 
 	err = run_loop(dp, &a, &obs);
+	/* Withdrawn on every clean stop, --keep too: without a daemon nothing
+	 * checks the backends, and nothing would withdraw a later detach. */
+	if (obs.bgp && pt_bgp_withdraw(obs.bgp))
+		logmsg("%s", pt_bgp_msg(obs.bgp));
+	pt_bgp_free(obs.bgp);
 	pt_metrics_server_stop(obs.metrics);
 	pt_health_free(obs.health);
 	if (!a.keep) {
