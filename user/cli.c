@@ -98,8 +98,7 @@ void p_err(const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		pt_die_oom();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (pt_g.json) {
 		json_t *o = json_pack("{s:s}", "error", msg);

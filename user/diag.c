@@ -25,8 +25,7 @@ void pt_diag_add(struct pt_diags *d, enum pt_severity sev, const struct pt_pos *
 		g->pos = *pos;
 	g->route = route ? xstrdup(route) : NULL;
 	va_start(ap, fmt);
-	if (vasprintf(&g->msg, fmt, ap) < 0)
-		pt_die_oom();
+	g->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (sev == PT_ERROR)
 		d->n_errors++;

@@ -40,8 +40,7 @@ void dp_warn(struct pt_dataplane *dp, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		pt_die_oom();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	dp->warnings = xrealloc(dp->warnings, (dp->n_warnings + 1) * sizeof(*dp->warnings));
 	dp->warnings[dp->n_warnings++] = msg;

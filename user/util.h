@@ -3,6 +3,7 @@
 #ifndef PORTIER_UTIL_H
 #define PORTIER_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,6 +16,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* True if s is a non-empty prefix of full (bpftool-style command matching). */
 bool is_prefix(const char *s, const char *full);
