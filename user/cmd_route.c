@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "cli_dp.h"
 #include "http_check.h"
+#include "maglev.h"
 #include "syn_guard.h"
 #include "util.h"
 
@@ -338,6 +339,7 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 			r->backends = xrealloc(r->backends, (r->n_backends + 1) * sizeof(*b));
 			b = &r->backends[r->n_backends++];
 			memset(b, 0, sizeof(*b));
+			b->weight = PT_WEIGHT_DEFAULT;
 			if (cli_parse_addr_port(val, &b->addr, &b->port)) {
 				p_err("route add: backend '%s' is not IPv4ADDR:PORT (port 1-65535)",
 				      val);

@@ -114,6 +114,10 @@ __u32 route_flags(const struct pt_route *r, bool pool_policy)
 		f |= PORTIER_ROUTE_F_COOKIES_ON;
 	else if (pt_route_syn_cookies(r) == PT_SYN_COOKIES_AUTO)
 		f |= PORTIER_ROUTE_F_COOKIES_AUTO;
+	if (r->balance == PT_BALANCE_MAGLEV)
+		f |= PORTIER_ROUTE_F_MAGLEV;
+	else if (r->balance == PT_BALANCE_SOURCE)
+		f |= PORTIER_ROUTE_F_SOURCE;
 	return f;
 }
 
