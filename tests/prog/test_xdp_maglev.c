@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -224,12 +225,94 @@ static void test_weight_zero(void **state)
 	assert_true(hits[0] > 1000 && hits[2] > 1000);
 }
 
+/* Route name's loaded table, read slot by slot into t (m slots). */
+static void read_table(const char *name, uint32_t *t, uint32_t m)
+{
+	__u32 rid = (__u32)pt_dp_route_id(xt.dp, name), inner, slot;
+	int fd;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_maglev), &rid,
+					     &inner), 0);
+	fd = bpf_map_get_fd_by_id(inner);
+	assert_true(fd >= 0);
+	for (slot = 0; slot < m; slot++)
+		assert_int_equal(bpf_map_lookup_elem(fd, &slot, &t[slot]), 0);
+	close(fd);
+}
+
+/* A backend going down rebuilds the route's table: its slots go to the
+ * others, at most 1% of the others' slots change (Maglev's small
+ * disruption), and new flows avoid it; back up, the table is the first
+ * one again. */
+static void test_down_moves_little(void **state)
+{
+	const uint32_t m = PT_MAGLEV_SIZE_DEFAULT;
+	uint32_t *t0 = malloc(m * sizeof(*t0)), *t1 = malloc(m * sizeof(*t1));
+	struct pt_addr a = tn_addr("203.0.113.12");
+	__u32 down = (__u32)pt_dp_backend_id(xt.dp, "mag", &a, BE_PORT);
+	unsigned int moved = 0, others = 0;
+
+	(void)state;
+	assert_non_null(t0);
+	assert_non_null(t1);
+	read_table("mag", t0, m);
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, true), 0);
+	read_table("mag", t1, m);
+	for (uint32_t i = 0; i < m; i++) {
+		assert_int_not_equal(t1[i], down);
+		if (t0[i] == down)
+			continue;
+		others++;
+		moved += t1[i] != t0[i];
+	}
+	assert_true(moved * 100 <= others);
+	for (unsigned int i = 0; i < 3000; i++)
+		assert_int_not_equal(send_syn(htonl(0xc0000200 | (2 + i % 250)),
+					      (uint16_t)(50000 + i), PORT_MAG), 1);
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, false), 0);
+	read_table("mag", t1, m);
+	assert_memory_equal(t0, t1, m * sizeof(*t0));
+	print_message("backend down: %u of %u other slots moved\n", moved, others);
+	free(t0);
+	free(t1);
+}
+
+/* What route show prints: the balance, the loaded table's size, the
+ * weights (pt_dp_view, as the CLI reads it). */
+static void test_view(void **state)
+{
+	struct pt_dp_route_view *v;
+	size_t n = pt_dp_view(xt.dp, &v), seen = 0;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i].meta.name, "mag")) {
+			assert_int_equal(v[i].meta.balance, PT_BALANCE_MAGLEV);
+			assert_int_equal(v[i].table_size, PT_MAGLEV_SIZE_DEFAULT);
+			assert_int_equal(v[i].be[0].weight, 1);
+			seen++;
+		} else if (!strcmp(v[i].meta.name, "src")) {
+			assert_int_equal(v[i].meta.balance, PT_BALANCE_SOURCE);
+			assert_int_equal(v[i].table_size, SRC_SIZE);
+			seen++;
+		} else if (!strcmp(v[i].meta.name, "w0")) {
+			assert_int_equal(v[i].be[0].weight, 1);
+			assert_int_equal(v[i].be[1].weight, 0);
+			seen++;
+		}
+	}
+	pt_dp_view_free(v, n);
+	assert_int_equal(seen, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_view),
 		cmocka_unit_test(test_source_one_backend),
 		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_replicas_agree),
+		cmocka_unit_test(test_down_moves_little),
 	};
 
 	return xt_run_group("test_xdp_maglev", tests, setup, xt_teardown);
