@@ -106,8 +106,16 @@ __u32 route_flags(const struct pt_route *r, bool pool_policy);
 __u32 port_flag(uint8_t proto, bool service);
 unsigned int state_from_flags(__u32 flags);
 __u32 flags_from_state(unsigned int state);
+/* A route's rotation: the backends ids[0..n) that take new flows (state
+ * 0, weight > 0; state and weight from the arrays, or from the mirror if
+ * NULL). A round-robin route's active[] is interleaved by weight (smooth
+ * weighted round-robin: a backend of weight w takes w of every sum(w)
+ * turns, spread); the turns' count, after dividing the weights by their
+ * common divisor, fits PORTIER_MAX_ROUTE_BACKENDS (else each backend
+ * takes one). A table route's active[] lists each backend once. */
 void rotation(const struct pt_dataplane *dp, __u32 flags, const struct pt_rate_limit *rl,
-	      const __u32 *ids, size_t n, const unsigned int *state, struct portier_route *out);
+	      const __u32 *ids, size_t n, const unsigned int *state, const unsigned int *weight,
+	      struct portier_route *out);
 
 /* ---- dp_pins.c ------------------------------------------------------------ */
 

@@ -233,18 +233,22 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		const struct pt_route *r = &rs->routes[i];
 		__u32 id = p->route_id[i];
 		unsigned int *state = xcalloc(r->n_backends + 1, sizeof(*state));
+		unsigned int *weight = xcalloc(r->n_backends + 1, sizeof(*weight));
 		struct portier_route_meta meta;
 
 		route_meta(r, p->origin ? p->origin[i] : PORTIER_ORIGIN_INVENTORY, &meta);
 		err = map_update(s->maps.portier_route_meta, &id, &meta, "route metadata");
 
-		for (size_t j = 0; j < r->n_backends; j++)
+		for (size_t j = 0; j < r->n_backends; j++) {
 			if (p->be_kept[p->be_id[i][j]])
 				state[j] = dp->backends[p->be_id[i][j]].state;
+			weight[j] = r->backends[j].weight;
+		}
 		rotation(dp, route_flags(r, rs->pool_policy.n), &r->rate_limit, p->be_id[i],
-			 r->n_backends, state, rt);
+			 r->n_backends, state, weight, rt);
 		rt->table_size = r->table_size;
 		free(state);
+		free(weight);
 		if (!err && !p->route_kept[id]) {
 			err = map_zero(s->maps.portier_route_stats, id);
 			if (!err)

@@ -211,7 +211,7 @@ static int backend_write_state(struct pt_dataplane *dp, __u32 id)
 	b.route_id = db->route_id;
 	b.weight = (__u16)db->weight;
 	rt = xmalloc(sizeof(*rt));
-	rotation(dp, r->flags, &r->rl, r->be, r->n_be, NULL, rt);
+	rotation(dp, r->flags, &r->rl, r->be, r->n_be, NULL, NULL, rt);
 	rt->table_size = r->meta.table_size;
 	err = map_update(dp->skel->maps.portier_backends, &id, &b, "a backend");
 	if (!err)

@@ -783,8 +783,7 @@ static void parse_check(struct build *b, const struct pt_val *dv, struct pt_rout
 }
 
 /* Host h's weight (PT_WEIGHT_VAR, HAProxy's weight: 0..256, 0 = no new
- * connections), default PT_WEIGHT_DEFAULT. Round-robin routes take no
- * weight but 1 (weighted round-robin is not implemented). */
+ * connections), default PT_WEIGHT_DEFAULT. */
 static unsigned int host_weight(struct build *b, const struct pt_host *h,
 				const struct pt_route *r)
 {
@@ -802,12 +801,6 @@ static unsigned int host_weight(struct build *b, const struct pt_host *h,
 				 "host '%s': " PT_WEIGHT_VAR " '%s' is not a weight; use a number "
 				 "from 0 to %u (0: no new connections)", h->name,
 				 t->type == PT_VAL_SCALAR && t->str ? t->str : "?", PT_WEIGHT_MAX);
-			w = PT_WEIGHT_DEFAULT;
-		} else if (w != 1 && r->balance == PT_BALANCE_ROUNDROBIN) {
-			pt_error(b->d, &v->pos, r->name,
-				 "host '%s': " PT_WEIGHT_VAR " %lu on a roundrobin route: weighted "
-				 "round-robin is not implemented; use balance maglev or source, "
-				 "or weight 1", h->name, w);
 			w = PT_WEIGHT_DEFAULT;
 		}
 		if (t)
@@ -848,12 +841,49 @@ static void parse_table_size(struct build *b, const struct pt_val *dv, struct pt
 	free(s);
 }
 
+static unsigned int gcd(unsigned int a, unsigned int b)
+{
+	while (b) {
+		unsigned int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Weighted round-robin takes turns in the route's rotation (at most
+ * PORTIER_MAX_ROUTE_BACKENDS): the weights, divided by their common
+ * divisor, must sum to no more. */
+static void check_rr_weights(struct build *b, const struct pt_route *r,
+			     const struct pt_val *node)
+{
+	unsigned int g = 0, sum = 0;
+
+	for (size_t i = 0; i < r->n_backends; i++)
+		g = gcd(g, r->backends[i].weight);
+	if (!g)
+		return;
+	for (size_t i = 0; i < r->n_backends; i++)
+		sum += r->backends[i].weight / g;
+	if (sum > PORTIER_MAX_ROUTE_BACKENDS)
+		pt_error(b->d, &node->pos, r->name,
+			 "the weights (" PT_WEIGHT_VAR ") of the %zu backends give %u round-robin "
+			 "turns (sum / common divisor %u), more than the %d a rotation holds; use "
+			 "smaller weights, or balance maglev or source", r->n_backends, sum, g,
+			 PORTIER_MAX_ROUTE_BACKENDS);
+}
+
 /* Maglev spreads evenly only with many slots per backend: M > 100 * N. */
 static void check_table_size(struct build *b, const struct pt_route *r,
 			     const struct pt_val *node)
 {
 	uint32_t p;
 
+	if (r->balance == PT_BALANCE_ROUNDROBIN) {
+		check_rr_weights(b, r, node);
+		return;
+	}
 	if (!r->table_size || (uint64_t)r->n_backends * PT_MAGLEV_SLOTS_PER_BACKEND <
 				      r->table_size)
 		return;

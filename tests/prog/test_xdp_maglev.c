@@ -5,7 +5,8 @@
  * shared) from the same route set send each of N_TUPLES SYNs to the same
  * backend, the one user/maglev.c's table names for the tuple's hash; a
  * source route sends every connection of one client to one backend; a
- * backend of weight 0 takes no new flow. Needs root.
+ * backend of weight 0 takes no new flow; weighted round-robin gives each
+ * backend its weight's share of every cycle. Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +37,7 @@
 #define PORT_MAG	91
 #define PORT_SRC	92
 #define PORT_W0		93
+#define PORT_WRR	94
 #define BE_PORT		30091	/* of mag; src's +1, w0's +2: no reply key shared */
 #define SRC_SIZE	1009	/* a prime > 100 * 3 */
 
@@ -44,12 +46,13 @@
 static const struct tn_be three[] = THREE(BE_PORT);
 static const struct tn_be three_src[] = THREE(BE_PORT + 1);
 static const struct tn_be three_w0[] = THREE(BE_PORT + 2);
+static const struct tn_be three_wrr[] = THREE(BE_PORT + 3);
 
 /* The route set: "mag" maglev dnat :91 (default size), "src" source dnat
  * :92 (SRC_SIZE slots), "w0" maglev :93 with backend .12 at weight 0. */
 static int load(void)
 {
-	struct pt_route r[3];
+	struct pt_route r[4];
 
 	tn_route(&r[0], "mag", TN_GW_IN, PORT_MAG, IPPROTO_TCP, PT_NAT_DNAT, three, 3);
 	r[0].balance = PT_BALANCE_MAGLEV;
@@ -61,7 +64,10 @@ static int load(void)
 	r[2].balance = PT_BALANCE_MAGLEV;
 	r[2].table_size = PT_MAGLEV_SIZE_DEFAULT;
 	r[2].backends[1].weight = 0;
-	return tn_apply(xt.dp, r, 3, "test_xdp_maglev");
+	tn_route(&r[3], "wrr", TN_GW_IN, PORT_WRR, IPPROTO_TCP, PT_NAT_DNAT, three_wrr, 3);
+	for (int k = 0; k < 3; k++)
+		r[3].backends[k].weight = 2 * (k + 1);	/* 2, 4, 6: turns 1, 2, 3 */
+	return tn_apply(xt.dp, r, 4, "test_xdp_maglev");
 }
 
 static int open_and_load(void)
@@ -225,6 +231,31 @@ static void test_weight_zero(void **state)
 	assert_true(hits[0] > 1000 && hits[2] > 1000);
 }
 
+/* Weighted round-robin, weights 2, 4, 6: every 6 consecutive new flows
+ * give the backends exactly 1, 2 and 3 (smooth: interleaved, not in runs). */
+static void test_weighted_rr(void **state)
+{
+	int seq[600];
+
+	(void)state;
+	for (int i = 0; i < 600; i++) {
+		seq[i] = send_syn(htonl(0xc6336400 | 77), (uint16_t)(10000 + i), PORT_WRR);
+		assert_true(seq[i] >= 0);
+	}
+	for (int c = 0; c < 100; c++) {
+		int hits[3] = { 0 };
+
+		for (int k = 0; k < 6; k++)
+			hits[seq[c * 6 + k]]++;
+		assert_int_equal(hits[0], 1);
+		assert_int_equal(hits[1], 2);
+		assert_int_equal(hits[2], 3);
+	}
+	/* Interleaved: the heaviest never takes three turns in a row. */
+	for (int i = 0; i + 2 < 600; i++)
+		assert_false(seq[i] == 2 && seq[i + 1] == 2 && seq[i + 2] == 2);
+}
+
 /* Route name's loaded table, read slot by slot into t (m slots). */
 static void read_table(const char *name, uint32_t *t, uint32_t m)
 {
@@ -311,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_view),
 		cmocka_unit_test(test_source_one_backend),
 		cmocka_unit_test(test_weight_zero),
+		cmocka_unit_test(test_weighted_rr),
 		cmocka_unit_test(test_replicas_agree),
 		cmocka_unit_test(test_down_moves_little),
 	};

@@ -256,14 +256,14 @@ static void test_bad_duplicate(void **state)
 		"or address\n");
 }
 
-/* balance maglev and source: a table size that is no prime, too small a
- * table (M > 100 * N), a size on a roundrobin route, weights that are not
- * 0..256, a weight on a roundrobin route. */
+/* balance maglev, source, roundrobin: a table size that is no prime, too
+ * small a table (M > 100 * N), a size on a roundrobin route, weights that
+ * are not 0..256, weights giving a rotation more than 256 turns. */
 static void test_bad_maglev(void **state)
 {
 	(void)state;
 	check_fixture("bad-maglev", "gw-1",
-		"tests/fixtures/bad-maglev/hosts.yml:24:26: error: route 'notprime': destination.maglev_size '65536' is not "
+		"tests/fixtures/bad-maglev/hosts.yml:28:26: error: route 'notprime': destination.maglev_size '65536' is not "
 		"a prime from 101 to 1048573; use a prime such as 65537 (the default) or 16381\n"
 		"tests/fixtures/bad-maglev/hosts.yml:9:62: error: route 'notprime': host 'node-a': portier_weight 'heavy'"
 		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
@@ -273,17 +273,17 @@ static void test_bad_maglev(void **state)
 		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
 		"tests/fixtures/bad-maglev/hosts.yml:10:62: error: route 'small': host 'node-b': portier_weight '257'"
 		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
-		"tests/fixtures/bad-maglev/hosts.yml:30:26: error: route 'small': a maglev table of 211 slots is too small for 3 "
+		"tests/fixtures/bad-maglev/hosts.yml:34:26: error: route 'small': a maglev table of 211 slots is too small for 3 "
 		"backends: it needs more than 100 slots per backend; set "
 		"destination.maglev_size to a prime of at least 307\n"
-		"tests/fixtures/bad-maglev/hosts.yml:36:26: error: route 'rrsize': destination.maglev_size is for balance maglev "
+		"tests/fixtures/bad-maglev/hosts.yml:40:26: error: route 'rrsize': destination.maglev_size is for balance maglev "
 		"or source, not roundrobin; remove it or change balance\n"
-		"tests/fixtures/bad-maglev/hosts.yml:14:62: error: route 'rrsize': host 'node-d': portier_weight 2 on a "
-		"roundrobin route: weighted round-robin is not implemented; use balance "
-		"maglev or source, or weight 1\n");
+		"tests/fixtures/bad-maglev/hosts.yml:45:22: error: route 'rrturns': the weights (portier_weight) of the "
+		"2 backends give 511 round-robin turns (sum / common divisor 1), more than the "
+		"256 a rotation holds; use smaller weights, or balance maglev or source\n");
 }
 
-/* balance maglev and source with weights: the model holds them. */
+/* balance maglev, source and weighted roundrobin: the model holds them. */
 static void test_maglev(void **state)
 {
 	struct fake_dns dns = { 0 };
@@ -292,7 +292,10 @@ static void test_maglev(void **state)
 	(void)state;
 	build(&r, "tests/fixtures/maglev", "gw-1", &dns);
 	assert_string_equal(r.text, "");
-	assert_int_equal(r.rs->n_routes, 2);
+	assert_int_equal(r.rs->n_routes, 3);
+	assert_int_equal(r.rs->routes[2].balance, PT_BALANCE_ROUNDROBIN);
+	assert_int_equal(r.rs->routes[2].table_size, 0);
+	assert_int_equal(r.rs->routes[2].backends[0].weight, 4);
 	assert_int_equal(r.rs->routes[0].balance, PT_BALANCE_MAGLEV);
 	assert_int_equal(r.rs->routes[0].table_size, 65537);
 	assert_int_equal(r.rs->routes[1].balance, PT_BALANCE_SOURCE);
