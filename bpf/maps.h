@@ -263,8 +263,8 @@ struct {
 } portier_icmp_rl SEC(".maps");
 
 /* Maglev tables (balance maglev and source). Outer: array of maps by __u32
- * route id; inner: one __u32 array per such route, of the route's
- * table_size slots, each a backend id (user/maglev.h builds it). Written by
+ * route id; inner: one array per such route of the route's table_size
+ * slots, two a struct portier_maglev_pair (user/maglev.h builds it). Written by
  * userspace: a route's table is created with the route, and replaced whole
  * (one outer update) when its active backends change; other routes have
  * none, so only the routes that hash pay for a table. BPF_F_INNER_MAP lets
@@ -274,7 +274,8 @@ struct portier_maglev_inner {
 	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);	/* struct portier_maglev_pair (bpftool of Debian 12
+				 * cannot size a struct inside an inner map) */
 };
 
 struct {

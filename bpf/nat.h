@@ -90,7 +90,8 @@ static __always_inline struct portier_backend *rotation_backend(const struct por
  * stack are its own frame's, and it runs for new flows only. */
 static __noinline int table_slot(__u32 route_id, __u32 size, __u32 hash)
 {
-	__u32 slot, *id;
+	struct portier_maglev_pair *pair;
+	__u32 slot, elem, id;
 	void *t;
 
 	if (size == 0)
@@ -99,10 +100,14 @@ static __noinline int table_slot(__u32 route_id, __u32 size, __u32 hash)
 	if (!t)
 		return -1;
 	slot = hash % size;
-	id = bpf_map_lookup_elem(t, &slot);
-	if (!id || *id >= PORTIER_MAX_BACKENDS)
+	elem = slot >> 1;
+	pair = bpf_map_lookup_elem(t, &elem);
+	if (!pair)
 		return -1;
-	return (int)*id;
+	id = pair->id[slot & 1];
+	if (id >= PORTIER_MAX_BACKENDS)
+		return -1;
+	return (int)id;
 }
 
 /* The backend of the flow with key k (original direction) by route

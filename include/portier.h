@@ -151,6 +151,14 @@ struct portier_svc {
 /* Outer map of the tables: array of maps by route id (userspace). */
 #define PORTIER_MAP_MAGLEV	"portier_maglev"
 
+/* Two slots of a Maglev table, each a backend id (UINT32_MAX: none). An
+ * array map's elements are 8-byte aligned, so one __u32 a slot would waste
+ * half the memory: slot s is id[s & 1] of element s >> 1 (a table of M
+ * slots has (M + 1) / 2 elements, 4 bytes a slot). */
+struct portier_maglev_pair {
+	__u32 id[2];
+};
+
 /* A route's rotation: the backends that take new flows (healthy and not
  * drained), in round-robin order. Replaced whole by one map update (the map
  * is not preallocated, so a reader sees the old or the new value, never a

@@ -27,20 +27,18 @@ int table_delete(struct pt_dataplane *dp, __u32 id)
 	return map_delete(dp->skel->maps.portier_maglev, &id, "a route's maglev table");
 }
 
-/* An array map's elements are 8-byte aligned: a __u32 value every 8 bytes
- * of the mapped area. */
-#define ELEM_STRIDE	8
-
-/* A new inner map of m slots holding table[]: its fd, or -errno. */
+/* A new inner map of m slots holding table[0..m] (slot m: UINT32_MAX, the
+ * pad of the last pair): its fd, or -errno. */
 static int table_map(const char *name, const __u32 *table, __u32 m)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t len = (size_t)m * ELEM_STRIDE;
+	__u32 n = (m + 1) / 2;
+	size_t len = (size_t)n * sizeof(struct portier_maglev_pair);
 	char *mem;
 	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "portier_mlv_tbl", sizeof(__u32), sizeof(__u32),
-			    m, &o);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "portier_mlv_tbl", sizeof(__u32),
+			    sizeof(struct portier_maglev_pair), n, &o);
 	if (fd < 0)
 		return fail(-errno, "route '%s': cannot create its maglev table of %u slots: "
 			    "%s", name, m, strerror(errno));
@@ -51,8 +49,7 @@ static int table_map(const char *name, const __u32 *table, __u32 m)
 		close(fd);
 		return err;
 	}
-	for (__u32 i = 0; i < m; i++)
-		memcpy(mem + (size_t)i * ELEM_STRIDE, &table[i], sizeof(table[i]));
+	memcpy(mem, table, len);	/* pairs: the slots in order */
 	munmap(mem, len);
 	return fd;
 }
@@ -75,7 +72,8 @@ int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
 	if (rt->n_active > PORTIER_MAX_ROUTE_BACKENDS)
 		return fail(-EINVAL, "route '%s': %u active backends", name, rt->n_active);
 	keys = xcalloc(PORTIER_MAX_ROUTE_BACKENDS, sizeof(*keys));
-	table = xcalloc(m, sizeof(*table));
+	table = xcalloc((size_t)m + 1, sizeof(*table));
+	table[m] = UINT32_MAX;
 	for (i = 0; i < rt->n_active && !err; i++) {
 		struct portier_backend b;
 		char a[INET_ADDRSTRLEN];
@@ -135,5 +133,6 @@ __u32 table_loaded_size(const struct pt_dataplane *dp, __u32 id)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		info.max_entries = 0;
 	close(fd);
-	return info.max_entries;
+	/* (M + 1) / 2 pairs, M odd (a prime >= 101). */
+	return info.max_entries ? info.max_entries * 2 - 1 : 0;
 }

@@ -259,15 +259,19 @@ static void test_weighted_rr(void **state)
 /* Route name's loaded table, read slot by slot into t (m slots). */
 static void read_table(const char *name, uint32_t *t, uint32_t m)
 {
-	__u32 rid = (__u32)pt_dp_route_id(xt.dp, name), inner, slot;
+	__u32 rid = (__u32)pt_dp_route_id(xt.dp, name), inner, slot, elem;
+	struct portier_maglev_pair pair;
 	int fd;
 
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_maglev), &rid,
 					     &inner), 0);
 	fd = bpf_map_get_fd_by_id(inner);
 	assert_true(fd >= 0);
-	for (slot = 0; slot < m; slot++)
-		assert_int_equal(bpf_map_lookup_elem(fd, &slot, &t[slot]), 0);
+	for (slot = 0; slot < m; slot++) {
+		elem = slot / 2;
+		assert_int_equal(bpf_map_lookup_elem(fd, &elem, &pair), 0);
+		t[slot] = pair.id[slot % 2];
+	}
 	close(fd);
 }
 
@@ -308,6 +312,35 @@ static void test_down_moves_little(void **state)
 	free(t1);
 }
 
+/* The kernel memory of route name's table (its fdinfo's memlock), printed
+ * for the record; the table holds two slots an 8-byte element. */
+static void print_table_memory(const char *name)
+{
+	__u32 rid = (__u32)pt_dp_route_id(xt.dp, name), inner;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[64], line[128];
+	FILE *f;
+	int fd;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_maglev), &rid,
+					     &inner), 0);
+	fd = bpf_map_get_fd_by_id(inner);
+	assert_true(fd >= 0);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_int_equal(info.max_entries, (PT_MAGLEV_SIZE_DEFAULT + 1) / 2);
+	assert_int_equal(info.value_size, 8);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "memlock:", 8))
+			print_message("table of %u slots: %s", PT_MAGLEV_SIZE_DEFAULT, line);
+	if (f)
+		fclose(f);
+	close(fd);
+}
+
 /* What route show prints: the balance, the loaded table's size, the
  * weights (pt_dp_view, as the CLI reads it). */
 static void test_view(void **state)
@@ -334,6 +367,7 @@ static void test_view(void **state)
 	}
 	pt_dp_view_free(v, n);
 	assert_int_equal(seen, 3);
+	print_table_memory("mag");
 }
 
 int main(void)
