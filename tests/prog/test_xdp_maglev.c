@@ -38,6 +38,7 @@
 #define PORT_SRC	92
 #define PORT_W0		93
 #define PORT_WRR	94
+#define PORT_COOKIE	95
 #define BE_PORT		30091	/* of mag; src's +1, w0's +2: no reply key shared */
 #define SRC_SIZE	1009	/* a prime > 100 * 3 */
 
@@ -47,12 +48,13 @@ static const struct tn_be three[] = THREE(BE_PORT);
 static const struct tn_be three_src[] = THREE(BE_PORT + 1);
 static const struct tn_be three_w0[] = THREE(BE_PORT + 2);
 static const struct tn_be three_wrr[] = THREE(BE_PORT + 3);
+static const struct tn_be three_cookie[] = THREE(BE_PORT + 4);
 
 /* The route set: "mag" maglev dnat :91 (default size), "src" source dnat
  * :92 (SRC_SIZE slots), "w0" maglev :93 with backend .12 at weight 0. */
 static int load(void)
 {
-	struct pt_route r[4];
+	struct pt_route r[5];
 
 	tn_route(&r[0], "mag", TN_GW_IN, PORT_MAG, IPPROTO_TCP, PT_NAT_DNAT, three, 3);
 	r[0].balance = PT_BALANCE_MAGLEV;
@@ -67,7 +69,11 @@ static int load(void)
 	tn_route(&r[3], "wrr", TN_GW_IN, PORT_WRR, IPPROTO_TCP, PT_NAT_DNAT, three_wrr, 3);
 	for (int k = 0; k < 3; k++)
 		r[3].backends[k].weight = 2 * (k + 1);	/* 2, 4, 6: turns 1, 2, 3 */
-	return tn_apply(xt.dp, r, 4, "test_xdp_maglev");
+	tn_route(&r[4], "cmag", TN_GW_IN, PORT_COOKIE, IPPROTO_TCP, PT_NAT_DNAT, three_cookie, 3);
+	r[4].balance = PT_BALANCE_MAGLEV;
+	r[4].table_size = PT_MAGLEV_SIZE_DEFAULT;
+	r[4].syn_cookies = PT_SYN_COOKIES_ON;
+	return tn_apply(xt.dp, r, 5, "test_xdp_maglev");
 }
 
 static int open_and_load(void)
@@ -256,6 +262,40 @@ static void test_weighted_rr(void **state)
 		assert_false(seq[i] == 2 && seq[i + 1] == 2 && seq[i + 2] == 2);
 }
 
+/* Under SYN cookies a maglev route's flow opens (at the client's ACK) on
+ * the backend its table names for the tuple, as without cookies. */
+static void test_cookie_same_backend(void **state)
+{
+	uint32_t *table = malloc(PT_MAGLEV_SIZE_DEFAULT * sizeof(*table));
+	uint8_t f[PKT_MAX];
+	struct xt_run r;
+	__u32 ids[3];
+
+	(void)state;
+	assert_non_null(table);
+	build("cmag", BE_PORT + 4, PT_MAGLEV_SIZE_DEFAULT, NULL, table, ids);
+	for (unsigned int i = 0; i < 60; i++) {
+		uint32_t saddr = htonl(0xc6336400 | (100 + i)), cookie;
+		struct pkt_spec c = xt_spec(saddr, tn_ip4(TN_GW_IN), (uint16_t)(30000 + i),
+					    PORT_COOKIE, IPPROTO_TCP, PKT_SYN);
+		size_t n = pkt_build_tcp(c, 0x1000, 0, 64240, NULL, 0, 0, f);
+		int want = expected(table, portier_tuple_hash(saddr, tn_ip4(TN_GW_IN),
+							      htons(30000 + i), htons(PORT_COOKIE),
+							      IPPROTO_TCP),
+				    PT_MAGLEV_SIZE_DEFAULT, ids);
+
+		xt_run(xt.if_in, f, n, &r);
+		assert_int_equal(r.ret, XDP_TX);
+		cookie = pkt_get32(r.out + PKT_ETH_LEN + PKT_IP_LEN + 4);
+		c.tcp_flags = PKT_ACK;
+		n = pkt_build_tcp(c, 0x1001, cookie + 1, 502, NULL, 0, 0, f);
+		xt_run(xt.if_in, f, n, &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		assert_int_equal(xt_be_index(pkt_daddr(r.out)), want);
+	}
+	free(table);
+}
+
 /* Route name's loaded table, read slot by slot into t (m slots). */
 static void read_table(const char *name, uint32_t *t, uint32_t m)
 {
@@ -377,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_source_one_backend),
 		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_weighted_rr),
+		cmocka_unit_test(test_cookie_same_backend),
 		cmocka_unit_test(test_replicas_agree),
 		cmocka_unit_test(test_down_moves_little),
 	};
