@@ -262,4 +262,27 @@ struct {
 	__type(value, struct portier_icmp_rl);
 } portier_icmp_rl SEC(".maps");
 
+/* Maglev tables (balance maglev and source). Outer: array of maps by __u32
+ * route id; inner: one array per such route of the route's table_size
+ * slots, two a struct portier_maglev_pair (user/maglev.h builds it). Written by
+ * userspace: a route's table is created with the route, and replaced whole
+ * (one outer update) when its active backends change; other routes have
+ * none, so only the routes that hash pay for a table. BPF_F_INNER_MAP lets
+ * the inner maps differ in size. */
+struct portier_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);	/* struct portier_maglev_pair (bpftool of Debian 12
+				 * cannot size a struct inside an inner map) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__array(values, struct portier_maglev_inner);
+} portier_maglev SEC(".maps");
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * nat.h - new flows: service lookup, round-robin backend choice, SNAT
+ * nat.h - new flows: service lookup, backend choice (round-robin, or a
+ * route's Maglev table), SNAT
  * source port allocation, the two connection table entries; and the
  * rewrite of a packet by a flow entry (addresses, ports, checksums, TTL).
  */
@@ -84,13 +85,72 @@ static __always_inline struct portier_backend *rotation_backend(const struct por
 	return be;
 }
 
-/* The next backend of route route_id (rotation r) in exact round-robin
+/* The backend id in slot hash % size of route route_id's table in
+ * portier_maglev, or -1 if it has none. Not inlined: its few bytes of
+ * stack are its own frame's, and it runs for new flows only. */
+static __noinline int table_slot(__u32 route_id, __u32 size, __u32 hash)
+{
+	struct portier_maglev_pair *pair;
+	__u32 slot, elem, id;
+	void *t;
+
+	if (size == 0)
+		return -1;
+	t = bpf_map_lookup_elem(&portier_maglev, &route_id);
+	if (!t)
+		return -1;
+	slot = hash % size;
+	elem = slot >> 1;
+	pair = bpf_map_lookup_elem(t, &elem);
+	if (!pair)
+		return -1;
+	id = pair->id[slot & 1];
+	if (id >= PORTIER_MAX_BACKENDS)
+		return -1;
+	return (int)id;
+}
+
+/* The backend of the flow with key k (original direction) by route
+ * route_id's table (rotation r has PORTIER_ROUTE_F_MAGLEV or _SOURCE): the
+ * hash of the 5-tuple, or of the client address; NULL if none. */
+static __always_inline struct portier_backend *table_backend(const struct portier_route *r,
+							     __u32 route_id,
+							     const struct portier_flow_key *k,
+							     __u32 *backend_id)
+{
+	struct portier_backend *be;
+	__u32 h;
+	int id;
+
+	if (r->flags & PORTIER_ROUTE_F_SOURCE)
+		h = portier_source_hash(k->saddr);
+	else
+		h = portier_tuple_hash(k->saddr, k->daddr, k->sport, k->dport, k->proto);
+	id = table_slot(route_id, r->table_size, h);
+	if (id < 0)
+		return NULL;
+	be = bpf_map_lookup_elem(&portier_backends, &id);
+	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != PORTIER_AF_INET)
+		return NULL;
+	*backend_id = (__u32)id;
+	return be;
+}
+
+#define ROUTE_F_TABLE (PORTIER_ROUTE_F_MAGLEV | PORTIER_ROUTE_F_SOURCE)
+
+/* The backend of a new flow with key k to route route_id (rotation r): by
+ * the route's table (maglev, source), else the next in exact round-robin
  * order: the route's n-th new flow takes active[n % n_active]. */
 static __always_inline struct portier_backend *pick_backend(const struct portier_route *r,
-							    __u32 route_id, __u32 *backend_id)
+							    __u32 route_id,
+							    const struct portier_flow_key *k,
+							    __u32 *backend_id)
 {
-	__u32 *rr = bpf_map_lookup_elem(&portier_rr, &route_id);
+	__u32 *rr;
 
+	if (r->flags & ROUTE_F_TABLE)
+		return table_backend(r, route_id, k, backend_id);
+	rr = bpf_map_lookup_elem(&portier_rr, &route_id);
 	if (!rr)
 		return NULL;
 	return rotation_backend(r, __sync_fetch_and_add(rr, 1), backend_id);
@@ -103,12 +163,21 @@ static __always_inline struct portier_backend *pick_backend(const struct portier
  * stack, unseen), and a flood passed to it would swamp the host; the
  * local backend only when the rotation has no other. */
 static __always_inline struct portier_backend *hash_backend(const struct portier_route *r,
+							    __u32 route_id,
 							    const struct portier_flow_key *k,
 							    __u32 *backend_id)
 {
 	__u64 h = ((__u64)k->saddr << 16 | k->sport) * 0x9e3779b97f4a7c15ULL;
 	__u32 i = (__u32)(h >> 32) % PORTIER_MAX_ROUTE_BACKENDS;
-	struct portier_backend *be = rotation_backend(r, i, backend_id);
+	struct portier_backend *be;
+
+	/* A table route: its own backend, the same as without cookies. */
+	if (r->flags & ROUTE_F_TABLE) {
+		be = table_backend(r, route_id, k, backend_id);
+		if (!be || !(be->flags & PORTIER_BACKEND_F_LOCAL) || r->n_active <= 1)
+			return be;
+	}
+	be = rotation_backend(r, i, backend_id);
 
 	/* At most one backend is this host: the next one is remote. */
 	if (be && (be->flags & PORTIER_BACKEND_F_LOCAL) && r->n_active > 1)

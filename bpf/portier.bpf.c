@@ -12,6 +12,7 @@
 
 #include "portier.h"
 #include "portier_connlog.h"
+#include "portier_hash.h"
 #include "maps.h"
 #include "parse.h"
 #include "csum.h"
@@ -145,7 +146,7 @@ static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 
 	if (!(r->flags & COOKIES_ANY) || !p->tcp->ack || p->tcp->syn || p->tcp->rst)
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	*be = hash_backend(r, key, backend_id);
+	*be = hash_backend(r, route_id, key, backend_id);
 	/* The local backend's cookies are the kernel's own (passed SYN). */
 	if (!*be || ((*be)->flags & PORTIER_BACKEND_F_LOCAL))
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
@@ -210,14 +211,14 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	} else if (p->tcp && (r->flags & COOKIES_ANY) &&
 		   syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id),
 				   r->flags, now)) {
-		be = hash_backend(r, key, &backend_id);
+		be = hash_backend(r, route_id, key, &backend_id);
 		if (!be)
 			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
 		if (be->flags & PORTIER_BACKEND_F_LOCAL)
 			return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 		return syncookie_answer(ctx, cfg, g, now);
 	} else {
-		be = pick_backend(r, route_id, &backend_id);
+		be = pick_backend(r, route_id, key, &backend_id);
 		if (!be)
 			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
 	}

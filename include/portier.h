@@ -148,6 +148,23 @@ struct portier_svc {
  * (portier_rate): rl_interval_ns and rl_burst below. */
 #define PORTIER_ROUTE_F_RATE	(1U << 3)
 
+/* Balance (docs/inventory.md): new flows (and cookie ACKs) take the backend
+ * of slot hash % table_size of the route's table in portier_maglev, the
+ * hash of the 5-tuple (maglev) or of the client address (source); neither
+ * bit: round-robin over active[]. */
+#define PORTIER_ROUTE_F_MAGLEV	(1U << 6)
+#define PORTIER_ROUTE_F_SOURCE	(1U << 7)
+/* Outer map of the tables: array of maps by route id (userspace). */
+#define PORTIER_MAP_MAGLEV	"portier_maglev"
+
+/* Two slots of a Maglev table, each a backend id (UINT32_MAX: none). An
+ * array map's elements are 8-byte aligned, so one __u32 a slot would waste
+ * half the memory: slot s is id[s & 1] of element s >> 1 (a table of M
+ * slots has (M + 1) / 2 elements, 4 bytes a slot). */
+struct portier_maglev_pair {
+	__u32 id[2];
+};
+
 /* A route's rotation: the backends that take new flows (healthy and not
  * drained), in round-robin order. Replaced whole by one map update (the map
  * is not preallocated, so a reader sees the old or the new value, never a
@@ -158,7 +175,9 @@ struct portier_route {
 	/* PORTIER_ROUTE_F_RATE: a source's bucket holds rl_burst tokens and
 	 * gains one every rl_interval_ns (rate N per T: T / N). */
 	__u32 rl_burst;
-	__u32 rl_pad;
+	/* PORTIER_ROUTE_F_MAGLEV, _SOURCE: slots of the route's table in
+	 * portier_maglev (a prime; a hash modulo it is the slot). */
+	__u32 table_size;
 	__u64 rl_interval_ns;
 	__u32 active[PORTIER_MAX_ROUTE_BACKENDS];	/* backend ids */
 };
@@ -179,6 +198,8 @@ struct portier_backend {
 	__u8 pad;
 	__u32 flags;		/* PORTIER_BACKEND_F_* */
 	__u32 route_id;		/* owning route */
+	__u16 weight;		/* 0..256 (inventory portier_weight); userspace's */
+	__u16 weight_pad;
 };
 
 /* ---- route metadata (portier_route_meta: hash by route id, userspace) ---
@@ -231,6 +252,8 @@ struct portier_route_meta {
 	char check_method[PORTIER_CHECK_METHOD_MAX];
 	char check_uri[PORTIER_CHECK_URI_MAX];
 	char check_host[PORTIER_CHECK_HOST_MAX];
+	__u32 table_size;		/* balance maglev, source: slots of its table */
+	__u32 table_pad;
 };
 
 /* ---- userspace state (portier_state: array of 1, userspace) ------------ */

@@ -157,6 +157,7 @@ static int load(void)
 		r[i].syn_cookies = PT_SYN_COOKIES_OFF;
 		r[i].backends = &be[i];
 		r[i].n_backends = 1;
+		be[i].weight = 1;
 	}
 	/* PKTCOST_POLICY=1: "self" goes through admission (docs/dataplane.md):
 	 * a pool deny list and a route allow list that admit its sources (the

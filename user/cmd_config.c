@@ -98,22 +98,13 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 	return 0;
 }
 
-static const char *balance_name(enum pt_balance b)
-{
-	switch (b) {
-	case PT_BALANCE_ROUNDROBIN:
-		return "roundrobin";
-	}
-	return "unknown";
-}
-
 static json_t *backend_json(const struct pt_backend *b)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	return json_pack("{s:s, s:s, s:i, s:b}", "host", b->host ? b->host : "", "address",
+	return json_pack("{s:s, s:s, s:i, s:b, s:i}", "host", b->host ? b->host : "", "address",
 			 pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
-			 "local", b->local);
+			 "local", b->local, "weight", (int)b->weight);
 }
 
 /* {"allow": [CIDR...], "deny": [CIDR...]} of a policy, into o. */
@@ -144,13 +135,15 @@ static json_t *route_json(const struct pt_route *r)
 		      "address", r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)),
 		      "port", (int)r->port, "proto", pt_proto_name(r->proto),
 		      "mode", r->mode ? r->mode : "tcp", "nat", pt_nat_name(r->nat),
-		      "balance", balance_name(r->balance),
+		      "balance", pt_balance_name(r->balance),
 		      "syn_cookies", pt_syn_cookies_name(pt_route_syn_cookies(r)),
 		      "options", pt_options_json(r->options),
 		      "check", pt_check_json(&r->check), "backends", backends);
 	if (!o)
 		pt_die_oom();
 	policy_json(o, &r->policy);
+	if (r->table_size)
+		json_object_set_new(o, "table_size", json_integer(r->table_size));
 	if (r->rate_limit.rate)
 		json_object_set_new(o, "rate_limit",
 			json_pack("{s:i, s:i, s:i}", "rate", (int)r->rate_limit.rate, "per_ms",
@@ -271,7 +264,7 @@ static void print_table(const struct pt_routeset *rs)
 		widen(&cols[COL_NAME], r->name);
 		widen(&cols[COL_LISTEN], listen);
 		widen(&cols[COL_NAT], pt_nat_name(r->nat));
-		widen(&cols[COL_BALANCE], balance_name(r->balance));
+		widen(&cols[COL_BALANCE], pt_balance_name(r->balance));
 		widen(&cols[COL_COOKIES], pt_syn_cookies_name(pt_route_syn_cookies(r)));
 		widen(&cols[COL_OPTIONS], opts);
 	}
@@ -297,7 +290,7 @@ static void print_table(const struct pt_routeset *rs)
 			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  ", cols[COL_NAME].width,
 			       first ? r->name : "", cols[COL_LISTEN].width, first ? listen : "",
 			       cols[COL_NAT].width, first ? pt_nat_name(r->nat) : "",
-			       cols[COL_BALANCE].width, first ? balance_name(r->balance) : "",
+			       cols[COL_BALANCE].width, first ? pt_balance_name(r->balance) : "",
 			       cols[COL_COOKIES].width,
 			       first ? pt_syn_cookies_name(pt_route_syn_cookies(r)) : "",
 			       cols[COL_OPTIONS].width, first ? opts : "");

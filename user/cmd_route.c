@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "cli_dp.h"
 #include "http_check.h"
+#include "maglev.h"
 #include "syn_guard.h"
 #include "util.h"
 
@@ -84,22 +85,25 @@ static json_t *route_json(const struct pt_dp_route_view *r)
 		const struct pt_dp_backend_view *b = &r->be[i];
 
 		json_array_append_new(backends,
-			json_pack("{s:s, s:s, s:i, s:b, s:s, s:i}", "backend",
+			json_pack("{s:s, s:s, s:i, s:b, s:s, s:i, s:i}", "backend",
 				  cli_addr_port(&b->addr, b->port, ap, sizeof(ap)), "address",
 				  pt_addr_str(&b->addr, addr, sizeof(addr)), "port", (int)b->port,
 				  "local", b->local, "state", cli_state_name(b->state),
-				  "id", (int)b->id));
+				  "id", (int)b->id, "weight", (int)b->weight));
 	}
 	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o,"
 		      " s:o, s:o}",
 		      "name", m->name, "id", (int)r->id, "origin", cli_origin_name(m->origin),
 		      "address", cli_listen_addr(&m->key, addr, sizeof(addr)),
 		      "port", (int)ntohs(m->key.port), "proto", pt_proto_name(m->key.proto),
-		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", "roundrobin",
+		      "mode", m->mode, "nat", pt_nat_name(m->nat), "balance", pt_balance_name(m->balance),
 		      "syn_cookies", syn_cookies_of(r), "options", pt_options_json(m->options),
 		      "check", pt_check_json(&check), "backends", backends);
 	if (!o)
 		pt_die_oom();
+	/* maglev, source: the table as loaded (0: none, which drops). */
+	if (m->balance != PT_BALANCE_ROUNDROBIN)
+		json_object_set_new(o, "table_size", json_integer(r->table_size));
 	return o;
 }
 
@@ -107,14 +111,20 @@ static void route_text(const struct pt_dp_route_view *r)
 {
 	const struct portier_route_meta *m = &r->meta;
 	char addr[INET6_ADDRSTRLEN], listen[LISTEN_BUF], opts[OPTIONS_BUF], ap[CLI_ADDRPORT_BUF];
+	char bal[32];
 
 	snprintf(listen, sizeof(listen), "%s:%u/%s",
 		 cli_listen_addr(&m->key, addr, sizeof(addr)), ntohs(m->key.port),
 		 pt_proto_name(m->key.proto));
 	pt_options_str(m->options, opts, sizeof(opts));
-	printf("%s  %s  nat %s  balance roundrobin  syn-cookies %s  origin %s  options %s\n",
-	       m->name, listen, pt_nat_name(m->nat), syn_cookies_of(r), cli_origin_name(m->origin),
-	       opts);
+	if (m->balance != PT_BALANCE_ROUNDROBIN)
+		snprintf(bal, sizeof(bal), "%s table %u", pt_balance_name(m->balance),
+			 r->table_size);
+	else
+		snprintf(bal, sizeof(bal), "%s", pt_balance_name(m->balance));
+	printf("%s  %s  nat %s  balance %s  syn-cookies %s  origin %s  options %s\n",
+	       m->name, listen, pt_nat_name(m->nat), bal, syn_cookies_of(r),
+	       cli_origin_name(m->origin), opts);
 	if (m->check_type == PORTIER_CHECK_TYPE_HTTP) {
 		struct pt_check c = pt_check_from_meta(m);
 
@@ -123,9 +133,10 @@ static void route_text(const struct pt_dp_route_view *r)
 		       c.expect_max);
 	}
 	for (size_t i = 0; i < r->n_be; i++)
-		printf("    backend %-22s %-8s%s\n",
+		printf("    backend %-22s %-8s  weight %u%s\n",
 		       cli_addr_port(&r->be[i].addr, r->be[i].port, ap, sizeof(ap)),
-		       cli_state_name(r->be[i].state), r->be[i].local ? "  local" : "");
+		       cli_state_name(r->be[i].state), r->be[i].weight,
+		       r->be[i].local ? "  local" : "");
 }
 
 static int do_show(int argc, char **argv)
@@ -338,6 +349,7 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 			r->backends = xrealloc(r->backends, (r->n_backends + 1) * sizeof(*b));
 			b = &r->backends[r->n_backends++];
 			memset(b, 0, sizeof(*b));
+			b->weight = PT_WEIGHT_DEFAULT;
 			if (cli_parse_addr_port(val, &b->addr, &b->port)) {
 				p_err("route add: backend '%s' is not IPv4ADDR:PORT (port 1-65535)",
 				      val);

@@ -114,6 +114,10 @@ __u32 route_flags(const struct pt_route *r, bool pool_policy)
 		f |= PORTIER_ROUTE_F_COOKIES_ON;
 	else if (pt_route_syn_cookies(r) == PT_SYN_COOKIES_AUTO)
 		f |= PORTIER_ROUTE_F_COOKIES_AUTO;
+	if (r->balance == PT_BALANCE_MAGLEV)
+		f |= PORTIER_ROUTE_F_MAGLEV;
+	else if (r->balance == PT_BALANCE_SOURCE)
+		f |= PORTIER_ROUTE_F_SOURCE;
 	return f;
 }
 
@@ -138,19 +142,63 @@ __u32 flags_from_state(unsigned int state)
 
 /* A route's rotation from its flags, rate limit, backend ids and their
  * states. */
+static unsigned int gcd(unsigned int a, unsigned int b)
+{
+	while (b) {
+		unsigned int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 void rotation(const struct pt_dataplane *dp, __u32 flags, const struct pt_rate_limit *rl,
-	      const __u32 *ids, size_t n, const unsigned int *state,
+	      const __u32 *ids, size_t n, const unsigned int *state, const unsigned int *weight,
 	      struct portier_route *out)
 {
+	unsigned int w[PORTIER_MAX_ROUTE_BACKENDS], g = 0, total = 0, k, i;
+	int cur[PORTIER_MAX_ROUTE_BACKENDS] = { 0 };
+	__u32 id[PORTIER_MAX_ROUTE_BACKENDS];
+	size_t m = 0;
+
 	memset(out, 0, sizeof(*out));
 	out->flags = flags;
 	if (flags & PORTIER_ROUTE_F_RATE) {
 		out->rl_burst = rl->burst;
 		out->rl_interval_ns = pt_rate_interval_ns(rl);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!(state ? state[i] : dp->backends[ids[i]].state))
-			out->active[out->n_active++] = ids[i];
+	for (size_t j = 0; j < n && m < PORTIER_MAX_ROUTE_BACKENDS; j++) {
+		unsigned int wj = weight ? weight[j] : dp->backends[ids[j]].weight;
+
+		if ((state ? state[j] : dp->backends[ids[j]].state) || wj == 0)
+			continue;
+		id[m] = ids[j];
+		w[m++] = wj;
+		g = gcd(g, wj);
+	}
+	for (i = 0; i < m; i++)
+		total += w[i] / g;
+	if ((flags & (PORTIER_ROUTE_F_MAGLEV | PORTIER_ROUTE_F_SOURCE)) || total == m ||
+	    total > PORTIER_MAX_ROUTE_BACKENDS) {
+		for (i = 0; i < m; i++)
+			out->active[out->n_active++] = id[i];
+		return;
+	}
+	/* Smooth weighted round-robin (nginx's): each turn every backend
+	 * gains its weight, the richest (the first of equals) takes the turn
+	 * and pays the total. Equal weights give the declared order. */
+	for (k = 0; k < total; k++) {
+		unsigned int best = 0;
+
+		for (i = 0; i < m; i++) {
+			cur[i] += (int)(w[i] / g);
+			if (cur[i] > cur[best])
+				best = i;
+		}
+		cur[best] -= (int)total;
+		out->active[out->n_active++] = id[best];
+	}
 }
 
 int pt_dp_route_id(const struct pt_dataplane *dp, const char *route)

@@ -177,12 +177,14 @@ struct pt_dp_backend_view {
 	uint16_t port;
 	bool local;
 	unsigned int state;	/* PT_DP_BE_* */
+	unsigned int weight;	/* 0..256 (portier_weight) */
 };
 
 struct pt_dp_route_view {
 	__u32 id;		/* index of portier_route_stats */
 	struct portier_route_meta meta;
 	__u32 flags;		/* PORTIER_ROUTE_F_* */
+	__u32 table_size;	/* slots of its loaded maglev table, 0: none */
 	struct pt_dp_backend_view *be;	/* in declaration order */
 	size_t n_be;
 	struct pt_policy policy;	/* its allow and deny lists */

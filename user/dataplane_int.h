@@ -19,6 +19,7 @@
  *   dp_links.c    attach, detach, the pinned links
  *   dp_gc.c       conntrack garbage collection
  *   dp_view.c     what is loaded, for the CLI; counter sums
+ *   dp_maglev.c   the Maglev tables of maglev and source routes
  */
 #ifndef PORTIER_DATAPLANE_INT_H
 #define PORTIER_DATAPLANE_INT_H
@@ -41,6 +42,7 @@ struct dp_backend {
 	uint16_t port;
 	bool local;
 	unsigned int state;	/* PT_DP_BE_* */
+	unsigned int weight;	/* 0..256 */
 };
 
 /* A loaded route, mirror of its service, portier_routes and
@@ -104,8 +106,16 @@ __u32 route_flags(const struct pt_route *r, bool pool_policy);
 __u32 port_flag(uint8_t proto, bool service);
 unsigned int state_from_flags(__u32 flags);
 __u32 flags_from_state(unsigned int state);
+/* A route's rotation: the backends ids[0..n) that take new flows (state
+ * 0, weight > 0; state and weight from the arrays, or from the mirror if
+ * NULL). A round-robin route's active[] is interleaved by weight (smooth
+ * weighted round-robin: a backend of weight w takes w of every sum(w)
+ * turns, spread); the turns' count, after dividing the weights by their
+ * common divisor, fits PORTIER_MAX_ROUTE_BACKENDS (else each backend
+ * takes one). A table route's active[] lists each backend once. */
 void rotation(const struct pt_dataplane *dp, __u32 flags, const struct pt_rate_limit *rl,
-	      const __u32 *ids, size_t n, const unsigned int *state, struct portier_route *out);
+	      const __u32 *ids, size_t n, const unsigned int *state, const unsigned int *weight,
+	      struct portier_route *out);
 
 /* ---- dp_pins.c ------------------------------------------------------------ */
 
@@ -174,6 +184,20 @@ int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan
 /* Write exactly rs (routes of the given origins) into the maps. */
 int apply_set(struct pt_dataplane *dp, const struct pt_routeset *rs, const __u8 *origin,
 	      bool *wrote);
+
+/* ---- dp_maglev.c ---------------------------------------------------------- */
+
+/* Write route id's table for its rotation rt (read before rt is written):
+ * a table routes (PORTIER_ROUTE_F_MAGLEV, _SOURCE) gets a new one of
+ * rt->table_size slots built from rt's active backends as portier_backends
+ * holds them (address, port, weight) and the route's name, swapped in by
+ * one update; any other route's is deleted. */
+int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
+		const struct portier_route *rt);
+/* Delete route id's table (none is no error). */
+int table_delete(struct pt_dataplane *dp, __u32 id);
+/* The size of route id's loaded table, 0 if none. */
+__u32 table_loaded_size(const struct pt_dataplane *dp, __u32 id);
 
 /* ---- dp_view.c ------------------------------------------------------------ */
 

@@ -106,6 +106,7 @@ static void route_meta(const struct pt_route *r, __u8 origin, struct portier_rou
 	m->options = r->options;
 	m->nat = r->nat;
 	m->balance = r->balance;
+	m->table_size = r->table_size;
 	m->origin = origin;
 	m->syn_cookies = r->syn_cookies;
 	pt_check_to_meta(&r->check, m);
@@ -196,7 +197,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			struct dp_backend *ob = &dp->backends[id];
 			struct portier_backend b = {};
 
-			if (p->be_kept[id] && ob->local == r->backends[j].local)
+			if (p->be_kept[id] && ob->local == r->backends[j].local &&
+			    ob->weight == r->backends[j].weight)
 				continue;
 			if (p->be_kept[id])
 				b.flags = flags_from_state(ob->state);
@@ -211,6 +213,7 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			b.flags |= PORTIER_BACKEND_F_USED |
 				   (r->backends[j].local ? PORTIER_BACKEND_F_LOCAL : 0);
 			b.route_id = p->route_id[i];
+			b.weight = (__u16)r->backends[j].weight;
 			if (!err)
 				err = map_update(s->maps.portier_backends, &id, &b, "a backend");
 		}
@@ -230,17 +233,22 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		const struct pt_route *r = &rs->routes[i];
 		__u32 id = p->route_id[i];
 		unsigned int *state = xcalloc(r->n_backends + 1, sizeof(*state));
+		unsigned int *weight = xcalloc(r->n_backends + 1, sizeof(*weight));
 		struct portier_route_meta meta;
 
 		route_meta(r, p->origin ? p->origin[i] : PORTIER_ORIGIN_INVENTORY, &meta);
 		err = map_update(s->maps.portier_route_meta, &id, &meta, "route metadata");
 
-		for (size_t j = 0; j < r->n_backends; j++)
+		for (size_t j = 0; j < r->n_backends; j++) {
 			if (p->be_kept[p->be_id[i][j]])
 				state[j] = dp->backends[p->be_id[i][j]].state;
+			weight[j] = r->backends[j].weight;
+		}
 		rotation(dp, route_flags(r, rs->pool_policy.n), &r->rate_limit, p->be_id[i],
-			 r->n_backends, state, rt);
+			 r->n_backends, state, weight, rt);
+		rt->table_size = r->table_size;
 		free(state);
+		free(weight);
 		if (!err && !p->route_kept[id]) {
 			err = map_zero(s->maps.portier_route_stats, id);
 			if (!err)
@@ -252,6 +260,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			if (!err)
 				err = map_zero(s->maps.portier_syn_guard, id);
 		}
+		if (!err)
+			err = table_write(dp, id, r->name, rt);
 		if (!err)
 			err = map_update(s->maps.portier_routes, &id, rt, "a route");
 	}
@@ -287,6 +297,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		if (!dp->routes[id].used || p->route_kept[id])
 			continue;
 		err = map_delete(s->maps.portier_routes, &id, "a route");
+		if (!err)
+			err = table_delete(dp, id);
 		if (!err)
 			err = map_delete(s->maps.portier_route_meta, &id, "route metadata");
 	}
@@ -339,6 +351,7 @@ static void plan_commit(struct pt_dataplane *dp, const struct pt_routeset *rs, s
 			nb[id].addr = r->backends[j].addr;
 			nb[id].port = r->backends[j].port;
 			nb[id].local = r->backends[j].local;
+			nb[id].weight = r->backends[j].weight;
 			nb[id].state = p->be_kept[id] ? dp->backends[id].state : 0;
 		}
 	}

@@ -121,6 +121,7 @@ int resync(struct pt_dataplane *dp)
 		addr_from_bpf(&b->addr, &db->addr);
 		db->port = ntohs(b->port);
 		db->local = b->flags & PORTIER_BACKEND_F_LOCAL;
+		db->weight = b->weight;
 		db->state = state_from_flags(b->flags);
 	}
 	free(bes);
@@ -186,6 +187,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->port = ntohs(o->key.port);
 	r->proto = o->key.proto;
 	r->balance = o->meta.balance;
+	r->table_size = o->meta.table_size;
 	r->nat = o->meta.nat;
 	r->options = o->meta.options;
 	r->syn_cookies = o->meta.syn_cookies;
@@ -201,6 +203,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 		r->backends[i].addr = b->addr;
 		r->backends[i].port = b->port;
 		r->backends[i].local = b->local;
+		r->backends[i].weight = b->weight;
 	}
 }
 

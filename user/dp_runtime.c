@@ -209,9 +209,13 @@ static int backend_write_state(struct pt_dataplane *dp, __u32 id)
 	b.flags = PORTIER_BACKEND_F_USED | (db->local ? PORTIER_BACKEND_F_LOCAL : 0) |
 		  flags_from_state(db->state);
 	b.route_id = db->route_id;
+	b.weight = (__u16)db->weight;
 	rt = xmalloc(sizeof(*rt));
-	rotation(dp, r->flags, &r->rl, r->be, r->n_be, NULL, rt);
+	rotation(dp, r->flags, &r->rl, r->be, r->n_be, NULL, NULL, rt);
+	rt->table_size = r->meta.table_size;
 	err = map_update(dp->skel->maps.portier_backends, &id, &b, "a backend");
+	if (!err)
+		err = table_write(dp, db->route_id, r->meta.name, rt);
 	if (!err)
 		err = map_update(dp->skel->maps.portier_routes, &db->route_id, rt, "a route");
 	free(rt);

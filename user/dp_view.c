@@ -107,6 +107,7 @@ size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out)
 		r->id = id;
 		r->meta = o->meta;
 		r->flags = o->flags;
+		r->table_size = table_loaded_size(dp, id);
 		pt_policy_copy(&r->policy, &o->policy);
 		r->rl = o->rl;
 		r->n_be = o->n_be;
@@ -119,6 +120,7 @@ size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out)
 			r->be[i].port = b->port;
 			r->be[i].local = b->local;
 			r->be[i].state = b->state;
+			r->be[i].weight = b->weight;
 		}
 	}
 	if (n)

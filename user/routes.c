@@ -40,6 +40,7 @@
 
 #include "http_check.h"
 #include "policy.h"
+#include "maglev.h"
 #include "portier.h"
 #include "routes.h"
 #include "template.h"
@@ -89,7 +90,8 @@ struct cand {
 
 static const char *const route_keys[] = { "mode", "address", "port", "proto", "nat",
 					  "syn_cookies", "destination", "allow", "deny", "rate_limit", NULL };
-static const char *const dest_keys[] = { "group", "balance", "options", "check", NULL };
+static const char *const dest_keys[] = { "group", "balance", "maglev_size", "options", "check",
+					  NULL };
 static const char *const group_keys[] = { "name", "port", NULL };
 static const char *const hc_keys[] = { "inter", "timeout", "rise", "fall", "port", "type",
 				       "method", "uri", "version", "host", "expect_status",
@@ -176,6 +178,24 @@ const char *pt_nat_name(enum pt_nat nat)
 		return "dnat";
 	}
 	return "unknown";
+}
+
+static const char *const balance_names[] = { "roundrobin", "maglev", "source" };
+
+const char *pt_balance_name(unsigned int b)
+{
+	return b < sizeof(balance_names) / sizeof(balance_names[0]) ? balance_names[b] :
+								     "unknown";
+}
+
+int pt_balance_parse(const char *s, enum pt_balance *out)
+{
+	for (unsigned int i = 0; i < sizeof(balance_names) / sizeof(balance_names[0]); i++)
+		if (!strcmp(s, balance_names[i])) {
+			*out = (enum pt_balance)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len)
@@ -762,6 +782,119 @@ static void parse_check(struct build *b, const struct pt_val *dv, struct pt_rout
 		pt_val_unref(cv);
 }
 
+/* Host h's weight (PT_WEIGHT_VAR, HAProxy's weight: 0..256, 0 = no new
+ * connections), default PT_WEIGHT_DEFAULT. */
+static unsigned int host_weight(struct build *b, const struct pt_host *h,
+				const struct pt_route *r)
+{
+	struct pt_val *hv = pt_host_vars(b->inv, h), *v, *t;
+	unsigned long w = PT_WEIGHT_DEFAULT;
+
+	v = pt_val_get(hv, PT_WEIGHT_VAR);
+	if (v) {
+		t = pt_template_resolve(v, r->name, hv, b->d);
+		if (!t) {
+			w = PT_WEIGHT_DEFAULT;
+		} else if (t->type != PT_VAL_SCALAR || !t->str ||
+			   !pt_parse_uint(t->str, 0, PT_WEIGHT_MAX, &w)) {
+			pt_error(b->d, &v->pos, r->name,
+				 "host '%s': " PT_WEIGHT_VAR " '%s' is not a weight; use a number "
+				 "from 0 to %u (0: no new connections)", h->name,
+				 t->type == PT_VAL_SCALAR && t->str ? t->str : "?", PT_WEIGHT_MAX);
+			w = PT_WEIGHT_DEFAULT;
+		}
+		if (t)
+			pt_val_unref(t);
+	}
+	pt_val_unref(hv);
+	return (unsigned int)w;
+}
+
+/* destination.maglev_size into r->table_size (maglev and source routes;
+ * default PT_MAGLEV_SIZE_DEFAULT): a prime in [PT_MAGLEV_SIZE_MIN,
+ * PT_MAGLEV_SIZE_MAX]. *node: where it is written, or NULL. */
+static void parse_table_size(struct build *b, const struct pt_val *dv, struct pt_route *r,
+			     const struct pt_val **node)
+{
+	unsigned long m;
+	bool err;
+	char *s;
+
+	r->table_size = r->balance == PT_BALANCE_ROUNDROBIN ? 0 : PT_MAGLEV_SIZE_DEFAULT;
+	s = get_text(b, dv, "maglev_size", r->name, "destination.maglev_size", node, &err);
+	if (!s) {
+		*node = NULL;
+		return;
+	}
+	if (r->balance == PT_BALANCE_ROUNDROBIN)
+		pt_error(b->d, &(*node)->pos, r->name,
+			 "destination.maglev_size is for balance maglev or source, not "
+			 "roundrobin; remove it or change balance");
+	else if (!pt_parse_uint(s, PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX, &m) ||
+		 !pt_is_prime((uint32_t)m))
+		pt_error(b->d, &(*node)->pos, r->name,
+			 "destination.maglev_size '%s' is not a prime from %u to %u; use a "
+			 "prime such as 65537 (the default) or 16381", s, PT_MAGLEV_SIZE_MIN,
+			 PT_MAGLEV_SIZE_MAX);
+	else
+		r->table_size = (uint32_t)m;
+	free(s);
+}
+
+static unsigned int gcd(unsigned int a, unsigned int b)
+{
+	while (b) {
+		unsigned int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Weighted round-robin takes turns in the route's rotation (at most
+ * PORTIER_MAX_ROUTE_BACKENDS): the weights, divided by their common
+ * divisor, must sum to no more. */
+static void check_rr_weights(struct build *b, const struct pt_route *r,
+			     const struct pt_val *node)
+{
+	unsigned int g = 0, sum = 0;
+
+	for (size_t i = 0; i < r->n_backends; i++)
+		g = gcd(g, r->backends[i].weight);
+	if (!g)
+		return;
+	for (size_t i = 0; i < r->n_backends; i++)
+		sum += r->backends[i].weight / g;
+	if (sum > PORTIER_MAX_ROUTE_BACKENDS)
+		pt_error(b->d, &node->pos, r->name,
+			 "the weights (" PT_WEIGHT_VAR ") of the %zu backends give %u round-robin "
+			 "turns (sum / common divisor %u), more than the %d a rotation holds; use "
+			 "smaller weights, or balance maglev or source", r->n_backends, sum, g,
+			 PORTIER_MAX_ROUTE_BACKENDS);
+}
+
+/* Maglev spreads evenly only with many slots per backend: M > 100 * N. */
+static void check_table_size(struct build *b, const struct pt_route *r,
+			     const struct pt_val *node)
+{
+	uint32_t p;
+
+	if (r->balance == PT_BALANCE_ROUNDROBIN) {
+		check_rr_weights(b, r, node);
+		return;
+	}
+	if (!r->table_size || (uint64_t)r->n_backends * PT_MAGLEV_SLOTS_PER_BACKEND <
+				      r->table_size)
+		return;
+	for (p = (uint32_t)r->n_backends * PT_MAGLEV_SLOTS_PER_BACKEND + 1; !pt_is_prime(p); p++)
+		;
+	pt_error(b->d, &node->pos, r->name,
+		 "a maglev table of %u slots is too small for %zu backends: it needs more "
+		 "than %u slots per backend; set destination.maglev_size to a prime of at "
+		 "least %u", r->table_size, r->n_backends, PT_MAGLEV_SLOTS_PER_BACKEND, p);
+}
+
 static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 			 const struct pt_val *port_node, struct pt_route *r)
 {
@@ -778,6 +911,7 @@ static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 		}
 		be->host = xstrdup(hosts[i]->name);
 		be->port = r->dest_port;
+		be->weight = host_weight(b, hosts[i], r);
 		be->local = addr_is_local(b, hosts[i], &be->addr);
 		r->n_backends++;
 		for (size_t k = 0; k + 1 < r->n_backends; k++)
@@ -804,7 +938,7 @@ static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 
 static void parse_destination(struct build *b, const struct pt_val *rv, struct pt_route *r)
 {
-	const struct pt_val *dnode, *node, *gnode, *name_node, *port_node;
+	const struct pt_val *dnode, *node, *gnode, *name_node, *port_node, *bal_node, *size_node;
 	struct pt_val *dv, *gv;
 	const struct pt_group *g;
 	char *s;
@@ -829,10 +963,12 @@ static void parse_destination(struct build *b, const struct pt_val *rv, struct p
 
 	s = get_text(b, dv, "balance", r->name, "destination.balance", &node, &err);
 	r->balance = PT_BALANCE_ROUNDROBIN;
-	if (s && strcmp(s, "roundrobin"))
+	if (s && pt_balance_parse(s, &r->balance))
 		pt_error(b->d, &node->pos, r->name,
-			 "balance '%s' is not supported; use roundrobin", s);
+			 "balance '%s' is not supported; use roundrobin, maglev or source", s);
 	free(s);
+	bal_node = s ? node : NULL;
+	parse_table_size(b, dv, r, &size_node);
 	parse_options(b, dv, r);
 	parse_check(b, dv, r);
 
@@ -881,6 +1017,7 @@ static void parse_destination(struct build *b, const struct pt_val *rv, struct p
 		else if (port >= 0 && r->dest_port)
 			add_backends(b, hosts, n, port_node, r);
 		free(hosts);
+		check_table_size(b, r, size_node ? size_node : bal_node ? bal_node : dnode);
 	}
 	pt_val_unref(gv);
 out:

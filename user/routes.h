@@ -17,7 +17,16 @@
 #include "inventory.h"
 #include "portier.h"
 
-enum pt_balance { PT_BALANCE_ROUNDROBIN };
+/* How new flows pick a backend (docs/inventory.md, balance): round-robin;
+ * a route's Maglev table indexed by a hash of the 5-tuple (maglev) or of
+ * the client address (source). */
+enum pt_balance { PT_BALANCE_ROUNDROBIN, PT_BALANCE_MAGLEV, PT_BALANCE_SOURCE };
+/* The name of a balance ("roundrobin", "maglev", "source"). */
+const char *pt_balance_name(unsigned int b);
+/* A balance by name into *out: 0, or -EINVAL. */
+int pt_balance_parse(const char *s, enum pt_balance *out);
+/* The inventory host variable that holds a backend's weight. */
+#define PT_WEIGHT_VAR "portier_weight"
 enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
 /* SYN cookies of a TCP route (docs/inventory.md, syn_cookies). */
 enum pt_syn_cookies { PT_SYN_COOKIES_AUTO, PT_SYN_COOKIES_ON, PT_SYN_COOKIES_OFF };
@@ -42,6 +51,7 @@ struct pt_backend {
 	struct pt_addr addr;
 	uint16_t port;
 	bool local;		/* this host's own address: delivered locally */
+	unsigned int weight;	/* PT_WEIGHT_VAR: 0..256, default 1 (HAProxy's) */
 };
 
 /* HAProxy's health-check defaults (timeout defaults to inter). */
@@ -121,6 +131,7 @@ struct pt_route {
 	uint16_t port;
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	enum pt_balance balance;
+	uint32_t table_size;	/* maglev, source: slots of the table (a prime) */
 	enum pt_nat nat;
 	enum pt_syn_cookies syn_cookies;	/* default auto */
 	unsigned int options;	/* PT_OPT_* */

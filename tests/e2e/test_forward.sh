@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # test_forward.sh - forwarding end to end (issue 3): exact round-robin over
 # the gateway itself and the nodes, snat and dnat, a UDP route, an
-# undeclared port. Each test_* runs in its own topology (run.sh).
+# undeclared port; balance maglev with weights (issue 16). Each test_* runs
+# in its own topology (run.sh).
 
 CONNS=300	# connections per route; 100 per backend over three
 
@@ -99,4 +100,39 @@ test_undeclared_port_not_forwarded() {
 			return 1
 		fi
 	done
+}
+
+# balance maglev with weights (issue 16): the seed's routes with
+# balance maglev, node-2 at portier_weight 2; route show gives the balance,
+# the table's size and the weights; 300 connections spread by the weights:
+# node-2 about half (150, sd 8.7: 115..185 is 4 sd each way; without its
+# weight it would get 100), the others about 75 (sd 7.5) each.
+test_remote_maglev_weights() {
+	local out j n2 n3 n4
+	topo_up 2 3 4
+	servers_up gateway-1 node-2 node-3 node-4
+	inv_write "$E2E_TMP/inv" kube_gateway_pool kube_nodes "    kube_gateway_pool:
+      hosts:
+        gateway-1: {ansible_host: $GW_OUT_ADDR}
+    kube_nodes:
+      hosts:
+        node-2: {ansible_host: $GW_NET.2, portier_weight: 2}
+        node-3: {ansible_host: $GW_NET.3}
+        node-4: {ansible_host: $GW_NET.4}"
+	sed -i 's/balance: roundrobin/balance: maglev/' "$E2E_TMP/inv/group_vars/kube_gateway_pool.yml"
+	daemon_start "$E2E_TMP/inv" --nat dnat
+	j=$(ns "$NS_GW" "$PORTIER" -j route show "${SEED_ROUTES[0]}" --bpffs "$PIN_DIR")
+	jq -e '.[0].balance == "maglev" and .[0].table_size == 65537 and
+		([.[0].backends[].weight] == [2, 1, 1])' <<<"$j" >/dev/null || {
+		e2e_log "route show -j: $j"; return 1; }
+	ns "$NS_GW" "$PORTIER" route show "${SEED_ROUTES[0]}" --bpffs "$PIN_DIR" |
+		grep -q "balance maglev table 65537" || { e2e_log "route show: no table"; return 1; }
+	out=$(client_run tcp "${SEED_PORTS[0]}" "$CONNS")
+	n2=$(awk '$1 == "node-2" { print $2 }' <<<"$out")
+	n3=$(awk '$1 == "node-3" { print $2 }' <<<"$out")
+	n4=$(awk '$1 == "node-4" { print $2 }' <<<"$out")
+	e2e_log "maglev, weights 2 1 1: node-2 ${n2:-0} node-3 ${n3:-0} node-4 ${n4:-0}"
+	[ "$((${n2:-0} + ${n3:-0} + ${n4:-0}))" -eq "$CONNS" ] &&
+		[ "${n2:-0}" -ge 115 ] && [ "${n2:-0}" -le 185 ] &&
+		[ "${n3:-0}" -ge 40 ] && [ "${n4:-0}" -ge 40 ]
 }

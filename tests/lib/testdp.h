@@ -42,7 +42,7 @@ struct td_fixture {
 /* A backend at IPv4 address text ip. */
 static inline struct pt_backend td_be(const char *ip, uint16_t port)
 {
-	struct pt_backend b = { .addr = tn_addr(ip), .port = port };
+	struct pt_backend b = { .addr = tn_addr(ip), .port = port, .weight = 1 };
 
 	return b;
 }

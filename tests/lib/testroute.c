@@ -40,6 +40,7 @@ void tn_route(struct pt_route *r, const char *name, const char *addr, uint16_t p
 		r->backends[i].addr = tn_addr(bes[i].addr);
 		r->backends[i].port = bes[i].port;
 		r->backends[i].local = bes[i].local;
+		r->backends[i].weight = 1;
 	}
 }
 

@@ -122,7 +122,7 @@ static void test_sync_and_rotation(void **state)
 {
 	uint16_t p1 = 0, p2 = 0;
 	int l1 = listener(&p1), l2 = listener(&p2);
-	struct pt_backend be[2] = { { .port = p1 }, { .port = p2 } };
+	struct pt_backend be[2] = { { .port = p1, .weight = 1 }, { .port = p2, .weight = 1 } };
 	struct pt_route r = { .name = "web", .wildcard = true, .port = ROUTE_PORT,
 			      .proto = IPPROTO_TCP, .backends = be, .n_backends = 2,
 			      .check = { .inter_ms = INTER_MS, .timeout_ms = INTER_MS,
@@ -195,7 +195,7 @@ static void test_sync_and_rotation(void **state)
  * published with its status and status line. */
 static void test_http_settings_and_publish(void **state)
 {
-	struct pt_backend be = { .port = 30081 };
+	struct pt_backend be = { .port = 30081, .weight = 1 };
 	struct pt_route r = { .name = "app", .wildcard = true, .port = ROUTE_PORT,
 			      .proto = IPPROTO_TCP, .backends = &be, .n_backends = 1,
 			      .check = { .inter_ms = 60000, .timeout_ms = 1000, .rise = 2,

@@ -80,9 +80,9 @@ static const struct pt_metrics_backend *find_be(const struct pt_metrics_snapshot
 static void test_collect(void **state)
 {
 	struct pt_backend ba[3] = {
-		{ .addr = addr("203.0.113.1"), .port = PORT_A },
-		{ .addr = addr("203.0.113.2"), .port = PORT_A },
-		{ .addr = addr("203.0.113.3"), .port = PORT_A },
+		{ .addr = addr("203.0.113.1"), .port = PORT_A, .weight = 1 },
+		{ .addr = addr("203.0.113.2"), .port = PORT_A, .weight = 1 },
+		{ .addr = addr("203.0.113.3"), .port = PORT_A, .weight = 1 },
 	};
 	struct pt_route r = { .name = "a", .wildcard = true, .port = PORT_A, .proto = IPPROTO_TCP,
 			      .backends = ba, .n_backends = 3 };

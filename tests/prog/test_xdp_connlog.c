@@ -78,6 +78,7 @@ static void route_init(struct pt_route *r, const char *name, uint16_t port, uint
 {
 	memset(r, 0, sizeof(*r));
 	memset(be, 0, sizeof(*be));
+	be->weight = 1;
 	r->name = (char *)name;
 	r->mode = (char *)"tcp";
 	r->addr = tn_addr(TN_GW_IN);

@@ -256,6 +256,59 @@ static void test_bad_duplicate(void **state)
 		"or address\n");
 }
 
+/* balance maglev, source, roundrobin: a table size that is no prime, too
+ * small a table (M > 100 * N), a size on a roundrobin route, weights that
+ * are not 0..256, weights giving a rotation more than 256 turns. */
+static void test_bad_maglev(void **state)
+{
+	(void)state;
+	check_fixture("bad-maglev", "gw-1",
+		"tests/fixtures/bad-maglev/hosts.yml:28:26: error: route 'notprime': destination.maglev_size '65536' is not "
+		"a prime from 101 to 1048573; use a prime such as 65537 (the default) or 16381\n"
+		"tests/fixtures/bad-maglev/hosts.yml:9:62: error: route 'notprime': host 'node-a': portier_weight 'heavy'"
+		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
+		"tests/fixtures/bad-maglev/hosts.yml:10:62: error: route 'notprime': host 'node-b': portier_weight '257'"
+		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
+		"tests/fixtures/bad-maglev/hosts.yml:9:62: error: route 'small': host 'node-a': portier_weight 'heavy'"
+		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
+		"tests/fixtures/bad-maglev/hosts.yml:10:62: error: route 'small': host 'node-b': portier_weight '257'"
+		" is not a weight; use a number from 0 to 256 (0: no new connections)\n"
+		"tests/fixtures/bad-maglev/hosts.yml:34:26: error: route 'small': a maglev table of 211 slots is too small for 3 "
+		"backends: it needs more than 100 slots per backend; set "
+		"destination.maglev_size to a prime of at least 307\n"
+		"tests/fixtures/bad-maglev/hosts.yml:40:26: error: route 'rrsize': destination.maglev_size is for balance maglev "
+		"or source, not roundrobin; remove it or change balance\n"
+		"tests/fixtures/bad-maglev/hosts.yml:45:22: error: route 'rrturns': the weights (portier_weight) of the "
+		"2 backends give 511 round-robin turns (sum / common divisor 1), more than the "
+		"256 a rotation holds; use smaller weights, or balance maglev or source\n");
+}
+
+/* balance maglev, source and weighted roundrobin: the model holds them. */
+static void test_maglev(void **state)
+{
+	struct fake_dns dns = { 0 };
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/maglev", "gw-1", &dns);
+	assert_string_equal(r.text, "");
+	assert_int_equal(r.rs->n_routes, 3);
+	assert_int_equal(r.rs->routes[2].balance, PT_BALANCE_ROUNDROBIN);
+	assert_int_equal(r.rs->routes[2].table_size, 0);
+	assert_int_equal(r.rs->routes[2].backends[0].weight, 4);
+	assert_int_equal(r.rs->routes[0].balance, PT_BALANCE_MAGLEV);
+	assert_int_equal(r.rs->routes[0].table_size, 65537);
+	assert_int_equal(r.rs->routes[1].balance, PT_BALANCE_SOURCE);
+	assert_int_equal(r.rs->routes[1].table_size, 307);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r.rs->routes[i].n_backends, 3);
+		assert_int_equal(r.rs->routes[i].backends[0].weight, 4);
+		assert_int_equal(r.rs->routes[i].backends[1].weight, 0);
+		assert_int_equal(r.rs->routes[i].backends[2].weight, 1);
+	}
+	result_free(&r);
+}
+
 static void test_bad_balance(void **state)
 {
 	(void)state;
@@ -267,7 +320,8 @@ static void test_bad_balance(void **state)
 		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
 		"or tcp\n"
 		"tests/fixtures/bad-balance/hosts.yml:17:26: error: route 'web': balance "
-		"'leastconn' is not supported; use roundrobin\n"
+		"'leastconn' is not supported; use roundrobin, maglev or "
+		"source\n"
 		"tests/fixtures/bad-balance/hosts.yml:18:36: warning: route 'web': option "
 		"'forwardfor' is not implemented, ignored; portier knows httplog and tcplog\n"
 		"tests/fixtures/bad-balance/hosts.yml:16:49: warning: route 'web': unknown key "
@@ -1012,6 +1066,8 @@ int main(void)
 		cmocka_unit_test(test_bad_target),
 		cmocka_unit_test(test_bad_duplicate),
 		cmocka_unit_test(test_bad_balance),
+		cmocka_unit_test(test_bad_maglev),
+		cmocka_unit_test(test_maglev),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_bad_route_misc),
 		cmocka_unit_test(test_bad_policy),
