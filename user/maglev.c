@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/types.h>
+
 #include "maglev.h"
+#include "portier_hash.h"
 
 bool pt_is_prime(uint32_t n)
 {
@@ -22,17 +25,6 @@ bool pt_is_prime(uint32_t n)
 	return true;
 }
 
-/* splitmix64's finalizer: every input bit moves every output bit. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 uint64_t pt_maglev_hash(const char *route, const char *key, uint64_t seed)
 {
 	uint64_t h = 0xcbf29ce484222325ULL ^ seed;	/* FNV-1a 64 */
@@ -43,7 +35,7 @@ uint64_t pt_maglev_hash(const char *route, const char *key, uint64_t seed)
 	h = (h ^ 0) * 0x100000001b3ULL;		/* the separator */
 	for (s = (const unsigned char *)key; *s; s++)
 		h = (h ^ *s) * 0x100000001b3ULL;
-	return mix64(h);
+	return portier_mix64(h);	/* every input bit moves every output bit */
 }
 
 /* Seeds of the two hashes the paper names h1 (offset) and h2 (skip). */
