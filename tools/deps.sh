@@ -27,6 +27,8 @@ PKGS=(
 	# the BGP announcement e2e (tests/e2e/test_bgp.sh): the routing daemon
 	# of the gateway and of the router
 	bird2
+	# the nat pool: VRRP and the kernel flow-sync reference
+	keepalived conntrackd
 	# make deb and its checks; the unit's checks (systemd-analyze verify)
 	# and its capability bounding set applied without systemd (setpriv)
 	debhelper lintian dpkg-dev systemd util-linux
