@@ -3,10 +3,10 @@
 # maglev, table-size and weights; route show and its JSON; route lookup
 # (the loaded table) and config lookup (the inventory's) agreeing with each
 # other and with where the data plane sent real connections; a drained
-# backend rebuilding the table (config lookup's "down" agrees); a runtime
-# route of an inventory route's name and backends building the same
-# table; roundrobin's "next"; the errors, which change nothing. Uses cli,
-# jcheck and idle_conns of test_cli.sh.
+# backend, and one failing its health checks, rebuilding the table (config
+# lookup's "down" agrees); a runtime route of an inventory route's name
+# and backends building the same table; roundrobin's "next"; the errors,
+# which change nothing. Uses cli, jcheck and idle_conns of test_cli.sh.
 
 LOOKUP_CONNS=100	# held connections per check
 LOOKUP_TUPLES=400	# made-up tuples per comparison
@@ -237,4 +237,34 @@ test_lookup_errors() {
 		"$(cli -j route lookup nosuch client "$CLIENT_ADDR:1")" || return 1
 	after=$(cli -j route show | jq -c '[.[].name]')
 	[ "$before" = "$after" ] || { e2e_log "routes changed: $before -> $after"; return 1; }
+}
+
+# be_state ROUTE ADDR:PORT STATE: the daemon's health checks have set it.
+be_state() {
+	cli -j backend show "$1" 2>/dev/null |
+		jq -e --arg b "$2" --arg s "$3" 'any(.[]; .backend == $b and .state == $s)' \
+		>/dev/null
+}
+
+# A backend failing its health checks: the daemon rebuilds the table
+# without it (as config lookup's "down" builds it), and with it again when
+# it is back.
+test_lookup_health_down() {
+	local route=${SEED_ROUTES[0]} port=${SEED_PORTS[0]} clients before live off
+	lookup_up
+	clients=($(made_up_clients "$LOOKUP_TUPLES"))
+	before=$(live_pairs "$route" "${clients[@]}")
+	# node-3's server (servers_up's third) stops: its checks fail
+	kill "${E2E_PIDS[2]}"
+	WAIT_STEPS=200 wait_for "node-3 down" be_state "$route" "$GW_NET.3:$port" down ||
+		return 1
+	live=$(live_pairs "$route" "${clients[@]}")
+	if printf '%s\n' "$live" | grep -q " $GW_NET.3:"; then
+		e2e_log "a tuple still maps to the failing backend"; return 1
+	fi
+	off=$(offline_pairs "$route" "${clients[@]}" -- down "$GW_NET.3:$port")
+	same "health down: route lookup vs config lookup down" "$live" "$off" || return 1
+	server_start "${NS_NODES[1]}" node-3 || return 1
+	WAIT_STEPS=200 wait_for "node-3 up" be_state "$route" "$GW_NET.3:$port" up || return 1
+	same "health up again" "$(live_pairs "$route" "${clients[@]}")" "$before"
 }
