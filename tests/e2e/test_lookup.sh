@@ -212,7 +212,8 @@ test_lookup_errors() {
 		cli route add bad port 30098 balance maglev table-size 1000 $b || return 1
 	expect_err "too small" "a maglev table of 211 slots is too small for 3 backends" \
 		cli route add bad port 30098 balance source table-size 211 $b || return 1
-	expect_err "unknown algorithm" "balance 'leastconn' is not supported; use roundrobin, maglev or source" \
+	expect_err "unknown algorithm" \
+		"balance 'leastconn' is not supported; use roundrobin, maglev or source" \
 		cli route add bad port 30098 balance leastconn $b || return 1
 	expect_err "table-size on roundrobin" "table-size is for balance maglev or source" \
 		cli route add bad port 30098 table-size 1009 $b || return 1
