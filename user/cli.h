@@ -75,5 +75,7 @@ int do_conntrack(int argc, char **argv);
 int do_prog(int argc, char **argv);
 int do_reload(int argc, char **argv);
 int do_policy(int argc, char **argv);
+int do_keepalived(int argc, char **argv);
+int do_vrrp(int argc, char **argv);
 
 #endif

@@ -21,7 +21,7 @@ static int do_help(int argc, char **argv)
 		"       %s reload\n"
 		"\n"
 		"       OBJECT := { config | daemon | route | backend | policy | stats |\n"
-		"                   conntrack | prog }\n"
+		"                   conntrack | prog | keepalived | vrrp }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -v|--verbose |\n"
 		"                    --bpffs DIR }\n"
 		"\n"
@@ -51,6 +51,8 @@ static const struct pt_cmd objects[] = {
 	{ "conntrack", do_conntrack },
 	{ "prog", do_prog },
 	{ "reload", do_reload },
+	{ "keepalived", do_keepalived },
+	{ "vrrp", do_vrrp },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ 0 }
