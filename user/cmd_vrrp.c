@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -156,54 +155,27 @@ static int do_notify(int argc, char **argv)
 
 static int do_show(int argc, char **argv)
 {
-	json_t *list = json_array();
-	struct timespec now;
-	unsigned int role;
+	json_t *o;
 	int fd;
 
-	if (cli_no_more(argc, argv, "vrrp show")) {
-		json_decref(list);
+	if (cli_no_more(argc, argv, "vrrp show"))
 		return 1;
-	}
 	fd = open_pinned(PORTIER_MAP_VRRP, sizeof(struct portier_vrrp));
 	if (fd < 0) {
-		json_decref(list);
 		p_err("vrrp show: cannot open %s/%s: %s", cli_pin_dir(), PORTIER_MAP_VRRP,
 		      fd == -ENOENT ? "no portier data plane is pinned there; start 'portier "
 		      "daemon', or give its --bpffs DIR" : strerror(-fd));
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (unsigned int id = 1; id < PORTIER_VRRP_IDS; id++) {
-		struct portier_vrrp v;
-		__u64 t = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
-
-		if (pt_vrrp_read(fd, id, &v) || v.role == PORTIER_VRRP_UNKNOWN)
-			continue;
-		json_array_append_new(list, json_pack("{s:i, s:s, s:i, s:I, s:I, s:b}", "vrid",
-			(int)id, "role", pt_vrrp_role_name(v.role), "priority", (int)v.priority,
-			"since_ms", (json_int_t)((t - v.since_ns) / 1000000), "changes",
-			(json_int_t)v.changes, "inferred", (bool)v.inferred));
-	}
-	role = pt_vrrp_host_role(fd, NULL, 0);
+	o = pt_vrrp_json(fd);
 	close(fd);
 	if (pt_g.json)
-		return pt_json_print(json_pack("{s:s, s:o}", "role", pt_vrrp_role_name(role),
-					       "instances", list));
-	printf("role %s\n", pt_vrrp_role_name(role));
-	for (size_t i = 0; i < json_array_size(list); i++) {
-		json_t *o = json_array_get(list, i);
-
-		printf("vrid %lld: %s, priority %lld, for %.1fs, %lld changes%s\n",
-		       json_integer_value(json_object_get(o, "vrid")),
-		       json_string_value(json_object_get(o, "role")),
-		       json_integer_value(json_object_get(o, "priority")),
-		       json_integer_value(json_object_get(o, "since_ms")) / 1000.0,
-		       json_integer_value(json_object_get(o, "changes")),
-		       json_is_true(json_object_get(o, "inferred")) ?
-		       " (inferred from the VIP by the daemon)" : "");
-	}
-	json_decref(list);
+		return pt_json_print(o);
+	if (!json_array_size(json_object_get(o, "instances")))
+		printf("vrrp: no role recorded (no notify from keepalived, no VIP in the "
+		       "daemon's inventory)\n");
+	pt_vrrp_print(o, "");
+	json_decref(o);
 	return 0;
 }
 
