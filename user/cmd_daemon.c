@@ -125,8 +125,8 @@ static int do_help(int argc, char **argv)
 		"  -i, --inventory PATH  the Ansible inventory, a file or a directory\n"
 		"  --host NAME           the inventory host whose routes to load\n"
 		"                        (default: the short hostname)\n"
-		"  --input IF            the client-side NIC (default: the host's\n"
-		"                        input_interface in the inventory)\n"
+		"  --input IF            the client-side NIC (default, or if IF is \"\":\n"
+		"                        the host's input_interface in the inventory)\n"
 		"  --output IF           the backend-side NIC; its IPv4 address is the\n"
 		"                        SNAT source (default: output_interface)\n"
 		"  --nat snat|dnat       force the NAT mode of every route (default: as\n"
@@ -238,11 +238,11 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		case O_HOST:
 			a->host = optarg;
 			break;
-		case O_INPUT:
-			a->input = optarg;
+		case O_INPUT:	/* "" (an empty unit setting): the inventory's */
+			a->input = *optarg ? optarg : NULL;
 			break;
 		case O_OUTPUT:
-			a->output = optarg;
+			a->output = *optarg ? optarg : NULL;
 			break;
 		case O_NAT:
 			if (!strcmp(optarg, "snat")) {
