@@ -108,12 +108,14 @@ static int do_notify(int argc, char **argv)
 		      argv[0]);
 		return 1;
 	}
-	if (!pt_parse_uint(argv[1], 1, PORTIER_VRRP_IDS - 1, &vrid) ||
-	    (argc == 3 && !pt_parse_uint(argv[2], 1, 255, &prio))) {
-		p_err("vrrp notify: '%s' is not a %s from 1 to 255", argc == 3 &&
-		      pt_parse_uint(argv[1], 1, 255, &vrid) ? argv[2] : argv[1],
-		      argc == 3 && pt_parse_uint(argv[1], 1, 255, &vrid) ? "priority" :
-		      "virtual_router_id");
+	if (!pt_parse_uint(argv[1], 1, PORTIER_VRRP_IDS - 1, &vrid)) {
+		p_err("vrrp notify: '%s' is not a virtual_router_id; give a number from 1 to 255",
+		      argv[1]);
+		return 1;
+	}
+	if (argc == 3 && !pt_parse_uint(argv[2], 1, 255, &prio)) {
+		p_err("vrrp notify: '%s' is not a VRRP priority; give a number from 1 to 255",
+		      argv[2]);
 		return 1;
 	}
 	fd = open_pinned(PORTIER_MAP_VRRP, sizeof(struct portier_vrrp));

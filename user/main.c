@@ -52,9 +52,10 @@ static const struct pt_cmd objects[] = {
 	{ "prog", do_prog },
 	{ "reload", do_reload },
 	{ "keepalived", do_keepalived },
-	{ "vrrp", do_vrrp },
 	{ "help", do_help },
 	{ "version", do_version },
+	/* after version: "portier v" stays "version", as before vrrp */
+	{ "vrrp", do_vrrp },
 	{ 0 }
 };
 

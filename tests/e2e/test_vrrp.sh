@@ -98,6 +98,14 @@ vrrp_role() {
 }
 vrrp_role_is() { [ "$(vrrp_role "$1")" = "$2" ]; }
 
+# vrrp_local_count G N: gateway G's data plane has N local addresses (what
+# "*" routes listen on: the input NIC's, the VIP while G holds it).
+vrrp_local_count() {
+	"$PORTIER" --bpffs "$E2E_TMP/bpffs/g$1" -j prog show 2>/dev/null | python3 -c 'import json, sys
+m = [m for m in json.load(sys.stdin)["maps"] if m["name"] == "portier_local"]
+sys.exit(0 if m and m[0]["entries"] == int(sys.argv[1]) else 1)' "$2"
+}
+
 # vrrp_has_vip G: the VIP is on gateway G's box-network.
 vrrp_has_vip() {
 	ns "$(vrrp_ns "$1")" ip -4 -o addr show dev box-network | grep -q " $VRRP_VIP/"
@@ -176,6 +184,7 @@ test_vrrp_failover() {
 	vrrp_wait "gateway-4 MASTER" vrrp_role_is 4 MASTER >/dev/null || { vrrp_logs; return 1; }
 	vrrp_wait "gateway-5 BACKUP" vrrp_role_is 5 BACKUP >/dev/null || { vrrp_logs; return 1; }
 	vrrp_lacks_vip 5
+	vrrp_local_count 5 1
 	vrrp_reach 4
 	# The role in prog show and stats show too, and the daemon logged it.
 	"$PORTIER" --bpffs "$E2E_TMP/bpffs/g4" prog show | grep -q '^vrrp: MASTER'
@@ -193,6 +202,10 @@ test_vrrp_failover() {
 	ms=$(vrrp_wait "gateway-5 MASTER" vrrp_role_is 5 MASTER) || { vrrp_logs; return 1; }
 	echo "e2e: failover: gateway-5's daemon says MASTER ${ms} ms after the VIP came" >&2
 	grep -q 'vrrp: vrid 5 on box-network: BACKUP -> MASTER' "$E2E_TMP/daemon-5.log"
+	# "*" routes serve the VIP at once: the notify made the daemon read the
+	# NIC's addresses again (its tick is 5 s; 5 tries take well under 1 s).
+	VRRP_WAIT_STEPS=5 vrrp_wait "the VIP among gateway-5's local addresses" \
+		vrrp_local_count 5 2 >/dev/null || { vrrp_logs; return 1; }
 	vrrp_wait "the client reaching the VIP on gateway-5" vrrp_reach 5 >/dev/null
 
 	# gateway-4 comes back: links up, keepalived again; priority 200
@@ -206,6 +219,8 @@ test_vrrp_failover() {
 	echo "e2e: failback: the VIP back on gateway-4 in ${ms} ms" >&2
 	vrrp_wait "gateway-4 MASTER" vrrp_role_is 4 MASTER >/dev/null || { vrrp_logs; return 1; }
 	vrrp_wait "gateway-5 BACKUP" vrrp_role_is 5 BACKUP >/dev/null || { vrrp_logs; return 1; }
+	VRRP_WAIT_STEPS=5 vrrp_wait "the VIP out of gateway-5's local addresses" \
+		vrrp_local_count 5 1 >/dev/null || { vrrp_logs; return 1; }
 	vrrp_wait "the client reaching the VIP on gateway-4" vrrp_reach 4 >/dev/null
 	# The changes were counted: gateway-5 went BACKUP, MASTER, BACKUP.
 	"$PORTIER" --bpffs "$E2E_TMP/bpffs/g5" -j vrrp show >"$E2E_TMP/g5-vrrp.json"
