@@ -803,7 +803,15 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
 
 	if (!in || !out) {
-		p_err("no interface '%s'; check --input and --output", !in ? a->input : a->output);
+		const char *nic = !in ? a->input : a->output;
+		bool inv = nic == (!in ? a->inv_input : a->inv_output);
+
+		if (inv)
+			p_err("no interface '%s' (the inventory's %s of host %s); name the NIC "
+			      "there, or give --%s IF", nic, !in ? PT_VAR_INPUT_IF : PT_VAR_OUTPUT_IF,
+			      a->host, !in ? "input" : "output");
+		else
+			p_err("no interface '%s'; check --input and --output", nic);
 		return NULL;
 	}
 	pt_dp_config_defaults(&cfg);

@@ -229,3 +229,31 @@ i = json.load(open(sys.argv[1]))["instances"][0]
 sys.exit(0 if i["vrid"] == 5 and i["changes"] >= 3 and not i["inferred"] else 1)' \
 		"$E2E_TMP/g5-vrrp.json" || { cat "$E2E_TMP/g5-vrrp.json" >&2; return 1; }
 }
+
+# The NICs: from the inventory when --input/--output are not given (or are
+# empty, as an empty PORTIER_INPUT in /etc/default/portier gives); a clear
+# error when neither says. Nothing is loaded in either failing case.
+test_vrrp_daemon_nics_from_inventory() {
+	local out
+	# The seed's kube pool has no input_interface: the options are needed.
+	if out=$("$PORTIER" daemon -i "$ROOT_DIR/tests/fixtures/seed" --host gateway-1 \
+		--bpffs "$PIN_DIR" 2>&1); then
+		e2e_log "the daemon started without NICs"
+		return 1
+	fi
+	echo "$out" | grep -q "no input (client-side) NIC for host gateway-1: give --input IF, or input_interface: IF in the inventory"
+	if out=$("$PORTIER" daemon -i "$ROOT_DIR/tests/fixtures/seed" --host gateway-1 \
+		--input "" --output out0 --bpffs "$PIN_DIR" 2>&1); then
+		return 1
+	fi
+	echo "$out" | grep -q "no input (client-side) NIC"
+	# The nat pool names them; the daemon takes them (and says which are
+	# missing on this machine: the namespace has no box-network).
+	ip netns add "$NS_GW"
+	if out=$(ns "$NS_GW" "$PORTIER" daemon -i "$ROOT_DIR/tests/fixtures/inv-nat-pool" \
+		--host gateway-5 --bpffs "$PIN_DIR" 2>&1); then
+		return 1
+	fi
+	echo "$out" | grep -q "no interface 'box-network' (the inventory's input_interface of host gateway-5); name the NIC there, or give --input IF"
+	[ ! -e "$PIN_DIR/portier_vrrp" ]
+}

@@ -349,6 +349,45 @@ static void test_render(void **state)
 	done(&r);
 }
 
+/* Values may be templates, as everywhere in the inventory; a host_vars-like
+ * inline part per host; the seed's interfaces from group all. */
+static void test_templates(void **state)
+{
+	static const char text[] =
+		"all:\n"
+		"  vars:\n"
+		"    box_vip: 192.168.1.254\n"
+		"    vrids: {box: 5}\n"
+		"    input_interface: box-network\n"
+		"  children:\n"
+		"    nat:\n"
+		"      vars:\n"
+		"        vips:\n"
+		"          box-network: {virtual_router_id: \"{{ vrids.box }}\", vip: \"{{ box_vip }}\"}\n"
+		"      hosts:\n"
+		"        g4: {box-network: {priority: \"{{ prio }}\", state: MASTER}, prio: 200}\n"
+		"        g5: {box-network: {priority: 100, state: BACKUP}}\n";
+	struct pt_diags d = { 0 };
+	struct pt_inventory *inv = pt_inventory_parse("inv.yml", text, strlen(text), &d);
+	struct pt_pool *p;
+	char a[INET_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(d.n_errors, 0);
+	p = pt_pool_build(inv, "g4", &d);
+	for (size_t i = 0; i < d.n; i++)
+		fail_msg("unexpected diagnostic: %s", d.v[i].msg);
+	assert_int_equal(p->n_vips, 1);
+	assert_int_equal(p->vips[0].vrid, 5);
+	assert_int_equal(p->vips[0].priority, 200);
+	assert_string_equal(pt_addr_str(&p->vips[0].addr, a, sizeof(a)), "192.168.1.254");
+	assert_string_equal(p->input, "box-network");
+	assert_null(p->output);
+	pt_pool_free(p);
+	pt_inventory_free(inv);
+	pt_diags_free(&d);
+}
+
 static void test_role_names(void **state)
 {
 	unsigned int role;
@@ -379,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_interfaces),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_role_names),
 	};
 
