@@ -173,6 +173,15 @@ struct {
 	__type(value, struct portier_state);
 } portier_state SEC(".maps");
 
+/* VRRP roles. Key __u32 virtual_router_id, value struct portier_vrrp;
+ * written and read by userspace only ("portier vrrp notify", the daemon). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_VRRP_IDS);
+	__type(key, __u32);
+	__type(value, struct portier_vrrp);
+} portier_vrrp SEC(".maps");
+
 /* Last health check of each backend. Key __u32 backend id, value struct
  * portier_health; written by the daemon, read by the CLI; the program never
  * touches it (pinned so that "portier backend show" sees the daemon's

@@ -69,6 +69,8 @@
 #define PORTIER_MAP_RATE		"portier_rate"
 #define PORTIER_MAP_ROUTE_REFUSED	"portier_route_refused"
 #define PORTIER_MAP_ICMP_RL		"portier_icmp_rl"	/* the program's: not pinned */
+/* The VRRP role keepalived gave this host, per virtual router (user/vrrp.h). */
+#define PORTIER_MAP_VRRP		"portier_vrrp"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -265,6 +267,32 @@ struct portier_state {
 	__u32 reloads;		/* reload requests the daemon has handled */
 	__s32 reload_status;	/* last reload: 0 applied, else -errno */
 	__u32 reload_half;	/* 1: it failed after it began writing the maps */
+};
+
+/* ---- VRRP roles (portier_vrrp: array by virtual_router_id, userspace) --- */
+
+/* The role of struct portier_vrrp, as keepalived's notify scripts say it. */
+#define PORTIER_VRRP_UNKNOWN	0	/* never told (no notify since the pins) */
+#define PORTIER_VRRP_BACKUP	1
+#define PORTIER_VRRP_MASTER	2	/* holds the VIP */
+#define PORTIER_VRRP_FAULT	3
+#define PORTIER_VRRP_STOP	4	/* keepalived stopped the instance */
+#define PORTIER_VRRP_ROLES	5
+
+#define PORTIER_VRRP_IDS	256	/* virtual_router_id 1..255 (0 unused) */
+
+/* The role of one VRRP instance (key: its virtual_router_id), written by
+ * "portier vrrp notify" (run by keepalived) and by the daemon when it
+ * starts without one (then inferred from the VIP being on the NIC); read
+ * by the daemon (flow replication: the MASTER sends, the BACKUP receives),
+ * prog show, stats show and the metrics. The program never touches it. */
+struct portier_vrrp {
+	__u32 role;		/* PORTIER_VRRP_* */
+	__u32 priority;		/* as notified, 0 if not said */
+	__u64 since_ns;		/* CLOCK_MONOTONIC of the last change */
+	__u64 changes;		/* role changes written */
+	__u32 inferred;		/* 1: the daemon inferred it, keepalived never said */
+	__u32 pad;
 };
 
 /* ---- health checks (portier_health: array by backend id, the daemon) ---- */

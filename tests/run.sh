@@ -80,6 +80,8 @@ for level in "${levels[@]}"; do
 		run_suite tests/unit/docs-agree.sh
 		# the systemd unit, /etc/default/portier, the Ansible role
 		run_suite tests/unit/packaging.sh
+		# keepalived.conf as rendered, checked by keepalived -t (root)
+		run_suite tests/unit/keepalived-render.sh
 		;;
 	prog)
 		need_root prog || continue

@@ -75,6 +75,8 @@ int do_conntrack(int argc, char **argv);
 int do_prog(int argc, char **argv);
 int do_reload(int argc, char **argv);
 int do_policy(int argc, char **argv);
+int do_keepalived(int argc, char **argv);
+int do_vrrp(int argc, char **argv);
 /* "route lookup" and "config lookup" (cmd_lookup.c). */
 int pt_route_lookup(int argc, char **argv);
 int pt_config_lookup(int argc, char **argv);

@@ -18,9 +18,11 @@
 #include "cli.h"
 #include "diag.h"
 #include "inventory.h"
+#include "keepalived.h"
 #include "policy.h"
 #include "routes.h"
 #include "util.h"
+#include "vips.h"
 
 /* One formatted diagnostic line. */
 #define DIAG_BUF 2048
@@ -48,7 +50,9 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  check  read the Ansible inventory, build the routes of host NAME,\n"
 		"         print them with every warning and error; exit 1 on errors.\n"
-		"         With -j: {\"host\", \"routes\", \"warnings\", \"errors\"}.\n"
+		"         With -j: {\"host\", \"pool\", \"routes\", \"nat_pool\",\n"
+		"         \"warnings\", \"errors\"}; nat_pool holds the host's\n"
+		"         input/output_interface and vips (keepalived's VIPs).\n"
 		"         A backend is (local) when it is host NAME or has NAME's\n"
 		"         inventory address; unlike the daemon, check does not look at\n"
 		"         this machine's interfaces, so it may run off the gateway.\n"
@@ -170,7 +174,8 @@ static json_t *diag_json(const struct pt_diag *g)
 	return o;
 }
 
-static int print_json(const char *host, const struct pt_routeset *rs, const struct pt_diags *d)
+static int print_json(const char *host, const struct pt_routeset *rs, const struct pt_pool *p,
+		      const struct pt_diags *d)
 {
 	json_t *routes = json_array(), *warnings = json_array(), *errors = json_array();
 
@@ -179,10 +184,11 @@ static int print_json(const char *host, const struct pt_routeset *rs, const stru
 	for (size_t i = 0; i < d->n; i++)
 		json_array_append_new(d->v[i].sev == PT_ERROR ? errors : warnings,
 				      diag_json(&d->v[i]));
-	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o, s:o}", "host", host,
+	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "host", host,
 				       "pool", policy_json(json_object(), rs ? &rs->pool_policy :
 							   &(struct pt_policy){ 0 }),
-				       "routes", routes, "warnings", warnings, "errors", errors));
+				       "routes", routes, "nat_pool", pt_pool_json(p),
+				       "warnings", warnings, "errors", errors));
 }
 
 static void print_diags(const struct pt_diags *d)
@@ -320,6 +326,7 @@ static int do_check(int argc, char **argv)
 	struct pt_diags d = { 0 };
 	struct pt_inventory *inv = NULL;
 	struct pt_routeset *rs = NULL;
+	struct pt_pool *pool = NULL;
 	char hostname[PT_HOSTNAME_BUF];
 	const char *host;
 	int ret = 1;
@@ -343,14 +350,17 @@ static int do_check(int argc, char **argv)
 		struct pt_build_opts opts = { .host = host };
 
 		rs = pt_routes_build(inv, &opts, &d);
+		pool = pt_pool_build(inv, host, &d);
 	}
 	if (pt_g.json) {
-		print_json(host, rs, &d);
+		print_json(host, rs, pool, &d);
 	} else {
 		print_diags(&d);
 		/* What was understood, unless nothing was. */
 		if (rs && (rs->n_routes || !d.n_errors))
 			print_table(rs);
+		if (rs && (rs->n_routes || !d.n_errors))
+			pt_pool_print(pool, stdout);
 		if (d.n_errors)
 			fprintf(stderr,
 				"%s: %zu error%s, %zu warning%s; nothing would be applied\n",
@@ -362,6 +372,7 @@ static int do_check(int argc, char **argv)
 	ret = inv && rs && !d.n_errors ? 0 : 1;
 	if (rs)
 		pt_routeset_free(rs);
+	pt_pool_free(pool);
 	if (inv)
 		pt_inventory_free(inv);
 	pt_diags_free(&d);

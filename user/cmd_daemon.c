@@ -9,6 +9,8 @@
  *                   name or listen key; the result goes to portier_state
  *                   for "portier reload"
  *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
+ *   SIGUSR1         "portier vrrp notify" wrote a VRRP role: read the roles,
+ *                   re-read the local addresses (a VIP came or went)
  *   timer           refresh local addresses, expire idle flows, follow
  *                   the NICs' MTUs (the MSS of cookie SYN-ACKs)
  * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
@@ -48,6 +50,8 @@
 #include "routes.h"
 #include "syn_mss.h"
 #include "util.h"
+#include "vips.h"
+#include "vrrp.h"
 
 #define DIAG_BUF	2048	/* one formatted diagnostic */
 #define TICK_SECONDS	5	/* period of local-address refresh and GC */
@@ -60,8 +64,11 @@
 struct daemon_args {
 	const char *inventory;		/* -i PATH */
 	const char *host;		/* --host NAME, NULL = short hostname */
-	const char *input;		/* --input IF (client side) */
-	const char *output;		/* --output IF (backend side) */
+	const char *input;		/* --input IF (client side), else the
+					 * inventory's input_interface */
+	const char *output;		/* --output IF (backend side), else its
+					 * output_interface */
+	char *inv_input, *inv_output;	/* those from the inventory (owned) */
 	const char *bpffs;		/* --bpffs DIR: pin directory */
 	const char *metrics;		/* --metrics ADDR:PORT, NULL = none */
 	struct pt_metrics_limits mlim;	/* --metrics-max-conns, --metrics-per-addr,
@@ -98,7 +105,7 @@ static int do_help(int argc, char **argv)
 	if (pt_help_json(argc, argv))
 		return 0;
 	fprintf(stderr,
-		"Usage: %1$s daemon -i PATH [--host NAME] --input IF --output IF\n"
+		"Usage: %1$s daemon -i PATH [--host NAME] [--input IF] [--output IF]\n"
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
 		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
 		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
@@ -118,9 +125,10 @@ static int do_help(int argc, char **argv)
 		"  -i, --inventory PATH  the Ansible inventory, a file or a directory\n"
 		"  --host NAME           the inventory host whose routes to load\n"
 		"                        (default: the short hostname)\n"
-		"  --input IF            the client-side NIC\n"
+		"  --input IF            the client-side NIC (default, or if IF is \"\":\n"
+		"                        the host's input_interface in the inventory)\n"
 		"  --output IF           the backend-side NIC; its IPv4 address is the\n"
-		"                        SNAT source\n"
+		"                        SNAT source (default: output_interface)\n"
 		"  --nat snat|dnat       force the NAT mode of every route (default: as\n"
 		"                        the route says, snat unless it sets nat: dnat)\n"
 		"  --bpffs DIR           pin directory (default %2$s)\n"
@@ -230,11 +238,11 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		case O_HOST:
 			a->host = optarg;
 			break;
-		case O_INPUT:
-			a->input = optarg;
+		case O_INPUT:	/* "" (an empty unit setting): the inventory's */
+			a->input = *optarg ? optarg : NULL;
 			break;
 		case O_OUTPUT:
-			a->output = optarg;
+			a->output = *optarg ? optarg : NULL;
 			break;
 		case O_NAT:
 			if (!strcmp(optarg, "snat")) {
@@ -338,9 +346,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		      pt_g.prog);
 		return -EINVAL;
 	}
-	if (!a->inventory || !a->input || !a->output) {
-		p_err("daemon needs -i PATH, --input IF and --output IF; try '%s daemon help'",
-		      pt_g.prog);
+	if (!a->inventory) {
+		p_err("daemon needs -i PATH; try '%s daemon help'", pt_g.prog);
 		return -EINVAL;
 	}
 	if (!a->host) {
@@ -361,9 +368,10 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 	return 0;
 }
 
-/* Read the inventory and build the routes; every diagnostic is logged.
- * Returns NULL if there were errors. */
-static struct pt_routeset *build_routes(const struct daemon_args *a)
+/* Read the inventory and build the routes, and the pool's NICs and VIPs
+ * into *pool (vips.h); every diagnostic is logged. Returns NULL if there
+ * were errors (then *pool is NULL too). */
+static struct pt_routeset *build_routes(const struct daemon_args *a, struct pt_pool **pool)
 {
 	struct pt_build_opts opts = { .host = a->host, .is_local = pt_host_has_addr };
 	struct pt_diags d = {};
@@ -371,9 +379,12 @@ static struct pt_routeset *build_routes(const struct daemon_args *a)
 	struct pt_routeset *rs = NULL;
 	char buf[DIAG_BUF];
 
+	*pool = NULL;
 	inv = pt_inventory_load(a->inventory, &d);
-	if (inv && !d.n_errors)
+	if (inv && !d.n_errors) {
 		rs = pt_routes_build(inv, &opts, &d);
+		*pool = pt_pool_build(inv, a->host, &d);
+	}
 	for (size_t i = 0; i < d.n; i++) {
 		pt_diag_format(&d.v[i], buf, sizeof(buf));
 		logmsg("%s", buf);
@@ -383,6 +394,10 @@ static struct pt_routeset *build_routes(const struct daemon_args *a)
 	if (rs && d.n_errors) {
 		pt_routeset_free(rs);
 		rs = NULL;
+	}
+	if (!rs) {
+		pt_pool_free(*pool);
+		*pool = NULL;
 	}
 	if (rs && a->nat >= 0)
 		for (size_t i = 0; i < rs->n_routes; i++)
@@ -460,9 +475,21 @@ static void log_warnings(struct pt_dataplane *dp)
 /* The connection log consumer; NULL if it could not start (logs off). */
 static struct pt_connlog *connlog;
 
-static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
+struct daemon_obs;
+static void vrrp_follow(struct daemon_obs *o, const struct pt_pool *pool);
+
+/* A NIC the inventory now names otherwise than the one in use. */
+static void nic_moved(const char *var, const char *now, const char *inv_now, const char *inv)
 {
-	struct pt_routeset *rs = build_routes(a);
+	if (inv && inv_now && strcmp(inv, inv_now))
+		logmsg("reload: %s is %s now, but the daemon runs on %s: restart it to move "
+		       "(NICs are not changed by a reload)", var, inv_now, now);
+}
+
+static void reload(struct pt_dataplane *dp, const struct daemon_args *a, struct daemon_obs *o)
+{
+	struct pt_pool *pool;
+	struct pt_routeset *rs = build_routes(a, &pool);
 	bool half = false;
 	int err = -EINVAL;
 
@@ -475,8 +502,12 @@ static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 		log_warnings(dp);
 		logmsg("reload: %zu routes applied", rs->n_routes);
 		pt_connlog_routes(connlog, rs);
+		nic_moved(PT_VAR_INPUT_IF, a->input, pool->input, a->inv_input);
+		nic_moved(PT_VAR_OUTPUT_IF, a->output, pool->output, a->inv_output);
+		vrrp_follow(o, pool);
 	}
 	pt_routeset_free(rs);
+	pt_pool_free(pool);
 	/* Tell "portier reload" (it waits for portier_state.reloads to move). */
 	if (pt_dp_reload_done(dp, err, half))
 		logmsg("reload: %s", pt_dp_last_error(dp));
@@ -542,6 +573,7 @@ struct daemon_obs {
 	bool publish_failed;			/* the last portier_health write
 						 * failed (said once) */
 	struct pt_bgp *bgp;			/* NULL without --bgp-include */
+	struct pt_vrrp_watch vrrp;		/* the roles of the pool's VIPs */
 };
 
 /* Announce by BGP what the data plane serves now (a change is logged, a
@@ -550,6 +582,33 @@ static void bgp_sync(struct daemon_obs *o)
 {
 	if (o->bgp && pt_bgp_update(o->bgp, o->dp))
 		logmsg("%s", pt_bgp_msg(o->bgp));
+}
+
+/* This host's VRRP role changed (w->host_role): a VIP came or went, so
+ * the "*" routes' local addresses are read again at once rather than at
+ * the next tick. Flow replication (issue 17) follows the role from here:
+ * the MASTER sends its flows, the BACKUP receives. */
+static void vrrp_role_changed(struct daemon_obs *o)
+{
+	if (pt_dp_refresh_local(o->dp))
+		logmsg("%s", pt_dp_last_error(o->dp));
+}
+
+/* Follow the VIPs of pool (after start and every reload). */
+static void vrrp_follow(struct daemon_obs *o, const struct pt_pool *pool)
+{
+	pt_vrrp_watch_init(&o->vrrp, bpf_map__fd(pt_dp_skel(o->dp)->maps.portier_vrrp), pool,
+			   logmsg);
+	vrrp_role_changed(o);
+}
+
+/* SIGUSR1 ("portier vrrp notify") or a tick: the roles again. On a signal
+ * the local addresses are read even if the host's role did not change (one
+ * of several VIPs moved). */
+static void vrrp_poll(struct daemon_obs *o, bool signalled)
+{
+	if (pt_vrrp_watch_poll(&o->vrrp, logmsg) || signalled)
+		vrrp_role_changed(o);
 }
 
 /* A backend changed state: log it, move it out of or into the rotation,
@@ -630,6 +689,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	pfd[2].fd = pt_connlog_fd(connlog);	/* connection log events */
@@ -659,6 +719,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 			tick(dp, a);
 			health_sync(obs);	/* routes added or removed at runtime */
 			bgp_sync(obs);
+			vrrp_poll(obs, false);	/* a notify whose signal was lost */
 		}
 		if (pfd[3].revents & POLLIN)
 			health_run(obs);
@@ -669,9 +730,11 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			logmsg("SIGHUP: reloading %s", a->inventory);
-			reload(dp, a);
+			reload(dp, a, obs);
 			health_sync(obs);
 			bgp_sync(obs);
+		} else if (si.ssi_signo == SIGUSR1) {
+			vrrp_poll(obs, true);
 		} else {
 			logmsg("%s: stopping", strsignal(si.ssi_signo));
 			break;
@@ -740,7 +803,15 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
 
 	if (!in || !out) {
-		p_err("no interface '%s'; check --input and --output", !in ? a->input : a->output);
+		const char *nic = !in ? a->input : a->output;
+		bool inv = nic == (!in ? a->inv_input : a->inv_output);
+
+		if (inv)
+			p_err("no interface '%s' (the inventory's %s of host %s); name the NIC "
+			      "there, or give --%s IF", nic, !in ? PT_VAR_INPUT_IF : PT_VAR_OUTPUT_IF,
+			      a->host, !in ? "input" : "output");
+		else
+			p_err("no interface '%s'; check --input and --output", nic);
 		return NULL;
 	}
 	pt_dp_config_defaults(&cfg);
@@ -793,6 +864,7 @@ static int do_run(int argc, char **argv)
 {
 	struct daemon_args a = {};
 	struct pt_routeset *rs;
+	struct pt_pool *pool;
 	struct pt_dataplane *dp;
 	struct daemon_obs obs = {};
 	struct pt_health_opts ho = { .cb = on_health, .result_cb = on_result, .cb_arg = &obs };
@@ -801,14 +873,30 @@ static int do_run(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a))
 		return 1;
-	rs = build_routes(&a);
+	rs = build_routes(&a, &pool);
 	if (!rs) {
 		p_err("%s: the inventory has errors (above); nothing loaded", a.inventory);
+		return 1;
+	}
+	/* The NICs: --input/--output, else the inventory's interfaces. */
+	if (!a.input && pool->input)
+		a.input = a.inv_input = xstrdup(pool->input);
+	if (!a.output && pool->output)
+		a.output = a.inv_output = xstrdup(pool->output);
+	if (!a.input || !a.output) {
+		p_err("no %s NIC for host %s: give --%s IF, or %s: IF in the inventory %s",
+		      !a.input ? "input (client-side)" : "output (backend-side)", a.host,
+		      !a.input ? "input" : "output", !a.input ? PT_VAR_INPUT_IF : PT_VAR_OUTPUT_IF,
+		      a.inventory);
+		pt_routeset_free(rs);
+		pt_pool_free(pool);
+		pt_pool_free(pool);
 		return 1;
 	}
 	if (pt_dp_prepare_pin_dir(a.bpffs)) {
 		p_err("%s", pt_dp_last_error(NULL));
 		pt_routeset_free(rs);
+		pt_pool_free(pool);
 		return 1;
 	}
 	/* One daemon per pin directory: the lock is on the directory itself. */
@@ -819,6 +907,7 @@ static int do_run(int argc, char **argv)
 		if (lock_fd >= 0)
 			close(lock_fd);
 		pt_routeset_free(rs);
+		pt_pool_free(pool);
 		return 1;
 	}
 	/* Block the signals before anything is attached: none is lost. */
@@ -826,6 +915,7 @@ static int do_run(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);	/* "portier vrrp notify" */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	/* Metrics before anything is attached: a bad address changes nothing. */
@@ -836,6 +926,7 @@ static int do_run(int argc, char **argv)
 		p_err("--metrics %s: cannot serve there (%s); expected a local ADDR:PORT",
 		      a.metrics, strerror(-err));
 		pt_routeset_free(rs);
+		pt_pool_free(pool);
 		close(lock_fd);
 		return 1;
 	}
@@ -847,12 +938,14 @@ static int do_run(int argc, char **argv)
 		if (dp)
 			pt_dp_close(dp);
 		pt_routeset_free(rs);
+		pt_pool_free(pool);
 		close(lock_fd);
 		return 1;
 	}
 	obs.dp = dp;
 	obs.flush_down = a.flush_down;
 	health_sync(&obs);
+	vrrp_follow(&obs, pool);
 	if (a.bgp.include && pt_bgp_new(&a.bgp, &obs.bgp))
 		logmsg("bgp: cannot set up --bgp-include %s: nothing is announced",
 		       a.bgp.include);
@@ -869,6 +962,7 @@ static int do_run(int argc, char **argv)
 		       strerror(-err));
 	pt_connlog_routes(connlog, rs);
 	pt_routeset_free(rs);
+	pt_pool_free(pool);
 
 	err = run_loop(dp, &a, &obs);
 	/* Withdrawn on every clean stop, --keep too: without a daemon nothing
@@ -901,6 +995,8 @@ static int do_run(int argc, char **argv)
 	}
 	pt_dp_close(dp);
 	close(lock_fd);
+	free(a.inv_input);
+	free(a.inv_output);
 	return err ? 1 : 0;
 }
 

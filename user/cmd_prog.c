@@ -25,6 +25,7 @@
 #include "ct_table.h"
 #include "dataplane.h"
 #include "util.h"
+#include "vrrp.h"
 
 #define TAG_HEX		(2 * BPF_TAG_SIZE + 1)
 
@@ -131,7 +132,7 @@ static int do_show(int argc, char **argv)
 	struct portier_state st;
 	struct pt_dataplane *dp;
 	struct portier *s;
-	json_t *ls = json_array(), *maps = json_array(), *o, *it;
+	json_t *ls = json_array(), *maps = json_array(), *o, *it, *vrrp;
 	size_t n, n_be = 0;
 	bool running;
 
@@ -166,11 +167,12 @@ static int do_show(int argc, char **argv)
 						 pt_ct_capacity(pt_dp_ct(dp))));
 	pt_dp_state(dp, &st);
 	running = pt_dp_daemon_running(cli_pin_dir());
+	vrrp = pt_vrrp_json(bpf_map__fd(s->maps.portier_vrrp));
 	pt_dp_close(dp);
-	o = json_pack("{s:s, s:b, s:i, s:I, s:i, s:o, s:o}", "pin_dir", cli_pin_dir(),
+	o = json_pack("{s:s, s:b, s:i, s:I, s:i, s:o, s:o, s:o}", "pin_dir", cli_pin_dir(),
 		      "daemon_running", running, "daemon_pid", running ? (int)st.daemon_pid : 0,
 		      "generation", (json_int_t)st.generation, "reloads", (int)st.reloads,
-		      "links", ls, "maps", maps);
+		      "links", ls, "maps", maps, "vrrp", vrrp);
 	if (pt_g.json)
 		return pt_json_print(o);
 	printf("pin directory %s\n", cli_pin_dir());
@@ -178,6 +180,7 @@ static int do_show(int argc, char **argv)
 		printf("daemon pid %u, %u reloads\n", st.daemon_pid, st.reloads);
 	else
 		printf("no daemon running (the data plane forwards on its own)\n");
+	pt_vrrp_print(vrrp, "");
 	json_array_foreach(ls, n, it) {
 		json_t *l = it;
 

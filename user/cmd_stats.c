@@ -22,6 +22,7 @@
 #include "metrics_collect.h"
 #include "syn_guard.h"
 #include "util.h"
+#include "vrrp.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -107,7 +108,7 @@ static int do_show(int argc, char **argv)
 {
 	struct pt_dp_route_view *v;
 	struct pt_dataplane *dp;
-	json_t *routes = json_array(), *reasons = json_array();
+	json_t *routes = json_array(), *reasons = json_array(), *vrrp;
 	uint64_t rc[PORTIER_R_MAX];
 	char ap[CLI_ADDRPORT_BUF];
 	char what[CLI_ADDRPORT_BUF + PORTIER_ROUTE_NAME_MAX + 32];	/* unreadable counters */
@@ -195,6 +196,7 @@ static int do_show(int argc, char **argv)
 		json_decref(reasons);
 		return 1;
 	}
+	vrrp = pt_vrrp_json(bpf_map__fd(pt_dp_skel(dp)->maps.portier_vrrp));
 	pt_dp_close(dp);
 	if (!pt_g.json)
 		printf("\n%-22s %-8s %14s\n", "REASON", "ACTION", "PACKETS");
@@ -213,7 +215,12 @@ static int do_show(int argc, char **argv)
 			       (unsigned long long)rc[r]);
 	}
 	if (pt_g.json)
-		return pt_json_print(json_pack("{s:o, s:o}", "routes", routes, "reasons", reasons));
+		return pt_json_print(json_pack("{s:o, s:o, s:o}", "routes", routes, "reasons",
+					       reasons, "vrrp", vrrp));
+	if (json_array_size(json_object_get(vrrp, "instances")))
+		printf("\n");
+	pt_vrrp_print(vrrp, "");
+	json_decref(vrrp);
 	json_decref(routes);
 	json_decref(reasons);
 	return 0;

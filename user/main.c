@@ -21,7 +21,7 @@ static int do_help(int argc, char **argv)
 		"       %s reload\n"
 		"\n"
 		"       OBJECT := { config | daemon | route | backend | policy | stats |\n"
-		"                   conntrack | prog }\n"
+		"                   conntrack | prog | keepalived | vrrp }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -v|--verbose |\n"
 		"                    --bpffs DIR }\n"
 		"\n"
@@ -51,8 +51,11 @@ static const struct pt_cmd objects[] = {
 	{ "conntrack", do_conntrack },
 	{ "prog", do_prog },
 	{ "reload", do_reload },
+	{ "keepalived", do_keepalived },
 	{ "help", do_help },
 	{ "version", do_version },
+	/* after version: "portier v" stays "version", as before vrrp */
+	{ "vrrp", do_vrrp },
 	{ 0 }
 };
 

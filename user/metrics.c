@@ -364,6 +364,29 @@ static void render_reasons(const struct pt_metrics_snapshot *s, FILE *f)
 	u64(f, s->reasons[PORTIER_R_FWD_REDIRECT]);
 }
 
+static void render_vrrp(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	char id[8];
+
+	if (!s->n_vrrp)
+		return;
+	head(f, "portier_vrrp_role", "gauge",
+	     "VRRP role keepalived gave this host, per virtual_router_id (portier vrrp notify): "
+	     "0 unknown, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.");
+	for (size_t i = 0; i < s->n_vrrp; i++) {
+		snprintf(id, sizeof(id), "%u", s->vrrp[i].vrid);
+		series(f, "portier_vrrp_role", NULL, NULL, "vrid", id);
+		u64(f, s->vrrp[i].role);
+	}
+	head(f, "portier_vrrp_role_changes_total", "counter",
+	     "VRRP role changes recorded per virtual_router_id since the data plane was pinned.");
+	for (size_t i = 0; i < s->n_vrrp; i++) {
+		snprintf(id, sizeof(id), "%u", s->vrrp[i].vrid);
+		series(f, "portier_vrrp_role_changes_total", NULL, NULL, "vrid", id);
+		u64(f, s->vrrp[i].changes);
+	}
+}
+
 int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 {
 	head(f, "portier_build_info", "gauge", "Always 1; the label says the portier version.");
@@ -374,6 +397,7 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	     "Inventory reloads (SIGHUP) applied since the daemon started.");
 	fputs("portier_reloads_total", f);
 	u64(f, s->reloads);
+	render_vrrp(s, f);
 	render_routes(s, f);
 	render_syn_guard(s, f);
 	render_backend_counters(s, f);

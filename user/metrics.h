@@ -61,6 +61,13 @@ struct pt_metrics_backend {
 	unsigned int http_status;		/* the last status read, 0 if none */
 };
 
+/* The VRRP role of one virtual router (portier_vrrp). */
+struct pt_metrics_vrrp {
+	unsigned int vrid;
+	unsigned int role;			/* PORTIER_VRRP_* */
+	uint64_t changes;
+};
+
 /* Everything one scrape shows. Arrays and strings are owned (see
  * pt_metrics_snapshot_clear). */
 struct pt_metrics_snapshot {
@@ -74,6 +81,8 @@ struct pt_metrics_snapshot {
 	uint64_t ct_entries;			/* conntrack entries in use */
 	uint64_t ct_capacity;			/* conntrack max entries */
 	uint64_t snat_ports_per_backend;	/* SNAT port range size */
+	struct pt_metrics_vrrp vrrp[PORTIER_VRRP_IDS];	/* instances with a role */
+	size_t n_vrrp;
 	/* The metrics server's own (set by the server, not by fill). */
 	uint64_t http_connections;		/* connections open now */
 	uint64_t http_deadline_closed;		/* shut down at the request deadline */

@@ -16,6 +16,7 @@
 #include "metrics_collect.h"
 #include "portier.skel.h"
 #include "util.h"
+#include "vrrp.h"
 
 #define NS_PER_SEC	1e9
 
@@ -75,6 +76,13 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		return -errno;
 	if (!pt_dp_state(dp, &st))
 		s->reloads = st.reloads;
+	for (unsigned int id = 1; id < PORTIER_VRRP_IDS; id++) {
+		struct portier_vrrp vr;
+
+		if (!pt_vrrp_read(bpf_map__fd(skel->maps.portier_vrrp), id, &vr) &&
+		    vr.role != PORTIER_VRRP_UNKNOWN)
+			s->vrrp[s->n_vrrp++] = (struct pt_metrics_vrrp){ id, vr.role, vr.changes };
+	}
 	err = pt_reasons_sum(skel->maps.portier_reasons, s->reasons);
 	n = pt_dp_view(dp, &v);
 	for (size_t r = 0; r < n; r++)

@@ -1495,7 +1495,9 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 
 	proxies = get(&b, b.vars, "proxies", NULL, &node, &err);
 	if (!proxies) {
-		if (!err)
+		/* A host of the nat-gateway-pool may have no routes at all: its
+		 * vips (user/vips.c) are its job. */
+		if (!err && !pt_val_get(b.vars, "vips"))
 			pt_error(d, &b.self->pos, NULL,
 				 "host '%s' has no 'proxies' variable; declare proxies (target "
 				 "and routes) in group_vars/<group>.yml of its group",

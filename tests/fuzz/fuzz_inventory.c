@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * fuzz_inventory.c - libFuzzer target: arbitrary bytes as an inventory file,
- * then, if it reads, the route model for each of its hosts and for a fixed
- * name. Name lookups go to a resolver that never touches the network.
+ * then, if it reads, the route model and the nat pool's settings (vips,
+ * rendered as keepalived.conf) for each of its hosts and for a fixed name. Name lookups go to a resolver that never touches the network.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,9 @@
 
 #include "diag.h"
 #include "inventory.h"
+#include "keepalived.h"
 #include "routes.h"
+#include "vips.h"
 
 /* Bound the work per input: hosts built for, and the fixed extra one. */
 #define FUZZ_MAX_HOSTS 16
@@ -64,7 +66,16 @@ static void build_for(const struct pt_inventory *inv, const char *host)
 	struct pt_diags d = { 0 };
 	struct pt_routeset *rs = pt_routes_build(inv, &o, &d);
 
+	struct pt_keepalived_opts ko = { .portier = "/usr/sbin/portier" };
+	struct pt_pool *p = pt_pool_build(inv, host, &d);
+	FILE *devnull = fopen("/dev/null", "w");
+
 	consume(rs, &d);
+	if (p && devnull && p->n_vips && pt_keepalived_render(p, &ko, devnull))
+		__builtin_trap();
+	if (devnull)
+		fclose(devnull);
+	pt_pool_free(p);
 	pt_routeset_free(rs);
 	pt_diags_free(&d);
 }

@@ -28,7 +28,7 @@ if [ ! -x "$PORTIER" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-for obj in config route backend policy stats conntrack prog; do
+for obj in config route backend policy stats conntrack prog keepalived vrrp; do
 	cmds=$("$PORTIER" "$obj" help 2>&1 |
 		sed -n "s/^ *\(Usage:\)\{0,1\} *[^ ]* $obj \([a-z]*\).*/\2/p" | sort -u)
 	[ -n "$cmds" ] || { echo "FAIL $obj: no Usage line in '$obj help'"; failed=$((failed + 1)); }
@@ -51,6 +51,13 @@ for k in $kws; do
 		failed=$((failed + 1))
 		echo "FAIL route add $k: not in the route:add list of $COMP"
 	fi
+done
+# every --option of "keepalived render"
+kopts=$("$PORTIER" keepalived help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u)
+[ -n "$kopts" ] || { echo "FAIL keepalived: no --option in 'keepalived help'"; failed=$((failed + 1)); }
+for o in $kopts; do
+	check "keepalived render $o" "$MAN" "${o//-/\\\\-}\\b"
+	check "keepalived render $o" "$COMP" "keepalived:render.*$o\\b"
 done
 opts=$("$PORTIER" daemon help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u)
 [ -n "$opts" ] || { echo "FAIL daemon: no --option in 'daemon help'"; failed=$((failed + 1)); }

@@ -591,6 +591,19 @@ found:
 	pt_inventory_free(inv);
 }
 
+/* The seed's nat-gateway-pool: the group's interfaces and vips, and each
+ * host's variable named after an interface (box-network: {priority, state}),
+ * a name with a dash that Ansible keeps as it is. */
+static void test_nat_pool_matches_ansible(void **state)
+{
+	struct pt_inventory *inv = load_and_compare("nat-pool");
+
+	(void)state;
+	assert_host_var(inv, "gateway-4", "input_interface", "box-network");
+	assert_host_var(inv, "gateway-5", "output_interface", "gateway-network");
+	pt_inventory_free(inv);
+}
+
 static void test_directory_inventory(void **state)
 {
 	struct pt_inventory *inv = load_and_compare("dir");
@@ -690,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_not_a_mapping),
 		cmocka_unit_test(test_precedence_matches_ansible),
 		cmocka_unit_test(test_replace_not_merge_and_positions),
+		cmocka_unit_test(test_nat_pool_matches_ansible),
 		cmocka_unit_test(test_directory_inventory),
 		cmocka_unit_test(test_directory_skips_with_warnings),
 		cmocka_unit_test(test_load_errors),

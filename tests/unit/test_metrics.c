@@ -41,6 +41,9 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 
 	s->version = "1.2.3";
 	s->reloads = 4;
+	s->vrrp[0] = (struct pt_metrics_vrrp){ .vrid = 5, .role = PORTIER_VRRP_MASTER, .changes = 3 };
+	s->vrrp[1] = (struct pt_metrics_vrrp){ .vrid = 6, .role = PORTIER_VRRP_BACKUP, .changes = 1 };
+	s->n_vrrp = 2;
 	r = pt_metrics_add_route(s, "pgadmin4");
 	r->flows = 10;
 	r->packets[PT_METRICS_DIR_IN] = 100;
@@ -128,6 +131,12 @@ static void test_render(void **state)
 		free(help);
 	}
 	has_line(t, "# TYPE portier_route_connections_total counter");
+	/* VRRP roles (portier vrrp notify): one series per instance. */
+	has_line(t, "# TYPE portier_vrrp_role gauge");
+	has_line(t, "portier_vrrp_role{vrid=\"5\"} 2");
+	has_line(t, "portier_vrrp_role{vrid=\"6\"} 1");
+	has_line(t, "# TYPE portier_vrrp_role_changes_total counter");
+	has_line(t, "portier_vrrp_role_changes_total{vrid=\"5\"} 3");
 	has_line(t, "# TYPE portier_backend_up gauge");
 	has_line(t, "portier_build_info{version=\"1.2.3\"} 1");
 	has_line(t, "portier_reloads_total 4");
