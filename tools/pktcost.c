@@ -90,6 +90,7 @@ static const enum pt_balance bal_balance[BAL_MAX] = {
 	PT_BALANCE_ROUNDROBIN, PT_BALANCE_MAGLEV, PT_BALANCE_SOURCE,
 };
 static const uint16_t bal_port[BAL_MAX] = { 30081, 30082, 30083 };
+static uint32_t bal_size;	/* maglev and source tables' slots */
 #define GOAL_BAL_EST	1.1		/* established, x roundrobin's */
 #define GOAL_BAL_NEW	1.2		/* new flow, x roundrobin's */
 /* The routes of a balance share each backend address:port, and the data
@@ -230,7 +231,11 @@ static int routes_balance(struct pt_routeset *rs)
 	static struct pt_route r[BAL_MAX * TN_N_BE];
 	static struct pt_backend be[BAL_MAX][TN_N_BE];
 	static char names[BAL_MAX * TN_N_BE][24];
+	/* PKTCOST_MAGLEV_SIZE: another table size (a prime), to tell the
+	 * table's cache misses from the lookup's instructions. */
+	const char *size = getenv("PKTCOST_MAGLEV_SIZE");
 
+	bal_size = size ? (uint32_t)strtoul(size, NULL, 10) : PT_MAGLEV_SIZE_DEFAULT;
 	*rs = (struct pt_routeset){ .host = (char *)"gw", .routes = r,
 				    .n_routes = BAL_MAX * TN_N_BE };
 	for (int b = 0; b < BAL_MAX; b++) {
@@ -245,8 +250,7 @@ static int routes_balance(struct pt_routeset *rs)
 			x->mode = (char *)"tcp";
 			x->proto = IPPROTO_TCP;
 			x->balance = bal_balance[b];
-			x->table_size = bal_balance[b] == PT_BALANCE_ROUNDROBIN ?
-					0 : PT_MAGLEV_SIZE_DEFAULT;
+			x->table_size = bal_balance[b] == PT_BALANCE_ROUNDROBIN ? 0 : bal_size;
 			x->syn_cookies = PT_SYN_COOKIES_OFF;
 			x->nat = PT_NAT_SNAT;
 			x->addr = be[b][k].addr;
@@ -743,8 +747,7 @@ static int main_balance(int runs)
 	}
 	printf("per-packet cost by balance: BPF_PROG_TEST_RUN, %d packets per run, median of "
 	       "%d runs;\n%d snat routes a balance, each with the same %d backends; maglev and "
-	       "source tables of %u slots\n", PACKETS, runs, TN_N_BE, TN_N_BE,
-	       PT_MAGLEV_SIZE_DEFAULT);
+	       "source tables of %u slots\n", PACKETS, runs, TN_N_BE, TN_N_BE, bal_size);
 	printf("%-17s %-11s %8s %8s %13s %6s  %s\n", "class", "balance", "ns/pkt", "x rr",
 	       "runs' x rr", "goal", "verdict");
 	for (int k = 0; k < BK_MAX; k++) {
