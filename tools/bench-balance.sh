@@ -17,12 +17,12 @@
 # its block of docs/benchmarks.md (between the markers of BALANCE_MARK,
 # written whenever the section ran).
 #
-# env: BALANCE_RUNS (7): pktcost balance's runs; BALANCE_SMALL (1009): the
+# env: BALANCE_RUNS (9): pktcost balance's runs; BALANCE_SMALL (1009): the
 # table size of a second pktcost balance run, for context (what the default
 # table's cache misses cost; "" to skip it); TABLE_ROUTES (1000) and
 # TABLE_RUNS (3): tablecost's.
 
-BALANCE_RUNS=${BALANCE_RUNS:-7}
+BALANCE_RUNS=${BALANCE_RUNS:-9}
 BALANCE_SMALL=${BALANCE_SMALL-1009}
 TABLE_ROUTES=${TABLE_ROUTES:-1000}
 TABLE_RUNS=${TABLE_RUNS:-3}
