@@ -95,6 +95,11 @@ $(BUILD)/pktcost: tools/pktcost.c $(LIB_OBJS) $(TEST_HELPERS) $(TEST_HEADERS) | 
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib $< $(TEST_HELPERS) $(LIB_OBJS) $(LIBS) -o $@
 
+# Time to build and load the Maglev tables of many routes (root).
+$(BUILD)/tablecost: tools/tablecost.c $(LIB_OBJS) | $(BUILD)
+	$(msg) CC $@
+	$(Q)$(CC) $(USER_CFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
+
 # Fills the pinned connection table from userspace (tests/e2e/test_cli.sh).
 $(BUILD)/ctfill: tools/ctfill.c $(LIB_OBJS) | $(BUILD)
 	$(msg) CC $@
@@ -106,7 +111,7 @@ $(BUILD)/trafgen: tools/trafgen.c bpf/trafgen.h $(SKELS) | $(BUILD)
 	$(Q)$(CC) $(USER_CFLAGS) -Ibpf $< $(LIBS) -o $@
 
 tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS) $(BUILD)/pktcost $(BUILD)/trafgen \
-	$(BUILD)/ctfill
+	$(BUILD)/ctfill $(BUILD)/tablecost
 
 # The whole suite: unit, BPF program and end-to-end tests; ends with
 # "N passed, N failed".

@@ -274,8 +274,9 @@ struct {
 /* Maglev tables (balance maglev and source). Outer: array of maps by __u32
  * route id; inner: one array per such route of the route's table_size
  * slots, two a struct portier_maglev_pair (user/maglev.h builds it). Written by
- * userspace: a route's table is created with the route, and replaced whole
- * (one outer update) when its active backends change; other routes have
+ * userspace: a route's table is created with the route, and rewritten in
+ * place (a new inner map when its size changes) when its active backends
+ * change (user/dp_maglev.c); other routes have
  * none, so only the routes that hash pay for a table. BPF_F_INNER_MAP lets
  * the inner maps differ in size. */
 struct portier_maglev_inner {

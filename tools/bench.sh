@@ -17,17 +17,28 @@
 #      reload with one changed;
 #   5. flood: spoofed-source SYN flood on one core (portier's XDP SYN
 #      cookies vs nftables SYNPROXY with syncookies), SYN-ACKs answered, and
-#      established UDP flows on the other core with and without it.
+#      established UDP flows on the other core with and without it;
+#   6. balance: per-packet cost of maglev and source routes against
+#      roundrobin (tools/pktcost balance), and the time to build and load
+#      the tables of 1,000 maglev routes (tools/tablecost);
+#      tools/bench-balance.sh.
 # Prints the tables; writes sections 1-4 with the run's details into
 # docs/benchmarks.md between the BEGIN/END markers of DOC_MARK, section 5
-# between those of FLOOD_MARK (each appended if its markers are missing).
+# between those of FLOOD_MARK, section 6 between those of BALANCE_MARK
+# (each appended if its markers are missing).
+#
+# One section alone: SECTIONS=balance (make bench SECTIONS=balance, or
+# BUILD=build SECTIONS=balance tools/bench.sh), or any list of the names.
 #
 #   BUILD=build tools/bench.sh     env: REPS (3), SECS (2), WRK_SECS (3),
-#                                  SECTIONS ("rate tcp cost scale flood"),
+#                                  SECTIONS ("rate tcp cost scale flood
+#                                  balance"),
 #                                  BENCH_DOC (file to write, "" for none;
 #                                  default: docs/benchmarks.md; sections 1-4
 #                                  only when all four ran, flood whenever it
-#                                  ran), SCALE_CT (3000000: table of the
+#                                  ran, balance whenever it ran;
+#                                  BALANCE_RUNS, TABLE_ROUTES, TABLE_RUNS:
+#                                  tools/bench-balance.sh), SCALE_CT (3000000: table of the
 #                                  scale runs), FLOOD_CPU (0) and EST_CPU (1):
 #                                  the flood's and the established flows' cores
 #
@@ -43,7 +54,7 @@ BUILD=${BUILD:-build}
 REPS=${REPS:-3}
 SECS=${SECS:-2}
 WRK_SECS=${WRK_SECS:-3}
-SECTIONS=${SECTIONS:-rate tcp cost scale flood}
+SECTIONS=${SECTIONS:-rate tcp cost scale flood balance}
 TRAFGEN=$ROOT/$BUILD/trafgen
 PKTCOST=$ROOT/$BUILD/pktcost
 export PORTIER_BIN=$ROOT/$BUILD/portier
@@ -652,6 +663,11 @@ reload_one() {
 # shellcheck source=./bench-flood.sh
 source "$ROOT/tools/bench-flood.sh"
 
+# ---- 6. balance: tools/bench-balance.sh ------------------------------------------
+
+# shellcheck source=./bench-balance.sh
+source "$ROOT/tools/bench-balance.sh"
+
 # ---- report -----------------------------------------------------------------------
 
 fmt_m() { awk -v v="$(med "$1")" 'BEGIN { if (v == "nan") print "-"; else printf "%.2f", v / 1e6 }'; }
@@ -764,7 +780,7 @@ for s in $SECTIONS; do
 	section_"$s"
 done
 ELAPSED=$(($(date +%s) - T_START))
-# The main table covers sections 1-4; the flood section has its own.
+# The main table covers sections 1-4; the flood and balance sections have their own.
 MAIN_ANY=""
 MAIN_ALL=1
 for s in rate tcp cost scale; do
@@ -772,8 +788,10 @@ for s in rate tcp cost scale; do
 done
 TABLE=""
 FLOOD_TABLE=""
+BALANCE_TABLE=""
 [ -z "$MAIN_ANY" ] || { TABLE=$(report); echo "$TABLE"; }
 [ -z "$FLOOD_RAN" ] || { FLOOD_TABLE=$(report_flood); echo "$FLOOD_TABLE"; }
+[ -z "$BALANCE_RAN" ] || { BALANCE_TABLE=$(report_balance); echo "$BALANCE_TABLE"; }
 echo "bench: finished in ${ELAPSED}s"
 
 # A partial run would blank the other sections' figures: the main block is
@@ -903,4 +921,9 @@ if [ -n "$FLOOD_RAN" ]; then
 	doc_flood_section >"$DOC.section.$$"
 	doc_replace "$FLOOD_MARK" "$DOC.section.$$"
 	log "wrote the flood section into $DOC"
+fi
+if [ -n "$BALANCE_RAN" ]; then
+	doc_balance_section >"$DOC.section.$$"
+	doc_replace "$BALANCE_MARK" "$DOC.section.$$"
+	log "wrote the balance section into $DOC"
 fi

@@ -14,7 +14,12 @@
  * the counters must prove the class: anything else makes the exit status
  * non-zero. Needs root; runs in a private network namespace.
  *
- *   pktcost [RUNS]      (default 5; the median run is reported)
+ * "balance" measures instead new and established flows of routes balanced
+ * by roundrobin, maglev and source over the same three backends, as
+ * multiples of roundrobin's (issue 16's goals, reported as a verdict: the
+ * exit status is 0 when every run measured its class).
+ *
+ *   pktcost [balance] [RUNS]      (default 5; the median run is reported)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +40,7 @@
 #include "bare.skel.h"
 #include "ct_table.h"
 #include "dataplane.h"
+#include "maglev.h"
 #include "pkt.h"
 #include "portier.skel.h"
 #include "policy.h"
@@ -75,35 +81,71 @@ _Static_assert(CLIENT_PORT + CALLS <= 65535, "a client port per new-flow call");
 #define GOAL_REPLY	5.0
 #define GOAL_UNDECLARED	2.5
 
+/* The balance mode (issue 16): new and established flows of routes that
+ * balance by roundrobin, maglev and source over the same backends, as
+ * multiples of roundrobin's. */
+enum bal { BAL_RR, BAL_MAGLEV, BAL_SOURCE, BAL_MAX };
+static const char *const bal_prefix[BAL_MAX] = { "rr-", "maglev-", "source-" };
+static const enum pt_balance bal_balance[BAL_MAX] = {
+	PT_BALANCE_ROUNDROBIN, PT_BALANCE_MAGLEV, PT_BALANCE_SOURCE,
+};
+static const uint16_t bal_port[BAL_MAX] = { 30081, 30082, 30083 };
+static uint32_t bal_size;	/* maglev and source tables' slots */
+#define GOAL_BAL_EST	1.1		/* established, x roundrobin's */
+#define GOAL_BAL_NEW	1.2		/* new flow, x roundrobin's */
+/* The routes of a balance share each backend address:port, and the data
+ * plane hands a backend's SNAT ports out from a cursor per (route,
+ * backend): three cursors over one port space. Each emptying of the table
+ * gives the three their own third of the range (snat_spread), and comes
+ * often enough that no cursor leaves its third: the chains never meet on
+ * a port (32 ports held in a row would drop a SYN as SNAT_EXHAUSTED). */
+#define BAL_FLUSH_CALLS	20
+_Static_assert(BAL_FLUSH_CALLS * CHAIN < (PORTIER_SNAT_PORT_MAX_DEFAULT -
+					  PORTIER_SNAT_PORT_MIN_DEFAULT + 1) / TN_N_BE,
+	       "a cursor's flows between two flushes fit in its third of the ports");
+
 static struct {
 	struct pt_dataplane *dp;
 	struct portier *skel;
 	struct bare *bare;
 	int if_in, if_out, ncpu;
-} B;
+	int flush_calls;	/* new flows: empty the table every that many calls */
+	bool balance;		/* the balance mode */
+	/* Balance mode: id of backend j of route k of balance b. */
+	__u32 bal_be[BAL_MAX][TN_N_BE][TN_N_BE];
+} B = { .flush_calls = NEW_FLUSH_CALLS };
 
 static uint32_t chain_addr(int k)
 {
 	return htonl(ntohl(tn_ip4(CHAIN_BASE)) + k);
 }
 
+/* The private namespace of tests/lib/testnet.h, with the next hops of the
+ * chains pointing back at the gateway: the program balances only frames
+ * addressed to the NIC they arrive on (PASS_OTHER_HOST), and each rewritten
+ * packet is fed in again. So the backends' and the dnat chain's neighbours
+ * (on pout) have pin's MAC, and the client's (on pin) pout's, where the
+ * reply class feeds its replies in. */
 static int setup_net(void)
 {
 	char a[INET_ADDRSTRLEN], m[18];
-	uint8_t mac[6] = { 0x02, 0, 0, 0, 0x03, 0 };
 	int rc = 0;
 
 	if (tn_enter("pktcost"))
 		return -1;
-	/* Neighbours S_1..S_CHAIN for the dnat chain. */
+	tn_mac_str(tn_mac_in, m);
 	for (int k = 1; k <= CHAIN && !rc; k++) {
 		uint32_t s = chain_addr(k);
 
-		mac[5] = (uint8_t)k;
 		inet_ntop(AF_INET, &s, a, sizeof(a));
-		rc = tn_sh("ip neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent", a,
-			   tn_mac_str(mac, m));
+		rc = tn_sh("ip neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent", a, m);
 	}
+	for (int i = 0; i < TN_N_BE && !rc; i++)
+		rc = tn_sh("ip neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
+			   tn_be_addr[i], m);
+	if (!rc)
+		rc = tn_sh("ip neigh replace " TN_CLIENT " lladdr %s dev " TN_IF_IN
+			   " nud permanent", tn_mac_str(tn_mac_out, m));
 	if (!rc)
 		rc = tn_sh("ip link add " IDLE_A " type veth peer name " IDLE_B);
 	B.if_in = if_nametoindex(TN_IF_IN);
@@ -122,32 +164,13 @@ static struct pt_addr pt4(uint32_t a)
 /* "self": B1:30080 -> B1:30080 (snat), so a rewritten packet is a new
  * packet to the same service. "chain<k>": S_k:9000 -> S_k+1:9000 (dnat),
  * so a reply from S_k+1 becomes a reply from S_k. */
-static int load(void)
+static int routes_default(struct pt_routeset *rs)
 {
 	static struct pt_route r[CHAIN + 1];
 	static struct pt_backend be[CHAIN + 1];
 	static char names[CHAIN][16];
-	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = CHAIN + 1 };
-	struct pt_addr local[2] = { pt4(tn_ip4(TN_GW_IN)), pt4(tn_ip4(TN_GW_OUT)) };
-	/* PKTCOST_CT_ENTRIES: another connection-table size (default: the
-	 * daemon's), to tell the table's cache misses from its instructions. */
-	const char *ct = getenv("PKTCOST_CT_ENTRIES");
-	struct pt_dp_opts opts = { .ct_entries = ct ? (__u32)strtoul(ct, NULL, 10) : 0 };
-	struct portier_config cfg;
-	int err;
 
-	err = pt_dp_open(&opts, &B.dp);
-	if (err) {
-		fprintf(stderr, "pktcost: cannot load the data plane: %s\n",
-			B.dp ? pt_dp_last_error(B.dp) : strerror(-err));
-		return err;
-	}
-	B.skel = pt_dp_skel(B.dp);
-	pt_dp_config_defaults(&cfg);
-	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
-	cfg.snat_family = PORTIER_AF_INET;
-	cfg.input_ifindex = B.if_in;
-	cfg.output_ifindex = B.if_out;
+	*rs = (struct pt_routeset){ .host = (char *)"gw", .routes = r, .n_routes = CHAIN + 1 };
 	for (int i = 0; i <= CHAIN; i++) {
 		r[i].mode = (char *)"tcp";
 		r[i].proto = IPPROTO_TCP;
@@ -174,7 +197,7 @@ static int load(void)
 		    pt_cidr_parse(TN_CLIENT, &self_allow[0].net, &why) ||
 		    pt_cidr_parse("203.0.113.0/24", &self_allow[1].net, &why))
 			return -EINVAL;
-		rs.pool_policy = (struct pt_policy){ &pool_deny, 1 };
+		rs->pool_policy = (struct pt_policy){ &pool_deny, 1 };
 		r[0].policy = (struct pt_policy){ self_allow, 2 };
 		r[0].rate_limit = (struct pt_rate_limit){ .rate = 1000000, .per_ms = 1,
 							  .burst = 1000000 };
@@ -194,6 +217,79 @@ static int load(void)
 		be[k + 1].addr = pt4(chain_addr(k + 1));
 		be[k + 1].port = CHAIN_PORT;
 	}
+	return 0;
+}
+
+/* The balance mode: for each balance b, TN_N_BE routes "<b>-<k>" on
+ * B_k:bal_port[b] (snat), each with the same TN_N_BE backends
+ * B_0..B_2:bal_port[b], weight 1; maglev and source with tables of
+ * PT_MAGLEV_SIZE_DEFAULT slots. Whichever backend a new flow takes, its
+ * rewritten SYN (from the SNAT address) is a new flow of a route of the
+ * same balance: the chains of the default mode, with three backends. */
+static int routes_balance(struct pt_routeset *rs)
+{
+	static struct pt_route r[BAL_MAX * TN_N_BE];
+	static struct pt_backend be[BAL_MAX][TN_N_BE];
+	static char names[BAL_MAX * TN_N_BE][24];
+	/* PKTCOST_MAGLEV_SIZE: another table size (a prime), to tell the
+	 * table's cache misses from the lookup's instructions. */
+	const char *size = getenv("PKTCOST_MAGLEV_SIZE");
+
+	bal_size = size ? (uint32_t)strtoul(size, NULL, 10) : PT_MAGLEV_SIZE_DEFAULT;
+	*rs = (struct pt_routeset){ .host = (char *)"gw", .routes = r,
+				    .n_routes = BAL_MAX * TN_N_BE };
+	for (int b = 0; b < BAL_MAX; b++) {
+		for (int k = 0; k < TN_N_BE; k++) {
+			struct pt_route *x = &r[b * TN_N_BE + k];
+
+			be[b][k] = (struct pt_backend){ .addr = pt4(tn_ip4(tn_be_addr[k])),
+							.port = bal_port[b], .weight = 1 };
+			snprintf(names[b * TN_N_BE + k], sizeof(names[0]), "%s%d",
+				 bal_prefix[b], k);
+			x->name = names[b * TN_N_BE + k];
+			x->mode = (char *)"tcp";
+			x->proto = IPPROTO_TCP;
+			x->balance = bal_balance[b];
+			x->table_size = bal_balance[b] == PT_BALANCE_ROUNDROBIN ? 0 : bal_size;
+			x->syn_cookies = PT_SYN_COOKIES_OFF;
+			x->nat = PT_NAT_SNAT;
+			x->addr = be[b][k].addr;
+			x->port = bal_port[b];
+			x->backends = be[b];
+			x->n_backends = TN_N_BE;
+		}
+	}
+	return 0;
+}
+
+/* Load the data plane with the routes of the mode (balance or not) and the
+ * bare program, both attached to the idle veth pair. */
+static int load(bool balance)
+{
+	struct pt_routeset rs;
+	struct pt_addr local[2] = { pt4(tn_ip4(TN_GW_IN)), pt4(tn_ip4(TN_GW_OUT)) };
+	/* PKTCOST_CT_ENTRIES: another connection-table size (default: the
+	 * daemon's), to tell the table's cache misses from its instructions. */
+	const char *ct = getenv("PKTCOST_CT_ENTRIES");
+	struct pt_dp_opts opts = { .ct_entries = ct ? (__u32)strtoul(ct, NULL, 10) : 0 };
+	struct portier_config cfg;
+	int err;
+
+	err = balance ? routes_balance(&rs) : routes_default(&rs);
+	if (err)
+		return err;
+	err = pt_dp_open(&opts, &B.dp);
+	if (err) {
+		fprintf(stderr, "pktcost: cannot load the data plane: %s\n",
+			B.dp ? pt_dp_last_error(B.dp) : strerror(-err));
+		return err;
+	}
+	B.skel = pt_dp_skel(B.dp);
+	pt_dp_config_defaults(&cfg);
+	cfg.snat_addr.a32[0] = tn_ip4(TN_GW_OUT);
+	cfg.snat_family = PORTIER_AF_INET;
+	cfg.input_ifindex = B.if_in;
+	cfg.output_ifindex = B.if_out;
 	err = pt_dp_set_config(B.dp, &cfg);
 	if (!err)
 		err = pt_dp_set_local(B.dp, local, 2);
@@ -202,6 +298,19 @@ static int load(void)
 	if (err) {
 		fprintf(stderr, "pktcost: cannot fill the maps: %s\n", pt_dp_last_error(B.dp));
 		return err;
+	}
+	for (size_t i = 0; balance && i < rs.n_routes; i++) {
+		for (int j = 0; j < TN_N_BE; j++) {
+			const struct pt_backend *be = &rs.routes[i].backends[j];
+			int id = pt_dp_backend_id(B.dp, rs.routes[i].name, &be->addr, be->port);
+
+			if (id < 0) {
+				fprintf(stderr, "pktcost: route '%s' has no backend %d after the "
+					"apply\n", rs.routes[i].name, j);
+				return id;
+			}
+			B.bal_be[i / TN_N_BE][i % TN_N_BE][j] = (__u32)id;
+		}
 	}
 	B.bare = bare__open_and_load();
 	if (!B.bare) {
@@ -298,8 +407,9 @@ static uint64_t reason(__u32 id)
 }
 
 /* Route counters summed over CPUs: [0] orig packets, [1] reply packets,
- * [2] new flows; over the chain routes if chain, else "self". */
-static void route_totals(bool chain, uint64_t t[3])
+ * [2] new flows; over the routes whose name starts with prefix ("self",
+ * "chain", or a balance's routes in the balance mode). */
+static void route_totals(const char *prefix, uint64_t t[3])
 {
 	struct pt_dp_route_view *v;
 	struct portier_stats st;
@@ -307,9 +417,8 @@ static void route_totals(bool chain, uint64_t t[3])
 
 	memset(t, 0, 3 * sizeof(t[0]));
 	for (size_t i = 0; i < n; i++) {
-		bool is_chain = !strncmp(v[i].meta.name, "chain", 5);
-
-		if (is_chain != chain || pt_route_stats_sum(B.skel, &v[i], &st))
+		if (strncmp(v[i].meta.name, prefix, strlen(prefix)) ||
+		    pt_route_stats_sum(B.skel, &v[i], &st))
 			continue;
 		t[0] += st.packets[PORTIER_FLOW_DIR_ORIG];
 		t[1] += st.packets[PORTIER_FLOW_DIR_REPLY];
@@ -324,11 +433,11 @@ struct snap {
 	uint64_t route[3];
 };
 
-static void snap(struct snap *s, bool chain)
+static void snap(struct snap *s, const char *prefix)
 {
 	for (__u32 i = 0; i < PORTIER_R_MAX; i++)
 		s->reasons[i] = reason(i);
-	route_totals(chain, s->route);
+	route_totals(prefix, s->route);
 }
 
 /* Did the run between a and b count exactly n packets under want and
@@ -383,9 +492,27 @@ static double calls(int prog_fd, int ifindex, const uint8_t *pkt, size_t len, in
 	return total / CALLS;
 }
 
+/* Balance mode: the SNAT cursor of backend j of route k at k thirds of the
+ * port range (see BAL_FLUSH_CALLS). Not timed. */
+static void snat_spread(void)
+{
+	const struct portier_config *cfg = pt_dp_config(B.dp);
+	int fd = bpf_map__fd(B.skel->maps.portier_snat_cursor);
+	__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+
+	for (int b = 0; b < BAL_MAX; b++)
+		for (int k = 0; k < TN_N_BE; k++)
+			for (int j = 0; j < TN_N_BE; j++) {
+				__u32 v = (__u32)k * (range / TN_N_BE);
+
+				bpf_map_update_elem(fd, &B.bal_be[b][k][j], &v, BPF_ANY);
+			}
+}
+
 /* New flows: calls of CHAIN chained SYNs, call c from client port
  * CLIENT_PORT + c, so that every packet starts a flow. The table is emptied
- * (not timed) before every NEW_FLUSH_CALLS calls: it holds at most
+ * (not timed) before every NEW_FLUSH_CALLS calls (BAL_FLUSH_CALLS in the
+ * balance mode): it holds at most
  * 2 * CHAIN * NEW_FLUSH_CALLS entries, and the backend fewer flows than it
  * has SNAT ports. Emptying it walks every bucket (2 MB), which also empties
  * the caches the program runs from, so it is not done every call. */
@@ -399,11 +526,14 @@ static double new_flow_calls(int prog_fd, int ifindex, struct pkt_spec *s)
 	 * full, so that nothing is evicted. */
 	int every = (int)(pt_ct_capacity(pt_dp_ct(B.dp)) / (4 * CHAIN));
 
-	if (every > NEW_FLUSH_CALLS || every < 1)
-		every = every < 1 ? 1 : NEW_FLUSH_CALLS;
+	if (every > B.flush_calls || every < 1)
+		every = every < 1 ? 1 : B.flush_calls;
 	for (int c = 0; c < CALLS; c++) {
-		if (c % every == 0)
+		if (c % every == 0) {
 			ct_flush();
+			if (B.balance)
+				snat_spread();
+		}
 		s->sport = (uint16_t)(CLIENT_PORT + c);
 		n = pkt_build(s, pkt);
 		if (run(prog_fd, ifindex, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
@@ -413,9 +543,57 @@ static double new_flow_calls(int prog_fd, int ifindex, struct pkt_spec *s)
 	return total / CALLS;
 }
 
+/* The new-flow class of the chain that s starts (routes named prefix...):
+ * each repetition a SYN with no flow whose rewrite (new SNAT port) is
+ * again a SYN to such a route with no flow. ns per packet, or < 0 if the
+ * counters say otherwise. */
+static double new_class(struct pkt_spec *s, const char *prefix)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	struct snap a, b;
+	double ns;
+
+	snap(&a, prefix);
+	ns = new_flow_calls(fd, B.if_in, s);
+	snap(&b, prefix);
+	if (ns < 0 || !only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+	    b.route[2] - a.route[2] != PACKETS)
+		return -1;
+	return ns;
+}
+
+/* The established class of the chain that s (a SYN) starts: one call of
+ * SYNs makes CHAIN chained flows; ACKs on the same tuple then walk them,
+ * each repetition a flow hit. ns per packet, or < 0. */
+static double est_class(struct pkt_spec *s, const char *prefix)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	uint8_t pkt[PKT_MAX];
+	struct snap a, b;
+	double ns;
+	size_t n;
+
+	n = pkt_build(s, pkt);
+	ct_flush();
+	if (calls(fd, B.if_in, pkt, n, XDP_REDIRECT) < 0)
+		return -1;
+	ct_flush();
+	if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
+		return -1;
+	s->tcp_flags = PKT_ACK;
+	n = pkt_build(s, pkt);
+	snap(&a, prefix);
+	ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT);
+	snap(&b, prefix);
+	if (ns < 0 || !only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+	    b.route[2] != a.route[2] || b.route[0] - a.route[0] != PACKETS)
+		return -1;
+	return ns;
+}
+
 /* One run of class c: ns per packet, or < 0 if the counters say the run
  * measured something else. */
-static double measure(enum cls c)
+static double measure(int c)
 {
 	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
 	int bare_fd = bpf_program__fd(B.bare->progs.bare_xdp);
@@ -428,7 +606,7 @@ static double measure(enum cls c)
 	spec_base(&s, PKT_SYN);
 	s.daddr = tn_ip4(tn_be_addr[0]);
 	s.dport = SELF_PORT;
-	switch (c) {
+	switch ((enum cls)c) {
 	case C_BARE_CHAIN:
 		n = pkt_build(&s, pkt);
 		return calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT);
@@ -436,34 +614,9 @@ static double measure(enum cls c)
 		n = pkt_build(&s, pkt);
 		return long_calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT);
 	case C_NEW:
-		/* Each repetition: a SYN to "self" with no flow; its rewrite
-		 * (new SNAT port) is again a SYN to "self" with no flow. */
-		snap(&a, false);
-		ns = new_flow_calls(fd, B.if_in, &s);
-		snap(&b, false);
-		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
-		    b.route[2] - a.route[2] != PACKETS)
-			return -1;
-		return ns;
+		return new_class(&s, "self");
 	case C_EST:
-		/* One call of SYNs makes CHAIN chained flows; ACKs on the
-		 * same tuple then walk them: each repetition a flow hit. */
-		n = pkt_build(&s, pkt);
-		ct_flush();
-		if (calls(fd, B.if_in, pkt, n, XDP_REDIRECT) < 0)
-			return -1;
-		ct_flush();
-		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
-			return -1;
-		s.tcp_flags = PKT_ACK;
-		n = pkt_build(&s, pkt);
-		snap(&a, false);
-		ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT);
-		snap(&b, false);
-		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
-		    b.route[2] != a.route[2] || b.route[0] - a.route[0] != PACKETS)
-			return -1;
-		return ns;
+		return est_class(&s, "self");
 	case C_REPLY:
 		/* SYNs through the dnat chain make CHAIN flows; a reply from
 		 * S_CHAIN is rewritten into a reply from S_CHAIN-1, ... */
@@ -483,9 +636,9 @@ static double measure(enum cls c)
 		/* The first walk marks the flows "seen reply": not timed. */
 		if (run(fd, B.if_out, q, qn, CHAIN, &ns) != XDP_REDIRECT)
 			return -1;
-		snap(&a, true);
+		snap(&a, "chain");
 		ns = calls(fd, B.if_out, q, qn, XDP_REDIRECT);
-		snap(&b, true);
+		snap(&b, "chain");
 		if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
 		    b.route[1] - a.route[1] != PACKETS || b.route[2] != a.route[2])
 			return -1;
@@ -494,9 +647,9 @@ static double measure(enum cls c)
 		s.daddr = tn_ip4(TN_GW_IN);
 		s.dport = UNDECLARED_PORT;
 		n = pkt_build(&s, pkt);
-		snap(&a, false);
+		snap(&a, "self");
 		ns = long_calls(fd, B.if_in, pkt, n, XDP_PASS);
-		snap(&b, false);
+		snap(&b, "self");
 		if (ns < 0)
 			return -1;
 		return only_reason(&a, &b, PORTIER_R_PASS_UNDECLARED, PACKETS) ? ns : -1;
@@ -519,15 +672,15 @@ static bool bpf_stats_on(void)
 	return v != 0;
 }
 
-/* measure(c) with bpf_stats off from start to end; < 0 on a failed run or
- * when bpf_stats stayed on for STATS_WAIT_S seconds. */
-static double measure_clean(enum cls c)
+/* fn(c) (measure, measure_bal) with bpf_stats off from start to end; < 0
+ * on a failed run or when bpf_stats stayed on for STATS_WAIT_S seconds. */
+static double measure_clean(double (*fn)(int), int c)
 {
 	double ns;
 
 	for (int waited = 0; waited < STATS_WAIT_S; waited++) {
 		if (!bpf_stats_on()) {
-			ns = measure(c);
+			ns = fn(c);
 			if (ns < 0 || !bpf_stats_on())
 				return ns;
 		}
@@ -541,26 +694,121 @@ static double measure_clean(enum cls c)
 	return -1;
 }
 
+/* The balance mode's classes: 2 * balance + kind. */
+enum { BK_NEW, BK_EST, BK_MAX };
+#define BC_MAX	(BAL_MAX * BK_MAX)
+
+static const char *const bal_name[BAL_MAX] = { "roundrobin", "maglev", "source" };
+static const char *const bk_name[BK_MAX] = { "new flow", "established flow" };
+
+/* One run of balance class bc: its chain starts with the client's SYN to
+ * B_0 on the balance's port. ns per packet, or < 0. */
+static double measure_bal(int bc)
+{
+	int b = bc / BK_MAX, kind = bc % BK_MAX;
+	struct pkt_spec s;
+
+	spec_base(&s, PKT_SYN);
+	s.daddr = tn_ip4(tn_be_addr[0]);
+	s.dport = bal_port[b];
+	return kind == BK_NEW ? new_class(&s, bal_prefix[b]) : est_class(&s, bal_prefix[b]);
+}
+
+static double median(const double *x, int n)
+{
+	double v[RUNS_MAX];
+
+	memcpy(v, x, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+/* pktcost balance [RUNS]: each run measures the six classes, starting at a
+ * different one, so that drift hits them alike; the ratio to roundrobin is
+ * the median of the runs' own ratios (each taken within one run). */
+static int main_balance(int runs)
+{
+	static const double goal[BK_MAX] = { GOAL_BAL_NEW, GOAL_BAL_EST };
+	double all[BC_MAX][RUNS_MAX], ratio[RUNS_MAX];
+	bool ok = true;
+
+	for (int r = 0; r < runs; r++) {
+		for (int i = 0; i < BC_MAX; i++) {
+			int bc = (i + 2 * r) % BC_MAX;
+
+			all[bc][r] = measure_clean(measure_bal, bc);
+			if (all[bc][r] < 0) {
+				fprintf(stderr, "pktcost: run %d of '%s, %s' did not measure its "
+					"class (see above)\n", r + 1, bk_name[bc % BK_MAX],
+					bal_name[bc / BK_MAX]);
+				return 1;
+			}
+		}
+	}
+	printf("per-packet cost by balance: BPF_PROG_TEST_RUN, %d packets per run, median of "
+	       "%d runs;\n%d snat routes a balance, each with the same %d backends; maglev and "
+	       "source tables of %u slots\n", PACKETS, runs, TN_N_BE, TN_N_BE, bal_size);
+	printf("%-17s %-11s %8s %8s %13s %6s  %s\n", "class", "balance", "ns/pkt", "x rr",
+	       "runs' x rr", "goal", "verdict");
+	for (int k = 0; k < BK_MAX; k++) {
+		for (int b = 0; b < BAL_MAX; b++) {
+			int bc = b * BK_MAX + k, rr = BAL_RR * BK_MAX + k;
+			double lo = 1e18, hi = 0, x;
+			char range[32];
+
+			for (int r = 0; r < runs; r++) {
+				ratio[r] = all[bc][r] / all[rr][r];
+				lo = ratio[r] < lo ? ratio[r] : lo;
+				hi = ratio[r] > hi ? ratio[r] : hi;
+			}
+			x = median(ratio, runs);
+			if (b == BAL_RR) {
+				printf("%-17s %-11s %8.1f %8.2f\n", bk_name[k], bal_name[b],
+				       median(all[bc], runs), x);
+				continue;
+			}
+			snprintf(range, sizeof(range), "%.2f-%.2f", lo, hi);
+			printf("%-17s %-11s %8.1f %8.2f %13s %5.1fx  %s\n", bk_name[k],
+			       bal_name[b], median(all[bc], runs), x, range, goal[k],
+			       x <= goal[k] ? "met" : "MISSED");
+			ok &= x <= goal[k];
+		}
+	}
+	printf("goals (issue 16): established <= %.1fx, new flow <= %.1fx roundrobin's: %s\n",
+	       GOAL_BAL_EST, GOAL_BAL_NEW, ok ? "met" : "MISSED");
+	printf("counters: every run counted exactly its class (see tools/pktcost.c)\n");
+	bare__destroy(B.bare);
+	pt_dp_close(B.dp);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const double goal[C_MAX] = { 0, 0, GOAL_NEW, GOAL_EST, GOAL_REPLY, GOAL_UNDECLARED };
-	int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
-	double med[C_MAX], v[RUNS_MAX];
+	bool balance = argc > 1 && !strcmp(argv[1], "balance");
+	int runs = argc > 1 + balance ? atoi(argv[1 + balance]) : RUNS_DEFAULT;
+	double med[C_MAX];
 	bool ok = true;
 
-	if (runs < 1 || runs > RUNS_MAX) {
-		fprintf(stderr, "pktcost: RUNS must be 1-%d\n", RUNS_MAX);
+	if (runs < 1 || runs > RUNS_MAX || argc > 2 + balance) {
+		fprintf(stderr, "usage: pktcost [balance] [RUNS]  (RUNS: 1-%d, default %d)\n",
+			RUNS_MAX, RUNS_DEFAULT);
 		return 2;
 	}
 	B.ncpu = libbpf_num_possible_cpus();
-	if (setup_net() || load())
+	B.balance = balance;
+	if (balance)
+		B.flush_calls = BAL_FLUSH_CALLS;
+	if (setup_net() || load(balance))
 		return 1;
+	if (balance)
+		return main_balance(runs);
 	/* Runs interleave the classes, so drift hits them alike. */
 	double all[C_MAX][RUNS_MAX];
 
 	for (int r = 0; r < runs; r++) {
 		for (int c = 0; c < C_MAX; c++) {
-			all[c][r] = measure_clean(c);
+			all[c][r] = measure_clean(measure, c);
 			if (all[c][r] < 0) {
 				fprintf(stderr, "pktcost: run %d of '%s' did not measure its class "
 					"(see above)\n", r + 1, cls_name[c]);
@@ -568,11 +816,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	for (int c = 0; c < C_MAX; c++) {
-		memcpy(v, all[c], runs * sizeof(v[0]));
-		qsort(v, runs, sizeof(v[0]), cmp_double);
-		med[c] = v[runs / 2];
-	}
+	for (int c = 0; c < C_MAX; c++)
+		med[c] = median(all[c], runs);
 	printf("per-packet cost: BPF_PROG_TEST_RUN, %d packets per run, median of %d runs\n",
 	       PACKETS, runs);
 	printf("%-26s %8s %8s %8s\n", "class", "ns/pkt", "x bare", "goal");

@@ -188,12 +188,25 @@ int apply_set(struct pt_dataplane *dp, const struct pt_routeset *rs, const __u8 
 /* ---- dp_maglev.c ---------------------------------------------------------- */
 
 /* Write route id's table for its rotation rt (read before rt is written):
- * a table routes (PORTIER_ROUTE_F_MAGLEV, _SOURCE) gets a new one of
+ * a table route (PORTIER_ROUTE_F_MAGLEV, _SOURCE) gets its table of
  * rt->table_size slots built from rt's active backends as portier_backends
- * holds them (address, port, weight) and the route's name, swapped in by
- * one update; any other route's is deleted. */
+ * holds them (address, port, weight) and the route's name; any other
+ * route's is deleted. A loaded table of that size is rewritten in place
+ * (each slot is one aligned word: a lookup reads the old backend or the
+ * new one); otherwise a new inner map is swapped in by one update of
+ * portier_maglev, which the kernel ends with an RCU grace period (about
+ * 13 ms on the benchmark machine), or, between table_batch_begin and
+ * table_batch_end and with queue set, held until table_batch_end puts all
+ * such maps in by one batch update (one grace period). queue is for routes
+ * that no packet reaches before the batch ends (a new route's service is
+ * written after it). */
 int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
-		const struct portier_route *rt);
+		const struct portier_route *rt, bool queue);
+/* Open a batch of new tables (table_write with queue). */
+void table_batch_begin(struct pt_dataplane *dp);
+/* Put the batch's tables into portier_maglev (if put; else drop them):
+ * 0 or -errno (message set). */
+int table_batch_end(struct pt_dataplane *dp, bool put);
 /* Delete route id's table (none is no error). */
 int table_delete(struct pt_dataplane *dp, __u32 id);
 /* The size of route id's loaded table, 0 if none. */

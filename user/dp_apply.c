@@ -228,7 +228,10 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		err = policy_write(dp, p, PORTIER_POLICY_ALLOW);
 
 	/* 3. Metadata and rotations, whole; a new route starts its counters
-	 * at zero. */
+	 * at zero. A new route's maglev table goes in with the others' by one
+	 * batch update after the loop (dp_maglev.c): no packet reaches the
+	 * route before its service is written (4). */
+	table_batch_begin(dp);
 	for (size_t i = 0; i < p->n && !err; i++) {
 		const struct pt_route *r = &rs->routes[i];
 		__u32 id = p->route_id[i];
@@ -261,9 +264,15 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 				err = map_zero(s->maps.portier_syn_guard, id);
 		}
 		if (!err)
-			err = table_write(dp, id, r->name, rt);
+			err = table_write(dp, id, r->name, rt, !p->route_kept[id]);
 		if (!err)
 			err = map_update(s->maps.portier_routes, &id, rt, "a route");
+	}
+	{
+		int terr = table_batch_end(dp, !err);
+
+		if (!err)
+			err = terr;
 	}
 
 	/* 4. Services of the set (a key moved between routes is replaced). */

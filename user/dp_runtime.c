@@ -215,7 +215,7 @@ static int backend_write_state(struct pt_dataplane *dp, __u32 id)
 	rt->table_size = r->meta.table_size;
 	err = map_update(dp->skel->maps.portier_backends, &id, &b, "a backend");
 	if (!err)
-		err = table_write(dp, db->route_id, r->meta.name, rt);
+		err = table_write(dp, db->route_id, r->meta.name, rt, false);
 	if (!err)
 		err = map_update(dp->skel->maps.portier_routes, &db->route_id, rt, "a route");
 	free(rt);

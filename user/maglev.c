@@ -57,7 +57,7 @@ uint64_t pt_maglev_hash(const char *route, const char *key, uint64_t seed)
 int pt_maglev_build(const char *route, const struct pt_maglev_backend *be, size_t n,
 		    uint32_t m, uint32_t *table)
 {
-	uint32_t *offset, *skip, *next, wmax = 0, filled = 0, i;
+	uint32_t *skip, *pos, wmax = 0, filled = 0, i;
 	uint64_t *credit;
 	size_t j;
 	int used = 0;
@@ -76,19 +76,17 @@ int pt_maglev_build(const char *route, const struct pt_maglev_backend *be, size_
 	}
 	if (used == 0)
 		return 0;
-	offset = calloc(n, sizeof(*offset));
 	skip = calloc(n, sizeof(*skip));
-	next = calloc(n, sizeof(*next));
+	pos = calloc(n, sizeof(*pos));
 	credit = calloc(n, sizeof(*credit));
-	if (!offset || !skip || !next || !credit) {
-		free(offset);
+	if (!skip || !pos || !credit) {
 		free(skip);
-		free(next);
+		free(pos);
 		free(credit);
 		return -ENOMEM;
 	}
 	for (j = 0; j < n; j++) {
-		offset[j] = pt_maglev_hash(route, be[j].key, SEED_OFFSET) % m;
+		pos[j] = pt_maglev_hash(route, be[j].key, SEED_OFFSET) % m;	/* offset */
 		skip[j] = pt_maglev_hash(route, be[j].key, SEED_SKIP) % (m - 1) + 1;
 	}
 	/* Rounds: backend j earns weight_j credits a round and claims a slot
@@ -104,10 +102,14 @@ int pt_maglev_build(const char *route, const struct pt_maglev_backend *be, size_
 				continue;
 			credit[j] -= wmax;
 			for (;;) {
-				/* permutation[j][next] = (offset + next * skip) % m */
-				uint32_t c = (uint32_t)((offset[j] + (uint64_t)next[j] * skip[j]) % m);
+				/* Backend j's permutation, (offset + k * skip) % m
+				 * for k = 0, 1, ..., walked by additions: pos[j]
+				 * is its next entry (no division per probe). */
+				uint32_t c = pos[j];
 
-				next[j]++;
+				pos[j] += skip[j];	/* < 2m: no overflow, m < 2^31 */
+				if (pos[j] >= m)
+					pos[j] -= m;
 				if (table[c] == UINT32_MAX) {
 					table[c] = be[j].id;
 					filled++;
@@ -116,9 +118,8 @@ int pt_maglev_build(const char *route, const struct pt_maglev_backend *be, size_
 			}
 		}
 	}
-	free(offset);
 	free(skip);
-	free(next);
+	free(pos);
 	free(credit);
 	return used;
 }

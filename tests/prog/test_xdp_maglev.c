@@ -438,6 +438,63 @@ static void test_down_moves_little(void **state)
 	free(t1);
 }
 
+/* The id of route name's loaded inner map. */
+static __u32 table_map_id(const char *name)
+{
+	__u32 rid = (__u32)pt_dp_route_id(xt.dp, name), inner = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_maglev), &rid,
+					     &inner), 0);
+	return inner;
+}
+
+/* A table of the same size is rewritten in place (dp_maglev.c: no outer
+ * update, so no RCU grace period): the inner map stays, its slots follow
+ * the backend's state and match user/maglev.c's table. A reload that
+ * changes the size puts a new map in, built for the new size; the route
+ * set is then restored. */
+static void test_table_in_place(void **state)
+{
+	const uint32_t m = PT_MAGLEV_SIZE_DEFAULT;
+	uint32_t *t = malloc(m * sizeof(*t)), *want = malloc(m * sizeof(*want));
+	const uint32_t w_down[3] = { 1, 0, 1 };	/* .12 down: as weight 0 */
+	struct pt_addr a = tn_addr("203.0.113.12");
+	__u32 id0 = table_map_id("mag"), ids[3], src0 = table_map_id("src");
+	struct pt_route r[5];
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(want);
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, true), 0);
+	assert_int_equal(table_map_id("mag"), id0);
+	read_table("mag", t, m);
+	build("mag", BE_PORT, m, w_down, want, ids);
+	assert_memory_equal(t, want, m * sizeof(*t));
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, false), 0);
+	assert_int_equal(table_map_id("mag"), id0);
+	read_table("mag", t, m);
+	build("mag", BE_PORT, m, NULL, want, ids);
+	assert_memory_equal(t, want, m * sizeof(*t));
+
+	/* A reload with the same set: every table in place. */
+	assert_int_equal(load(), 0);
+	assert_int_equal(table_map_id("mag"), id0);
+	assert_int_equal(table_map_id("src"), src0);
+
+	/* "mag" at 1009 slots: a new map of that size. */
+	tn_route(&r[0], "mag", TN_GW_IN, PORT_MAG, IPPROTO_TCP, PT_NAT_DNAT, three, 3);
+	r[0].balance = PT_BALANCE_MAGLEV;
+	r[0].table_size = SRC_SIZE;
+	assert_int_equal(tn_apply(xt.dp, r, 1, "test_xdp_maglev"), 0);
+	assert_int_not_equal(table_map_id("mag"), id0);
+	read_table("mag", t, SRC_SIZE);
+	build("mag", BE_PORT, SRC_SIZE, NULL, want, ids);
+	assert_memory_equal(t, want, SRC_SIZE * sizeof(*t));
+	assert_int_equal(load(), 0);
+	free(t);
+	free(want);
+}
+
 /* The kernel memory of route name's table (its fdinfo's memlock), printed
  * for the record; the table holds two slots an 8-byte element. */
 static void print_table_memory(const char *name)
@@ -507,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_replicas_agree),
 		cmocka_unit_test(test_down_moves_little),
 		cmocka_unit_test(test_lookup_agrees),
+		cmocka_unit_test(test_table_in_place),
 	};
 
 	return xt_run_group("test_xdp_maglev", tests, setup, xt_teardown);
