@@ -262,6 +262,28 @@ struct {
 	__type(value, struct portier_icmp_rl);
 } portier_icmp_rl SEC(".maps");
 
+/* Stateless replies (the active-active pool): the service of each backend
+ * of a dnat route with a service address (not "*"), not this host's. Key
+ * struct portier_reply_key (the backend), value struct portier_reply_svc;
+ * written by userspace with the routes (pt_dp_apply), read by the program
+ * for a packet from a backend port with no flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_BACKENDS);
+	__type(key, struct portier_reply_key);
+	__type(value, struct portier_reply_svc);
+} portier_reply_svc SEC(".maps");
+
+/* Flows recreated and stateless replies per route. Key __u32 route id,
+ * value struct portier_route_ha per CPU; written by the program, zeroed
+ * by userspace when a route id is (re)assigned, summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, struct portier_route_ha);
+} portier_route_ha SEC(".maps");
+
 /* Maglev tables (balance maglev and source). Outer: array of maps by __u32
  * route id; inner: one array per such route of the route's table_size
  * slots, two a struct portier_maglev_pair (user/maglev.h builds it). Written by

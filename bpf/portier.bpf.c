@@ -130,30 +130,65 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 	return forward(ctx, p, cfg, f, now, refresh);
 }
 
-/* no_cookie_ack() when the ACK's cookie is valid: open its flow. */
+/* cookie_ack() results besides an action: the ACK's cookie is valid,
+ * open its flow; or the packet recreates its flow (may_recreate). */
 #define COOKIE_OPEN	(-1)
+#define FLOW_RECREATE	(-2)
+
+/* May a TCP packet with no flow (not a SYN) to route r recreate its flow?
+ * Only on a table route (maglev, source: every gateway of the pool picks
+ * the backend the flow has) that keeps the client's address (dnat: an
+ * SNAT flow's port is its gateway's, which the backend knows, and a new
+ * one would be a new source to it); only an ACK without SYN or RST (a RST
+ * with no flow creates nothing). docs/dataplane.md, "Active-active". */
+static __always_inline bool may_recreate(const struct pkt *p, const struct portier_route *r)
+{
+	return (r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
+	       p->tcp->ack && !p->tcp->syn && !p->tcp->rst;
+}
+
+/* Are route route_id's SYN cookies on at this moment: always ("on"), or
+ * "auto" switched on on this CPU? Reads the guard, counts nothing. */
+static __always_inline bool cookies_active(const struct portier_route *r, __u32 route_id,
+					   __u64 now)
+{
+	struct portier_syn_guard *g;
+
+	if (r->flags & PORTIER_ROUTE_F_COOKIES_ON)
+		return true;
+	if (!(r->flags & PORTIER_ROUTE_F_COOKIES_AUTO))
+		return false;
+	g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+	return g && now < g->on_until_ns;
+}
 
 /* A TCP packet but a SYN to route route_id (rotation r), no flow: the
  * ACK of a cookie SYN-ACK opens its flow (COOKIE_OPEN: its backend in
  * *be, *backend_id); anything else is passed (the stack resets it):
- * returns the action, counted. */
+ * returns the action, counted. With recreate (may_recreate, and the
+ * route's cookies are off at this moment), anything but a valid cookie
+ * returns FLOW_RECREATE instead, counting nothing: an "auto" route's
+ * cookie answered just before its cookies went off still opens as one. */
 static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 				      const struct portier_route *r,
 				      __u32 route_id, const struct portier_flow_key *key,
-				      struct portier_backend **be, __u32 *backend_id)
+				      struct portier_backend **be, __u32 *backend_id,
+				      bool recreate)
 {
 	struct portier_syn_guard *g;
 
 	if (!(r->flags & COOKIES_ANY) || !p->tcp->ack || p->tcp->syn || p->tcp->rst)
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+		return recreate ? FLOW_RECREATE : count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	*be = hash_backend(r, route_id, key, backend_id);
 	/* The local backend's cookies are the kernel's own (passed SYN). */
 	if (!*be || ((*be)->flags & PORTIER_BACKEND_F_LOCAL))
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+		return recreate ? FLOW_RECREATE : count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
 	/* Our SYN-ACK offered a zero window: an ACK with data answers none
 	 * (a segment of a flow that is gone): the stack resets it. */
 	if (bpf_ntohs(p->iph->tot_len) - sizeof(struct iphdr) != p->tcp->doff * 4) {
+		if (recreate)
+			return FLOW_RECREATE;
 		if (g)
 			g->cookies_failed++;
 		return count_reason(PORTIER_R_SYN_COOKIE_FAILED, XDP_PASS);
@@ -161,8 +196,10 @@ static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 	/* It becomes the client's SYN, with checksums made afresh: a
 	 * corrupted ACK must not. */
 	if (!syn_csum_ok(ctx))	/* (reads the frame, changes nothing) */
-		return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
+		return recreate ? FLOW_RECREATE : count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
 	if (bpf_tcp_raw_check_syncookie_ipv4(p->iph, p->tcp)) {
+		if (recreate)
+			return FLOW_RECREATE;
 		if (g)
 			g->cookies_failed++;
 		return count_reason(PORTIER_R_SYN_COOKIE_FAILED, XDP_PASS);
@@ -173,7 +210,12 @@ static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 /* A packet to a service port with no live flow: a UDP datagram or a TCP
  * SYN starts one (a SYN under cookies gets a cookie SYN-ACK instead), and
  * so does the ACK of a cookie, which becomes the client's SYN to the
- * backend. */
+ * backend; on a maglev or source dnat route, so does any other ACK (no
+ * SYN, no RST) unless cookies are on at that moment: a flow another
+ * gateway of the pool made, or this one forgot (flushed, evicted, expired),
+ * recreated to the table's backend, as a SYN would have picked it. Its
+ * entries start with no state bit, as a SYN's: SEEN_REPLY with the
+ * backend's next reply, ASSURED with the client's packet after that. */
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct portier_config *cfg,
 				    const struct portier_port *dport,
@@ -184,6 +226,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	struct portier_syn_guard *g;
 	struct portier_backend *be;
 	struct portier_flow *orig, *f;
+	bool recreated = false;
 	__u32 zero = 0;
 	__u8 flags = 0;
 	int act;
@@ -204,10 +247,24 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 			return act;
 	}
 	if (p->tcp && !tcp_syn_only(p)) {
-		act = cookie_ack(ctx, p, r, route_id, key, &be, &backend_id);
-		if (act != COOKIE_OPEN)
+		act = cookie_ack(ctx, p, r, route_id, key, &be, &backend_id,
+				 may_recreate(p, r) && !cookies_active(r, route_id, now));
+		if (act == FLOW_RECREATE) {
+			/* New state from a source: admitted as a SYN is. */
+			if (port_flags(dport) & PORTIER_PORT_ADMIT) {
+				act = admit(route_id, p->iph->saddr, now);
+				if (act != ADMITTED)
+					return act;
+			}
+			be = pick_backend(r, route_id, key, &backend_id);
+			if (!be)
+				return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+			recreated = true;
+		} else if (act != COOKIE_OPEN) {
 			return act;
-		flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+		} else {	/* (flags: a cookie's, below) */
+			flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+		}
 	} else if (p->tcp && (r->flags & COOKIES_ANY) &&
 		   syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id),
 				   r->flags, now)) {
@@ -248,12 +305,70 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 			g->cookies_valid++;
 		count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
 	}
+	if (recreated) {
+		count_reason(PORTIER_R_FLOW_RECREATED, 0);
+		count_ha(route_id, true);
+	}
 	count_flow(backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
 	if (orig->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	/* The FIB result lands in this copy only: the flow's next packet
 	 * caches it in the entry. */
 	return forward(ctx, p, cfg, orig, now, true);
+}
+
+/* A packet from a backend port with no live flow. With dnat the backend
+ * answers the client's own address, so in a pool of gateways its reply
+ * may come back through one that has no state for it (another made the
+ * flow; or it lost it). If portier_reply_svc names the one service of the
+ * backend (address, port, protocol), the source goes back to that
+ * service's address and port and the packet is forwarded to its
+ * destination, the client, creating no state. Anything else passes, as
+ * does a packet the FIB would not forward (one to this host: a health
+ * check's answer). Not inlined: the packet walk's frame stays as it is. */
+static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
+				      const struct portier_config *cfg, __u64 now)
+{
+	struct portier_reply_svc *v;
+	struct portier_reply_key *k;
+	struct portier_flow *f;
+	__u32 zero = 0;
+	int rc;
+
+	/* To the gateway's own address: a health check's answer, or an SNAT
+	 * flow's reply. */
+	if (!p || !cfg || p->iph->daddr == cfg->snat_addr.a32[0])
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	/* The per-CPU scratch entry holds the key, then the rewrite: the
+	 * stack has no room for the key beside forward()'s calls. */
+	f = bpf_map_lookup_elem(&portier_new_flow, &zero);
+	if (!f)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	_Static_assert(sizeof(*k) <= sizeof(*f), "the reply key fits the scratch entry");
+	k = (struct portier_reply_key *)f;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->addr.a32[0] = p->iph->saddr;
+	k->port = p->ports[0];
+	k->proto = p->proto;
+	k->family = PORTIER_AF_INET;
+	v = bpf_map_lookup_elem(&portier_reply_svc, k);
+	if (!v)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	if (p->iph->ttl < TTL_MIN_FORWARD)
+		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
+	flow_init(f, PORTIER_FLOW_DIR_REPLY, v->route_id, v->backend_id, now);
+	f->nat_saddr = v->svc_addr.a32[0];
+	f->nat_sport = v->svc_port;
+	f->nat_daddr = p->iph->daddr;
+	f->nat_dport = p->ports[1];
+	rc = next_hop(ctx, p, f, now);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	count_reason(PORTIER_R_STATELESS_REPLY, 0);
+	count_ha(v->route_id, false);
+	count_flow(v->backend_id, PORTIER_FLOW_DIR_REPLY, p->len, false);
+	return forward(ctx, p, cfg, f, now, false);
 }
 
 SEC("xdp")
@@ -295,16 +410,17 @@ int portier_xdp(struct xdp_md *ctx)
 	if (f && (flow_expired(cfg, f, p.proto, now) ||
 		  (f->dir == PORTIER_FLOW_DIR_ORIG && (f->flags & PORTIER_FLOW_F_CLOSING) &&
 		   tcp_syn_only(&p)))) {
-		/* Over: a new packet to the service starts afresh; anything
-		 * else has no flow. */
+		/* Over: a new packet to the service starts afresh; a reply
+		 * has no flow (stateless_reply). */
 		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
-			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+			return be_port ? stateless_reply(ctx, &p, cfg, now) :
+					 count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 		flow_delete(cfg, &key, f);
 		f = NULL;
 	}
 	if (f)
 		return flow_packet(ctx, &p, cfg, f, now);
-	if (!svc_port)
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	if (!svc_port)	/* a backend port */
+		return stateless_reply(ctx, &p, cfg, now);
 	return new_flow(ctx, &p, cfg, dport, &key, now);
 }

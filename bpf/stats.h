@@ -36,4 +36,18 @@ static __always_inline void count_flow(__u32 backend_id, __u8 dir, __u32 len, bo
 	stats_add(bpf_map_lookup_elem(&portier_backend_stats, &backend_id), dir, len, new_flow);
 }
 
+/* Count a flow recreated (recreated) or a stateless reply on route
+ * route_id's active-active counters. */
+static __always_inline void count_ha(__u32 route_id, bool recreated)
+{
+	struct portier_route_ha *h = bpf_map_lookup_elem(&portier_route_ha, &route_id);
+
+	if (!h)
+		return;
+	if (recreated)
+		h->recreated += 1;
+	else
+		h->stateless_replies += 1;
+}
+
 #endif

@@ -69,6 +69,9 @@
 #define PORTIER_MAP_RATE		"portier_rate"
 #define PORTIER_MAP_ROUTE_REFUSED	"portier_route_refused"
 #define PORTIER_MAP_ICMP_RL		"portier_icmp_rl"	/* the program's: not pinned */
+/* The active-active pool (docs/dataplane.md, "Active-active"). */
+#define PORTIER_MAP_REPLY_SVC		"portier_reply_svc"
+#define PORTIER_MAP_ROUTE_HA		"portier_route_ha"
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -373,6 +376,41 @@ struct portier_rate {
 struct portier_refused {
 	__u64 denied;		/* source policy */
 	__u64 rate_limited;	/* over the per-source rate */
+};
+
+/* ---- stateless replies (portier_reply_svc: hash, written by userspace) -- */
+
+/* A backend of a dnat route with a service address, as its replies come
+ * from it: (address, port, protocol). Backends of this host, and of "*"
+ * routes, have none. */
+struct portier_reply_key {
+	struct portier_addr addr;	/* the backend's address */
+	__be16 port;			/* its port */
+	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;			/* PORTIER_AF_* */
+};
+
+/* The one service a backend's replies come from: a reply with no flow
+ * (another gateway of the pool made it) is rewritten from the backend's
+ * (address, port) to this one and forwarded to its destination, the
+ * client (bpf/portier.bpf.c, stateless_reply). Userspace refuses an
+ * inventory where a backend would have two. */
+struct portier_reply_svc {
+	struct portier_addr svc_addr;	/* the service's address */
+	__be16 svc_port;		/* its port */
+	__u16 pad;
+	__u32 route_id;			/* the route (counters) */
+	__u32 backend_id;		/* the backend (its reply counters) */
+};
+
+/* Per-route counters of the active-active pool (portier_route_ha: per-CPU
+ * array by route id, written by the program, zeroed by userspace for a
+ * new route, summed by userspace). */
+struct portier_route_ha {
+	__u64 recreated;	/* flows recreated from a packet of a flow this
+				 * gateway had not seen (PORTIER_R_FLOW_RECREATED) */
+	__u64 stateless_replies; /* backend replies with no flow rewritten
+				 * by portier_reply_svc (PORTIER_R_STATELESS_REPLY) */
 };
 
 /* ---- ports (portier_ports: array of 65536 by host-order port) ---------- */
@@ -786,6 +824,14 @@ enum portier_reason {
 					 * promiscuous one, the kernel's
 					 * PACKET_OTHERHOST): passed, never
 					 * balanced */
+	/* The active-active pool (docs/dataplane.md, "Active-active"): */
+	PORTIER_R_FLOW_RECREATED,	/* not a packet: a TCP packet of a flow this
+					 * gateway had not seen (no SYN) to a
+					 * maglev/source dnat route recreated its
+					 * flow to the table's backend */
+	PORTIER_R_STATELESS_REPLY,	/* not a packet: a backend's reply with no
+					 * flow rewritten to its route's service
+					 * (portier_reply_svc) and forwarded */
 	PORTIER_R_MAX,
 };
 

@@ -103,6 +103,17 @@ static void guards_text(const struct pt_dp_route_view *v, const struct pt_syn_gu
 		       (unsigned long long)g[i].pending_dropped);
 }
 
+/* The active-active table, after the SYN guards: one line per route. */
+static void ha_text(const struct pt_dp_route_view *v, const struct portier_route_ha *ha,
+		    size_t n)
+{
+	printf("\n%-24s %16s %18s\n", "ROUTE", "FLOWS_RECREATED", "STATELESS_REPLIES");
+	for (size_t i = 0; i < n; i++)
+		printf("%-24s %16llu %18llu\n", v[i].meta.name,
+		       (unsigned long long)ha[i].recreated,
+		       (unsigned long long)ha[i].stateless_replies);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct pt_dp_route_view *v;
@@ -112,6 +123,7 @@ static int do_show(int argc, char **argv)
 	char ap[CLI_ADDRPORT_BUF];
 	char what[CLI_ADDRPORT_BUF + PORTIER_ROUTE_NAME_MAX + 32];	/* unreadable counters */
 	struct pt_syn_guard *guards;
+	struct portier_route_ha *ha;
 	bool ok = false;
 	size_t n;
 	int err = 0;
@@ -123,6 +135,7 @@ static int do_show(int argc, char **argv)
 		return 1;
 	n = pt_dp_view(dp, &v);
 	guards = xcalloc(n ? n : 1, sizeof(*guards));
+	ha = xcalloc(n ? n : 1, sizeof(*ha));
 	if (!pt_g.json)
 		printf("%-40s %10s %12s %12s %14s %14s\n", "ROUTE / BACKEND", "FLOWS", "PKTS_IN",
 		       "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
@@ -137,15 +150,20 @@ static int do_show(int argc, char **argv)
 		if (!err)
 			err = pt_syn_guard_read(pt_dp_skel(dp)->maps.portier_syn_guard, v[i].id,
 						v[i].flags, &guards[i]);
+		if (!err)
+			err = pt_route_ha_sum(pt_dp_skel(dp), v[i].id, &ha[i]);
 		if (err) {
 			snprintf(what, sizeof(what), "route %s", v[i].meta.name);
 			json_decref(bes);
 			break;
 		}
 		if (pt_g.json)
-			o = counters_json(json_pack("{s:s, s:I, s:I}", "route", v[i].meta.name,
-						    "denied", (json_int_t)rf.denied,
-						    "rate_limited", (json_int_t)rf.rate_limited),
+			o = counters_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "route",
+						    v[i].meta.name, "denied", (json_int_t)rf.denied,
+						    "rate_limited", (json_int_t)rf.rate_limited,
+						    "flows_recreated", (json_int_t)ha[i].recreated,
+						    "stateless_replies",
+						    (json_int_t)ha[i].stateless_replies),
 					  &st);
 		if (pt_g.json)
 			json_object_set_new(o, "syn_guard",
@@ -187,7 +205,10 @@ static int do_show(int argc, char **argv)
 		ok = true;
 	if (ok && !pt_g.json && n)
 		guards_text(v, guards, n);
+	if (ok && !pt_g.json && n)
+		ha_text(v, ha, n);
 	free(guards);
+	free(ha);
 	pt_dp_view_free(v, n);
 	if (!ok) {
 		pt_dp_close(dp);

@@ -210,6 +210,11 @@ int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
  * CPUs. Returns 0 or -errno (out zeroed). */
 int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_refused *out);
 
+/* A route's active-active counters (portier_route_ha: flows recreated,
+ * stateless replies) summed over the CPUs. Returns 0 or -errno (out
+ * zeroed). */
+int pt_route_ha_sum(struct portier *skel, __u32 route_id, struct portier_route_ha *out);
+
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
 /* The daemon: record its pid (0 when it stops). */

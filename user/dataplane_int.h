@@ -20,6 +20,7 @@
  *   dp_gc.c       conntrack garbage collection
  *   dp_view.c     what is loaded, for the CLI; counter sums
  *   dp_maglev.c   the Maglev tables of maglev and source routes
+ *   dp_reply.c    the services of dnat backends, for stateless replies
  */
 #ifndef PORTIER_DATAPLANE_INT_H
 #define PORTIER_DATAPLANE_INT_H
@@ -184,6 +185,14 @@ int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan
 /* Write exactly rs (routes of the given origins) into the maps. */
 int apply_set(struct pt_dataplane *dp, const struct pt_routeset *rs, const __u8 *origin,
 	      bool *wrote);
+
+/* ---- dp_reply.c ----------------------------------------------------------- */
+
+/* Make portier_reply_svc hold the service of every backend of rs's dnat
+ * routes with a service address (not "*", SYN cookies not "on"), not this
+ * host's, with the plan's ids: new and changed entries replaced whole,
+ * then the others deleted. */
+int reply_svc_write(struct pt_dataplane *dp, const struct pt_routeset *rs, const struct plan *p);
 
 /* ---- dp_maglev.c ---------------------------------------------------------- */
 

@@ -255,6 +255,8 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 				err = map_zero(s->maps.portier_rr, id);
 			if (!err)
 				err = map_zero(s->maps.portier_route_refused, id);
+			if (!err)
+				err = map_zero(s->maps.portier_route_ha, id);
 			/* Nor does it inherit a former route's cookie counters
 			 * or "auto" state (on_until_ns). */
 			if (!err)
@@ -276,6 +278,12 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			continue;
 		err = map_update(s->maps.portier_services, &k, &v, "a service");
 	}
+
+	/* 4b. The services of dnat backends, for replies that no flow knows:
+	 * the backends and routes they name are in place; a backend gone
+	 * loses its entry before its slot is freed (step 7). */
+	if (!err)
+		err = reply_svc_write(dp, rs, p);
 
 	/* 5. Services gone, then 6. their routes. */
 	for (__u32 id = 0; id < PORTIER_MAX_ROUTES && !err; id++) {

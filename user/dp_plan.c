@@ -45,6 +45,34 @@ static int validate_policy(const struct pt_policy *pol, const char *whose)
 	return 0;
 }
 
+/* The first clash of pt_reply_clashes, as the error. */
+static void first_clash(const struct pt_reply_clash *c, void *arg)
+{
+	int *err = arg;
+	char *m;
+
+	if (*err)
+		return;
+	m = pt_reply_clash_msg(c);
+	*err = fail(-EINVAL, "%s", m);
+	free(m);
+}
+
+/* No backend of two dnat routes with different services: each backend's
+ * replies translate back to one (portier_reply_svc). The whole set, as
+ * it will be loaded (a runtime route added beside the inventory's). */
+static int validate_reply_svc(const struct pt_routeset *rs)
+{
+	const struct pt_route **v = xcalloc(rs->n_routes + 1, sizeof(*v));
+	int err = 0;
+
+	for (size_t i = 0; i < rs->n_routes; i++)
+		v[i] = &rs->routes[i];
+	pt_reply_clashes(v, rs->n_routes, first_clash, &err);
+	free(v);
+	return err;
+}
+
 int validate(const struct pt_routeset *rs)
 {
 	int err;
@@ -122,7 +150,7 @@ int validate(const struct pt_routeset *rs)
 					    "address, port and protocol", o->name, r->name);
 		}
 	}
-	return 0;
+	return validate_reply_svc(rs);
 }
 
 static int take_free(bool *taken, size_t n, __u32 *id)

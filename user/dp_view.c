@@ -78,6 +78,29 @@ int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_re
 	return 0;
 }
 
+int pt_route_ha_sum(struct portier *skel, __u32 route_id, struct portier_route_ha *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct portier_route_ha *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_route_ha), &route_id, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		out->recreated += v[i].recreated;
+		out->stateless_replies += v[i].stateless_replies;
+	}
+	free(v);
+	return 0;
+}
+
 void pt_dp_pool_policy(const struct pt_dataplane *dp, struct pt_policy *out)
 {
 	pt_policy_copy(out, &dp->pool_policy);

@@ -75,6 +75,10 @@ static const struct {
 	[PORTIER_R_PASS_TOO_BIG] = { "too_big", PT_METRICS_PASS },
 	/* A frame addressed to another host's MAC: never balanced. */
 	[PORTIER_R_PASS_OTHER_HOST] = { "other_host", PT_METRICS_PASS },
+	/* Not packets (the packet is counted by its forwarding): the
+	 * active-active pool's flows recreated and stateless replies. */
+	[PORTIER_R_FLOW_RECREATED] = { "flow_recreated", PT_METRICS_EVENT },
+	[PORTIER_R_STATELESS_REPLY] = { "stateless_reply", PT_METRICS_EVENT },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -218,6 +222,22 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 	for (size_t i = 0; i < s->n_routes; i++) {
 		series(f, "portier_route_rate_limited_total", s->routes[i].name, NULL, NULL, NULL);
 		u64(f, s->routes[i].rate_limited);
+	}
+	head(f, "portier_route_flows_recreated_total", "counter",
+	     "Flows recreated from a packet of a connection this gateway had not seen "
+	     "(another gateway of the pool had it, or the table lost it).");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_flows_recreated_total", s->routes[i].name, NULL, NULL,
+		       NULL);
+		u64(f, s->routes[i].recreated);
+	}
+	head(f, "portier_route_stateless_replies_total", "counter",
+	     "Backend replies with no flow translated back to the route's service and "
+	     "forwarded (their flow is another gateway's).");
+	for (size_t i = 0; i < s->n_routes; i++) {
+		series(f, "portier_route_stateless_replies_total", s->routes[i].name, NULL, NULL,
+		       NULL);
+		u64(f, s->routes[i].stateless_replies);
 	}
 }
 

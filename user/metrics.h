@@ -42,6 +42,8 @@ struct pt_metrics_route {
 	struct pt_syn_guard guard;		/* its SYN flood guard */
 	uint64_t denied;			/* new flows refused: policy */
 	uint64_t rate_limited;			/* new flows refused: rate limit */
+	uint64_t recreated;			/* flows recreated (active-active) */
+	uint64_t stateless_replies;		/* replies translated without a flow */
 };
 
 /* One backend of a route: counters, state, SNAT use, health checks. */

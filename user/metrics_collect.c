@@ -95,13 +95,18 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		const char *name = v[r].meta.name;
 		struct pt_metrics_route *mr = pt_metrics_add_route(s, name);
 		struct portier_refused rf = { 0 };
+		struct portier_route_ha ha = { 0 };
 		struct portier_stats ps;
 
 		err = pt_route_stats_sum(skel, &v[r], &ps);
 		if (!err)
 			err = pt_route_refused_sum(skel, v[r].id, &rf);
+		if (!err)
+			err = pt_route_ha_sum(skel, v[r].id, &ha);
 		mr->denied = rf.denied;
 		mr->rate_limited = rf.rate_limited;
+		mr->recreated = ha.recreated;
+		mr->stateless_replies = ha.stateless_replies;
 		mr->flows = ps.flows;
 		memcpy(mr->packets, ps.packets, sizeof(mr->packets));
 		memcpy(mr->bytes, ps.bytes, sizeof(mr->bytes));

@@ -1320,6 +1320,142 @@ static void check_duplicates(struct build *b, struct cand *c, size_t n)
 	free(v);
 }
 
+/* ---- one service per dnat backend ------------------------------------- */
+
+/* A backend of a dnat route, for pt_reply_clashes. */
+struct reply_item {
+	uint32_t addr;		/* host order */
+	uint16_t port;
+	uint8_t proto;
+	size_t route;		/* index into the routes given */
+	const struct pt_backend *be;
+};
+
+/* Backend (address, port, protocol), then the routes' order. */
+static int cmp_reply_item(const void *x, const void *y)
+{
+	const struct reply_item *a = x, *b = y;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return a->route < b->route ? -1 : a->route > b->route;
+}
+
+static bool same_service(const struct pt_route *a, const struct pt_route *b)
+{
+	return a->port == b->port && a->wildcard == b->wildcard &&
+	       (a->wildcard || pt_addr_equal(&a->addr, &b->addr));
+}
+
+size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
+			void (*fn)(const struct pt_reply_clash *c, void *arg), void *arg)
+{
+	struct reply_item *it;
+	size_t k = 0, total = 0, found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && v[i]->nat == PT_NAT_DNAT)
+			total += v[i]->n_backends;
+	it = xcalloc(total + 1, sizeof(*it));
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i] || v[i]->nat != PT_NAT_DNAT)
+			continue;
+		for (size_t j = 0; j < v[i]->n_backends; j++) {
+			const struct pt_backend *b = &v[i]->backends[j];
+
+			if (b->local || b->addr.family != AF_INET)
+				continue;
+			it[k++] = (struct reply_item){ ntohl(b->addr.v4.s_addr), b->port,
+						       v[i]->proto, i, b };
+		}
+	}
+	qsort(it, k, sizeof(*it), cmp_reply_item);
+	for (size_t i = 1, first = 0; i < k; i++) {
+		const struct reply_item *a = &it[first], *b = &it[i];
+		struct pt_reply_clash c = { v[a->route], v[b->route], b->be };
+
+		if (a->addr != b->addr || a->port != b->port || a->proto != b->proto) {
+			first = i;
+			continue;
+		}
+		if (same_service(c.first, c.second))
+			continue;
+		found++;
+		if (fn)
+			fn(&c, arg);
+	}
+	free(it);
+	return found;
+}
+
+/* "192.0.2.1:80" or "*:80" of route r's service. */
+static char *service_str(const struct pt_route *r)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	return xasprintf("%s:%u", r->wildcard ? "*" : pt_addr_str(&r->addr, a, sizeof(a)),
+			 r->port);
+}
+
+char *pt_reply_clash_msg(const struct pt_reply_clash *c)
+{
+	char a[INET6_ADDRSTRLEN];
+	char *s1 = service_str(c->first), *s2 = service_str(c->second), *m;
+
+	m = xasprintf("backend %s:%u/%s is a backend of routes '%s' (service %s) and '%s' "
+		      "(service %s), both nat dnat: a reply from it that no flow knows (another "
+		      "gateway of the pool made the flow) must translate back to one service; "
+		      "give one of the routes other backends or backend ports, or nat snat",
+		      pt_addr_str(&c->be->addr, a, sizeof(a)), c->be->port,
+		      pt_proto_name(c->second->proto), c->first->name, s1, c->second->name, s2);
+	free(s1);
+	free(s2);
+	return m;
+}
+
+/* The candidates checked for clashes (check_reply_clashes). */
+struct clash_ctx {
+	struct build *b;
+	struct cand *c;
+	size_t n;
+};
+
+/* An error on the later route of a clash (pt_reply_clashes), which is
+ * then left out, as a duplicate is: one error per route, naming the
+ * first backend found. */
+static void report_clash(const struct pt_reply_clash *rc, void *arg)
+{
+	struct clash_ctx *x = arg;
+	char *m;
+
+	for (size_t i = 0; i < x->n; i++) {
+		if (&x->c[i].r != rc->second)
+			continue;
+		if (!x->c[i].ok)
+			return;	/* reported */
+		x->c[i].ok = false;
+	}
+	m = pt_reply_clash_msg(rc);
+	pt_error(x->b->d, &rc->second->pos, rc->second->name, "%s", m);
+	free(m);
+}
+
+/* The candidates valid on their own, checked together. */
+static void check_reply_clashes(struct build *b, struct cand *c, size_t n)
+{
+	const struct pt_route **v = xcalloc(n + 1, sizeof(*v));
+	struct clash_ctx x = { b, c, n };
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = c[i].ok ? &c[i].r : NULL;
+	pt_reply_clashes(v, n, report_clash, &x);
+	free(v);
+}
+
 /* ---- the set ----------------------------------------------------------- */
 
 /* "a, b, c, ..." of up to HINT_NAMES_MAX host names. */
@@ -1430,6 +1566,7 @@ static void build_routes(struct build *b, const struct pt_val *proxies)
 	for (size_t i = 0; i < rv->n; i++)
 		build_route(b, &rv->map[i], &c[i]);
 	check_duplicates(b, c, rv->n);
+	check_reply_clashes(b, c, rv->n);
 
 	b->rs->routes = xcalloc(rv->n, sizeof(*b->rs->routes));
 	for (size_t i = 0; i < rv->n; i++) {

@@ -177,6 +177,27 @@ void pt_routeset_free(struct pt_routeset *rs);
 
 const struct pt_route *pt_routeset_find(const struct pt_routeset *rs, const char *name);
 
+/* A backend (address, port, protocol) of two nat dnat routes with
+ * different services (address, "*" included, or port): a reply from it
+ * that no flow knows (another gateway of the pool made the flow) could
+ * not be translated back to one service (docs/inventory.md, "One service
+ * per dnat backend"). Backends of this host are exempt (their replies
+ * leave by its stack). */
+struct pt_reply_clash {
+	const struct pt_route *first;	/* the route listed first */
+	const struct pt_route *second;	/* the other route */
+	const struct pt_backend *be;	/* the backend, as second has it */
+};
+
+/* Find the clashes among the routes v[0..n) (NULL entries are skipped)
+ * and call fn once per backend of a later route that clashes with an
+ * earlier one. Returns how many. Sorted: fast for large sets. */
+size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
+			void (*fn)(const struct pt_reply_clash *c, void *arg), void *arg);
+/* The message of clash c, for an error (free it): names both routes, the
+ * backend and both services, and what to do. */
+char *pt_reply_clash_msg(const struct pt_reply_clash *c);
+
 /* Text forms used by the CLI and messages. */
 const char *pt_proto_name(uint8_t proto);
 const char *pt_nat_name(enum pt_nat nat);

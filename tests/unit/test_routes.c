@@ -256,6 +256,27 @@ static void test_bad_duplicate(void **state)
 		"or address\n");
 }
 
+/* A backend of two dnat routes with different services (another address,
+ * or "*"): an error on the later route, naming both; the same backend
+ * over udp, behind snat, or on this host is fine. */
+static void test_bad_reply_svc(void **state)
+{
+	(void)state;
+	check_fixture("bad-reply-svc", "gw-1",
+		"tests/fixtures/bad-reply-svc/hosts.yml:44:13: error: route 'admin': backend "
+		"203.0.113.21:30080/tcp is a backend of routes 'web' (service 192.0.2.10:80) "
+		"and 'admin' (service 192.0.2.11:80), both nat dnat: a reply from it that no "
+		"flow knows (another gateway of the pool made the flow) must translate back to "
+		"one service; give one of the routes other backends or backend ports, or nat "
+		"snat\n"
+		"tests/fixtures/bad-reply-svc/hosts.yml:49:13: error: route 'wild': backend "
+		"203.0.113.21:30443/tcp is a backend of routes 'api' (service 192.0.2.10:443) "
+		"and 'wild' (service *:8443), both nat dnat: a reply from it that no flow "
+		"knows (another gateway of the pool made the flow) must translate back to one "
+		"service; give one of the routes other backends or backend ports, or nat "
+		"snat\n");
+}
+
 /* balance maglev, source, roundrobin: a table size that is no prime, too
  * small a table (M > 100 * N), a size on a roundrobin route, weights that
  * are not 0..256, weights giving a rotation more than 256 turns. */
@@ -1065,6 +1086,7 @@ int main(void)
 		cmocka_unit_test(test_bad_group),
 		cmocka_unit_test(test_bad_target),
 		cmocka_unit_test(test_bad_duplicate),
+		cmocka_unit_test(test_bad_reply_svc),
 		cmocka_unit_test(test_bad_balance),
 		cmocka_unit_test(test_bad_maglev),
 		cmocka_unit_test(test_maglev),
