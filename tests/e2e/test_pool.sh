@@ -267,9 +267,35 @@ pool_paths_are() { [ "$(pool_paths)" = "$1" ]; }
 
 pool_cli() { local k=$1; shift; ns "${POOL_GW[k]}" "$PORTIER" --bpffs "$E2E_TMP/bpffs/g$k" "$@"; }
 
-pool_other_host() {
+# pool_reason K REASON: gateway K's count of REASON (stats show).
+pool_reason() {
 	pool_cli "$1" -j stats show |
-		jq -r '[.reasons[] | select(.reason == "other_host") | .packets] | add // 0'
+		jq -r --arg r "$2" '[.reasons[] | select(.reason == $r) | .packets] | add // 0'
+}
+pool_other_host() { pool_reason "$1" other_host; }
+
+# pool_reason_sum REASON: the three gateways' counts of REASON, added.
+pool_reason_sum() {
+	local k n=0
+	for k in 1 2 3; do
+		n=$((n + $(pool_reason "$k" "$1")))
+	done
+	echo "$n"
+}
+
+# pool_ha WHAT STRICT NEED: log the pool's recreated flows and stateless
+# replies; with STRICT, NEED (flow_recreated, stateless_reply) must be > 0:
+# the step did exercise what it tests.
+pool_ha() {
+	local rec sl
+	rec=$(pool_reason_sum flow_recreated)
+	sl=$(pool_reason_sum stateless_reply)
+	e2e_log "$1: so far $rec flows recreated, $sl replies translated without state"
+	[ "$2" = 1 ] || return 0
+	case $3 in
+	flow_recreated) [ "$rec" -gt 0 ] ;;
+	stateless_reply) [ "$sl" -gt 0 ] ;;
+	esac || { e2e_log "no $3 counted: did the step move any flow?"; return 1; }
 }
 
 # pool_holders: the client ports of the flows to the service each gateway
@@ -364,11 +390,15 @@ pool_scenario() {
 		pool_check_flood
 	fi
 	pool_round 1 "$balance, all gateways up"
+	# A reply takes N's path, not its request's: most come back through
+	# another gateway than their request went in by.
+	pool_ha "$balance, all gateways up" "$strict" stateless_reply
 
 	# Gateway 1 stopped as systemd does: withdrawn, its data plane stays.
 	pool_daemon_stop 1
 	pool_wait_paths "2 3"
 	pool_round 2 "$balance, gateway 1's portier stopped (--keep)"
+	pool_ha "$balance, gateway 1 stopped" "$strict" flow_recreated
 	pool_spread "$balance, gateway 1 stopped" "$strict"
 	# ... and started again: it adopts its pins and announces again.
 	pool_daemon_start 1
@@ -381,6 +411,7 @@ pool_scenario() {
 	ns "${POOL_GW[2]}" ip link set out0 down
 	pool_wait_paths "1 3"
 	pool_round 4 "$balance, gateway 2 cut"
+	pool_ha "$balance, gateway 2 cut" 0
 	pool_spread "$balance, gateway 2 cut" "$strict"
 	POOL_RESULT="$held ${POOL_ECHOED[*]}"
 	e2e_log "$balance: $held of $POOL_CONNS established; still echoing after each step" \
