@@ -267,10 +267,12 @@ pool_paths_are() { [ "$(pool_paths)" = "$1" ]; }
 
 pool_cli() { local k=$1; shift; ns "${POOL_GW[k]}" "$PORTIER" --bpffs "$E2E_TMP/bpffs/g$k" "$@"; }
 
-# pool_reason K REASON: gateway K's count of REASON (stats show).
+# pool_reason K REASON: gateway K's count of REASON (stats show); 0 when
+# it has no data plane (stopped without --keep).
 pool_reason() {
-	pool_cli "$1" -j stats show |
-		jq -r --arg r "$2" '[.reasons[] | select(.reason == $r) | .packets] | add // 0'
+	local out
+	out=$(pool_cli "$1" -j stats show 2>/dev/null) || { echo 0; return 0; }
+	jq -r --arg r "$2" '[.reasons[] | select(.reason == $r) | .packets] | add // 0' <<<"$out"
 }
 pool_other_host() { pool_reason "$1" other_host; }
 
@@ -397,7 +399,7 @@ pool_scenario() {
 	# Gateway 1 stopped as systemd does: withdrawn, its data plane stays.
 	pool_daemon_stop 1
 	pool_wait_paths "2 3"
-	pool_round 2 "$balance, gateway 1's portier stopped (--keep)"
+	pool_round 2 "$balance, gateway 1's portier stopped${POOL_KEEP:+ ($POOL_KEEP)}"
 	pool_ha "$balance, gateway 1 stopped" "$strict" flow_recreated
 	pool_spread "$balance, gateway 1 stopped" "$strict"
 	# ... and started again: it adopts its pins and announces again.
