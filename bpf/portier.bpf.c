@@ -323,9 +323,13 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
  * flow; or it lost it). If portier_reply_svc names the one service of the
  * backend (address, port, protocol), the source goes back to that
  * service's address and port and the packet is forwarded to its
- * destination, the client, creating no state. Anything else passes, as
+ * destination, the client, creating no state: returns STATELESS_FORWARD
+ * with the rewrite in the per-CPU scratch entry (portier_new_flow), for
+ * stateless_forward(). Anything else passes (the action, counted), as
  * does a packet the FIB would not forward (one to this host: a health
- * check's answer). Not inlined: the packet walk's frame stays as it is. */
+ * check's answer). Not inlined, and forward() is not called from here:
+ * the stack of the call chain stays within its 512 bytes. */
+#define STATELESS_FORWARD	(-1)
 static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
 				      const struct portier_config *cfg, __u64 now)
 {
@@ -368,6 +372,23 @@ static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
 	count_reason(PORTIER_R_STATELESS_REPLY, 0);
 	count_ha(v->route_id, false);
 	count_flow(v->backend_id, PORTIER_FLOW_DIR_REPLY, p->len, false);
+	return STATELESS_FORWARD;
+}
+
+/* A packet from a backend port with no live flow: stateless_reply(), then
+ * forwarded by its rewrite, or as it says. */
+static __always_inline int stateless_forward(struct xdp_md *ctx, struct pkt *p,
+					     const struct portier_config *cfg, __u64 now)
+{
+	int rc = stateless_reply(ctx, p, cfg, now);
+	struct portier_flow *f;
+	__u32 zero = 0;
+
+	if (rc != STATELESS_FORWARD)
+		return rc;
+	f = bpf_map_lookup_elem(&portier_new_flow, &zero);
+	if (!f)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 	return forward(ctx, p, cfg, f, now, false);
 }
 
@@ -413,7 +434,7 @@ int portier_xdp(struct xdp_md *ctx)
 		/* Over: a new packet to the service starts afresh; a reply
 		 * has no flow (stateless_reply). */
 		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
-			return be_port ? stateless_reply(ctx, &p, cfg, now) :
+			return be_port ? stateless_forward(ctx, &p, cfg, now) :
 					 count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 		flow_delete(cfg, &key, f);
 		f = NULL;
@@ -421,6 +442,6 @@ int portier_xdp(struct xdp_md *ctx)
 	if (f)
 		return flow_packet(ctx, &p, cfg, f, now);
 	if (!svc_port)	/* a backend port */
-		return stateless_reply(ctx, &p, cfg, now);
+		return stateless_forward(ctx, &p, cfg, now);
 	return new_flow(ctx, &p, cfg, dport, &key, now);
 }
