@@ -365,9 +365,8 @@ pool_spread() {
 }
 
 # pool_scenario BALANCE STRICT: the whole scenario. STRICT=1 asserts; 0
-# measures (logs the survivors of each step) and fails only on the
-# topology. POOL_RESULT: "HELD R1 R2 R3 R4", the connections established,
-# then those still echoing after each round.
+# measures (logs the connections established and those still echoing
+# after each step) and fails only on the topology.
 pool_scenario() {
 	local balance=$1 strict=$2 held k r min=$((POOL_CONNS - 1))
 	POOL_ECHOED=()
@@ -415,7 +414,6 @@ pool_scenario() {
 	pool_round 4 "$balance, gateway 2 cut"
 	pool_ha "$balance, gateway 2 cut" 0
 	pool_spread "$balance, gateway 2 cut" "$strict"
-	POOL_RESULT="$held ${POOL_ECHOED[*]}"
 	e2e_log "$balance: $held of $POOL_CONNS established; still echoing after each step" \
 		"(all up, gateway 1 stopped, restarted, gateway 2 cut): ${POOL_ECHOED[*]}"
 	[ "$strict" = 1 ] || return 0
