@@ -75,5 +75,13 @@ int do_conntrack(int argc, char **argv);
 int do_prog(int argc, char **argv);
 int do_reload(int argc, char **argv);
 int do_policy(int argc, char **argv);
+/* "route lookup" and "config lookup" (cmd_lookup.c). */
+int pt_route_lookup(int argc, char **argv);
+int pt_config_lookup(int argc, char **argv);
+/* "route add"'s arguments after "add" into r (cmd_route.c): 0, or 1 after
+ * printing the error. r->backends is allocated (free it, also after an
+ * error); r->name points into argv. */
+struct pt_route;
+int pt_route_add_parse(int argc, char **argv, struct pt_route *r);
 
 #endif

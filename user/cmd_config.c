@@ -4,6 +4,7 @@
  * and show them (text table or JSON) with every diagnostic.
  *
  *   portier config check -i PATH [--host NAME]
+ *   portier config lookup -i PATH [--host NAME] ROUTE client ... (cmd_lookup.c)
  *   portier config help
  *
  * A route's JSON has the keys of "route show -j" (cmd_route.c) that the
@@ -38,6 +39,8 @@ static int do_help(int argc, char **argv)
 		return 0;
 	fprintf(stderr,
 		"Usage: %1$s config check -i PATH [--host NAME]\n"
+		"       %1$s config lookup -i PATH [--host NAME] ROUTE client ADDR[:PORT]\n"
+		"                     [client ADDR[:PORT] ...] [address ADDR] [down ADDR:PORT ...]\n"
 		"       %1$s config help\n"
 		"\n"
 		"       PATH := { inventory file | inventory directory }\n"
@@ -48,7 +51,12 @@ static int do_help(int argc, char **argv)
 		"         With -j: {\"host\", \"routes\", \"warnings\", \"errors\"}.\n"
 		"         A backend is (local) when it is host NAME or has NAME's\n"
 		"         inventory address; unlike the daemon, check does not look at\n"
-		"         this machine's interfaces, so it may run off the gateway.\n",
+		"         this machine's interfaces, so it may run off the gateway.\n"
+		"  lookup which backend a new flow from each client gets on host NAME\n"
+		"         by ROUTE's table built from the inventory, as the daemon\n"
+		"         builds it (no data plane needed: compare the gateways of a\n"
+		"         pool); 'down ADDR:PORT' leaves a backend out as a drained or\n"
+		"         failing one is. Same answers as 'route lookup' (-j: an array).\n",
 		pt_g.prog);
 	return 0;
 }
@@ -362,6 +370,7 @@ static int do_check(int argc, char **argv)
 
 static const struct pt_cmd cmds[] = {
 	{ "check", do_check },
+	{ "lookup", pt_config_lookup },
 	{ "help", do_help },
 	{ 0 }
 };

@@ -4,10 +4,11 @@
  *
  *   portier route show [NAME]
  *   portier route add NAME [address ADDR] port PORT [proto tcp|udp]
- *                     [balance roundrobin] [nat snat|dnat]
- *                     [syn-cookies auto|on|off] ...
- *                     backend ADDR:PORT [backend ADDR:PORT ...]
+ *                     [balance roundrobin|maglev|source] [table-size M]
+ *                     [nat snat|dnat] [syn-cookies auto|on|off] ...
+ *                     backend ADDR:PORT [weight W] [backend ...]
  *   portier route del NAME
+ *   portier route lookup NAME client ADDR[:PORT] ... (cmd_lookup.c)
  *
  * add and del change the maps in one transaction under the writers' lock
  * (dataplane.h): add takes effect for the next new connection, del removes
@@ -36,7 +37,8 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: %1$s route show [NAME]\n"
 		"       %1$s route add NAME [address ADDR] port PORT [proto { tcp | udp }]\n"
-		"                     [balance roundrobin] [nat { snat | dnat }]\n"
+		"                     [balance { roundrobin | maglev | source }]\n"
+		"                     [table-size M] [nat { snat | dnat }]\n"
 		"                     [syn-cookies { auto | on | off }]\n"
 		"                     [mode { tcp | http }] [option { tcplog | httplog }]\n"
 		"                     [inter DURATION] [timeout DURATION] [rise N] [fall N]\n"
@@ -44,8 +46,11 @@ static int do_help(int argc, char **argv)
 		"                     [check-method METHOD] [check-uri URI]\n"
 		"                     [check-version { HTTP/1.0 | HTTP/1.1 }]\n"
 		"                     [check-host HOST] [check-expect STATUS[-STATUS]]\n"
-		"                     backend ADDR:PORT [backend ADDR:PORT ...]\n"
+		"                     backend ADDR:PORT [weight W]\n"
+		"                     [backend ADDR:PORT [weight W] ...]\n"
 		"       %1$s route del NAME\n"
+		"       %1$s route lookup NAME client ADDR[:PORT] [client ADDR[:PORT] ...]\n"
+		"                     [address ADDR]\n"
 		"       %1$s route help\n"
 		"\n"
 		"  show  the loaded routes (or one) with their backends and states\n"
@@ -62,8 +67,20 @@ static int do_help(int argc, char **argv)
 		"        passes 2xx and 3xx unless check-expect says otherwise.\n"
 		"        Kept by a reload unless the inventory takes\n"
 		"        its name or listen key.\n"
+		"        balance as in the inventory: roundrobin (default), maglev (a\n"
+		"        consistent hash of the 5-tuple), source (of the client\n"
+		"        address); maglev and source take a table of M slots, a prime\n"
+		"        above 100 per backend (default 65537). weight W (0 to 256,\n"
+		"        default 1, 0: no new flows) is the backend's before it, the\n"
+		"        inventory's portier_weight.\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
-		"        at the next reload)\n",
+		"        at the next reload)\n"
+		"  lookup  which backend a new flow from each client gets, read from\n"
+		"        the loaded table (slot, backend, state; the open flow of the\n"
+		"        tuple if any): maglev needs the client's port and, on a '*'\n"
+		"        route, the address it connects to; for roundrobin the tuple\n"
+		"        does not decide (the next new flow's backend is shown).\n"
+		"        'config lookup' answers the same from an inventory.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -280,8 +297,65 @@ static int parse_option(const char *val, unsigned int *opts)
 	return 1;
 }
 
-/* Parse "add NAME ..." into r. Returns 0 or 1 after an error. */
-static int parse_add(int argc, char **argv, struct pt_route *r)
+/* "weight W" of the backend before it (HAProxy's: 0..256, 0 takes no new
+ * flows), as the inventory's portier_weight. */
+static int parse_weight(const char *val, struct pt_route *r)
+{
+	unsigned long w;
+
+	if (!r->n_backends) {
+		p_err("route add: weight '%s' comes before any backend; write it after the "
+		      "backend it weighs: backend ADDR:PORT weight W", val);
+		return 1;
+	}
+	if (!pt_parse_uint(val, 0, PT_WEIGHT_MAX, &w)) {
+		p_err("route add: " PT_WEIGHT_BAD_FMT, "weight", val, PT_WEIGHT_MAX);
+		return 1;
+	}
+	r->backends[r->n_backends - 1].weight = (unsigned int)w;
+	return 0;
+}
+
+/* The balance settings together, as the inventory checks them (routes.c):
+ * a table size for maglev and source only (default PT_MAGLEV_SIZE_DEFAULT)
+ * of more than PT_MAGLEV_SLOTS_PER_BACKEND slots a backend; weights that a
+ * round-robin rotation can hold. */
+static int check_balance(struct pt_route *r)
+{
+	unsigned int w[PORTIER_MAX_ROUTE_BACKENDS], g, turns;
+
+	if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS) {
+		p_err("route add: %zu backends, at most %d", r->n_backends,
+		      PORTIER_MAX_ROUTE_BACKENDS);
+		return 1;
+	}
+	if (r->balance == PT_BALANCE_ROUNDROBIN) {
+		if (r->table_size) {
+			p_err("route add: " PT_TABLE_SIZE_RR_FMT, "table-size");
+			return 1;
+		}
+		for (size_t i = 0; i < r->n_backends; i++)
+			w[i] = r->backends[i].weight;
+		turns = pt_rr_turns(w, r->n_backends, &g);
+		if (turns > PORTIER_MAX_ROUTE_BACKENDS) {
+			p_err("route add: " PT_RR_WEIGHTS_FMT, "weight", r->n_backends, turns, g,
+			      PORTIER_MAX_ROUTE_BACKENDS);
+			return 1;
+		}
+		return 0;
+	}
+	if (!r->table_size)
+		r->table_size = PT_MAGLEV_SIZE_DEFAULT;
+	if (!pt_table_size_fits(r->table_size, r->n_backends)) {
+		p_err("route add: " PT_TABLE_SIZE_SMALL_FMT, r->table_size, r->n_backends,
+		      PT_MAGLEV_SLOTS_PER_BACKEND, "table-size",
+		      pt_table_size_needed(r->n_backends));
+		return 1;
+	}
+	return 0;
+}
+
+int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 {
 	bool timeout_set = false, cookies_set = false;
 	int rc;
@@ -291,6 +365,8 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 		return 1;
 	}
 	r->name = argv[0];
+	if (!r->mode)
+		r->mode = "tcp";
 	r->wildcard = true;
 	r->proto = IPPROTO_TCP;
 	r->check = (struct pt_check){ .inter_ms = PT_CHECK_INTER_DEFAULT_MS,
@@ -323,9 +399,8 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 				return 1;
 			}
 		} else if (is_prefix(kw, "balance")) {
-			if (strcmp(val, "roundrobin")) {
-				p_err("route add: balance '%s': only roundrobin is implemented",
-				      val);
+			if (pt_balance_parse(val, &r->balance)) {
+				p_err("route add: " PT_BALANCE_BAD_FMT, val);
 				return 1;
 			}
 		} else if (is_prefix(kw, "nat")) {
@@ -368,6 +443,15 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 		} else if ((rc = parse_check_kw(kw, val, &r->check, &timeout_set)) >= 0) {
 			if (rc)
 				return 1;
+		} else if (is_prefix(kw, "table-size")) {
+			if (!pt_table_size_parse(val, &r->table_size)) {
+				p_err("route add: " PT_TABLE_SIZE_BAD_FMT, "table-size", val,
+				      PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX);
+				return 1;
+			}
+		} else if (is_prefix(kw, "weight")) {
+			if (parse_weight(val, r))
+				return 1;
 		} else {
 			p_err("route add: unknown keyword '%s'; try '%s route help'", kw,
 			      pt_g.prog);
@@ -407,7 +491,7 @@ static int parse_add(int argc, char **argv, struct pt_route *r)
 		return 1;
 	}
 	r->dest_port = r->backends[0].port;
-	return 0;
+	return check_balance(r);
 }
 
 static int do_add(int argc, char **argv)
@@ -418,7 +502,7 @@ static int do_add(int argc, char **argv)
 	size_t n;
 	int ret = 1;
 
-	if (parse_add(argc, argv, &r))
+	if (pt_route_add_parse(argc, argv, &r))
 		goto out;
 	dp = cli_dp_open();
 	if (!dp)
@@ -468,6 +552,7 @@ static int do_del(int argc, char **argv)
 static const struct pt_cmd cmds[] = {
 	{ "show", do_show },
 	{ "list", do_show },
+	{ "lookup", pt_route_lookup },
 	{ "add", do_add },
 	{ "delete", do_del },
 	{ "help", do_help },

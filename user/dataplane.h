@@ -191,6 +191,18 @@ struct pt_dp_route_view {
 	struct pt_rate_limit rl;	/* rate 0: none */
 };
 
+/* What the program reads to pick a new flow's backend ("portier route
+ * lookup"): route route_id's rotation as loaded in portier_routes (flags,
+ * table size, active backends) and, if rr, its round-robin counter
+ * (portier_rr: the next new flow takes active[rr % n_active]); 0 or
+ * -errno. */
+int pt_dp_rotation(const struct pt_dataplane *dp, __u32 route_id, struct portier_route *rt,
+		   __u32 *rr);
+/* The backend id in slot slot of route route_id's table in portier_maglev
+ * (UINT32_MAX: none); 0, -ENOENT if the route has no table, or -errno. */
+int pt_dp_table_slot(const struct pt_dataplane *dp, __u32 route_id, __u32 slot,
+		     __u32 *backend_id);
+
 /* Every loaded route, sorted by name. Free with pt_dp_view_free. */
 size_t pt_dp_view(const struct pt_dataplane *dp, struct pt_dp_route_view **out);
 void pt_dp_view_free(struct pt_dp_route_view *v, size_t n);

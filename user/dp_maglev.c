@@ -3,7 +3,8 @@
  * dp_maglev.c - the Maglev tables of maglev and source routes: one inner
  * array per route in portier_maglev, built by user/maglev.c from what the
  * maps hold, written whole into a fresh map and swapped in by one update
- * of the outer map (the program sees the old table or the new one).
+ * of the outer map (the program sees the old table or the new one); and
+ * what "portier route lookup" reads back: a slot, a route's rotation.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,8 +20,6 @@
 #include "maglev.h"
 #include "portier.skel.h"
 #include "util.h"
-
-#define KEY_LEN	(INET_ADDRSTRLEN + 6)	/* "a.b.c.d:port" */
 
 int table_delete(struct pt_dataplane *dp, __u32 id)
 {
@@ -58,7 +57,7 @@ int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
 		const struct portier_route *rt)
 {
 	struct pt_maglev_backend be[PORTIER_MAX_ROUTE_BACKENDS];
-	char (*keys)[KEY_LEN];
+	char (*keys)[PT_MAGLEV_KEY_BUF];
 	int bfd = bpf_map__fd(dp->skel->maps.portier_backends);
 	__u32 m = rt->table_size, *table, i;
 	int err = 0, fd;
@@ -76,16 +75,14 @@ int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
 	table[m] = UINT32_MAX;
 	for (i = 0; i < rt->n_active && !err; i++) {
 		struct portier_backend b;
-		char a[INET_ADDRSTRLEN];
 
 		if (bpf_map_lookup_elem(bfd, &rt->active[i], &b)) {
 			err = fail(-errno, "route '%s': cannot read backend %u: %s", name,
 				   rt->active[i], strerror(errno));
 			break;
 		}
-		inet_ntop(AF_INET, &b.addr.a32[0], a, sizeof(a));
-		snprintf(keys[i], KEY_LEN, "%s:%u", a, ntohs(b.port));
-		be[i].key = keys[i];
+		be[i].key = pt_maglev_key(b.addr.a32[0], ntohs(b.port), keys[i],
+					  sizeof(keys[i]));
 		be[i].weight = b.weight;
 		be[i].id = rt->active[i];
 	}
@@ -135,4 +132,35 @@ __u32 table_loaded_size(const struct pt_dataplane *dp, __u32 id)
 	close(fd);
 	/* (M + 1) / 2 pairs, M odd (a prime >= 101). */
 	return info.max_entries ? info.max_entries * 2 - 1 : 0;
+}
+
+int pt_dp_table_slot(const struct pt_dataplane *dp, __u32 route_id, __u32 slot,
+		     __u32 *backend_id)
+{
+	struct portier_maglev_pair pair;
+	__u32 inner_id, elem = slot / 2;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_maglev), &route_id,
+				&inner_id))
+		return -ENOENT;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &elem, &pair))
+		err = -errno;
+	else
+		*backend_id = pair.id[slot & 1];
+	close(fd);
+	return err;
+}
+
+int pt_dp_rotation(const struct pt_dataplane *dp, __u32 route_id, struct portier_route *rt,
+		   __u32 *rr)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_routes), &route_id, rt))
+		return -errno;
+	if (rr && bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.portier_rr), &route_id, rr))
+		return -errno;
+	return 0;
 }

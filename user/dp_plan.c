@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dataplane_int.h"
+#include "maglev.h"
 #include "util.h"
 
 void plan_free(struct plan *p)
@@ -27,6 +28,40 @@ void plan_free(struct plan *p)
 	free(p->be_taken);
 	free(p->ports);
 	free(p->trie);
+}
+
+/* A route's balance settings (routes.c checks them in an inventory, "route
+ * add" on its command line): a maglev or source route's table is a prime
+ * of more than 100 slots a backend, a weighted rotation fits. */
+static int validate_balance(const struct pt_route *r)
+{
+	unsigned int w[PORTIER_MAX_ROUTE_BACKENDS], g, turns;
+
+	for (size_t j = 0; j < r->n_backends; j++)
+		if (r->backends[j].weight > PT_WEIGHT_MAX)
+			return fail(-EINVAL, "route '%s': backend %zu has weight %u, more than "
+				    "%u", r->name, j, r->backends[j].weight, PT_WEIGHT_MAX);
+	if (r->balance == PT_BALANCE_ROUNDROBIN) {
+		for (size_t j = 0; j < r->n_backends; j++)
+			w[j] = r->backends[j].weight;
+		turns = pt_rr_turns(w, r->n_backends, &g);
+		if (turns > PORTIER_MAX_ROUTE_BACKENDS)
+			return fail(-EINVAL, "route '%s': " PT_RR_WEIGHTS_FMT, r->name, "weight",
+				    r->n_backends, turns, g, PORTIER_MAX_ROUTE_BACKENDS);
+		return 0;
+	}
+	if (r->balance != PT_BALANCE_MAGLEV && r->balance != PT_BALANCE_SOURCE)
+		return fail(-EINVAL, "route '%s': balance %u is not roundrobin, maglev or source",
+			    r->name, r->balance);
+	if (r->table_size < PT_MAGLEV_SIZE_MIN || r->table_size > PT_MAGLEV_SIZE_MAX ||
+	    !pt_is_prime(r->table_size))
+		return fail(-EINVAL, "route '%s': maglev table size %u is not a prime from %u to "
+			    "%u", r->name, r->table_size, PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX);
+	if (!pt_table_size_fits(r->table_size, r->n_backends))
+		return fail(-EINVAL, "route '%s': " PT_TABLE_SIZE_SMALL_FMT, r->name,
+			    r->table_size, r->n_backends, PT_MAGLEV_SLOTS_PER_BACKEND,
+			    "the table size", pt_table_size_needed(r->n_backends));
+	return 0;
 }
 
 /* Every entry of a policy is an IPv4 network without host bits. */
@@ -113,6 +148,9 @@ int validate(const struct pt_routeset *rs)
 		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
 			return fail(-E2BIG, "route '%s': %zu backends, at most %d", r->name,
 				    r->n_backends, PORTIER_MAX_ROUTE_BACKENDS);
+		err = validate_balance(r);
+		if (err)
+			return err;
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 

@@ -2,7 +2,9 @@
 /*
  * maglev.c - the weighted Maglev lookup table of a route (maglev.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,16 @@
 
 #include "maglev.h"
 #include "portier_hash.h"
+
+const char *pt_maglev_key(uint32_t addr_be, uint16_t port, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = addr_be };
+
+	inet_ntop(AF_INET, &in, a, sizeof(a));
+	snprintf(buf, len, "%s:%u", a, port);
+	return buf;
+}
 
 bool pt_is_prime(uint32_t n)
 {

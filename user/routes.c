@@ -797,10 +797,9 @@ static unsigned int host_weight(struct build *b, const struct pt_host *h,
 			w = PT_WEIGHT_DEFAULT;
 		} else if (t->type != PT_VAL_SCALAR || !t->str ||
 			   !pt_parse_uint(t->str, 0, PT_WEIGHT_MAX, &w)) {
-			pt_error(b->d, &v->pos, r->name,
-				 "host '%s': " PT_WEIGHT_VAR " '%s' is not a weight; use a number "
-				 "from 0 to %u (0: no new connections)", h->name,
-				 t->type == PT_VAL_SCALAR && t->str ? t->str : "?", PT_WEIGHT_MAX);
+			pt_error(b->d, &v->pos, r->name, "host '%s': " PT_WEIGHT_BAD_FMT, h->name,
+				 PT_WEIGHT_VAR, t->type == PT_VAL_SCALAR && t->str ? t->str : "?",
+				 PT_WEIGHT_MAX);
 			w = PT_WEIGHT_DEFAULT;
 		}
 		if (t)
@@ -816,7 +815,7 @@ static unsigned int host_weight(struct build *b, const struct pt_host *h,
 static void parse_table_size(struct build *b, const struct pt_val *dv, struct pt_route *r,
 			     const struct pt_val **node)
 {
-	unsigned long m;
+	uint32_t m;
 	bool err;
 	char *s;
 
@@ -827,17 +826,13 @@ static void parse_table_size(struct build *b, const struct pt_val *dv, struct pt
 		return;
 	}
 	if (r->balance == PT_BALANCE_ROUNDROBIN)
-		pt_error(b->d, &(*node)->pos, r->name,
-			 "destination.maglev_size is for balance maglev or source, not "
-			 "roundrobin; remove it or change balance");
-	else if (!pt_parse_uint(s, PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX, &m) ||
-		 !pt_is_prime((uint32_t)m))
-		pt_error(b->d, &(*node)->pos, r->name,
-			 "destination.maglev_size '%s' is not a prime from %u to %u; use a "
-			 "prime such as 65537 (the default) or 16381", s, PT_MAGLEV_SIZE_MIN,
-			 PT_MAGLEV_SIZE_MAX);
+		pt_error(b->d, &(*node)->pos, r->name, PT_TABLE_SIZE_RR_FMT,
+			 "destination.maglev_size");
+	else if (!pt_table_size_parse(s, &m))
+		pt_error(b->d, &(*node)->pos, r->name, PT_TABLE_SIZE_BAD_FMT,
+			 "destination.maglev_size", s, PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX);
 	else
-		r->table_size = (uint32_t)m;
+		r->table_size = m;
 	free(s);
 }
 
@@ -852,47 +847,77 @@ static unsigned int gcd(unsigned int a, unsigned int b)
 	return a;
 }
 
+bool pt_table_size_parse(const char *s, uint32_t *out)
+{
+	unsigned long m;
+
+	if (!pt_parse_uint(s, PT_MAGLEV_SIZE_MIN, PT_MAGLEV_SIZE_MAX, &m) ||
+	    !pt_is_prime((uint32_t)m))
+		return false;
+	*out = (uint32_t)m;
+	return true;
+}
+
+uint32_t pt_table_size_needed(size_t n)
+{
+	uint32_t p = (uint32_t)n * PT_MAGLEV_SLOTS_PER_BACKEND + 1;
+
+	if (p < PT_MAGLEV_SIZE_MIN)
+		p = PT_MAGLEV_SIZE_MIN;
+	while (!pt_is_prime(p))
+		p++;
+	return p;
+}
+
+bool pt_table_size_fits(uint32_t m, size_t n)
+{
+	return (uint64_t)n * PT_MAGLEV_SLOTS_PER_BACKEND < m;
+}
+
+unsigned int pt_rr_turns(const unsigned int *w, size_t n, unsigned int *g)
+{
+	unsigned int sum = 0;
+
+	*g = 0;
+	for (size_t i = 0; i < n; i++)
+		*g = gcd(*g, w[i]);
+	if (!*g)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		sum += w[i] / *g;
+	return sum;
+}
+
 /* Weighted round-robin takes turns in the route's rotation (at most
  * PORTIER_MAX_ROUTE_BACKENDS): the weights, divided by their common
  * divisor, must sum to no more. */
 static void check_rr_weights(struct build *b, const struct pt_route *r,
 			     const struct pt_val *node)
 {
-	unsigned int g = 0, sum = 0;
+	unsigned int *w = xcalloc(r->n_backends + 1, sizeof(*w)), g, sum;
 
 	for (size_t i = 0; i < r->n_backends; i++)
-		g = gcd(g, r->backends[i].weight);
-	if (!g)
-		return;
-	for (size_t i = 0; i < r->n_backends; i++)
-		sum += r->backends[i].weight / g;
+		w[i] = r->backends[i].weight;
+	sum = pt_rr_turns(w, r->n_backends, &g);
+	free(w);
 	if (sum > PORTIER_MAX_ROUTE_BACKENDS)
-		pt_error(b->d, &node->pos, r->name,
-			 "the weights (" PT_WEIGHT_VAR ") of the %zu backends give %u round-robin "
-			 "turns (sum / common divisor %u), more than the %d a rotation holds; use "
-			 "smaller weights, or balance maglev or source", r->n_backends, sum, g,
-			 PORTIER_MAX_ROUTE_BACKENDS);
+		pt_error(b->d, &node->pos, r->name, PT_RR_WEIGHTS_FMT, PT_WEIGHT_VAR,
+			 r->n_backends, sum, g, PORTIER_MAX_ROUTE_BACKENDS);
 }
 
 /* Maglev spreads evenly only with many slots per backend: M > 100 * N. */
 static void check_table_size(struct build *b, const struct pt_route *r,
 			     const struct pt_val *node)
 {
-	uint32_t p;
-
 	if (r->balance == PT_BALANCE_ROUNDROBIN) {
 		check_rr_weights(b, r, node);
 		return;
 	}
-	if (!r->table_size || (uint64_t)r->n_backends * PT_MAGLEV_SLOTS_PER_BACKEND <
-				      r->table_size)
+	if (!r->table_size || pt_table_size_fits(r->table_size, r->n_backends))
 		return;
-	for (p = (uint32_t)r->n_backends * PT_MAGLEV_SLOTS_PER_BACKEND + 1; !pt_is_prime(p); p++)
-		;
-	pt_error(b->d, &node->pos, r->name,
-		 "a maglev table of %u slots is too small for %zu backends: it needs more "
-		 "than %u slots per backend; set destination.maglev_size to a prime of at "
-		 "least %u", r->table_size, r->n_backends, PT_MAGLEV_SLOTS_PER_BACKEND, p);
+	pt_error(b->d, &node->pos, r->name, PT_TABLE_SIZE_SMALL_FMT, r->table_size,
+		 r->n_backends, PT_MAGLEV_SLOTS_PER_BACKEND, "destination.maglev_size",
+		 pt_table_size_needed(r->n_backends));
 }
 
 static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
@@ -964,8 +989,7 @@ static void parse_destination(struct build *b, const struct pt_val *rv, struct p
 	s = get_text(b, dv, "balance", r->name, "destination.balance", &node, &err);
 	r->balance = PT_BALANCE_ROUNDROBIN;
 	if (s && pt_balance_parse(s, &r->balance))
-		pt_error(b->d, &node->pos, r->name,
-			 "balance '%s' is not supported; use roundrobin, maglev or source", s);
+		pt_error(b->d, &node->pos, r->name, PT_BALANCE_BAD_FMT, s);
 	free(s);
 	bal_node = s ? node : NULL;
 	parse_table_size(b, dv, r, &size_node);

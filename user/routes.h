@@ -27,6 +27,37 @@ const char *pt_balance_name(unsigned int b);
 int pt_balance_parse(const char *s, enum pt_balance *out);
 /* The inventory host variable that holds a backend's weight. */
 #define PT_WEIGHT_VAR "portier_weight"
+
+/* The balance settings' checks, one text for the inventory and "route
+ * add" (each message's first %s names the setting as its user wrote it:
+ * "destination.maglev_size" or "table-size"). */
+#define PT_BALANCE_BAD_FMT \
+	"balance '%s' is not supported; use roundrobin, maglev or source"
+#define PT_TABLE_SIZE_BAD_FMT \
+	"%s '%s' is not a prime from %u to %u; use a prime such as 65537 (the default) or 16381"
+#define PT_TABLE_SIZE_RR_FMT \
+	"%s is for balance maglev or source, not roundrobin; remove it or change balance"
+#define PT_TABLE_SIZE_SMALL_FMT \
+	"a maglev table of %u slots is too small for %zu backends: it needs more than %u " \
+	"slots per backend; set %s to a prime of at least %u"
+#define PT_WEIGHT_BAD_FMT \
+	"%s '%s' is not a weight; use a number from 0 to %u (0: no new connections)"
+#define PT_RR_WEIGHTS_FMT \
+	"the weights (%s) of the %zu backends give %u round-robin turns (sum / common " \
+	"divisor %u), more than the %d a rotation holds; use smaller weights, or balance " \
+	"maglev or source"
+/* A table size as written: a prime in [PT_MAGLEV_SIZE_MIN,
+ * PT_MAGLEV_SIZE_MAX] (user/maglev.h) into *out, or false. */
+bool pt_table_size_parse(const char *s, uint32_t *out);
+/* The smallest table size (a prime) for n backends: more than
+ * PT_MAGLEV_SLOTS_PER_BACKEND slots each. */
+uint32_t pt_table_size_needed(size_t n);
+/* Does a table of m slots fit n backends (M > 100 N)? */
+bool pt_table_size_fits(uint32_t m, size_t n);
+/* The turns the weighted round-robin of weights w[0..n-1] takes (sum of
+ * the weights over their common divisor, into *g): at most
+ * PORTIER_MAX_ROUTE_BACKENDS fit a rotation. 0 if every weight is 0. */
+unsigned int pt_rr_turns(const unsigned int *w, size_t n, unsigned int *g);
 enum pt_nat { PT_NAT_SNAT, PT_NAT_DNAT };
 /* SYN cookies of a TCP route (docs/inventory.md, syn_cookies). */
 enum pt_syn_cookies { PT_SYN_COOKIES_AUTO, PT_SYN_COOKIES_ON, PT_SYN_COOKIES_OFF };

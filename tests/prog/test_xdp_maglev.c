@@ -25,6 +25,7 @@
 #include <linux/bpf.h>
 
 #include "dataplane.h"
+#include "lookup.h"
 #include "maglev.h"
 #include "pkt.h"
 #include "portier.skel.h"
@@ -296,6 +297,91 @@ static void test_cookie_same_backend(void **state)
 	free(table);
 }
 
+/* Route r (as loaded) for the lookups: the offline table (down[1]: .12
+ * left out), and for n_tuples tuples (new flows: client ports from 60000 +
+ * first) the backend index the offline
+ * answer, the live one (slot of the loaded table, pt_dp_table_slot) and
+ * the program (a SYN) give: all three alike. */
+static void lookup_agrees(struct pt_route *r, uint16_t port, const bool *down,
+			  unsigned int first, unsigned int n_tuples)
+{
+	struct pt_lookup_route lr = { .name = r->name, .balance = r->balance,
+				      .addr = tn_addr(TN_GW_IN), .port = r->port,
+				      .proto = IPPROTO_TCP };
+	struct pt_lookup_req q = { .route = r->name };
+	uint32_t *table = malloc(r->table_size * sizeof(*table));
+	__u32 rid = (__u32)pt_dp_route_id(xt.dp, r->name), ids[3], rr;
+	struct portier_route *rt = malloc(sizeof(*rt));
+	unsigned int hits[3] = { 0 };
+
+	assert_non_null(table);
+	assert_non_null(rt);
+	for (int k = 0; k < 3; k++) {
+		ids[k] = (__u32)pt_dp_backend_id(xt.dp, r->name, &r->backends[k].addr, port);
+		assert_true(ids[k] < PORTIER_MAX_BACKENDS);
+	}
+	assert_int_equal(pt_lookup_table(r, down, table), 0);
+	assert_int_equal(pt_dp_rotation(xt.dp, rid, rt, &rr), 0);
+	assert_int_equal(rt->table_size, r->table_size);
+	for (unsigned int i = 0; i < n_tuples; i++) {
+		struct pt_lookup_client c = { .text = "", .addr = tn_addr("198.51.100.1"),
+					      .port = (uint16_t)(60000 + first + i) };
+		struct portier_flow_key k;
+		uint32_t slot;
+		__u32 id;
+		int live = -1, be;
+
+		c.addr.v4.s_addr = htonl(0xc6336400 | (2 + i % 200));
+		assert_int_equal(pt_lookup_key("test", &q, &c, &lr, &k), 0);
+		slot = pt_lookup_hash(r->balance, &k) % r->table_size;
+		assert_int_equal(pt_dp_table_slot(xt.dp, rid, slot, &id), 0);
+		for (int j = 0; j < 3; j++)
+			if (ids[j] == id)
+				live = j;
+		be = send_syn(c.addr.v4.s_addr, c.port, r->port);
+		if (be < 0 || be != live || (uint32_t)be != table[slot])
+			fail_msg("%s, tuple %u: the program sent it to %d, route lookup says %d, "
+				 "config lookup %d", r->name, i, be, live, (int)table[slot]);
+		hits[be]++;
+	}
+	for (int j = 0; j < 3; j++)
+		assert_true((r->backends[j].weight && !(down && down[j])) == (hits[j] > 0));
+	free(rt);
+	free(table);
+}
+
+/* route lookup, config lookup and the program agree: maglev, source, a
+ * backend of weight 0, and a backend down (its table rebuilt). */
+static void test_lookup_agrees(void **state)
+{
+	struct pt_route r;
+	struct pt_addr a = tn_addr("203.0.113.12");
+	const bool down[3] = { false, true, false };
+
+	(void)state;
+	tn_route(&r, "mag", TN_GW_IN, PORT_MAG, IPPROTO_TCP, PT_NAT_DNAT, three, 3);
+	r.balance = PT_BALANCE_MAGLEV;
+	r.table_size = PT_MAGLEV_SIZE_DEFAULT;
+	lookup_agrees(&r, BE_PORT, NULL, 0, 2000);
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, true), 0);
+	lookup_agrees(&r, BE_PORT, down, 2000, 2000);
+	assert_int_equal(pt_dp_backend_set(xt.dp, "mag", &a, BE_PORT, PT_DP_BE_DOWN, false), 0);
+	free(r.backends);
+
+	tn_route(&r, "src", TN_GW_IN, PORT_SRC, IPPROTO_TCP, PT_NAT_DNAT, three_src, 3);
+	r.balance = PT_BALANCE_SOURCE;
+	r.table_size = SRC_SIZE;
+	lookup_agrees(&r, BE_PORT + 1, NULL, 0, 1000);
+	free(r.backends);
+
+	tn_route(&r, "w0", TN_GW_IN, PORT_W0, IPPROTO_TCP, PT_NAT_DNAT, three_w0, 3);
+	r.balance = PT_BALANCE_MAGLEV;
+	r.table_size = PT_MAGLEV_SIZE_DEFAULT;
+	r.backends[1].weight = 0;
+	lookup_agrees(&r, BE_PORT + 2, NULL, 0, 1000);
+	free(r.backends);
+}
+
 /* Route name's loaded table, read slot by slot into t (m slots). */
 static void read_table(const char *name, uint32_t *t, uint32_t m)
 {
@@ -420,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_cookie_same_backend),
 		cmocka_unit_test(test_replicas_agree),
 		cmocka_unit_test(test_down_moves_little),
+		cmocka_unit_test(test_lookup_agrees),
 	};
 
 	return xt_run_group("test_xdp_maglev", tests, setup, xt_teardown);
