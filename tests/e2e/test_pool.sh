@@ -336,6 +336,26 @@ pool_rounds_done() {
 	[ "${n:-0}" -ge "$1" ]
 }
 
+# pool_agree: the three gateways' tables (route lookup) send 30 of the
+# held connections to one backend, the one their flow has where a gateway
+# holds it.
+pool_agree() {
+	local args=() c k out first= moved
+	for c in $(pool_holders | awk '{ print $2 }' | head -30); do
+		args+=(client "$c")
+	done
+	[ "${#args[@]}" -eq 60 ] || { e2e_log "only ${#args[@]} clients to look up"; return 1; }
+	for k in 1 2 3; do
+		out=$(pool_cli "$k" -j route lookup web "${args[@]}")
+		moved=$(jq '[.[] | select(.flow != null and .flow != .backend)] | length' <<<"$out")
+		[ "$moved" -eq 0 ] || { e2e_log "gateway $k: $moved flows not on their table's backend"; return 1; }
+		out=$(jq -c '[.[] | .backend]' <<<"$out")
+		[ -n "$first" ] || first=$out
+		[ "$out" = "$first" ] || { e2e_log "gateway $k's table disagrees: $out, not $first"; return 1; }
+	done
+	e2e_log "the three gateways send 30 connections to the same backends"
+}
+
 # pool_round K WHAT: the held connections' round K (the file go.K, go for
 # 1); POOL_ECHOED[K] is the number still answering after it.
 pool_round() {
@@ -389,6 +409,7 @@ pool_scenario() {
 		[ "$held" -ge "$min" ] ||
 			{ e2e_log "only $held of $POOL_CONNS connections established"; return 1; }
 		pool_check_flood
+		pool_agree
 	fi
 	pool_round 1 "$balance, all gateways up"
 	# A reply takes N's path, not its request's: most come back through
