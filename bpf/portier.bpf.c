@@ -343,8 +343,8 @@ static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
 	 * flow's reply. */
 	if (!p || !cfg || p->iph->daddr == cfg->snat_addr.a32[0])
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	/* The per-CPU scratch entry holds the key, then the rewrite: the
-	 * stack has no room for the key beside forward()'s calls. */
+	/* The per-CPU scratch entry holds the key, then the rewrite: this
+	 * frame, under which next_hop's sits, stays small. */
 	f = bpf_map_lookup_elem(&portier_new_flow, &zero);
 	if (!f)
 		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);

@@ -15,6 +15,7 @@
 
 #include "ct_table.h"
 #include "dataplane.h"
+#include "maglev.h"
 #include "portier.skel.h"
 #include "testnet.h"
 #include "testroute.h"
@@ -59,8 +60,9 @@ static struct {
 } xf;
 
 /* Every kind of route: snat over three backends, udp, dnat, a local
- * backend beside a remote one, a "*" service; and SYN cookies on, snat
- * over three backends and dnat (xdpfuzz.h). */
+ * backend beside a remote one, a "*" service; SYN cookies on, snat over
+ * three backends and dnat (xdpfuzz.h); and a maglev dnat route, whose
+ * segments with no flow recreate it (XF_POOL_PORT). */
 static int load_routes(void)
 {
 	static const struct tn_be cookie[] = { { "203.0.113.11", XF_COOKIE_BE_PORT, false },
@@ -68,7 +70,10 @@ static int load_routes(void)
 					       { "203.0.113.13", XF_COOKIE_BE_PORT, false } };
 	static const struct tn_be cookie_dnat[] = {
 		{ "203.0.113.12", XF_COOKIE_DNAT_BE_PORT, false } };
-	struct pt_route r[TN_BASE_ROUTES + 2];
+	static const struct tn_be pool[] = { { "203.0.113.11", XF_POOL_BE_PORT, false },
+					     { "203.0.113.12", XF_POOL_BE_PORT, false },
+					     { "203.0.113.13", XF_POOL_BE_PORT, false } };
+	struct pt_route r[TN_BASE_ROUTES + 3];
 
 	tn_base_routes(r);
 	tn_route(&r[TN_BASE_ROUTES], "cookie", TN_GW_IN, XF_COOKIE_PORT, IPPROTO_TCP,
@@ -77,7 +82,11 @@ static int load_routes(void)
 		 IPPROTO_TCP, PT_NAT_DNAT, cookie_dnat, 1);
 	r[TN_BASE_ROUTES].syn_cookies = PT_SYN_COOKIES_ON;
 	r[TN_BASE_ROUTES + 1].syn_cookies = PT_SYN_COOKIES_ON;
-	return tn_apply(xf.dp, r, TN_BASE_ROUTES + 2, "xdpfuzz");
+	tn_route(&r[TN_BASE_ROUTES + 2], "pool", TN_GW_IN, XF_POOL_PORT, IPPROTO_TCP,
+		 PT_NAT_DNAT, pool, 3);
+	r[TN_BASE_ROUTES + 2].balance = PT_BALANCE_MAGLEV;
+	r[TN_BASE_ROUTES + 2].table_size = PT_MAGLEV_SIZE_DEFAULT;
+	return tn_apply(xf.dp, r, TN_BASE_ROUTES + 3, "xdpfuzz");
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
@@ -206,7 +215,7 @@ static void make_option_seeds(void)
 
 static void make_seeds(void)
 {
-	static const uint16_t tcp_ports[] = { 80, 81, 82, 85 };
+	static const uint16_t tcp_ports[] = { 80, 81, 82, 85, XF_POOL_PORT };
 	uint8_t f[PKT_MAX];
 	struct pkt_spec s;
 
@@ -235,6 +244,12 @@ static void make_seeds(void)
 	s.daddr = tn_ip4(TN_CLIENT);
 	s.sport = 30081;
 	s.dport = 40000;
+	add_seed(XF_OUT, f, pkt_build(&s, f));
+	/* ... from the dnat route's backend, with no flow: a stateless reply. */
+	memcpy(s.smac, tn_mac_be[1], 6);
+	s.saddr = tn_ip4(tn_be_addr[1]);
+	s.tcp_flags = PKT_ACK | PKT_PSH;
+	s.payload_len = 40;
 	add_seed(XF_OUT, f, pkt_build(&s, f));
 	s = client(9999, IPPROTO_TCP, PKT_SYN);
 	add_seed(XF_IN, f, pkt_build(&s, f));

@@ -28,6 +28,10 @@ enum xf_iface { XF_IN, XF_OUT };
 #define XF_COOKIE_DNAT_PORT	89
 #define XF_COOKIE_BE_PORT	30088
 #define XF_COOKIE_DNAT_BE_PORT	30089
+/* "pool", maglev dnat TCP :90 over the three backends (:30090): a segment
+ * with no flow recreates it. */
+#define XF_POOL_PORT		90
+#define XF_POOL_BE_PORT		30090
 
 /* Load the data plane and fill its maps; call after tn_enter. 0 or -1
  * (message printed). */

@@ -168,6 +168,9 @@ static void test_packet_path(void **state)
 	assert_true(reasons[PORTIER_R_ICMP_TRANSLATED] > 0);
 	assert_true(reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT] > 0);
 	assert_true(reasons[PORTIER_R_PASS_TOO_BIG] > 0);
+	/* The active-active paths: flows recreated, stateless replies. */
+	assert_true(reasons[PORTIER_R_FLOW_RECREATED] > 0);
+	assert_true(reasons[PORTIER_R_STATELESS_REPLY] > 0);
 	/* ... and the SYN proxy's: cookie SYN-ACKs sent, wrong cookies,
 	 * cookie flows opened, the backend's SYN-ACK translated and answered,
 	 * data translated, packets before the backend's answer dropped, bad
