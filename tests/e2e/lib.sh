@@ -36,6 +36,7 @@ UDP_PORT=30086		# the fixture's UDP route "syslog"
 UNDECLARED_PORT=30099	# served by every node, declared by no route
 WAIT_STEPS=100		# bounded waits: 100 x 0.1 s
 E2E_PIDS=()
+E2E_NS=()		# more namespaces a test made (e2e_ns_add): deleted at cleanup
 
 e2e_log() { echo "e2e: $*" >&2; }
 
@@ -54,6 +55,14 @@ e2e_init() {
 }
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+# e2e_ns_add NAME: a namespace of a test's own topology (beyond topo_up's),
+# lo up, deleted by e2e_cleanup. NAME must carry E2E_ID.
+e2e_ns_add() {
+	ip netns add "$1" || return 1
+	E2E_NS+=("$1")
+	ns "$1" ip link set lo up
+}
 
 # veth_pair NS_A DEV_A NS_B DEV_B: a veth between two namespaces, up, with
 # TX checksum offload off on both ends and GRO on (NAPI for XDP redirect).
@@ -294,10 +303,11 @@ e2e_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	E2E_PIDS=()
-	for n in "$NS_CLIENT" "$NS_GW" "$NS_BR" "${NS_NODES[@]}"; do
+	for n in "$NS_CLIENT" "$NS_GW" "$NS_BR" "${NS_NODES[@]}" "${E2E_NS[@]}"; do
 		[ -n "$n" ] && ip netns del "$n" 2>/dev/null
 	done
 	NS_NODES=()
+	E2E_NS=()
 	if [ -n "${E2E_TMP:-}" ]; then
 		umount "$E2E_TMP/bpffs" 2>/dev/null
 		rm -rf "$E2E_TMP"
