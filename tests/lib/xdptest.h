@@ -124,6 +124,29 @@ static inline void xt_forward(int ifindex, const struct pkt_spec *s, struct xt_r
 	assert_int_equal(r->ret, XDP_REDIRECT);
 }
 
+/* The frame r produced must be exp's, byte for byte, its checksums right
+ * when recomputed from scratch (udp_no_csum: a UDP checksum of zero is). */
+static inline void xt_expect_out(const struct xt_run *r, const struct pkt_spec *exp,
+				 bool udp_no_csum)
+{
+	uint8_t want[PKT_MAX];
+	size_t wn = pkt_build(exp, want);
+
+	assert_int_equal(r->out_len, wn);
+	assert_memory_equal(r->out, want, wn);
+	assert_true(pkt_ip_csum_ok(r->out, r->out_len));
+	assert_true(pkt_l4_csum_ok(r->out, r->out_len, udp_no_csum));
+}
+
+/* Run s on ifindex: action ret, and the frame exp (xt_expect_out). */
+static inline void xt_run_expect(int ifindex, const struct pkt_spec *s, int ret,
+				 const struct pkt_spec *exp, struct xt_run *r)
+{
+	xt_run_spec(ifindex, s, r);
+	assert_int_equal(r->ret, ret);
+	xt_expect_out(r, exp, s->udp_no_csum);
+}
+
 /* The sum over CPUs of reason id. */
 static inline uint64_t xt_reason(enum portier_reason id)
 {

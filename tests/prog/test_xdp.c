@@ -141,21 +141,6 @@ static __u32 backend_id(const char *route, const char *addr, uint16_t port)
 	return id;
 }
 
-/* Run s on ifindex; the resulting frame must equal exp byte for byte. */
-static void run_expect(int ifindex, const struct pkt_spec *s, int ret, const struct pkt_spec *exp,
-		       struct xt_run *r)
-{
-	uint8_t in[PKT_MAX], want[PKT_MAX];
-	size_t n = pkt_build(s, in), wn = pkt_build(exp, want);
-
-	xt_run(ifindex, in, n, r);
-	assert_int_equal(r->ret, ret);
-	assert_int_equal(r->out_len, wn);
-	assert_memory_equal(r->out, want, wn);
-	assert_true(pkt_ip_csum_ok(r->out, r->out_len));
-	assert_true(pkt_l4_csum_ok(r->out, r->out_len, s->udp_no_csum));
-}
-
 /* What a client packet looks like after SNAT to backend i, port be_port. */
 static struct pkt_spec snat_expect(const struct pkt_spec *s, int i, uint16_t be_port,
 				   uint16_t snat_port)
@@ -225,7 +210,7 @@ static void test_syn_and_reply(void **state)
 	re.daddr = xt_ip4(CLIENT);
 	re.dport = s.sport;
 	re.ttl = TTL - 1;
-	run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
+	xt_run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
 
 	r1 = route_stats(rid);
 	assert_int_equal(r1.flows - r0.flows, 1);
@@ -264,7 +249,7 @@ static void test_flow_sticks(void **state)
 
 		again.tcp_flags = k ? PKT_ACK : PKT_SYN;
 		exp.tcp_flags = again.tcp_flags;
-		run_expect(xt.if_in, &again, XDP_REDIRECT, &exp, &r);
+		xt_run_expect(xt.if_in, &again, XDP_REDIRECT, &exp, &r);
 	}
 	assert_int_equal(bpf_map_lookup_elem(fd, &rid, &rr1), 0);
 	assert_int_equal(rr1 - rr0, 1);
@@ -281,13 +266,13 @@ static void test_udp(void **state)
 	(void)state;
 	s = xt_client_spec(53, IPPROTO_UDP, 0);
 	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_not_equal(pkt_l4_csum(r.out), 0);
 
 	s = xt_client_spec(53, IPPROTO_UDP, 0);
 	s.udp_no_csum = true;
 	e = snat_expect(&s, 0, 30053, snat_cursor_port(be));
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_equal(pkt_l4_csum(r.out), 0);
 
 	/* Choose the first payload word so the rewritten datagram sums to
@@ -305,7 +290,7 @@ static void test_udp(void **state)
 		pkt_build(&e, f);
 		assert_int_equal(pkt_l4_csum(f), 0xffff);
 	}
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	assert_int_equal(pkt_l4_csum(r.out), 0xffff);
 }
 
@@ -387,7 +372,7 @@ static void test_dnat(void **state)
 	(void)state;
 	e = snat_expect(&s, 1, 30081, s.sport);
 	e.saddr = s.saddr;
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 
 	rs = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
 	re = rs;
@@ -396,7 +381,7 @@ static void test_dnat(void **state)
 	re.saddr = xt_ip4(GW_IN);
 	re.sport = 81;
 	re.ttl = TTL - 1;
-	run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
+	xt_run_expect(xt.if_out, &rs, XDP_REDIRECT, &re, &r);
 }
 
 /* A local backend: the packet passes unchanged, and its flow sticks. */
@@ -452,7 +437,7 @@ static void test_no_neigh(void **state)
 	e.sport = PORTIER_SNAT_PORT_MIN_DEFAULT;
 	e.daddr = xt_ip4(BE_NONEIGH);
 	e.dport = 30083;
-	run_expect(xt.if_in, &s, XDP_PASS, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_PASS, &e, &r);
 	assert_int_equal(pkt_ttl(r.out), TTL);
 	assert_int_equal(xt_reason(PORTIER_R_PASS_NO_NEIGH) - c0, 1);
 }
@@ -503,7 +488,7 @@ static void test_wildcard(void **state)
 	(void)state;
 	s.daddr = xt_ip4(GW_OUT);
 	e = snat_expect(&s, 0, 30085, PORTIER_SNAT_PORT_MIN_DEFAULT);
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 }
 
 /* "*" is the input NIC's addresses: pt_dp_refresh_local puts the
@@ -637,7 +622,7 @@ static void test_one_service_port(void **state)
 	s = xt_client_spec(84, IPPROTO_TCP, PKT_SYN);	/* to GW_OUT: the "*" "shared" */
 	s.daddr = xt_ip4(GW_OUT);
 	e = snat_expect(&s, 0, 30089, PORTIER_SNAT_PORT_MIN_DEFAULT);
-	run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
+	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	s.daddr = xt_ip4(NOT_LOCAL);
 	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 }

@@ -143,22 +143,6 @@ static void expect_untouched(int ifindex, const struct pkt_spec *s, int ret)
 	assert_memory_equal(r.out, in, n);
 }
 
-/* Run s on ifindex: it must be redirected as exp, byte for byte, its
- * checksums right when recomputed from scratch. */
-static void expect_frame(int ifindex, const struct pkt_spec *s, const struct pkt_spec *exp,
-			 struct xt_run *r)
-{
-	uint8_t in[PKT_MAX], want[PKT_MAX];
-	size_t n = pkt_build(s, in), wn = pkt_build(exp, want);
-
-	xt_run(ifindex, in, n, r);
-	assert_int_equal(r->ret, XDP_REDIRECT);
-	assert_int_equal(r->out_len, wn);
-	assert_memory_equal(r->out, want, wn);
-	assert_true(pkt_ip_csum_ok(r->out, r->out_len));
-	assert_true(pkt_l4_csum_ok(r->out, r->out_len, false));
-}
-
 /* s as backend i (port be_port) receives it from the gateway (dnat: the
  * client's address stays). */
 static struct pkt_spec dnat_expect(const struct pkt_spec *s, int i, uint16_t be_port)
@@ -226,15 +210,7 @@ static void test_recreate_maglev(void **state)
 	be = xt_be_index(pkt_daddr(r.out));
 	assert_true(be >= 0);
 	e = dnat_expect(&s, be, BE_MAG);
-	{
-		uint8_t want[PKT_MAX];
-		size_t wn = pkt_build(&e, want);
-
-		assert_int_equal(r.out_len, wn);
-		assert_memory_equal(r.out, want, wn);
-		assert_true(pkt_ip_csum_ok(r.out, r.out_len));
-		assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
-	}
+	xt_expect_out(&r, &e, false);
 	assert_int_equal(xt_reason(PORTIER_R_FLOW_RECREATED) - rec0, 1);
 	assert_int_equal(xt_reason(PORTIER_R_PASS_NO_FLOW), nf0);
 	h1 = ha("pmag");
@@ -257,7 +233,7 @@ static void test_recreate_maglev(void **state)
 	/* The backend's reply goes back by the flow (not statelessly)... */
 	rs = xt_reply_spec(r.out, PKT_ACK);
 	e = client_expect(&rs, PORT_MAG);
-	expect_frame(xt.if_out, &rs, &e, &r);
+	xt_run_expect(xt.if_out, &rs, XDP_REDIRECT, &e, &r);
 	assert_int_equal(xt_reason(PORTIER_R_STATELESS_REPLY), sl0);
 	assert_true(pt_ct_lookup(pt_dp_ct(xt.dp), &k, &f));
 	assert_int_equal(f.flags, PORTIER_FLOW_F_SEEN_REPLY);
@@ -295,15 +271,7 @@ static void test_recreate_pure_ack(void **state)
 	be = xt_be_index(pkt_daddr(r.out));
 	assert_true(be >= 0);
 	e = dnat_expect(&s, be, BE_MAG);
-	{
-		uint8_t want[PKT_MAX];
-		size_t wn = pkt_build(&e, want);
-
-		assert_int_equal(r.out_len, wn);
-		assert_memory_equal(r.out, want, wn);
-		assert_true(pkt_ip_csum_ok(r.out, r.out_len));
-		assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
-	}
+	xt_expect_out(&r, &e, false);
 	assert_true(has_entry(&s, NULL));
 	assert_int_equal(xt_reason(PORTIER_R_FLOW_RECREATED) - rec0, 1);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), cf0);
@@ -391,7 +359,7 @@ static void test_stateless_reply(void **state)
 	rs.payload_len = 40;
 	rs.payload_seed = 0x77;
 	e = client_expect(&rs, PORT_MAG);
-	expect_frame(xt.if_out, &rs, &e, &r);
+	xt_run_expect(xt.if_out, &rs, XDP_REDIRECT, &e, &r);
 
 	assert_int_equal(xt_reason(PORTIER_R_STATELESS_REPLY) - sl0, 1);
 	assert_int_equal(xt_reason(PORTIER_R_FWD_REDIRECT) - fw0, 1);
@@ -417,7 +385,7 @@ static void test_stateless_reply(void **state)
 	memcpy(rs.smac, tn_mac_be[0], 6);
 	rs.sport = BE_RR;
 	e = client_expect(&rs, PORT_RR);
-	expect_frame(xt.if_out, &rs, &e, &r);
+	xt_run_expect(xt.if_out, &rs, XDP_REDIRECT, &e, &r);
 	assert_int_equal(xt_reason(PORTIER_R_STATELESS_REPLY) - sl0, 2);
 }
 
