@@ -210,6 +210,18 @@ int pt_route_stats_sum(struct portier *skel, const struct pt_dp_route_view *v,
  * CPUs. Returns 0 or -errno (out zeroed). */
 int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_refused *out);
 
+/* Egress NAT (user/dp_egress.c). A loaded rule (or, id
+ * PORTIER_EGRESS_UNMATCHED, what no rule's sources cover: no rule value)
+ * with its counters summed over the CPUs. */
+struct pt_egress_view {
+	__u32 id;
+	struct portier_egress_rule rule;
+	struct portier_egress_stats stats;
+};
+/* The loaded rules in id order, then the unmatched row: *out (free it), *n.
+ * 0 or -errno. */
+int pt_dp_egress_view(struct portier *skel, struct pt_egress_view **out, size_t *n);
+
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
 /* The daemon: record its pid (0 when it stops). */

@@ -54,7 +54,7 @@ bool pt_dp_adopted(const struct pt_dataplane *dp)
 /* The maps portier pins, by the names of include/portier.h. */
 struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[23];
+	static struct bpf_map *v[27];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -79,6 +79,10 @@ struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[20] = s->maps.portier_rate;
 	v[21] = s->maps.portier_route_refused;
 	v[22] = s->maps.portier_maglev;
+	v[23] = s->maps.portier_egress_src;
+	v[24] = s->maps.portier_egress_dst;
+	v[25] = s->maps.portier_egress_rules;
+	v[26] = s->maps.portier_egress_stats;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
