@@ -96,7 +96,7 @@ static bool get_cidrs(struct eb *b, const struct pt_val *r, const char *key, con
 	}
 	if (v->type != PT_VAL_SEQ) {
 		pt_error(b->d, &node->pos, NULL,
-			 "%s.%s must be a list of networks (e.g. %s: [198.51.100.0/24]), not a %s",
+			 "%s: %s must be a list of networks (e.g. %s: [198.51.100.0/24]), not a %s",
 			 where, key, key, pt_val_type_name(v->type));
 		pt_val_unref(v);
 		return false;
@@ -107,11 +107,11 @@ static bool get_cidrs(struct eb *b, const struct pt_val *r, const char *key, con
 		const char *why;
 
 		if (e->type != PT_VAL_SCALAR || !e->str) {
-			pt_error(b->d, &e->pos, NULL, "%s.%s entry must be a network, not a %s",
+			pt_error(b->d, &e->pos, NULL, "%s: %s entry must be a network, not a %s",
 				 where, key, pt_val_type_name(e->type));
 			ok = false;
 		} else if (pt_cidr_parse(e->str, &(*out)[*n], &why)) {
-			pt_error(b->d, &e->pos, NULL, "%s.%s entry '%s' %s", where, key, e->str, why);
+			pt_error(b->d, &e->pos, NULL, "%s: %s entry '%s' %s", where, key, e->str, why);
 			ok = false;
 		} else {
 			(*n)++;
@@ -143,7 +143,7 @@ static bool get_protos(struct eb *b, const struct pt_val *r, const char *where,
 	}
 	if (v->type != PT_VAL_SEQ || v->n == 0) {
 		pt_error(b->d, &node->pos, NULL,
-			 "%s.proto must be a list of tcp, udp, icmp (e.g. proto: [tcp, udp])",
+			 "%s: proto must be a list of tcp, udp, icmp (e.g. proto: [tcp, udp])",
 			 where);
 		pt_val_unref(v);
 		return false;
@@ -158,7 +158,7 @@ static bool get_protos(struct eb *b, const struct pt_val *r, const char *where,
 				break;
 		if (k == 3) {
 			pt_error(b->d, &e->pos, NULL,
-				 "%s.proto entry '%s' is not tcp, udp or icmp (icmp: echo, ping)",
+				 "%s: proto entry '%s' is not tcp, udp or icmp (icmp: echo, ping)",
 				 where, e->type == PT_VAL_SCALAR && e->str ? e->str : "?");
 			ok = false;
 			continue;
@@ -213,14 +213,14 @@ static bool get_ports(struct eb *b, const struct pt_val *r, const char *where,
 	}
 	if (v->type != PT_VAL_SEQ || v->n == 0) {
 		pt_error(b->d, &node->pos, NULL,
-			 "%s.ports must be a list of ports or ranges (e.g. ports: [80, 443, "
+			 "%s: ports must be a list of ports or ranges (e.g. ports: [80, 443, "
 			 "\"8000-8099\"])", where);
 		pt_val_unref(v);
 		return false;
 	}
 	if (v->n > PORTIER_EGRESS_PORTS_MAX) {
 		pt_error(b->d, &node->pos, NULL,
-			 "%s.ports has %zu entries, at most %d; join neighbours into ranges "
+			 "%s: ports has %zu entries, at most %d; join neighbours into ranges "
 			 "(\"8000-8099\") or split the rule", where, v->n,
 			 PORTIER_EGRESS_PORTS_MAX);
 		pt_val_unref(v);
@@ -233,7 +233,7 @@ static bool get_ports(struct eb *b, const struct pt_val *r, const char *where,
 		    !parse_range(e->str, &rule->ports[rule->n_ports].lo,
 				 &rule->ports[rule->n_ports].hi)) {
 			pt_error(b->d, &e->pos, NULL,
-				 "%s.ports entry '%s' is not a port 1..65535 or a range lo-hi "
+				 "%s: ports entry '%s' is not a port 1..65535 or a range lo-hi "
 				 "with lo <= hi", where,
 				 e->type == PT_VAL_SCALAR && e->str ? e->str : "?");
 			ok = false;
@@ -243,7 +243,7 @@ static bool get_ports(struct eb *b, const struct pt_val *r, const char *where,
 	}
 	if (ok && !(rule->protos & (PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_P_UDP))) {
 		pt_error(b->d, &node->pos, NULL,
-			 "%s.ports is given but proto has neither tcp nor udp: ports are TCP "
+			 "%s: ports is given but proto has neither tcp nor udp: ports are TCP "
 			 "and UDP destination ports; drop ports, or add tcp or udp", where);
 		ok = false;
 	}
