@@ -152,13 +152,15 @@ static __always_inline void egress_count(__u32 rule, __u8 dir, __u32 len, bool n
 		s->flows += 1;
 }
 
-/* The ICMP echo header of p (its IPv4 header parsed), or NULL. */
+/* The ICMP echo header of p (its IPv4 header parsed, its total length
+ * inside the frame), or NULL; an echo shorter than its header is none. */
 static __always_inline struct icmphdr *egress_echo_hdr(struct xdp_md *ctx, const struct pkt *p)
 {
 	struct icmphdr *ih = (void *)(p->iph + 1);
 
 	if ((void *)(ih + 1) > xdp_data_end(ctx) || ih->code != 0 ||
-	    (ih->type != ICMP_ECHO && ih->type != ICMP_ECHOREPLY))
+	    (ih->type != ICMP_ECHO && ih->type != ICMP_ECHOREPLY) ||
+	    bpf_ntohs(p->iph->tot_len) < sizeof(struct iphdr) + sizeof(*ih))
 		return NULL;
 	return ih;
 }
@@ -416,6 +418,12 @@ __noinline int egress_read(struct xdp_md *ctx)
 		ih = egress_echo_hdr(ctx, &p);
 		if (!ih)
 			return EGRESS_NOT_MINE;
+		/* As a TCP/UDP packet to the flow code (and to the verifier,
+		 * which cannot tell that ih is not NULL here). */
+		p.proto = IPPROTO_ICMP;
+		p.tcp = NULL;
+		p.ports = (void *)&ih->un.echo.id;
+		p.l4_csum = &ih->checksum;
 	}
 	if (!frame_for_us(ctx, p.eth, cfg))
 		return EGRESS_NOT_MINE;
@@ -454,8 +462,6 @@ __noinline int egress_read(struct xdp_md *ctx)
 	if (!f)
 		return kind == EGRESS_K_ECHO ? kind : EGRESS_NOT_MINE;
 	/* A live echo flow: accounted as flow_packet does. */
-	p.proto = IPPROTO_ICMP;
-	p.tcp = NULL;
 	before = f->last_seen;
 	sc->refresh = flow_touch(f, p.len, now);
 	bits = flow_new_bits(&p, f);
@@ -540,7 +546,9 @@ static __always_inline int egress_or(struct xdp_md *ctx, struct pkt *p,
 	__u32 zero = 0, rc, rule;
 	int act;
 
-	if (!cfg->egress_on)
+	/* Only the input side starts egress flows (a reply of one has its
+	 * entry: the walk found it). */
+	if (!cfg->egress_on || ctx->ingress_ifindex != cfg->input_ifindex)
 		return count_reason(reason, XDP_PASS);
 	act = egress_new(ctx, egress_read(ctx));
 	if (act < 0)
