@@ -47,7 +47,7 @@ static int do_help(int argc, char **argv)
 		"  check  read the Ansible inventory, build the routes of host NAME,\n"
 		"         print them with every warning and error; exit 1 on errors.\n"
 		"         With -j: {\"host\", \"pool\", \"routes\", \"egress\",\n"
-		"         \"warnings\", \"errors\"}; egress is null unless declared.\n"
+		"         \"warnings\", \"errors\"}; egress only when declared.\n"
 		"         A backend is (local) when it is host NAME or has NAME's\n"
 		"         inventory address; unlike the daemon, check does not look at\n"
 		"         this machine's interfaces, so it may run off the gateway.\n",
@@ -163,8 +163,8 @@ static json_t *cidrs_json(const struct pt_cidr *v, size_t n)
 	return a;
 }
 
-/* The egress block: null if not declared; else its address (null: the
- * output NIC's) and rules, in order. */
+/* The egress block (NULL if not declared: no key, the JSON has no nulls):
+ * its address (absent: the output NIC's) and rules, in order. */
 static json_t *egress_json(const struct pt_egress *e)
 {
 	char addr[INET6_ADDRSTRLEN], buf[PT_CIDR_BUF * 2];
@@ -172,7 +172,7 @@ static json_t *egress_json(const struct pt_egress *e)
 
 	if (!e || !e->declared) {
 		json_decref(rules);
-		return json_null();
+		return NULL;
 	}
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct pt_egress_rule *r = &e->rules[i];
@@ -194,13 +194,12 @@ static json_t *egress_json(const struct pt_egress *e)
 			"proto", pt_egress_protos_str(r->protos, buf, sizeof(buf)),
 			"ports", ports));
 	}
-	o = json_pack("{s:o, s:o}", "snat_address",
-		      e->snat_address.family ?
-			      json_string(pt_addr_str(&e->snat_address, addr, sizeof(addr))) :
-			      json_null(),
-		      "rules", rules);
+	o = json_pack("{s:o}", "rules", rules);
 	if (!o)
 		pt_die_oom();
+	if (e->snat_address.family)
+		json_object_set_new(o, "snat_address",
+				    json_string(pt_addr_str(&e->snat_address, addr, sizeof(addr))));
 	return o;
 }
 
@@ -267,11 +266,15 @@ static int print_json(const char *host, const struct pt_routeset *rs, const stru
 	for (size_t i = 0; i < d->n; i++)
 		json_array_append_new(d->v[i].sev == PT_ERROR ? errors : warnings,
 				      diag_json(&d->v[i]));
-	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "host", host,
-				       "pool", policy_json(json_object(), rs ? &rs->pool_policy :
-							   &(struct pt_policy){ 0 }),
-				       "routes", routes, "egress", egress_json(rs ? rs->egress : NULL),
-				       "warnings", warnings, "errors", errors));
+	json_t *egress = egress_json(rs ? rs->egress : NULL);
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "host", host,
+			      "pool", policy_json(json_object(), rs ? &rs->pool_policy :
+						  &(struct pt_policy){ 0 }),
+			      "routes", routes, "warnings", warnings, "errors", errors);
+
+	if (o && egress)
+		json_object_set_new(o, "egress", egress);
+	return pt_json_print(o);
 }
 
 static void print_diags(const struct pt_diags *d)

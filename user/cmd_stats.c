@@ -50,8 +50,8 @@ static int do_help(int argc, char **argv)
 		"        server) and out (server to client), new flows refused (from its\n"
 		"        sources, allowed by no rule); \"(unmatched)\": refused flows from\n"
 		"        sources no rule names. With -j: \"egress\": {address, rules:\n"
-		"        [{rule, flows, packets, bytes, refused}], unmatched_refused}, or\n"
-		"        null when egress is off.\n",
+		"        [{rule, flows, packets, bytes, refused}], unmatched_refused},\n"
+		"        absent when egress is off.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -102,7 +102,7 @@ static json_t *guard_json(const char *mode, const struct pt_syn_guard *g)
 }
 
 /* Egress NAT (dp_egress.c): its address and rules' counters, as text or
- * as JSON (NULL: egress off, json null). */
+ * as JSON (NULL: egress off, no "egress" key: the JSON has no nulls). */
 static json_t *egress_show(struct portier *skel)
 {
 	struct portier_config cfg;
@@ -115,7 +115,7 @@ static json_t *egress_show(struct portier *skel)
 
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_config), &zero, &cfg) ||
 	    !cfg.egress_on || pt_dp_egress_view(skel, &ev, &n))
-		return pt_g.json ? json_null() : NULL;
+		return NULL;
 	inet_ntop(AF_INET, &cfg.egress_addr, a, sizeof(a));
 	if (pt_g.json)
 		rules = json_array();
@@ -283,9 +283,13 @@ static int do_show(int argc, char **argv)
 			printf("%-22s %-8s %14llu\n", name, outcome_name(oc),
 			       (unsigned long long)rc[r]);
 	}
-	if (pt_g.json)
-		return pt_json_print(json_pack("{s:o, s:o, s:o}", "routes", routes, "reasons",
-					       reasons, "egress", egress));
+	if (pt_g.json) {
+		json_t *o = json_pack("{s:o, s:o}", "routes", routes, "reasons", reasons);
+
+		if (o && egress)
+			json_object_set_new(o, "egress", egress);
+		return pt_json_print(o);
+	}
 	json_decref(routes);
 	json_decref(reasons);
 	return 0;

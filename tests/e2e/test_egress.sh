@@ -23,6 +23,7 @@ EG_SERVER=198.51.100.10
 EG_EXCEPTED=198.51.100.20
 EG_TCP=8080
 EG_UDP=5353
+EG_CLOSED=5399		# no server listens there
 EG_METRICS=$EG_GW_IN:9101
 EG_CONNS=20
 PINGER=$E2E_DIR/pinger
@@ -156,4 +157,18 @@ test_egress_refused_counted() {
 	out=$(ns "$NS_GW" curl -s --max-time 2 "http://$EG_METRICS/metrics")
 	grep -q "^portier_egress_refused_total{rule=\"box\"} $refused$" <<<"$out" ||
 		{ e2e_log "metrics: $(grep portier_egress_refused <<<"$out")"; return 1; }
+}
+
+# An ICMP error about an egress flow: nothing listens on the server's UDP
+# port EG_CLOSED; its kernel's port unreachable, to the egress address,
+# reaches the client translated (its connected socket gets ECONNREFUSED).
+test_egress_icmp_error() {
+	local out n
+	eg_up
+	out=$(ns "$NS_CLIENT" timeout 30 "$E2E_DIR/bulk" udp-refused "$EG_SERVER" "$EG_CLOSED" 5) ||
+		{ e2e_log "udp to the closed $EG_SERVER:$EG_CLOSED: $out"; return 1; }
+	n=$(ns "$NS_GW" "$PORTIER" --bpffs "$PIN_DIR" -j stats show |
+		jq '[.reasons[] | select(.reason == "icmp_translated") | .packets] | add')
+	e2e_log "udp to the closed port: $out; icmp_translated: $n"
+	[ "$n" -gt 0 ]
 }
