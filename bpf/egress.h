@@ -39,10 +39,11 @@
 #define EGRESS_K_TCP_OTHER	2	/* not a SYN: no flow of its own */
 #define EGRESS_K_UDP		3
 #define EGRESS_K_ECHO		4	/* echo request */
-#define EGRESS_K_ECHOREPLY	5
+#define EGRESS_K_ECHOREPLY	5	/* no flow of its own either */
 
-/* egress_new()'s working memory, one per CPU: the stack has no room for
- * it beside the packet walk's frame (portier_xdp's, below egress_new's). */
+/* Egress's working memory (egress_read, egress_new, egress_create,
+ * egress_echo_fwd), one per CPU: the stack has no room for it beside the
+ * packet walk's frame (portier_xdp's, below theirs). */
 struct egress_scratch {
 	struct bpf_fib_lookup fib;
 	struct portier_flow rv;		/* the reply entry being made */
@@ -460,7 +461,8 @@ __noinline int egress_read(struct xdp_md *ctx)
 		f = NULL;
 	}
 	if (!f)
-		return kind == EGRESS_K_ECHO ? kind : EGRESS_NOT_MINE;
+		return kind;	/* (a reply of no flow: egress_new drops it, from the
+				 * input side, or passes it) */
 	/* A live echo flow: accounted as flow_packet does. */
 	before = f->last_seen;
 	sc->refresh = flow_touch(f, p.len, now);
@@ -478,7 +480,8 @@ __noinline int egress_read(struct xdp_md *ctx)
  * of no flow: may it start an egress flow? Egress is a packet from the input NIC
  * that the FIB forwards out of the output NIC; it starts a flow if it is
  * a TCP SYN, a UDP datagram or an echo request that an egress rule
- * allows, else it is dropped and counted. Returns an action (counted),
+ * allows, else it is dropped and counted (a TCP segment but a SYN, an echo
+ * reply: no flow, dropped). Returns an action (counted),
  * EGRESS_NOT_MINE (not egress: the caller goes on as without egress), or
  * EGRESS_RULE + the rule that allows it (the caller makes the flow:
  * egress_create; sc->fib_ok says whether the lookup found its next hop).
@@ -494,7 +497,7 @@ __noinline int egress_new(struct xdp_md *ctx, int kind)
 
 	cfg = bpf_map_lookup_elem(&portier_config, &zero);
 	sc = bpf_map_lookup_elem(&portier_egress_scratch, &zero);
-	if (!ctx || !cfg || !sc || kind <= 0 || kind == EGRESS_K_ECHOREPLY)
+	if (!ctx || !cfg || !sc || kind <= 0)
 		return EGRESS_NOT_MINE;
 	if (ctx->ingress_ifindex != cfg->input_ifindex)
 		return EGRESS_NOT_MINE;
@@ -514,7 +517,7 @@ __noinline int egress_new(struct xdp_md *ctx, int kind)
 	     fib_rc != BPF_FIB_LKUP_RET_FRAG_NEEDED) ||
 	    sc->fib.ifindex != cfg->output_ifindex)
 		return EGRESS_NOT_MINE;
-	if (kind == EGRESS_K_TCP_OTHER)
+	if (kind == EGRESS_K_TCP_OTHER || kind == EGRESS_K_ECHOREPLY)
 		return count_reason(PORTIER_R_DROP_EGRESS_NO_FLOW, XDP_DROP);
 
 	bit = kind == EGRESS_K_ECHO ? PORTIER_EGRESS_P_ICMP :

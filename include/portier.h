@@ -863,9 +863,10 @@ enum portier_reason {
 	PORTIER_R_DROP_EGRESS_REFUSED,	/* a new flow from the input side to be
 					 * forwarded out of the output NIC that no
 					 * egress rule allows: dropped */
-	PORTIER_R_DROP_EGRESS_NO_FLOW,	/* a TCP segment but a SYN from the input
-					 * side, to be forwarded out of the output
-					 * NIC, of no egress flow: dropped */
+	PORTIER_R_DROP_EGRESS_NO_FLOW,	/* a TCP segment but a SYN, or an echo
+					 * reply, from the input side, to be
+					 * forwarded out of the output NIC, of no
+					 * egress flow: dropped */
 	PORTIER_R_MAX,
 };
 

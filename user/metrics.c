@@ -76,7 +76,8 @@ static const struct {
 	/* A frame addressed to another host's MAC: never balanced. */
 	[PORTIER_R_PASS_OTHER_HOST] = { "other_host", PT_METRICS_PASS },
 	/* Egress NAT (bpf/egress.h): a new flow out of the output NIC that no
-	 * egress rule allows; a TCP segment out of it with no egress flow. */
+	 * egress rule allows; a TCP segment (not a SYN) or echo reply out of
+	 * it with no egress flow. */
 	[PORTIER_R_DROP_EGRESS_REFUSED] = { "egress_refused", PT_METRICS_DROP },
 	[PORTIER_R_DROP_EGRESS_NO_FLOW] = { "egress_no_flow", PT_METRICS_DROP },
 };

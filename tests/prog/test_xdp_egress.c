@@ -17,6 +17,7 @@
  *     allows, a source no rule names (counted on the rule, or unmatched),
  *     a TCP segment of no flow; not egress: the gateway's own address, a
  *     destination on the input side (passed, unchanged);
+ *   - the GC deletes an idle egress flow (both entries);
  *   - a port collision avoided: with the output NIC's address as the
  *     egress address, a kube route's SNAT flow to a server holds the port
  *     the egress cursor gives next; the egress flow to that server takes
@@ -425,9 +426,19 @@ static void test_refused(void **state)
 	expect_dropped(&s, PORTIER_R_DROP_EGRESS_REFUSED);
 	u = egress_stats(PORTIER_EGRESS_UNMATCHED);
 	assert_int_equal(u.refused - u0.refused, 1);
-	/* A TCP segment of no flow. */
+	/* A TCP segment of no flow; an echo reply of none, from the box. */
 	s = client_to(CLIENT, SERVER, 80, IPPROTO_TCP, PKT_ACK);
 	expect_dropped(&s, PORTIER_R_DROP_EGRESS_NO_FLOW);
+	{
+		uint64_t n0 = xt_reason(PORTIER_R_DROP_EGRESS_NO_FLOW);
+		uint8_t in[PKT_MAX];
+		struct xt_run r;
+
+		s = xt_spec(xt_ip4(CLIENT), xt_ip4(SERVER), 0, 0, IPPROTO_ICMP, 0);
+		xt_run(xt.if_in, in, echo(&s, 0, 0x77, in), &r);
+		assert_int_equal(r.ret, XDP_DROP);
+		assert_int_equal(xt_reason(PORTIER_R_DROP_EGRESS_NO_FLOW) - n0, 1);
+	}
 }
 
 static void test_not_egress(void **state)
@@ -468,6 +479,47 @@ static void test_routes_unchanged(void **state)
 	xt_forward(xt.if_in, &s, &r);
 	assert_int_equal(pkt_saddr(r.out), xt_ip4(TN_GW_OUT));
 	assert_true(xt_be_index(pkt_daddr(r.out)) >= 0);
+}
+
+/* ---- timeouts ------------------------------------------------------------- */
+
+/* The GC deletes an idle egress flow, both entries, as any flow's; the
+ * server's late answer then passes (no flow). */
+static void test_gc(void **state)
+{
+	struct pkt_spec s = client_to(CLIENT, SERVER, 6000, IPPROTO_UDP, 0), rep;
+	struct portier_config cfg = *pt_dp_config(xt.dp), short_cfg = cfg;
+	struct portier_flow_key k = { 0 }, rk = { 0 };
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow f;
+	struct xt_run r;
+	size_t removed = 0;
+
+	(void)state;
+	xt_run_spec(xt.if_in, &s, &r);
+	expect_out(&s, &r, xt_ip4(VIP));
+	rep = server_reply(r.out, 0);
+	k.saddr = s.saddr;
+	k.daddr = s.daddr;
+	k.sport = htons(s.sport);
+	k.dport = htons(s.dport);
+	k.proto = IPPROTO_UDP;
+	assert_true(pt_ct_lookup(ct, &k, &f));
+	assert_true(f.flags & PORTIER_FLOW_F_EGRESS);
+	assert_int_equal(f.route_id, RULE_BOX);
+	pt_flow_key_other(&k, &f, &rk);
+	assert_true(pt_ct_lookup(ct, &rk, NULL));
+
+	short_cfg.tmo_udp = 1;
+	assert_int_equal(pt_dp_set_config(xt.dp, &short_cfg), 0);
+	usleep(2300 * 1000);
+	assert_int_equal(pt_dp_gc(xt.dp, &removed), 0);
+	assert_true(removed >= 2);
+	assert_false(pt_ct_lookup(ct, &k, NULL));
+	assert_false(pt_ct_lookup(ct, &rk, NULL));
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+	xt_run_spec(xt.if_out, &rep, &r);
+	assert_int_equal(r.ret, XDP_PASS);
 }
 
 /* ---- one allocator --------------------------------------------------------- */
@@ -512,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_not_egress),
 		cmocka_unit_test(test_routes_unchanged),
+		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_port_collision),
 	};
 
