@@ -226,6 +226,17 @@ int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_re
  * stateless replies) summed over the CPUs. Returns 0 or -errno (out
  * zeroed). */
 int pt_route_ha_sum(struct portier *skel, __u32 route_id, struct portier_route_ha *out);
+/* Egress NAT (user/dp_egress.c). A loaded rule (or, id
+ * PORTIER_EGRESS_UNMATCHED, what no rule's sources cover: no rule value)
+ * with its counters summed over the CPUs. */
+struct pt_egress_view {
+	__u32 id;
+	struct portier_egress_rule rule;
+	struct portier_egress_stats stats;
+};
+/* The loaded rules in id order, then the unmatched row: *out (free it), *n.
+ * 0 or -errno. */
+int pt_dp_egress_view(struct portier *skel, struct pt_egress_view **out, size_t *n);
 
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);

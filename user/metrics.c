@@ -79,6 +79,11 @@ static const struct {
 	 * active-active pool's flows recreated and stateless replies. */
 	[PORTIER_R_FLOW_RECREATED] = { "flow_recreated", PT_METRICS_EVENT },
 	[PORTIER_R_STATELESS_REPLY] = { "stateless_reply", PT_METRICS_EVENT },
+	/* Egress NAT (bpf/egress.h): a new flow out of the output NIC that no
+	 * egress rule allows; a TCP segment (not a SYN) or echo reply out of
+	 * it with no egress flow. */
+	[PORTIER_R_DROP_EGRESS_REFUSED] = { "egress_refused", PT_METRICS_DROP },
+	[PORTIER_R_DROP_EGRESS_NO_FLOW] = { "egress_no_flow", PT_METRICS_DROP },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -119,8 +124,22 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 	return b;
 }
 
+struct pt_metrics_egress *pt_metrics_add_egress(struct pt_metrics_snapshot *s, const char *rule)
+{
+	struct pt_metrics_egress *e;
+
+	s->egress = xrealloc(s->egress, (s->n_egress + 1) * sizeof(*s->egress));
+	e = &s->egress[s->n_egress++];
+	memset(e, 0, sizeof(*e));
+	e->rule = xstrdup(rule);
+	return e;
+}
+
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s)
 {
+	for (size_t i = 0; i < s->n_egress; i++)
+		free(s->egress[i].rule);
+	free(s->egress);
 	for (size_t i = 0; i < s->n_routes; i++)
 		free(s->routes[i].name);
 	for (size_t i = 0; i < s->n_backends; i++) {
@@ -239,6 +258,55 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 		       NULL);
 		u64(f, s->routes[i].stateless_replies);
 	}
+}
+
+/* name{rule="..."[,direction="..."]} */
+static void egress_series(FILE *f, const char *name, const char *rule, const char *dir)
+{
+	fprintf(f, "%s{rule=\"", name);
+	put_label(f, rule);
+	if (dir)
+		fprintf(f, "\",direction=\"%s", dir);
+	fputs("\"}", f);
+}
+
+/* Egress NAT's rules (docs/dataplane.md, "Egress"), when it is on. */
+static void render_egress(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_co = "portier_egress_connections_total";
+	static const char *const n_pk = "portier_egress_packets_total";
+	static const char *const n_by = "portier_egress_bytes_total";
+	static const char *const n_rf = "portier_egress_refused_total";
+
+	if (!s->egress_on)
+		return;
+	head(f, n_co, "counter", "New egress flows allowed by an egress rule.");
+	for (size_t i = 0; i < s->n_egress; i++) {
+		egress_series(f, n_co, s->egress[i].rule, NULL);
+		u64(f, s->egress[i].flows);
+	}
+	head(f, n_pk, "counter",
+	     "Packets of egress flows; direction in = client to server, out = back.");
+	for (size_t i = 0; i < s->n_egress; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			egress_series(f, n_pk, s->egress[i].rule, dir_names[d]);
+			u64(f, s->egress[i].packets[d]);
+		}
+	head(f, n_by, "counter", "Bytes (frames) of egress flows, by direction.");
+	for (size_t i = 0; i < s->n_egress; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			egress_series(f, n_by, s->egress[i].rule, dir_names[d]);
+			u64(f, s->egress[i].bytes[d]);
+		}
+	head(f, n_rf, "counter",
+	     "New egress flows refused: from a rule's sources but allowed by no rule; rule "
+	     "\"(unmatched)\": from sources no rule names.");
+	for (size_t i = 0; i < s->n_egress; i++) {
+		egress_series(f, n_rf, s->egress[i].rule, NULL);
+		u64(f, s->egress[i].refused);
+	}
+	egress_series(f, n_rf, "(unmatched)", NULL);
+	u64(f, s->egress_unmatched);
 }
 
 /* A route's SYN flood guard (docs/dataplane.md, "SYN floods"). */
@@ -420,6 +488,7 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	render_vrrp(s, f);
 	render_routes(s, f);
 	render_syn_guard(s, f);
+	render_egress(s, f);
 	render_backend_counters(s, f);
 	render_backend_state(s, f);
 	render_reasons(s, f);

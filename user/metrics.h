@@ -70,8 +70,18 @@ struct pt_metrics_vrrp {
 	uint64_t changes;
 };
 
+/* An egress rule's counters (docs/dataplane.md, "Egress"). */
+struct pt_metrics_egress {
+	char *rule;
+	uint64_t flows;				/* new egress flows */
+	uint64_t packets[PT_METRICS_DIRS];	/* in: client to server */
+	uint64_t bytes[PT_METRICS_DIRS];
+	uint64_t refused;			/* new flows from its sources refused */
+};
+
 /* Everything one scrape shows. Arrays and strings are owned (see
  * pt_metrics_snapshot_clear). */
+
 struct pt_metrics_snapshot {
 	const char *version;			/* build info; NULL = PORTIER_VERSION */
 	uint64_t reloads;			/* successful reloads since start */
@@ -85,6 +95,10 @@ struct pt_metrics_snapshot {
 	uint64_t snat_ports_per_backend;	/* SNAT port range size */
 	struct pt_metrics_vrrp vrrp[PORTIER_VRRP_IDS];	/* instances with a role */
 	size_t n_vrrp;
+	bool egress_on;				/* egress NAT: the families below */
+	struct pt_metrics_egress *egress;	/* its rules */
+	size_t n_egress;
+	uint64_t egress_unmatched;		/* refused: sources of no rule */
 	/* The metrics server's own (set by the server, not by fill). */
 	uint64_t http_connections;		/* connections open now */
 	uint64_t http_deadline_closed;		/* shut down at the request deadline */
@@ -96,6 +110,7 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 						  const char *route, const struct pt_addr *addr,
 						  uint16_t port);
 /* Free the arrays and zero the snapshot. */
+struct pt_metrics_egress *pt_metrics_add_egress(struct pt_metrics_snapshot *s, const char *rule);
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s);
 
 /* Reason label of a reason id ("no_backend"), and whether it is a drop,
