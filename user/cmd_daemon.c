@@ -9,6 +9,7 @@
  *                   name or listen key; the result goes to portier_state
  *                   for "portier reload"
  *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
+ *   SIGUSR1/SIGUSR2 flow sync role: MASTER / BACKUP (--sync-peer)
  *   timer           refresh local addresses, expire idle flows, follow
  *                   the NICs' MTUs (the MSS of cookie SYN-ACKs)
  * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
@@ -31,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <bpf/libbpf.h>
 
 #include "bgp_announce.h"
@@ -39,6 +42,7 @@
 #include "ct_table.h"
 #include "dataplane.h"
 #include "diag.h"
+#include "flowsync.h"
 #include "health_dp.h"
 #include "inventory.h"
 #include "metrics_collect.h"
@@ -78,6 +82,10 @@ struct daemon_args {
 					 * route above which "auto" turns on */
 	struct pt_bgp_opts bgp;		/* --bgp-include PATH (NULL: no BGP),
 					 * --birdc PATH, --bird-socket PATH */
+	bool sync;			/* --sync-peer given: flow sync on */
+	struct pt_flowsync_opts sync_o;	/* --sync-peer, --sync-listen, --sync-role */
+	bool sync_listen;		/* --sync-listen given */
+	__u32 sync_ring;		/* --sync-ring BYTES, 0 = default */
 	char hostbuf[PT_HOSTNAME_BUF];
 };
 
@@ -106,6 +114,8 @@ static int do_help(int argc, char **argv)
 		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
 		"              [--flush-down] [--syn-cookie-rate N]\n"
 		"              [--bgp-include PATH [--birdc PATH] [--bird-socket PATH]]\n"
+		"              [--sync-peer ADDR:PORT [--sync-listen ADDR:PORT]\n"
+		"               [--sync-role { master | backup }] [--sync-ring BYTES]]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
@@ -158,13 +168,26 @@ static int do_help(int argc, char **argv)
 		"                        withdraws them (docs/operations.md)\n"
 		"  --birdc PATH          the birdc to run (default: birdc from PATH)\n"
 		"  --bird-socket PATH    bird's control socket (default: birdc's)\n"
+		"  --sync-peer ADDR:PORT flow sync: the peer gateway's sync address; the\n"
+		"                        MASTER sends its flows there (UDP), either side\n"
+		"                        writes what it receives into its table, so the\n"
+		"                        BACKUP carries the flows on after a failover\n"
+		"                        (docs/operations.md, \"Flow sync\")\n"
+		"  --sync-listen ADDR:PORT  where to receive them (default 0.0.0.0 and\n"
+		"                        the peer's port)\n"
+		"  --sync-role master|backup  the role at start (default backup);\n"
+		"                        SIGUSR1 makes the daemon MASTER, SIGUSR2 BACKUP\n"
+		"                        ('portier sync role', keepalived's notify)\n"
+		"  --sync-ring BYTES     the sync events' ring buffer, a power of two\n"
+		"                        (default %12$d)\n"
 		"\n"
 		"  The MSS that cookie SYN-ACKs offer is the smaller MTU of the two\n"
 		"  NICs less 40, followed every tick.\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
 		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
 		PORTIER_CT_DEFAULT_ENTRIES, PT_METRICS_CONNS_DEFAULT, PT_METRICS_PER_ADDR_DEFAULT,
-		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX);
+		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX,
+		PORTIER_SYNC_RING_DEFAULT);
 	return 0;
 }
 
@@ -181,7 +204,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
 	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT,
-	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET };
+	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET, O_SYNC_PEER, O_SYNC_LISTEN,
+	       O_SYNC_ROLE, O_SYNC_RING };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -204,6 +228,10 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "bgp-include", required_argument, NULL, O_BGP_INCLUDE },
 		{ "birdc", required_argument, NULL, O_BIRDC },
 		{ "bird-socket", required_argument, NULL, O_BIRD_SOCKET },
+		{ "sync-peer", required_argument, NULL, O_SYNC_PEER },
+		{ "sync-listen", required_argument, NULL, O_SYNC_LISTEN },
+		{ "sync-role", required_argument, NULL, O_SYNC_ROLE },
+		{ "sync-ring", required_argument, NULL, O_SYNC_RING },
 		{ 0 }
 	};
 	unsigned long v, lo, hi;
@@ -314,6 +342,29 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		case O_BIRD_SOCKET:
 			a->bgp.socket = optarg;
 			break;
+		case O_SYNC_PEER:
+		case O_SYNC_LISTEN:
+			if (pt_flowsync_parse_addr(optarg, opt == O_SYNC_PEER ? &a->sync_o.peer :
+						   &a->sync_o.listen)) {
+				p_err("%s '%s': expected an IPv4 ADDR:PORT",
+				      opt == O_SYNC_PEER ? "--sync-peer" : "--sync-listen", optarg);
+				return -EINVAL;
+			}
+			*(opt == O_SYNC_PEER ? &a->sync : &a->sync_listen) = true;
+			break;
+		case O_SYNC_ROLE:
+			if (pt_flowsync_parse_role(optarg, &a->sync_o.master)) {
+				p_err("--sync-role '%s': expected master or backup", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_SYNC_RING:
+			if (pt_connlog_parse_ring(optarg, &a->sync_ring)) {
+				p_err("--sync-ring '%s': expected bytes, a power of two from the "
+				      "page size to 1 GiB", optarg);
+				return -EINVAL;
+			}
+			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
 				p_err("--log '%s': expected stdout or syslog", optarg);
@@ -358,6 +409,15 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		return -EINVAL;
 	}
 	a->bgp.host = a->host;
+	if (a->sync_listen && !a->sync) {
+		p_err("--sync-listen needs --sync-peer ADDR:PORT; try '%s daemon help'", pt_g.prog);
+		return -EINVAL;
+	}
+	if (a->sync && !a->sync_listen) {
+		a->sync_o.listen.sin_family = AF_INET;
+		a->sync_o.listen.sin_port = a->sync_o.peer.sin_port;
+	}
+	a->sync_o.notice = logmsg;
 	return 0;
 }
 
@@ -459,6 +519,8 @@ static void log_warnings(struct pt_dataplane *dp)
 
 /* The connection log consumer; NULL if it could not start (logs off). */
 static struct pt_connlog *connlog;
+/* Flow sync with the peer gateway; NULL without --sync-peer. */
+static struct pt_flowsync *flowsync;
 
 static void reload(struct pt_dataplane *dp, const struct daemon_args *a)
 {
@@ -526,6 +588,7 @@ static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
 		logmsg("%s", pt_dp_last_error(dp));
 	if (pt_dp_refresh_local(dp))
 		logmsg("%s", pt_dp_last_error(dp));
+	pt_flowsync_gc_begin(flowsync);	/* the walk refreshes the peer's copies */
 	if (pt_dp_gc(dp, &n))
 		logmsg("conntrack gc: %s", pt_dp_last_error(dp));
 	else if (n)
@@ -615,6 +678,26 @@ static void health_sync(struct daemon_obs *o)
 		logmsg("health checks: cannot follow the routes: %s", strerror(-err));
 }
 
+/* The flow sync role, from a signal (keepalived's notify hooks, "portier
+ * sync role"). */
+static void set_role(bool master)
+{
+	int err;
+
+	if (!flowsync) {
+		logmsg("%s: no flow sync (--sync-peer): nothing to do",
+		       master ? "SIGUSR1" : "SIGUSR2");
+		return;
+	}
+	err = pt_flowsync_set_master(flowsync, master);
+	if (err)
+		logmsg("flow sync: cannot become %s: %s", master ? "MASTER" : "BACKUP",
+		       strerror(-err));
+	else
+		logmsg("flow sync: %s", master ? "MASTER: sending flows to the peer" :
+						 "BACKUP: receiving the peer's flows");
+}
+
 /* Signals through a signalfd, periodic work through a timerfd, one poll.
  * Returns when asked to stop. */
 static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
@@ -622,7 +705,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 {
 	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
 				  .it_value = { TICK_SECONDS, 0 } };
-	struct pollfd pfd[5];
+	struct pollfd pfd[6];
 	sigset_t mask;
 	int err = 0;
 
@@ -630,11 +713,14 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	pfd[2].fd = pt_connlog_fd(connlog);	/* connection log events */
 	pfd[3].fd = pt_health_fd(obs->health);
 	pfd[4].fd = obs->metrics ? pt_metrics_server_fd(obs->metrics) : -1;	/* -1: ignored */
+	pfd[5].fd = pt_flowsync_fd(flowsync);
 	for (size_t i = 0; i < ARRAY_SIZE(pfd); i++)
 		pfd[i].events = POLLIN;
 	if (pfd[0].fd < 0 || pfd[1].fd < 0 || timerfd_settime(pfd[1].fd, 0, &its, NULL)) {
@@ -662,12 +748,16 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 		}
 		if (pfd[3].revents & POLLIN)
 			health_run(obs);
+		if (pfd[5].revents & POLLIN)
+			pt_flowsync_run(flowsync);
 		/* Requests, and the server's own deadlines (its fd has a timer). */
 		if ((pfd[4].revents & POLLIN) && pt_metrics_server_run(obs->metrics))
 			logmsg("metrics: the HTTP server failed to serve a request");
 		if (!(pfd[0].revents & POLLIN) || read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
-		if (si.ssi_signo == SIGHUP) {
+		if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+			set_role(si.ssi_signo == SIGUSR1);
+		} else if (si.ssi_signo == SIGHUP) {
 			logmsg("SIGHUP: reloading %s", a->inventory);
 			reload(dp, a);
 			health_sync(obs);
@@ -734,7 +824,8 @@ static void metrics_fd_budget(struct daemon_args *a)
 static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_routeset *rs)
 {
 	struct pt_dp_opts o = { .pin = true, .pin_dir = a->bpffs, .ct_entries = a->ct_entries,
-				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring };
+				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring,
+				.sync_bytes = a->sync_ring };
 	struct portier_config cfg;
 	struct pt_dataplane *dp;
 	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
@@ -826,6 +917,8 @@ static int do_run(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	/* Metrics before anything is attached: a bad address changes nothing. */
@@ -869,8 +962,17 @@ static int do_run(int argc, char **argv)
 		       strerror(-err));
 	pt_connlog_routes(connlog, rs);
 	pt_routeset_free(rs);
+	if (a.sync && (err = pt_flowsync_open(dp, &a.sync_o, &flowsync)))
+		logmsg("flow sync is off: cannot use --sync-listen %s:%u: %s",
+		       inet_ntoa(a.sync_o.listen.sin_addr), ntohs(a.sync_o.listen.sin_port),
+		       strerror(-err));
+	else if (a.sync)
+		logmsg("flow sync with %s:%u as %s", inet_ntoa(a.sync_o.peer.sin_addr),
+		       ntohs(a.sync_o.peer.sin_port), a.sync_o.master ? "MASTER" : "BACKUP");
 
 	err = run_loop(dp, &a, &obs);
+	pt_flowsync_close(flowsync);
+	flowsync = NULL;
 	/* Withdrawn on every clean stop, --keep too: without a daemon nothing
 	 * checks the backends, and nothing would withdraw a later detach. */
 	if (obs.bgp && pt_bgp_withdraw(obs.bgp))

@@ -75,6 +75,9 @@ static const struct {
 	[PORTIER_R_PASS_TOO_BIG] = { "too_big", PT_METRICS_PASS },
 	/* A frame addressed to another host's MAC: never balanced. */
 	[PORTIER_R_PASS_OTHER_HOST] = { "other_host", PT_METRICS_PASS },
+	/* Not a packet: a flow sync event the ring buffer had no room for
+	 * (docs/operations.md, "Flow sync"); the packet itself went on. */
+	[PORTIER_R_SYNC_LOST] = { "sync_lost", PT_METRICS_EVENT },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
