@@ -265,6 +265,15 @@ static bool unsynced(const struct portier_flow *f)
 	return f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_SYNPROXY);
 }
 
+bool pt_flowsync_rec_of_new(const struct portier_sync_new *ev, struct pt_fs_rec *r)
+{
+	if (unsynced(&ev->orig))
+		return false;
+	/* Just made: idle 0, alive 0. */
+	flow_rec(&ev->key, &ev->orig, &ev->rkey, &ev->reply, 0, 0, r);
+	return true;
+}
+
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct pt_flowsync *s = arg;
@@ -274,14 +283,10 @@ static int on_event(void *arg, void *data, size_t size)
 	s->c.events++;
 	if (size >= sizeof(struct portier_sync_new) &&
 	    ((__u8 *)data)[0] == PORTIER_SYNC_EV_NEW) {
-		const struct portier_sync_new *ev = data;
-
-		if (unsynced(&ev->orig)) {
+		if (!pt_flowsync_rec_of_new(data, &r)) {
 			s->c.skipped++;
 			return 0;
 		}
-		flow_rec(&ev->key, &ev->orig, &ev->rkey, &ev->reply, now, now, &r);
-		r.life_ms = 0;
 	} else if (size >= sizeof(struct portier_sync_small)) {
 		const struct portier_sync_small *ev = data;
 

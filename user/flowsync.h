@@ -80,6 +80,10 @@ void pt_flowsync_counts(const struct pt_flowsync *s, struct pt_flowsync_counts *
 /* "newer", "full", ... for a metrics label. */
 const char *pt_flowsync_refused_name(enum pt_flowsync_refused r);
 
+/* The FLOW record of a data plane NEW event; false for a flow that is not
+ * synced (a local backend's, a SYN cookie's). */
+bool pt_flowsync_rec_of_new(const struct portier_sync_new *ev, struct pt_fs_rec *r);
+
 /* Write received record r into table ct (the receiver's work, exposed for
  * the tests): now is CLOCK_MONOTONIC ns. Counts into *c. */
 struct pt_ct;
