@@ -657,8 +657,11 @@ static void on_result(void *arg, const struct pt_health_status *st)
 static int fill_metrics(void *arg, struct pt_metrics_snapshot *s)
 {
 	struct daemon_obs *o = arg;
+	int err = pt_metrics_collect(o->dp, o->health, s);
 
-	return pt_metrics_collect(o->dp, o->health, s);
+	if (!err)
+		pt_flowsync_metrics(flowsync, &s->sync);
+	return err;
 }
 
 static void health_run(struct daemon_obs *o)

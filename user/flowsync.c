@@ -21,6 +21,7 @@
 
 #include "ct_table.h"
 #include "flowsync.h"
+#include "metrics.h"
 #include "portier.skel.h"
 #include "util.h"
 
@@ -464,6 +465,52 @@ void pt_flowsync_counts(const struct pt_flowsync *s, struct pt_flowsync_counts *
 	out->proto = *pt_fs_stats(s->fs);
 	out->master = pt_fs_master(s->fs);
 	out->peer_up = pt_fs_peer_up(s->fs);
+}
+
+static void refused(struct pt_metrics_flowsync *m, const char *reason, __u64 n)
+{
+	if (m->n_refused < PT_METRICS_SYNC_REFUSED_MAX) {
+		m->refused[m->n_refused].reason = reason;
+		m->refused[m->n_refused++].n = n;
+	}
+}
+
+void pt_flowsync_metrics(const struct pt_flowsync *s, struct pt_metrics_flowsync *m)
+{
+	struct pt_flowsync_counts c;
+	const struct pt_fs_stats *p = &c.proto;
+
+	memset(m, 0, sizeof(*m));
+	if (!s)
+		return;
+	pt_flowsync_counts(s, &c);
+	m->on = true;
+	m->master = c.master;
+	m->peer_up = c.peer_up;
+	m->datagrams[0] = p->rx_datagrams;
+	m->datagrams[1] = p->tx_datagrams;
+	m->records[0] = p->rx_records;
+	m->records[1] = p->tx_records;
+	m->retransmits = p->tx_retransmits;
+	m->acked = p->tx_acked;
+	m->resyncs = p->resyncs;
+	m->nacks = p->rx_nacks;
+	m->duplicates = p->rx_duplicates;
+	m->reordered = p->rx_reordered;
+	m->peer_restarts = p->peer_restarts;
+	m->peer_downs = p->peer_downs;
+	m->events = c.events;
+	m->applied[0] = c.inserted;
+	m->applied[1] = c.refreshed;
+	m->applied[2] = c.flags;
+	m->applied[3] = c.deleted;
+	for (int i = 0; i < PT_FLOWSYNC_REF_MAX; i++)
+		refused(m, pt_flowsync_refused_name(i), c.refused[i]);
+	for (int i = 0; i < PT_FS_BAD_MAX; i++)
+		refused(m, pt_fs_bad_name(i), p->bad[i]);
+	refused(m, "queue_overflow", p->tx_overflow);
+	refused(m, "no_peer", p->tx_no_peer);
+	refused(m, "cookie_flow", c.skipped);
 }
 
 static int epoll_add(int ep, int fd)

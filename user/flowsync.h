@@ -77,6 +77,9 @@ void pt_flowsync_gc_begin(struct pt_flowsync *s);
 /* The role. Returns 0 or -errno (portier_config not written). */
 int pt_flowsync_set_master(struct pt_flowsync *s, bool master);
 void pt_flowsync_counts(const struct pt_flowsync *s, struct pt_flowsync_counts *out);
+struct pt_metrics_flowsync;
+/* The counts as metrics (s NULL: off). */
+void pt_flowsync_metrics(const struct pt_flowsync *s, struct pt_metrics_flowsync *out);
 /* "newer", "full", ... for a metrics label. */
 const char *pt_flowsync_refused_name(enum pt_flowsync_refused r);
 

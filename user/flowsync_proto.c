@@ -11,7 +11,9 @@
  * receiver forgets the gap and takes the sequence from there).
  * Receiver: delivers DATA strictly in sequence order (a DEL never passes
  * its FLOW), holding up to PT_FS_REORDER datagrams ahead of a gap, and
- * acknowledges with the next number it expects plus the gap it sees.
+ * acknowledges with the next number it expects plus the gap it sees (up
+ * to the first datagram it holds past it: the sender resends that range,
+ * and on a timeout only the oldest unacked datagram).
  * Every side sends ALIVE each PT_FS_ALIVE_MS with its next sequence
  * number (a lost last datagram shows as a gap) and, until a RESET
  * synchronised it, a resync request.
@@ -169,7 +171,8 @@ struct dgram {
 	__u32 seq;
 	__u16 len;
 	bool used;
-	__u64 sent_ms;
+	__u64 sent_ms;			/* last sent */
+	__u64 resent_ms;		/* last sent again (0: never) */
 	__u8 buf[PT_FS_MTU];
 };
 
@@ -204,6 +207,7 @@ struct pt_fs {
 	__u32 expected;			/* next DATA to deliver */
 	__u32 peer_next;		/* the peer's next number, as far as known */
 	bool ack_due;			/* DATA arrived since the last ACK */
+	__u64 nack_ms;			/* when a gap was last reported */
 	struct dgram *ro;		/* PT_FS_REORDER, slot seq % PT_FS_REORDER */
 	__u32 n_ro;
 };
@@ -308,6 +312,7 @@ static void send_ctl(struct pt_fs *fs, __u8 type, __u64 now_ms)
 		h.nack_from = fs->expected;
 		h.nack_count = end - fs->expected > 0xffff ? 0xffff : (__u16)(end - fs->expected);
 		fs->st.rx_nacks++;
+		fs->nack_ms = now_ms;
 	}
 	pt_fs_hdr_encode(&h, buf);
 	fs->ops.send(fs->ops.arg, buf, sizeof(buf));
@@ -377,6 +382,7 @@ void pt_fs_flush(struct pt_fs *fs, __u64 now_ms)
 	d->seq = h.seq;
 	d->len = (__u16)fs->cur_len;
 	d->used = true;
+	d->resent_ms = 0;
 	memcpy(d->buf, fs->cur, fs->cur_len);
 	fs->st.tx_datagrams++;
 	fs->st.tx_records += fs->cur_nrec;
@@ -437,9 +443,10 @@ void pt_fs_set_master(struct pt_fs *fs, bool master, __u64 now_ms)
 		send_ctl(fs, PT_FS_ALIVE, now_ms);
 }
 
-/* Resend the queued DATA in [from, from + count) that was sent at or
- * before cutoff, at most PT_FS_RESEND_BURST. */
-static void resend(struct pt_fs *fs, __u32 from, __u32 count, __u64 cutoff, __u64 now_ms)
+/* Resend the queued DATA in [from, from + count) that was sent (nack:
+ * resent) at or before cutoff, at most PT_FS_RESEND_BURST. */
+static void resend(struct pt_fs *fs, __u32 from, __u32 count, __u64 cutoff, bool nack,
+		   __u64 now_ms)
 {
 	unsigned int n = 0;
 
@@ -450,9 +457,10 @@ static void resend(struct pt_fs *fs, __u32 from, __u32 count, __u64 cutoff, __u6
 	for (__u32 s = from; count-- && s != fs->next && n < PT_FS_RESEND_BURST; s++) {
 		struct dgram *d = &fs->q[s % PT_FS_QUEUE];
 
-		if (!d->used || d->seq != s || d->sent_ms > cutoff)
+		if (!d->used || d->seq != s || (nack ? d->resent_ms : d->sent_ms) > cutoff)
 			continue;
 		send_dgram(fs, d, now_ms);
+		d->resent_ms = now_ms;
 		fs->st.tx_retransmits++;
 		n++;
 	}
@@ -461,8 +469,11 @@ static void resend(struct pt_fs *fs, __u32 from, __u32 count, __u64 cutoff, __u6
 /* The ACK (and NACK) fields of a datagram from the peer. */
 static void tx_on_ack(struct pt_fs *fs, const struct pt_fs_hdr *h, __u64 now_ms)
 {
+	__u64 cutoff;
+
 	if (h->peer != fs->instance) {
-		fs->st.bad[PT_FS_BAD_STALE]++;
+		if (h->peer)	/* 0: it has not heard of us yet */
+			fs->st.bad[PT_FS_BAD_STALE]++;
 		return;
 	}
 	/* Cumulative: everything below h->ack arrived. */
@@ -486,10 +497,13 @@ static void tx_on_ack(struct pt_fs *fs, const struct pt_fs_hdr *h, __u64 now_ms)
 			peer_needs_table(fs);
 		return;
 	}
+	/* Not what went again within the last PT_FS_NACK_HOLD_MS: each
+	 * datagram the receiver gets past a gap repeats the NACK. */
+	cutoff = now_ms > PT_FS_NACK_HOLD_MS ? now_ms - PT_FS_NACK_HOLD_MS : 0;
 	if (seq_diff(h->nack_from, fs->reset_base) < 0)
-		resend(fs, fs->reset_base, 1, now_ms, now_ms);
+		resend(fs, fs->reset_base, 1, cutoff, true, now_ms);
 	else
-		resend(fs, h->nack_from, h->nack_count, now_ms, now_ms);
+		resend(fs, h->nack_from, h->nack_count, cutoff, true, now_ms);
 }
 
 /* Deliver datagram buf (a DATA's, its header decoded in h): its records
@@ -640,8 +654,14 @@ void pt_fs_timer(struct pt_fs *fs, __u64 now_ms)
 		fs->resyncing = false;
 	}
 	pt_fs_flush(fs, now_ms);
+	/* The oldest unacked, if it waited PT_FS_RTO_MS: the ACKs that come
+	 * back then name the gaps (NACK); resending everything unacked would
+	 * repeat what the receiver holds past a gap. */
 	if (fs->una != fs->next && now_ms >= PT_FS_RTO_MS)
-		resend(fs, fs->una, fs->next - fs->una, now_ms - PT_FS_RTO_MS, now_ms);
+		resend(fs, fs->una, 1, now_ms - PT_FS_RTO_MS, false, now_ms);
 	if (now_ms - fs->alive_ms >= PT_FS_ALIVE_MS || !fs->alive_ms)
 		send_ctl(fs, PT_FS_ALIVE, now_ms);
+	else if (fs->synced && seq_diff(fs->peer_next, fs->expected) > 0 &&
+		 now_ms - fs->nack_ms >= PT_FS_NACK_HOLD_MS)
+		send_ctl(fs, PT_FS_ACK, now_ms);	/* the gap again: its resend was lost */
 }

@@ -29,10 +29,11 @@
 
 #define PT_FS_QUEUE		1024	/* datagrams kept until acked */
 #define PT_FS_WINDOW		768	/* unacked datagrams a resync may fill */
-#define PT_FS_REORDER		64	/* datagrams held ahead of a gap */
+#define PT_FS_REORDER		256	/* datagrams held ahead of a gap */
 #define PT_FS_RTO_MS		200	/* unacked this long: sent again */
 #define PT_FS_RESEND_BURST	64	/* datagrams resent per timer call */
-#define PT_FS_ALIVE_MS		1000	/* an ALIVE at least this often */
+#define PT_FS_NACK_HOLD_MS	50	/* a NACK resends nothing resent since */
+#define PT_FS_ALIVE_MS		500	/* an ALIVE at least this often */
 #define PT_FS_DEAD_MS		3000	/* peer silent this long: down */
 
 /* Datagram types. */
