@@ -375,8 +375,9 @@ static void plain(FILE *f, const char *name, const char *type, const char *help,
 	u64(f, v);
 }
 
-static void render_flowsync(const struct pt_metrics_flowsync *y, FILE *f)
+static void render_flowsync(const struct pt_metrics_snapshot *s, FILE *f)
 {
+	const struct pt_metrics_flowsync *y = &s->sync;
 	static const char *const applied[4] = { "inserted", "refreshed", "flags", "deleted" };
 	static const char *const n_dg = "portier_flowsync_datagrams_total";
 	static const char *const n_rec = "portier_flowsync_records_total";
@@ -422,6 +423,9 @@ static void render_flowsync(const struct pt_metrics_flowsync *y, FILE *f)
 	plain(f, "portier_flowsync_events_total", "counter",
 	      "Sync events read from the data plane (new flows, state bits, deletes).",
 	      y->events);
+	plain(f, "portier_flowsync_events_lost_total", "counter",
+	      "Sync events the data plane lost to a full ring buffer (refreshes and resyncs "
+	      "make up for them).", s->reasons[PORTIER_R_SYNC_LOST]);
 	head(f, n_app, "counter",
 	     "Received records written into the connection table, by result.");
 	for (int i = 0; i < 4; i++) {
@@ -451,7 +455,7 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	render_backend_counters(s, f);
 	render_backend_state(s, f);
 	render_reasons(s, f);
-	render_flowsync(&s->sync, f);
+	render_flowsync(s, f);
 	head(f, "portier_conntrack_entries", "gauge",
 	     "Connection-table entries in use (two per flow: one each direction).");
 	fputs("portier_conntrack_entries", f);
