@@ -14,6 +14,7 @@
 #   client ns  c0 198.51.100.2 --+                 +-- eth0 203.0.113.2 node ns
 #                                |  brin     brout |     (server node-2)
 #   gw A  in0 198.51.100.1 (VIP)-+                 +- out0 203.0.113.1 (VIP)  gw A
+#             198.51.100.4 (own) |                 |       203.0.113.4 (own)
 #   gw B  in0 198.51.100.3 ------+                 +- out0 203.0.113.5        gw B
 #   gw A sync0 192.0.2.1/30 ------- sync link ------- sync0 192.0.2.2/30 gw B
 
@@ -23,6 +24,8 @@ FS_METRICS_A=9391
 FS_METRICS_B=9392
 FS_IN_VIP=$BOX_NET.1
 FS_OUT_VIP=$GW_NET.1
+FS_A_IN=$BOX_NET.4	# A's own addresses, after its VIPs (which come first)
+FS_A_OUT=$GW_NET.4
 FS_B_IN=$BOX_NET.3
 FS_B_OUT=$GW_NET.5
 FS_NODE=$GW_NET.2
@@ -59,8 +62,16 @@ fs_topo() {
 	for p in boa bob bn; do ns "$NS_BRO" ip link set "$p" master br0; done
 	ns "$NS_CLIENT" ip addr add "$CLIENT_ADDR/24" dev c0
 	ns "$NS_CLIENT" ip route add default via "$FS_IN_VIP"
+	# A VIP leaves its gateway's own address of the subnet in place.
+	for n in "$NS_GW" "$NS_GWB"; do
+		for d in in0 out0; do
+			ns "$n" sysctl -qw "net.ipv4.conf.$d.promote_secondaries=1"
+		done
+	done
 	ns "$NS_GW" ip addr add "$FS_IN_VIP/24" dev in0
 	ns "$NS_GW" ip addr add "$FS_OUT_VIP/24" dev out0
+	ns "$NS_GW" ip addr add "$FS_A_IN/24" dev in0
+	ns "$NS_GW" ip addr add "$FS_A_OUT/24" dev out0
 	ns "$NS_GWB" ip addr add "$FS_B_IN/24" dev in0
 	ns "$NS_GWB" ip addr add "$FS_B_OUT/24" dev out0
 	ns "$NS_GW" ip addr add 192.0.2.1/30 dev sync0
@@ -107,7 +118,7 @@ fs_flows() {
 # fs_debug: both daemons' logs and sync metrics, on a failure.
 fs_debug() {
 	e2e_log "gateway A's log:"
-	tail -30 "$FS_LOG_A" >&2
+	tail -30 "${FS_LOG_A2:-$FS_LOG_A}" >&2
 	e2e_log "gateway B's log:"
 	tail -30 "$FS_LOG_B" >&2
 	ns "$NS_GWB" curl -s -m 3 "http://127.0.0.1:$FS_METRICS_B/metrics" | grep flowsync >&2
@@ -143,12 +154,12 @@ fs_up() {
 	FS_PID_B=$FS_PID
 }
 
-# fs_hold GO: FS_CONNS connections from the client, held until GO exists;
-# waits until they are all held.
+# fs_hold GO...: FS_CONNS connections from the client, held until GO
+# exists (then again until each further GO); waits until they are all held.
 fs_hold() {
 	local held
-	ip netns exec "$NS_CLIENT" timeout 150 "$E2E_DIR/holdconns" "$FS_IN_VIP" \
-		"${SEED_PORTS[0]}" "$FS_CONNS" 20 10 90 "$1" >"$E2E_TMP/hold.out" 2>&1 &
+	ip netns exec "$NS_CLIENT" timeout 200 "$E2E_DIR/holdconns" "$FS_IN_VIP" \
+		"${SEED_PORTS[0]}" "$FS_CONNS" 20 10 90 "$@" >"$E2E_TMP/hold.out" 2>&1 &
 	E2E_PIDS+=($!)
 	wait_for "the held connections" grep -qs '^held' "$E2E_TMP/hold.out"
 	read -r _ held _ _ < <(grep '^held' "$E2E_TMP/hold.out")
@@ -175,13 +186,52 @@ fs_failover() {
 	kill -USR1 "$FS_PID_B"
 }
 
-# fs_echoed GO: let the held connections speak; prints how many answered.
+# fs_echoed GO ROUND: let the held connections speak (round ROUND, from
+# 1); prints how many answered.
 fs_echoed() {
 	local n
 	touch "$1"
-	wait_for "the answers" grep -qs '^echoed' "$E2E_TMP/hold.out"
-	read -r _ n _ _ < <(grep '^echoed' "$E2E_TMP/hold.out")
+	wait_for "the answers" fs_rounds "$2"
+	read -r _ n _ _ < <(grep '^echoed' "$E2E_TMP/hold.out" | sed -n "$2p")
 	echo "$n"
+}
+
+# fs_rounds N: holdconns has printed N rounds of answers.
+fs_rounds() {
+	[ "$(grep -c '^echoed' "$E2E_TMP/hold.out")" -ge "$1" ]
+}
+
+# fs_failback: A comes back as from a reboot (its old data plane gone, a
+# fresh table), as BACKUP; its table is resynchronised from B, the MASTER;
+# then the addresses move back to A, which becomes MASTER, and B BACKUP.
+fs_failback() {
+	local mac_in mac_out
+	ns "$NS_GW" "$PORTIER" prog detach --bpffs "$E2E_TMP/bpffs/a" >/dev/null
+	for d in in0 out0 sync0; do ns "$NS_GW" ip link set "$d" up; done
+	FS_LOG_A2=$E2E_TMP/daemon-a2.log
+	fs_daemon "$NS_GW" gateway-4 "$E2E_TMP/bpffs/a" "$FS_METRICS_A" "$FS_LOG_A2" --nat snat \
+		--sync-peer "192.0.2.2:$FS_PORT" --sync-listen "192.0.2.1:$FS_PORT" --sync-role backup
+	FS_PID_A=$FS_PID
+	wait_for "A's table from B" fs_copies_a || { fs_debug; return 1; }
+	e2e_log "A is back: $(fs_flows "$NS_GW" "$E2E_TMP/bpffs/a") flows resynchronised from B" \
+		"(B: $(fs_metric "$NS_GWB" "$FS_METRICS_B" portier_flowsync_resyncs_total) resyncs;" \
+		"A: $(fs_metric "$NS_GW" "$FS_METRICS_A" \
+			'portier_flowsync_applied_total{result="inserted"}') inserted)"
+	ns "$NS_GWB" ip addr del "$FS_IN_VIP/24" dev in0
+	ns "$NS_GWB" ip addr del "$FS_OUT_VIP/24" dev out0
+	ns "$NS_GW" ip addr add "$FS_IN_VIP/24" dev in0
+	ns "$NS_GW" ip addr add "$FS_OUT_VIP/24" dev out0
+	mac_in=$(ns "$NS_GW" cat /sys/class/net/in0/address)
+	mac_out=$(ns "$NS_GW" cat /sys/class/net/out0/address)
+	ns "$NS_CLIENT" ip neigh replace "$FS_IN_VIP" lladdr "$mac_in" dev c0
+	ns "$NS_NODE" ip neigh replace "$FS_OUT_VIP" lladdr "$mac_out" dev eth0
+	kill -USR2 "$FS_PID_B"
+	kill -USR1 "$FS_PID_A"
+}
+
+# fs_copies_a: A holds every connection's flow.
+fs_copies_a() {
+	[ "$(fs_flows "$NS_GW" "$E2E_TMP/bpffs/a")" -ge "$FS_CONNS" ]
 }
 
 # fs_copies: B holds every connection's flow.
@@ -190,11 +240,11 @@ fs_copies() {
 }
 
 test_flowsync_failover() {
-	local go=$E2E_TMP/go n entries rtx
+	local go=$E2E_TMP/go go2=$E2E_TMP/go2 n entries rtx
 	[ -e "$FS_LOSSY" ] || { e2e_log "no $FS_LOSSY: run make tests"; return 1; }
 	fs_up 1
 	wait_for "the peers to meet" grep -qs 'the peer .* is up' "$FS_LOG_A"
-	fs_hold "$go"
+	fs_hold "$go" "$go2"
 	# Every flow reaches B, its ASSURED bit too, despite the lossy link.
 	wait_for "B's copies" fs_copies || { fs_debug; return 1; }
 	entries=$(fs_flows "$NS_GWB" "$E2E_TMP/bpffs/b")
@@ -210,11 +260,16 @@ test_flowsync_failover() {
 	# Let the state bits settle (the handshakes' ACKs went after SYNs).
 	sleep 1
 	fs_failover
-	n=$(fs_echoed "$go")
+	n=$(fs_echoed "$go" 1)
 	e2e_log "after the failover, $n of $FS_CONNS connections echoed through B"
 	[ "$n" -ge $((FS_CONNS - 1)) ] || { fs_debug; return 1; }
 	wait_for "B to be MASTER" grep -qs 'MASTER: sending' "$FS_LOG_B"
 	[ "$(fs_metric "$NS_GWB" "$FS_METRICS_B" portier_flowsync_master)" = 1 ]
+	# Gateway A comes back, is resynchronised from B, takes the VIPs back.
+	fs_failback
+	n=$(fs_echoed "$go2" 2)
+	e2e_log "after the failback, $n of $FS_CONNS connections echoed through A"
+	[ "$n" -ge $((FS_CONNS - 1)) ] || { fs_debug; return 1; }
 }
 
 # The same failover without sync: B has none of the flows, and the
@@ -224,6 +279,6 @@ test_flowsync_off_loses_connections() {
 	fs_up 0
 	fs_hold "$go"
 	fs_failover
-	n=$(fs_echoed "$go")
+	n=$(fs_echoed "$go" 1)
 	e2e_log "WITHOUT flow sync: $n of $FS_CONNS connections echoed through B after the failover"
 }
