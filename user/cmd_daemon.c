@@ -588,7 +588,6 @@ static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
 		logmsg("%s", pt_dp_last_error(dp));
 	if (pt_dp_refresh_local(dp))
 		logmsg("%s", pt_dp_last_error(dp));
-	pt_flowsync_gc_begin(flowsync);	/* the walk refreshes the peer's copies */
 	if (pt_dp_gc(dp, &n))
 		logmsg("conntrack gc: %s", pt_dp_last_error(dp));
 	else if (n)
@@ -931,6 +930,15 @@ static int do_run(int argc, char **argv)
 							&obs.metrics))) {
 		p_err("--metrics %s: cannot serve there (%s); expected a local ADDR:PORT",
 		      a.metrics, strerror(-err));
+		pt_routeset_free(rs);
+		close(lock_fd);
+		return 1;
+	}
+	if (a.sync && (err = pt_flowsync_check_listen(&a.sync_o))) {
+		p_err("--sync-listen %s:%u: cannot receive there (%s); expected an address of "
+		      "this host", inet_ntoa(a.sync_o.listen.sin_addr),
+		      ntohs(a.sync_o.listen.sin_port), strerror(-err));
+		pt_metrics_server_stop(obs.metrics);
 		pt_routeset_free(rs);
 		close(lock_fd);
 		return 1;

@@ -28,7 +28,8 @@
 #define NS_PER_MS	1000000ULL
 #define TIMER_MS	50	/* the protocol's timers run this often */
 #define RX_BURST	256	/* datagrams read per run */
-#define DUMP_BUCKETS	256	/* buckets a resync walks per step */
+#define DUMP_BUCKETS	256	/* buckets a resync or refresh walks per step */
+#define REFRESH_NS	(5 * 1000000000ULL)	/* a refresh walk starts this often */
 
 struct pt_flowsync {
 	struct pt_dataplane *dp;
@@ -38,8 +39,11 @@ struct pt_flowsync {
 	struct pt_flowsync_counts c;
 	struct ring_buffer *rb;
 	int sock, timer, ep;
-	__u64 walk_prev_ns, walk_cur_ns;	/* starts of the last two GC walks */
 	__u32 dump_next;			/* resync: next bucket to walk */
+	/* The refresh walk: flows active since the previous walk began. */
+	bool refreshing;
+	__u32 refresh_next;			/* next bucket to walk */
+	__u64 refresh_start_ns, refresh_prev_ns; /* starts of this and the last */
 };
 
 static __u64 now_ns(void)
@@ -301,43 +305,28 @@ static int on_event(void *arg, void *data, size_t size)
 	return 0;
 }
 
-void pt_flowsync_gc_begin(struct pt_flowsync *s)
-{
-	if (!s)
-		return;
-	s->walk_prev_ns = s->walk_cur_ns;
-	s->walk_cur_ns = now_ns();
-}
-
-/* The GC's visit: a flow active since the last walk is refreshed (its
- * idle time, so the peer's copy expires with ours; and a record lost
- * beyond recovery is made good); an expired one is deleted. */
+/* The GC's visit: a flow it expires is deleted on the peer too (with its
+ * idle time: a copy the peer's data plane saw later stays). */
 static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f,
 		  const struct portier_flow *reply, __u64 last_ns, bool expired, void *arg)
 {
 	struct pt_flowsync *s = arg;
-	struct portier_flow_key rk;
 	struct pt_fs_rec r = {};
-	__u64 now = s->walk_cur_ns;
+	__u64 now = now_ns();
 
-	if (!pt_fs_master(s->fs) || !pt_fs_peer_up(s->fs) || unsynced(f))
+	(void)reply;
+	if (!expired || !pt_fs_master(s->fs) || !pt_fs_peer_up(s->fs) || unsynced(f))
 		return;
-	if (expired) {
-		r.kind = PT_FS_REC_DEL;
-		r.key = *k;
-		r.age_ms = ms_between(now, last_ns);
-	} else if (reply && last_ns > s->walk_prev_ns) {
-		pt_flow_key_other(k, f, &rk);
-		flow_rec(k, f, &rk, reply, now, last_ns, &r);
-	} else {
-		return;
-	}
+	r.kind = PT_FS_REC_DEL;
+	r.key = *k;
+	r.age_ms = ms_between(now, last_ns);
 	pt_fs_add(s->fs, &r, now / NS_PER_MS);
 }
 
 struct dump_walk {
 	struct pt_flowsync *s;
 	__u64 now;
+	__u64 since;	/* only flows active after this (0: every flow) */
 };
 
 static int dump_visit(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
@@ -346,15 +335,49 @@ static int dump_visit(const struct portier_flow_key *k, const struct portier_flo
 	struct portier_flow_key rk;
 	struct portier_flow rv;
 	struct pt_fs_rec r;
+	__u64 last;
 
 	if (f->dir != PORTIER_FLOW_DIR_ORIG || unsynced(f))
 		return PT_CT_KEEP;
 	pt_flow_key_other(k, f, &rk);
 	if (!pt_ct_lookup(w->s->ct, &rk, &rv))
 		return PT_CT_KEEP;
-	flow_rec(k, f, &rk, &rv, w->now, pt_flow_last_ns(w->now, f, &rv), &r);
+	last = pt_flow_last_ns(w->now, f, &rv);
+	if (last <= w->since)
+		return PT_CT_KEEP;
+	flow_rec(k, f, &rk, &rv, w->now, last, &r);
 	pt_fs_add(w->s->fs, &r, w->now / NS_PER_MS);
 	return PT_CT_KEEP;
+}
+
+/* The refresh: every REFRESH_NS, a walk of the table that sends the flows
+ * active since the previous walk began (their idle time, so the peer's
+ * copies expire with ours; and a flow whose records were lost beyond
+ * recovery is made good), paced like a resync by the datagrams in flight. */
+static void refresh_step(struct pt_flowsync *s)
+{
+	struct dump_walk w = { .s = s };
+	__u32 buckets = pt_ct_buckets(s->ct);
+
+	if (!pt_fs_master(s->fs) || !pt_fs_peer_up(s->fs) || pt_fs_resyncing(s->fs) ||
+	    pt_fs_resync_due(s->fs))
+		return;
+	w.now = now_ns();
+	if (!s->refreshing) {
+		if (w.now - s->refresh_start_ns < REFRESH_NS)
+			return;
+		s->refreshing = true;
+		s->refresh_prev_ns = s->refresh_start_ns;
+		s->refresh_start_ns = w.now;
+		s->refresh_next = 0;
+	}
+	w.since = s->refresh_prev_ns;
+	while (pt_fs_room(s->fs) > 0 && s->refresh_next < buckets) {
+		pt_ct_walk_range(s->ct, s->refresh_next, DUMP_BUCKETS, dump_visit, &w);
+		s->refresh_next += DUMP_BUCKETS;
+	}
+	if (s->refresh_next >= buckets)
+		s->refreshing = false;
 }
 
 /* A resync: start it when due, then walk the table a part at a time, as
@@ -428,6 +451,7 @@ void pt_flowsync_run(struct pt_flowsync *s)
 	if (read(s->timer, &ticks, sizeof(ticks)) == sizeof(ticks))
 		pt_fs_timer(s->fs, now_ns() / NS_PER_MS);
 	dump_step(s);
+	refresh_step(s);
 	pt_fs_flush(s->fs, now_ns() / NS_PER_MS);
 	if (s->o.notice && was_up != pt_fs_peer_up(s->fs))
 		s->o.notice("flow sync: the peer %s is %s", inet_ntoa(s->o.peer.sin_addr),
@@ -513,6 +537,18 @@ void pt_flowsync_metrics(const struct pt_flowsync *s, struct pt_metrics_flowsync
 	refused(m, "cookie_flow", c.skipped);
 }
 
+int pt_flowsync_check_listen(const struct pt_flowsync_opts *o)
+{
+	int one = 1, err = 0, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)&o->listen, sizeof(o->listen)))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 static int epoll_add(int ep, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -535,7 +571,7 @@ int pt_flowsync_open(struct pt_dataplane *dp, const struct pt_flowsync_opts *o,
 	s->ct = pt_dp_ct(dp);
 	s->o = *o;
 	s->sock = s->timer = s->ep = -1;
-	s->walk_cur_ns = now_ns();
+	s->refresh_start_ns = now_ns();	/* the first refresh in REFRESH_NS */
 	if (getrandom(&instance, sizeof(instance), 0) != sizeof(instance))
 		instance = now_ns() ^ (__u64)getpid() << 32;
 	ops.arg = s;

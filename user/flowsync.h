@@ -3,7 +3,8 @@
  * flowsync.h - flow sync between the two gateways of a pair: the daemon's
  * side of user/flowsync_proto.h. The MASTER reads the data plane's sync
  * events (portier_sync ring buffer: new flows, state bits, deletes), adds
- * the GC's refreshes and deletes, and sends them to the peer in batches
+ * the GC's deletes and a periodic refresh of the active flows, and sends
+ * them to the peer in batches
  * over UDP; either side writes what it receives into its own connection
  * table (both entries, as if made here: the reply entry holds the SNAT
  * port). docs/operations.md, "Flow sync".
@@ -61,6 +62,10 @@ int pt_flowsync_parse_addr(const char *s, struct sockaddr_in *out);
 /* "master" or "backup". 0 or -EINVAL. */
 int pt_flowsync_parse_role(const char *s, bool *master);
 
+/* Whether o->listen can be bound (before anything is attached: a wrong
+ * address stops the daemon with nothing changed). 0 or -errno. */
+int pt_flowsync_check_listen(const struct pt_flowsync_opts *o);
+
 /* Bind the socket, read dp's portier_sync ring, hook dp's GC, set
  * portier_config.sync_on for the role. Returns 0 or -errno (*out NULL). */
 int pt_flowsync_open(struct pt_dataplane *dp, const struct pt_flowsync_opts *o,
@@ -72,8 +77,6 @@ void pt_flowsync_close(struct pt_flowsync *s);
 int pt_flowsync_fd(const struct pt_flowsync *s);
 /* Everything ready: datagrams, events, timers, a resync's next part. */
 void pt_flowsync_run(struct pt_flowsync *s);
-/* Before pt_dp_gc: its walk refreshes the flows active since the last. */
-void pt_flowsync_gc_begin(struct pt_flowsync *s);
 /* The role. Returns 0 or -errno (portier_config not written). */
 int pt_flowsync_set_master(struct pt_flowsync *s, bool master);
 void pt_flowsync_counts(const struct pt_flowsync *s, struct pt_flowsync_counts *out);
