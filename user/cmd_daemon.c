@@ -177,7 +177,7 @@ static int do_help(int argc, char **argv)
 		"                        the peer's port)\n"
 		"  --sync-role master|backup  the role at start (default backup);\n"
 		"                        SIGUSR1 makes the daemon MASTER, SIGUSR2 BACKUP\n"
-		"                        ('portier sync role', keepalived's notify)\n"
+		"                        (keepalived's notify hooks)\n"
 		"  --sync-ring BYTES     the sync events' ring buffer, a power of two\n"
 		"                        (default %12$d)\n"
 		"\n"
@@ -680,8 +680,8 @@ static void health_sync(struct daemon_obs *o)
 		logmsg("health checks: cannot follow the routes: %s", strerror(-err));
 }
 
-/* The flow sync role, from a signal (keepalived's notify hooks, "portier
- * sync role"). */
+/* The flow sync role, from a signal (keepalived's notify hooks send
+ * SIGUSR1 for MASTER, SIGUSR2 for BACKUP). */
 static void set_role(bool master)
 {
 	int err;

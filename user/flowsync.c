@@ -584,7 +584,7 @@ int pt_flowsync_open(struct pt_dataplane *dp, const struct pt_flowsync_opts *o,
 		s->rb = ring_buffer__new(bpf_map__fd(pt_dp_skel(dp)->maps.portier_sync), on_event,
 					 s, NULL);
 		if (!s->rb)
-			err = -errno ? -errno : -ENOMEM;
+			err = errno ? -errno : -ENOMEM;
 	}
 	if (!err) {
 		s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

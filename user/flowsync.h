@@ -11,7 +11,7 @@
  *
  * The role is this module's input (pt_flowsync_set_master): the daemon
  * takes it from --sync-role and from SIGUSR1 (MASTER) / SIGUSR2 (BACKUP),
- * which "portier sync role" or keepalived's notify hooks send.
+ * which keepalived's notify hooks send (docs/operations.md, "Roles").
  */
 #ifndef PORTIER_FLOWSYNC_H
 #define PORTIER_FLOWSYNC_H
