@@ -13,11 +13,17 @@
  *     the original did; its SNAT port is held (a new flow to the backend
  *     whose cursor points at it takes the next one); a record never
  *     replaces a flow this host saw later; FLAGS and DEL apply to both
- *     entries.
+ *     entries;
+ *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
+ *     peer gets the whole table (RESET first), a new flow goes out as its
+ *     FLOW record, and 5 s later a flow active since then is refreshed
+ *     (idle time about 0).
  * Needs root.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -402,6 +408,150 @@ static void test_newer_local_kept(void **state)
 	assert_true(pt_ct_lookup(ct, &k, NULL));
 }
 
+/* ---- the daemon's side, with a fake peer ----------------------------- */
+
+#define PORT_SYNC	7791	/* pt_flowsync's */
+#define PORT_PEER	7792	/* the fake peer's */
+
+struct fake_peer {
+	int fd;
+	__u64 their;		/* pt_flowsync's instance */
+	bool reset;		/* a RESET came */
+	struct pt_fs_rec rec[4096];
+	size_t n;
+};
+
+static void peer_send(struct fake_peer *p, __u8 type, __u32 ack)
+{
+	struct pt_fs_hdr h = { .type = type, .instance = 0x7777, .peer = p->their, .ack = ack };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT_SYNC) };
+	__u8 buf[PT_FS_HDR_LEN];
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pt_fs_hdr_encode(&h, buf);
+	assert_int_equal(sendto(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+			 sizeof(buf));
+}
+
+/* Run pt_flowsync for about ms, reading (and acking) what it sends. */
+static void pump(struct pt_flowsync *fs, struct fake_peer *p, int ms)
+{
+	__u8 buf[PT_FS_MTU + 64];
+
+	for (int t = 0; t < ms; t += 10) {
+		struct pollfd pfd = { .fd = pt_flowsync_fd(fs), .events = POLLIN };
+		struct pt_fs_hdr h;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10) > 0)
+			pt_flowsync_run(fs);
+		while ((n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			size_t off = PT_FS_HDR_LEN;
+
+			if (pt_fs_hdr_decode(buf, (size_t)n, &h))
+				continue;
+			p->their = h.instance;
+			if (h.type != PT_FS_DATA)
+				continue;
+			p->reset |= h.flags & PT_FS_F_RESET;
+			for (__u16 i = 0; i < h.nrec && p->n < 4096; i++) {
+				int len = pt_fs_rec_decode(buf + off, (size_t)n - off, &p->rec[p->n]);
+
+				assert_true(len > 0);
+				off += (size_t)len;
+				p->n++;
+			}
+			peer_send(p, PT_FS_ACK, h.seq + 1);
+		}
+	}
+}
+
+/* The FLOW record of key k among the peer's, from the last; or NULL. */
+static const struct pt_fs_rec *flow_of(const struct fake_peer *p,
+				       const struct portier_flow_key *k)
+{
+	for (size_t i = p->n; i-- > 0;)
+		if (p->rec[i].kind == PT_FS_REC_FLOW && !memcmp(&p->rec[i].key, k, sizeof(*k)))
+			return &p->rec[i];
+	return NULL;
+}
+
+static void test_daemon_side(void **state)
+{
+	static struct fake_peer p;
+	struct pt_flowsync_opts o = { .master = true };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT_PEER) };
+	struct pt_flowsync_counts cnt;
+	const struct pt_fs_rec *r;
+	struct portier_flow_key k, rk;
+	struct pt_flowsync *fs;
+	struct pkt_spec c, b;
+	struct xt_run run;
+	size_t before;
+
+	(void)state;
+	me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p.fd >= 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7792", &o.peer), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7791", &o.listen), 0);
+	/* A flow made before: the resync must carry it. */
+	drain();
+	syn(&c, &b);
+	xt_forward(xt.if_out, &b, &run);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
+	drain();	/* (the events of before went to the test's reader) */
+
+	/* A peer appears: it gets the table, RESET first. */
+	peer_send(&p, PT_FS_ALIVE, 0);
+	pump(fs, &p, 300);
+	assert_true(p.reset);
+	r = flow_of(&p, &k);
+	assert_non_null(r);
+	assert_memory_equal(&r->rkey, &rk, sizeof(rk));
+	assert_true(r->flags & PORTIER_FLOW_F_SEEN_REPLY);
+	pt_flowsync_counts(fs, &cnt);
+	assert_int_equal(cnt.proto.resyncs, 1);
+	assert_true(cnt.peer_up);
+
+	/* A new flow: its record, its SYN-ACK's bits. */
+	before = p.n;
+	syn(&c, &b);
+	xt_forward(xt.if_out, &b, &run);
+	pump(fs, &p, 200);
+	assert_true(p.n >= before + 2);
+	k = key_of(&c);
+	assert_non_null(flow_of(&p, &k));
+	assert_int_equal(p.rec[p.n - 1].kind, PT_FS_REC_FLAGS);
+	assert_int_equal(p.rec[p.n - 1].flags, PORTIER_FLOW_F_SEEN_REPLY);
+
+	/* Idle for a while, then active again: the next refresh walk (5 s
+	 * after the daemon's start) sends it, with its idle time about 0. */
+	for (int i = 0; i < 6; i++) {
+		pump(fs, &p, 500);
+		peer_send(&p, PT_FS_ALIVE, 0);	/* the peer stays up */
+	}
+	before = p.n;
+	c.tcp_flags = PKT_ACK;
+	xt_forward(xt.if_in, &c, &run);
+	pump(fs, &p, 2500);	/* past 5 s since the start */
+	for (r = NULL; before < p.n; before++)
+		if (p.rec[before].kind == PT_FS_REC_FLOW &&
+		    !memcmp(&p.rec[before].key, &k, sizeof(k)))
+			r = &p.rec[before];
+	assert_non_null(r);
+	assert_true(r->age_ms < 2000);
+	assert_true(r->flags & PORTIER_FLOW_F_ASSURED);
+	pt_flowsync_close(fs);
+	close(p.fd);
+	/* Closed: sync_on cleared with it. */
+	assert_int_equal(pt_dp_config(xt.dp)->sync_on, 0);
+	set_sync(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_apply_carries_flow),
 		cmocka_unit_test(test_snat_port_held),
 		cmocka_unit_test(test_newer_local_kept),
+		cmocka_unit_test(test_daemon_side),
 	};
 
 	return xt_run_group("test_xdp_sync", tests, setup, teardown);
