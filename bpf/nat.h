@@ -325,6 +325,8 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	}
 	ct_publish(&cr, &rk, &rv);
 	ct_publish(&co, k, orig);
+	if (cfg->sync_on)
+		sync_new(k, orig, &rk, &rv);
 	return FLOW_OK;
 }
 

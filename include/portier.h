@@ -80,6 +80,7 @@
 #define PORTIER_MAP_EGRESS_RULES	"portier_egress_rules"
 #define PORTIER_MAP_EGRESS_STATS	"portier_egress_stats"
 #define PORTIER_MAP_EGRESS_CURSOR	"portier_egress_cursor"	/* the program's: not pinned */
+#define PORTIER_MAP_SYNC		"portier_sync"	/* the daemon's: not pinned */
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -111,7 +112,9 @@ struct portier_config {
 	__u8 snat_family;		/* PORTIER_AF_* of snat_addr, 0 = unset */
 	__u8 egress_on;			/* 1: egress NAT (bpf/egress.h) on: the
 					 * inventory declares egress rules */
-	__u8 pad[2];
+	__u8 sync_on;			/* 1: new flows, state changes and deletes
+					 * go to portier_sync (bpf/sync.h) */
+	__u8 pad[1];
 	/* The connection table's geometry, set by userspace when the table
 	 * is created and kept with it (a pinned table keeps its hash). */
 	__u32 ct_buckets;		/* buckets of portier_conntrack */
@@ -941,6 +944,8 @@ enum portier_reason {
 					 * reply, from the input side, to be
 					 * forwarded out of the output NIC, of no
 					 * egress flow: dropped */
+	PORTIER_R_SYNC_LOST,		/* not a packet: a flow sync event found
+					 * the portier_sync ring buffer full */
 	PORTIER_R_MAX,
 };
 
@@ -990,6 +995,42 @@ struct portier_connlog_event {
 	__u64 end_ns;			/* the closing packet, or last activity */
 	__u64 packets[2];		/* by PORTIER_FLOW_DIR_*, frames */
 	__u64 bytes[2];			/* by PORTIER_FLOW_DIR_*, frame bytes */
+};
+
+/* ---- flow sync (portier_sync: ring buffer, program -> daemon) --------- */
+
+/* Ring buffer size in bytes when the daemon gives none: about 6000 new
+ * flows' events. */
+#define PORTIER_SYNC_RING_DEFAULT	(1024 * 1024)
+
+#define PORTIER_SYNC_EV_NEW	1	/* a new flow: both entries */
+#define PORTIER_SYNC_EV_FLAGS	2	/* state bits set on a flow */
+#define PORTIER_SYNC_EV_DEL	3	/* a flow deleted by the program */
+
+/* The state bits a FLAGS event carries (the rest are this host's own). */
+#define PORTIER_SYNC_FLAGS	(PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_CLOSING | \
+				 PORTIER_FLOW_F_ASSURED)
+/* The kind of flow a FLOW record carries beside them: an egress flow's
+ * route_id is its egress rule and it has no backend (bpf/egress.h). */
+#define PORTIER_SYNC_KIND	PORTIER_FLOW_F_EGRESS
+
+/* FLAGS and DEL: key is an entry of the flow (either direction). */
+struct portier_sync_small {
+	__u8 kind;			/* PORTIER_SYNC_EV_FLAGS or _DEL */
+	__u8 bits;			/* FLAGS: PORTIER_SYNC_FLAGS bits set */
+	__u8 pad[2];
+	struct portier_flow_key key;
+};
+
+/* NEW: the flow's two entries as published (a local flow has no reply
+ * entry and sends no event). */
+struct portier_sync_new {
+	__u8 kind;			/* PORTIER_SYNC_EV_NEW */
+	__u8 pad[3];
+	struct portier_flow_key key;	/* original direction */
+	struct portier_flow_key rkey;	/* reply direction */
+	struct portier_flow orig;
+	struct portier_flow reply;
 };
 
 #endif /* PORTIER_H */

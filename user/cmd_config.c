@@ -451,6 +451,8 @@ static int do_check(int argc, char **argv)
 
 		rs = pt_routes_build(inv, &opts, &d);
 		pool = pt_pool_build(inv, host, &d);
+		if (rs)	/* egress translates to the output VIP by default */
+			pt_pool_egress_source(pool, rs->egress);
 	}
 	if (pt_g.json) {
 		print_json(host, rs, pool, &d);

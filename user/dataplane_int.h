@@ -84,6 +84,8 @@ struct pt_dataplane {
 	size_t n_warnings;
 	pt_dp_gc_hook gc_hook;		/* per expired flow, or NULL */
 	void *gc_hook_arg;
+	pt_dp_gc_visit_hook gc_visit_hook;	/* per original entry, or NULL */
+	void *gc_visit_arg;
 };
 
 /* ---- dataplane.c ---------------------------------------------------------- */

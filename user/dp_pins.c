@@ -252,6 +252,13 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		fail(err, "cannot size the connection log ring buffer: %s", strerror(-err));
 		goto fail;
 	}
+	err = bpf_map__set_max_entries(dp->skel->maps.portier_sync,
+				       opts->sync_bytes ? opts->sync_bytes :
+				       PORTIER_SYNC_RING_DEFAULT);
+	if (err) {
+		fail(err, "cannot size the flow sync ring buffer: %s", strerror(-err));
+		goto fail;
+	}
 	if (dp->pin) {
 		err = pt_dp_prepare_pin_dir(dp->pin_dir);
 		if (!err)

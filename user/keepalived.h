@@ -24,6 +24,12 @@ struct pt_keepalived_opts {
 #define PT_KEEPALIVED_INSTANCE_FMT	"portier_vrid%u"
 #define PT_KEEPALIVED_GROUP		"portier"
 
+/* With flow sync (the pool's sync), every instance starts as BACKUP and
+ * waits this many seconds before preempting a lower priority MASTER: the
+ * returning MASTER's daemon has its table resynchronised by the peer
+ * within it (docs/operations.md, "The nat pool end to end"). */
+#define PT_KEEPALIVED_PREEMPT_DELAY	5
+
 /* Write keepalived.conf for p (which has VIPs) to f. 0 or -errno. */
 int pt_keepalived_render(const struct pt_pool *p, const struct pt_keepalived_opts *o, FILE *f);
 

@@ -79,9 +79,32 @@ struct pt_metrics_egress {
 	uint64_t refused;			/* new flows from its sources refused */
 };
 
+/* Flow sync with the peer gateway (user/flowsync.c; docs/observability.md),
+ * filled by the daemon when it runs it (on). */
+#define PT_METRICS_SYNC_REFUSED_MAX	16
+struct pt_metrics_flowsync {
+	bool on;
+	bool master;			/* this side sends its flows */
+	bool peer_up;			/* the peer was heard within 3 s */
+	uint64_t datagrams[PT_METRICS_DIRS];	/* DATA, by in = received, out = sent */
+	uint64_t records[PT_METRICS_DIRS];	/* records in them */
+	uint64_t retransmits;		/* DATA sent again */
+	uint64_t acked;			/* DATA the peer acknowledged */
+	uint64_t resyncs;		/* whole-table dumps sent */
+	uint64_t nacks;			/* gaps reported to the peer */
+	uint64_t duplicates, reordered;	/* DATA received again, held ahead of a gap */
+	uint64_t peer_restarts, peer_downs;
+	uint64_t events;		/* data plane events read */
+	uint64_t applied[4];		/* inserted, refreshed, flags, deleted */
+	struct {
+		const char *reason;	/* a label value: "newer", "magic", ... */
+		uint64_t n;
+	} refused[PT_METRICS_SYNC_REFUSED_MAX];
+	size_t n_refused;
+};
+
 /* Everything one scrape shows. Arrays and strings are owned (see
  * pt_metrics_snapshot_clear). */
-
 struct pt_metrics_snapshot {
 	const char *version;			/* build info; NULL = PORTIER_VERSION */
 	uint64_t reloads;			/* successful reloads since start */
@@ -99,6 +122,7 @@ struct pt_metrics_snapshot {
 	struct pt_metrics_egress *egress;	/* its rules */
 	size_t n_egress;
 	uint64_t egress_unmatched;		/* refused: sources of no rule */
+	struct pt_metrics_flowsync sync;	/* flow sync, if on */
 	/* The metrics server's own (set by the server, not by fill). */
 	uint64_t http_connections;		/* connections open now */
 	uint64_t http_deadline_closed;		/* shut down at the request deadline */
