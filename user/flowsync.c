@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "ct_table.h"
@@ -44,6 +45,11 @@ struct pt_flowsync {
 	bool refreshing;
 	__u32 refresh_next;			/* next bucket to walk */
 	__u64 refresh_start_ns, refresh_prev_ns; /* starts of this and the last */
+	/* The highest SNAT port of the egress flows received (host order; 0:
+	 * none): on becoming MASTER the egress allocator's cursor starts past
+	 * it, not among the peer's ports (each new flow would probe a run of
+	 * taken ports and fail: snat_exhausted). */
+	__u16 egress_port_max;
 };
 
 static __u64 now_ns(void)
@@ -419,6 +425,26 @@ static void apply_rec(void *arg, const struct pt_fs_rec *r)
 	struct pt_flowsync *s = arg;
 
 	pt_flowsync_apply(s->ct, r, now_ns(), &s->c);
+	if (r->kind == PT_FS_REC_FLOW && (r->flags & PORTIER_FLOW_F_EGRESS) &&
+	    ntohs(r->rkey.dport) > s->egress_port_max)
+		s->egress_port_max = ntohs(r->rkey.dport);	/* the reply key's: the port */
+}
+
+/* A new MASTER's egress cursor: past the peer's ports (egress_port_max). */
+static void egress_cursor_past(struct pt_flowsync *s)
+{
+	const struct portier_config *cfg = pt_dp_config(s->dp);
+	__u32 zero = 0, cur;
+
+	if (!s->egress_port_max || s->egress_port_max < cfg->snat_port_min ||
+	    s->egress_port_max > cfg->snat_port_max)
+		return;
+	cur = (__u32)s->egress_port_max + 1 - cfg->snat_port_min;
+	if (bpf_map_update_elem(bpf_map__fd(pt_dp_skel(s->dp)->maps.portier_egress_cursor),
+				&zero, &cur, BPF_ANY) && s->o.notice)
+		s->o.notice("flow sync: cannot move the egress port cursor: %s",
+			    strerror(errno));
+	s->egress_port_max = 0;
 }
 
 static void read_socket(struct pt_flowsync *s)
@@ -479,6 +505,8 @@ int pt_flowsync_set_master(struct pt_flowsync *s, bool master)
 
 	if (err)
 		return err;
+	if (master)
+		egress_cursor_past(s);
 	pt_fs_set_master(s->fs, master, now_ns() / NS_PER_MS);
 	return 0;
 }
