@@ -223,8 +223,8 @@ static void print_egress(const struct pt_egress *e)
 	if (!e || !e->declared)
 		return;
 	if (e->snat_address.family)
-		printf("egress from %s (snat_address)\n",
-		       pt_addr_str(&e->snat_address, addr, sizeof(addr)));
+		printf("egress from %s (%s)\n", pt_addr_str(&e->snat_address, addr, sizeof(addr)),
+		       e->snat_vip ? "the output side's VIP" : "snat_address");
 	else
 		printf("egress from the output NIC's address\n");
 	if (!e->n_rules) {

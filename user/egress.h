@@ -36,6 +36,8 @@ struct pt_egress_rule {
 struct pt_egress {
 	bool declared;		/* the host has an egress variable */
 	struct pt_addr snat_address;	/* family 0: the output NIC's address */
+	bool snat_vip;		/* snat_address is the output side's VIP
+				 * (vips.h), not declared */
 	struct pt_egress_rule *rules;	/* in declaration order */
 	size_t n_rules;
 };

@@ -572,8 +572,10 @@ void pt_pool_egress_source(const struct pt_pool *p, struct pt_egress *e)
 {
 	const struct pt_vip *v = pt_pool_output_vip(p);
 
-	if (v && e && e->declared && !e->snat_address.family)
+	if (v && e && e->declared && !e->snat_address.family) {
 		e->snat_address = v->addr;
+		e->snat_vip = true;
+	}
 }
 
 bool pt_pool_has_vip(const struct pt_pool *p, const struct pt_addr *addr)
