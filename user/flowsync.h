@@ -10,8 +10,9 @@
  * port). docs/operations.md, "Flow sync".
  *
  * The role is this module's input (pt_flowsync_set_master): the daemon
- * takes it from --sync-role and from SIGUSR1 (MASTER) / SIGUSR2 (BACKUP),
- * which keepalived's notify hooks send (docs/operations.md, "Roles").
+ * takes it from --sync-role until keepalived notifies one, then from the
+ * host's VRRP role in portier_vrrp ("portier vrrp notify" and SIGUSR1:
+ * cmd_daemon.c, sync_follow; docs/operations.md, "Roles").
  */
 #ifndef PORTIER_FLOWSYNC_H
 #define PORTIER_FLOWSYNC_H
