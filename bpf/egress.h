@@ -34,6 +34,11 @@
 #define EGRESS_RULE		0x100	/* egress_new(): a new flow allowed by
 					 * rule (result - EGRESS_RULE) */
 
+/* What new_flow() returns for a packet to no service: the walk tries
+ * egress (egress_or), else passes it as reason r. Below every action. */
+#define EGRESS_OR(r)		(-0x100 - (int)(r))
+#define EGRESS_OR_REASON(act)	((__u32)(-0x100 - (act)))
+
 /* Packet kinds egress_new() starts flows for, or not. */
 #define EGRESS_K_TCP_SYN	1
 #define EGRESS_K_TCP_OTHER	2	/* not a SYN: no flow of its own */

@@ -239,8 +239,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	int act;
 
 	if (!svc_route(p, dport, &route_id))
-		return egress_or(ctx, p, cfg, key, now,
-				 p->tcp && !tcp_syn_only(p) ? PORTIER_R_PASS_NO_FLOW :
+		return EGRESS_OR(p->tcp && !tcp_syn_only(p) ? PORTIER_R_PASS_NO_FLOW :
 							      PORTIER_R_PASS_UNDECLARED);
 	r = route_of(route_id);
 	if (!r)
@@ -411,6 +410,7 @@ int portier_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	struct pkt p;
 	__u64 now;
+	int act;
 
 	pr = parse_packet(ctx, &p);
 	if (!pr.ok) {
@@ -457,7 +457,16 @@ int portier_xdp(struct xdp_md *ctx)
 		return flow_packet(ctx, &p, cfg, f, now);
 	if (be_port)	/* a backend's reply with no flow */
 		return stateless_forward(ctx, &p, cfg, now);
-	if (!svc_port)	/* (egress on: perhaps an undeclared port) */
-		return egress_or(ctx, &p, cfg, &key, now, PORTIER_R_PASS_UNDECLARED);
-	return new_flow(ctx, &p, cfg, dport, &key, now);
+	/* No flow, no service (egress on: perhaps an undeclared port): egress,
+	 * or passed as reason. One place, so that the egress path is inlined
+	 * once. */
+	act = svc_port ? new_flow(ctx, &p, cfg, dport, &key, now) :
+			 EGRESS_OR(PORTIER_R_PASS_UNDECLARED);
+	if (act >= 0)
+		return act;
+	/* Parsed again: to the verifier, new_flow's calls may have moved the
+	 * frame (they have not, on this path). */
+	if (!parse_packet(ctx, &p).ok)
+		return count_reason(EGRESS_OR_REASON(act), XDP_PASS);
+	return egress_or(ctx, &p, cfg, &key, now, EGRESS_OR_REASON(act));
 }

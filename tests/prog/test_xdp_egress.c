@@ -21,7 +21,8 @@
  *   - a port collision avoided: with the output NIC's address as the
  *     egress address, a kube route's SNAT flow to a server holds the port
  *     the egress cursor gives next; the egress flow to that server takes
- *     another.
+ *     another;
+ *   - an apply without egress turns it off (packets pass as before).
  * Needs root.
  */
 #include <arpa/inet.h>
@@ -553,6 +554,34 @@ static void test_port_collision(void **state)
 	assert_int_equal(apply_egress(VIP), 0);
 }
 
+/* An apply without egress turns it off: the maps emptied, a packet to the
+ * internet passes unchanged, as before egress; then on again. */
+static void test_off(void **state)
+{
+	struct pkt_spec s = client_to(CLIENT, SERVER, 80, IPPROTO_TCP, PKT_SYN);
+	struct pt_route r[TN_BASE_ROUTES];
+	struct portier_egress_key next;
+	uint8_t in[PKT_MAX];
+	struct xt_run run;
+	size_t n;
+
+	(void)state;
+	tn_base_routes(r);
+	assert_int_equal(tn_apply(xt.dp, r, TN_BASE_ROUTES, "test_xdp_egress"), 0);
+	assert_false(pt_dp_config(xt.dp)->egress_on);
+	assert_int_not_equal(bpf_map_get_next_key(bpf_map__fd(xt.skel->maps.portier_egress_src),
+						  NULL, &next), 0);
+	n = pkt_build(&s, in);
+	xt_run(xt.if_in, in, n, &run);
+	assert_int_equal(run.ret, XDP_PASS);
+	assert_memory_equal(run.out, in, n);
+	assert_int_equal(apply_egress(VIP), 0);
+	assert_true(pt_dp_config(xt.dp)->egress_on);
+	s = client_to(CLIENT, SERVER, 80, IPPROTO_TCP, PKT_SYN);
+	xt_run_spec(xt.if_in, &s, &run);
+	expect_out(&s, &run, xt_ip4(VIP));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_routes_unchanged),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_port_collision),
+		cmocka_unit_test(test_off),
 	};
 
 	return xt_run_group("test_xdp_egress", tests, setup, xt_teardown);
