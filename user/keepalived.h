@@ -4,7 +4,9 @@
  * nat-gateway-pool, from its vips (vips.h): one vrrp_instance per VIP, all
  * of a host's VIPs in one vrrp_sync_group (they move together: the input
  * side's VIP and the output side's SNAT address), and notify scripts that
- * run "portier vrrp notify ROLE VRID PRIORITY" (cmd_vrrp.c).
+ * run "portier vrrp notify ROLE VRID PRIORITY" (cmd_vrrp.c). With flow sync
+ * from the inventory (pt_pool.sync), every instance starts as BACKUP with
+ * preempt_delay, so that a returning MASTER is resynchronised first.
  */
 #ifndef PORTIER_KEEPALIVED_H
 #define PORTIER_KEEPALIVED_H

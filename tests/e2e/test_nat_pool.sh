@@ -407,7 +407,8 @@ test_nat_pool_failover() {
 	e2e_log "figure: new connections: $(grep '^done' "$E2E_TMP/stream.out") in all;" \
 		"failback: $(awk -v f=$(( (t_ka - NP_STREAM_T0) / 1000000 )) \
 		'$1 >= f && $2 == "fail" { n++; if (!a) a = $1 - f; b = $1 - f }
-		END { printf "%d failed, begun %d-%d ms after gateway-4'"'"'s keepalived started",
-		n, a, b }' "$E2E_TMP/stream.out") (the VIPs moved at ${ms} ms)"
+		END { if (n) printf "%d failed, begun %d-%d ms after gateway-4'"'"'s keepalived " \
+		"started", n, a, b; else printf "none failed" }' "$E2E_TMP/stream.out")" \
+		"(the VIPs moved ${ms} ms after gateway-4's keepalived started)"
 	[ "${gap% *}" != none ]
 }
