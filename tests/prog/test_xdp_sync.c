@@ -13,7 +13,8 @@
  *     the original did; its SNAT port is held (a new flow to the backend
  *     whose cursor points at it takes the next one); a record never
  *     replaces a flow this host saw later; FLAGS and DEL apply to both
- *     entries;
+ *     entries; an egress flow's record writes egress entries (its kind,
+ *     not this host's own bits);
  *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
  *     peer gets the whole table (RESET first), a new flow goes out as its
  *     FLOW record, and 5 s later a flow active since then is refreshed
@@ -345,6 +346,33 @@ static void test_apply_carries_flow(void **state)
 	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_UNKNOWN], 1);
 }
 
+/* A FLOW record carries the flow's kind (PORTIER_SYNC_KIND): an egress
+ * flow's entries are written as egress ones (its route id is its rule,
+ * its next hop is not a backend's). */
+static void test_apply_keeps_kind(void **state)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	struct portier_flow_key k, rk;
+	struct pt_fs_rec rec;
+	struct pkt_spec c, b;
+	struct portier_flow o;
+
+	(void)state;
+	flow_and_record(&c, &b, &rec);
+	rec.flags |= PORTIER_FLOW_F_EGRESS | PORTIER_FLOW_F_LOGGED;	/* not LOGGED */
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_int_equal(o.flags, PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_EGRESS);
+	assert_true(pt_ct_lookup(ct, &rk, &o));
+	assert_int_equal(o.flags, PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_EGRESS);
+	assert_int_equal(pt_ct_delete(ct, &k), 0);
+	assert_int_equal(pt_ct_delete(ct, &rk), 0);
+}
+
 /* A synced flow's SNAT port is held: the allocator skips it. */
 static void test_snat_port_held(void **state)
 {
@@ -558,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_new_flow_event),
 		cmocka_unit_test(test_sync_off),
 		cmocka_unit_test(test_apply_carries_flow),
+		cmocka_unit_test(test_apply_keeps_kind),
 		cmocka_unit_test(test_snat_port_held),
 		cmocka_unit_test(test_newer_local_kept),
 		cmocka_unit_test(test_daemon_side),
