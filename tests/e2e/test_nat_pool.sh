@@ -349,7 +349,7 @@ test_nat_pool_failover() {
 	ns "$(np_ns 4)" ip link set box-network down
 	ns "$(np_ns 4)" ip link set gateway-network down
 	ms=$(np_wait "the VIPs on gateway-5" np_has_vips 5) || np_logs
-	e2e_log "figure: failover: the VIPs reached gateway-5 in ${ms} ms"
+	e2e_log "figure: failover: the VIPs reached gateway-5 ${ms} ms after its links were cut"
 	np_wait "gateway-5 MASTER" np_role_is 5 MASTER >/dev/null || np_logs
 	flows5=$(np_flows 5)
 	sleep 1
@@ -361,8 +361,8 @@ test_nat_pool_failover() {
 	WAIT_STEPS=100 wait_for "a new connection after the failover" np_ok_after "$t_fail"
 	gap=$(np_gap "$t_fail")
 	[ "${gap% *}" != none ] || { e2e_log "no new connection after the failover"; return 1; }
-	e2e_log "figure: failover: new connections work again ${gap% *} ms after gateway-4" \
-		"was stopped (${gap#* } attempts failed meanwhile)"
+	e2e_log "figure: failover: the first new connection to succeed again was begun" \
+		"${gap% *} ms after gateway-4 was stopped (${gap#* } attempts failed meanwhile)"
 
 	# gateway-4 comes back as from a reboot: a fresh data plane (its old
 	# table gone), links up, the daemon first: its table is resynchronised
