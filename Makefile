@@ -110,8 +110,13 @@ $(BUILD)/trafgen: tools/trafgen.c bpf/trafgen.h $(SKELS) | $(BUILD)
 	$(msg) CC $@
 	$(Q)$(CC) $(USER_CFLAGS) -Ibpf $< $(LIBS) -o $@
 
+# The flow sync test's lossy link: a tc classifier (tests/e2e/test_flowsync.sh).
+$(BUILD)/tests/lossy.bpf.o: tests/e2e/lossy.bpf.c vmlinux.h | $(BUILD)/tests
+	$(msg) CLANG $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 tests: $(BUILD)/portier $(UNIT_BINS) $(PROG_BINS) $(BUILD)/pktcost $(BUILD)/trafgen \
-	$(BUILD)/ctfill $(BUILD)/tablecost
+	$(BUILD)/ctfill $(BUILD)/tablecost $(BUILD)/tests/lossy.bpf.o
 
 # The whole suite: unit, BPF program and end-to-end tests; ends with
 # "N passed, N failed".

@@ -8,6 +8,8 @@
 #ifndef PORTIER_BPF_CONNTRACK_H
 #define PORTIER_BPF_CONNTRACK_H
 
+#include "sync.h"
+
 #define NSEC_PER_SEC		1000000000ULL
 /* last_seen is refreshed at most this often (ticks, about a second):
  * timeouts are in seconds, and fewer writes keep the entry's cache line
@@ -483,6 +485,8 @@ static __always_inline void flow_set_flags(const struct portier_config *cfg,
 	o = ct_lookup(cfg, &ok);
 	if (o)
 		o->flags |= bits;
+	if (cfg->sync_on && (bits & PORTIER_SYNC_FLAGS))
+		sync_small(&ok, PORTIER_SYNC_EV_FLAGS, bits);
 }
 
 /* Delete both entries of the flow whose entry f was found under key k. */
@@ -495,6 +499,8 @@ static __always_inline void flow_delete(const struct portier_config *cfg,
 	if (!(f->flags & PORTIER_FLOW_F_LOCAL)) {
 		flow_key_other(f, k->proto, &ok);
 		ct_delete(cfg, &ok);
+		if (cfg->sync_on)
+			sync_small(k, PORTIER_SYNC_EV_DEL, 0);
 	}
 	ct_delete(cfg, k);
 }

@@ -53,9 +53,9 @@ static __noinline int next_hop(struct xdp_md *ctx, struct pkt *p, struct portier
 	int rc;
 
 	/* Every flow to a backend has the same next hop (the backend's
-	 * address is the destination). Replies go to many clients: no
-	 * cache but the flow's own. */
-	if (f->dir == PORTIER_FLOW_DIR_ORIG)
+	 * address is the destination). Replies go to many clients, egress
+	 * flows to many servers: no cache but the flow's own. */
+	if (f->dir == PORTIER_FLOW_DIR_ORIG && !(f->flags & PORTIER_FLOW_F_EGRESS))
 		nh = bpf_map_lookup_elem(&portier_nexthop, &backend_id);
 	if (nexthop_cached(ctx, f, nh, now)) {
 		__builtin_memcpy(f->tx_dmac, nh->tx_dmac, ETH_ALEN);

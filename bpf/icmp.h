@@ -86,10 +86,15 @@ static __always_inline __u32 csum_words(const __u16 *w, int n)
 /* The address the error comes from: for a packet to a service (original
  * direction), the service address the client sent it to, which its stack
  * expects; for a reply, this host's address on the output NIC (the SNAT
- * address), else the address the reply was sent to. */
+ * address), else the address the reply was sent to; for an egress flow,
+ * the egress address. */
 static __always_inline __be32 icmp_src_addr(const struct pkt *p, const struct portier_flow *f,
 					    const struct portier_config *cfg)
 {
+	/* Egress: the gateway's egress address, whichever way (a client's
+	 * packet was sent to a server, not to us). */
+	if ((f->flags & PORTIER_FLOW_F_EGRESS) && cfg && cfg->egress_addr)
+		return cfg->egress_addr;
 	if (f->dir == PORTIER_FLOW_DIR_REPLY && cfg && cfg->snat_family == PORTIER_AF_INET &&
 	    cfg->snat_addr.a32[0])
 		return cfg->snat_addr.a32[0];

@@ -317,4 +317,55 @@ struct {
 	__array(values, struct portier_maglev_inner);
 } portier_maglev SEC(".maps");
 
+/* Egress NAT (bpf/egress.h). Sources: key struct portier_egress_key (a
+ * source prefix), value struct portier_egress_mask (the rules a source in
+ * it may egress by); destinations: the same for the rules that allow a
+ * destination in the prefix (exceptions taken out). Written by userspace
+ * (pt_dp_set_egress), read by the program for new egress flows only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PORTIER_EGRESS_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct portier_egress_key);
+	__type(value, struct portier_egress_mask);
+} portier_egress_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PORTIER_EGRESS_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct portier_egress_key);
+	__type(value, struct portier_egress_mask);
+} portier_egress_dst SEC(".maps");
+
+/* Egress rules: protocols, destination ports, name. Key __u32 rule id,
+ * value struct portier_egress_rule; written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORTIER_EGRESS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct portier_egress_rule);
+} portier_egress_rules SEC(".maps");
+
+/* Egress counters per rule, and what no rule's sources cover (slot
+ * PORTIER_EGRESS_UNMATCHED). Key __u32, value struct portier_egress_stats
+ * per CPU; written by the program, zeroed by userspace for a rule id
+ * given to another rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORTIER_EGRESS_RULES_MAX + 1);
+	__type(key, __u32);
+	__type(value, struct portier_egress_stats);
+} portier_egress_stats SEC(".maps");
+
+/* The SNAT port cursor of egress flows (the kube routes' cursors are per
+ * backend, portier_snat_cursor): key __u32 0, value __u32; the program's
+ * own (atomic add), not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_egress_cursor SEC(".maps");
+
 #endif

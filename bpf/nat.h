@@ -198,27 +198,23 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 }
 
 /* SNAT: find a free source port for the flow's reply entry *rk (all set
- * but dport) starting at the backend's cursor, and claim its slot in *c.
+ * but dport) starting at *cursor, and claim its slot in *c.
  * A port whose reply entry exists, or whose entry finds no room (its
  * bucket full of established flows), or that another CPU is claiming at
  * that instant and does not give up in time, is skipped. Returns FLOW_OK;
  * PORTIER_R_DROP_SNAT_EXHAUSTED if every port probed is held by a flow;
  * PORTIER_R_DROP_CT_FULL if some port was free but its entry found no
  * room: the table, not the ports, is what ran out. */
-static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
-					struct portier_flow_key *rk, __u32 now_tick,
-					struct ct_claimed *c)
+static __always_inline __u32 snat_alloc_at(const struct portier_config *cfg, __u32 *cursor,
+					   struct portier_flow_key *rk, __u32 now_tick,
+					   struct ct_claimed *c)
 {
-	__u32 *cursor, start, range, i;
+	__u32 start, range, i;
 	bool no_room = false;
 	__u16 port;
 	int rc;
 
-	if (cfg->snat_family != PORTIER_AF_INET || cfg->snat_port_min == 0 ||
-	    cfg->snat_port_min > cfg->snat_port_max)
-		return PORTIER_R_DROP_SNAT_EXHAUSTED;
-	cursor = bpf_map_lookup_elem(&portier_snat_cursor, &backend_id);
-	if (!cursor)
+	if (cfg->snat_port_min == 0 || cfg->snat_port_min > cfg->snat_port_max)
 		return PORTIER_R_DROP_SNAT_EXHAUSTED;
 	range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
 	start = __sync_fetch_and_add(cursor, 1);
@@ -240,6 +236,24 @@ static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 
 	 * ports may lie beyond, as flows end out of order). */
 	__sync_fetch_and_add(cursor, PORTIER_SNAT_PROBES - 1);
 	return PORTIER_R_DROP_SNAT_EXHAUSTED;
+}
+
+/* snat_alloc_at with backend backend_id's cursor and the SNAT address of
+ * the kube routes (none configured: exhausted). Egress flows (bpf/egress.h)
+ * take their ports from the same range by the same claims, with a cursor
+ * of their own: a port is one reply key's, whoever asks. */
+static __always_inline __u32 snat_alloc(const struct portier_config *cfg, __u32 backend_id,
+					struct portier_flow_key *rk, __u32 now_tick,
+					struct ct_claimed *c)
+{
+	__u32 *cursor;
+
+	if (cfg->snat_family != PORTIER_AF_INET)
+		return PORTIER_R_DROP_SNAT_EXHAUSTED;
+	cursor = bpf_map_lookup_elem(&portier_snat_cursor, &backend_id);
+	if (!cursor)
+		return PORTIER_R_DROP_SNAT_EXHAUSTED;
+	return snat_alloc_at(cfg, cursor, rk, now_tick, c);
 }
 
 /* Insert both entries of a new flow for the packet with key k to backend
@@ -311,6 +325,8 @@ static __always_inline __u32 flow_create(const struct portier_config *cfg,
 	}
 	ct_publish(&cr, &rk, &rv);
 	ct_publish(&co, k, orig);
+	if (cfg->sync_on)
+		sync_new(k, orig, &rk, &rv);
 	return FLOW_OK;
 }
 

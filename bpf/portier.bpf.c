@@ -4,7 +4,8 @@
  * (client side) and the output (backend side) NIC alike. One packet walk:
  * parse, port filter, connection table, new flow (service, SYN cookie or
  * round-robin backend, NAT), rewrite and forward; ICMP errors of flows
- * translated. docs/dataplane.md tells the story.
+ * translated; egress NAT for what the routes do not take (bpf/egress.h).
+ * docs/dataplane.md tells the story.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -99,6 +100,9 @@ static __always_inline __u8 flow_new_bits(const struct pkt *p, const struct port
 	return bits;
 }
 
+/* Egress NAT: after the helpers above, which it uses. */
+#include "egress.h"
+
 /* A packet of a known, live flow: account, track its state, translate a
  * cookie flow's sequence numbers, then pass (local backend) or rewrite
  * and forward. */
@@ -115,9 +119,12 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		flow_touch_other(cfg, f, p->proto, before, portier_tick(now));
 	if (bits)
 		flow_set_flags(cfg, f, p->proto, bits);
-	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
+	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* egress: route_id is its rule */
+		egress_count(f->route_id, f->dir, p->len, false);
+	else if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
 		connlog_tcp_close(cfg, p, f, now);
-	count_flow(f->backend_id, f->dir, p->len, false);
+	if (!(f->flags & PORTIER_FLOW_F_EGRESS))
+		count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	if (f->flags & PORTIER_FLOW_F_SYNPROXY) {
@@ -232,9 +239,8 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	int act;
 
 	if (!svc_route(p, dport, &route_id))
-		return count_reason(p->tcp && !tcp_syn_only(p) ? PORTIER_R_PASS_NO_FLOW :
-								 PORTIER_R_PASS_UNDECLARED,
-				    XDP_PASS);
+		return EGRESS_OR(p->tcp && !tcp_syn_only(p) ? PORTIER_R_PASS_NO_FLOW :
+							      PORTIER_R_PASS_UNDECLARED);
 	r = route_of(route_id);
 	if (!r)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
@@ -404,11 +410,17 @@ int portier_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	struct pkt p;
 	__u64 now;
+	int act;
 
 	pr = parse_packet(ctx, &p);
 	if (!pr.ok) {
-		if (pr.reason == PARSE_ICMP)
+		if (pr.reason == PARSE_ICMP) {
+			/* An echo is egress's or passes (PASS_NOT_L4). */
+			cfg = bpf_map_lookup_elem(&portier_config, &zero);
+			if (cfg && cfg->egress_on && egress_echo_hdr(ctx, &p))
+				return egress_echo(ctx, cfg);
 			return icmp_packet(ctx, &p);
+		}
 		return count_reason(pr.reason, pr.action);
 	}
 
@@ -417,7 +429,7 @@ int portier_xdp(struct xdp_md *ctx)
 	dport = port_entry(p.ports[1]);
 	svc_port = port_flags(dport) & port_svc_bit(p.proto);
 	be_port = !svc_port && (port_flags(port_entry(p.ports[0])) & port_be_bit(p.proto));
-	if (!svc_port && !be_port)
+	if (!svc_port && !be_port && !egress_on())
 		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
 
 	cfg = bpf_map_lookup_elem(&portier_config, &zero);
@@ -431,9 +443,11 @@ int portier_xdp(struct xdp_md *ctx)
 	if (f && (flow_expired(cfg, f, p.proto, now) ||
 		  (f->dir == PORTIER_FLOW_DIR_ORIG && (f->flags & PORTIER_FLOW_F_CLOSING) &&
 		   tcp_syn_only(&p)))) {
-		/* Over: a new packet to the service starts afresh; a reply
-		 * has no flow (stateless_reply). */
-		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
+		/* Over: a new packet to the service (or an egress flow's
+		 * from the box) starts afresh; a backend's reply has no flow
+		 * (stateless_reply); anything else has no flow. */
+		if (f->dir != PORTIER_FLOW_DIR_ORIG ||
+		    (!svc_port && !(f->flags & PORTIER_FLOW_F_EGRESS)))
 			return be_port ? stateless_forward(ctx, &p, cfg, now) :
 					 count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 		flow_delete(cfg, &key, f);
@@ -441,7 +455,18 @@ int portier_xdp(struct xdp_md *ctx)
 	}
 	if (f)
 		return flow_packet(ctx, &p, cfg, f, now);
-	if (!svc_port)	/* a backend port */
+	if (be_port)	/* a backend's reply with no flow */
 		return stateless_forward(ctx, &p, cfg, now);
-	return new_flow(ctx, &p, cfg, dport, &key, now);
+	/* No flow, no service (egress on: perhaps an undeclared port): egress,
+	 * or passed as reason. One place, so that the egress path is inlined
+	 * once. */
+	act = svc_port ? new_flow(ctx, &p, cfg, dport, &key, now) :
+			 EGRESS_OR(PORTIER_R_PASS_UNDECLARED);
+	if (act >= 0)
+		return act;
+	/* Parsed again: to the verifier, new_flow's calls may have moved the
+	 * frame (they have not, on this path). */
+	if (!parse_packet(ctx, &p).ok)
+		return count_reason(EGRESS_OR_REASON(act), XDP_PASS);
+	return egress_or(ctx, &p, cfg, &key, now, EGRESS_OR_REASON(act));
 }

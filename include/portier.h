@@ -74,6 +74,13 @@
 /* The active-active pool (docs/dataplane.md, "Active-active"). */
 #define PORTIER_MAP_REPLY_SVC		"portier_reply_svc"
 #define PORTIER_MAP_ROUTE_HA		"portier_route_ha"
+/* Egress NAT (bpf/egress.h, docs/dataplane.md "Egress"). */
+#define PORTIER_MAP_EGRESS_SRC		"portier_egress_src"
+#define PORTIER_MAP_EGRESS_DST		"portier_egress_dst"
+#define PORTIER_MAP_EGRESS_RULES	"portier_egress_rules"
+#define PORTIER_MAP_EGRESS_STATS	"portier_egress_stats"
+#define PORTIER_MAP_EGRESS_CURSOR	"portier_egress_cursor"	/* the program's: not pinned */
+#define PORTIER_MAP_SYNC		"portier_sync"	/* the daemon's: not pinned */
 
 /* ---- address families, protocols ---------------------------------------- */
 
@@ -103,7 +110,11 @@ struct portier_config {
 	__u32 tmo_tcp_close;
 	__u32 tmo_udp;
 	__u8 snat_family;		/* PORTIER_AF_* of snat_addr, 0 = unset */
-	__u8 pad[3];
+	__u8 egress_on;			/* 1: egress NAT (bpf/egress.h) on: the
+					 * inventory declares egress rules */
+	__u8 sync_on;			/* 1: new flows, state changes and deletes
+					 * go to portier_sync (bpf/sync.h) */
+	__u8 pad[1];
 	/* The connection table's geometry, set by userspace when the table
 	 * is created and kept with it (a pinned table keeps its hash). */
 	__u32 ct_buckets;		/* buckets of portier_conntrack */
@@ -121,7 +132,9 @@ struct portier_config {
 	 * multicast) are balanced; all-zero = not checked. */
 	__u8 input_mac[6];
 	__u8 output_mac[6];
-	__u32 pad3;
+	/* Egress NAT: the source address of egress flows (the output NIC's
+	 * address, or the output side's VIP: docs/inventory.md, egress). */
+	__be32 egress_addr;
 };
 
 /* ---- services (portier_services: hash, written by userspace) ----------- */
@@ -441,6 +454,63 @@ struct portier_route_ha {
 				 * by portier_reply_svc (PORTIER_R_STATELESS_REPLY) */
 };
 
+/* ---- egress NAT (bpf/egress.h; userspace: user/egress.c) --------------- */
+
+/* Rules of the inventory's egress block, at most this many (a rule is one
+ * bit of a 64-bit mask); slot PORTIER_EGRESS_UNMATCHED of
+ * portier_egress_stats counts what no rule's sources cover. */
+#define PORTIER_EGRESS_RULES_MAX	64
+#define PORTIER_EGRESS_UNMATCHED	PORTIER_EGRESS_RULES_MAX
+#define PORTIER_EGRESS_PORTS_MAX	8	/* port ranges of one rule */
+#define PORTIER_EGRESS_NAME_MAX		64	/* rule name, NUL included */
+#define PORTIER_EGRESS_PREFIXES		4096	/* entries of each trie */
+
+/* Key of portier_egress_src (a source prefix) and portier_egress_dst (a
+ * destination prefix): LPM tries. */
+struct portier_egress_key {
+	__u32 prefixlen;	/* 0..32 */
+	__be32 addr;
+};
+
+/* Value of both tries: the rules (bit i: rule i) that a source in the
+ * prefix may egress by (src: a from-CIDR of the rule covers the prefix),
+ * or that allow a destination in it (dst: a to-CIDR covers it and no
+ * exception does). Userspace writes an entry at every declared prefix
+ * with the masks of every prefix covering it, so that the longest match
+ * answers for all of them. */
+struct portier_egress_mask {
+	__u64 rules;
+};
+
+#define PORTIER_EGRESS_P_TCP	(1U << 0)
+#define PORTIER_EGRESS_P_UDP	(1U << 1)
+#define PORTIER_EGRESS_P_ICMP	(1U << 2)	/* echo requests */
+#define PORTIER_EGRESS_F_USED	(1U << 7)	/* slot holds a rule */
+
+/* portier_egress_rules[rule id] (array, userspace): what the rule allows
+ * beyond its networks, and its name (userspace's, for show and metrics). */
+struct portier_egress_rule {
+	__u8 protos;		/* PORTIER_EGRESS_P_*, and _F_USED */
+	__u8 n_ports;		/* 0: any destination port */
+	__u16 pad;
+	__u32 pad2;
+	struct {
+		__u16 lo, hi;	/* host order, inclusive: TCP/UDP destination */
+	} ports[PORTIER_EGRESS_PORTS_MAX];
+	char name[PORTIER_EGRESS_NAME_MAX];
+};
+
+/* portier_egress_stats[rule id] (per-CPU array, the program): what the
+ * rule carried (by PORTIER_FLOW_DIR_*: out, back) and refused. */
+struct portier_egress_stats {
+	__u64 packets[2];
+	__u64 bytes[2];
+	__u64 flows;		/* new egress flows */
+	__u64 refused;		/* new flows from the rule's sources that no
+				 * rule allowed (a destination excepted, not
+				 * covered, another protocol or port) */
+};
+
 /* ---- ports (portier_ports: array of 65536 by host-order port) ---------- */
 
 /* Fast filter before any hash lookup: does anything listen on, or answer
@@ -506,6 +576,12 @@ struct portier_flow_key {
 /* Opened by a SYN cookie: its sequence numbers, timestamps and window are
  * translated by its portier_synproxy entry (bpf/synproxy.h). */
 #define PORTIER_FLOW_F_SYNPROXY	(1U << 6)
+/* An egress flow (bpf/egress.h): from the input side out of the output NIC,
+ * its source translated to egress_addr. route_id is then the egress rule
+ * that allowed it, backend_id unused (0): neither names a route or a
+ * backend. ICMP echo flows key the identifier as a port: sport for the
+ * request, dport for the reply, the other 0. */
+#define PORTIER_FLOW_F_EGRESS	(1U << 7)
 
 /* Flow activity times on 32 bits: CLOCK_MONOTONIC ns >> PORTIER_TICK_SHIFT
  * (ticks of 1.048576 ms), compared modulo 2^32, which is right for any idle
@@ -860,6 +936,16 @@ enum portier_reason {
 	PORTIER_R_STATELESS_REPLY,	/* not a packet: a backend's reply with no
 					 * flow rewritten to its route's service
 					 * (portier_reply_svc) and forwarded */
+	/* Egress NAT (bpf/egress.h): */
+	PORTIER_R_DROP_EGRESS_REFUSED,	/* a new flow from the input side to be
+					 * forwarded out of the output NIC that no
+					 * egress rule allows: dropped */
+	PORTIER_R_DROP_EGRESS_NO_FLOW,	/* a TCP segment but a SYN, or an echo
+					 * reply, from the input side, to be
+					 * forwarded out of the output NIC, of no
+					 * egress flow: dropped */
+	PORTIER_R_SYNC_LOST,		/* not a packet: a flow sync event found
+					 * the portier_sync ring buffer full */
 	PORTIER_R_MAX,
 };
 
@@ -909,6 +995,42 @@ struct portier_connlog_event {
 	__u64 end_ns;			/* the closing packet, or last activity */
 	__u64 packets[2];		/* by PORTIER_FLOW_DIR_*, frames */
 	__u64 bytes[2];			/* by PORTIER_FLOW_DIR_*, frame bytes */
+};
+
+/* ---- flow sync (portier_sync: ring buffer, program -> daemon) --------- */
+
+/* Ring buffer size in bytes when the daemon gives none: about 6000 new
+ * flows' events. */
+#define PORTIER_SYNC_RING_DEFAULT	(1024 * 1024)
+
+#define PORTIER_SYNC_EV_NEW	1	/* a new flow: both entries */
+#define PORTIER_SYNC_EV_FLAGS	2	/* state bits set on a flow */
+#define PORTIER_SYNC_EV_DEL	3	/* a flow deleted by the program */
+
+/* The state bits a FLAGS event carries (the rest are this host's own). */
+#define PORTIER_SYNC_FLAGS	(PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_CLOSING | \
+				 PORTIER_FLOW_F_ASSURED)
+/* The kind of flow a FLOW record carries beside them: an egress flow's
+ * route_id is its egress rule and it has no backend (bpf/egress.h). */
+#define PORTIER_SYNC_KIND	PORTIER_FLOW_F_EGRESS
+
+/* FLAGS and DEL: key is an entry of the flow (either direction). */
+struct portier_sync_small {
+	__u8 kind;			/* PORTIER_SYNC_EV_FLAGS or _DEL */
+	__u8 bits;			/* FLAGS: PORTIER_SYNC_FLAGS bits set */
+	__u8 pad[2];
+	struct portier_flow_key key;
+};
+
+/* NEW: the flow's two entries as published (a local flow has no reply
+ * entry and sends no event). */
+struct portier_sync_new {
+	__u8 kind;			/* PORTIER_SYNC_EV_NEW */
+	__u8 pad[3];
+	struct portier_flow_key key;	/* original direction */
+	struct portier_flow_key rkey;	/* reply direction */
+	struct portier_flow orig;
+	struct portier_flow reply;
 };
 
 #endif /* PORTIER_H */

@@ -12,7 +12,9 @@
  * the chains). CALLS calls make 1,000,000 packets per run; the kernel
  * times only its loop, so the syscall is not in the figure. After each run
  * the counters must prove the class: anything else makes the exit status
- * non-zero. Needs root; runs in a private network namespace.
+ * non-zero. "new flow, sync on" is the new-flow class with flow sync's
+ * events on (portier_config.sync_on): the ring buffer is read between
+ * calls (not timed), and every flow must have sent its event. Needs root; runs in a private network namespace.
  *
  * "balance" measures instead new and established flows of routes balanced
  * by roundrobin, maglev and source over the same three backends, as
@@ -262,6 +264,8 @@ static int routes_balance(struct pt_routeset *rs)
 	return 0;
 }
 
+static int set_config_raw(bool sync_on);
+
 /* Load the data plane with the routes of the mode (balance or not) and the
  * bare program, both attached to the idle veth pair. */
 static int load(bool balance)
@@ -291,6 +295,8 @@ static int load(bool balance)
 	cfg.input_ifindex = B.if_in;
 	cfg.output_ifindex = B.if_out;
 	err = pt_dp_set_config(B.dp, &cfg);
+	if (!err)
+		err = set_config_raw(false);
 	if (!err)
 		err = pt_dp_set_local(B.dp, local, 2);
 	if (!err)
@@ -458,12 +464,45 @@ static bool only_reason(const struct snap *a, const struct snap *b, __u32 want, 
 
 /* C_BARE (long calls, wall-timed) is the yardstick; C_BARE_CHAIN
  * times it like the forwarded classes, to show what the method adds. */
-enum cls { C_BARE, C_BARE_CHAIN, C_NEW, C_EST, C_REPLY, C_UNDECLARED, C_MAX };
+enum cls { C_BARE, C_BARE_CHAIN, C_NEW, C_EST, C_REPLY, C_UNDECLARED, C_NEW_SYNC, C_MAX };
 
 static const char *const cls_name[C_MAX] = {
 	"bare", "bare, 200-packet calls", "new flow", "established flow", "reply",
-	"undeclared pass",
+	"undeclared pass", "new flow, sync on",
 };
+
+/* The flow sync events of C_NEW_SYNC, counted as they are read. */
+static struct ring_buffer *sync_rb;
+static uint64_t sync_events;
+
+static int on_sync(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	sync_events += size == sizeof(struct portier_sync_new);
+	return 0;
+}
+
+/* portier_config as pt_dp_set_config wrote it, but sync_on as given and
+ * the NICs' MACs zeroed (not checked): a chained packet arrives with the
+ * MAC its previous repetition was rewritten to (the next hop's), which
+ * the program would otherwise pass as PASS_OTHER_HOST. */
+static int set_config_raw(bool sync_on)
+{
+	struct portier_config cfg = *pt_dp_config(B.dp);
+	__u32 zero = 0;
+
+	cfg.sync_on = sync_on;
+	memset(cfg.input_mac, 0, sizeof(cfg.input_mac));
+	memset(cfg.output_mac, 0, sizeof(cfg.output_mac));
+	return bpf_map_update_elem(bpf_map__fd(B.skel->maps.portier_config), &zero, &cfg, 0) ?
+	       -errno : 0;
+}
+
+static int set_sync_on(bool on)
+{
+	return set_config_raw(on);
+}
 
 static void spec_base(struct pkt_spec *s, uint8_t flags)
 {
@@ -538,6 +577,8 @@ static double new_flow_calls(int prog_fd, int ifindex, struct pkt_spec *s)
 		n = pkt_build(s, pkt);
 		if (run(prog_fd, ifindex, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
 			return -1;
+		if (sync_rb)
+			ring_buffer__consume(sync_rb);
 		total += ns;
 	}
 	return total / CALLS;
@@ -615,6 +656,22 @@ static double measure(int c)
 		return long_calls(bare_fd, B.if_in, pkt, n, XDP_REDIRECT);
 	case C_NEW:
 		return new_class(&s, "self");
+	case C_NEW_SYNC:
+		/* The same, each new flow's NEW event in the ring buffer. */
+		if (!sync_rb)
+			sync_rb = ring_buffer__new(bpf_map__fd(B.skel->maps.portier_sync),
+						   on_sync, NULL, NULL);
+		if (!sync_rb || set_sync_on(true))
+			return -1;
+		sync_events = 0;
+		ns = new_class(&s, "self");
+		set_sync_on(false);
+		if (ns >= 0 && sync_events != PACKETS) {
+			fprintf(stderr, "pktcost: %llu sync events for %d new flows\n",
+				(unsigned long long)sync_events, PACKETS);
+			return -1;
+		}
+		return ns;
 	case C_EST:
 		return est_class(&s, "self");
 	case C_REPLY:
@@ -832,7 +889,10 @@ int main(int argc, char **argv)
 			printf("%-26s %8.1f %8.2f\n", cls_name[c], med[c], x);
 		}
 	}
+	printf("flow sync: %+.1f ns per new flow (%.1f%% of a new flow)\n",
+	       med[C_NEW_SYNC] - med[C_NEW], 100.0 * (med[C_NEW_SYNC] - med[C_NEW]) / med[C_NEW]);
 	printf("counters: every run counted exactly its class (see tools/pktcost.c)\n");
+	ring_buffer__free(sync_rb);
 	bare__destroy(B.bare);
 	pt_dp_close(B.dp);
 	return ok ? 0 : 3;

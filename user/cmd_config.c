@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "egress.h"
 #include "inventory.h"
 #include "keepalived.h"
 #include "policy.h"
@@ -51,8 +52,9 @@ static int do_help(int argc, char **argv)
 		"  check  read the Ansible inventory, build the routes of host NAME,\n"
 		"         print them with every warning and error; exit 1 on errors.\n"
 		"         With -j: {\"host\", \"pool\", \"routes\", \"nat_pool\",\n"
-		"         \"warnings\", \"errors\"}; nat_pool holds the host's\n"
-		"         input/output_interface and vips (keepalived's VIPs).\n"
+		"         \"egress\", \"warnings\", \"errors\"}; nat_pool holds the\n"
+		"         host's input/output_interface and vips (keepalived's VIPs);\n"
+		"         egress only when declared.\n"
 		"         A backend is (local) when it is host NAME or has NAME's\n"
 		"         inventory address; unlike the daemon, check does not look at\n"
 		"         this machine's interfaces, so it may run off the gateway.\n"
@@ -163,6 +165,99 @@ static json_t *route_json(const struct pt_route *r)
 	return o;
 }
 
+static json_t *cidrs_json(const struct pt_cidr *v, size_t n)
+{
+	json_t *a = json_array();
+	char buf[PT_CIDR_BUF];
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(pt_cidr_str(&v[i], buf, sizeof(buf))));
+	return a;
+}
+
+/* The egress block (NULL if not declared: no key, the JSON has no nulls):
+ * its address (absent: the output NIC's) and rules, in order. */
+static json_t *egress_json(const struct pt_egress *e)
+{
+	char addr[INET6_ADDRSTRLEN], buf[PT_CIDR_BUF * 2];
+	json_t *rules = json_array(), *o;
+
+	if (!e || !e->declared) {
+		json_decref(rules);
+		return NULL;
+	}
+	for (size_t i = 0; i < e->n_rules; i++) {
+		const struct pt_egress_rule *r = &e->rules[i];
+		struct portier_egress_rule v;
+		json_t *ports = json_array();
+
+		pt_egress_rule_value(r, &v);
+		for (size_t j = 0; j < r->n_ports; j++) {
+			if (r->ports[j].lo == r->ports[j].hi)
+				snprintf(buf, sizeof(buf), "%u", r->ports[j].lo);
+			else
+				snprintf(buf, sizeof(buf), "%u-%u", r->ports[j].lo, r->ports[j].hi);
+			json_array_append_new(ports, json_string(buf));
+		}
+		json_array_append_new(rules, json_pack(
+			"{s:s, s:o, s:o, s:o, s:s, s:o}", "name", r->name,
+			"from", cidrs_json(r->from, r->n_from), "to", cidrs_json(r->to, r->n_to),
+			"except", cidrs_json(r->except, r->n_except),
+			"proto", pt_egress_protos_str(r->protos, buf, sizeof(buf)),
+			"ports", ports));
+	}
+	o = json_pack("{s:o}", "rules", rules);
+	if (!o)
+		pt_die_oom();
+	if (e->snat_address.family)
+		json_object_set_new(o, "snat_address",
+				    json_string(pt_addr_str(&e->snat_address, addr, sizeof(addr))));
+	return o;
+}
+
+/* The egress block as a table, after the routes. */
+static void print_egress(const struct pt_egress *e)
+{
+	char addr[INET6_ADDRSTRLEN], proto[32], ports[128];
+
+	if (!e || !e->declared)
+		return;
+	if (e->snat_address.family)
+		printf("egress from %s (%s)\n", pt_addr_str(&e->snat_address, addr, sizeof(addr)),
+		       e->snat_vip ? "the output side's VIP" : "snat_address");
+	else
+		printf("egress from the output NIC's address\n");
+	if (!e->n_rules) {
+		printf("egress: no rules: nothing egresses\n");
+		return;
+	}
+	printf("%-16s  %-22s  %-22s  %-22s  %-12s  %s\n", "EGRESS RULE", "FROM", "TO", "EXCEPT",
+	       "PROTO", "PORTS");
+	for (size_t i = 0; i < e->n_rules; i++) {
+		const struct pt_egress_rule *r = &e->rules[i];
+		struct portier_egress_rule v;
+		size_t rows = r->n_from > r->n_to ? r->n_from : r->n_to;
+
+		if (r->n_except > rows)
+			rows = r->n_except;
+		pt_egress_rule_value(r, &v);
+		for (size_t k = 0; k < rows; k++) {
+			char f[PT_CIDR_BUF] = "", t[PT_CIDR_BUF] = "", x[PT_CIDR_BUF] = "";
+
+			if (k < r->n_from)
+				pt_cidr_str(&r->from[k], f, sizeof(f));
+			if (k < r->n_to)
+				pt_cidr_str(&r->to[k], t, sizeof(t));
+			if (k < r->n_except)
+				pt_cidr_str(&r->except[k], x, sizeof(x));
+			printf("%-16s  %-22s  %-22s  %-22s  %-12s  %s\n", k ? "" : r->name, f, t,
+			       k || r->n_except ? x : "-", k ? "" :
+			       pt_egress_protos_str(r->protos, proto, sizeof(proto)),
+			       k ? "" : pt_egress_ports_str(&v, ports, sizeof(ports)));
+		}
+	}
+}
+
 static json_t *diag_json(const struct pt_diag *g)
 {
 	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", g->pos.file ? g->pos.file : "",
@@ -184,11 +279,16 @@ static int print_json(const char *host, const struct pt_routeset *rs, const stru
 	for (size_t i = 0; i < d->n; i++)
 		json_array_append_new(d->v[i].sev == PT_ERROR ? errors : warnings,
 				      diag_json(&d->v[i]));
-	return pt_json_print(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "host", host,
-				       "pool", policy_json(json_object(), rs ? &rs->pool_policy :
-							   &(struct pt_policy){ 0 }),
-				       "routes", routes, "nat_pool", pt_pool_json(p),
-				       "warnings", warnings, "errors", errors));
+	json_t *egress = egress_json(rs ? rs->egress : NULL);
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "host", host,
+			      "pool", policy_json(json_object(), rs ? &rs->pool_policy :
+						  &(struct pt_policy){ 0 }),
+			      "routes", routes, "nat_pool", pt_pool_json(p),
+			      "warnings", warnings, "errors", errors);
+
+	if (o && egress)
+		json_object_set_new(o, "egress", egress);
+	return pt_json_print(o);
 }
 
 static void print_diags(const struct pt_diags *d)
@@ -351,16 +451,21 @@ static int do_check(int argc, char **argv)
 
 		rs = pt_routes_build(inv, &opts, &d);
 		pool = pt_pool_build(inv, host, &d);
+		if (rs)	/* egress translates to the output VIP by default */
+			pt_pool_egress_source(pool, rs->egress);
 	}
 	if (pt_g.json) {
 		print_json(host, rs, pool, &d);
 	} else {
 		print_diags(&d);
 		/* What was understood, unless nothing was. */
-		if (rs && (rs->n_routes || !d.n_errors))
+		if (rs && (rs->n_routes || !d.n_errors) &&
+		    (rs->n_routes || !rs->egress || !rs->egress->declared))
 			print_table(rs);
 		if (rs && (rs->n_routes || !d.n_errors))
 			pt_pool_print(pool, stdout);
+		if (rs && (!d.n_errors || (rs->egress && rs->egress->n_rules)))
+			print_egress(rs->egress);
 		if (d.n_errors)
 			fprintf(stderr,
 				"%s: %zu error%s, %zu warning%s; nothing would be applied\n",

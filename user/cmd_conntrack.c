@@ -199,7 +199,8 @@ static bool matches(const struct filter *fl, const struct portier_flow_key *k,
 	__be32 ba;
 	__be16 bp;
 
-	if (fl->route_id >= 0 && f->route_id != fl->route_id)
+	if (fl->route_id >= 0 &&
+	    (f->route_id != fl->route_id || (f->flags & PORTIER_FLOW_F_EGRESS)))
 		return false;
 	if (fl->proto && k->proto != fl->proto)
 		return false;
@@ -225,7 +226,22 @@ struct ct_run {
 	size_t flows;		/* selected so far */
 	size_t peers_deleted;	/* flush: reply entries deleted */
 	int out_err;		/* show: writing stdout failed */
+	struct pt_egress_view *ev;	/* egress rules loaded (names) */
+	size_t n_ev;
+	char egress_name[PORTIER_EGRESS_NAME_MAX + 8];	/* "egress:NAME" */
 };
+
+/* An egress flow's route column: "egress:" and its rule's name. */
+static const char *egress_name(struct ct_run *s, __u32 rule)
+{
+	const char *name = "?";
+
+	for (size_t i = 0; i < s->n_ev; i++)
+		if (s->ev[i].id == rule && s->ev[i].id < PORTIER_EGRESS_RULES_MAX)
+			name = s->ev[i].rule.name;
+	snprintf(s->egress_name, sizeof(s->egress_name), "egress:%s", name);
+	return s->egress_name;
+}
 
 /* Open the data plane and parse the filters; 0, or 1 after an error. */
 static int run_open(int argc, char **argv, const char *cmd, struct pt_dataplane **dp,
@@ -237,8 +253,11 @@ static int run_open(int argc, char **argv, const char *cmd, struct pt_dataplane 
 		return 1;
 	r->ct = pt_dp_ct(*dp);
 	r->n = pt_dp_view(*dp, &r->v);
+	if (pt_dp_egress_view(pt_dp_skel(*dp), &r->ev, &r->n_ev))
+		r->n_ev = 0;	/* names unknown: "egress:?" */
 	if (parse_filters(argc, argv, cmd, r->v, r->n, &r->f)) {
 		pt_dp_view_free(r->v, r->n);
+		free(r->ev);
 		pt_dp_close(*dp);
 		return 1;
 	}
@@ -248,6 +267,7 @@ static int run_open(int argc, char **argv, const char *cmd, struct pt_dataplane 
 static void run_close(struct pt_dataplane *dp, struct ct_run *r)
 {
 	pt_dp_view_free(r->v, r->n);
+	free(r->ev);
 	pt_dp_close(dp);
 }
 
@@ -276,7 +296,8 @@ static int show_flow(const struct portier_flow_key *k, const struct portier_flow
 	by[1] = pf.bytes;
 	last = pt_flow_last_ns(s->now, f, has_pf ? &pf : NULL);
 	snat = !(f->flags & PORTIER_FLOW_F_LOCAL) && f->nat_saddr != k->saddr;
-	route = route_name(s->v, s->n, f->route_id);
+	route = f->flags & PORTIER_FLOW_F_EGRESS ? egress_name(s, f->route_id) :
+						  route_name(s->v, s->n, f->route_id);
 	flow_backend(k, f, &ba, &bp);
 	cli_bpf_addr_port(&k->saddr, k->sport, cl, sizeof(cl));
 	cli_bpf_addr_port(&k->daddr, k->dport, sv, sizeof(sv));

@@ -10,7 +10,8 @@
  *                   for "portier reload"
  *   SIGINT/SIGTERM  clean stop: detach and unpin (unless --keep)
  *   SIGUSR1         "portier vrrp notify" wrote a VRRP role: read the roles,
- *                   re-read the local addresses (a VIP came or went)
+ *                   re-read the local addresses (a VIP came or went); the
+ *                   flow sync's role follows the host's (MASTER sends)
  *   timer           refresh local addresses, expire idle flows, follow
  *                   the NICs' MTUs (the MSS of cookie SYN-ACKs)
  * A kill -9 leaves links and maps pinned: forwarding goes on, and the next
@@ -33,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <bpf/libbpf.h>
 
 #include "bgp_announce.h"
@@ -41,6 +44,7 @@
 #include "ct_table.h"
 #include "dataplane.h"
 #include "diag.h"
+#include "flowsync.h"
 #include "health_dp.h"
 #include "inventory.h"
 #include "metrics_collect.h"
@@ -85,6 +89,10 @@ struct daemon_args {
 					 * route above which "auto" turns on */
 	struct pt_bgp_opts bgp;		/* --bgp-include PATH (NULL: no BGP),
 					 * --birdc PATH, --bird-socket PATH */
+	bool sync;			/* --sync-peer given: flow sync on */
+	struct pt_flowsync_opts sync_o;	/* --sync-peer, --sync-listen, --sync-role */
+	bool sync_listen;		/* --sync-listen given */
+	__u32 sync_ring;		/* --sync-ring BYTES, 0 = default */
 	char hostbuf[PT_HOSTNAME_BUF];
 };
 
@@ -113,6 +121,8 @@ static int do_help(int argc, char **argv)
 		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
 		"              [--flush-down] [--syn-cookie-rate N]\n"
 		"              [--bgp-include PATH [--birdc PATH] [--bird-socket PATH]]\n"
+		"              [--sync-peer ADDR:PORT [--sync-listen ADDR:PORT]\n"
+		"               [--sync-role { master | backup }] [--sync-ring BYTES]]\n"
 		"       %1$s daemon help\n"
 		"\n"
 		"  Load the XDP data plane on both NICs, fill it with the routes of host\n"
@@ -166,13 +176,29 @@ static int do_help(int argc, char **argv)
 		"                        withdraws them (docs/operations.md)\n"
 		"  --birdc PATH          the birdc to run (default: birdc from PATH)\n"
 		"  --bird-socket PATH    bird's control socket (default: birdc's)\n"
+		"  --sync-peer ADDR:PORT flow sync: the peer gateway's sync address; the\n"
+		"                        MASTER sends its flows there (UDP), either side\n"
+		"                        writes what it receives into its table, so the\n"
+		"                        BACKUP carries the flows on after a failover\n"
+		"                        (docs/operations.md, \"Flow sync\"). Default: the\n"
+		"                        inventory's, when the host's vips have one peer\n"
+		"                        (its sync_address or ansible_host, port 7799)\n"
+		"  --sync-listen ADDR:PORT  where to receive them (default 0.0.0.0 and\n"
+		"                        the peer's port; from the inventory: this host's\n"
+		"                        sync_address or ansible_host)\n"
+		"  --sync-role master|backup  the role until keepalived notifies one\n"
+		"                        (default backup); then the host's VRRP role\n"
+		"                        (portier vrrp notify): MASTER sends\n"
+		"  --sync-ring BYTES     the sync events' ring buffer, a power of two\n"
+		"                        (default %12$d)\n"
 		"\n"
 		"  The MSS that cookie SYN-ACKs offer is the smaller MTU of the two\n"
 		"  NICs less 40, followed every tick.\n",
 		pt_g.prog, PORTIER_PIN_DIR_DEFAULT, PORTIER_SNAT_PORT_MIN_DEFAULT,
 		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
 		PORTIER_CT_DEFAULT_ENTRIES, PT_METRICS_CONNS_DEFAULT, PT_METRICS_PER_ADDR_DEFAULT,
-		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX);
+		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX,
+		PORTIER_SYNC_RING_DEFAULT);
 	return 0;
 }
 
@@ -189,7 +215,8 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
 	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
 	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT,
-	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET };
+	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET, O_SYNC_PEER, O_SYNC_LISTEN,
+	       O_SYNC_ROLE, O_SYNC_RING };
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, O_HOST },
@@ -212,6 +239,10 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "bgp-include", required_argument, NULL, O_BGP_INCLUDE },
 		{ "birdc", required_argument, NULL, O_BIRDC },
 		{ "bird-socket", required_argument, NULL, O_BIRD_SOCKET },
+		{ "sync-peer", required_argument, NULL, O_SYNC_PEER },
+		{ "sync-listen", required_argument, NULL, O_SYNC_LISTEN },
+		{ "sync-role", required_argument, NULL, O_SYNC_ROLE },
+		{ "sync-ring", required_argument, NULL, O_SYNC_RING },
 		{ 0 }
 	};
 	unsigned long v, lo, hi;
@@ -322,6 +353,29 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		case O_BIRD_SOCKET:
 			a->bgp.socket = optarg;
 			break;
+		case O_SYNC_PEER:
+		case O_SYNC_LISTEN:
+			if (pt_flowsync_parse_addr(optarg, opt == O_SYNC_PEER ? &a->sync_o.peer :
+						   &a->sync_o.listen)) {
+				p_err("%s '%s': expected an IPv4 ADDR:PORT",
+				      opt == O_SYNC_PEER ? "--sync-peer" : "--sync-listen", optarg);
+				return -EINVAL;
+			}
+			*(opt == O_SYNC_PEER ? &a->sync : &a->sync_listen) = true;
+			break;
+		case O_SYNC_ROLE:
+			if (pt_flowsync_parse_role(optarg, &a->sync_o.master)) {
+				p_err("--sync-role '%s': expected master or backup", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_SYNC_RING:
+			if (pt_connlog_parse_ring(optarg, &a->sync_ring)) {
+				p_err("--sync-ring '%s': expected bytes, a power of two from the "
+				      "page size to 1 GiB", optarg);
+				return -EINVAL;
+			}
+			break;
 		case O_LOG:
 			if (pt_connlog_parse_sink(optarg, &a->log.sink)) {
 				p_err("--log '%s': expected stdout or syslog", optarg);
@@ -365,6 +419,15 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		return -EINVAL;
 	}
 	a->bgp.host = a->host;
+	if (a->sync_listen && !a->sync) {
+		p_err("--sync-listen needs --sync-peer ADDR:PORT; try '%s daemon help'", pt_g.prog);
+		return -EINVAL;
+	}
+	if (a->sync && !a->sync_listen) {
+		a->sync_o.listen.sin_family = AF_INET;
+		a->sync_o.listen.sin_port = a->sync_o.peer.sin_port;
+	}
+	a->sync_o.notice = logmsg;
 	return 0;
 }
 
@@ -402,6 +465,8 @@ static struct pt_routeset *build_routes(const struct daemon_args *a, struct pt_p
 	if (rs && a->nat >= 0)
 		for (size_t i = 0; i < rs->n_routes; i++)
 			rs->routes[i].nat = a->nat;
+	if (rs)		/* egress translates to the output VIP by default */
+		pt_pool_egress_source(*pool, rs->egress);
 	pt_diags_free(&d);
 	pt_inventory_free(inv);
 	return rs;
@@ -584,6 +649,36 @@ static void bgp_sync(struct daemon_obs *o)
 		logmsg("%s", pt_bgp_msg(o->bgp));
 }
 
+/* Flow sync with the peer gateway; NULL without it. */
+static struct pt_flowsync *flowsync;
+static bool sync_master;	/* its role now */
+
+/* The flow sync's role follows keepalived's, through portier_vrrp (one
+ * mechanism: "portier vrrp notify" and SIGUSR1): MASTER of the pool's VIPs
+ * (or, with none declared, of any virtual router notified) sends its
+ * flows, anything else receives them. No role notified yet: the one given
+ * at start (--sync-role) stays. Becoming MASTER resyncs the peer whole
+ * (user/flowsync.c). */
+static void sync_follow(struct daemon_obs *o)
+{
+	unsigned int role = o->vrrp.n ? o->vrrp.host_role :
+			    pt_vrrp_host_role(o->vrrp.fd, NULL, 0);
+	bool master = role == PORTIER_VRRP_MASTER;
+	int err;
+
+	if (!flowsync || role == PORTIER_VRRP_UNKNOWN || master == sync_master)
+		return;
+	err = pt_flowsync_set_master(flowsync, master);
+	if (err) {
+		logmsg("flow sync: cannot become %s: %s", master ? "MASTER" : "BACKUP",
+		       strerror(-err));
+		return;
+	}
+	sync_master = master;
+	logmsg("flow sync: %s (vrrp: %s)", master ? "MASTER: sending flows to the peer" :
+	       "BACKUP: receiving the peer's flows", pt_vrrp_role_name(role));
+}
+
 /* This host's VRRP role changed (w->host_role): a VIP came or went, so
  * the "*" routes' local addresses are read again at once rather than at
  * the next tick. Flow replication (issue 17) follows the role from here:
@@ -592,6 +687,7 @@ static void vrrp_role_changed(struct daemon_obs *o)
 {
 	if (pt_dp_refresh_local(o->dp))
 		logmsg("%s", pt_dp_last_error(o->dp));
+	sync_follow(o);
 }
 
 /* Follow the VIPs of pool (after start and every reload). */
@@ -609,6 +705,8 @@ static void vrrp_poll(struct daemon_obs *o, bool signalled)
 {
 	if (pt_vrrp_watch_poll(&o->vrrp, logmsg) || signalled)
 		vrrp_role_changed(o);
+	else
+		sync_follow(o);	/* no VIPs declared: any notified role */
 }
 
 /* A backend changed state: log it, move it out of or into the rotation,
@@ -653,8 +751,11 @@ static void on_result(void *arg, const struct pt_health_status *st)
 static int fill_metrics(void *arg, struct pt_metrics_snapshot *s)
 {
 	struct daemon_obs *o = arg;
+	int err = pt_metrics_collect(o->dp, o->health, s);
 
-	return pt_metrics_collect(o->dp, o->health, s);
+	if (!err)
+		pt_flowsync_metrics(flowsync, &s->sync);
+	return err;
 }
 
 static void health_run(struct daemon_obs *o)
@@ -681,7 +782,7 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 {
 	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
 				  .it_value = { TICK_SECONDS, 0 } };
-	struct pollfd pfd[5];
+	struct pollfd pfd[6];
 	sigset_t mask;
 	int err = 0;
 
@@ -690,11 +791,13 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[1].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	pfd[2].fd = pt_connlog_fd(connlog);	/* connection log events */
 	pfd[3].fd = pt_health_fd(obs->health);
 	pfd[4].fd = obs->metrics ? pt_metrics_server_fd(obs->metrics) : -1;	/* -1: ignored */
+	pfd[5].fd = pt_flowsync_fd(flowsync);
 	for (size_t i = 0; i < ARRAY_SIZE(pfd); i++)
 		pfd[i].events = POLLIN;
 	if (pfd[0].fd < 0 || pfd[1].fd < 0 || timerfd_settime(pfd[1].fd, 0, &its, NULL)) {
@@ -723,6 +826,8 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 		}
 		if (pfd[3].revents & POLLIN)
 			health_run(obs);
+		if (pfd[5].revents & POLLIN)
+			pt_flowsync_run(flowsync);
 		/* Requests, and the server's own deadlines (its fd has a timer). */
 		if ((pfd[4].revents & POLLIN) && pt_metrics_server_run(obs->metrics))
 			logmsg("metrics: the HTTP server failed to serve a request");
@@ -735,6 +840,9 @@ static int run_loop(struct pt_dataplane *dp, const struct daemon_args *a,
 			bgp_sync(obs);
 		} else if (si.ssi_signo == SIGUSR1) {
 			vrrp_poll(obs, true);
+		} else if (si.ssi_signo == SIGUSR2) {
+			logmsg("SIGUSR2: ignored; the flow sync's role follows keepalived's "
+			       "through 'portier vrrp notify' (docs/operations.md)");
 		} else {
 			logmsg("%s: stopping", strsignal(si.ssi_signo));
 			break;
@@ -797,7 +905,8 @@ static void metrics_fd_budget(struct daemon_args *a)
 static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_routeset *rs)
 {
 	struct pt_dp_opts o = { .pin = true, .pin_dir = a->bpffs, .ct_entries = a->ct_entries,
-				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring };
+				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring,
+				.sync_bytes = a->sync_ring };
 	struct portier_config cfg;
 	struct pt_dataplane *dp;
 	int in = if_nametoindex(a->input), out = if_nametoindex(a->output);
@@ -890,8 +999,23 @@ static int do_run(int argc, char **argv)
 		      a.inventory);
 		pt_routeset_free(rs);
 		pt_pool_free(pool);
-		pt_pool_free(pool);
 		return 1;
+	}
+	/* Flow sync: --sync-peer, else the inventory's pair (the VIPs' peer;
+	 * vips.h), on PT_SYNC_PORT; --sync-listen still overrides. */
+	if (!a.sync && pool->sync) {
+		a.sync = true;
+		a.sync_o.peer = (struct sockaddr_in){ .sin_family = AF_INET,
+						      .sin_port = htons(PT_SYNC_PORT),
+						      .sin_addr = pool->sync_peer.v4 };
+		a.sync_o.listen = (struct sockaddr_in){ .sin_family = AF_INET,
+							.sin_port = htons(PT_SYNC_PORT),
+							.sin_addr = pool->sync_self.v4 };
+		char ps[INET6_ADDRSTRLEN], ls[INET6_ADDRSTRLEN];
+
+		logmsg("flow sync from the inventory: with %s at %s:%u, listening on %s:%u",
+		       pool->sync_peer_host, pt_addr_str(&pool->sync_peer, ps, sizeof(ps)),
+		       PT_SYNC_PORT, pt_addr_str(&pool->sync_self, ls, sizeof(ls)), PT_SYNC_PORT);
 	}
 	if (pt_dp_prepare_pin_dir(a.bpffs)) {
 		p_err("%s", pt_dp_last_error(NULL));
@@ -916,6 +1040,7 @@ static int do_run(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);	/* "portier vrrp notify" */
+	sigaddset(&mask, SIGUSR2);	/* ignored, said (no longer a role) */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	/* Metrics before anything is attached: a bad address changes nothing. */
@@ -925,6 +1050,16 @@ static int do_run(int argc, char **argv)
 							&obs.metrics))) {
 		p_err("--metrics %s: cannot serve there (%s); expected a local ADDR:PORT",
 		      a.metrics, strerror(-err));
+		pt_routeset_free(rs);
+		pt_pool_free(pool);
+		close(lock_fd);
+		return 1;
+	}
+	if (a.sync && (err = pt_flowsync_check_listen(&a.sync_o))) {
+		p_err("--sync-listen %s:%u: cannot receive there (%s); expected an address of "
+		      "this host", inet_ntoa(a.sync_o.listen.sin_addr),
+		      ntohs(a.sync_o.listen.sin_port), strerror(-err));
+		pt_metrics_server_stop(obs.metrics);
 		pt_routeset_free(rs);
 		pt_pool_free(pool);
 		close(lock_fd);
@@ -945,6 +1080,15 @@ static int do_run(int argc, char **argv)
 	obs.dp = dp;
 	obs.flush_down = a.flush_down;
 	health_sync(&obs);
+	/* Flow sync before the roles: vrrp_follow gives it keepalived's. */
+	if (a.sync && (err = pt_flowsync_open(dp, &a.sync_o, &flowsync)))
+		logmsg("flow sync is off: cannot use --sync-listen %s:%u: %s",
+		       inet_ntoa(a.sync_o.listen.sin_addr), ntohs(a.sync_o.listen.sin_port),
+		       strerror(-err));
+	else if (a.sync)
+		logmsg("flow sync with %s:%u as %s", inet_ntoa(a.sync_o.peer.sin_addr),
+		       ntohs(a.sync_o.peer.sin_port), a.sync_o.master ? "MASTER" : "BACKUP");
+	sync_master = a.sync_o.master;
 	vrrp_follow(&obs, pool);
 	if (a.bgp.include && pt_bgp_new(&a.bgp, &obs.bgp))
 		logmsg("bgp: cannot set up --bgp-include %s: nothing is announced",
@@ -965,6 +1109,8 @@ static int do_run(int argc, char **argv)
 	pt_pool_free(pool);
 
 	err = run_loop(dp, &a, &obs);
+	pt_flowsync_close(flowsync);
+	flowsync = NULL;
 	/* Withdrawn on every clean stop, --keep too: without a daemon nothing
 	 * checks the backends, and nothing would withdraw a later detach. */
 	if (obs.bgp && pt_bgp_withdraw(obs.bgp))

@@ -7,19 +7,24 @@
  * (pt_metrics_reason, documented in docs/dataplane.md and
  * docs/operations.md); per route its SYN flood guard (syn_guard.h): mode,
  * whether cookies are on now, cookies sent, valid, failed, and client
- * packets dropped before the backend answered.
+ * packets dropped before the backend answered; per egress rule (egress
+ * NAT, docs/dataplane.md "Egress") its flows, packets and bytes out (client
+ * to server) and back, and the new flows it refused.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "cli.h"
 #include "cli_dp.h"
 #include "metrics.h"
 #include "metrics_collect.h"
+#include "portier.skel.h"
 #include "syn_guard.h"
 #include "util.h"
 #include "vrrp.h"
@@ -40,7 +45,14 @@ static int do_help(int argc, char **argv)
 		"        flow before its backend answered). With -j: {\"routes\": [...],\n"
 		"        \"reasons\": [...]}; a route also has the new connections it\n"
 		"        refused (denied, rate_limited) and \"syn_guard\": {mode, active,\n"
-		"        cookies_sent, cookies_valid, cookies_failed, pending_drops}.\n",
+		"        cookies_sent, cookies_valid, cookies_failed, pending_drops}.\n"
+		"        Egress NAT, when the inventory declares it: its source address,\n"
+		"        and per egress rule new flows, packets and bytes in (client to\n"
+		"        server) and out (server to client), new flows refused (from its\n"
+		"        sources, allowed by no rule); \"(unmatched)\": refused flows from\n"
+		"        sources no rule names. With -j: \"egress\": {address, rules:\n"
+		"        [{rule, flows, packets, bytes, refused}], unmatched_refused},\n"
+		"        absent when egress is off.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -90,6 +102,61 @@ static json_t *guard_json(const char *mode, const struct pt_syn_guard *g)
 	return o;
 }
 
+/* Egress NAT (dp_egress.c): its address and rules' counters, as text or
+ * as JSON (NULL: egress off, no "egress" key: the JSON has no nulls). */
+static json_t *egress_show(struct portier *skel)
+{
+	struct portier_config cfg;
+	struct pt_egress_view *ev = NULL;
+	char a[INET_ADDRSTRLEN];
+	json_t *rules = NULL, *o;
+	__u64 unmatched = 0;
+	size_t n = 0;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.portier_config), &zero, &cfg) ||
+	    !cfg.egress_on || pt_dp_egress_view(skel, &ev, &n))
+		return NULL;
+	inet_ntop(AF_INET, &cfg.egress_addr, a, sizeof(a));
+	if (pt_g.json)
+		rules = json_array();
+	else
+		printf("\nEGRESS from %s\n%-24s %10s %12s %12s %14s %14s %10s\n", a, "RULE", "FLOWS",
+		       "PKTS_IN", "PKTS_OUT", "BYTES_IN", "BYTES_OUT", "REFUSED");
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_egress_view *x = &ev[i];
+		struct portier_stats st = { .flows = x->stats.flows };
+
+		if (x->id >= PORTIER_EGRESS_RULES_MAX) {
+			unmatched = x->stats.refused;
+			if (!pt_g.json)
+				printf("%-24s %10s %12s %12s %14s %14s %10llu\n", "(unmatched)", "-", "-",
+				       "-", "-", "-", (unsigned long long)unmatched);
+			continue;
+		}
+		memcpy(st.packets, x->stats.packets, sizeof(st.packets));
+		memcpy(st.bytes, x->stats.bytes, sizeof(st.bytes));
+		if (pt_g.json)
+			json_array_append_new(rules, counters_json(
+				json_pack("{s:s, s:I}", "rule", x->rule.name, "refused",
+					  (json_int_t)x->stats.refused), &st));
+		else
+			printf("%-24s %10llu %12llu %12llu %14llu %14llu %10llu\n", x->rule.name,
+			       (unsigned long long)st.flows, (unsigned long long)st.packets[0],
+			       (unsigned long long)st.packets[1], (unsigned long long)st.bytes[0],
+			       (unsigned long long)st.bytes[1],
+			       (unsigned long long)x->stats.refused);
+	}
+	free(ev);
+	if (!pt_g.json)
+		return NULL;
+	o = json_pack("{s:s, s:o, s:I}", "address", a, "rules", rules, "unmatched_refused",
+		      (json_int_t)unmatched);
+	if (!o)
+		pt_die_oom();
+	return o;
+}
+
 /* The SYN guard table, after the routes: one line per route. */
 static void guards_text(const struct pt_dp_route_view *v, const struct pt_syn_guard *g, size_t n)
 {
@@ -125,6 +192,7 @@ static int do_show(int argc, char **argv)
 	char what[CLI_ADDRPORT_BUF + PORTIER_ROUTE_NAME_MAX + 32];	/* unreadable counters */
 	struct pt_syn_guard *guards;
 	struct portier_route_ha *ha;
+	json_t *egress = NULL;
 	bool ok = false;
 	size_t n;
 	int err = 0;
@@ -208,6 +276,8 @@ static int do_show(int argc, char **argv)
 		guards_text(v, guards, n);
 	if (ok && !pt_g.json && n)
 		ha_text(v, ha, n);
+	if (ok)
+		egress = egress_show(pt_dp_skel(dp));
 	free(guards);
 	free(ha);
 	pt_dp_view_free(v, n);
@@ -215,6 +285,7 @@ static int do_show(int argc, char **argv)
 		pt_dp_close(dp);
 		json_decref(routes);
 		json_decref(reasons);
+		json_decref(egress);
 		return 1;
 	}
 	vrrp = pt_vrrp_json(bpf_map__fd(pt_dp_skel(dp)->maps.portier_vrrp));
@@ -235,9 +306,16 @@ static int do_show(int argc, char **argv)
 			printf("%-22s %-8s %14llu\n", name, outcome_name(oc),
 			       (unsigned long long)rc[r]);
 	}
-	if (pt_g.json)
-		return pt_json_print(json_pack("{s:o, s:o, s:o}", "routes", routes, "reasons",
-					       reasons, "vrrp", vrrp));
+	if (pt_g.json) {
+		json_t *o = json_pack("{s:o, s:o, s:o}", "routes", routes, "reasons", reasons,
+				      "vrrp", vrrp);
+
+		if (o && egress)
+			json_object_set_new(o, "egress", egress);
+		else
+			json_decref(egress);
+		return pt_json_print(o);
+	}
 	if (json_array_size(json_object_get(vrrp, "instances")))
 		printf("\n");
 	pt_vrrp_print(vrrp, "");

@@ -241,8 +241,8 @@ static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f
 	struct portier_route r;
 	__u32 id = f->route_id;
 
-	if ((f->flags | (reply ? reply->flags : 0)) & PORTIER_FLOW_F_LOGGED)
-		return;
+	if ((f->flags | (reply ? reply->flags : 0)) & (PORTIER_FLOW_F_LOGGED | PORTIER_FLOW_F_EGRESS))
+		return;	/* (an egress flow's route_id is its egress rule: no route) */
 	if (bpf_map_lookup_elem(fd, &id, &r) || !(r.flags & PORTIER_ROUTE_F_LOG))
 		return;
 	pt_connlog_event_of(k, f, reply, PORTIER_END_TIMEOUT, last_ns, &ev);

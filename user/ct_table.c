@@ -263,6 +263,27 @@ int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 	return 0;
 }
 
+int pt_ct_touch(struct pt_ct *ct, const struct portier_flow_key *k, __u8 bits, __u32 last_seen)
+{
+	__u32 t, bi = bucket_of(ct, k, &t), now_seen;
+	struct portier_flow *f;
+	int i, err = map_whole(ct);
+
+	if (err)
+		return err;
+	i = find(ct, bi, k, t);
+	if (i < 0)
+		return -ENOENT;
+	f = &slot(ct, bi, i)->flow;
+	if (bits)
+		__atomic_fetch_or(&f->flags, bits, __ATOMIC_RELAXED);
+	now_seen = __atomic_load_n(&f->last_seen, __ATOMIC_RELAXED);
+	if ((__s32)(last_seen - now_seen) > 0)
+		__atomic_compare_exchange_n(&f->last_seen, &now_seen, last_seen, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Delete slot i of bucket bi (mapped) if it still holds key k under tag t. */
 static bool delete_slot(struct pt_ct *ct, __u32 bi, int i, __u32 t,
 			const struct portier_flow_key *k)
@@ -357,6 +378,23 @@ int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)
 	if (deleted)
 		*deleted = n;
 	return err;
+}
+
+int pt_ct_walk_range(struct pt_ct *ct, __u32 first, __u32 n, pt_ct_visit_fn fn, void *arg)
+{
+	size_t deleted = 0;
+	int err = map_whole(ct);
+
+	if (err || first >= ct->buckets)
+		return err;
+	if (n > ct->buckets - first)
+		n = ct->buckets - first;
+	return walk_range(ct, first, first + n, fn, arg, &deleted);
+}
+
+__u32 pt_ct_buckets(const struct pt_ct *ct)
+{
+	return ct->buckets;
 }
 
 int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)

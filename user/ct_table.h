@@ -43,6 +43,12 @@ bool pt_ct_lookup(const struct pt_ct *ct, const struct portier_flow_key *k,
 int pt_ct_insert(struct pt_ct *ct, const struct portier_flow_key *k,
 		 const struct portier_flow *f);
 
+/* Set state bits on the live entry of key k, and move its last_seen
+ * forward to last_seen if that is later (a received flow sync refresh):
+ * the program's own writes (bits or'ed, a newer stamp) are never undone.
+ * 0 or -ENOENT. */
+int pt_ct_touch(struct pt_ct *ct, const struct portier_flow_key *k, __u8 bits, __u32 last_seen);
+
 /* Delete the entry of key k: 0 or -ENOENT. */
 int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k);
 
@@ -57,6 +63,12 @@ typedef int (*pt_ct_visit_fn)(const struct portier_flow_key *k, const struct por
  * entries it returns PT_CT_DELETE for (unless the program replaced them
  * meanwhile). *deleted (if given) counts them. Returns 0 or fn's -errno. */
 int pt_ct_walk(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
+
+/* pt_ct_walk over buckets [first, first + n) only (clipped to the
+ * table), for a walk spread over time (a flow sync resync). */
+int pt_ct_walk_range(struct pt_ct *ct, __u32 first, __u32 n, pt_ct_visit_fn fn, void *arg);
+/* Buckets of the table. */
+__u32 pt_ct_buckets(const struct pt_ct *ct);
 
 /* pt_ct_walk in memory flat in the table's size: a window of the table
  * mapped at a time, for readers of a table that may hold millions of

@@ -83,6 +83,8 @@ struct pt_dp_opts {
 	__u32 connlog_bytes;	/* connection log ring buffer; 0 =
 				 * PORTIER_CONNLOG_RING_DEFAULT (a power of two,
 				 * a multiple of the page size) */
+	__u32 sync_bytes;	/* flow sync ring buffer (portier_sync); 0 =
+				 * PORTIER_SYNC_RING_DEFAULT (same rules) */
 };
 
 /* Open the skeleton, size the maps, reuse pinned maps when opts->pin and
@@ -226,6 +228,17 @@ int pt_route_refused_sum(struct portier *skel, __u32 route_id, struct portier_re
  * stateless replies) summed over the CPUs. Returns 0 or -errno (out
  * zeroed). */
 int pt_route_ha_sum(struct portier *skel, __u32 route_id, struct portier_route_ha *out);
+/* Egress NAT (user/dp_egress.c). A loaded rule (or, id
+ * PORTIER_EGRESS_UNMATCHED, what no rule's sources cover: no rule value)
+ * with its counters summed over the CPUs. */
+struct pt_egress_view {
+	__u32 id;
+	struct portier_egress_rule rule;
+	struct portier_egress_stats stats;
+};
+/* The loaded rules in id order, then the unmatched row: *out (free it), *n.
+ * 0 or -errno. */
+int pt_dp_egress_view(struct portier *skel, struct pt_egress_view **out, size_t *n);
 
 /* portier_state (generation, daemon pid, reloads). */
 int pt_dp_state(struct pt_dataplane *dp, struct portier_state *out);
@@ -277,6 +290,17 @@ typedef void (*pt_dp_gc_hook)(const struct portier_flow_key *k, const struct por
 			      const struct portier_flow *reply, __u64 last_ns, void *arg);
 /* Set (or clear, fn NULL) the hook of pt_dp_gc. */
 void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg);
+
+/* Called by pt_dp_gc for every flow it visits, by its original entry
+ * (key k, entry f; reply as above): expired (about to be deleted) or
+ * kept, with its last activity. The flow sync's refreshes and deletes
+ * (user/flowsync.c). */
+typedef void (*pt_dp_gc_visit_hook)(const struct portier_flow_key *k,
+				    const struct portier_flow *f,
+				    const struct portier_flow *reply, __u64 last_ns,
+				    bool expired, void *arg);
+/* Set (or clear, fn NULL) the visit hook of pt_dp_gc. */
+void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn, void *arg);
 
 /* Mount bpffs on the pin directory's parent if it is not bpffs already, and
  * create the pin directory (mode 0700). */

@@ -13,6 +13,7 @@
  *   dp_tx.c       transactions: the writers' lock, the generation, warnings;
  *                 portier_state (daemon pid, reloads)
  *   dp_config.c   portier_config, interfaces, local addresses
+ *   dp_egress.c   egress rules (portier_egress_*), egress_on/_addr
  *   dp_plan.c     an apply's plan: validation, ids kept and allocated
  *   dp_apply.c    an apply's writes, in order, and the inventory apply
  *   dp_runtime.c  runtime routes, source policy, rate limits, backend state
@@ -83,6 +84,8 @@ struct pt_dataplane {
 	size_t n_warnings;
 	pt_dp_gc_hook gc_hook;		/* per expired flow, or NULL */
 	void *gc_hook_arg;
+	pt_dp_gc_visit_hook gc_visit_hook;	/* per original entry, or NULL */
+	void *gc_visit_arg;
 };
 
 /* ---- dataplane.c ---------------------------------------------------------- */
@@ -96,6 +99,10 @@ int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One map element written or deleted (a missing one is no error), or one
  * slot of an array (per-CPU or not) zeroed; what names it in the error. */
 int map_update(struct bpf_map *m, const void *key, const void *val, const char *what);
+struct pt_egress;
+/* Write egress rules e (NULL or not declared: egress off) into the maps
+ * and portier_config (dp_egress.c). 0 or -errno (fail()'s message). */
+int pt_dp_egress_apply(struct pt_dataplane *dp, const struct pt_egress *e);
 int map_delete(struct bpf_map *m, const void *key, const char *what);
 int map_zero(struct bpf_map *m, __u32 id);
 

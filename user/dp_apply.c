@@ -84,6 +84,8 @@ static int is_dead_backend(const struct portier_flow_key *k, const struct portie
 			   void *dead)
 {
 	(void)k;
+	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* backend_id is no backend's */
+		return PT_CT_KEEP;
 	return ((const bool *)dead)[f->backend_id] ? PT_CT_DELETE : PT_CT_KEEP;
 }
 
@@ -490,6 +492,10 @@ int pt_dp_apply(struct pt_dataplane *dp, const struct pt_routeset *rs)
 		merged_add_loaded(dp, &m, keep_runtime, (void *)rs);
 		err = apply_set(dp, &m.rs, m.origin, &wrote);
 		merged_free(&m);
+	}
+	if (!err) {	/* egress rules (dp_egress.c) */
+		wrote = true;
+		err = pt_dp_egress_apply(dp, rs->egress);
 	}
 	if (err)
 		warnings_clear(dp);

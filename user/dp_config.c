@@ -90,6 +90,9 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg)
 	c.ct_buckets = dp->cfg.ct_buckets;
 	c.ct_step = dp->cfg.ct_step;
 	c.ct_seed = dp->cfg.ct_seed;
+	/* Egress is the apply's (pt_dp_egress_apply), from the inventory. */
+	c.egress_on = dp->cfg.egress_on;
+	c.egress_addr = dp->cfg.egress_addr;
 	err = map_update(s->maps.portier_config, &zero, &c, "the configuration");
 	if (!err)
 		dp->cfg = c;

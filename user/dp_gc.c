@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * dp_gc.c - conntrack garbage collection: flows idle past their timeout
- * deleted, both directions together, each one shown to the GC hook first.
+ * deleted, both directions together, each one shown to the GC hook first;
+ * every flow visited shown to the visit hook (flow sync).
  */
 #include <errno.h>
 #include <string.h>
@@ -37,8 +38,14 @@ static int gc_visit(const struct portier_flow_key *k, const struct portier_flow 
 	pt_flow_key_other(k, f, &peer);
 	has_peer = pt_ct_lookup(dp->ct, &peer, &pf);
 	last = pt_flow_last_ns(w->now, f, has_peer ? &pf : NULL);
-	if (portier_tick(w->now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, k, f))
+	if (portier_tick(w->now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, k, f)) {
+		if (dp->gc_visit_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+			dp->gc_visit_hook(k, f, has_peer ? &pf : NULL, last, false,
+					  dp->gc_visit_arg);
 		return PT_CT_KEEP;
+	}
+	if (dp->gc_visit_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+		dp->gc_visit_hook(k, f, has_peer ? &pf : NULL, last, true, dp->gc_visit_arg);
 	if (dp->gc_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
 		dp->gc_hook(k, f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
 	return PT_CT_DELETE;
@@ -63,4 +70,10 @@ void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg)
 {
 	dp->gc_hook = fn;
 	dp->gc_hook_arg = arg;
+}
+
+void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn, void *arg)
+{
+	dp->gc_visit_hook = fn;
+	dp->gc_visit_arg = arg;
 }

@@ -54,7 +54,7 @@ bool pt_dp_adopted(const struct pt_dataplane *dp)
 /* The maps portier pins, by the names of include/portier.h. */
 struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[26];
+	static struct bpf_map *v[30];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -82,6 +82,10 @@ struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[23] = s->maps.portier_vrrp;
 	v[24] = s->maps.portier_reply_svc;
 	v[25] = s->maps.portier_route_ha;
+	v[26] = s->maps.portier_egress_src;
+	v[27] = s->maps.portier_egress_dst;
+	v[28] = s->maps.portier_egress_rules;
+	v[29] = s->maps.portier_egress_stats;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -246,6 +250,13 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 				       PORTIER_CONNLOG_RING_DEFAULT);
 	if (err) {
 		fail(err, "cannot size the connection log ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	err = bpf_map__set_max_entries(dp->skel->maps.portier_sync,
+				       opts->sync_bytes ? opts->sync_bytes :
+				       PORTIER_SYNC_RING_DEFAULT);
+	if (err) {
+		fail(err, "cannot size the flow sync ring buffer: %s", strerror(-err));
 		goto fail;
 	}
 	if (dp->pin) {

@@ -126,6 +126,8 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 static int is_backend(const struct portier_flow_key *k, const struct portier_flow *f, void *id)
 {
 	(void)k;
+	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* backend_id is no backend's */
+		return PT_CT_KEEP;
 	return f->backend_id == *(const int *)id ? PT_CT_DELETE : PT_CT_KEEP;
 }
 

@@ -50,10 +50,18 @@ int pt_keepalived_render(const struct pt_pool *p, const struct pt_keepalived_opt
 		fprintf(f, "\n");
 		fprintf(f, "vrrp_instance " PT_KEEPALIVED_INSTANCE_FMT " {\n", v->vrid);
 		fprintf(f, "    interface %s\n", v->iface);
-		fprintf(f, "    state %s\n", v->master ? "MASTER" : "BACKUP");
+		if (p->sync && v->master)
+			/* keepalived honours preempt_delay only from BACKUP;
+			 * the highest priority still wins the election. */
+			fprintf(f, "    # the inventory's MASTER, started as BACKUP: with flow sync, "
+				"it\n    # takes the VIP back only after preempt_delay, once "
+				"its table is\n    # resynchronised from %s\n", p->sync_peer_host);
+		fprintf(f, "    state %s\n", v->master && !p->sync ? "MASTER" : "BACKUP");
 		fprintf(f, "    priority %u\n", v->priority);
 		fprintf(f, "    virtual_router_id %u\n", v->vrid);
 		fprintf(f, "    advert_int %u\n", v->advert_int);
+		if (p->sync)
+			fprintf(f, "    preempt_delay %u\n", PT_KEEPALIVED_PREEMPT_DELAY);
 		if (v->auth_pass)
 			fprintf(f, "    authentication {\n        auth_type PASS\n"
 				"        auth_pass %s\n    }\n", v->auth_pass);
@@ -97,6 +105,14 @@ json_t *pt_pool_json(const struct pt_pool *p)
 		      p && p->output ? p->output : "", "vips", vips);
 	if (!o)
 		pt_die_oom();
+	if (p && p->sync) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		json_object_set_new(o, "sync", json_pack("{s:s, s:s, s:s, s:i}", "peer",
+				    p->sync_peer_host, "address",
+				    pt_addr_str(&p->sync_self, a, sizeof(a)), "peer_address",
+				    pt_addr_str(&p->sync_peer, b, sizeof(b)), "port", PT_SYNC_PORT));
+	}
 	return o;
 }
 
@@ -119,5 +135,14 @@ void pt_pool_print(const struct pt_pool *p, FILE *f)
 		for (size_t k = 0; k < v->n_peers; k++)
 			fprintf(f, "%s%s", k ? ", " : " ", v->peers[k]);
 		fprintf(f, "%s\n", v->n_peers ? "" : " none");
+	}
+	if (p->sync) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		fprintf(f, "flow sync: %s:%u <-> %s %s:%u (MASTER sends)\n",
+			pt_addr_str(&p->sync_self, a, sizeof(a)), PT_SYNC_PORT, p->sync_peer_host,
+			pt_addr_str(&p->sync_peer, b, sizeof(b)), PT_SYNC_PORT);
+	} else if (p->sync_none) {
+		fprintf(f, "flow sync: none from the inventory: %s\n", p->sync_none);
 	}
 }

@@ -4,7 +4,9 @@
  * nat-gateway-pool, from its vips (vips.h): one vrrp_instance per VIP, all
  * of a host's VIPs in one vrrp_sync_group (they move together: the input
  * side's VIP and the output side's SNAT address), and notify scripts that
- * run "portier vrrp notify ROLE VRID PRIORITY" (cmd_vrrp.c).
+ * run "portier vrrp notify ROLE VRID PRIORITY" (cmd_vrrp.c). With flow sync
+ * from the inventory (pt_pool.sync), every instance starts as BACKUP with
+ * preempt_delay, so that a returning MASTER is resynchronised first.
  */
 #ifndef PORTIER_KEEPALIVED_H
 #define PORTIER_KEEPALIVED_H
@@ -23,6 +25,12 @@ struct pt_keepalived_opts {
 /* Instance and group names: "portier_vrid<N>", "portier". */
 #define PT_KEEPALIVED_INSTANCE_FMT	"portier_vrid%u"
 #define PT_KEEPALIVED_GROUP		"portier"
+
+/* With flow sync (the pool's sync), every instance starts as BACKUP and
+ * waits this many seconds before preempting a lower priority MASTER: the
+ * returning MASTER's daemon has its table resynchronised by the peer
+ * within it (docs/operations.md, "The nat pool end to end"). */
+#define PT_KEEPALIVED_PREEMPT_DELAY	5
 
 /* Write keepalived.conf for p (which has VIPs) to f. 0 or -errno. */
 int pt_keepalived_render(const struct pt_pool *p, const struct pt_keepalived_opts *o, FILE *f);

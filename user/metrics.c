@@ -79,6 +79,14 @@ static const struct {
 	 * active-active pool's flows recreated and stateless replies. */
 	[PORTIER_R_FLOW_RECREATED] = { "flow_recreated", PT_METRICS_EVENT },
 	[PORTIER_R_STATELESS_REPLY] = { "stateless_reply", PT_METRICS_EVENT },
+	/* Egress NAT (bpf/egress.h): a new flow out of the output NIC that no
+	 * egress rule allows; a TCP segment (not a SYN) or echo reply out of
+	 * it with no egress flow. */
+	[PORTIER_R_DROP_EGRESS_REFUSED] = { "egress_refused", PT_METRICS_DROP },
+	[PORTIER_R_DROP_EGRESS_NO_FLOW] = { "egress_no_flow", PT_METRICS_DROP },
+	/* Not a packet: a flow sync event the ring buffer had no room for
+	 * (docs/operations.md, "Flow sync"); the packet itself went on. */
+	[PORTIER_R_SYNC_LOST] = { "sync_lost", PT_METRICS_EVENT },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
@@ -119,8 +127,22 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 	return b;
 }
 
+struct pt_metrics_egress *pt_metrics_add_egress(struct pt_metrics_snapshot *s, const char *rule)
+{
+	struct pt_metrics_egress *e;
+
+	s->egress = xrealloc(s->egress, (s->n_egress + 1) * sizeof(*s->egress));
+	e = &s->egress[s->n_egress++];
+	memset(e, 0, sizeof(*e));
+	e->rule = xstrdup(rule);
+	return e;
+}
+
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s)
 {
+	for (size_t i = 0; i < s->n_egress; i++)
+		free(s->egress[i].rule);
+	free(s->egress);
 	for (size_t i = 0; i < s->n_routes; i++)
 		free(s->routes[i].name);
 	for (size_t i = 0; i < s->n_backends; i++) {
@@ -239,6 +261,55 @@ static void render_routes(const struct pt_metrics_snapshot *s, FILE *f)
 		       NULL);
 		u64(f, s->routes[i].stateless_replies);
 	}
+}
+
+/* name{rule="..."[,direction="..."]} */
+static void egress_series(FILE *f, const char *name, const char *rule, const char *dir)
+{
+	fprintf(f, "%s{rule=\"", name);
+	put_label(f, rule);
+	if (dir)
+		fprintf(f, "\",direction=\"%s", dir);
+	fputs("\"}", f);
+}
+
+/* Egress NAT's rules (docs/dataplane.md, "Egress"), when it is on. */
+static void render_egress(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	static const char *const n_co = "portier_egress_connections_total";
+	static const char *const n_pk = "portier_egress_packets_total";
+	static const char *const n_by = "portier_egress_bytes_total";
+	static const char *const n_rf = "portier_egress_refused_total";
+
+	if (!s->egress_on)
+		return;
+	head(f, n_co, "counter", "New egress flows allowed by an egress rule.");
+	for (size_t i = 0; i < s->n_egress; i++) {
+		egress_series(f, n_co, s->egress[i].rule, NULL);
+		u64(f, s->egress[i].flows);
+	}
+	head(f, n_pk, "counter",
+	     "Packets of egress flows; direction in = client to server, out = back.");
+	for (size_t i = 0; i < s->n_egress; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			egress_series(f, n_pk, s->egress[i].rule, dir_names[d]);
+			u64(f, s->egress[i].packets[d]);
+		}
+	head(f, n_by, "counter", "Bytes (frames) of egress flows, by direction.");
+	for (size_t i = 0; i < s->n_egress; i++)
+		for (int d = 0; d < PT_METRICS_DIRS; d++) {
+			egress_series(f, n_by, s->egress[i].rule, dir_names[d]);
+			u64(f, s->egress[i].bytes[d]);
+		}
+	head(f, n_rf, "counter",
+	     "New egress flows refused: from a rule's sources but allowed by no rule; rule "
+	     "\"(unmatched)\": from sources no rule names.");
+	for (size_t i = 0; i < s->n_egress; i++) {
+		egress_series(f, n_rf, s->egress[i].rule, NULL);
+		u64(f, s->egress[i].refused);
+	}
+	egress_series(f, n_rf, "(unmatched)", NULL);
+	u64(f, s->egress_unmatched);
 }
 
 /* A route's SYN flood guard (docs/dataplane.md, "SYN floods"). */
@@ -407,6 +478,79 @@ static void render_vrrp(const struct pt_metrics_snapshot *s, FILE *f)
 	}
 }
 
+/* One unlabelled series. */
+static void plain(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+	head(f, name, type, help);
+	fputs(name, f);
+	u64(f, v);
+}
+
+static void render_flowsync(const struct pt_metrics_snapshot *s, FILE *f)
+{
+	const struct pt_metrics_flowsync *y = &s->sync;
+	static const char *const applied[4] = { "inserted", "refreshed", "flags", "deleted" };
+	static const char *const n_dg = "portier_flowsync_datagrams_total";
+	static const char *const n_rec = "portier_flowsync_records_total";
+	static const char *const n_app = "portier_flowsync_applied_total";
+	static const char *const n_ref = "portier_flowsync_refused_total";
+
+	if (!y->on)
+		return;
+	plain(f, "portier_flowsync_master", "gauge",
+	      "1: this gateway is the flow sync MASTER (sends its flows); 0: BACKUP.", y->master);
+	plain(f, "portier_flowsync_peer_up", "gauge",
+	      "1: the peer gateway was heard within 3 s.", y->peer_up);
+	head(f, n_dg, "counter",
+	     "Flow sync data datagrams: direction out = sent (first time), in = delivered.");
+	for (int d = 0; d < PT_METRICS_DIRS; d++) {
+		series(f, n_dg, NULL, NULL, "direction", dir_names[d]);
+		u64(f, y->datagrams[d]);
+	}
+	head(f, n_rec, "counter", "Flow sync records (flows, state bits, deletes), by direction.");
+	for (int d = 0; d < PT_METRICS_DIRS; d++) {
+		series(f, n_rec, NULL, NULL, "direction", dir_names[d]);
+		u64(f, y->records[d]);
+	}
+	plain(f, "portier_flowsync_acked_total", "counter",
+	      "Flow sync datagrams the peer acknowledged.", y->acked);
+	plain(f, "portier_flowsync_retransmits_total", "counter",
+	      "Flow sync datagrams sent again (the peer's NACK, or no ACK in 200 ms).",
+	      y->retransmits);
+	plain(f, "portier_flowsync_resyncs_total", "counter",
+	      "Whole connection tables sent to the peer (it restarted, came back, or missed "
+	      "more than the retransmit queue held).", y->resyncs);
+	plain(f, "portier_flowsync_nacks_total", "counter",
+	      "Gaps in the peer's datagrams reported back to it.", y->nacks);
+	plain(f, "portier_flowsync_duplicates_total", "counter",
+	      "Flow sync datagrams received again (ignored).", y->duplicates);
+	plain(f, "portier_flowsync_reordered_total", "counter",
+	      "Flow sync datagrams received ahead of a gap, held until it was filled.",
+	      y->reordered);
+	plain(f, "portier_flowsync_peer_restarts_total", "counter",
+	      "New runs of the peer's daemon seen.", y->peer_restarts);
+	plain(f, "portier_flowsync_peer_downs_total", "counter",
+	      "Times the peer went silent for 3 s.", y->peer_downs);
+	plain(f, "portier_flowsync_events_total", "counter",
+	      "Sync events read from the data plane (new flows, state bits, deletes).",
+	      y->events);
+	plain(f, "portier_flowsync_events_lost_total", "counter",
+	      "Sync events the data plane lost to a full ring buffer (refreshes and resyncs "
+	      "make up for them).", s->reasons[PORTIER_R_SYNC_LOST]);
+	head(f, n_app, "counter",
+	     "Received records written into the connection table, by result.");
+	for (int i = 0; i < 4; i++) {
+		series(f, n_app, NULL, NULL, "result", applied[i]);
+		u64(f, y->applied[i]);
+	}
+	head(f, n_ref, "counter",
+	     "Flow sync records and datagrams refused or not sent, by reason.");
+	for (size_t i = 0; i < y->n_refused; i++) {
+		series(f, n_ref, NULL, NULL, "reason", y->refused[i].reason);
+		u64(f, y->refused[i].n);
+	}
+}
+
 int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 {
 	head(f, "portier_build_info", "gauge", "Always 1; the label says the portier version.");
@@ -420,9 +564,11 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	render_vrrp(s, f);
 	render_routes(s, f);
 	render_syn_guard(s, f);
+	render_egress(s, f);
 	render_backend_counters(s, f);
 	render_backend_state(s, f);
 	render_reasons(s, f);
+	render_flowsync(s, f);
 	head(f, "portier_conntrack_entries", "gauge",
 	     "Connection-table entries in use (two per flow: one each direction).");
 	fputs("portier_conntrack_entries", f);

@@ -70,6 +70,39 @@ struct pt_metrics_vrrp {
 	uint64_t changes;
 };
 
+/* An egress rule's counters (docs/dataplane.md, "Egress"). */
+struct pt_metrics_egress {
+	char *rule;
+	uint64_t flows;				/* new egress flows */
+	uint64_t packets[PT_METRICS_DIRS];	/* in: client to server */
+	uint64_t bytes[PT_METRICS_DIRS];
+	uint64_t refused;			/* new flows from its sources refused */
+};
+
+/* Flow sync with the peer gateway (user/flowsync.c; docs/observability.md),
+ * filled by the daemon when it runs it (on). */
+#define PT_METRICS_SYNC_REFUSED_MAX	16
+struct pt_metrics_flowsync {
+	bool on;
+	bool master;			/* this side sends its flows */
+	bool peer_up;			/* the peer was heard within 3 s */
+	uint64_t datagrams[PT_METRICS_DIRS];	/* DATA, by in = received, out = sent */
+	uint64_t records[PT_METRICS_DIRS];	/* records in them */
+	uint64_t retransmits;		/* DATA sent again */
+	uint64_t acked;			/* DATA the peer acknowledged */
+	uint64_t resyncs;		/* whole-table dumps sent */
+	uint64_t nacks;			/* gaps reported to the peer */
+	uint64_t duplicates, reordered;	/* DATA received again, held ahead of a gap */
+	uint64_t peer_restarts, peer_downs;
+	uint64_t events;		/* data plane events read */
+	uint64_t applied[4];		/* inserted, refreshed, flags, deleted */
+	struct {
+		const char *reason;	/* a label value: "newer", "magic", ... */
+		uint64_t n;
+	} refused[PT_METRICS_SYNC_REFUSED_MAX];
+	size_t n_refused;
+};
+
 /* Everything one scrape shows. Arrays and strings are owned (see
  * pt_metrics_snapshot_clear). */
 struct pt_metrics_snapshot {
@@ -85,6 +118,11 @@ struct pt_metrics_snapshot {
 	uint64_t snat_ports_per_backend;	/* SNAT port range size */
 	struct pt_metrics_vrrp vrrp[PORTIER_VRRP_IDS];	/* instances with a role */
 	size_t n_vrrp;
+	bool egress_on;				/* egress NAT: the families below */
+	struct pt_metrics_egress *egress;	/* its rules */
+	size_t n_egress;
+	uint64_t egress_unmatched;		/* refused: sources of no rule */
+	struct pt_metrics_flowsync sync;	/* flow sync, if on */
 	/* The metrics server's own (set by the server, not by fill). */
 	uint64_t http_connections;		/* connections open now */
 	uint64_t http_deadline_closed;		/* shut down at the request deadline */
@@ -96,6 +134,7 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 						  const char *route, const struct pt_addr *addr,
 						  uint16_t port);
 /* Free the arrays and zero the snapshot. */
+struct pt_metrics_egress *pt_metrics_add_egress(struct pt_metrics_snapshot *s, const char *rule);
 void pt_metrics_snapshot_clear(struct pt_metrics_snapshot *s);
 
 /* Reason label of a reason id ("no_backend"), and whether it is a drop,

@@ -54,10 +54,38 @@ static int ct_count(const struct portier_flow_key *k, const struct portier_flow 
 
 	(void)k;
 	c->entries++;
-	if (f->dir == PORTIER_FLOW_DIR_ORIG && !(f->flags & PORTIER_FLOW_F_LOCAL) &&
+	if (f->dir == PORTIER_FLOW_DIR_ORIG &&
+	    !(f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) &&
 	    f->nat_saddr == c->snat->a32[0] && f->backend_id < c->n_be)
 		c->snat_by_be[f->backend_id]++;
 	return PT_CT_KEEP;
+}
+
+/* Egress NAT's rules and their counters into s (egress is on). */
+static int fill_egress(struct portier *skel, struct pt_metrics_snapshot *s)
+{
+	struct pt_egress_view *ev;
+	size_t n;
+	int err = pt_dp_egress_view(skel, &ev, &n);
+
+	if (err)
+		return err;
+	s->egress_on = true;
+	for (size_t i = 0; i < n; i++) {
+		struct pt_metrics_egress *e;
+
+		if (ev[i].id >= PORTIER_EGRESS_RULES_MAX) {
+			s->egress_unmatched = ev[i].stats.refused;
+			continue;
+		}
+		e = pt_metrics_add_egress(s, ev[i].rule.name);
+		e->flows = ev[i].stats.flows;
+		e->refused = ev[i].stats.refused;
+		memcpy(e->packets, ev[i].stats.packets, sizeof(e->packets));
+		memcpy(e->bytes, ev[i].stats.bytes, sizeof(e->bytes));
+	}
+	free(ev);
+	return 0;
 }
 
 int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
@@ -149,5 +177,7 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 	}
 	free(snat_by_be);
 	pt_dp_view_free(v, n);
+	if (!err && cfg.egress_on)
+		err = fill_egress(skel, s);
 	return err;
 }

@@ -25,6 +25,7 @@
  *         rate_limit: {rate: N, per: 1s, burst: B}   extension
  *     allow: [CIDR ...]                     extension: pool-wide policy
  *     deny: [CIDR ...]
+ *   egress: {...}                           extension: egress NAT (egress.c)
  *
  * Every problem becomes a diagnostic at the node it is about; a route with
  * an error is left out of the set, and the caller refuses the set anyway.
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "egress.h"
 #include "http_check.h"
 #include "policy.h"
 #include "maglev.h"
@@ -134,6 +136,8 @@ const char *pt_proto_name(uint8_t proto)
 		return "tcp";
 	case IPPROTO_UDP:
 		return "udp";
+	case IPPROTO_ICMP:	/* egress echo flows */
+		return "icmp";
 	}
 	return "unknown";
 }
@@ -258,6 +262,8 @@ void pt_routeset_free(struct pt_routeset *rs)
 		route_clear(&rs->routes[i]);
 	free(rs->routes);
 	pt_policy_free(&rs->pool_policy);
+	pt_egress_free(rs->egress);
+	free(rs->egress);
 	free(rs->host);
 	free(rs->target_group);
 	free(rs);
@@ -1616,6 +1622,7 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 		return NULL;
 	b.rs = xcalloc(1, sizeof(*b.rs));
 	b.rs->host = xstrdup(opts->host);
+	b.rs->egress = xcalloc(1, sizeof(*b.rs->egress));
 	b.self = pt_inventory_host(inv, opts->host);
 	if (!b.self) {
 		char *names = host_names(inv->hosts, inv->n_hosts);
@@ -1630,11 +1637,12 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 	b.vars = pt_host_vars(inv, b.self);
 	host_address(&b, b.self, NULL, true, &b.rs->host_addr);
 
+	pt_egress_build(b.vars, d, b.rs->egress);
 	proxies = get(&b, b.vars, "proxies", NULL, &node, &err);
 	if (!proxies) {
 		/* A host of the nat-gateway-pool may have no routes at all: its
-		 * vips (user/vips.c) are its job. */
-		if (!err && !pt_val_get(b.vars, "vips"))
+		 * vips (user/vips.c) and its egress are its job. */
+		if (!err && !pt_val_get(b.vars, "vips") && !b.rs->egress->declared)
 			pt_error(d, &b.self->pos, NULL,
 				 "host '%s' has no 'proxies' variable; declare proxies (target "
 				 "and routes) in group_vars/<group>.yml of its group",

@@ -176,6 +176,8 @@ struct pt_route {
 	struct pt_pos pos;	/* where the route is declared */
 };
 
+struct pt_egress;	/* egress.h */
+
 struct pt_routeset {
 	char *host;		/* the host these routes are for */
 	struct pt_addr host_addr;	/* its address, if known (family 0 if not) */
@@ -183,6 +185,8 @@ struct pt_routeset {
 	struct pt_route *routes;
 	size_t n_routes;
 	struct pt_policy pool_policy;	/* proxies.allow, proxies.deny */
+	struct pt_egress *egress;	/* the host's egress variable (egress.h);
+					 * never NULL from pt_routes_build */
 };
 
 /* Options for building the route set. */

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "egress.h"
 #include "template.h"
 #include "util.h"
 #include "vips.h"
@@ -288,6 +289,8 @@ void pt_pool_free(struct pt_pool *p)
 	free(p->host);
 	free(p->input);
 	free(p->output);
+	free(p->sync_peer_host);
+	free(p->sync_none);
 	free(p);
 }
 
@@ -392,6 +395,78 @@ static void check_master_priority(struct rd *r, const struct pt_host *self,
 	}
 }
 
+/* h's flow sync address into *out: its sync_address, else its ansible_host
+ * if that is an IPv4 address. Problems go to r->d (the variable's
+ * position). 0, or -ENOENT (neither says: *why set), or -EINVAL. */
+static int sync_address(struct rd *r, const struct pt_host *h, struct pt_addr *out,
+			const char **why)
+{
+	struct pt_val *vars = pt_host_vars(r->inv, h);
+	struct rd hr = { .inv = r->inv, .d = r->d, .vars = vars };
+	const struct pt_val *node;
+	bool err;
+	char *s = text(&hr, vars, PT_VAR_SYNC_ADDRESS, PT_VAR_SYNC_ADDRESS, &node, &err);
+	int rc = 0;
+
+	if (s) {
+		if (pt_addr_parse(s, out) || out->family != AF_INET) {
+			pt_error(r->d, &node->pos, NULL,
+				 "host '%s': %s '%s' is not an IPv4 address; give the address "
+				 "this host receives the peer's flow sync on", h->name,
+				 PT_VAR_SYNC_ADDRESS, s);
+			rc = -EINVAL;
+		}
+	} else if (err) {
+		rc = -EINVAL;
+	} else {
+		s = text(&hr, vars, "ansible_host", "ansible_host", &node, &err);
+		if (err)
+			rc = -EINVAL;
+		else if (!s || pt_addr_parse(s, out) || out->family != AF_INET) {
+			*why = "has no sync_address and its ansible_host is not an IPv4 address";
+			rc = -ENOENT;
+		}
+	}
+	free(s);
+	pt_val_unref(vars);
+	return rc;
+}
+
+/* Flow sync's pair: the VIPs' one peer host, both addresses. A pool of
+ * more than two hosts, or a host without an address, has no sync from the
+ * inventory (p->sync_none says why; --sync-peer still can). */
+static void sync_pair(struct rd *r, const struct pt_host *self, struct pt_pool *p)
+{
+	const char *peer = NULL, *why = NULL;
+	const struct pt_host *ph;
+	int e1, e2;
+
+	for (size_t i = 0; i < p->n_vips; i++)
+		for (size_t k = 0; k < p->vips[i].n_peers; k++) {
+			if (!peer) {
+				peer = p->vips[i].peers[k];
+			} else if (strcmp(peer, p->vips[i].peers[k])) {
+				p->sync_none = xasprintf("the VIPs have the peers %s and %s "
+							 "(flow sync pairs two gateways)", peer,
+							 p->vips[i].peers[k]);
+				return;
+			}
+		}
+	ph = peer ? pt_inventory_host(r->inv, peer) : NULL;
+	if (!ph)
+		return;
+	e1 = sync_address(r, self, &p->sync_self, &why);
+	if (e1 == -ENOENT)
+		p->sync_none = xasprintf("host %s %s", self->name, why);
+	e2 = sync_address(r, ph, &p->sync_peer, &why);
+	if (e2 == -ENOENT && !p->sync_none)
+		p->sync_none = xasprintf("the peer %s %s", peer, why);
+	if (e1 || e2)
+		return;
+	p->sync = true;
+	p->sync_peer_host = xstrdup(peer);
+}
+
 struct pt_pool *pt_pool_build(const struct pt_inventory *inv, const char *host,
 			      struct pt_diags *d)
 {
@@ -479,6 +554,8 @@ struct pt_pool *pt_pool_build(const struct pt_inventory *inv, const char *host,
 	}
 	if (vips)
 		pt_val_unref(vips);
+	if (p->n_vips)
+		sync_pair(&r, self, p);
 	pt_val_unref(vars);
 	return p;
 }
@@ -489,6 +566,16 @@ const struct pt_vip *pt_pool_output_vip(const struct pt_pool *p)
 		if (p->vips[i].output)
 			return &p->vips[i];
 	return NULL;
+}
+
+void pt_pool_egress_source(const struct pt_pool *p, struct pt_egress *e)
+{
+	const struct pt_vip *v = pt_pool_output_vip(p);
+
+	if (v && e && e->declared && !e->snat_address.family) {
+		e->snat_address = v->addr;
+		e->snat_vip = true;
+	}
 }
 
 bool pt_pool_has_vip(const struct pt_pool *p, const struct pt_addr *addr)

@@ -22,6 +22,8 @@
 #define PT_VAR_INPUT_IF		"input_interface"
 #define PT_VAR_OUTPUT_IF	"output_interface"
 #define PT_VAR_VIPS		"vips"
+#define PT_VAR_SYNC_ADDRESS	"sync_address"	/* the host's flow sync address */
+#define PT_SYNC_PORT		7799	/* flow sync's UDP port, both ends */
 
 #define PT_VIPS_MAX		16	/* VRRP instances of one host */
 #define PT_VRRP_ADVERT_DEFAULT	1	/* keepalived's advert_int, seconds */
@@ -53,6 +55,15 @@ struct pt_pool {
 	char *output;		/* output_interface, NULL if not set */
 	struct pt_vip *vips;	/* in the order vips lists them */
 	size_t n_vips;
+	/* Flow sync (docs/operations.md, "The nat pool end to end"): on when
+	 * the VIPs have one peer host, between the two hosts' sync_address
+	 * (default: their ansible_host, an IPv4 address), port PT_SYNC_PORT. */
+	bool sync;
+	struct pt_addr sync_self;	/* this host's: where it listens */
+	struct pt_addr sync_peer;	/* the peer's: where it sends */
+	char *sync_peer_host;		/* the peer's name */
+	char *sync_none;		/* no sync from the inventory: why (NULL
+					 * when on, or when there are no peers) */
 };
 
 /* Read host's input_interface, output_interface and vips, and check every
@@ -66,6 +77,11 @@ void pt_pool_free(struct pt_pool *p);
 
 /* The VIP on the output interface (the SNAT source), or NULL. */
 const struct pt_vip *pt_pool_output_vip(const struct pt_pool *p);
+/* The egress NAT's source when the egress block names none
+ * (egress.snat_address): the output side's VIP, which moves with the
+ * MASTER, so that replies find whichever host holds it. */
+struct pt_egress;
+void pt_pool_egress_source(const struct pt_pool *p, struct pt_egress *e);
 /* Is addr one of the pool's VIPs? */
 bool pt_pool_has_vip(const struct pt_pool *p, const struct pt_addr *addr);
 

@@ -3,6 +3,7 @@
  * xdpfuzz.c - the packet-path fuzz harness (xdpfuzz.h).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include "ct_table.h"
 #include "dataplane.h"
 #include "maglev.h"
+#include "egress.h"
+#include "policy.h"
 #include "portier.skel.h"
 #include "testnet.h"
 #include "testroute.h"
@@ -26,7 +29,7 @@
 /* A small table: a few hundred flows fill buckets, so inputs reach the
  * eviction path too. */
 #define XF_CT_ENTRIES	256
-#define XF_MAX_SEEDS	64
+#define XF_MAX_SEEDS	80
 #define ETH_P_IPV4	0x0800
 #define IP_TTL_OFF	8
 #define IP_CSUM_OFF	10
@@ -40,11 +43,19 @@
 #define ICMP_TIME	11
 #define ICMP_PARAM	12
 #define ICMP_CSUM_OFF	2
+#define ICMP_ECHOREPLY	0
+#define ICMP_ECHO	8
+#define ICMP_ID_OFF	4
+#define EGRESS_SERVER	"192.0.2.50"	/* the internet (xf_setup routes it) */
+#define EGRESS_EXCEPTED	"192.0.2.200"	/* in the rule's except */
+#define ECHO_DATA	32		/* an echo seed's data bytes */
 #define QUOTE_MIN	(PKT_IP_LEN + 8)
 #define GEN_LEN		(PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN + QUOTE_MIN)
 #define GEN_TTL		64
 #define IP_DF_BIT	0x4000
 #define BIG_PAYLOAD	1500	/* over the test network's MTU of 1500 */
+
+#define XF_ADD(field, v)	__atomic_fetch_add(&xf.counts.field, (v), __ATOMIC_RELAXED)
 
 static struct {
 	struct pt_dataplane *dp;
@@ -58,6 +69,36 @@ static struct {
 	struct xf_counts counts;
 	unsigned int n_errors;	/* ICMP errors made by xf_icmp_answer */
 } xf;
+
+/* The routes r (n) and an egress rule (bpf/egress.h): the box network
+ * (198.51.100.0/24) to the internet 192.0.2.0/24 (routed via the first
+ * backend) but 192.0.2.128/25, any protocol, from the output NIC's address
+ * (the kube routes' SNAT address: one allocator). */
+static int apply_all(struct pt_route *r, size_t n)
+{
+	struct pt_cidr from, to, except;
+	const char *why;
+	struct pt_egress_rule rule = { .name = (char *)"box", .from = &from, .n_from = 1,
+				       .to = &to, .n_to = 1, .except = &except, .n_except = 1,
+				       .protos = PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_P_UDP |
+						 PORTIER_EGRESS_P_ICMP };
+	struct pt_egress e = { .declared = true, .rules = &rule, .n_rules = 1 };
+	struct pt_routeset rs = { .host = (char *)"gw", .routes = r, .n_routes = n,
+				  .egress = &e };
+	int err;
+
+	if (pt_cidr_parse("198.51.100.0/24", &from, &why) ||
+	    pt_cidr_parse("192.0.2.0/24", &to, &why) ||
+	    pt_cidr_parse("192.0.2.128/25", &except, &why) ||
+	    tn_sh("ip route replace 192.0.2.0/24 via %s dev " TN_IF_OUT, tn_be_addr[0]))
+		return -EINVAL;
+	err = pt_dp_apply(xf.dp, &rs);
+	if (err)
+		fprintf(stderr, "xdpfuzz: pt_dp_apply: %s\n", pt_dp_last_error(xf.dp));
+	for (size_t i = 0; i < n; i++)
+		free(r[i].backends);
+	return err;
+}
 
 /* Every kind of route: snat over three backends, udp, dnat, a local
  * backend beside a remote one, a "*" service; SYN cookies on, snat over
@@ -86,7 +127,7 @@ static int load_routes(void)
 		 PT_NAT_DNAT, pool, 3);
 	r[TN_BASE_ROUTES + 2].balance = PT_BALANCE_MAGLEV;
 	r[TN_BASE_ROUTES + 2].table_size = PT_MAGLEV_SIZE_DEFAULT;
-	return tn_apply(xf.dp, r, TN_BASE_ROUTES + 3, "xdpfuzz");
+	return apply_all(r, TN_BASE_ROUTES + 3);
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
@@ -213,6 +254,63 @@ static void make_option_seeds(void)
 					 f));
 }
 
+/* An ICMP echo (type) with identifier id, sequence 1 and ECHO_DATA bytes,
+ * s's MACs and addresses; checksums from scratch. Its length. */
+static size_t echo_frame(const struct pkt_spec *s, uint8_t type, uint16_t id, uint8_t *f)
+{
+	uint8_t ic[PKT_ICMP_LEN + ECHO_DATA];
+	size_t n;
+
+	memset(ic, 0, sizeof(ic));
+	for (size_t i = PKT_ICMP_LEN; i < sizeof(ic); i++)
+		ic[i] = (uint8_t)(0x61 + i);
+	/* The error builder lays Ethernet, IP and 8 bytes of ICMP header
+	 * before a "quote": our data; then our header over its. */
+	n = pkt_build_icmp_error(s, type, 0, 0, ic + PKT_ICMP_LEN, ECHO_DATA, f);
+	ic[0] = type;
+	ic[ICMP_ID_OFF] = (uint8_t)(id >> 8);
+	ic[ICMP_ID_OFF + 1] = (uint8_t)id;
+	ic[7] = 1;
+	n = n == PKT_ETH_LEN + PKT_IP_LEN + sizeof(ic) ? n : 0;
+	{
+		uint16_t c = (uint16_t)~pkt_fold(pkt_sum(ic, sizeof(ic), 0));
+
+		ic[ICMP_CSUM_OFF] = (uint8_t)(c >> 8);
+		ic[ICMP_CSUM_OFF + 1] = (uint8_t)c;
+	}
+	memcpy(f + PKT_ETH_LEN + PKT_IP_LEN, ic, sizeof(ic));
+	return n;
+}
+
+/* Egress (bpf/egress.h): the client to the internet, TCP (SYN, data,
+ * FIN), UDP (to a port the "dns" route serves on the gateway), an echo;
+ * a SYN and an echo to the excepted part (refused); a segment without a
+ * flow is any mutated one. Their answers come from xf_one. */
+static void make_egress_seeds(void)
+{
+	struct pkt_spec s = client(443, IPPROTO_TCP, PKT_SYN);
+	uint8_t f[PKT_MAX];
+
+	s.daddr = tn_ip4(EGRESS_SERVER);
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s.tcp_flags = PKT_ACK | PKT_PSH;
+	s.payload_len = 40;
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s.tcp_flags = PKT_FIN | PKT_ACK;
+	s.payload_len = 0;
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s = client(53, IPPROTO_UDP, 0);
+	s.daddr = tn_ip4(EGRESS_SERVER);
+	add_seed(XF_IN, f, pkt_build(&s, f));
+	s.proto = IPPROTO_ICMP;
+	add_seed(XF_IN, f, echo_frame(&s, ICMP_ECHO, 0x4444, f));
+	s.daddr = tn_ip4(EGRESS_EXCEPTED);
+	add_seed(XF_IN, f, echo_frame(&s, ICMP_ECHO, 0x4445, f));
+	s = client(443, IPPROTO_TCP, PKT_SYN);
+	s.daddr = tn_ip4(EGRESS_EXCEPTED);
+	add_seed(XF_IN, f, pkt_build(&s, f));
+}
+
 static void make_seeds(void)
 {
 	static const uint16_t tcp_ports[] = { 80, 81, 82, 85, XF_POOL_PORT };
@@ -260,6 +358,7 @@ static void make_seeds(void)
 	add_seed(XF_IN, f, pkt_build_vlan(&s, 7, f));
 	make_icmp_seeds();
 	make_option_seeds();
+	make_egress_seeds();
 }
 
 int xf_setup(void)
@@ -369,6 +468,40 @@ static bool icmp_rewritable(size_t i, uint8_t proto)
 	       i == in + IP_CSUM_OFF || i == in + IP_CSUM_OFF + 1 ||
 	       (i >= in + IP_ADDRS_OFF && i < l4) || (i >= l4 && i < l4 + 4) || i == csum ||
 	       i == csum + 1;
+}
+
+/* A rewritten ICMP echo (egress, bpf/egress.h): only MACs, TTL, the IP
+ * checksum and addresses, the ICMP checksum and identifier change; TTL - 1
+ * on a redirect; both checksums that verified still verify. */
+static const char *check_echo(const uint8_t *in, const uint8_t *out, size_t len, int act)
+{
+	const uint8_t *ip = in + PKT_ETH_LEN, *oip = out + PKT_ETH_LEN;
+	size_t ic = PKT_ETH_LEN + PKT_IP_LEN, tot = pkt_get16(ip + 2);
+
+	if (act != XDP_REDIRECT && act != XDP_PASS)
+		return "an echo was rewritten but neither forwarded nor passed";
+	if (ip[0] != 0x45 || (pkt_get16(ip + 6) & 0x3fff))
+		return "an echo with IP options or fragmented was rewritten";
+	if (tot < PKT_IP_LEN + PKT_ICMP_LEN || PKT_ETH_LEN + tot > len)
+		return "an echo with bad lengths was rewritten";
+	if (ip[PKT_IP_LEN + 1] != 0)
+		return "an echo of code other than 0 was rewritten";
+	for (size_t i = 0; i < len; i++)
+		if (in[i] != out[i] && !(i < 12 || i == PKT_ETH_LEN + IP_TTL_OFF ||
+					 (i >= PKT_ETH_LEN + IP_CSUM_OFF && i < ic) ||
+					 i == ic + ICMP_CSUM_OFF || i == ic + ICMP_CSUM_OFF + 1 ||
+					 i == ic + ICMP_ID_OFF || i == ic + ICMP_ID_OFF + 1))
+			return "an echo changed beyond MACs, TTL, addresses, identifier, checksums";
+	if (act == XDP_REDIRECT && oip[IP_TTL_OFF] != (uint8_t)(ip[IP_TTL_OFF] - 1))
+		return "a forwarded echo did not lose one TTL";
+	if (act == XDP_PASS && oip[IP_TTL_OFF] != ip[IP_TTL_OFF])
+		return "an echo passed to the kernel lost TTL";
+	if (ip_csum_ok(ip) && !ip_csum_ok(oip))
+		return "a translated echo's IP checksum no longer verifies";
+	if (icmp_csum_ok(ip + PKT_IP_LEN, tot - PKT_IP_LEN) &&
+	    !icmp_csum_ok(oip + PKT_IP_LEN, tot - PKT_IP_LEN))
+		return "a translated echo's ICMP checksum no longer verifies";
+	return NULL;
 }
 
 /* A rewritten ICMP frame: only a translated error, only its translated
@@ -483,6 +616,10 @@ static const char *malformed(const uint8_t *in, size_t len)
 			return "UDP length";
 		return NULL;
 	case IPPROTO_ICMP:
+		/* An echo (egress) is whole with its header; an error with its
+		 * quote. */
+		if (n >= PKT_ICMP_LEN && (l4[0] == ICMP_ECHO || l4[0] == ICMP_ECHOREPLY))
+			return NULL;
 		return n < PKT_ICMP_LEN + QUOTE_MIN ? "ICMP error shorter than its quote" : NULL;
 	}
 	return "neither TCP, UDP nor ICMP";
@@ -644,6 +781,11 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size
 	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_UDP_LEN || pkt_get16(in + 12) != ETH_P_IPV4)
 		return "a frame that is not IPv4 was rewritten";
 	proto = ip[9];
+	if (proto == IPPROTO_ICMP && len > PKT_ETH_LEN + PKT_IP_LEN &&
+	    (ip[PKT_IP_LEN] == ICMP_ECHO || ip[PKT_IP_LEN] == ICMP_ECHOREPLY)) {
+		XF_ADD(echo_rewritten, 1);
+		return check_echo(in, out, len, act);
+	}
 	if (proto == IPPROTO_ICMP)
 		return check_icmp(in, out, len, act);
 	if (ip[0] != 0x45)
@@ -680,8 +822,6 @@ static const char *check(const uint8_t *in, const uint8_t *out, size_t len, size
 		return "the TCP/UDP checksum no longer verifies";
 	return NULL;
 }
-
-#define XF_ADD(field, v)	__atomic_fetch_add(&xf.counts.field, (v), __ATOMIC_RELAXED)
 
 /* XDP_TX: fragmentation needed (ICMP) or a TCP segment of the SYN proxy;
  * never for a malformed frame. */
@@ -729,8 +869,10 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 			 opts.retval == XDP_REDIRECT ? "redirected" : "passed rewritten");
 		return msg;
 	}
-	XF_ADD(icmp_rewritten, len > PKT_ETH_LEN + 9 && in[PKT_ETH_LEN + 9] == IPPROTO_ICMP &&
-				       changed);
+	XF_ADD(icmp_rewritten, len > PKT_ETH_LEN + PKT_IP_LEN &&
+				       in[PKT_ETH_LEN + 9] == IPPROTO_ICMP && changed &&
+				       in[PKT_ETH_LEN + PKT_IP_LEN] != ICMP_ECHO &&
+				       in[PKT_ETH_LEN + PKT_IP_LEN] != ICMP_ECHOREPLY);
 	XF_ADD(pass, opts.retval == XDP_PASS);
 	XF_ADD(drop, opts.retval == XDP_DROP);
 	XF_ADD(redirect, opts.retval == XDP_REDIRECT);
@@ -766,6 +908,36 @@ size_t xf_reply(const uint8_t *out, size_t len, uint8_t *reply)
 	s.tcp_flags = PKT_ACK;
 	s.payload_len = s.proto == IPPROTO_UDP ? 16 : 0;
 	return pkt_build(&s, reply);
+}
+
+/* The echo reply to out (len bytes), an echo request the program
+ * forwarded: addresses and MACs swapped, type 0, TTL 64, checksums from
+ * scratch. Its length, 0 if out is too short. */
+static size_t xf_echo_reply(const uint8_t *out, size_t len, uint8_t *reply)
+{
+	uint8_t *ip = reply + PKT_ETH_LEN, *ic = ip + PKT_IP_LEN;
+	size_t tot = pkt_get16(out + PKT_ETH_LEN + 2);
+	uint16_t c;
+
+	if (len < PKT_ETH_LEN + PKT_IP_LEN + PKT_ICMP_LEN || PKT_ETH_LEN + tot > len ||
+	    tot < PKT_IP_LEN + PKT_ICMP_LEN)
+		return 0;
+	memcpy(reply, out, len);
+	memcpy(reply, out + 6, 6);
+	memcpy(reply + 6, out, 6);
+	memcpy(ip + 12, out + PKT_ETH_LEN + 16, 4);
+	memcpy(ip + 16, out + PKT_ETH_LEN + 12, 4);
+	ip[IP_TTL_OFF] = 64;
+	ip[IP_CSUM_OFF] = ip[IP_CSUM_OFF + 1] = 0;
+	c = (uint16_t)~pkt_fold(pkt_sum(ip, PKT_IP_LEN, 0));
+	ip[IP_CSUM_OFF] = (uint8_t)(c >> 8);
+	ip[IP_CSUM_OFF + 1] = (uint8_t)c;
+	ic[0] = ICMP_ECHOREPLY;
+	ic[ICMP_CSUM_OFF] = ic[ICMP_CSUM_OFF + 1] = 0;
+	c = (uint16_t)~pkt_fold(pkt_sum(ic, tot - PKT_IP_LEN, 0));
+	ic[ICMP_CSUM_OFF] = (uint8_t)(c >> 8);
+	ic[ICMP_CSUM_OFF + 1] = (uint8_t)c;
+	return len;
 }
 
 /* An ICMP error about out (len bytes), the frame the program forwarded,
@@ -819,8 +991,12 @@ const char *xf_one(const uint8_t *data, size_t size)
 	err = xf_run(iface, f, len, out, &act);
 	if (err || size > 2 || act != XDP_REDIRECT)
 		return err;
-	/* A forwarded TCP/UDP packet: its answer, and an ICMP error about it
-	 * (both from the other side). */
+	/* A forwarded echo request: its reply. A forwarded TCP/UDP packet:
+	 * its answer, and an ICMP error about it (both from the other side). */
+	if (out[PKT_ETH_LEN + 9] == IPPROTO_ICMP && out[PKT_ETH_LEN + PKT_IP_LEN] == ICMP_ECHO) {
+		n = xf_echo_reply(out, len, reply);
+		return n ? xf_run(iface == XF_IN ? XF_OUT : XF_IN, reply, n, NULL, NULL) : NULL;
+	}
 	if (out[PKT_ETH_LEN + 9] != IPPROTO_TCP && out[PKT_ETH_LEN + 9] != IPPROTO_UDP)
 		return NULL;
 	n = xf_icmp_answer(out, len, reply);

@@ -71,6 +71,7 @@ struct xf_counts {
 	uint64_t tx_cookie_synack;	/* ... cookie SYN-ACKs */
 	uint64_t tx_backend_ack;	/* ... the SYN proxy's ACK to a backend */
 	uint64_t icmp_rewritten;	/* ICMP errors translated */
+	uint64_t echo_rewritten;	/* ICMP echoes translated (egress) */
 	uint64_t rebuilt;		/* frames the SYN proxy rebuilt (74 bytes) */
 	uint64_t rebuilt_bad_csum;	/* ... from a frame whose checksum was wrong */
 	uint64_t unforwardable;		/* inputs that must not be forwarded:

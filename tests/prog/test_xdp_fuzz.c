@@ -97,6 +97,8 @@ static void report(const struct xf_counts *c, size_t inputs, const uint64_t *rea
 	       (unsigned long long)c->rewritten, (unsigned long long)c->icmp_rewritten,
 	       (unsigned long long)c->rebuilt, (unsigned long long)c->rebuilt_bad_csum,
 	       (unsigned long long)c->unforwardable);
+	printf("xdp fuzz: %llu ICMP echoes translated (egress)\n",
+	       (unsigned long long)c->echo_rewritten);
 	printf("xdp fuzz: tx: %llu cookie SYN-ACKs, %llu ACKs to backends, %llu fragmentation "
 	       "needed; cookie handshakes: %llu opened, %llu backend SYN-ACKs translated, %llu "
 	       "with data translated\n",
@@ -165,6 +167,11 @@ static void test_packet_path(void **state)
 	assert_true(reasons[PORTIER_R_DROP_MALFORMED] > 0);
 	/* ... the ICMP paths ... */
 	assert_true(c->icmp_rewritten > 0 && c->tx_frag_needed > 0);
+	/* ... egress (bpf/egress.h): echoes translated, refused flows, TCP
+	 * segments of no egress flow ... */
+	assert_true(c->echo_rewritten > 0);
+	assert_true(reasons[PORTIER_R_DROP_EGRESS_REFUSED] > 0);
+	assert_true(reasons[PORTIER_R_DROP_EGRESS_NO_FLOW] > 0);
 	assert_true(reasons[PORTIER_R_ICMP_TRANSLATED] > 0);
 	assert_true(reasons[PORTIER_R_ICMP_FRAG_NEEDED_SENT] > 0);
 	assert_true(reasons[PORTIER_R_PASS_TOO_BIG] > 0);

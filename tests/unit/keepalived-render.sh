@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # keepalived-render.sh - what "portier keepalived render" writes, checked by
 # the real keepalived (Debian's): `keepalived -t -f FILE`, its configuration
-# test, for each host of the nat-pool fixtures, in a network namespace that
+# test, for each host of the nat-pool fixtures (with flow sync: BACKUP and
+# preempt_delay), in a network namespace that
 # has the NICs the files name (keepalived checks that they exist); and a
 # broken file, to show the check can fail. Root (a namespace); without
 # keepalived or root it says so and checks nothing. Ends with "N passed,
@@ -35,7 +36,7 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 for case in inv-nat-pool:gateway-4 inv-nat-pool:gateway-5 nat-pool-snat:gateway-4 \
-	nat-pool-snat:gateway-5; do
+	nat-pool-snat:gateway-5 nat-pool-sync:gateway-4 nat-pool-sync:gateway-5; do
 	fix=${case%%:*} host=${case#*:} conf=$tmp/$fix-$host.conf
 	if ! "$PORTIER" --bpffs /sys/fs/bpf/portier keepalived render -i "tests/fixtures/$fix" \
 		--host "$host" --output "$conf" 2>"$tmp/err"; then
@@ -51,6 +52,16 @@ for case in inv-nat-pool:gateway-4 inv-nat-pool:gateway-5 nat-pool-snat:gateway-
 	# The file says what the inventory says (state, priority, sync group).
 	want_state=MASTER want_prio=200
 	[ "$host" = gateway-5 ] && want_state=BACKUP want_prio=100
+	# With flow sync: every instance starts as BACKUP, with preempt_delay.
+	if [ "$fix" = nat-pool-sync ]; then
+		want_state=BACKUP
+		if grep -q '^    preempt_delay 5$' "$conf" && ! grep -q 'state MASTER' "$conf"; then
+			ok "$fix $host: flow sync: state BACKUP and preempt_delay 5"
+		else
+			bad "$fix $host: flow sync, but no preempt_delay from BACKUP:"
+			cat "$conf"
+		fi
+	fi
 	if grep -q "state $want_state" "$conf" && grep -q "priority $want_prio" "$conf" &&
 	   grep -q "notify_master \".* vrrp notify master 5 $want_prio\"" "$conf" &&
 	   { [ "$fix" = inv-nat-pool ] || grep -q 'vrrp_sync_group portier' "$conf"; }; then

@@ -79,6 +79,22 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 	s->snat_ports_per_backend = 13616;
 }
 
+/* Egress NAT on, with one rule. */
+static void fill_egress(struct pt_metrics_snapshot *s)
+{
+	struct pt_metrics_egress *e;
+
+	s->egress_on = true;
+	e = pt_metrics_add_egress(s, "box");
+	e->flows = 31;
+	e->packets[PT_METRICS_DIR_IN] = 113;
+	e->packets[PT_METRICS_DIR_OUT] = 77;
+	e->bytes[PT_METRICS_DIR_OUT] = 5128;
+	e->refused = 7;
+	s->egress_unmatched = 2;
+	s->reasons[PORTIER_R_DROP_EGRESS_REFUSED] = 9;
+}
+
 static char *render(const struct pt_metrics_snapshot *s)
 {
 	char *buf = NULL;
@@ -175,10 +191,24 @@ static void test_render(void **state)
 	has_line(t, "portier_icmp_frag_needed_sent_total 8");
 	has_line(t, "portier_drops_total{reason=\"icmp_ratelimited\"} 9");
 	has_line(t, "portier_snat_ports_capacity 13616");
+	/* Egress off: no egress families. */
+	assert_null(strstr(t, "portier_egress_"));
+	free(t);
+	fill_egress(&s);
+	t = render(&s);
+	has_line(t, "# TYPE portier_egress_connections_total counter");
+	has_line(t, "portier_egress_connections_total{rule=\"box\"} 31");
+	has_line(t, "portier_egress_packets_total{rule=\"box\",direction=\"in\"} 113");
+	has_line(t, "portier_egress_packets_total{rule=\"box\",direction=\"out\"} 77");
+	has_line(t, "portier_egress_bytes_total{rule=\"box\",direction=\"out\"} 5128");
+	has_line(t, "portier_egress_refused_total{rule=\"box\"} 7");
+	has_line(t, "portier_egress_refused_total{rule=\"(unmatched)\"} 2");
+	has_line(t, "portier_drops_total{reason=\"egress_refused\"} 9");
 	free(t);
 	pt_metrics_snapshot_clear(&s);
 	assert_int_equal(s.n_routes, 0);
 	assert_null(s.routes);
+	assert_int_equal(s.n_egress, 0);
 }
 
 static void test_reason_names(void **state)
@@ -211,6 +241,7 @@ static void test_promtool(void **state)
 		skip();
 	}
 	fill_snapshot(&s);
+	fill_egress(&s);
 	t = render(&s);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);

@@ -1073,7 +1073,8 @@ static void test_addr_helpers(void **state)
 	memset(&b, 0, sizeof(b));
 	assert_string_equal(pt_addr_str(&b, buf, sizeof(buf)), "-");
 	assert_string_equal(pt_proto_name(IPPROTO_UDP), "udp");
-	assert_string_equal(pt_proto_name(IPPROTO_ICMP), "unknown");
+	assert_string_equal(pt_proto_name(IPPROTO_ICMP), "icmp");	/* egress echo flows */
+	assert_string_equal(pt_proto_name(IPPROTO_SCTP), "unknown");
 	assert_string_equal(pt_nat_name(PT_NAT_SNAT), "snat");
 	assert_string_equal(pt_nat_name(PT_NAT_DNAT), "dnat");
 }

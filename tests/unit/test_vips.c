@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "egress.h"
 #include "inventory.h"
 #include "keepalived.h"
 #include "routes.h"
@@ -351,6 +352,91 @@ static void test_render(void **state)
 
 /* Values may be templates, as everywhere in the inventory; a host_vars-like
  * inline part per host; the seed's interfaces from group all. */
+static char *render(const struct pt_pool *p)
+{
+	struct pt_keepalived_opts o = { .portier = "/usr/sbin/portier" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(pt_keepalived_render(p, &o, f), 0);
+	fclose(f);
+	return text;
+}
+
+/* Flow sync from the inventory: the VIPs' one peer, each host's
+ * sync_address or IPv4 ansible_host; keepalived then starts as BACKUP
+ * with preempt_delay; egress translates to the output VIP by default. */
+static void test_sync_pair(void **state)
+{
+	struct pt_addr a4, a5, vip;
+	struct pt_egress e = { .declared = true };
+	struct result r;
+	char *text;
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("192.168.1.4", &a4), 0);
+	assert_int_equal(pt_addr_parse("192.0.2.5", &a5), 0);
+	assert_int_equal(pt_addr_parse("203.0.113.254", &vip), 0);
+	load(&r, FIX "nat-pool-sync", "gateway-4");
+	assert_string_equal(r.text, "");
+	assert_true(r.p->sync);
+	assert_null(r.p->sync_none);
+	assert_string_equal(r.p->sync_peer_host, "gateway-5");
+	assert_true(pt_addr_equal(&r.p->sync_self, &a4));
+	assert_true(pt_addr_equal(&r.p->sync_peer, &a5));
+	text = render(r.p);
+	assert_non_null(strstr(text, "    # the inventory's MASTER, started as BACKUP: with flow sync, "
+				     "it\n    # takes the VIP back only after preempt_delay, once its "
+				     "table is\n    # resynchronised from gateway-5\n"
+				     "    state BACKUP\n    priority 200\n    virtual_router_id 5\n"
+				     "    advert_int 1\n    preempt_delay 5\n"));
+	assert_null(strstr(text, "state MASTER"));
+	free(text);
+	pt_pool_egress_source(r.p, &e);
+	assert_true(pt_addr_equal(&e.snat_address, &vip));
+	assert_true(e.snat_vip);
+	e = (struct pt_egress){ .declared = true, .snat_address = a5 };
+	pt_pool_egress_source(r.p, &e);	/* declared: it wins */
+	assert_true(pt_addr_equal(&e.snat_address, &a5));
+	assert_false(e.snat_vip);
+	done(&r);
+
+	load(&r, FIX "nat-pool-sync", "gateway-5");
+	assert_true(r.p->sync);
+	assert_true(pt_addr_equal(&r.p->sync_self, &a5));
+	assert_true(pt_addr_equal(&r.p->sync_peer, &a4));
+	text = render(r.p);
+	assert_non_null(strstr(text, "    state BACKUP\n    priority 100\n    virtual_router_id 6\n"
+				     "    advert_int 1\n    preempt_delay 5\n"));
+	free(text);
+	done(&r);
+
+	/* No addresses: no sync, said; keepalived as written. */
+	load(&r, FIX "nat-pool-snat", "gateway-4");
+	assert_false(r.p->sync);
+	assert_string_equal(r.p->sync_none, "host gateway-4 has no sync_address and its "
+			    "ansible_host is not an IPv4 address");
+	text = render(r.p);
+	assert_non_null(strstr(text, "    state MASTER\n"));
+	assert_null(strstr(text, "preempt_delay"));
+	free(text);
+	done(&r);
+
+	/* A sync_address that is no address: an error at it; a peer with a
+	 * name for ansible_host and no sync_address: no sync. */
+	load(&r, FIX "bad-nat-pool-sync", "gateway-4");
+	has_line(&r, "tests/fixtures/bad-nat-pool-sync/hosts.yml:14:25: error: host 'gateway-4': "
+		 "sync_address '192.168.1.400' is not an IPv4 address; give the address this "
+		 "host receives the peer's flow sync on");
+	assert_false(r.p->sync);
+	done(&r);
+	load(&r, FIX "bad-nat-pool-sync", "gateway-5");
+	assert_false(r.p->sync);
+	done(&r);
+}
+
 static void test_templates(void **state)
 {
 	static const char text[] =
@@ -418,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_interfaces),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_sync_pair),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_role_names),
 	};

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * sync.h - flow sync events: when portier_config.sync_on is set (the
+ * daemon is the MASTER of a gateway pair), a new flow's two entries, the
+ * state bits set on a flow and the flows the program deletes go to the
+ * daemon through the portier_sync ring buffer; the daemon batches them to
+ * the peer gateway (user/flowsync.c, docs/operations.md, "Flow sync").
+ * Emitting never changes what happens to the packet: a full ring buffer
+ * counts PORTIER_R_SYNC_LOST (the daemon's periodic refresh and resyncs
+ * repair what was lost) and the packet goes on.
+ *
+ * The calls are guarded by cfg->sync_on at the call sites (one byte of a
+ * line already read), so a gateway without sync pays one branch; the
+ * writers are global functions, verified once, whose frames stay off the
+ * packet walk's stack.
+ */
+#ifndef PORTIER_BPF_SYNC_H
+#define PORTIER_BPF_SYNC_H
+
+/* Sync events to the daemon. Sized before load (pt_dp_opts.sync_bytes);
+ * not pinned: it belongs to the daemon that loaded the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PORTIER_SYNC_RING_DEFAULT);
+} portier_sync SEC(".maps");
+
+/* A new flow: key k and its entry o (original), rk and r (reply), as just
+ * published. */
+__noinline int sync_new(const struct portier_flow_key *k, const struct portier_flow *o,
+			const struct portier_flow_key *rk, const struct portier_flow *r)
+{
+	struct portier_sync_new *ev;
+
+	if (!k || !o || !rk || !r)
+		return 0;
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
+	if (!ev)
+		return count_reason(PORTIER_R_SYNC_LOST, 0);
+	ev->kind = PORTIER_SYNC_EV_NEW;
+	ev->pad[0] = ev->pad[1] = ev->pad[2] = 0;
+	ev->key = *k;
+	ev->rkey = *rk;
+	ev->orig = *o;
+	ev->reply = *r;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+/* State bits set, or (kind DEL) the flow deleted: k is one of its keys. */
+__noinline int sync_small(const struct portier_flow_key *k, __u32 kind, __u32 bits)
+{
+	struct portier_sync_small *ev;
+
+	if (!k)
+		return 0;
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
+	if (!ev)
+		return count_reason(PORTIER_R_SYNC_LOST, 0);
+	ev->kind = kind;
+	ev->bits = bits & PORTIER_SYNC_FLAGS;
+	ev->pad[0] = ev->pad[1] = 0;
+	ev->key = *k;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+#endif

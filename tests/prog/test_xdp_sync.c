@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_xdp_sync.c - flow sync through BPF_PROG_TEST_RUN, in the private
+ * namespace of tests/lib/testnet.c:
+ *   - with portier_config.sync_on, a new SNAT flow sends one NEW event
+ *     whose keys and entries are the table's own, byte for byte (NAT
+ *     addresses and the SNAT port included); the SYN-ACK, the client's
+ *     ACK and a FIN send FLAGS events with the bits they set, under the
+ *     other entry's key; a closing flow restarted by a SYN sends DEL, then
+ *     NEW; with sync_on clear, nothing;
+ *   - the receiver (pt_flowsync_apply): a flow deleted here and written
+ *     back from its record carries the backend's reply to the client as
+ *     the original did; its SNAT port is held (a new flow to the backend
+ *     whose cursor points at it takes the next one); a record never
+ *     replaces a flow this host saw later; FLAGS and DEL apply to both
+ *     entries; an egress flow's record writes egress entries (its kind,
+ *     not this host's own bits);
+ *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
+ *     peer gets the whole table (RESET first), a new flow goes out as its
+ *     FLOW record, and 5 s later a flow active since then is refreshed
+ *     (idle time about 0).
+ * Needs root.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "ct_table.h"
+#include "dataplane.h"
+#include "flowsync.h"
+#include "pkt.h"
+#include "portier.skel.h"
+#include "testnet.h"
+#include "testroute.h"
+#include "xdptest.h"
+
+#define BE1		"203.0.113.11"
+#define CLIENT_PORT	42000
+#define PORT_SNAT	95
+#define BE_PORT		30095
+#define MAX_EVENTS	16
+
+/* The sync events read from the ring buffer, whole. */
+static struct {
+	struct ring_buffer *rb;
+	__u8 ev[MAX_EVENTS][sizeof(struct portier_sync_new)];
+	size_t size[MAX_EVENTS];
+	int n;
+} events;
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (events.n < MAX_EVENTS && size <= sizeof(events.ev[0])) {
+		memcpy(events.ev[events.n], data, size);
+		events.size[events.n] = size;
+	}
+	events.n++;
+	return 0;
+}
+
+static int drain(void)
+{
+	events.n = 0;
+	assert_true(ring_buffer__consume(events.rb) >= 0);
+	return events.n;
+}
+
+static void sync_on(struct portier_config *cfg)
+{
+	cfg->sync_on = 1;
+}
+
+static void set_sync(bool on)
+{
+	struct portier_config cfg = *pt_dp_config(xt.dp);
+
+	cfg.sync_on = on;
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+}
+
+static int setup(void **state)
+{
+	struct pt_routeset rs = { .host = (char *)"gw" };
+	struct pt_backend be;
+	struct pt_route r;
+
+	(void)state;
+	if (xt_open("test_xdp_sync", CLIENT_PORT, 2, sync_on))
+		return -1;
+	memset(&r, 0, sizeof(r));
+	memset(&be, 0, sizeof(be));
+	be.weight = 1;
+	be.addr = tn_addr(BE1);
+	be.port = BE_PORT;
+	r.name = (char *)"web";
+	r.mode = (char *)"tcp";
+	r.addr = tn_addr(TN_GW_IN);
+	r.port = PORT_SNAT;
+	r.proto = IPPROTO_TCP;
+	r.backends = &be;
+	r.n_backends = 1;
+	rs.routes = &r;
+	rs.n_routes = 1;
+	if (pt_dp_apply(xt.dp, &rs)) {
+		fprintf(stderr, "test_xdp_sync: setup: %s\n", pt_dp_last_error(xt.dp));
+		return -1;
+	}
+	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_sync), on_event, NULL,
+				     NULL);
+	return events.rb ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	ring_buffer__free(events.rb);
+	return xt_teardown(state);
+}
+
+/* A client's SYN, forwarded: the client's spec in *c, the backend's
+ * answer to it in *b. */
+static void syn(struct pkt_spec *c, struct pkt_spec *b)
+{
+	struct xt_run r;
+	int be;
+
+	*c = xt_client_spec(PORT_SNAT, IPPROTO_TCP, PKT_SYN);
+	xt_forward(xt.if_in, c, &r);
+	*b = xt_reply_spec_of(r.out, PKT_SYN | PKT_ACK, &be);
+	assert_int_equal(be, 0);
+}
+
+static struct portier_flow_key key_of(const struct pkt_spec *s)
+{
+	struct portier_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = s->saddr;
+	k.daddr = s->daddr;
+	k.sport = htons(s->sport);
+	k.dport = htons(s->dport);
+	k.proto = s->proto;
+	return k;
+}
+
+/* Event i, a small one of kind, on key k with bits. */
+static void assert_small(int i, __u8 kind, const struct portier_flow_key *k, __u8 bits)
+{
+	const struct portier_sync_small *ev = (const void *)events.ev[i];
+
+	assert_int_equal(events.size[i], sizeof(*ev));
+	assert_int_equal(ev->kind, kind);
+	assert_int_equal(ev->bits, bits);
+	assert_memory_equal(&ev->key, k, sizeof(*k));
+}
+
+static void test_new_flow_event(void **state)
+{
+	const struct portier_sync_new *ev = (const void *)events.ev[0];
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, rk;
+	struct portier_flow o, rv;
+	struct pkt_spec c, b;
+	struct xt_run r;
+
+	(void)state;
+	drain();
+	syn(&c, &b);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(events.size[0], sizeof(*ev));
+	assert_int_equal(ev->kind, PORTIER_SYNC_EV_NEW);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_memory_equal(&ev->key, &k, sizeof(k));
+	assert_memory_equal(&ev->rkey, &rk, sizeof(rk));
+	/* The NAT addresses and ports: to the backend from the SNAT address
+	 * and port; back to the client from the service. */
+	assert_int_equal(ev->orig.nat_saddr, xt_ip4(TN_GW_OUT));
+	assert_int_equal(ev->orig.nat_daddr, xt_ip4(BE1));
+	assert_int_equal(ntohs(ev->orig.nat_dport), BE_PORT);
+	assert_int_equal(ev->orig.nat_sport, rk.dport);
+	assert_int_equal(ev->reply.nat_saddr, xt_ip4(TN_GW_IN));
+	assert_int_equal(ntohs(ev->reply.nat_sport), PORT_SNAT);
+	assert_int_equal(ev->reply.nat_daddr, xt_ip4(TN_CLIENT));
+	assert_int_equal(ev->reply.nat_dport, k.sport);
+	assert_int_equal(ev->orig.dir, PORTIER_FLOW_DIR_ORIG);
+	assert_int_equal(ev->reply.dir, PORTIER_FLOW_DIR_REPLY);
+	assert_int_equal(ev->orig.route_id, pt_dp_route_id(xt.dp, "web"));
+	/* Byte for byte the entries the table holds. */
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_true(pt_ct_lookup(ct, &rk, &rv));
+	assert_memory_equal(&ev->orig, &o, sizeof(o));
+	assert_memory_equal(&ev->reply, &rv, sizeof(rv));
+
+	/* SYN-ACK: seen reply, under the original entry's key. */
+	xt_forward(xt.if_out, &b, &r);
+	assert_int_equal(drain(), 1);
+	assert_small(0, PORTIER_SYNC_EV_FLAGS, &k, PORTIER_FLOW_F_SEEN_REPLY);
+	/* The client's ACK: assured, under the reply entry's key. */
+	c.tcp_flags = PKT_ACK;
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 1);
+	assert_small(0, PORTIER_SYNC_EV_FLAGS, &rk, PORTIER_FLOW_F_ASSURED);
+	/* Data: nothing. */
+	c.tcp_flags = PKT_ACK | PKT_PSH;
+	c.payload_len = 10;
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 0);
+	/* FIN: closing. */
+	c.tcp_flags = PKT_ACK | PKT_FIN;
+	c.payload_len = 0;
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 1);
+	assert_small(0, PORTIER_SYNC_EV_FLAGS, &rk, PORTIER_FLOW_F_CLOSING);
+	/* A new SYN on the closing flow: it is deleted (DEL, by the key the
+	 * packet found), then made again (NEW). */
+	c.tcp_flags = PKT_SYN;
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 2);
+	assert_small(0, PORTIER_SYNC_EV_DEL, &k, 0);
+	assert_int_equal(((const struct portier_sync_new *)events.ev[1])->kind,
+			 PORTIER_SYNC_EV_NEW);
+}
+
+static void test_sync_off(void **state)
+{
+	struct pkt_spec c, b;
+	struct xt_run r;
+
+	(void)state;
+	set_sync(false);
+	drain();
+	syn(&c, &b);
+	xt_forward(xt.if_out, &b, &r);
+	assert_int_equal(drain(), 0);
+	set_sync(true);
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* A flow made here, its record, and the flow gone from the table (as on
+ * the BACKUP, which never saw it). */
+static void flow_and_record(struct pkt_spec *c, struct pkt_spec *b, struct pt_fs_rec *rec)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, rk;
+	struct xt_run r;
+
+	drain();
+	syn(c, b);
+	assert_int_equal(drain(), 1);
+	assert_true(pt_flowsync_rec_of_new((const void *)events.ev[0], rec));
+	xt_forward(xt.if_out, b, &r);	/* SYN-ACK */
+	rec->flags |= PORTIER_FLOW_F_SEEN_REPLY;
+	k = key_of(c);
+	rk = key_of(b);
+	assert_int_equal(pt_ct_delete(ct, &k), 0);
+	assert_int_equal(pt_ct_delete(ct, &rk), 0);
+	drain();
+}
+
+static void test_apply_carries_flow(void **state)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	struct portier_flow_key k, rk;
+	struct pt_fs_rec rec;
+	struct pkt_spec c, b;
+	struct portier_flow o;
+	struct xt_run r;
+
+	(void)state;
+	flow_and_record(&c, &b, &rec);
+	/* The client's ACK finds no flow: the table lost it. */
+	c.tcp_flags = PKT_ACK;
+	xt_run_spec(xt.if_in, &c, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+
+	rec.age_ms = 500;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_int_equal(o.flags, PORTIER_FLOW_F_SEEN_REPLY);
+	assert_int_equal(o.tx_ifindex, 0);	/* no next hop of the sender's */
+	assert_true(pt_ct_lookup(ct, &rk, NULL));
+	/* Both directions go on as before. */
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(pkt_saddr(r.out), xt_ip4(TN_GW_OUT));
+	assert_int_equal(pkt_sport(r.out), b.dport);
+	b.tcp_flags = PKT_ACK | PKT_PSH;
+	b.payload_len = 20;
+	xt_forward(xt.if_out, &b, &r);
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(TN_CLIENT));
+	assert_int_equal(pkt_dport(r.out), c.sport);
+	assert_int_equal(pkt_saddr(r.out), xt_ip4(TN_GW_IN));
+	assert_int_equal(pkt_sport(r.out), PORT_SNAT);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_true(o.flags & PORTIER_FLOW_F_ASSURED);	/* the client's ACK */
+
+	/* The same record again: held already, nothing replaced. */
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	assert_int_equal(cnt.refreshed, 1);
+
+	/* FLAGS by the reply key: both entries; DEL: both gone. */
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = PT_FS_REC_FLAGS;
+	rec.flags = PORTIER_FLOW_F_CLOSING;
+	rec.key = rk;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.flags, 1);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_true(o.flags & PORTIER_FLOW_F_CLOSING);
+	assert_true(pt_ct_lookup(ct, &rk, &o));
+	assert_true(o.flags & PORTIER_FLOW_F_CLOSING);
+	rec.kind = PT_FS_REC_DEL;
+	rec.key = k;
+	rec.age_ms = 0;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.deleted, 1);
+	assert_false(pt_ct_lookup(ct, &k, NULL));
+	assert_false(pt_ct_lookup(ct, &rk, NULL));
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_UNKNOWN], 1);
+}
+
+/* A FLOW record carries the flow's kind (PORTIER_SYNC_KIND): an egress
+ * flow's entries are written as egress ones (its route id is its rule,
+ * its next hop is not a backend's). */
+static void test_apply_keeps_kind(void **state)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	struct portier_flow_key k, rk;
+	struct pt_fs_rec rec;
+	struct pkt_spec c, b;
+	struct portier_flow o;
+
+	(void)state;
+	flow_and_record(&c, &b, &rec);
+	rec.flags |= PORTIER_FLOW_F_EGRESS | PORTIER_FLOW_F_LOGGED;	/* not LOGGED */
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_int_equal(o.flags, PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_EGRESS);
+	assert_true(pt_ct_lookup(ct, &rk, &o));
+	assert_int_equal(o.flags, PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_EGRESS);
+	assert_int_equal(pt_ct_delete(ct, &k), 0);
+	assert_int_equal(pt_ct_delete(ct, &rk), 0);
+}
+
+/* A synced flow's SNAT port is held: the allocator skips it. */
+static void test_snat_port_held(void **state)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	const struct portier_config *cfg = pt_dp_config(xt.dp);
+	struct pt_addr be1 = tn_addr(BE1);
+	__u32 backend = (__u32)pt_dp_backend_id(xt.dp, "web", &be1, BE_PORT), cursor;
+	struct pt_fs_rec rec;
+	struct pkt_spec c, b, c2, b2;
+	__u16 port;
+
+	(void)state;
+	flow_and_record(&c, &b, &rec);
+	port = ntohs(rec.rkey.dport);
+	/* Another source port, so the received flow is not this host's. */
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	cursor = port - cfg->snat_port_min;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_snat_cursor),
+					     &backend, &cursor, BPF_ANY), 0);
+	syn(&c2, &b2);
+	assert_int_equal(b2.dport, port + 1);
+}
+
+/* A record never replaces a flow this host saw after the sender did. */
+static void test_newer_local_kept(void **state)
+{
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	struct portier_flow_key k;
+	struct portier_flow o;
+	struct pt_fs_rec rec;
+	struct pkt_spec c, b;
+	struct xt_run r;
+
+	(void)state;
+	flow_and_record(&c, &b, &rec);
+	/* This host makes the same client's flow anew (another SNAT port),
+	 * and sees it now; the record says the peer's was idle 10 s. */
+	c.tcp_flags = PKT_SYN;
+	xt_forward(xt.if_in, &c, &r);
+	k = key_of(&c);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	rec.o_sport = (__be16)htons((__u16)(ntohs(o.nat_sport) + 7));
+	rec.rkey.dport = rec.o_sport;
+	rec.age_ms = 10000;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_NEWER], 1);
+	assert_int_equal(cnt.inserted, 0);
+	assert_true(pt_ct_lookup(ct, &k, &o));
+	assert_int_not_equal(o.nat_sport, rec.o_sport);	/* ours, untouched */
+	assert_false(pt_ct_lookup(ct, &rec.rkey, NULL));
+	/* A DEL of the peer's, idle 10 s: ours stays too. */
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = PT_FS_REC_DEL;
+	rec.key = k;
+	rec.age_ms = 10000;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_NEWER], 2);
+	assert_true(pt_ct_lookup(ct, &k, NULL));
+}
+
+/* ---- the daemon's side, with a fake peer ----------------------------- */
+
+#define PORT_SYNC	7791	/* pt_flowsync's */
+#define PORT_PEER	7792	/* the fake peer's */
+
+struct fake_peer {
+	int fd;
+	__u64 their;		/* pt_flowsync's instance */
+	bool reset;		/* a RESET came */
+	struct pt_fs_rec rec[4096];
+	size_t n;
+};
+
+static void peer_send(struct fake_peer *p, __u8 type, __u32 ack)
+{
+	struct pt_fs_hdr h = { .type = type, .instance = 0x7777, .peer = p->their, .ack = ack };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT_SYNC) };
+	__u8 buf[PT_FS_HDR_LEN];
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pt_fs_hdr_encode(&h, buf);
+	assert_int_equal(sendto(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+			 sizeof(buf));
+}
+
+/* Run pt_flowsync for about ms, reading (and acking) what it sends. */
+static void pump(struct pt_flowsync *fs, struct fake_peer *p, int ms)
+{
+	__u8 buf[PT_FS_MTU + 64];
+
+	for (int t = 0; t < ms; t += 10) {
+		struct pollfd pfd = { .fd = pt_flowsync_fd(fs), .events = POLLIN };
+		struct pt_fs_hdr h;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10) > 0)
+			pt_flowsync_run(fs);
+		while ((n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			size_t off = PT_FS_HDR_LEN;
+
+			if (pt_fs_hdr_decode(buf, (size_t)n, &h))
+				continue;
+			p->their = h.instance;
+			if (h.type != PT_FS_DATA)
+				continue;
+			p->reset |= h.flags & PT_FS_F_RESET;
+			for (__u16 i = 0; i < h.nrec && p->n < 4096; i++) {
+				int len = pt_fs_rec_decode(buf + off, (size_t)n - off, &p->rec[p->n]);
+
+				assert_true(len > 0);
+				off += (size_t)len;
+				p->n++;
+			}
+			peer_send(p, PT_FS_ACK, h.seq + 1);
+		}
+	}
+}
+
+/* The FLOW record of key k among the peer's, from the last; or NULL. */
+static const struct pt_fs_rec *flow_of(const struct fake_peer *p,
+				       const struct portier_flow_key *k)
+{
+	for (size_t i = p->n; i-- > 0;)
+		if (p->rec[i].kind == PT_FS_REC_FLOW && !memcmp(&p->rec[i].key, k, sizeof(*k)))
+			return &p->rec[i];
+	return NULL;
+}
+
+static void test_daemon_side(void **state)
+{
+	static struct fake_peer p;
+	struct pt_flowsync_opts o = { .master = true };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT_PEER) };
+	struct pt_flowsync_counts cnt;
+	const struct pt_fs_rec *r;
+	struct portier_flow_key k, rk;
+	struct pt_flowsync *fs;
+	struct pkt_spec c, b;
+	struct xt_run run;
+	size_t before;
+
+	(void)state;
+	me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p.fd >= 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7792", &o.peer), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7791", &o.listen), 0);
+	/* A flow made before: the resync must carry it. */
+	drain();
+	syn(&c, &b);
+	xt_forward(xt.if_out, &b, &run);
+	k = key_of(&c);
+	rk = key_of(&b);
+	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
+	drain();	/* (the events of before went to the test's reader) */
+
+	/* A peer appears: it gets the table, RESET first. */
+	peer_send(&p, PT_FS_ALIVE, 0);
+	pump(fs, &p, 300);
+	assert_true(p.reset);
+	r = flow_of(&p, &k);
+	assert_non_null(r);
+	assert_memory_equal(&r->rkey, &rk, sizeof(rk));
+	assert_true(r->flags & PORTIER_FLOW_F_SEEN_REPLY);
+	pt_flowsync_counts(fs, &cnt);
+	assert_int_equal(cnt.proto.resyncs, 1);
+	assert_true(cnt.peer_up);
+
+	/* A new flow: its record, its SYN-ACK's bits. */
+	before = p.n;
+	syn(&c, &b);
+	xt_forward(xt.if_out, &b, &run);
+	pump(fs, &p, 200);
+	assert_true(p.n >= before + 2);
+	k = key_of(&c);
+	assert_non_null(flow_of(&p, &k));
+	assert_int_equal(p.rec[p.n - 1].kind, PT_FS_REC_FLAGS);
+	assert_int_equal(p.rec[p.n - 1].flags, PORTIER_FLOW_F_SEEN_REPLY);
+
+	/* Idle for a while, then active again: the next refresh walk (5 s
+	 * after the daemon's start) sends it, with its idle time about 0. */
+	for (int i = 0; i < 6; i++) {
+		pump(fs, &p, 500);
+		peer_send(&p, PT_FS_ALIVE, 0);	/* the peer stays up */
+	}
+	before = p.n;
+	c.tcp_flags = PKT_ACK;
+	xt_forward(xt.if_in, &c, &run);
+	pump(fs, &p, 2500);	/* past 5 s since the start */
+	for (r = NULL; before < p.n; before++)
+		if (p.rec[before].kind == PT_FS_REC_FLOW &&
+		    !memcmp(&p.rec[before].key, &k, sizeof(k)))
+			r = &p.rec[before];
+	assert_non_null(r);
+	assert_true(r->age_ms < 2000);
+	assert_true(r->flags & PORTIER_FLOW_F_ASSURED);
+	pt_flowsync_close(fs);
+	close(p.fd);
+	/* Closed: sync_on cleared with it. */
+	assert_int_equal(pt_dp_config(xt.dp)->sync_on, 0);
+	set_sync(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_flow_event),
+		cmocka_unit_test(test_sync_off),
+		cmocka_unit_test(test_apply_carries_flow),
+		cmocka_unit_test(test_apply_keeps_kind),
+		cmocka_unit_test(test_snat_port_held),
+		cmocka_unit_test(test_newer_local_kept),
+		cmocka_unit_test(test_daemon_side),
+	};
+
+	return xt_run_group("test_xdp_sync", tests, setup, teardown);
+}
