@@ -262,6 +262,11 @@ section_egress() {
 	local r c
 	EGRESS_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 	command -v jq >/dev/null || { log "egress: jq missing; run 'make deps'"; return 1; }
+	grep -qa portier_egress_rules "$PORTIER_BIN" || {
+		log "egress: $PORTIER_BIN has no egress NAT (bpf/egress.h, issue 17);" \
+			"build a tree that has it"
+		return 1
+	}
 	egress_up
 	for ((r = 1; r <= REPS; r++)); do
 		for c in "${EGRESS_RATE_CONFIGS[@]}"; do
@@ -399,8 +404,9 @@ doc_egress_section() {
   also slows the generator).
 - **Pipeline CPU**: trafgen's `cpu=` (the sender's CPU time; veth runs the
   gateway's and the sink's receive on the sender's core) per packet the
-  sink counted: the whole path's cost per delivered packet, both NATs
-  alike. **XDP in place**: bpf_stats on the gateway's input program over
+  sink counted: the path's cost per delivered packet, both NATs alike, as
+  far as the kernel charges it to the sender (work deferred to ksoftirqd
+  is not in it): context, the rates are the measure. **XDP in place**: bpf_stats on the gateway's input program over
   one more run of each kind (adds the stats' own ~40 ns).
 - **TCP connections**: the sink's XDP program detached, nginx on
   192.0.2.10:30080 in the internet namespace (`return 200`), wrk from the
