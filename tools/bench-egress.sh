@@ -178,20 +178,28 @@ one_egress_rate() {	# one_egress_rate CONFIG REP
 	esac
 }
 
-# egress_xdp_cost KEY PROTO DPORT FLOWS [options]: one more portier run with
-# bpf_stats on: the input program's in-place ns per packet.
+# egress_xdp_cost KEY DST PROTO DPORT FLOWS [options]: one more portier run
+# with bpf_stats on: the input program's in-place ns per packet. KEY est:
+# a warm-up pass first; dnat-new: the rate section's dnat route instead of
+# egress (the same table, its new flows without egress's work).
 egress_xdp_cost() {
-	local key=$1 id old t0 n0 t1 n1
-	shift
-	rate_daemon_start "$R_TMP/inv-egress" ${EGRESS_CT_SIZE:+--conntrack-size "$EGRESS_CT_SIZE"}
-	[ "$key" != est ] || gen_line udp "$EGRESS_DST" "$EGRESS_UDP" "$EST_FLOWS" \
-		--count "$EST_FLOWS" >/dev/null
+	local key=$1 dst=$2 id old t0 n0 t1 n1
+	shift 2
+	if [ "$key" = dnat-new ]; then
+		inv_bench "$R_TMP/inv-dnat" 2 off
+		rate_daemon_start "$R_TMP/inv-dnat" --nat dnat \
+			${EGRESS_CT_SIZE:+--conntrack-size "$EGRESS_CT_SIZE"}
+	else
+		rate_daemon_start "$R_TMP/inv-egress" \
+			${EGRESS_CT_SIZE:+--conntrack-size "$EGRESS_CT_SIZE"}
+	fi
+	[ "$key" != est ] || gen_line "$1" "$dst" "$2" "$3" --count "$3" >/dev/null
 	id=$(prog_id_in)
 	old=$(sysctl -n kernel.bpf_stats_enabled)
 	SYSCTL_STATS_OLD=$old
 	sysctl -qw kernel.bpf_stats_enabled=1
 	read -r t0 n0 < <(prog_counts "$id"; echo "0 0")
-	gen_line "$1" "$EGRESS_DST" "$2" "$3" "${@:4}" --duration "$SECS" >/dev/null
+	gen_line "$1" "$dst" "$2" "$3" "${@:4}" --duration "$SECS" >/dev/null
 	read -r t1 n1 < <(prog_counts "$id"; echo "0 0")
 	sysctl -qw kernel.bpf_stats_enabled="$old"
 	SYSCTL_STATS_OLD=
@@ -274,8 +282,9 @@ section_egress() {
 		done
 		log "egress: rates, repetition $r/$REPS done"
 	done
-	egress_xdp_cost est udp "$EGRESS_UDP" "$EST_FLOWS"
-	egress_xdp_cost new syn "$EGRESS_SYN_PORT" "$NEW_FLOWS" --dports "$EGRESS_DPORTS"
+	egress_xdp_cost est "$EGRESS_DST" udp "$EGRESS_UDP" "$EST_FLOWS"
+	egress_xdp_cost new "$EGRESS_DST" syn "$EGRESS_SYN_PORT" "$NEW_FLOWS" --dports "$EGRESS_DPORTS"
+	egress_xdp_cost dnat-new "$GW_IN_ADDR" syn "$SVC_TCP" "$NEW_FLOWS"
 	# TCP: the sink's XDP program off, nginx answers.
 	ns "$R_SINK" ip link set dev eth0 xdp off
 	egress_nginx
@@ -320,7 +329,9 @@ report_egress() {
 	done
 	echo
 	echo "portier's XDP program in place (bpf_stats, one extra run each):" \
-		"established ${RES[eg:xdp:est]:--} ns per packet, new flow ${RES[eg:xdp:new]:--} ns per packet."
+		"established ${RES[eg:xdp:est]:--} ns per packet, new flow ${RES[eg:xdp:new]:--} ns per packet;" \
+		"for context, a dnat route's new flow in the same table (the rate section's" \
+		"route, --nat dnat) ${RES[eg:xdp:dnat-new]:--} ns per packet."
 	echo
 	echo "TCP connections per second (wrk -t$WRK_THREADS -c$WRK_CONNS, Connection: close," \
 		"${WRK_SECS}s, median of $REPS):"
@@ -406,8 +417,13 @@ doc_egress_section() {
   gateway's and the sink's receive on the sender's core) per packet the
   sink counted: the path's cost per delivered packet, both NATs alike, as
   far as the kernel charges it to the sender (work deferred to ksoftirqd
-  is not in it): context, the rates are the measure. **XDP in place**: bpf_stats on the gateway's input program over
-  one more run of each kind (adds the stats' own ~40 ns).
+  is not in it): context, the rates are the measure.
+- **XDP in place**: bpf_stats on the gateway's input program over one
+  more run of each kind (adds the stats' own ~40 ns). A new flow's figure
+  includes what a full table costs (evicting a bucket's idlest entry and
+  its partner), which pktcost's classes do not (they empty the table); a
+  dnat route's new flows (SYNs to the rate section's route, `--nat dnat`)
+  in the same table are its peer.
 - **TCP connections**: the sink's XDP program detached, nginx on
   192.0.2.10:30080 in the internet namespace (`return 200`), wrk from the
   box namespace, `Connection: close` (one connection per request). No
