@@ -6,9 +6,10 @@
  * every frame it writes the whole frame from the template (live frames
  * recycle pages without resetting their bytes, so a frame the receiver
  * rewrote comes back rewritten), gives it the next flow's source address
- * and port, fixes both checksums incrementally and redirects it out of
- * tg_cfg.ifindex. tg_sink, attached in the sink namespace, counts IPv4
- * frames and drops them; anything else (ARP) goes to the kernel.
+ * and port and its destination port, fixes both checksums incrementally
+ * and redirects it out of tg_cfg.ifindex. tg_sink, attached in the sink
+ * namespace, counts IPv4 frames and drops them; anything else (ARP) goes
+ * to the kernel.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -58,9 +59,9 @@ int tg_gen(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 *dst = data;
-	__u16 old[3], new[3], *w, c;
-	__u32 flow, saddr, nports;
-	__u16 sport;
+	__u16 old[4], new[4], *w, c;
+	__u32 flow, saddr, nports, ndports;
+	__u16 sport, dport;
 	int i;
 
 	if (data + TG_FRAME_LEN > data_end)
@@ -69,28 +70,33 @@ int tg_gen(struct xdp_md *ctx)
 		dst[i] = tg_cfg.tmpl[i];
 
 	nports = tg_cfg.nports ? tg_cfg.nports : 1;
+	ndports = tg_cfg.ndports ? tg_cfg.ndports : 1;
 	flow = tg_cfg.nflows ? tg_gen_stats.seq % tg_cfg.nflows : 0;
 	tg_gen_stats.seq++;
 	tg_gen_stats.frames++;
 	sport = bpf_htons(tg_cfg.port_min + flow % nports);
 	saddr = bpf_htonl(tg_cfg.saddr_host + flow / nports);
+	dport = bpf_htons(tg_cfg.dport_min + flow % ndports);
 
 	w = data;
 	/* Old words from the template, new words as sent. */
 	old[0] = w[TG_OFF_SADDR / 2];
 	old[1] = w[TG_OFF_SADDR / 2 + 1];
 	old[2] = w[TG_OFF_SPORT / 2];
+	old[3] = w[TG_OFF_DPORT / 2];
 	__builtin_memcpy(new, &saddr, 4);
 	new[2] = sport;
+	new[3] = dport;
 
 	w[TG_OFF_SADDR / 2] = new[0];
 	w[TG_OFF_SADDR / 2 + 1] = new[1];
 	w[TG_OFF_SPORT / 2] = new[2];
+	w[TG_OFF_DPORT / 2] = new[3];
 	w[TG_OFF_IPCSUM / 2] = csum_update(w[TG_OFF_IPCSUM / 2], old, new, 2);
 	if (tg_cfg.l4_csum_off == TG_OFF_TCPCSUM) {
-		w[TG_OFF_TCPCSUM / 2] = csum_update(w[TG_OFF_TCPCSUM / 2], old, new, 3);
+		w[TG_OFF_TCPCSUM / 2] = csum_update(w[TG_OFF_TCPCSUM / 2], old, new, 4);
 	} else if (tg_cfg.l4_csum_off == TG_OFF_UDPCSUM) {
-		c = csum_update(w[TG_OFF_UDPCSUM / 2], old, new, 3);
+		c = csum_update(w[TG_OFF_UDPCSUM / 2], old, new, 4);
 		w[TG_OFF_UDPCSUM / 2] = c ? c : 0xffff;	/* 0 means "no checksum" */
 	}
 	return bpf_redirect(tg_cfg.ifindex, 0);

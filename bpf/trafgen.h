@@ -17,12 +17,14 @@
 #define TG_OFF_SADDR	(TG_OFF_IP + 12)
 #define TG_OFF_L4	(TG_OFF_IP + 20)
 #define TG_OFF_SPORT	TG_OFF_L4
+#define TG_OFF_DPORT	(TG_OFF_L4 + 2)
 #define TG_OFF_TCPCSUM	(TG_OFF_L4 + 16)
 #define TG_OFF_UDPCSUM	(TG_OFF_L4 + 6)
 
 /* Generator settings (tg_cfg in .bss). Flow k of nflows has source port
- * port_min + k % nports and source address saddr_host + k / nports; the
- * template holds flow 0 with valid checksums. */
+ * port_min + k % nports, source address saddr_host + k / nports and
+ * destination port dport_min + k % ndports; the template holds flow 0 with
+ * valid checksums (its destination port is dport_min). */
 struct tg_cfg {
 	__u64 tmpl[TG_FRAME_LEN / 8];	/* the frame of flow 0 */
 	__u32 ifindex;			/* redirect target */
@@ -31,7 +33,8 @@ struct tg_cfg {
 	__u32 saddr_host;		/* source address of flow 0, host order */
 	__u16 port_min;			/* source port of flow 0, host order */
 	__u16 l4_csum_off;		/* TG_OFF_TCPCSUM or TG_OFF_UDPCSUM */
-	__u32 pad;
+	__u16 dport_min;		/* destination port of flow 0, host order */
+	__u16 ndports;			/* destination ports cycled (0 or 1: one) */
 };
 
 /* A network tg_dropnet drops (tg_drop_net in .bss), network order. */

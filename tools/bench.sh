@@ -21,24 +21,30 @@
 #   6. balance: per-packet cost of maglev and source routes against
 #      roundrobin (tools/pktcost balance), and the time to build and load
 #      the tables of 1,000 maglev routes (tools/tablecost);
-#      tools/bench-balance.sh.
+#      tools/bench-balance.sh;
+#   7. egress: the nat pool's egress NAT against nftables masquerade with
+#      conntrack: established packets, new flows, TCP connections per
+#      second, per-packet cost, flow sync per new flow;
+#      tools/bench-egress.sh.
 # Prints the tables; writes sections 1-4 with the run's details into
 # docs/benchmarks.md between the BEGIN/END markers of DOC_MARK, section 5
-# between those of FLOOD_MARK, section 6 between those of BALANCE_MARK
-# (each appended if its markers are missing).
+# between those of FLOOD_MARK, section 6 between those of BALANCE_MARK,
+# section 7 between those of EGRESS_MARK (each appended if its markers are
+# missing).
 #
 # One section alone: SECTIONS=balance (make bench SECTIONS=balance, or
 # BUILD=build SECTIONS=balance tools/bench.sh), or any list of the names.
 #
 #   BUILD=build tools/bench.sh     env: REPS (3), SECS (2), WRK_SECS (3),
 #                                  SECTIONS ("rate tcp cost scale flood
-#                                  balance"),
+#                                  balance egress"),
 #                                  BENCH_DOC (file to write, "" for none;
 #                                  default: docs/benchmarks.md; sections 1-4
-#                                  only when all four ran, flood whenever it
-#                                  ran, balance whenever it ran;
+#                                  only when all four ran, flood, balance
+#                                  and egress whenever they ran;
 #                                  BALANCE_RUNS, TABLE_ROUTES, TABLE_RUNS:
-#                                  tools/bench-balance.sh), SCALE_CT (3000000: table of the
+#                                  tools/bench-balance.sh; EGRESS_*:
+#                                  tools/bench-egress.sh), SCALE_CT (3000000: table of the
 #                                  scale runs), FLOOD_CPU (0) and EST_CPU (1):
 #                                  the flood's and the established flows' cores
 #
@@ -54,7 +60,7 @@ BUILD=${BUILD:-build}
 REPS=${REPS:-3}
 SECS=${SECS:-2}
 WRK_SECS=${WRK_SECS:-3}
-SECTIONS=${SECTIONS:-rate tcp cost scale flood balance}
+SECTIONS=${SECTIONS:-rate tcp cost scale flood balance egress}
 TRAFGEN=$ROOT/$BUILD/trafgen
 PKTCOST=$ROOT/$BUILD/pktcost
 export PORTIER_BIN=$ROOT/$BUILD/portier
@@ -668,6 +674,11 @@ source "$ROOT/tools/bench-flood.sh"
 # shellcheck source=./bench-balance.sh
 source "$ROOT/tools/bench-balance.sh"
 
+# ---- 7. egress: tools/bench-egress.sh --------------------------------------------
+
+# shellcheck source=./bench-egress.sh
+source "$ROOT/tools/bench-egress.sh"
+
 # ---- report -----------------------------------------------------------------------
 
 fmt_m() { awk -v v="$(med "$1")" 'BEGIN { if (v == "nan") print "-"; else printf "%.2f", v / 1e6 }'; }
@@ -780,7 +791,7 @@ for s in $SECTIONS; do
 	section_"$s"
 done
 ELAPSED=$(($(date +%s) - T_START))
-# The main table covers sections 1-4; the flood and balance sections have their own.
+# The main table covers sections 1-4; the flood, balance and egress sections have their own.
 MAIN_ANY=""
 MAIN_ALL=1
 for s in rate tcp cost scale; do
@@ -789,9 +800,11 @@ done
 TABLE=""
 FLOOD_TABLE=""
 BALANCE_TABLE=""
+EGRESS_TABLE=""
 [ -z "$MAIN_ANY" ] || { TABLE=$(report); echo "$TABLE"; }
 [ -z "$FLOOD_RAN" ] || { FLOOD_TABLE=$(report_flood); echo "$FLOOD_TABLE"; }
 [ -z "$BALANCE_RAN" ] || { BALANCE_TABLE=$(report_balance); echo "$BALANCE_TABLE"; }
+[ -z "$EGRESS_RAN" ] || { EGRESS_TABLE=$(report_egress); echo "$EGRESS_TABLE"; }
 echo "bench: finished in ${ELAPSED}s"
 
 # A partial run would blank the other sections' figures: the main block is
@@ -926,4 +939,9 @@ if [ -n "$BALANCE_RAN" ]; then
 	doc_balance_section >"$DOC.section.$$"
 	doc_replace "$BALANCE_MARK" "$DOC.section.$$"
 	log "wrote the balance section into $DOC"
+fi
+if [ -n "$EGRESS_RAN" ]; then
+	doc_egress_section >"$DOC.section.$$"
+	doc_replace "$EGRESS_MARK" "$DOC.section.$$"
+	log "wrote the egress section into $DOC"
 fi

@@ -4,11 +4,14 @@
  * loader (make bench, tools/bench.sh). Needs root.
  *
  *   trafgen send --dev IF --dmac MAC --src ADDR --dst ADDR --dport PORT
- *                [--proto udp|syn|ack] [--flows N] [--ports N]
+ *                [--proto udp|syn|ack] [--flows N] [--ports N] [--dports N]
  *                [--count N | --duration SECONDS] [--sink PINNED_MAP]
  *       Crafted frames out of IF (run it in IF's namespace) by
  *       BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES; flow k of N has
- *       source port 1024 + k % PORTS and source address ADDR + k / PORTS.
+ *       source port 1024 + k % PORTS and source address ADDR + k / PORTS,
+ *       and destination port PORT + k % DPORTS (default 1: PORT alone; a
+ *       source NAT's ports are per destination, so a stream of new flows
+ *       to one destination port would run out of them).
  *       Prints one line: sent=N secs=S pps=R cpu=C [sink=N sink_pps=R];
  *       C is the CPU seconds this process ran while sending, the receivers'
  *       work that veth runs on the sender's CPU (NAPI at bh enable) included
@@ -67,7 +70,7 @@ struct send_args {
 	const char *dev, *sink;
 	unsigned char dmac[6];
 	struct in_addr src, dst;
-	unsigned dport, flows, ports;
+	unsigned dport, flows, ports, dports;
 	enum proto proto;
 	unsigned long long count;
 	double duration;
@@ -77,7 +80,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"Usage: trafgen send --dev IF --dmac MAC --src ADDR --dst ADDR --dport PORT\n"
-		"                    [--proto udp|syn|ack] [--flows N] [--ports N]\n"
+		"                    [--proto udp|syn|ack] [--flows N] [--ports N] [--dports N]\n"
 		"                    [--count N | --duration SECONDS] [--sink PINNED_MAP]\n"
 		"       trafgen sink --dev IF --pin PATH\n"
 		"       trafgen bare --dev IF --out IF2\n"
@@ -239,6 +242,7 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 		{ "proto", required_argument, NULL, 'P' },
 		{ "flows", required_argument, NULL, 'f' },
 		{ "ports", required_argument, NULL, 'o' },
+		{ "dports", required_argument, NULL, 'D' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "sink", required_argument, NULL, 'k' },
@@ -250,6 +254,7 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 	memset(a, 0, sizeof(*a));
 	a->flows = 1;
 	a->ports = PORTS_MAX;
+	a->dports = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': a->dev = optarg; break;
@@ -279,6 +284,7 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 			break;
 		case 'f': a->flows = strtoul(optarg, NULL, 10); break;
 		case 'o': a->ports = strtoul(optarg, NULL, 10); break;
+		case 'D': a->dports = strtoul(optarg, NULL, 10); break;
 		case 'c': a->count = strtoull(optarg, NULL, 10); break;
 		case 't': a->duration = strtod(optarg, NULL); break;
 		case 'k': a->sink = optarg; break;
@@ -288,12 +294,14 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 	}
 	if (!a->dev || !mac || !a->src.s_addr || !a->dst.s_addr || !a->dport ||
 	    a->dport > 65535 || !a->flows || !a->ports || a->ports > PORTS_MAX ||
+	    !a->dports || a->dport + a->dports - 1 > 65535 ||
 	    (!a->count) == (a->duration <= 0) || a->duration > MAX_SECONDS)
 		goto bad;
 	return 0;
 bad:
 	fprintf(stderr, "trafgen send: bad or missing option (all of --dev --dmac --src --dst "
-		"--dport, one of --count --duration; --ports 1..%d)\n", PORTS_MAX);
+		"--dport, one of --count --duration; --ports 1..%d; --dports 1.., PORT + N - 1 "
+		"<= 65535)\n", PORTS_MAX);
 	usage();
 	return -EINVAL;
 }
@@ -325,6 +333,8 @@ static int do_send(int argc, char **argv)
 	skel->bss->tg_cfg.nports = a.ports;
 	skel->bss->tg_cfg.saddr_host = ntohl(a.src.s_addr);
 	skel->bss->tg_cfg.port_min = PORT_MIN;
+	skel->bss->tg_cfg.dport_min = a.dport;
+	skel->bss->tg_cfg.ndports = a.dports;
 	if (!skel->bss->tg_cfg.ifindex) {
 		err = -ENODEV;
 		fprintf(stderr, "trafgen: no interface %s in this namespace\n", a.dev);
