@@ -81,11 +81,22 @@
 #define PORTIER_MAP_EGRESS_STATS	"portier_egress_stats"
 #define PORTIER_MAP_EGRESS_CURSOR	"portier_egress_cursor"	/* the program's: not pinned */
 #define PORTIER_MAP_SYNC		"portier_sync"	/* the daemon's: not pinned */
+/* IPv6 (docs/dataplane.md, "IPv6"): its connection table, local
+ * addresses, source policy and rate buckets; the program array through
+ * which portier_xdp hands an IPv6 packet to portier_xdp6 (a tail call:
+ * each program is verified on its own). */
+#define PORTIER_MAP_CONNTRACK6		"portier_conntrack6"	/* buckets */
+#define PORTIER_MAP_CT6_SLOTS		"portier_ct6_slots"	/* their slots */
+#define PORTIER_MAP_LOCAL6		"portier_local6"
+#define PORTIER_MAP_POLICY6		"portier_policy6"
+#define PORTIER_MAP_RATE6		"portier_rate6"
+#define PORTIER_MAP_PROGS		"portier_progs"	/* the loader's: not pinned */
+#define PORTIER_PROG_XDP6		0	/* portier_progs slot of portier_xdp6 */
 
 /* ---- address families, protocols ---------------------------------------- */
 
 #define PORTIER_AF_INET		4	/* family byte in keys: IPv4 */
-#define PORTIER_AF_INET6	6	/* reserved: IPv6 */
+#define PORTIER_AF_INET6	6	/* family byte in keys: IPv6 */
 
 /* One address slot, network byte order. IPv4 in a32[0]. */
 struct portier_addr {
@@ -135,6 +146,15 @@ struct portier_config {
 	/* Egress NAT: the source address of egress flows (the output NIC's
 	 * address, or the output side's VIP: docs/inventory.md, egress). */
 	__be32 egress_addr;
+	__u32 pad3;
+	/* IPv6 (docs/dataplane.md, "IPv6"): NAT66's source, the output NIC's
+	 * global address (all-zero: none; a new flow of an IPv6 snat route
+	 * then drops as PORTIER_R_DROP_SNAT_EXHAUSTED), and the IPv6
+	 * connection table's geometry (portier_conntrack6; its hash seed is
+	 * ct_seed). */
+	struct portier_addr snat_addr6;
+	__u32 ct6_buckets;		/* buckets of portier_conntrack6 */
+	__u32 ct6_step;			/* portier_ct_step_for(ct6_buckets) */
 };
 
 /* ---- services (portier_services: hash, written by userspace) ----------- */
@@ -519,8 +539,10 @@ struct portier_egress_stats {
 #define PORTIER_PORT_SVC_UDP	(1U << 1)	/* a UDP service port */
 #define PORTIER_PORT_BE_TCP	(1U << 2)	/* a TCP backend port (replies) */
 #define PORTIER_PORT_BE_UDP	(1U << 3)	/* a UDP backend port (replies) */
-/* The port has exactly one service (IPv4): the svc_* fields hold it, and a
- * new flow to the port takes its route without a portier_services lookup.
+/* The port has exactly one IPv4 service: the svc_* fields hold it, and a
+ * new IPv4 flow to the port takes its route without a portier_services
+ * lookup (IPv6 services of the port do not count: an IPv6 packet always
+ * looks its service up).
  * Userspace clears the bit while an apply changes the port's services and
  * sets it once the services it names are in portier_services. */
 #define PORTIER_PORT_ONE_SVC	(1U << 4)
@@ -546,11 +568,10 @@ struct portier_port {
 /* ---- connection table (portier_conntrack: buckets, BPF and userspace) --- */
 
 /* An IPv4 packet's 5-tuple as it arrives: 16 bytes, two 64-bit halves to
- * hash, four words to compare (pad is always zero). Each flow has two entries: the original
- * direction (client -> service, on the input NIC) and the reply direction
- * (backend -> gateway or client, on the output NIC). IPv6 gets its own
- * table (portier_conntrack6) with 16-byte addresses in the same order; the
- * code around the table does not change shape. */
+ * hash, four words to compare (pad is always zero). Each flow has two
+ * entries: the original direction (client -> service, on the input NIC)
+ * and the reply direction (backend -> gateway or client, on the output
+ * NIC). IPv6 has its own table (struct portier_flow_key6, below). */
 struct portier_flow_key {
 	__be32 saddr;
 	__be32 daddr;
@@ -781,6 +802,108 @@ portier_ct_tag_count(const volatile __u32 *tags, __u32 t)
 	return (__u32)acc + (__u32)(acc >> 32);
 }
 
+/* ---- IPv6 connection table (portier_conntrack6, portier_ct6_slots) ------ */
+
+/* An IPv6 packet's 5-tuple as it arrives: 40 bytes. The table works as
+ * the IPv4 one (buckets of PORTIER_CT_SLOTS tags, slots beside them, the
+ * same claim, publish, evict and delete), with these keys and entries. */
+struct portier_flow_key6 {
+	struct portier_addr saddr;
+	struct portier_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* One direction of an IPv6 flow: struct portier_flow with 16-byte
+ * addresses. 88 bytes: with its key, a slot is two cache lines. Flags,
+ * directions, ticks and the next-hop cache mean what they do there. */
+struct portier_flow6 {
+	struct portier_addr nat_saddr;	/* new source address */
+	struct portier_addr nat_daddr;	/* new destination address */
+	__be16 nat_sport;		/* new source port */
+	__be16 nat_dport;		/* new destination port */
+	__u8 dir;			/* PORTIER_FLOW_DIR_* */
+	__u8 flags;			/* PORTIER_FLOW_F_* */
+	__u16 route_id;
+	__u16 backend_id;
+	__u16 tx_mtu;
+	__u32 last_seen;		/* portier_tick() */
+	__u32 tx_ifindex;
+	__u8 tx_dmac[6];
+	__u8 tx_smac[6];
+	__u64 packets;
+	__u64 bytes;
+	__u64 created_ns;
+};
+
+struct portier_ct6_slot {
+	struct portier_flow_key6 key;
+	struct portier_flow6 flow;
+};
+
+_Static_assert(sizeof(struct portier_flow_key6) == 40, "IPv6 flow key is ten words");
+_Static_assert(sizeof(struct portier_flow6) == 88, "IPv6 flow entry");
+_Static_assert(sizeof(struct portier_ct6_slot) == 128, "an IPv6 slot is two cache lines");
+
+/* An IPv6 key as the IPv4 hash sees one: the addresses folded to 32 bits
+ * each (xor of their words, the /64 prefix rotated so that prefix and
+ * interface identifier do not cancel), then portier_ct_hash and
+ * portier_ct_locate as for IPv4: the same bucket walk, the same tags. */
+static inline __attribute__((always_inline)) __be32 portier_addr6_fold(const struct portier_addr *a)
+{
+	__u32 hi = a->a32[0] ^ a->a32[1];
+
+	return (hi << 13 | hi >> 19) ^ a->a32[2] ^ a->a32[3];
+}
+
+static inline __attribute__((always_inline)) void
+portier_ct6_folded(const struct portier_flow_key6 *k, struct portier_flow_key *f)
+{
+	f->saddr = portier_addr6_fold(&k->saddr);
+	f->daddr = portier_addr6_fold(&k->daddr);
+	f->sport = k->sport;
+	f->dport = k->dport;
+	f->proto = k->proto;
+	f->pad[0] = f->pad[1] = f->pad[2] = 0;
+}
+
+/* The bucket of IPv6 key k (and its tag in *tag), as portier_ct_locate. */
+static inline __attribute__((always_inline)) __u32
+portier_ct6_locate(const struct portier_flow_key6 *k, __u64 seed, __u32 n, __u32 step,
+		   __u32 *tag)
+{
+	struct portier_flow_key f;
+
+	portier_ct6_folded(k, &f);
+	return portier_ct_locate(&f, seed, n, step, tag);
+}
+
+/* ---- IPv6 source policy and rate (portier_policy6, portier_rate6) ------ */
+
+/* portier_policy6: struct portier_policy's trie for IPv6 sources, the same
+ * scopes and values (struct portier_policy_rule). prefixlen =
+ * PORTIER_POLICY_SCOPE_BITS + the CIDR's length (0..128). */
+struct portier_policy6_key {
+	__u32 prefixlen;
+	__u32 scope;
+	__u8 addr[16];
+};
+
+/* portier_rate6 (LRU hash, the program): an IPv6 source's token bucket
+ * (struct portier_rate) per route and /64: one host holds a whole /64
+ * (RFC 7421), so a per-address bucket would limit nothing. */
+struct portier_rate6_key {
+	__u32 route_id;
+	__u32 pad;
+	__u8 prefix[8];		/* the source's first 64 bits */
+};
+
+/* portier_local6: this host's IPv6 addresses (key struct portier_addr,
+ * value __u32 1), as portier_local for IPv4: a "*" service matches an
+ * IPv6 packet only if its destination is in here. */
+
 /* ---- next hop per backend (portier_nexthop: per-CPU array, program) ---- */
 
 /* The FIB result for new flows to a backend, so that not every new flow
@@ -875,7 +998,7 @@ struct portier_stats {
 /* portier_reasons[reason]: what happened to packets that were not
  * forwarded to a backend, and notable events. See docs/dataplane.md. */
 enum portier_reason {
-	PORTIER_R_PASS_NOT_IP = 0,	/* ARP, IPv6 (for now), ... : pass */
+	PORTIER_R_PASS_NOT_IP = 0,	/* ARP, ... : pass */
 	PORTIER_R_PASS_NOT_L4,		/* ICMP and other protocols: pass */
 	PORTIER_R_PASS_UNDECLARED,	/* no service on (addr, port, proto): pass */
 	PORTIER_R_PASS_VLAN,		/* 802.1Q/802.1ad tagged: pass */
@@ -946,6 +1069,16 @@ enum portier_reason {
 					 * egress flow: dropped */
 	PORTIER_R_SYNC_LOST,		/* not a packet: a flow sync event found
 					 * the portier_sync ring buffer full */
+	/* IPv6 (docs/dataplane.md, "IPv6"); an IPv6 packet otherwise counts
+	 * under the IPv4 reason of the same meaning (PASS_FRAGMENT,
+	 * ICMP_FRAG_NEEDED_SENT for a Packet Too Big, ...): */
+	PORTIER_R_PASS_IP6_EXT,		/* an IPv6 extension header portier does
+					 * not walk (hop-by-hop, routing,
+					 * destination options, AH, ESP, unknown):
+					 * passed, never rewritten */
+	PORTIER_R_PASS_LINK_LOCAL,	/* IPv6 link-local or multicast traffic
+					 * (neighbour discovery, router
+					 * advertisements): passed untouched */
 	PORTIER_R_MAX,
 };
 

@@ -42,4 +42,26 @@ static __always_inline __u32 portier_source_hash(__be32 saddr)
 	return (__u32)(portier_mix64((__u64)saddr) >> 32);
 }
 
+/* IPv6: the addresses folded to 64 bits each (their two halves xored),
+ * so that the whole address counts. A v4 address never meets these: an
+ * IPv6 route has IPv6 clients only. */
+static __always_inline __u64 portier_addr6_fold64(const __be32 a[4])
+{
+	return ((__u64)a[0] << 32 | a[1]) ^ ((__u64)a[2] << 32 | a[3]);
+}
+
+static __always_inline __u32 portier_tuple6_hash(const __be32 saddr[4], const __be32 daddr[4],
+						 __be16 sport, __be16 dport, __u8 proto)
+{
+	__u64 a = portier_mix64(portier_addr6_fold64(saddr)) ^ portier_addr6_fold64(daddr);
+	__u64 b = (__u64)sport << 32 | (__u64)dport << 16 | proto;
+
+	return (__u32)(portier_mix64(portier_mix64(a) ^ b) >> 32);
+}
+
+static __always_inline __u32 portier_source6_hash(const __be32 saddr[4])
+{
+	return (__u32)(portier_mix64(portier_addr6_fold64(saddr)) >> 32);
+}
+
 #endif

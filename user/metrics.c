@@ -87,6 +87,10 @@ static const struct {
 	/* Not a packet: a flow sync event the ring buffer had no room for
 	 * (docs/operations.md, "Flow sync"); the packet itself went on. */
 	[PORTIER_R_SYNC_LOST] = { "sync_lost", PT_METRICS_EVENT },
+	/* IPv6 (docs/dataplane.md, "IPv6"): an extension header portier does
+	 * not walk; link-local and multicast traffic (neighbour discovery). */
+	[PORTIER_R_PASS_IP6_EXT] = { "ip6_ext", PT_METRICS_PASS },
+	[PORTIER_R_PASS_LINK_LOCAL] = { "link_local", PT_METRICS_PASS },
 };
 
 static const char *const dir_names[PT_METRICS_DIRS] = { "in", "out" };
