@@ -12,7 +12,9 @@
  *   - UDP out and back; ICMP echo out (the identifier translated as the
  *     port) and its reply back;
  *   - an ICMP error about an egress flow from the internet side,
- *     translated for the client;
+ *     translated for the client; a time exceeded quoting an egress echo
+ *     request (its identifier translated back, the quote's checksums),
+ *     whole or cut to 8 bytes, and a box-side error about an echo reply;
  *   - refused: an excepted destination, a protocol or port no rule
  *     allows, a source no rule names (counted on the rule, or unmatched),
  *     a TCP segment of no flow; not egress: the gateway's own address, a
@@ -57,6 +59,7 @@
 #define SERVER		"192.0.2.50"
 #define EXCEPTED	"192.0.2.200"
 #define ROUTER		"192.0.2.1"		/* a router on the internet side */
+#define BOX_ROUTER	"198.51.100.2"		/* a router on the box side */
 #define VIP		"203.0.113.254"		/* the egress address */
 #define CLIENT_PORT	42000
 #define TTL		XT_TTL
@@ -388,6 +391,92 @@ static void test_icmp_error(void **state)
 	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
 }
 
+/* A router on the internet side answers an egress echo request with time
+ * exceeded, quoting it as translated (the egress address, the allocated
+ * identifier): the client gets it quoting its own request (its address,
+ * its identifier, the inner checksums) from the router. And the other
+ * way, a box-side error about an echo reply (the client unreachable)
+ * goes to the server as about the reply the server sent. Every byte. */
+static void test_echo_error(void **state)
+{
+	struct pkt_spec c = xt_spec(xt_ip4(CLIENT), xt_ip4(SERVER), 0, 0, IPPROTO_ICMP, 0);
+	struct pkt_spec o, wo, q, rs;
+	uint64_t n0 = xt_reason(PORTIER_R_ICMP_TRANSLATED);
+	uint8_t in[PKT_MAX], want[PKT_MAX], quote[PKT_MAX], echo_in[PKT_MAX];
+	const uint16_t cid = ECHO_ID + 0x100;
+	struct xt_run fw, r;
+	size_t n, wn, qn;
+	uint16_t id;
+
+	(void)state;
+	n = echo(&c, 8, cid, echo_in);
+	xt_run(xt.if_in, echo_in, n, &fw);
+	assert_int_equal(fw.ret, XDP_REDIRECT);
+	id = pkt_get16(fw.out + PKT_ETH_LEN + PKT_IP_LEN + 4);
+	assert_int_not_equal(id, cid);
+
+	/* Time exceeded from the router, quoting all of the request. */
+	o = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(ROUTER), xt_ip4(VIP), TTL);
+	o.ip_id = 0x6262;
+	n = pkt_build_icmp_error(&o, 11, 0, 0, fw.out + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	wo = pkt_spec_ip(tn_mac_client, tn_mac_in, xt_ip4(ROUTER), xt_ip4(CLIENT), TTL - 1);
+	wo.ip_id = 0x6262;
+	q = c;
+	q.ttl = TTL - 1;	/* the quote keeps the TTL it was quoted with */
+	qn = echo(&q, 8, cid, quote);
+	wn = pkt_build_icmp_error(&wo, 11, 0, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, want);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+	/* The quoted echo's own checksum holds (all of it quoted). */
+	assert_int_equal(pkt_fold(pkt_sum(r.out + PKT_ETH_LEN + 2 * PKT_IP_LEN + PKT_ICMP_LEN,
+					  ECHO_LEN, 0)), 0xffff);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
+
+	/* Quoting only 8 bytes of it (RFC 792): the same, cut. */
+	n = pkt_build_icmp_error(&o, 11, 0, 0, fw.out + PKT_ETH_LEN, PKT_IP_LEN + 8, in);
+	wn = pkt_build_icmp_error(&wo, 11, 0, 0, quote + PKT_ETH_LEN, PKT_IP_LEN + 8, want);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+
+	/* The reply comes back; a box-side router finds the client
+	 * unreachable and says so, quoting the reply as it got it: the
+	 * server gets the error about the reply it sent (to the egress
+	 * address, its identifier), from the router. */
+	rs = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(SERVER), xt_ip4(VIP), TTL);
+	n = echo(&rs, 0, id, echo_in);
+	xt_run(xt.if_out, echo_in, n, &fw);
+	assert_int_equal(fw.ret, XDP_REDIRECT);
+	o = pkt_spec_ip(tn_mac_in, tn_mac_client, xt_ip4(BOX_ROUTER), xt_ip4(SERVER), TTL);
+	o.ip_id = 0x6363;
+	n = pkt_build_icmp_error(&o, 3, 1, 0, fw.out + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	wo = pkt_spec_ip(tn_mac_be[0], tn_mac_out, xt_ip4(BOX_ROUTER), xt_ip4(SERVER), TTL - 1);
+	wo.ip_id = 0x6363;
+	q = rs;
+	q.ttl = TTL - 1;
+	qn = echo(&q, 0, id, quote);
+	wn = pkt_build_icmp_error(&wo, 3, 1, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, want);
+	xt_run(xt.if_in, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 3);
+
+	/* A quoted echo of no flow (another identifier) passes unchanged. */
+	q = c;
+	q.saddr = xt_ip4(VIP);
+	qn = echo(&q, 8, id + 7, quote);
+	o = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(ROUTER), xt_ip4(VIP), TTL);
+	n = pkt_build_icmp_error(&o, 11, 0, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, in);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+	assert_memory_equal(r.out, in, n);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 3);
+}
+
 /* ---- refused, and what is not egress -------------------------------------- */
 
 static void expect_dropped(const struct pkt_spec *s, enum portier_reason why)
@@ -590,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_udp_second_rule),
 		cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_icmp_error),
+		cmocka_unit_test(test_echo_error),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_not_egress),
 		cmocka_unit_test(test_routes_unchanged),
