@@ -20,6 +20,9 @@
  *     a TCP segment of no flow; not egress: the gateway's own address, a
  *     destination on the input side (passed, unchanged);
  *   - the GC deletes an idle egress flow (both entries);
+ *   - the egress port cursor wraps (around a range of 10 and past 2^32)
+ *     into ports still in use: only the freed ones are taken, the rest
+ *     refused (SNAT_EXHAUSTED), no live flow loses its port;
  *   - a port collision avoided: with the output NIC's address as the
  *     egress address, a kube route's SNAT flow to a server holds the port
  *     the egress cursor gives next; the egress flow to that server takes
@@ -612,6 +615,108 @@ static void test_gc(void **state)
 	assert_int_equal(r.ret, XDP_PASS);
 }
 
+/* ---- the cursor's wrap ----------------------------------------------------- */
+
+#define WRAP_MIN	20000	/* a range of 10 ports (not a divisor of 2^32) */
+#define WRAP_N		10
+
+/* The server's answer to egress port port reaches client flow c's port. */
+static void wrap_answered(const struct pkt_spec *c, uint16_t port)
+{
+	struct pkt_spec a = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(SERVER), xt_ip4(VIP), TTL);
+	struct xt_run r;
+
+	a.sport = c->dport;
+	a.dport = port;
+	a.proto = IPPROTO_UDP;
+	a.payload_len = 8;
+	xt_run_spec(xt.if_out, &a, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(CLIENT));
+	assert_int_equal(pkt_dport(r.out), c->sport);
+}
+
+/* The egress cursor wraps, around the port range and around 2^32, into
+ * ports still in use: a range of 10 filled by flows to one server (the
+ * cursor started 6 short of 2^32), the 11th flow refused
+ * (SNAT_EXHAUSTED); three flows of the middle deleted; the next three
+ * take exactly those three ports, the one after is refused again; every
+ * live flow keeps its port (the server's answer reaches its client). */
+static void test_cursor_wrap(void **state)
+{
+	struct portier_config cfg = *pt_dp_config(xt.dp), narrow = cfg;
+	int fd = bpf_map__fd(xt.skel->maps.portier_egress_cursor);
+	uint64_t exh0 = xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED);
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, rk;
+	struct pkt_spec s[WRAP_N], x;
+	uint16_t port[WRAP_N], freed[3];
+	const int gone[3] = { 2, 5, 8 };
+	bool used[WRAP_N] = { false };
+	__u32 zero = 0, cur = 0xfffffffaU;
+	struct portier_flow f;
+	struct xt_run r;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	narrow.snat_port_min = WRAP_MIN;
+	narrow.snat_port_max = WRAP_MIN + WRAP_N - 1;
+	assert_int_equal(pt_dp_set_config(xt.dp, &narrow), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &cur, BPF_ANY), 0);
+
+	for (int i = 0; i < WRAP_N; i++) {
+		s[i] = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+		xt_run_spec(xt.if_in, &s[i], &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		port[i] = pkt_sport(r.out);
+		assert_true(port[i] >= WRAP_MIN && port[i] < WRAP_MIN + WRAP_N);
+		assert_false(used[port[i] - WRAP_MIN]);
+		used[port[i] - WRAP_MIN] = true;
+	}
+	x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+	xt_run_spec(xt.if_in, &x, &r);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - exh0, 1);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &cur), 0);
+	assert_true(cur < 0xfffffffaU);		/* past 2^32 */
+
+	/* Three flows of the middle end (both entries deleted). */
+	for (int j = 0; j < 3; j++) {
+		memset(&k, 0, sizeof(k));
+		k.saddr = s[gone[j]].saddr;
+		k.daddr = s[gone[j]].daddr;
+		k.sport = htons(s[gone[j]].sport);
+		k.dport = htons(s[gone[j]].dport);
+		k.proto = IPPROTO_UDP;
+		assert_true(pt_ct_lookup(ct, &k, &f));
+		pt_flow_key_other(&k, &f, &rk);
+		assert_int_equal(pt_ct_delete(ct, &k), 0);
+		assert_int_equal(pt_ct_delete(ct, &rk), 0);
+		freed[j] = port[gone[j]];
+		used[freed[j] - WRAP_MIN] = false;
+	}
+	for (int j = 0; j < 3; j++) {
+		x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+		xt_run_spec(xt.if_in, &x, &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		assert_true(pkt_sport(r.out) == freed[0] || pkt_sport(r.out) == freed[1] ||
+			    pkt_sport(r.out) == freed[2]);
+		assert_false(used[pkt_sport(r.out) - WRAP_MIN]);
+		used[pkt_sport(r.out) - WRAP_MIN] = true;
+		wrap_answered(&x, pkt_sport(r.out));
+	}
+	x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+	xt_run_spec(xt.if_in, &x, &r);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - exh0, 2);
+	for (int i = 0; i < WRAP_N; i++)
+		if (i != gone[0] && i != gone[1] && i != gone[2])
+			wrap_answered(&s[i], port[i]);
+
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+}
+
 /* ---- one allocator --------------------------------------------------------- */
 
 /* Egress from the output NIC's address, which the kube routes' SNAT uses:
@@ -684,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_not_egress),
 		cmocka_unit_test(test_routes_unchanged),
 		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_cursor_wrap),
 		cmocka_unit_test(test_port_collision),
 		cmocka_unit_test(test_off),
 	};

@@ -7,7 +7,9 @@
  *     addresses and the SNAT port included); the SYN-ACK, the client's
  *     ACK and a FIN send FLAGS events with the bits they set, under the
  *     other entry's key; a closing flow restarted by a SYN sends DEL, then
- *     NEW; with sync_on clear, nothing;
+ *     NEW; a new flow that evicts an embryonic flow from its full
+ *     bucket sends DEL by the evicted key, then NEW; with sync_on clear,
+ *     nothing;
  *   - the receiver (pt_flowsync_apply): a flow deleted here and written
  *     back from its record carries the backend's reply to the client as
  *     the original did; its SNAT port is held (a new flow to the backend
@@ -22,6 +24,7 @@
  * Needs root.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -580,6 +583,103 @@ static void test_daemon_side(void **state)
 	set_sync(true);
 }
 
+/* ---- eviction ------------------------------------------------------------ */
+
+/* The tick of CLOCK_MONOTONIC now less idle_s seconds. */
+static __u32 tick_ago(__u32 idle_s)
+{
+	return portier_tick(mono_ns()) - portier_ticks_of_s(idle_s);
+}
+
+/* A new flow evicts the idlest embryonic flow of its full bucket: the
+ * peer hears of it (DEL by the evicted entry's key) before the new flow's
+ * NEW, and on the receiver that DEL deletes both entries of its copy. */
+static void test_eviction_del(void **state)
+{
+	const struct portier_config *cfg = pt_dp_config(xt.dp);
+	const struct portier_sync_new *nev = (const void *)events.ev[1];
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, ko, kr, victim = { 0 }, victim_r = { 0 };
+	struct portier_flow fo, fr, vo = { 0 }, vr = { 0 };
+	struct pt_flowsync_counts cnt = {};
+	struct pt_fs_rec rec = { 0 };
+	struct pkt_spec c;
+	struct xt_run r;
+	__u32 bucket, tag, n = 0;
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	c = xt_client_spec(PORT_SNAT, IPPROTO_TCP, PKT_SYN);
+	k = key_of(&c);
+	bucket = portier_ct_locate(&k, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag);
+	/* Fill that bucket with embryonic flows from 10.96.0.0/8 (their reply
+	 * entries in other buckets); the first one idlest. */
+	for (__u32 i = 1024; err == 0; i++) {
+		assert_true(i < (1U << 24));
+		memset(&ko, 0, sizeof(ko));
+		ko.saddr = htonl(ntohl(tn_ip4("10.96.0.0")) + (i >> 16));
+		ko.daddr = tn_ip4(TN_GW_IN);
+		ko.sport = htons((__u16)i);
+		ko.dport = htons(PORT_SNAT);
+		ko.proto = IPPROTO_TCP;
+		memset(&fo, 0, sizeof(fo));
+		fo.dir = PORTIER_FLOW_DIR_ORIG;
+		fo.last_seen = tick_ago(n == 0 ? 30 : 1);
+		fo.nat_saddr = ko.saddr;
+		fo.nat_sport = ko.sport;
+		fo.nat_daddr = tn_ip4(BE1);
+		fo.nat_dport = htons(BE_PORT);
+		pt_flow_key_other(&ko, &fo, &kr);
+		if (portier_ct_locate(&ko, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag) !=
+			    bucket ||
+		    portier_ct_locate(&kr, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag) ==
+			    bucket)
+			continue;
+		fr = fo;
+		fr.dir = PORTIER_FLOW_DIR_REPLY;
+		fr.nat_saddr = ko.daddr;
+		fr.nat_sport = ko.dport;
+		fr.nat_daddr = ko.saddr;
+		fr.nat_dport = ko.sport;
+		err = pt_ct_insert(ct, &ko, &fo);
+		if (err)
+			break;
+		assert_int_equal(pt_ct_insert(ct, &kr, &fr), 0);
+		if (n++ == 0) {
+			victim = ko;
+			victim_r = kr;
+			vo = fo;
+			vr = fr;
+		}
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(n, PORTIER_CT_SLOTS);
+
+	drain();
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 2);
+	assert_small(0, PORTIER_SYNC_EV_DEL, &victim, 0);
+	assert_int_equal(nev->kind, PORTIER_SYNC_EV_NEW);
+	assert_memory_equal(&nev->key, &k, sizeof(k));
+	assert_false(pt_ct_lookup(ct, &victim, NULL));
+	assert_false(pt_ct_lookup(ct, &victim_r, NULL));
+
+	/* The receiver: its copy of the evicted flow (both entries) goes. */
+	assert_int_equal(pt_ct_delete(ct, &nev->key), 0);
+	assert_int_equal(pt_ct_delete(ct, &nev->rkey), 0);
+	assert_int_equal(pt_ct_insert(ct, &victim, &vo), 0);
+	assert_int_equal(pt_ct_insert(ct, &victim_r, &vr), 0);
+	rec.kind = PT_FS_REC_DEL;
+	rec.key = victim;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.deleted, 1);
+	assert_false(pt_ct_lookup(ct, &victim, NULL));
+	assert_false(pt_ct_lookup(ct, &victim_r, NULL));
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	drain();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_apply_keeps_kind),
 		cmocka_unit_test(test_snat_port_held),
 		cmocka_unit_test(test_newer_local_kept),
+		cmocka_unit_test(test_eviction_del),
 		cmocka_unit_test(test_daemon_side),
 	};
 
