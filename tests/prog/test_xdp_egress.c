@@ -20,6 +20,9 @@
  *     a TCP segment of no flow; not egress: the gateway's own address, a
  *     destination on the input side (passed, unchanged);
  *   - the GC deletes an idle egress flow (both entries);
+ *   - connection logs: a rule with log (box) logs a TCP flow closed by
+ *     FINs both ways (program) and an idle UDP flow (GC); one without
+ *     (dns) does not;
  *   - the egress port cursor wraps (around a range of 10 and past 2^32)
  *     into ports still in use: only the freed ones are taken, the rest
  *     refused (SNAT_EXHAUSTED), no live flow loses its port;
@@ -47,6 +50,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "connlog.h"
 #include "ct_table.h"
 #include "dataplane.h"
 #include "egress.h"
@@ -94,7 +98,7 @@ static int apply_egress(const char *addr)
 	struct pt_cidr dns_to[] = { cidr("0.0.0.0/0") };
 	struct pt_egress_rule rules[2] = {
 		{ .name = (char *)"box", .from = box_from, .n_from = 1, .to = box_to, .n_to = 2,
-		  .except = box_except, .n_except = 1,
+		  .except = box_except, .n_except = 1, .log = true,
 		  .protos = PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_P_UDP |
 			    PORTIER_EGRESS_P_ICMP },
 		{ .name = (char *)"dns", .from = dns_from, .n_from = 1, .to = dns_to, .n_to = 1,
@@ -615,6 +619,99 @@ static void test_gc(void **state)
 	assert_int_equal(r.ret, XDP_PASS);
 }
 
+/* ---- connection logs ------------------------------------------------------ */
+
+/* End events of portier_connlog, read whole. */
+static struct portier_connlog_event log_ev[4];
+static int n_log_ev;
+
+static int on_log(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size >= sizeof(log_ev[0]) && n_log_ev < 4)
+		memcpy(&log_ev[n_log_ev], data, sizeof(log_ev[0]));
+	n_log_ev++;
+	return 0;
+}
+
+/* "box" logs (log: true), "dns" does not. A TCP egress flow of "box"
+ * closed by FINs both ways: one end event, the rule as its route, the
+ * server as its backend, the egress port as its SNAT port; its line.
+ * UDP flows that the GC expires: a line for "box"'s, none for "dns"'s. */
+static void test_connlog(void **state)
+{
+	struct pkt_spec syn = client_to(CLIENT, SERVER, 80, IPPROTO_TCP, PKT_SYN), c, rep;
+	struct pkt_spec u = client_to(CLIENT, SERVER, 6001, IPPROTO_UDP, 0);
+	struct pkt_spec d = client_to(OTHER_SRC, SERVER, 53, IPPROTO_UDP, 0);
+	struct portier_config cfg = *pt_dp_config(xt.dp), short_cfg = cfg;
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog),
+						  on_log, NULL, NULL);
+	struct pt_connlog_opts o = { .sink = PT_CONNLOG_STDOUT };
+	struct portier_connlog_event *ev = &log_ev[0];
+	struct pt_connlog *cl;
+	struct xt_run r;
+	uint8_t out[PKT_MAX];
+	char line[PT_CONNLOG_LINE_MAX], want[160];
+	__u64 lines0, lines;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(rb);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	n_log_ev = 0;
+	xt_run_spec(xt.if_in, &syn, &r);
+	port = expect_out(&syn, &r, xt_ip4(VIP));
+	memcpy(out, r.out, r.out_len);
+	rep = server_reply(out, PKT_SYN | PKT_ACK);
+	xt_run_spec(xt.if_out, &rep, &r);
+	c = syn;
+	c.tcp_flags = PKT_ACK | PKT_FIN;
+	xt_run_spec(xt.if_in, &c, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(n_log_ev, 0);		/* one FIN: not over */
+	rep = server_reply(out, PKT_ACK | PKT_FIN);
+	xt_run_spec(xt.if_out, &rep, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(n_log_ev, 1);
+	assert_int_equal(ev->end, PORTIER_END_FIN);
+	assert_true(ev->flags & PORTIER_FLOW_F_EGRESS);
+	assert_int_equal(ev->route_id, RULE_BOX);
+	assert_int_equal(ev->client.a32[0], xt_ip4(CLIENT));
+	assert_int_equal(ntohs(ev->client_port), syn.sport);
+	assert_int_equal(ev->backend.a32[0], xt_ip4(SERVER));
+	assert_int_equal(ntohs(ev->backend_port), 80);
+	assert_int_equal(ntohs(ev->snat_port), port);
+	assert_int_equal(ev->packets[0], 2);
+	assert_int_equal(ev->packets[1], 2);
+	assert_true(pt_connlog_format(ev, "egress:box", 0, line, sizeof(line)) > 0);
+	snprintf(want, sizeof(want), "egress:box egress:box/" SERVER ":80 ");
+	assert_non_null(strstr(line, want));
+	snprintf(want, sizeof(want), " -- proto=tcp end=fin in=2/");
+	assert_non_null(strstr(line, want));
+	snprintf(want, sizeof(want), " snat=%u service=" SERVER ":80", port);
+	assert_non_null(strstr(line, want));
+	ring_buffer__free(rb);
+
+	/* Idle UDP flows: the GC logs "box"'s, not "dns"'s. */
+	xt_run_spec(xt.if_in, &u, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	xt_run_spec(xt.if_in, &d, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pt_connlog_open(xt.dp, &o, &cl), 0);
+	assert_int_equal(pt_connlog_counts(cl, &lines0, NULL), 0);
+	short_cfg.tmo_udp = 1;
+	assert_int_equal(pt_dp_set_config(xt.dp, &short_cfg), 0);
+	usleep(2300 * 1000);
+	assert_int_equal(pt_dp_gc(xt.dp, NULL), 0);
+	assert_int_equal(pt_connlog_counts(cl, &lines, NULL), 0);
+	assert_int_equal(lines - lines0, 1);
+	pt_connlog_close(cl);
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+}
+
 /* ---- the cursor's wrap ----------------------------------------------------- */
 
 #define WRAP_MIN	20000	/* a range of 10 ports (not a divisor of 2^32) */
@@ -789,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_not_egress),
 		cmocka_unit_test(test_routes_unchanged),
 		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_connlog),
 		cmocka_unit_test(test_cursor_wrap),
 		cmocka_unit_test(test_port_collision),
 		cmocka_unit_test(test_off),
