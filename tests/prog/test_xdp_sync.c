@@ -20,7 +20,8 @@
  *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
  *     peer gets the whole table (RESET first), a new flow goes out as its
  *     FLOW record, and 5 s later a flow active since then is refreshed
- *     (idle time about 0).
+ *     (idle time about 0); a BACKUP made MASTER starts its egress port
+ *     cursor past the newest egress flow's port it received.
  * Needs root.
  */
 #include <arpa/inet.h>
@@ -583,6 +584,89 @@ static void test_daemon_side(void **state)
 	set_sync(true);
 }
 
+/* An egress flow's FLOW record from the fake peer: client port cport to
+ * 192.0.2.50:80, egress port port, made life_ms ago. */
+static struct pt_fs_rec egress_rec(uint16_t cport, uint16_t port, __u32 life_ms)
+{
+	struct pt_fs_rec r = { .kind = PT_FS_REC_FLOW, .flags = PORTIER_FLOW_F_EGRESS };
+
+	r.life_ms = life_ms;
+	r.key.saddr = tn_ip4(TN_CLIENT);
+	r.key.daddr = tn_ip4("192.0.2.50");
+	r.key.sport = htons(cport);
+	r.key.dport = htons(80);
+	r.key.proto = IPPROTO_TCP;
+	r.rkey.saddr = r.key.daddr;
+	r.rkey.daddr = tn_ip4("203.0.113.254");
+	r.rkey.sport = r.key.dport;
+	r.rkey.dport = htons(port);
+	r.rkey.proto = IPPROTO_TCP;
+	r.o_saddr = r.rkey.daddr;
+	r.o_sport = r.rkey.dport;
+	r.o_daddr = r.key.daddr;
+	r.o_dport = r.key.dport;
+	r.r_saddr = r.key.daddr;
+	r.r_sport = r.key.dport;
+	r.r_daddr = r.key.saddr;
+	r.r_dport = r.key.sport;
+	return r;
+}
+
+/* A BACKUP that becomes MASTER starts its egress port cursor past the
+ * port of the newest egress flow it received, not past the highest (the
+ * peer's cursor had wrapped: its high ports are old flows'). */
+static void test_egress_cursor_past(void **state)
+{
+	static struct fake_peer p;
+	const struct portier_config *cfg = pt_dp_config(xt.dp);
+	int cfd = bpf_map__fd(xt.skel->maps.portier_egress_cursor);
+	struct pt_flowsync_opts o = { .master = false };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT_PEER) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT_SYNC) };
+	struct pt_fs_hdr h = { .type = PT_FS_DATA, .flags = PT_FS_F_RESET | PT_FS_F_MASTER,
+			       .instance = 0x8888, .seq = 100, .nrec = 3 };
+	struct pt_fs_rec rec[3] = { egress_rec(1000, 29000, 60000), egress_rec(1001, 17000, 5),
+				    egress_rec(1002, 28000, 30000) };
+	struct pt_flowsync_counts cnt;
+	struct pt_flowsync *fs;
+	__u8 buf[PT_FS_MTU];
+	size_t off = PT_FS_HDR_LEN, n;
+	__u32 zero = 0, cur = 0;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	me.sin_addr.s_addr = to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p.fd >= 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7792", &o.peer), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7791", &o.listen), 0);
+	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
+	assert_int_equal(bpf_map_update_elem(cfd, &zero, &cur, BPF_ANY), 0);
+
+	pt_fs_hdr_encode(&h, buf);
+	for (int i = 0; i < 3; i++) {
+		n = pt_fs_rec_encode(&rec[i], buf + off, sizeof(buf) - off);
+		assert_true(n > 0);
+		off += n;
+	}
+	assert_int_equal(sendto(p.fd, buf, off, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)off);
+	pump(fs, &p, 200);
+	pt_flowsync_counts(fs, &cnt);
+	assert_int_equal(cnt.inserted, 3);
+	assert_int_equal(bpf_map_lookup_elem(cfd, &zero, &cur), 0);
+	assert_int_equal(cur, 0);		/* a BACKUP does not move it */
+	assert_int_equal(pt_flowsync_set_master(fs, true), 0);
+	assert_int_equal(bpf_map_lookup_elem(cfd, &zero, &cur), 0);
+	assert_int_equal(cur, 17000 + 1 - cfg->snat_port_min);
+	pt_flowsync_close(fs);
+	close(p.fd);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	set_sync(true);
+	drain();
+}
+
 /* ---- eviction ------------------------------------------------------------ */
 
 /* The tick of CLOCK_MONOTONIC now less idle_s seconds. */
@@ -691,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_newer_local_kept),
 		cmocka_unit_test(test_eviction_del),
 		cmocka_unit_test(test_daemon_side),
+		cmocka_unit_test(test_egress_cursor_past),
 	};
 
 	return xt_run_group("test_xdp_sync", tests, setup, teardown);
