@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * connlog.h - connection logs: the end event of a TCP flow of a route with
- * PORTIER_ROUTE_F_LOG, sent to the daemon through the portier_connlog ring
+ * PORTIER_ROUTE_F_LOG (or of an egress rule with PORTIER_EGRESS_F_LOG),
+ * sent to the daemon through the portier_connlog ring
  * buffer when the flow closes: a FIN seen in both directions, or an RST.
  * Flows that go idle (UDP, silent TCP) are logged by the daemon's GC.
  * Logging never changes what happens to the packet: a full ring buffer
@@ -17,11 +18,27 @@ struct {
 	__uint(max_entries, PORTIER_CONNLOG_RING_DEFAULT);
 } portier_connlog SEC(".maps");
 
+/* Does flow entry f's route log (PORTIER_ROUTE_F_LOG)? An egress flow's
+ * route_id is its egress rule: does the rule (PORTIER_EGRESS_F_LOG)? */
+static __always_inline bool connlog_on(const struct portier_flow *f)
+{
+	__u32 id = f->route_id;
+	struct portier_egress_rule *er;
+	struct portier_route *r;
+
+	if (f->flags & PORTIER_FLOW_F_EGRESS) {
+		er = bpf_map_lookup_elem(&portier_egress_rules, &id);
+		return er && (er->protos & PORTIER_EGRESS_F_LOG);
+	}
+	r = bpf_map_lookup_elem(&portier_routes, &id);
+	return r && (r->flags & PORTIER_ROUTE_F_LOG);
+}
+
 /* A FIN or RST (p->tcp set) of flow entry f, counted already, on a flow not
  * logged yet. Marks this direction's FIN; when the flow is over (RST, or
  * the other direction sent its FIN before; a local flow, whose replies the
- * program never sees, at its first FIN) and its route logs, sends the end
- * event and marks both entries logged. */
+ * program never sees, at its first FIN) and its route (an egress flow: its
+ * rule) logs, sends the end event and marks both entries logged. */
 static __always_inline void connlog_tcp_close(const struct portier_config *cfg,
 					      const struct pkt *p, struct portier_flow *f,
 					      __u64 now)
@@ -29,12 +46,9 @@ static __always_inline void connlog_tcp_close(const struct portier_config *cfg,
 	struct portier_connlog_event *ev;
 	struct portier_flow_key k, ok;
 	struct portier_flow *o = NULL;
-	struct portier_route *r;
-	__u32 route_id = f->route_id;
 	__u8 end;
 
-	r = bpf_map_lookup_elem(&portier_routes, &route_id);
-	if (!r || !(r->flags & PORTIER_ROUTE_F_LOG))
+	if (!connlog_on(f))
 		return;
 	if (p->tcp->fin)
 		f->flags |= PORTIER_FLOW_F_FIN;

@@ -386,7 +386,10 @@ static __always_inline void flow_key_other(const struct portier_flow *f, __u8 pr
  * flow, if it is still that flow's (its own other key is the evicted
  * key), so that no half of an evicted flow lives on: an original entry
  * left alone would go on rewriting a client's packets to a SNAT port that
- * a new flow may be given. A function of its own, verified once. */
+ * a new flow may be given. With flow sync on, the peer hears of it (DEL
+ * by the evicted key, before the new flow's NEW): its copy would hold the
+ * flow's slots and SNAT port until its timeout, and carry a flow on that
+ * this host dropped. A function of its own, verified once. */
 __noinline int ct_drop_partner(const struct portier_config *cfg, __u32 idx, __u32 at)
 {
 	struct portier_flow_key vk, ok, back;
@@ -400,6 +403,8 @@ __noinline int ct_drop_partner(const struct portier_config *cfg, __u32 idx, __u3
 	vk = v->key;
 	if (v->flow.flags & PORTIER_FLOW_F_LOCAL)
 		return 0;
+	if (cfg->sync_on && !(v->flow.flags & PORTIER_FLOW_F_SYNPROXY))
+		sync_small(&vk, PORTIER_SYNC_EV_DEL, 0);	/* (a cookie flow is not synced) */
 	flow_key_other(&v->flow, vk.proto, &ok);
 	if (!ct_place_of(cfg, &ok, &pl))
 		return 0;

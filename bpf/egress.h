@@ -21,8 +21,7 @@
 #ifndef PORTIER_BPF_EGRESS_H
 #define PORTIER_BPF_EGRESS_H
 
-#define ICMP_ECHOREPLY		0
-#define ICMP_ECHO		8
+/* ICMP_ECHO, ICMP_ECHOREPLY: icmp.h. */
 /* egress_read(), egress_new() results besides an action (>= 0,
  * counted), and egress_echo_fwd()'s modes: */
 #define EGRESS_NOT_MINE		(-1)	/* not egress: the caller goes on as before */

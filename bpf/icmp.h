@@ -8,6 +8,8 @@
 #ifndef PORTIER_BPF_ICMP_H
 #define PORTIER_BPF_ICMP_H
 
+#define ICMP_ECHOREPLY		0	/* echoes: egress's (egress.h), and quoted */
+#define ICMP_ECHO		8
 #define ICMP_DEST_UNREACH	3
 #define ICMP_TIME_EXCEEDED	11
 #define ICMP_PARAMETERPROB	12
@@ -170,9 +172,20 @@ static __always_inline bool icmp_is_error(__u8 t)
 /* The parts of an ICMP error the translation rewrites. */
 struct icmp_xlat {
 	struct iphdr *in;	/* the quoted (inner) IP header */
-	__be16 *ports;		/* its ports: [0] source, [1] destination */
-	__sum16 *l4_csum;	/* its TCP/UDP checksum, NULL if not quoted */
+	__be16 *ports;		/* its ports: [0] source, [1] destination;
+				 * a quoted echo's: its header's identifier
+				 * and sequence number */
+	__sum16 *l4_csum;	/* its TCP/UDP checksum, NULL if not quoted;
+				 * a quoted echo's ICMP checksum */
+	__u8 proto;		/* the quoted protocol, read once (two reads of
+				 * the packet are two values to the verifier) */
+	bool echo_req;		/* the quote is an echo request of an egress
+				 * flow (else, if ICMP, an echo reply) */
 };
+
+/* Offsets in a quoted ICMP echo's header (RFC 792). */
+#define ICMP_ECHO_CSUM_OFF	2
+#define ICMP_ECHO_ID_OFF	4
 
 /* The new outer addresses of error e for entry f: the destination is the
  * flow's other end; an error from the end that got the quoted packet
@@ -204,15 +217,30 @@ static __always_inline void icmp_rewrite(struct pkt *p, struct icmphdr *ih,
 	/* The quoted packet: its source is f's new destination, and so on. */
 	csum_delta32(&a, in->saddr, f->nat_daddr);
 	csum_delta32(&a, in->daddr, f->nat_saddr);
-	l4 = a;		/* the addresses are in the TCP/UDP pseudo-header too */
-	csum_delta16(&l4, e->ports[0], f->nat_dport);
-	csum_delta16(&l4, e->ports[1], f->nat_sport);
 	in_check = csum_apply(in->check, &a);
-	ic = l4;	/* every changed word is in the ICMP message */
+	if (e->proto == IPPROTO_ICMP) {
+		/* An echo: only the identifier, its port (a request's is
+		 * its source port, a reply's its destination port, as
+		 * egress_echo_key), changes in the ICMP message, whose
+		 * checksum has no pseudo-header. */
+		new = e->echo_req ? f->nat_dport : f->nat_sport;
+		__builtin_memset(&l4, 0, sizeof(l4));
+		csum_delta16(&l4, e->ports[0], new);
+		ic = a;
+		csum_delta16(&ic, e->ports[0], new);
+		e->ports[0] = new;
+	} else {
+		l4 = a;		/* the addresses are in the TCP/UDP pseudo-header too */
+		csum_delta16(&l4, e->ports[0], f->nat_dport);
+		csum_delta16(&l4, e->ports[1], f->nat_sport);
+		ic = l4;	/* every changed word is in the ICMP message */
+		e->ports[0] = f->nat_dport;
+		e->ports[1] = f->nat_sport;
+	}
 	csum_delta16(&ic, in->check, in_check);
 	if (e->l4_csum) {
 		old = *e->l4_csum;
-		new = in->protocol == IPPROTO_UDP ? csum_apply_udp(old, &l4) :
+		new = e->proto == IPPROTO_UDP ? csum_apply_udp(old, &l4) :
 						    csum_apply(old, &l4);
 		csum_delta16(&ic, old, new);
 		*e->l4_csum = new;
@@ -220,8 +248,6 @@ static __always_inline void icmp_rewrite(struct pkt *p, struct icmphdr *ih,
 	in->saddr = f->nat_daddr;
 	in->daddr = f->nat_saddr;
 	in->check = in_check;
-	e->ports[0] = f->nat_dport;
-	e->ports[1] = f->nat_sport;
 	ih->checksum = csum_apply(ih->checksum, &ic);
 
 	csum_delta32(&o, iph->saddr, saddr);
@@ -238,7 +264,8 @@ static __always_inline void icmp_rewrite(struct pkt *p, struct icmphdr *ih,
 
 /* An ICMP packet (p: Ethernet and IPv4 header parsed). An error (dest
  * unreachable, time exceeded, parameter problem) quoting a TCP/UDP packet
- * that a live NATed flow's rewrite produced is translated and sent to the
+ * (or an ICMP echo of an egress flow, its identifier as the port) that a
+ * live NATed flow's rewrite produced is translated and sent to the
  * flow's other end: the quoted packet's tuple reversed is the key of the
  * flow's entry for the packets that come back, whose rewrite gives the
  * addresses and ports the other end knows. A backend's error about a
@@ -273,33 +300,55 @@ static __noinline int icmp_packet(struct xdp_md *ctx, struct pkt *p)
 	need = sizeof(*iph) + ICMP_HDR_LEN + sizeof(*iph) + ICMP_L4_QUOTE;
 	if ((void *)e.ports + ICMP_L4_QUOTE > data_end || ip_len < need)
 		return count_reason(PORTIER_R_PASS_NOT_L4, XDP_PASS);
+	e.proto = e.in->protocol;
 	if (e.in->version != IPV4_VERSION || e.in->ihl != IPV4_IHL_MIN ||
-	    (e.in->protocol != IPPROTO_TCP && e.in->protocol != IPPROTO_UDP) ||
+	    (e.proto != IPPROTO_TCP && e.proto != IPPROTO_UDP && e.proto != IPPROTO_ICMP) ||
 	    (bpf_ntohs(e.in->frag_off) & IP_OFFSET))
 		return count_reason(PORTIER_R_PASS_NOT_L4, XDP_PASS);
 
 	__builtin_memset(&u.key, 0, sizeof(u.key));
 	u.key.saddr = e.in->daddr;
 	u.key.daddr = e.in->saddr;
-	u.key.sport = e.ports[1];
-	u.key.dport = e.ports[0];
-	u.key.proto = e.in->protocol;
+	u.key.proto = e.proto;
+	e.echo_req = false;
+	e.l4_csum = NULL;
+	if (e.proto == IPPROTO_ICMP) {
+		/* A quoted echo of an egress flow (egress.h): the identifier
+		 * is its port, a request's source port, a reply's
+		 * destination port; the tuple reversed is the key of the
+		 * entry of the echoes that come back. */
+		__u8 *q = (void *)e.ports;
+
+		if ((q[0] != ICMP_ECHO && q[0] != ICMP_ECHOREPLY) || q[1] != 0)
+			return count_reason(PORTIER_R_PASS_NOT_L4, XDP_PASS);
+		e.echo_req = q[0] == ICMP_ECHO;
+		e.l4_csum = (void *)q + ICMP_ECHO_CSUM_OFF;
+		e.ports = (void *)q + ICMP_ECHO_ID_OFF;
+		if (e.echo_req)
+			u.key.dport = e.ports[0];
+		else
+			u.key.sport = e.ports[0];
+	} else {
+		u.key.sport = e.ports[1];
+		u.key.dport = e.ports[0];
+	}
 	cfg = bpf_map_lookup_elem(&portier_config, &zero);
 	if (!cfg)
 		return count_reason(PORTIER_R_PASS_NOT_L4, XDP_PASS);
 	f = ct_lookup(cfg, &u.key);
-	if (!f || flow_expired(cfg, f, e.in->protocol, now))
+	if (!f || flow_expired(cfg, f, e.proto, now) ||
+	    (e.proto == IPPROTO_ICMP && !(f->flags & PORTIER_FLOW_F_EGRESS)))
 		return count_reason(PORTIER_R_PASS_NOT_L4, XDP_PASS);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	if (iph->ttl < ICMP_TTL_MIN_FORWARD)
 		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
 
-	/* The quoted TCP/UDP checksum, if the quote holds it. */
-	e.l4_csum = NULL;
-	if (e.in->protocol == IPPROTO_UDP) {
+	/* The quoted TCP/UDP checksum, if the quote holds it (an echo's is
+	 * in its 8 bytes: set above). */
+	if (e.proto == IPPROTO_UDP) {
 		e.l4_csum = (void *)e.ports + UDP_CSUM_OFF;
-	} else if ((void *)e.ports + TCP_CSUM_OFF + sizeof(__sum16) <= data_end &&
+	} else if (e.proto == IPPROTO_TCP && (void *)e.ports + TCP_CSUM_OFF + sizeof(__sum16) <= data_end &&
 		   ip_len >= need - ICMP_L4_QUOTE + TCP_CSUM_OFF + sizeof(__sum16)) {
 		e.l4_csum = (void *)e.ports + TCP_CSUM_OFF;
 	}

@@ -121,7 +121,7 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 		flow_set_flags(cfg, f, p->proto, bits);
 	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* egress: route_id is its rule */
 		egress_count(f->route_id, f->dir, p->len, false);
-	else if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
+	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
 		connlog_tcp_close(cfg, p, f, now);
 	if (!(f->flags & PORTIER_FLOW_F_EGRESS))
 		count_flow(f->backend_id, f->dir, p->len, false);

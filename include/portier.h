@@ -505,12 +505,14 @@ struct portier_egress_mask {
 #define PORTIER_EGRESS_P_TCP	(1U << 0)
 #define PORTIER_EGRESS_P_UDP	(1U << 1)
 #define PORTIER_EGRESS_P_ICMP	(1U << 2)	/* echo requests */
+#define PORTIER_EGRESS_F_LOG	(1U << 6)	/* connection logs of its flows
+						 * (inventory: log: true) */
 #define PORTIER_EGRESS_F_USED	(1U << 7)	/* slot holds a rule */
 
 /* portier_egress_rules[rule id] (array, userspace): what the rule allows
  * beyond its networks, and its name (userspace's, for show and metrics). */
 struct portier_egress_rule {
-	__u8 protos;		/* PORTIER_EGRESS_P_*, and _F_USED */
+	__u8 protos;		/* PORTIER_EGRESS_P_*, and _F_LOG, _F_USED */
 	__u8 n_ports;		/* 0: any destination port */
 	__u16 pad;
 	__u32 pad2;

@@ -432,6 +432,19 @@ doc_egress_section() {
   sync's NEW event into the ring buffer per new flow), from the pktcost
   named in the command line (the flowsync build when flow sync is not yet
   in this one).
+- **Per packet**: pktcost's classes "egress new flow" and "egress
+  established" (printed with flow sync's, same run): SYNs and ACKs from
+  the box client to a server on the "internet" on a port no route
+  declares, through one egress rule (TCP, from the client and from the
+  egress address itself, so that each translated SYN, fed in again, is
+  the next new egress flow: pktcost's chains), egress on only during
+  them. The new flow is the walk's miss, `egress_read`, `egress_new` (a
+  FIB lookup, two LPM tries, the rule), the port claim and the redirect
+  by the classifying lookup's next hop; established is a flow hit and
+  the cached next hop. Each run must count every packet a redirect, every
+  SYN a flow of the rule, every ACK a packet of it. The table is emptied
+  as for the route classes (no eviction: the rates' "in place" figures
+  have it); pktcost prints both as multiples of a route's classes.
 NOTES
 	echo "<!-- END $EGRESS_MARK -->"
 }

@@ -2,7 +2,8 @@
 /*
  * pktcost.c - per-packet cost of the XDP program by BPF_PROG_TEST_RUN, as a
  * multiple of a bare program (bpf/bare.bpf.c: swap MACs, redirect) timed
- * the same way. Classes: new flow, established flow, reply, undeclared.
+ * the same way. Classes: new flow, established flow, reply, undeclared,
+ * new flow with flow sync, egress new flow and egress established.
  *
  * With "repeat", every repetition sees the packet as the previous one left
  * it, and a forwarded packet loses one TTL each time. So a forwarded class
@@ -14,7 +15,12 @@
  * the counters must prove the class: anything else makes the exit status
  * non-zero. "new flow, sync on" is the new-flow class with flow sync's
  * events on (portier_config.sync_on): the ring buffer is read between
- * calls (not timed), and every flow must have sent its event. Needs root; runs in a private network namespace.
+ * calls (not timed), and every flow must have sent its event. "egress new
+ * flow" and "egress established" are egress NAT's (bpf/egress.h) SYNs
+ * and ACKs to the internet, chained the same way through an egress rule
+ * that also allows the egress address as a source; egress is on only
+ * during them (a packet to an undeclared port pays more with egress on).
+ * Needs root; runs in a private network namespace.
  *
  * "balance" measures instead new and established flows of routes balanced
  * by roundrobin, maglev and source over the same three backends, as
@@ -42,6 +48,7 @@
 #include "bare.skel.h"
 #include "ct_table.h"
 #include "dataplane.h"
+#include "egress.h"
 #include "maglev.h"
 #include "pkt.h"
 #include "portier.skel.h"
@@ -69,6 +76,10 @@ _Static_assert(NEW_FLUSH_CALLS * CHAIN <
 #define CLIENT_PORT	40000
 _Static_assert(CLIENT_PORT + CALLS <= 65535, "a client port per new-flow call");
 #define CHAIN_BASE	"203.0.113.30"	/* S_0; S_k = S_0 + k, k <= CHAIN */
+#define EGRESS_ADDR	"203.0.113.254"	/* the egress classes' source address */
+#define EGRESS_SERVER	"192.0.2.50"	/* ... their server, on the "internet" */
+#define EGRESS_NET	"192.0.2.0/24"
+#define EGRESS_PORT	443		/* declared by no route */
 #define IDLE_A		"idle0"		/* a veth pair that stays down */
 #define IDLE_B		"idle1"
 /* kernel.bpf_stats_enabled makes every program run read the clock twice
@@ -113,6 +124,7 @@ static struct {
 	int if_in, if_out, ncpu;
 	int flush_calls;	/* new flows: empty the table every that many calls */
 	bool balance;		/* the balance mode */
+	bool egress;		/* egress_on in portier_config (the egress classes) */
 	/* Balance mode: id of backend j of route k of balance b. */
 	__u32 bal_be[BAL_MAX][TN_N_BE][TN_N_BE];
 } B = { .flush_calls = NEW_FLUSH_CALLS };
@@ -148,6 +160,8 @@ static int setup_net(void)
 	if (!rc)
 		rc = tn_sh("ip neigh replace " TN_CLIENT " lladdr %s dev " TN_IF_IN
 			   " nud permanent", tn_mac_str(tn_mac_out, m));
+	if (!rc)	/* the egress classes' internet, via B_0 (pin's MAC) */
+		rc = tn_sh("ip route add " EGRESS_NET " via %s dev " TN_IF_OUT, tn_be_addr[0]);
 	if (!rc)
 		rc = tn_sh("ip link add " IDLE_A " type veth peer name " IDLE_B);
 	B.if_in = if_nametoindex(TN_IF_IN);
@@ -203,6 +217,24 @@ static int routes_default(struct pt_routeset *rs)
 		r[0].policy = (struct pt_policy){ self_allow, 2 };
 		r[0].rate_limit = (struct pt_rate_limit){ .rate = 1000000, .per_ms = 1,
 							  .burst = 1000000 };
+	}
+	/* The egress classes' rule: the client and the egress address (so
+	 * that a translated SYN is again a new egress flow) to the internet,
+	 * TCP; egress_on only during those classes (B.egress). */
+	{
+		static struct pt_cidr from[2], to;
+		static struct pt_egress_rule rule = { .name = (char *)"chain", .from = from,
+						      .n_from = 2, .to = &to, .n_to = 1,
+						      .protos = PORTIER_EGRESS_P_TCP };
+		static struct pt_egress eg = { .declared = true, .rules = &rule, .n_rules = 1 };
+		const char *why;
+
+		if (pt_cidr_parse(TN_CLIENT, &from[0], &why) ||
+		    pt_cidr_parse(EGRESS_ADDR, &from[1], &why) ||
+		    pt_cidr_parse(EGRESS_NET, &to, &why))
+			return -EINVAL;
+		eg.snat_address = pt4(tn_ip4(EGRESS_ADDR));
+		rs->egress = &eg;
 	}
 	r[0].name = (char *)"self";
 	r[0].addr = pt4(tn_ip4(tn_be_addr[0]));
@@ -301,6 +333,8 @@ static int load(bool balance)
 		err = pt_dp_set_local(B.dp, local, 2);
 	if (!err)
 		err = pt_dp_apply(B.dp, &rs);
+	if (!err)	/* the apply turned egress on: only its classes have it */
+		err = set_config_raw(false);
 	if (err) {
 		fprintf(stderr, "pktcost: cannot fill the maps: %s\n", pt_dp_last_error(B.dp));
 		return err;
@@ -464,11 +498,12 @@ static bool only_reason(const struct snap *a, const struct snap *b, __u32 want, 
 
 /* C_BARE (long calls, wall-timed) is the yardstick; C_BARE_CHAIN
  * times it like the forwarded classes, to show what the method adds. */
-enum cls { C_BARE, C_BARE_CHAIN, C_NEW, C_EST, C_REPLY, C_UNDECLARED, C_NEW_SYNC, C_MAX };
+enum cls { C_BARE, C_BARE_CHAIN, C_NEW, C_EST, C_REPLY, C_UNDECLARED, C_NEW_SYNC,
+	   C_EGRESS_NEW, C_EGRESS_EST, C_MAX };
 
 static const char *const cls_name[C_MAX] = {
 	"bare", "bare, 200-packet calls", "new flow", "established flow", "reply",
-	"undeclared pass", "new flow, sync on",
+	"undeclared pass", "new flow, sync on", "egress new flow", "egress established",
 };
 
 /* The flow sync events of C_NEW_SYNC, counted as they are read. */
@@ -493,6 +528,7 @@ static int set_config_raw(bool sync_on)
 	__u32 zero = 0;
 
 	cfg.sync_on = sync_on;
+	cfg.egress_on = B.egress;
 	memset(cfg.input_mac, 0, sizeof(cfg.input_mac));
 	memset(cfg.output_mac, 0, sizeof(cfg.output_mac));
 	return bpf_map_update_elem(bpf_map__fd(B.skel->maps.portier_config), &zero, &cfg, 0) ?
@@ -632,6 +668,71 @@ static double est_class(struct pkt_spec *s, const char *prefix)
 	return ns;
 }
 
+/* The egress rule's counters (rule 0): new flows, packets out. */
+static void egress_totals(uint64_t t[2])
+{
+	struct pt_egress_view *ev;
+	size_t n;
+
+	t[0] = t[1] = 0;
+	if (pt_dp_egress_view(B.skel, &ev, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].id == 0) {
+			t[0] = ev[i].stats.flows;
+			t[1] = ev[i].stats.packets[PORTIER_FLOW_DIR_ORIG];
+		}
+	}
+	free(ev);
+}
+
+/* The egress classes, egress on: a SYN from the client to the server with
+ * no flow is a new egress flow whose translated SYN (from the egress
+ * address, a new port) is again one. est: one call of them makes CHAIN
+ * chained flows, ACKs on the same tuple then walk them. ns per packet, or
+ * < 0 if the counters say otherwise (every packet a redirect, every SYN a
+ * flow of the rule, every ACK a packet of it and no flow). */
+static double egress_class(bool est)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	uint64_t ea[2], eb[2];
+	uint8_t pkt[PKT_MAX];
+	struct pkt_spec s;
+	struct snap a, b;
+	double ns = -1;
+	size_t n = 0;
+
+	spec_base(&s, PKT_SYN);
+	s.daddr = tn_ip4(EGRESS_SERVER);
+	s.dport = EGRESS_PORT;
+	B.egress = true;
+	if (set_config_raw(false))
+		goto out;
+	if (est) {
+		n = pkt_build(&s, pkt);
+		ct_flush();
+		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT) {
+			ns = -1;
+			goto out;
+		}
+		s.tcp_flags = PKT_ACK;
+		n = pkt_build(&s, pkt);
+	}
+	snap(&a, "self");
+	egress_totals(ea);
+	ns = est ? calls(fd, B.if_in, pkt, n, XDP_REDIRECT) : new_flow_calls(fd, B.if_in, &s);
+	snap(&b, "self");
+	egress_totals(eb);
+	if (ns < 0 || !only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+	    eb[0] - ea[0] != (est ? 0 : PACKETS) || eb[1] - ea[1] != PACKETS)
+		ns = -1;
+out:
+	B.egress = false;
+	if (set_config_raw(false))
+		ns = -1;
+	return ns;
+}
+
 /* One run of class c: ns per packet, or < 0 if the counters say the run
  * measured something else. */
 static double measure(int c)
@@ -674,6 +775,9 @@ static double measure(int c)
 		return ns;
 	case C_EST:
 		return est_class(&s, "self");
+	case C_EGRESS_NEW:
+	case C_EGRESS_EST:
+		return egress_class(c == C_EGRESS_EST);
 	case C_REPLY:
 		/* SYNs through the dnat chain make CHAIN flows; a reply from
 		 * S_CHAIN is rewritten into a reply from S_CHAIN-1, ... */
@@ -891,6 +995,9 @@ int main(int argc, char **argv)
 	}
 	printf("flow sync: %+.1f ns per new flow (%.1f%% of a new flow)\n",
 	       med[C_NEW_SYNC] - med[C_NEW], 100.0 * (med[C_NEW_SYNC] - med[C_NEW]) / med[C_NEW]);
+	printf("egress: new flow %.2fx a route's new flow, established %.2fx a route's "
+	       "established flow\n", med[C_EGRESS_NEW] / med[C_NEW],
+	       med[C_EGRESS_EST] / med[C_EST]);
 	printf("counters: every run counted exactly its class (see tools/pktcost.c)\n");
 	ring_buffer__free(sync_rb);
 	bare__destroy(B.bare);

@@ -200,11 +200,11 @@ static json_t *egress_json(const struct pt_egress *e)
 			json_array_append_new(ports, json_string(buf));
 		}
 		json_array_append_new(rules, json_pack(
-			"{s:s, s:o, s:o, s:o, s:s, s:o}", "name", r->name,
+			"{s:s, s:o, s:o, s:o, s:s, s:o, s:b}", "name", r->name,
 			"from", cidrs_json(r->from, r->n_from), "to", cidrs_json(r->to, r->n_to),
 			"except", cidrs_json(r->except, r->n_except),
 			"proto", pt_egress_protos_str(r->protos, buf, sizeof(buf)),
-			"ports", ports));
+			"ports", ports, "log", r->log));
 	}
 	o = json_pack("{s:o}", "rules", rules);
 	if (!o)
@@ -231,8 +231,8 @@ static void print_egress(const struct pt_egress *e)
 		printf("egress: no rules: nothing egresses\n");
 		return;
 	}
-	printf("%-16s  %-22s  %-22s  %-22s  %-12s  %s\n", "EGRESS RULE", "FROM", "TO", "EXCEPT",
-	       "PROTO", "PORTS");
+	printf("%-16s  %-22s  %-22s  %-22s  %-12s  %-16s  %s\n", "EGRESS RULE", "FROM", "TO",
+	       "EXCEPT", "PROTO", "PORTS", "LOG");
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct pt_egress_rule *r = &e->rules[i];
 		struct portier_egress_rule v;
@@ -250,10 +250,14 @@ static void print_egress(const struct pt_egress *e)
 				pt_cidr_str(&r->to[k], t, sizeof(t));
 			if (k < r->n_except)
 				pt_cidr_str(&r->except[k], x, sizeof(x));
-			printf("%-16s  %-22s  %-22s  %-22s  %-12s  %s\n", k ? "" : r->name, f, t,
-			       k || r->n_except ? x : "-", k ? "" :
+			if (k) {	/* more networks: no padding after them */
+				printf("%-16s  %-22s  %-22s  %s\n", "", f, t, x);
+				continue;
+			}
+			printf("%-16s  %-22s  %-22s  %-22s  %-12s  %-16s  %s\n", r->name, f, t,
+			       r->n_except ? x : "-",
 			       pt_egress_protos_str(r->protos, proto, sizeof(proto)),
-			       k ? "" : pt_egress_ports_str(&v, ports, sizeof(ports)));
+			       pt_egress_ports_str(&v, ports, sizeof(ports)), r->log ? "yes" : "no");
 		}
 	}
 }

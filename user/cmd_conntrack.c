@@ -423,10 +423,12 @@ static int do_flush(int argc, char **argv)
 	struct pt_dataplane *dp;
 	struct ct_run r;
 	size_t deleted = 0;
+	bool synced;
 	int err;
 
 	if (run_open(argc, argv, "conntrack flush", &dp, &r))
 		return 1;
+	synced = pt_dp_config(dp)->sync_on;
 	err = pt_ct_stream(r.ct, flush_flow, &r, &deleted);
 	run_close(dp, &r);
 	deleted += r.peers_deleted;
@@ -434,6 +436,12 @@ static int do_flush(int argc, char **argv)
 		p_err("conntrack flush: cannot delete a flow: %s", strerror(-err));
 		return 1;
 	}
+	/* The flow sync's peer is not told (docs/operations.md, "Flow sync",
+	 * "Deletes"): say so where it matters. */
+	if (synced && r.flows)
+		fprintf(stderr, "conntrack flush: flow sync is on (this host is the MASTER); "
+			"the peer keeps its copies of these %zu flows until they idle out: run "
+			"the same flush there to cut them on both\n", r.flows);
 	if (pt_g.json)
 		return pt_json_print(json_pack("{s:I, s:I}", "flushed", (json_int_t)deleted,
 					       "flows", (json_int_t)r.flows));

@@ -95,8 +95,8 @@ const char *pt_connlog_term_state(const struct portier_connlog_event *ev)
 		/* The RST itself was the only reply: refused. */
 		return ev->packets[PORTIER_FLOW_DIR_REPLY] <= 1 ? "SC" : "SD";
 	case PORTIER_END_TIMEOUT:
-		if (ev->proto == IPPROTO_UDP)
-			return "--";	/* datagrams end by going quiet */
+		if (ev->proto == IPPROTO_UDP || ev->proto == IPPROTO_ICMP)
+			return "--";	/* datagrams (and echoes) end by going quiet */
 		return replied ? "cD" : "sC";
 	}
 	return "??";
@@ -153,7 +153,8 @@ int pt_connlog_format(const struct portier_connlog_event *ev, const char *route_
 		     ip_str(&ev->backend, ev->family, be, sizeof(be)), ntohs(ev->backend_port),
 		     local || (ev->flags & PORTIER_FLOW_F_SEEN_REPLY) ? 0 : -1, (int64_t)tt,
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_REPLY], pt_connlog_term_state(ev),
-		     ev->proto == IPPROTO_UDP ? "udp" : "tcp", pt_connlog_end_name(ev->end),
+		     ev->proto == IPPROTO_UDP ? "udp" : ev->proto == IPPROTO_ICMP ? "icmp" : "tcp",
+		     pt_connlog_end_name(ev->end),
 		     (uint64_t)ev->packets[PORTIER_FLOW_DIR_ORIG],
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_ORIG],
 		     out, snat, ip_str(&ev->service, ev->family, svc, sizeof(svc)),
@@ -171,6 +172,31 @@ static __s64 mono_to_real(void)
 	clock_gettime(CLOCK_REALTIME, &r);
 	clock_gettime(CLOCK_MONOTONIC, &m);
 	return ((__s64)r.tv_sec - m.tv_sec) * NS_PER_SEC + (r.tv_nsec - m.tv_nsec);
+}
+
+/* An egress flow's "route": "egress:" and its rule's name from
+ * portier_egress_rules ("egress#ID" if it is gone). */
+static const char *egress_name(struct pt_connlog *cl, __u32 id, char *buf, size_t len)
+{
+	int fd = bpf_map__fd(pt_dp_skel(cl->dp)->maps.portier_egress_rules);
+	struct portier_egress_rule r;
+
+	if (!bpf_map_lookup_elem(fd, &id, &r) && (r.protos & PORTIER_EGRESS_F_USED)) {
+		r.name[sizeof(r.name) - 1] = '\0';
+		snprintf(buf, len, "egress:%s", r.name);
+	} else {
+		snprintf(buf, len, "egress#%u", id);
+	}
+	return buf;
+}
+
+/* Does egress rule id log its flows (PORTIER_EGRESS_F_LOG)? */
+static bool egress_logs(struct pt_connlog *cl, __u32 id)
+{
+	int fd = bpf_map__fd(pt_dp_skel(cl->dp)->maps.portier_egress_rules);
+	struct portier_egress_rule r;
+
+	return !bpf_map_lookup_elem(fd, &id, &r) && (r.protos & PORTIER_EGRESS_F_LOG);
 }
 
 /* The route's name from portier_route_meta; "route#ID" if it is gone. */
@@ -209,8 +235,11 @@ static void write_line(struct pt_connlog *cl, const struct portier_connlog_event
 	const struct portier_connlog_event *ev = &e;
 
 	local_backend(cl, &e);
-	if (pt_connlog_format(ev, route_name(cl, ev->route_id, name, sizeof(name)),
-			      mono_to_real(), line, sizeof(line)) < 0)
+	if (ev->flags & PORTIER_FLOW_F_EGRESS)
+		egress_name(cl, ev->route_id, name, sizeof(name));
+	else
+		route_name(cl, ev->route_id, name, sizeof(name));
+	if (pt_connlog_format(ev, name, mono_to_real(), line, sizeof(line)) < 0)
 		return;
 	if (cl->o.sink == PT_CONNLOG_SYSLOG)
 		syslog(LOG_INFO, "%s", line);
@@ -231,7 +260,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* pt_dp_gc hook: a flow of a logging route, not logged yet, went idle. */
+/* pt_dp_gc hook: a flow of a logging route (or egress rule), not logged
+ * yet, went idle. */
 static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f,
 		  const struct portier_flow *reply, __u64 last_ns, void *arg)
 {
@@ -241,10 +271,14 @@ static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f
 	struct portier_route r;
 	__u32 id = f->route_id;
 
-	if ((f->flags | (reply ? reply->flags : 0)) & (PORTIER_FLOW_F_LOGGED | PORTIER_FLOW_F_EGRESS))
-		return;	/* (an egress flow's route_id is its egress rule: no route) */
-	if (bpf_map_lookup_elem(fd, &id, &r) || !(r.flags & PORTIER_ROUTE_F_LOG))
+	if ((f->flags | (reply ? reply->flags : 0)) & PORTIER_FLOW_F_LOGGED)
 		return;
+	if (f->flags & PORTIER_FLOW_F_EGRESS) {	/* route_id is its egress rule */
+		if (!egress_logs(cl, id))
+			return;
+	} else if (bpf_map_lookup_elem(fd, &id, &r) || !(r.flags & PORTIER_ROUTE_F_LOG)) {
+		return;
+	}
 	pt_connlog_event_of(k, f, reply, PORTIER_END_TIMEOUT, last_ns, &ev);
 	write_line(cl, &ev);
 	if (cl->o.sink == PT_CONNLOG_STDOUT)

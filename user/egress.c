@@ -27,7 +27,8 @@
 #define EGRESS_VAR	"egress"
 
 static const char *const egress_keys[] = { "snat_address", "rules", NULL };
-static const char *const rule_keys[] = { "from", "to", "except", "proto", "ports", NULL };
+static const char *const rule_keys[] = { "from", "to", "except", "proto", "ports", "log",
+					 NULL };
 
 /* State of one read. */
 struct eb {
@@ -169,6 +170,32 @@ static bool get_protos(struct eb *b, const struct pt_val *r, const char *where,
 	return ok;
 }
 
+/* r.log (true or false; default false) into rule->log. */
+static bool get_log(struct eb *b, const struct pt_val *r, const char *where,
+		    struct pt_egress_rule *rule)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", NULL };
+	const struct pt_val *node;
+	struct pt_val *v = get(b, r, "log", &node);
+	bool ok = false;
+
+	rule->log = false;
+	if (!v)
+		return !node;
+	for (size_t i = 0; v->type == PT_VAL_SCALAR && v->str && !v->quoted && yes[i] && !ok; i++)
+		ok = !strcmp(v->str, yes[i]) || !strcmp(v->str, no[i]);
+	if (ok)
+		rule->log = v->str[0] == 't' || v->str[0] == 'T' || v->str[0] == 'y' ||
+			    v->str[0] == 'Y';
+	else
+		pt_error(b->d, &node->pos, NULL,
+			 "%s: log must be true or false (true: a connection log line per "
+			 "flow of the rule, as a route's tcplog)", where);
+	pt_val_unref(v);
+	return ok;
+}
+
 /* One port or range "lo-hi" into *lo, *hi. */
 static bool parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
@@ -279,6 +306,7 @@ static bool build_rule(struct eb *b, const struct pt_map_entry *e, struct pt_egr
 	ok &= get_cidrs(b, r, "except", where, &out->except, &out->n_except);
 	ok &= get_protos(b, r, where, out);
 	ok &= get_ports(b, r, where, out);
+	ok &= get_log(b, r, where, out);
 	if (ok && !out->n_from) {
 		pt_error(b->d, &e->key_pos, NULL,
 			 "%s has no from: the sources it lets egress (e.g. from: "
@@ -512,7 +540,7 @@ void pt_egress_compile(const struct pt_egress *e, struct pt_egress_item **src, s
 void pt_egress_rule_value(const struct pt_egress_rule *r, struct portier_egress_rule *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->protos = r->protos | PORTIER_EGRESS_F_USED;
+	out->protos = r->protos | PORTIER_EGRESS_F_USED | (r->log ? PORTIER_EGRESS_F_LOG : 0);
 	out->n_ports = r->n_ports;
 	for (size_t i = 0; i < r->n_ports && i < PORTIER_EGRESS_PORTS_MAX; i++) {
 		out->ports[i].lo = r->ports[i].lo;

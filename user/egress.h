@@ -27,6 +27,7 @@ struct pt_egress_rule {
 	size_t n_from, n_to, n_except;
 	uint8_t protos;		/* PORTIER_EGRESS_P_* (default all three) */
 	uint8_t n_ports;	/* 0: any port */
+	bool log;		/* log: true: connection logs of its flows */
 	struct {
 		uint16_t lo, hi;
 	} ports[PORTIER_EGRESS_PORTS_MAX];

@@ -45,11 +45,15 @@ struct pt_flowsync {
 	bool refreshing;
 	__u32 refresh_next;			/* next bucket to walk */
 	__u64 refresh_start_ns, refresh_prev_ns; /* starts of this and the last */
-	/* The highest SNAT port of the egress flows received (host order; 0:
-	 * none): on becoming MASTER the egress allocator's cursor starts past
-	 * it, not among the peer's ports (each new flow would probe a run of
-	 * taken ports and fail: snat_exhausted). */
-	__u16 egress_port_max;
+	/* The SNAT port of the newest egress flow received (host order; 0:
+	 * none) and when it was made (this host's clock, ns): on becoming
+	 * MASTER the egress allocator's cursor starts past it, where the
+	 * peer's cursor stood, not among the peer's recent ports (each new
+	 * flow would probe a run of taken ports and fail: snat_exhausted).
+	 * The newest, not the highest: after the peer's cursor wrapped around
+	 * the range, its highest ports are the old ones. */
+	__u16 egress_port_newest;
+	__u64 egress_newest_ns;
 };
 
 static __u64 now_ns(void)
@@ -424,27 +428,35 @@ static void apply_rec(void *arg, const struct pt_fs_rec *r)
 {
 	struct pt_flowsync *s = arg;
 
-	pt_flowsync_apply(s->ct, r, now_ns(), &s->c);
-	if (r->kind == PT_FS_REC_FLOW && (r->flags & PORTIER_FLOW_F_EGRESS) &&
-	    ntohs(r->rkey.dport) > s->egress_port_max)
-		s->egress_port_max = ntohs(r->rkey.dport);	/* the reply key's: the port */
+	__u64 now = now_ns(), made;
+
+	pt_flowsync_apply(s->ct, r, now, &s->c);
+	if (r->kind != PT_FS_REC_FLOW || !(r->flags & PORTIER_FLOW_F_EGRESS))
+		return;
+	made = at_age(now, r->life_ms);
+	if (!s->egress_port_newest || made >= s->egress_newest_ns) {
+		s->egress_port_newest = ntohs(r->rkey.dport);	/* the reply key's: the port */
+		s->egress_newest_ns = made;
+	}
 }
 
-/* A new MASTER's egress cursor: past the peer's ports (egress_port_max). */
+/* A new MASTER's egress cursor: past the peer's newest port
+ * (egress_port_newest). */
 static void egress_cursor_past(struct pt_flowsync *s)
 {
 	const struct portier_config *cfg = pt_dp_config(s->dp);
 	__u32 zero = 0, cur;
 
-	if (!s->egress_port_max || s->egress_port_max < cfg->snat_port_min ||
-	    s->egress_port_max > cfg->snat_port_max)
+	if (!s->egress_port_newest || s->egress_port_newest < cfg->snat_port_min ||
+	    s->egress_port_newest > cfg->snat_port_max)
 		return;
-	cur = (__u32)s->egress_port_max + 1 - cfg->snat_port_min;
+	cur = (__u32)s->egress_port_newest + 1 - cfg->snat_port_min;
 	if (bpf_map_update_elem(bpf_map__fd(pt_dp_skel(s->dp)->maps.portier_egress_cursor),
 				&zero, &cur, BPF_ANY) && s->o.notice)
 		s->o.notice("flow sync: cannot move the egress port cursor: %s",
 			    strerror(errno));
-	s->egress_port_max = 0;
+	s->egress_port_newest = 0;
+	s->egress_newest_ns = 0;
 }
 
 static void read_socket(struct pt_flowsync *s)

@@ -75,6 +75,7 @@ egress:
       from: [$EG_BOX.0/24]
       to: [198.51.100.0/24]
       except: [$EG_EXCEPTED/32]
+      log: true
 EOF
 }
 
@@ -96,10 +97,21 @@ eg_peers() {
 }
 
 test_egress_tcp_udp_ping() {
-	local out peers st flows
+	local out peers st flows i n=0
 	eg_up
 	out=$(ns "$NS_CLIENT" timeout 120 "$CLIENT" tcp "$EG_SERVER" "$EG_TCP" "$EG_CONNS" 2)
 	expect_out "tcp to $EG_SERVER" "$out" "inet $EG_CONNS"
+	# Connection logs (the rule's log: true): a line per TCP connection,
+	# the rule as its route, the server as its backend.
+	for ((i = 0; i < 30; i++)); do
+		n=$(grep -c " egress:box egress:box/$EG_SERVER:$EG_TCP .* proto=tcp end=" \
+			"$DAEMON_LOG" || true)
+		[ "$n" -ge "$EG_CONNS" ] && break
+		sleep 0.1
+	done
+	[ "$n" -ge "$EG_CONNS" ] ||
+		{ e2e_log "connection log lines: $n, want $EG_CONNS"; tail -5 "$DAEMON_LOG" >&2; return 1; }
+	e2e_log "connection log: $(grep -m1 " egress:box " "$DAEMON_LOG")"
 	out=$(ns "$NS_CLIENT" timeout 120 "$CLIENT" udp "$EG_SERVER" "$EG_UDP" 10 2)
 	expect_out "udp to $EG_SERVER" "$out" "inet 10"
 	# The servers saw the egress address only, never the client's.

@@ -12,12 +12,20 @@
  *   - UDP out and back; ICMP echo out (the identifier translated as the
  *     port) and its reply back;
  *   - an ICMP error about an egress flow from the internet side,
- *     translated for the client;
+ *     translated for the client; a time exceeded quoting an egress echo
+ *     request (its identifier translated back, the quote's checksums),
+ *     whole or cut to 8 bytes, and a box-side error about an echo reply;
  *   - refused: an excepted destination, a protocol or port no rule
  *     allows, a source no rule names (counted on the rule, or unmatched),
  *     a TCP segment of no flow; not egress: the gateway's own address, a
  *     destination on the input side (passed, unchanged);
  *   - the GC deletes an idle egress flow (both entries);
+ *   - connection logs: a rule with log (box) logs a TCP flow closed by
+ *     FINs both ways (program) and an idle UDP flow (GC); one without
+ *     (dns) does not;
+ *   - the egress port cursor wraps (around a range of 10 and past 2^32)
+ *     into ports still in use: only the freed ones are taken, the rest
+ *     refused (SNAT_EXHAUSTED), no live flow loses its port;
  *   - a port collision avoided: with the output NIC's address as the
  *     egress address, a kube route's SNAT flow to a server holds the port
  *     the egress cursor gives next; the egress flow to that server takes
@@ -42,6 +50,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "connlog.h"
 #include "ct_table.h"
 #include "dataplane.h"
 #include "egress.h"
@@ -57,6 +66,7 @@
 #define SERVER		"192.0.2.50"
 #define EXCEPTED	"192.0.2.200"
 #define ROUTER		"192.0.2.1"		/* a router on the internet side */
+#define BOX_ROUTER	"198.51.100.2"		/* a router on the box side */
 #define VIP		"203.0.113.254"		/* the egress address */
 #define CLIENT_PORT	42000
 #define TTL		XT_TTL
@@ -88,7 +98,7 @@ static int apply_egress(const char *addr)
 	struct pt_cidr dns_to[] = { cidr("0.0.0.0/0") };
 	struct pt_egress_rule rules[2] = {
 		{ .name = (char *)"box", .from = box_from, .n_from = 1, .to = box_to, .n_to = 2,
-		  .except = box_except, .n_except = 1,
+		  .except = box_except, .n_except = 1, .log = true,
 		  .protos = PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_P_UDP |
 			    PORTIER_EGRESS_P_ICMP },
 		{ .name = (char *)"dns", .from = dns_from, .n_from = 1, .to = dns_to, .n_to = 1,
@@ -388,6 +398,92 @@ static void test_icmp_error(void **state)
 	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
 }
 
+/* A router on the internet side answers an egress echo request with time
+ * exceeded, quoting it as translated (the egress address, the allocated
+ * identifier): the client gets it quoting its own request (its address,
+ * its identifier, the inner checksums) from the router. And the other
+ * way, a box-side error about an echo reply (the client unreachable)
+ * goes to the server as about the reply the server sent. Every byte. */
+static void test_echo_error(void **state)
+{
+	struct pkt_spec c = xt_spec(xt_ip4(CLIENT), xt_ip4(SERVER), 0, 0, IPPROTO_ICMP, 0);
+	struct pkt_spec o, wo, q, rs;
+	uint64_t n0 = xt_reason(PORTIER_R_ICMP_TRANSLATED);
+	uint8_t in[PKT_MAX], want[PKT_MAX], quote[PKT_MAX], echo_in[PKT_MAX];
+	const uint16_t cid = ECHO_ID + 0x100;
+	struct xt_run fw, r;
+	size_t n, wn, qn;
+	uint16_t id;
+
+	(void)state;
+	n = echo(&c, 8, cid, echo_in);
+	xt_run(xt.if_in, echo_in, n, &fw);
+	assert_int_equal(fw.ret, XDP_REDIRECT);
+	id = pkt_get16(fw.out + PKT_ETH_LEN + PKT_IP_LEN + 4);
+	assert_int_not_equal(id, cid);
+
+	/* Time exceeded from the router, quoting all of the request. */
+	o = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(ROUTER), xt_ip4(VIP), TTL);
+	o.ip_id = 0x6262;
+	n = pkt_build_icmp_error(&o, 11, 0, 0, fw.out + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	wo = pkt_spec_ip(tn_mac_client, tn_mac_in, xt_ip4(ROUTER), xt_ip4(CLIENT), TTL - 1);
+	wo.ip_id = 0x6262;
+	q = c;
+	q.ttl = TTL - 1;	/* the quote keeps the TTL it was quoted with */
+	qn = echo(&q, 8, cid, quote);
+	wn = pkt_build_icmp_error(&wo, 11, 0, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, want);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+	/* The quoted echo's own checksum holds (all of it quoted). */
+	assert_int_equal(pkt_fold(pkt_sum(r.out + PKT_ETH_LEN + 2 * PKT_IP_LEN + PKT_ICMP_LEN,
+					  ECHO_LEN, 0)), 0xffff);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 1);
+
+	/* Quoting only 8 bytes of it (RFC 792): the same, cut. */
+	n = pkt_build_icmp_error(&o, 11, 0, 0, fw.out + PKT_ETH_LEN, PKT_IP_LEN + 8, in);
+	wn = pkt_build_icmp_error(&wo, 11, 0, 0, quote + PKT_ETH_LEN, PKT_IP_LEN + 8, want);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+
+	/* The reply comes back; a box-side router finds the client
+	 * unreachable and says so, quoting the reply as it got it: the
+	 * server gets the error about the reply it sent (to the egress
+	 * address, its identifier), from the router. */
+	rs = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(SERVER), xt_ip4(VIP), TTL);
+	n = echo(&rs, 0, id, echo_in);
+	xt_run(xt.if_out, echo_in, n, &fw);
+	assert_int_equal(fw.ret, XDP_REDIRECT);
+	o = pkt_spec_ip(tn_mac_in, tn_mac_client, xt_ip4(BOX_ROUTER), xt_ip4(SERVER), TTL);
+	o.ip_id = 0x6363;
+	n = pkt_build_icmp_error(&o, 3, 1, 0, fw.out + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	wo = pkt_spec_ip(tn_mac_be[0], tn_mac_out, xt_ip4(BOX_ROUTER), xt_ip4(SERVER), TTL - 1);
+	wo.ip_id = 0x6363;
+	q = rs;
+	q.ttl = TTL - 1;
+	qn = echo(&q, 0, id, quote);
+	wn = pkt_build_icmp_error(&wo, 3, 1, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, want);
+	xt_run(xt.if_in, in, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	expect_frame(&r, want, wn);
+	assert_true(pkt_icmp_csum_ok(r.out, r.out_len));
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 3);
+
+	/* A quoted echo of no flow (another identifier) passes unchanged. */
+	q = c;
+	q.saddr = xt_ip4(VIP);
+	qn = echo(&q, 8, id + 7, quote);
+	o = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(ROUTER), xt_ip4(VIP), TTL);
+	n = pkt_build_icmp_error(&o, 11, 0, 0, quote + PKT_ETH_LEN, qn - PKT_ETH_LEN, in);
+	xt_run(xt.if_out, in, n, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+	assert_memory_equal(r.out, in, n);
+	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - n0, 3);
+}
+
 /* ---- refused, and what is not egress -------------------------------------- */
 
 static void expect_dropped(const struct pkt_spec *s, enum portier_reason why)
@@ -523,6 +619,201 @@ static void test_gc(void **state)
 	assert_int_equal(r.ret, XDP_PASS);
 }
 
+/* ---- connection logs ------------------------------------------------------ */
+
+/* End events of portier_connlog, read whole. */
+static struct portier_connlog_event log_ev[4];
+static int n_log_ev;
+
+static int on_log(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size >= sizeof(log_ev[0]) && n_log_ev < 4)
+		memcpy(&log_ev[n_log_ev], data, sizeof(log_ev[0]));
+	n_log_ev++;
+	return 0;
+}
+
+/* "box" logs (log: true), "dns" does not. A TCP egress flow of "box"
+ * closed by FINs both ways: one end event, the rule as its route, the
+ * server as its backend, the egress port as its SNAT port; its line.
+ * UDP flows that the GC expires: a line for "box"'s, none for "dns"'s. */
+static void test_connlog(void **state)
+{
+	struct pkt_spec syn = client_to(CLIENT, SERVER, 80, IPPROTO_TCP, PKT_SYN), c, rep;
+	struct pkt_spec u = client_to(CLIENT, SERVER, 6001, IPPROTO_UDP, 0);
+	struct pkt_spec d = client_to(OTHER_SRC, SERVER, 53, IPPROTO_UDP, 0);
+	struct portier_config cfg = *pt_dp_config(xt.dp), short_cfg = cfg;
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog),
+						  on_log, NULL, NULL);
+	struct pt_connlog_opts o = { .sink = PT_CONNLOG_STDOUT };
+	struct portier_connlog_event *ev = &log_ev[0];
+	struct pt_connlog *cl;
+	struct xt_run r;
+	uint8_t out[PKT_MAX];
+	char line[PT_CONNLOG_LINE_MAX], want[160];
+	__u64 lines0, lines;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(rb);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	n_log_ev = 0;
+	xt_run_spec(xt.if_in, &syn, &r);
+	port = expect_out(&syn, &r, xt_ip4(VIP));
+	memcpy(out, r.out, r.out_len);
+	rep = server_reply(out, PKT_SYN | PKT_ACK);
+	xt_run_spec(xt.if_out, &rep, &r);
+	c = syn;
+	c.tcp_flags = PKT_ACK | PKT_FIN;
+	xt_run_spec(xt.if_in, &c, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(n_log_ev, 0);		/* one FIN: not over */
+	rep = server_reply(out, PKT_ACK | PKT_FIN);
+	xt_run_spec(xt.if_out, &rep, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(n_log_ev, 1);
+	assert_int_equal(ev->end, PORTIER_END_FIN);
+	assert_true(ev->flags & PORTIER_FLOW_F_EGRESS);
+	assert_int_equal(ev->route_id, RULE_BOX);
+	assert_int_equal(ev->client.a32[0], xt_ip4(CLIENT));
+	assert_int_equal(ntohs(ev->client_port), syn.sport);
+	assert_int_equal(ev->backend.a32[0], xt_ip4(SERVER));
+	assert_int_equal(ntohs(ev->backend_port), 80);
+	assert_int_equal(ntohs(ev->snat_port), port);
+	assert_int_equal(ev->packets[0], 2);
+	assert_int_equal(ev->packets[1], 2);
+	assert_true(pt_connlog_format(ev, "egress:box", 0, line, sizeof(line)) > 0);
+	snprintf(want, sizeof(want), "egress:box egress:box/" SERVER ":80 ");
+	assert_non_null(strstr(line, want));
+	snprintf(want, sizeof(want), " -- proto=tcp end=fin in=2/");
+	assert_non_null(strstr(line, want));
+	snprintf(want, sizeof(want), " snat=%u service=" SERVER ":80", port);
+	assert_non_null(strstr(line, want));
+	ring_buffer__free(rb);
+
+	/* Idle UDP flows: the GC logs "box"'s, not "dns"'s. */
+	xt_run_spec(xt.if_in, &u, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	xt_run_spec(xt.if_in, &d, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pt_connlog_open(xt.dp, &o, &cl), 0);
+	assert_int_equal(pt_connlog_counts(cl, &lines0, NULL), 0);
+	short_cfg.tmo_udp = 1;
+	assert_int_equal(pt_dp_set_config(xt.dp, &short_cfg), 0);
+	usleep(2300 * 1000);
+	assert_int_equal(pt_dp_gc(xt.dp, NULL), 0);
+	assert_int_equal(pt_connlog_counts(cl, &lines, NULL), 0);
+	assert_int_equal(lines - lines0, 1);
+	pt_connlog_close(cl);
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+}
+
+/* ---- the cursor's wrap ----------------------------------------------------- */
+
+#define WRAP_MIN	20000	/* a range of 10 ports (not a divisor of 2^32) */
+#define WRAP_N		10
+
+/* The server's answer to egress port port reaches client flow c's port. */
+static void wrap_answered(const struct pkt_spec *c, uint16_t port)
+{
+	struct pkt_spec a = pkt_spec_ip(tn_mac_out, tn_mac_be[0], xt_ip4(SERVER), xt_ip4(VIP), TTL);
+	struct xt_run r;
+
+	a.sport = c->dport;
+	a.dport = port;
+	a.proto = IPPROTO_UDP;
+	a.payload_len = 8;
+	xt_run_spec(xt.if_out, &a, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(CLIENT));
+	assert_int_equal(pkt_dport(r.out), c->sport);
+}
+
+/* The egress cursor wraps, around the port range and around 2^32, into
+ * ports still in use: a range of 10 filled by flows to one server (the
+ * cursor started 6 short of 2^32), the 11th flow refused
+ * (SNAT_EXHAUSTED); three flows of the middle deleted; the next three
+ * take exactly those three ports, the one after is refused again; every
+ * live flow keeps its port (the server's answer reaches its client). */
+static void test_cursor_wrap(void **state)
+{
+	struct portier_config cfg = *pt_dp_config(xt.dp), narrow = cfg;
+	int fd = bpf_map__fd(xt.skel->maps.portier_egress_cursor);
+	uint64_t exh0 = xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED);
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, rk;
+	struct pkt_spec s[WRAP_N], x;
+	uint16_t port[WRAP_N], freed[3];
+	const int gone[3] = { 2, 5, 8 };
+	bool used[WRAP_N] = { false };
+	__u32 zero = 0, cur = 0xfffffffaU;
+	struct portier_flow f;
+	struct xt_run r;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	narrow.snat_port_min = WRAP_MIN;
+	narrow.snat_port_max = WRAP_MIN + WRAP_N - 1;
+	assert_int_equal(pt_dp_set_config(xt.dp, &narrow), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &cur, BPF_ANY), 0);
+
+	for (int i = 0; i < WRAP_N; i++) {
+		s[i] = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+		xt_run_spec(xt.if_in, &s[i], &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		port[i] = pkt_sport(r.out);
+		assert_true(port[i] >= WRAP_MIN && port[i] < WRAP_MIN + WRAP_N);
+		assert_false(used[port[i] - WRAP_MIN]);
+		used[port[i] - WRAP_MIN] = true;
+	}
+	x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+	xt_run_spec(xt.if_in, &x, &r);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - exh0, 1);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &cur), 0);
+	assert_true(cur < 0xfffffffaU);		/* past 2^32 */
+
+	/* Three flows of the middle end (both entries deleted). */
+	for (int j = 0; j < 3; j++) {
+		memset(&k, 0, sizeof(k));
+		k.saddr = s[gone[j]].saddr;
+		k.daddr = s[gone[j]].daddr;
+		k.sport = htons(s[gone[j]].sport);
+		k.dport = htons(s[gone[j]].dport);
+		k.proto = IPPROTO_UDP;
+		assert_true(pt_ct_lookup(ct, &k, &f));
+		pt_flow_key_other(&k, &f, &rk);
+		assert_int_equal(pt_ct_delete(ct, &k), 0);
+		assert_int_equal(pt_ct_delete(ct, &rk), 0);
+		freed[j] = port[gone[j]];
+		used[freed[j] - WRAP_MIN] = false;
+	}
+	for (int j = 0; j < 3; j++) {
+		x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+		xt_run_spec(xt.if_in, &x, &r);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		assert_true(pkt_sport(r.out) == freed[0] || pkt_sport(r.out) == freed[1] ||
+			    pkt_sport(r.out) == freed[2]);
+		assert_false(used[pkt_sport(r.out) - WRAP_MIN]);
+		used[pkt_sport(r.out) - WRAP_MIN] = true;
+		wrap_answered(&x, pkt_sport(r.out));
+	}
+	x = client_to(CLIENT, SERVER, 7000, IPPROTO_UDP, 0);
+	xt_run_spec(xt.if_in, &x, &r);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - exh0, 2);
+	for (int i = 0; i < WRAP_N; i++)
+		if (i != gone[0] && i != gone[1] && i != gone[2])
+			wrap_answered(&s[i], port[i]);
+
+	assert_int_equal(pt_dp_set_config(xt.dp, &cfg), 0);
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+}
+
 /* ---- one allocator --------------------------------------------------------- */
 
 /* Egress from the output NIC's address, which the kube routes' SNAT uses:
@@ -590,10 +881,13 @@ int main(void)
 		cmocka_unit_test(test_udp_second_rule),
 		cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_icmp_error),
+		cmocka_unit_test(test_echo_error),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_not_egress),
 		cmocka_unit_test(test_routes_unchanged),
 		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_connlog),
+		cmocka_unit_test(test_cursor_wrap),
 		cmocka_unit_test(test_port_collision),
 		cmocka_unit_test(test_off),
 	};

@@ -7,7 +7,9 @@
  *     addresses and the SNAT port included); the SYN-ACK, the client's
  *     ACK and a FIN send FLAGS events with the bits they set, under the
  *     other entry's key; a closing flow restarted by a SYN sends DEL, then
- *     NEW; with sync_on clear, nothing;
+ *     NEW; a new flow that evicts an embryonic flow from its full
+ *     bucket sends DEL by the evicted key, then NEW; with sync_on clear,
+ *     nothing;
  *   - the receiver (pt_flowsync_apply): a flow deleted here and written
  *     back from its record carries the backend's reply to the client as
  *     the original did; its SNAT port is held (a new flow to the backend
@@ -18,10 +20,12 @@
  *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
  *     peer gets the whole table (RESET first), a new flow goes out as its
  *     FLOW record, and 5 s later a flow active since then is refreshed
- *     (idle time about 0).
+ *     (idle time about 0); a BACKUP made MASTER starts its egress port
+ *     cursor past the newest egress flow's port it received.
  * Needs root.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -580,6 +584,186 @@ static void test_daemon_side(void **state)
 	set_sync(true);
 }
 
+/* An egress flow's FLOW record from the fake peer: client port cport to
+ * 192.0.2.50:80, egress port port, made life_ms ago. */
+static struct pt_fs_rec egress_rec(uint16_t cport, uint16_t port, __u32 life_ms)
+{
+	struct pt_fs_rec r = { .kind = PT_FS_REC_FLOW, .flags = PORTIER_FLOW_F_EGRESS };
+
+	r.life_ms = life_ms;
+	r.key.saddr = tn_ip4(TN_CLIENT);
+	r.key.daddr = tn_ip4("192.0.2.50");
+	r.key.sport = htons(cport);
+	r.key.dport = htons(80);
+	r.key.proto = IPPROTO_TCP;
+	r.rkey.saddr = r.key.daddr;
+	r.rkey.daddr = tn_ip4("203.0.113.254");
+	r.rkey.sport = r.key.dport;
+	r.rkey.dport = htons(port);
+	r.rkey.proto = IPPROTO_TCP;
+	r.o_saddr = r.rkey.daddr;
+	r.o_sport = r.rkey.dport;
+	r.o_daddr = r.key.daddr;
+	r.o_dport = r.key.dport;
+	r.r_saddr = r.key.daddr;
+	r.r_sport = r.key.dport;
+	r.r_daddr = r.key.saddr;
+	r.r_dport = r.key.sport;
+	return r;
+}
+
+/* A BACKUP that becomes MASTER starts its egress port cursor past the
+ * port of the newest egress flow it received, not past the highest (the
+ * peer's cursor had wrapped: its high ports are old flows'). */
+static void test_egress_cursor_past(void **state)
+{
+	static struct fake_peer p;
+	const struct portier_config *cfg = pt_dp_config(xt.dp);
+	int cfd = bpf_map__fd(xt.skel->maps.portier_egress_cursor);
+	struct pt_flowsync_opts o = { .master = false };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT_PEER) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT_SYNC) };
+	struct pt_fs_hdr h = { .type = PT_FS_DATA, .flags = PT_FS_F_RESET | PT_FS_F_MASTER,
+			       .instance = 0x8888, .seq = 100, .nrec = 3 };
+	struct pt_fs_rec rec[3] = { egress_rec(1000, 29000, 60000), egress_rec(1001, 17000, 5),
+				    egress_rec(1002, 28000, 30000) };
+	struct pt_flowsync_counts cnt;
+	struct pt_flowsync *fs;
+	__u8 buf[PT_FS_MTU];
+	size_t off = PT_FS_HDR_LEN, n;
+	__u32 zero = 0, cur = 0;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	me.sin_addr.s_addr = to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p.fd >= 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7792", &o.peer), 0);
+	assert_int_equal(pt_flowsync_parse_addr("127.0.0.1:7791", &o.listen), 0);
+	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
+	assert_int_equal(bpf_map_update_elem(cfd, &zero, &cur, BPF_ANY), 0);
+
+	pt_fs_hdr_encode(&h, buf);
+	for (int i = 0; i < 3; i++) {
+		n = pt_fs_rec_encode(&rec[i], buf + off, sizeof(buf) - off);
+		assert_true(n > 0);
+		off += n;
+	}
+	assert_int_equal(sendto(p.fd, buf, off, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)off);
+	pump(fs, &p, 200);
+	pt_flowsync_counts(fs, &cnt);
+	assert_int_equal(cnt.inserted, 3);
+	assert_int_equal(bpf_map_lookup_elem(cfd, &zero, &cur), 0);
+	assert_int_equal(cur, 0);		/* a BACKUP does not move it */
+	assert_int_equal(pt_flowsync_set_master(fs, true), 0);
+	assert_int_equal(bpf_map_lookup_elem(cfd, &zero, &cur), 0);
+	assert_int_equal(cur, 17000 + 1 - cfg->snat_port_min);
+	pt_flowsync_close(fs);
+	close(p.fd);
+	assert_int_equal(pt_ct_flush(pt_dp_ct(xt.dp), NULL), 0);
+	set_sync(true);
+	drain();
+}
+
+/* ---- eviction ------------------------------------------------------------ */
+
+/* The tick of CLOCK_MONOTONIC now less idle_s seconds. */
+static __u32 tick_ago(__u32 idle_s)
+{
+	return portier_tick(mono_ns()) - portier_ticks_of_s(idle_s);
+}
+
+/* A new flow evicts the idlest embryonic flow of its full bucket: the
+ * peer hears of it (DEL by the evicted entry's key) before the new flow's
+ * NEW, and on the receiver that DEL deletes both entries of its copy. */
+static void test_eviction_del(void **state)
+{
+	const struct portier_config *cfg = pt_dp_config(xt.dp);
+	const struct portier_sync_new *nev = (const void *)events.ev[1];
+	struct pt_ct *ct = pt_dp_ct(xt.dp);
+	struct portier_flow_key k, ko, kr, victim = { 0 }, victim_r = { 0 };
+	struct portier_flow fo, fr, vo = { 0 }, vr = { 0 };
+	struct pt_flowsync_counts cnt = {};
+	struct pt_fs_rec rec = { 0 };
+	struct pkt_spec c;
+	struct xt_run r;
+	__u32 bucket, tag, n = 0;
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	c = xt_client_spec(PORT_SNAT, IPPROTO_TCP, PKT_SYN);
+	k = key_of(&c);
+	bucket = portier_ct_locate(&k, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag);
+	/* Fill that bucket with embryonic flows from 10.96.0.0/8 (their reply
+	 * entries in other buckets); the first one idlest. */
+	for (__u32 i = 1024; err == 0; i++) {
+		assert_true(i < (1U << 24));
+		memset(&ko, 0, sizeof(ko));
+		ko.saddr = htonl(ntohl(tn_ip4("10.96.0.0")) + (i >> 16));
+		ko.daddr = tn_ip4(TN_GW_IN);
+		ko.sport = htons((__u16)i);
+		ko.dport = htons(PORT_SNAT);
+		ko.proto = IPPROTO_TCP;
+		memset(&fo, 0, sizeof(fo));
+		fo.dir = PORTIER_FLOW_DIR_ORIG;
+		fo.last_seen = tick_ago(n == 0 ? 30 : 1);
+		fo.nat_saddr = ko.saddr;
+		fo.nat_sport = ko.sport;
+		fo.nat_daddr = tn_ip4(BE1);
+		fo.nat_dport = htons(BE_PORT);
+		pt_flow_key_other(&ko, &fo, &kr);
+		if (portier_ct_locate(&ko, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag) !=
+			    bucket ||
+		    portier_ct_locate(&kr, cfg->ct_seed, cfg->ct_buckets, cfg->ct_step, &tag) ==
+			    bucket)
+			continue;
+		fr = fo;
+		fr.dir = PORTIER_FLOW_DIR_REPLY;
+		fr.nat_saddr = ko.daddr;
+		fr.nat_sport = ko.dport;
+		fr.nat_daddr = ko.saddr;
+		fr.nat_dport = ko.sport;
+		err = pt_ct_insert(ct, &ko, &fo);
+		if (err)
+			break;
+		assert_int_equal(pt_ct_insert(ct, &kr, &fr), 0);
+		if (n++ == 0) {
+			victim = ko;
+			victim_r = kr;
+			vo = fo;
+			vr = fr;
+		}
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(n, PORTIER_CT_SLOTS);
+
+	drain();
+	xt_forward(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 2);
+	assert_small(0, PORTIER_SYNC_EV_DEL, &victim, 0);
+	assert_int_equal(nev->kind, PORTIER_SYNC_EV_NEW);
+	assert_memory_equal(&nev->key, &k, sizeof(k));
+	assert_false(pt_ct_lookup(ct, &victim, NULL));
+	assert_false(pt_ct_lookup(ct, &victim_r, NULL));
+
+	/* The receiver: its copy of the evicted flow (both entries) goes. */
+	assert_int_equal(pt_ct_delete(ct, &nev->key), 0);
+	assert_int_equal(pt_ct_delete(ct, &nev->rkey), 0);
+	assert_int_equal(pt_ct_insert(ct, &victim, &vo), 0);
+	assert_int_equal(pt_ct_insert(ct, &victim_r, &vr), 0);
+	rec.kind = PT_FS_REC_DEL;
+	rec.key = victim;
+	pt_flowsync_apply(ct, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.deleted, 1);
+	assert_false(pt_ct_lookup(ct, &victim, NULL));
+	assert_false(pt_ct_lookup(ct, &victim_r, NULL));
+	assert_int_equal(pt_ct_flush(ct, NULL), 0);
+	drain();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,7 +773,9 @@ int main(void)
 		cmocka_unit_test(test_apply_keeps_kind),
 		cmocka_unit_test(test_snat_port_held),
 		cmocka_unit_test(test_newer_local_kept),
+		cmocka_unit_test(test_eviction_del),
 		cmocka_unit_test(test_daemon_side),
+		cmocka_unit_test(test_egress_cursor_past),
 	};
 
 	return xt_run_group("test_xdp_sync", tests, setup, teardown);

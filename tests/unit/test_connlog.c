@@ -146,6 +146,8 @@ static void test_term_states(void **state)
 	assert_string_equal(pt_connlog_term_state(&ev), "sC");	/* no reply seen */
 	ev.flags = PORTIER_FLOW_F_SEEN_REPLY;
 	assert_string_equal(pt_connlog_term_state(&ev), "cD");
+	ev.proto = IPPROTO_ICMP;	/* an egress echo flow: it goes quiet */
+	assert_string_equal(pt_connlog_term_state(&ev), "--");
 	assert_string_equal(pt_connlog_end_name(PORTIER_END_RST_SERVER), "rst_server");
 	assert_string_equal(pt_connlog_end_name(0), "?");
 }

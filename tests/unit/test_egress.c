@@ -81,14 +81,17 @@ static void test_fixture(void **state)
 	assert_int_equal(box->protos,
 			 PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_P_UDP | PORTIER_EGRESS_P_ICMP);
 	assert_int_equal(box->n_ports, 0);
+	assert_false(box->log);
 	assert_string_equal(bld->name, "build");
+	assert_true(bld->log);
 	assert_int_equal(bld->protos, PORTIER_EGRESS_P_TCP);
 	assert_int_equal(bld->n_ports, 3);
 	assert_int_equal(bld->ports[2].lo, 8000);
 	assert_int_equal(bld->ports[2].hi, 8099);
 	pt_egress_rule_value(bld, &v);
 	assert_string_equal(v.name, "build");
-	assert_int_equal(v.protos, PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_F_USED);
+	assert_int_equal(v.protos,
+			 PORTIER_EGRESS_P_TCP | PORTIER_EGRESS_F_LOG | PORTIER_EGRESS_F_USED);
 	assert_string_equal(pt_egress_ports_str(&v, buf, sizeof(buf)), "80,443,8000-8099");
 	assert_string_equal(pt_egress_protos_str(box->protos, buf, sizeof(buf)), "tcp,udp,icmp");
 	result_free(&r);
@@ -121,10 +124,13 @@ static void test_bad(void **state)
 		"is given but proto has neither tcp nor udp: ports are TCP and UDP destination "
 		"ports; drop ports, or add tcp or udp",
 		"tests/fixtures/bad-egress/hosts.yml:36:15: warning: unknown key 'prot' in egress "
-		"rule 'outside' is ignored; known keys: from, to, except, proto, ports. Check the "
-		"spelling",
+		"rule 'outside' is ignored; known keys: from, to, except, proto, ports, log. Check "
+		"the spelling",
 		"tests/fixtures/bad-egress/hosts.yml:32:13: warning: egress rule 'outside': except "
 		"10.0.0.0/8 overlaps none of its to networks: it excepts nothing",
+		"tests/fixtures/bad-egress/hosts.yml:40:20: error: egress rule 'bad-log': log must "
+		"be true or false (true: a connection log line per flow of the rule, as a route's "
+		"tcplog)",
 	};
 	struct result r;
 	char buf[1024];
@@ -132,7 +138,7 @@ static void test_bad(void **state)
 	(void)state;
 	build(&r, "tests/fixtures/bad-egress", "gw-1");
 	assert_int_equal(r.d.n, sizeof(want) / sizeof(want[0]));
-	assert_int_equal(r.d.n_errors, 8);
+	assert_int_equal(r.d.n_errors, 9);
 	for (size_t i = 0; i < r.d.n; i++) {
 		pt_diag_format(&r.d.v[i], buf, sizeof(buf));
 		assert_string_equal(buf, want[i]);
