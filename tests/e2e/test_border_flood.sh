@@ -102,8 +102,14 @@ EOF
 		"$(IFS=,; echo "${SLOW_LOSE[*]}")" >"$slow_out" 2>&1 ||
 		{ cat "$slow_out" >&2; return 1; }
 	e2e_log "after the slow clients: $(flood_reasons)"
-	e2e_log "the client's veth: $(ns "$NS_CLIENT" ip -s link show c0 | sed -n '/TX:/{n;p}' |
-		awk '{print $2 " packets sent, " $4 " dropped (the ring full)"}')"
+	# The client veth's drops, its peer's ring full: the flood's frames
+	# (trafgen's XDP transmit errors), and the rest, the kernel's packets
+	# (the slow and idle clients').
+	local dropped xerr
+	dropped=$(ns "$NS_CLIENT" ip -s link show c0 | sed -n '/TX:/{n;p}' | awk '{print $4}')
+	xerr=$(ns "$NS_CLIENT" ethtool -S c0 | awk '/tx_queue_0_xdp_xmit_errors/ {print $2}')
+	e2e_log "the client's veth dropped $dropped frames: $xerr of the flood," \
+		"$((dropped - ${xerr:-0})) of the clients'"
 	wait "$flood_pid" || { cat "$E2E_TMP/flood.out" >&2; return 1; }
 	e2e_log "flood: $(cat "$E2E_TMP/flood.out")"
 	touch "$go"
