@@ -138,9 +138,12 @@ static __always_inline int flow_packet(struct xdp_md *ctx, struct pkt *p,
 }
 
 /* cookie_ack() results besides an action: the ACK's cookie is valid,
- * open its flow; or the packet recreates its flow (may_recreate). */
+ * open its flow; the same for the client's zero-window probe (its ACK was
+ * lost: syncookie_probe_ok); or the packet recreates its flow
+ * (may_recreate). */
 #define COOKIE_OPEN	(-1)
 #define FLOW_RECREATE	(-2)
+#define COOKIE_PROBE	(-3)
 
 /* May a TCP packet with no flow (not a SYN) to route r recreate its flow?
  * Only on a table route (maglev, source: every gateway of the pool picks
@@ -171,7 +174,9 @@ static __always_inline bool cookies_active(const struct portier_route *r, __u32 
 
 /* A TCP packet but a SYN to route route_id (rotation r), no flow: the
  * ACK of a cookie SYN-ACK opens its flow (COOKIE_OPEN: its backend in
- * *be, *backend_id); anything else is passed (the stack resets it):
+ * *be, *backend_id), and so does the client's probe of the cookie's zero
+ * window in its stead if the ACK was lost (COOKIE_PROBE); anything else
+ * is passed (the stack resets it):
  * returns the action, counted. With recreate (may_recreate, and the
  * route's cookies are off at this moment), anything but a valid cookie
  * returns FLOW_RECREATE instead, counting nothing: an "auto" route's
@@ -205,6 +210,9 @@ static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 	if (!syn_csum_ok(ctx))	/* (reads the frame, changes nothing) */
 		return recreate ? FLOW_RECREATE : count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
 	if (bpf_tcp_raw_check_syncookie_ipv4(p->iph, p->tcp)) {
+		/* (reads the frame, changes nothing) */
+		if (syncookie_probe_ok(ctx))
+			return COOKIE_PROBE;
 		if (recreate)
 			return FLOW_RECREATE;
 		if (g)
@@ -233,7 +241,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	struct portier_syn_guard *g;
 	struct portier_backend *be;
 	struct portier_flow *orig, *f;
-	bool recreated = false;
+	bool recreated = false, probe = false;
 	__u32 zero = 0;
 	__u8 flags = 0;
 	int act;
@@ -266,10 +274,11 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 			if (!be)
 				return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 			recreated = true;
-		} else if (act != COOKIE_OPEN) {
+		} else if (act != COOKIE_OPEN && act != COOKIE_PROBE) {
 			return act;
 		} else {	/* (flags: a cookie's, below) */
 			flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+			probe = act == COOKIE_PROBE;
 		}
 	} else if (p->tcp && (r->flags & COOKIES_ANY) &&
 		   syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id),
@@ -300,7 +309,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
-	if (flags && (!syncookie_to_syn(ctx, cfg, key) || !parse_packet(ctx, p).ok)) {
+	if (flags && (!syncookie_to_syn(ctx, cfg, key, probe) || !parse_packet(ctx, p).ok)) {
 		flow_delete(cfg, key, orig);
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	}

@@ -378,13 +378,36 @@ __noinline int syncookie_answer(struct xdp_md *ctx, const struct portier_config 
 	return count_reason(PORTIER_R_SYN_COOKIE_SENT, XDP_TX);
 }
 
+/* Is the frame's ACK (no data; its cookie already failed as the
+ * handshake's ACK) the client's probe of our zero window, with a valid
+ * cookie? The cookie SYN-ACK offers no window, so a client whose ACK was
+ * lost sends no data: it probes the window (RFC 9293, 3.8.6.1) with an
+ * ACK one below its next sequence number, its ISN (Linux:
+ * tcp_xmit_probe_skb, snd_una - 1), and the same acknowledgment. Checked
+ * as the ACK it stands for, sequence number plus one; passed to the stack
+ * instead, it was reset. 1 or 0. A function of its own; it reads the
+ * frame, changes nothing. */
+__noinline int syncookie_probe_ok(struct xdp_md *ctx)
+{
+	struct tcphdr th;
+	struct sp_pkt p;
+
+	if (!sp_pkt_of(ctx, &p))
+		return 0;
+	__builtin_memcpy(&th, p.th, sizeof(th));
+	th.seq = bpf_htonl(bpf_ntohl(th.seq) + 1);
+	return !bpf_tcp_raw_check_syncookie_ipv4(p.iph, &th);
+}
+
 /* The client's ACK of key k carries a valid cookie (checked by the
  * caller) and a flow was made for it: remember the handshake and turn the
  * frame into the client's SYN, as it would have reached the backend.
+ * probe: the frame is the client's zero-window probe (syncookie_probe_ok),
+ * whose sequence number is the client's ISN itself, not ISN + 1.
  * Returns 1, or 0 if the frame could not be rebuilt. It changes the
  * frame. */
 __noinline int syncookie_to_syn(struct xdp_md *ctx, const struct portier_config *cfg,
-				const struct portier_flow_key *k)
+				const struct portier_flow_key *k, __u32 probe)
 {
 	struct sp_scratch *w = sp_scratch();
 	struct sp_pkt p;
@@ -397,7 +420,7 @@ __noinline int syncookie_to_syn(struct xdp_md *ctx, const struct portier_config 
 	if (!sp_pkt_of(ctx, &p))
 		return 0;
 	w->sp.cookie_isn = bpf_ntohl(p.th->ack_seq) - 1;
-	w->sp.client_isn = bpf_ntohl(p.th->seq) - 1;
+	w->sp.client_isn = bpf_ntohl(p.th->seq) - (probe ? 0 : 1);
 	w->sp.client_win = bpf_ntohs(p.th->window);
 	w->sp.state = PORTIER_SYNPROXY_PENDING;
 	w->b.mss = SP_MSS_UNKNOWN;

@@ -1033,11 +1033,14 @@ static void test_syn_cookie_handshake(void **state)
 	cookie = pkt_get32(th + 4);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_SENT), sent + 1);
 
-	/* A wrong cookie: passed, counted. */
+	/* A wrong cookie: passed, counted. (The kernel's cookie is checked
+	 * on acknowledgment minus sequence number: cookie + 2 with isn + 1
+	 * reads as the zero-window probe of a client with ISN isn + 1 and
+	 * is valid, test_syn_cookie_probe; cookie + 3 is neither.) */
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
 	pkt_put32(opt + 4, 1001);
 	pkt_put32(opt + 8, our_ts);
-	n = pkt_build_tcp(c, isn + 1, cookie + 2, 502, opt, 12, 0, f);
+	n = pkt_build_tcp(c, isn + 1, cookie + 3, 502, opt, 12, 0, f);
 	f[TCP_OFF + 13] = PKT_ACK;
 	pkt_l4_csum_fix(f, n);
 	xt_run(xt.if_in, f, n, &r);
@@ -1137,6 +1140,108 @@ static void test_syn_cookie_handshake(void **state)
 	assert_int_equal(th[14] << 8 | th[15], (100 << 9) >> 7);
 	assert_int_equal(pkt_get32(th + 24), 778 + (our_ts - 777));
 	assert_int_equal(pkt_get32(th + 28), 1002);
+}
+
+/* The client's handshake ACK is lost (a flood fills the path): with the
+ * cookie's zero window it sends no data but probes the window, as Linux
+ * does, with an ACK one below its next sequence number (its ISN) and the
+ * same acknowledgment. That probe opens the flow as the ACK would have:
+ * the client's SYN to the backend with the ISN, and the backend's SYN-ACK
+ * opens the client's window. A probe one further below, or with a wrong
+ * cookie, is no cookie: passed to the stack, counted as failed. */
+static void test_syn_cookie_probe(void **state)
+{
+	static const uint8_t syn_opt[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x07, 0xd0,
+					     0, 0, 0, 0, 1, 3, 3, 7 };
+	uint8_t f[PKT_MAX], opt[20], *th;
+	uint32_t isn = 0x20000000, cookie, our_ts, b_isn = 0x60000000;
+	uint64_t valid = xt_reason(PORTIER_R_SYN_COOKIE_VALID);
+	uint64_t failed = xt_reason(PORTIER_R_SYN_COOKIE_FAILED);
+	struct pkt_spec c = xt_client_spec(88, IPPROTO_TCP, PKT_SYN), b;
+	struct xt_run r;
+	size_t n;
+	int o;
+
+	(void)state;
+	n = pkt_build_tcp(c, isn, 0, 64240, syn_opt, 20, 0, f);
+	xt_run(xt.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_TX);
+	th = r.out + TCP_OFF;
+	cookie = pkt_get32(th + 4);
+	o = opt_at(th, 8);
+	assert_true(o > 0);
+	our_ts = pkt_get32(th + o + 2);
+
+	/* Probes that are no cookie: two below, or a wrong cookie (neither
+	 * the handshake's ACK nor its probe: acknowledgment minus sequence
+	 * number is the cookie's, less the ISN, plus 2). */
+	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
+	pkt_put32(opt + 4, 2300);
+	pkt_put32(opt + 8, our_ts);
+	n = pkt_build_tcp(c, isn - 1, cookie + 1, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xt_run(xt.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+	n = pkt_build_tcp(c, isn, cookie + 2, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xt_run(xt.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_PASS);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 2);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid);
+
+	/* The probe: sequence number isn, the cookie acknowledged. */
+	n = pkt_build_tcp(c, isn, cookie + 1, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xt_run(xt.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 2);
+	assert_int_equal(r.out_len, 74);
+	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(BE1));
+	th = r.out + TCP_OFF;
+	assert_int_equal(th[13], PKT_SYN);
+	assert_int_equal(pkt_get32(th + 4), isn);	/* the client's ISN, as in its SYN */
+	o = opt_at(th, 2);
+	assert_true(o > 0);
+	assert_int_equal(th[o + 2] << 8 | th[o + 3], 1460);
+	o = opt_at(th, 8);
+	assert_true(o > 0);
+	assert_int_equal(pkt_get32(th + o + 2), 2300);
+
+	b = xt_reply_spec(r.out, PKT_SYN | PKT_ACK);
+	b.payload_len = 0;
+
+	/* The same probe again, the backend not answered yet: the flow is
+	 * there, the probe waits (dropped, the client probes again). */
+	n = pkt_build_tcp(c, isn, cookie + 1, 502, opt, 12, 0, f);
+	f[TCP_OFF + 13] = PKT_ACK;
+	pkt_l4_csum_fix(f, n);
+	xt_run(xt.if_in, f, n, &r);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
+
+	/* The backend's SYN-ACK acknowledges isn + 1: the client's window
+	 * opens at its next sequence number, in its own sequence space. */
+	memcpy(opt, (uint8_t[]){ 2, 4, 0x05, 0xb4, 4, 2, 8, 10 }, 8);
+	pkt_put32(opt + 8, 999);
+	pkt_put32(opt + 12, 2300);
+	memcpy(opt + 16, (uint8_t[]){ 1, 3, 3, 7 }, 4);
+	n = pkt_build_tcp(b, b_isn, isn + 1, 64000, opt, 20, 0, f);
+	xt_run(xt.if_out, f, n, &r);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
+	assert_int_equal(pkt_daddr(r.out), xt_ip4(CLIENT));
+	assert_int_equal(pkt_dport(r.out), c.sport);
+	th = r.out + TCP_OFF;
+	assert_int_equal(th[13], PKT_ACK);
+	assert_int_equal(pkt_get32(th + 4), cookie + 1);
+	assert_int_equal(pkt_get32(th + 8), isn + 1);
+	assert_true((th[14] << 8 | th[15]) > 0);
 }
 
 /* "auto": below the rate, SYNs make flows (round-robin); the SYN that
@@ -1254,6 +1359,7 @@ int main(void)
 		cmocka_unit_test(test_touch_refreshes_both),
 		cmocka_unit_test(test_full_bucket_evicts),
 		cmocka_unit_test(test_syn_cookie_handshake),
+		cmocka_unit_test(test_syn_cookie_probe),
 		cmocka_unit_test(test_syn_cookies_auto),
 		cmocka_unit_test(test_other_host_passes),
 	};
