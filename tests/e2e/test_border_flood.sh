@@ -63,6 +63,11 @@ test_syn_flood_spares_established_and_slow_clients() {
 	dmac=$(ns "$NS_GW" cat /sys/class/net/in0/address)
 	go=$E2E_TMP/flood-over
 
+	# The slow clients' raw-socket ports are no one's: reserved, so that the
+	# kernel never picks one of them as the ephemeral port of an idle
+	# connection (the same 4-tuple: the server answered their SYNs with
+	# challenge ACKs).
+	ns "$NS_CLIENT" sysctl -qw net.ipv4.ip_local_reserved_ports="$SLOW_SPORT-$((SLOW_SPORT + SLOW_CONNS - 1))"
 	# 200 idle connections, opened before the flood and held through it.
 	idle_out=$E2E_TMP/idle.out
 	ip netns exec "$NS_CLIENT" timeout 90 "$CLIENT" idle "$GW_IN_ADDR" "$ports" \
