@@ -976,6 +976,21 @@ static int opt_at(const uint8_t *th, uint8_t kind)
 	return -1;
 }
 
+/* Send a TCP segment with 12 bytes of options (opt: NOPs and a
+ * timestamp) and len bytes of payload into NIC ifindex, its flags set to
+ * flags (the builder's are the spec's) and its checksum made again; the
+ * outcome in *r. */
+static void tcp_ts_send(int ifindex, struct pkt_spec s, uint32_t seq, uint32_t ack,
+			uint16_t win, const uint8_t *opt, size_t len, uint8_t flags, struct xt_run *r)
+{
+	uint8_t f[PKT_MAX];
+	size_t n = pkt_build_tcp(s, seq, ack, win, opt, 12, len, f);
+
+	f[TCP_OFF + 13] = flags;
+	pkt_l4_csum_fix(f, n);
+	xt_run(ifindex, f, n, r);
+}
+
 /* The whole handshake through the SYN proxy, every translated field and
  * checksum checked: the client's SYN gets a cookie SYN-ACK (window 0,
  * its options echoed, XDP_TX); its ACK becomes its SYN to the backend,
@@ -1040,18 +1055,12 @@ static void test_syn_cookie_handshake(void **state)
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
 	pkt_put32(opt + 4, 1001);
 	pkt_put32(opt + 8, our_ts);
-	n = pkt_build_tcp(c, isn + 1, cookie + 3, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn + 1, cookie + 3, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_PASS);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
 
 	/* The right cookie: the client's SYN goes to the backend. */
-	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn + 1, cookie + 1, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
 	assert_int_equal(r.out_len, 74);
@@ -1111,10 +1120,7 @@ static void test_syn_cookie_handshake(void **state)
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
 	pkt_put32(opt + 4, 1002);
 	pkt_put32(opt + 8, our_ts);
-	n = pkt_build_tcp(c, isn + 1, cookie + 1, 502, opt, 12, 10, f);
-	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn + 1, cookie + 1, 502, opt, 10, PKT_ACK | PKT_PSH, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
 	th = r.out + TCP_OFF;
@@ -1127,10 +1133,7 @@ static void test_syn_cookie_handshake(void **state)
 	/* Backend data: sequence number, timestamp and window translated. */
 	pkt_put32(opt + 4, 778);
 	pkt_put32(opt + 8, 1002);
-	n = pkt_build_tcp(b, b_isn + 1, isn + 11, 100, opt, 12, 20, f);
-	f[TCP_OFF + 13] = PKT_ACK | PKT_PSH;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_out, f, n, &r);
+	tcp_ts_send(xt.if_out, b, b_isn + 1, isn + 11, 100, opt, 20, PKT_ACK | PKT_PSH, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_true(pkt_ip_csum_ok(r.out, r.out_len));
 	assert_true(pkt_l4_csum_ok(r.out, r.out_len, false));
@@ -1178,24 +1181,15 @@ static void test_syn_cookie_probe(void **state)
 	memcpy(opt, (uint8_t[]){ 1, 1, 8, 10 }, 4);
 	pkt_put32(opt + 4, 2300);
 	pkt_put32(opt + 8, our_ts);
-	n = pkt_build_tcp(c, isn - 1, cookie + 1, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn - 1, cookie + 1, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_PASS);
-	n = pkt_build_tcp(c, isn, cookie + 2, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn, cookie + 2, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_PASS);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 2);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid);
 
 	/* The probe: sequence number isn, the cookie acknowledged. */
-	n = pkt_build_tcp(c, isn, cookie + 1, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn, cookie + 1, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_REDIRECT);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 2);
@@ -1218,10 +1212,7 @@ static void test_syn_cookie_probe(void **state)
 
 	/* The same probe again, the backend not answered yet: the flow is
 	 * there, the probe waits (dropped, the client probes again). */
-	n = pkt_build_tcp(c, isn, cookie + 1, 502, opt, 12, 0, f);
-	f[TCP_OFF + 13] = PKT_ACK;
-	pkt_l4_csum_fix(f, n);
-	xt_run(xt.if_in, f, n, &r);
+	tcp_ts_send(xt.if_in, c, isn, cookie + 1, 502, opt, 0, PKT_ACK, &r);
 	assert_int_equal(r.ret, XDP_DROP);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
 
