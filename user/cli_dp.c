@@ -79,10 +79,7 @@ int cli_parse_addr_port(const char *s, struct pt_addr *addr, uint16_t *port)
 
 const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN];
-
-	snprintf(buf, len, "%s:%u", pt_addr_str(a, addr, sizeof(addr)), port);
-	return buf;
+	return pt_addrport_str(a, port, buf, len);
 }
 
 const char *cli_bpf_addr_port(const __be32 *a, __be16 port, char *buf, size_t len)

@@ -77,12 +77,25 @@ int map_zero(struct bpf_map *m, __u32 id)
 void addr_to_bpf(const struct pt_addr *a, struct portier_addr *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->a32[0] = a->v4.s_addr;
+	if (a->family == AF_INET6)
+		memcpy(out->a8, &a->v6, sizeof(a->v6));
+	else
+		out->a32[0] = a->v4.s_addr;
 }
 
-void addr_from_bpf(const struct portier_addr *a, struct pt_addr *out)
+__u8 addr_family_bpf(const struct pt_addr *a)
+{
+	return a->family == AF_INET6 ? PORTIER_AF_INET6 : PORTIER_AF_INET;
+}
+
+void addr_from_bpf(const struct portier_addr *a, __u8 family, struct pt_addr *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (family == PORTIER_AF_INET6) {
+		out->family = AF_INET6;
+		memcpy(&out->v6, a->a8, sizeof(out->v6));
+		return;
+	}
 	out->family = AF_INET;
 	out->v4.s_addr = a->a32[0];
 }
@@ -94,7 +107,7 @@ void svc_key(const struct pt_route *r, struct portier_svc_key *k)
 		addr_to_bpf(&r->addr, &k->addr);
 	k->port = htons(r->port);
 	k->proto = r->proto;
-	k->family = PORTIER_AF_INET;
+	k->family = r->wildcard ? PORTIER_AF_INET : addr_family_bpf(&r->addr);
 }
 
 /* A route's flags; pool_policy: the pool's lists are not empty. */

@@ -108,7 +108,8 @@ int map_zero(struct bpf_map *m, __u32 id);
 
 /* The route model's values as the maps hold them, and back. */
 void addr_to_bpf(const struct pt_addr *a, struct portier_addr *out);
-void addr_from_bpf(const struct portier_addr *a, struct pt_addr *out);
+void addr_from_bpf(const struct portier_addr *a, __u8 family, struct pt_addr *out);
+__u8 addr_family_bpf(const struct pt_addr *a);	/* PORTIER_AF_* of a */
 void svc_key(const struct pt_route *r, struct portier_svc_key *k);
 __u32 route_flags(const struct pt_route *r, bool pool_policy);
 __u32 port_flag(uint8_t proto, bool service);

@@ -118,7 +118,7 @@ int resync(struct pt_dataplane *dp)
 			continue;
 		db->used = true;
 		db->route_id = b->route_id;
-		addr_from_bpf(&b->addr, &db->addr);
+		addr_from_bpf(&b->addr, b->family, &db->addr);
 		db->port = ntohs(b->port);
 		db->local = b->flags & PORTIER_BACKEND_F_LOCAL;
 		db->weight = b->weight;
@@ -183,7 +183,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->mode = xstrdup(o->meta.mode);
 	r->wildcard = !memcmp(&o->key.addr, &zero, sizeof(zero));
 	if (!r->wildcard)
-		addr_from_bpf(&o->key.addr, &r->addr);
+		addr_from_bpf(&o->key.addr, o->key.family, &r->addr);
 	r->port = ntohs(o->key.port);
 	r->proto = o->key.proto;
 	r->balance = o->meta.balance;

@@ -119,14 +119,13 @@ struct pt_metrics_backend *pt_metrics_add_backend(struct pt_metrics_snapshot *s,
 						  uint16_t port)
 {
 	struct pt_metrics_backend *b;
-	char a[INET6_ADDRSTRLEN];
+	char a[PT_ADDRPORT_STRLEN];
 
 	s->backends = xrealloc(s->backends, (s->n_backends + 1) * sizeof(*s->backends));
 	b = &s->backends[s->n_backends++];
 	*b = (struct pt_metrics_backend){
 		.route = xstrdup(route),
-		.backend = xasprintf(addr->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-				     pt_addr_str(addr, a, sizeof(a)), port),
+		.backend = xstrdup(pt_addrport_str(addr, port, a, sizeof(a))),
 	};
 	return b;
 }

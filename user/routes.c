@@ -209,6 +209,15 @@ const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 pt_addr_str(a, addr, sizeof(addr)), port);
+	return buf;
+}
+
 int pt_addr_parse(const char *s, struct pt_addr *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1425,10 +1434,11 @@ size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
 /* "192.0.2.1:80" or "*:80" of route r's service. */
 static char *service_str(const struct pt_route *r)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[PT_ADDRPORT_STRLEN];
 
-	return xasprintf("%s:%u", r->wildcard ? "*" : pt_addr_str(&r->addr, a, sizeof(a)),
-			 r->port);
+	if (r->wildcard)
+		return xasprintf("*:%u", r->port);
+	return xstrdup(pt_addrport_str(&r->addr, r->port, a, sizeof(a)));
 }
 
 char *pt_reply_clash_msg(const struct pt_reply_clash *c)

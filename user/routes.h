@@ -247,6 +247,10 @@ const char *pt_options_str(unsigned int opts, char *buf, size_t len);
 /* "203.0.113.1" ; buf at least INET6_ADDRSTRLEN */
 const char *pt_addr_str(const struct pt_addr *a, char *buf, size_t len);
 int pt_addr_parse(const char *s, struct pt_addr *out);	/* 0 or -EINVAL */
+/* An address and port as every message, label and listing writes one:
+ * "203.0.113.1:80", "[2001:db8::1]:80"; buf at least PT_ADDRPORT_STRLEN. */
+#define PT_ADDRPORT_STRLEN (INET6_ADDRSTRLEN + 8)
+const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, size_t len);
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
 /* Is addr one of this host's interface addresses (getifaddrs)? Fits
  * pt_build_opts.is_local; arg is unused. */
