@@ -368,4 +368,64 @@ struct {
 	__type(value, __u32);
 } portier_egress_cursor SEC(".maps");
 
+/* ---- IPv6 (docs/dataplane.md, "IPv6") ----------------------------------- */
+
+/* portier_xdp's tail call to portier_xdp6 for an IPv6 frame. Key __u32
+ * PORTIER_PROG_XDP6, value the program's fd; written by the loader. An
+ * empty slot: the frame passes as PASS_NOT_IP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} portier_progs SEC(".maps");
+
+/* The IPv6 addresses "*" services listen on: this host's on the input NIC.
+ * Key struct portier_addr, value __u32 1; written by userspace, as
+ * portier_local. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PORTIER_MAX_LOCAL_ADDRS);
+	__type(key, struct portier_addr);
+	__type(value, __u32);
+} portier_local6 SEC(".maps");
+
+/* Connection table (IPv6): portier_conntrack's buckets and slots with
+ * struct portier_ct6_slot (include/portier.h), the same protocol, sized
+ * before load (--conntrack6-size), mmapped by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PORTIER_CT6_DEFAULT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct portier_ct_bucket);
+} portier_conntrack6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PORTIER_CT6_DEFAULT_BUCKETS * PORTIER_CT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct portier_ct6_slot);
+} portier_ct6_slots SEC(".maps");
+
+/* Source policy for IPv6 sources: portier_policy's trie with
+ * struct portier_policy6_key; written by userspace (pt_dp_apply). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PORTIER_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct portier_policy6_key);
+	__type(value, struct portier_policy_rule);
+} portier_policy6 SEC(".maps");
+
+/* Token buckets of IPv6 sources, per route and /64 (struct
+ * portier_rate6_key); written by the program, LRU as portier_rate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PORTIER_RATE_ENTRIES);
+	__type(key, struct portier_rate6_key);
+	__type(value, struct portier_rate);
+} portier_rate6 SEC(".maps");
+
 #endif

@@ -23,6 +23,11 @@
 /* Buckets of the default table: portier_ct_buckets_for(entries), below. */
 #define PORTIER_CT_DEFAULT_BUCKETS	\
 	((PORTIER_CT_DEFAULT_ENTRIES * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS)
+/* The IPv6 table (portier_conntrack6): entries (2 per flow) by default,
+ * and its buckets, as for IPv4 (daemon --conntrack6-size). */
+#define PORTIER_CT6_DEFAULT_ENTRIES	65536
+#define PORTIER_CT6_DEFAULT_BUCKETS	\
+	((PORTIER_CT6_DEFAULT_ENTRIES * 2 + PORTIER_CT_SLOTS - 1) / PORTIER_CT_SLOTS)
 
 /* Default SNAT source port range: below the NodePort range (30000-32767)
  * and the host's ephemeral ports (32768-60999 on Linux). */
