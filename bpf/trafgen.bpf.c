@@ -7,9 +7,11 @@
  * recycle pages without resetting their bytes, so a frame the receiver
  * rewrote comes back rewritten), gives it the next flow's source address
  * and port and its destination port, fixes both checksums incrementally
- * and redirects it out of tg_cfg.ifindex. tg_sink, attached in the sink
- * namespace, counts IPv4 frames and drops them; anything else (ARP) goes
- * to the kernel.
+ * and redirects it out of tg_cfg.ifindex (IPv6 frames likewise, from
+ * tmpl6: no header checksum, the source address's last 32 bits vary).
+ * tg_sink, attached in the sink namespace, counts IPv4 frames and IPv6
+ * TCP/UDP frames and drops them; anything else (ARP, neighbour discovery)
+ * goes to the kernel.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -20,6 +22,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86dd
+#define NEXTHDR_TCP	6
+#define NEXTHDR_UDP	17
 
 /* Written by tools/trafgen.c before the run (the .bss map is mmapped). */
 struct tg_cfg tg_cfg;
@@ -53,6 +58,47 @@ static __always_inline __u16 csum_update(__u16 c, const __u16 *o, const __u16 *n
 	return (__u16)~csum_fold(s);
 }
 
+/* tg_gen for an IPv6 template. */
+static __always_inline int gen6(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 *dst = data;
+	__u16 old[4], new[4], *w, c;
+	__u32 flow, saddr, nports, ndports;
+	int i;
+
+	if (data + TG6_FRAME_LEN > data_end)
+		return XDP_ABORTED;
+	for (i = 0; i < TG6_FRAME_LEN / 8; i++)
+		dst[i] = tg_cfg.tmpl6[i];
+	nports = tg_cfg.nports ? tg_cfg.nports : 1;
+	ndports = tg_cfg.ndports ? tg_cfg.ndports : 1;
+	flow = tg_cfg.nflows ? tg_gen_stats.seq % tg_cfg.nflows : 0;
+	tg_gen_stats.seq++;
+	tg_gen_stats.frames++;
+	saddr = bpf_htonl(tg_cfg.saddr_host + flow / nports);
+	w = data;
+	old[0] = w[TG6_OFF_SADDR_LO / 2];
+	old[1] = w[TG6_OFF_SADDR_LO / 2 + 1];
+	old[2] = w[TG6_OFF_SPORT / 2];
+	old[3] = w[TG6_OFF_DPORT / 2];
+	__builtin_memcpy(new, &saddr, 4);
+	new[2] = bpf_htons(tg_cfg.port_min + flow % nports);
+	new[3] = bpf_htons(tg_cfg.dport_min + flow % ndports);
+	w[TG6_OFF_SADDR_LO / 2] = new[0];
+	w[TG6_OFF_SADDR_LO / 2 + 1] = new[1];
+	w[TG6_OFF_SPORT / 2] = new[2];
+	w[TG6_OFF_DPORT / 2] = new[3];
+	if (tg_cfg.l4_csum_off == TG6_OFF_TCPCSUM) {
+		w[TG6_OFF_TCPCSUM / 2] = csum_update(w[TG6_OFF_TCPCSUM / 2], old, new, 4);
+	} else {
+		c = csum_update(w[TG6_OFF_UDPCSUM / 2], old, new, 4);
+		w[TG6_OFF_UDPCSUM / 2] = c ? c : 0xffff;	/* 0 is not allowed */
+	}
+	return bpf_redirect(tg_cfg.ifindex, 0);
+}
+
 SEC("xdp")
 int tg_gen(struct xdp_md *ctx)
 {
@@ -64,6 +110,8 @@ int tg_gen(struct xdp_md *ctx)
 	__u16 sport, dport;
 	int i;
 
+	if (tg_cfg.ipv6)
+		return gen6(ctx);
 	if (data + TG_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 	for (i = 0; i < TG_FRAME_LEN / 8; i++)
@@ -142,8 +190,16 @@ int tg_sink(struct xdp_md *ctx)
 	struct tg_sink_stats *s;
 	__u32 zero = 0;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	__u8 *nh = (__u8 *)(eth + 1) + 6;	/* IPv6's next header */
+
+	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(nh + 1) > data_end || (*nh != NEXTHDR_TCP && *nh != NEXTHDR_UDP))
+			return XDP_PASS;
+	} else if (eth->h_proto != bpf_htons(ETH_P_IP)) {
+		return XDP_PASS;
+	}
 	s = bpf_map_lookup_elem(&tg_sink_counts, &zero);
 	if (!s)
 		return XDP_PASS;
