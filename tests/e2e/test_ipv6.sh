@@ -18,6 +18,7 @@ V6_CHECK="{inter: 200ms, rise: 2, fall: 2}"
 V6_BULK_BYTES=2097152	# 2 MB each way
 V6_SMALL_MTU=1400
 V6_ADV_MSS=1440		# what a 1500-byte IPv6 host advertises (1500 - 40 - 20)
+V6_HALF=/v6		# a dual route's IPv6 half is NAME/v6 (docs/inventory.md)
 
 # inv_seed6 DIR [udp]: the seed's inventory (inv_seed), dual stack: no
 # ansible_host (the names resolve to both families, hosts6_up), every route
@@ -102,7 +103,7 @@ test_ipv6_seed_snat() {
 		"$go" 30 >"$E2E_TMP/idle.out" 2>&1 &
 	E2E_PIDS+=($!)
 	wait_for "six held IPv6 connections" grep -qx "open 6" "$E2E_TMP/idle.out"
-	j=$(v6_cli -j conntrack show route "${SEED_ROUTES[2]}")
+	j=$(v6_cli -j conntrack show route "${SEED_ROUTES[2]}$V6_HALF")
 	# Forwarded flows (gateway-2, gateway-3): client, service and backend
 	# bracketed; the local ones (gateway-1) at least their client.
 	jq -e --arg c "[$CLIENT_ADDR6]:" --arg s "[$GW_IN_ADDR6]:${SEED_PORTS[2]}" \
@@ -111,19 +112,20 @@ test_ipv6_seed_snat() {
 		([$f[] | select(.state != "local") | .backend | startswith($b)] |
 		length >= 4 and all)' <<<"$j" >/dev/null ||
 		{ e2e_log "conntrack show -j (IPv6): $(head -c 1500 <<<"$j")"; return 1; }
-	out=$(v6_cli conntrack show route "${SEED_ROUTES[2]}")
+	out=$(v6_cli conntrack show route "${SEED_ROUTES[2]}$V6_HALF")
 	grep -qF "[$CLIENT_ADDR6]:" <<<"$out" && grep -qF "[$GW_NET6::2]:${SEED_PORTS[2]}" <<<"$out" ||
 		{ e2e_log "conntrack show (IPv6): $(head -5 <<<"$out")"; return 1; }
 	e2e_log "conntrack show: $(grep -cF "[$CLIENT_ADDR6]:" <<<"$out") IPv6 flows of dash"
 	touch "$go"
 	wait_for "the held connections' end" grep -qs "^echo 6/6" "$E2E_TMP/idle.out"
 
-	# pgadmin4's IPv6 backends served V6_ROUND / 3 connections each.
+	# pgadmin4's IPv6 backends (its IPv6 half's) served V6_ROUND / 3
+	# connections each.
 	metrics=$(ns "$NS_GW" curl -s -m 3 "http://127.0.0.1:$V6_METRICS/metrics")
 	for i in 2 3; do
-		want="portier_backend_connections_total{route=\"${SEED_ROUTES[1]}\",backend=\"[$GW_NET6::$i]:${SEED_PORTS[1]}\"} $((V6_ROUND / 3))"
+		want="portier_backend_connections_total{route=\"${SEED_ROUTES[1]}$V6_HALF\",backend=\"[$GW_NET6::$i]:${SEED_PORTS[1]}\"} $((V6_ROUND / 3))"
 		grep -qxF "$want" <<<"$metrics" || {
-			e2e_log "metrics: no line '$want'; have: $(grep -F "route=\"${SEED_ROUTES[1]}\"" \
+			e2e_log "metrics: no line '$want'; have: $(grep -F "route=\"${SEED_ROUTES[1]}" \
 				<<<"$metrics" | grep connections_total | head -8)"
 			return 1
 		}
