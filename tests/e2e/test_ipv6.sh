@@ -9,7 +9,8 @@
 # through a 1400-byte output link (portier's Packet Too Big; the client's
 # path MTU adapts; SHA-256 compared); IPv4 on the same daemon; conntrack
 # show and the metrics naming IPv6 flows and backends "[ADDR]:PORT".
-# Each test_* runs in its own topology (run.sh).
+# Each test_* runs in its own topology (run.sh). Helpers of another file:
+# reason_count and frag_needed_grew (test_border_mtu.sh).
 
 V6_CONNS=300		# connections on one route: 100 per backend over three
 V6_ROUND=30		# connections per route in a round over the six
@@ -102,7 +103,7 @@ test_ipv6_seed_snat() {
 	ip netns exec "$NS_CLIENT" timeout 60 "$CLIENT" idle "$GW_IN_ADDR6" "${SEED_PORTS[2]}" 6 \
 		"$go" 30 >"$E2E_TMP/idle.out" 2>&1 &
 	E2E_PIDS+=($!)
-	wait_for "six held IPv6 connections" grep -qx "open 6" "$E2E_TMP/idle.out"
+	wait_for "six held IPv6 connections" grep -qsx "open 6" "$E2E_TMP/idle.out"
 	j=$(v6_cli -j conntrack show route "${SEED_ROUTES[2]}$V6_HALF")
 	# Forwarded flows (gateway-2, gateway-3): client, service and backend
 	# bracketed; the local ones (gateway-1) at least their client.
@@ -183,7 +184,10 @@ test_ipv6_health_down() {
 	# gateway-2's server is the second one started (servers_up order).
 	kill "${E2E_PIDS[1]}"
 	wait "${E2E_PIDS[1]}" 2>/dev/null || true
-	wait_for "[$GW_NET6::2]:$port down" v6_log_has "backend [$GW_NET6::2]:$port UP -> DOWN"
+	wait_for "[$GW_NET6::2]:$port down" v6_log_has "backend [$GW_NET6::2]:$port UP -> DOWN" || {
+		e2e_log "the daemon's backend lines: $(grep -i backend "$DAEMON_LOG" | tail -8)"
+		return 1
+	}
 	out=$(client_run tcp "$port" "$V6_ROUND" "$GW_IN_ADDR6")
 	if grep -q "^ERROR \|^gateway-2 " <<<"$out" || ! grep -q "^gateway-1 " <<<"$out" ||
 		! grep -q "^gateway-3 " <<<"$out"; then
@@ -208,10 +212,11 @@ adv_mss6() {
 # v6_mtu NAT: node-2 alone behind a 1400-byte output link (its routes
 # advertising a 1500-byte host's MSS, so the client sends full-size
 # segments), the client's link at 1500; 2 MB up then down over IPv6, each
-# SHA-256 checked (bulk); portier's Packet Too Big has set the client's
-# path MTU to the service address to 1400.
+# SHA-256 checked (bulk); portier sent Packet Too Big (counted with IPv4's
+# fragmentation needed, docs/dataplane.md "IPv6") and it has set the
+# client's path MTU to the service address to 1400.
 v6_mtu() {
-	local kind out pmtu
+	local kind out pmtu n0
 	topo_up6 2
 	hosts6_up gateway-1=1 node-2=2
 	INV_FAMILY=dual inv_write "$E2E_TMP/inv" kube_gateway_pool kube_nodes "    kube_gateway_pool:
@@ -230,6 +235,7 @@ v6_mtu() {
 	ns "$NS_BR" ip link set b2 mtu "$V6_SMALL_MTU"
 	ns "${NS_NODES[0]}" ip link set eth0 mtu "$V6_SMALL_MTU"
 	adv_mss6 "${NS_NODES[0]}" eth0 "$V6_ADV_MSS"
+	n0=$(reason_count icmp_frag_needed_sent)
 	for kind in put get; do
 		out=$(ns "$NS_CLIENT" timeout 120 "$E2E_DIR/bulk" "$kind" "$GW_IN_ADDR6" \
 			"${SEED_PORTS[0]}" "$V6_BULK_BYTES" 10) || { e2e_log "IPv6 $kind: $out"; return 1; }
@@ -241,6 +247,7 @@ v6_mtu() {
 		return 1
 	}
 	e2e_log "client's path MTU to $GW_IN_ADDR6: $pmtu (Packet Too Big)"
+	frag_needed_grew "$n0"
 }
 
 test_ipv6_mtu_snat() {

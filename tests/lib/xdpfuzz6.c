@@ -581,14 +581,15 @@ static bool is_unspecified(const uint8_t *a)
 
 /* Traffic portier must pass untouched: link-local source or destination,
  * multicast destination, neighbour discovery and MLD (a whole IPv6
- * packet needed to tell: a cut one may be dropped). */
+ * packet needed to tell: a cut one may be dropped; so may one from a
+ * multicast source, which RFC 4291 forbids). */
 static bool must_pass_untouched(const uint8_t *in, size_t len)
 {
 	const uint8_t *ip = in + L3;
 	struct walk w;
 
 	if (len < L3 + IP6_LEN || ip[0] >> 4 != 6 ||
-	    (size_t)IP6_LEN + pkt_get16(ip + 4) > len - L3)
+	    (size_t)IP6_LEN + pkt_get16(ip + 4) > len - L3 || is_multicast(ip + 8))
 		return false;
 	if (is_link_local(ip + 8) || is_link_local(ip + 24) || is_multicast(ip + 24))
 		return true;
@@ -817,6 +818,12 @@ static const char *check_tx6(const uint8_t *in, size_t len, const uint8_t *out, 
 	return NULL;
 }
 
+static const char *act_name(int act)
+{
+	return act == XDP_DROP ? "dropped" : act == XDP_REDIRECT ? "redirected" :
+	       act == XDP_TX ? "transmitted" : act == XDP_PASS ? "passed" : "aborted";
+}
+
 const char *xf6_check(const uint8_t *in, size_t len, const uint8_t *out, size_t out_len, int act)
 {
 	static __thread char msg[160];
@@ -833,9 +840,12 @@ const char *xf6_check(const uint8_t *in, size_t len, const uint8_t *out, size_t 
 	ADD(v6_rewritten, changed && act != XDP_DROP);
 	if (must_pass_untouched(in, len)) {
 		ADD(v6_untouched, 1);
-		if (act != XDP_PASS || changed)
-			return "link-local, multicast, neighbour discovery or MLD traffic not passed "
-			       "untouched";
+		if (act != XDP_PASS || changed) {
+			snprintf(msg, sizeof(msg), "link-local, multicast, neighbour discovery or "
+				 "MLD traffic not passed untouched (%s)",
+				 act != XDP_PASS ? act_name(act) : "rewritten");
+			return msg;
+		}
 		return NULL;
 	}
 	if (bad && (act == XDP_REDIRECT || (act == XDP_PASS && changed))) {
