@@ -322,7 +322,7 @@ nft_off() { ns "$1" nft delete table ip bench 2>/dev/null || true; ns "$1" connt
 
 # ---- 1. packet rate -----------------------------------------------------------
 
-one_rate() {	# one_rate CONFIG: one sample of CONFIG into RES[rate:CONFIG]
+one_rate() {	# one_rate CONFIG [SET]: one sample of CONFIG into RES[SET:CONFIG] (SET: rate)
 	local c=$1 v
 	case $c in
 	bare)
@@ -350,7 +350,7 @@ one_rate() {	# one_rate CONFIG: one sample of CONFIG into RES[rate:CONFIG]
 	plain)
 		v=$(gen udp "$GW_NET.2" "$PLAIN_PORT" "$EST_FLOWS" --duration "$SECS") ;;
 	esac
-	add "rate:$c" "${v:-0}"
+	add "${2:-rate}:$c" "${v:-0}"
 }
 
 RATE_CONFIGS=(bare portier-est portier-new nft-est nft-new plain)

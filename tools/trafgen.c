@@ -142,31 +142,13 @@ static int dev_mac(const char *dev, unsigned char mac[6])
 	return err;
 }
 
-/* The frame of flow 0 with valid checksums. */
-static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16 *l4_csum_off)
+/* Flow 0's TCP or UDP header at l4 (l4len bytes, its payload included),
+ * its checksum from scratch over sum (the pseudo-header's addresses),
+ * protocol and length, and the segment. The checksum's offset in l4. */
+static __u16 l4_fill(const struct send_args *a, __u8 *l4, __u16 l4len, __u32 sum)
 {
-	__u8 *ip = f + TG_OFF_IP, *l4 = f + TG_OFF_L4;
-	__u16 l4len = a->proto == P_UDP ? TG_FRAME_LEN - TG_OFF_L4 : 20, tot = 20 + l4len;
 	__u8 l4proto = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	__u32 sum;
-	__u16 v;
-	int err;
-
-	memset(f, 0, TG_FRAME_LEN);
-	memcpy(f, a->dmac, 6);
-	err = dev_mac(a->dev, f + 6);
-	if (err)
-		return err;
-	f[12] = 0x08;	/* ETH_P_IP */
-	ip[0] = 0x45;
-	v = htons(tot);
-	memcpy(ip + 2, &v, 2);
-	ip[8] = TTL;
-	ip[9] = l4proto;
-	memcpy(ip + 12, &a->src, 4);
-	memcpy(ip + 16, &a->dst, 4);
-	v = csum_finish(csum_add(0, ip, 20));
-	memcpy(ip + 10, &v, 2);
+	__u16 v, off;
 
 	v = htons(PORT_MIN);
 	memcpy(l4, &v, 2);
@@ -175,7 +157,7 @@ static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16
 	if (a->proto == P_UDP) {
 		v = htons(l4len);
 		memcpy(l4 + 4, &v, 2);
-		*l4_csum_off = TG_OFF_UDPCSUM;
+		off = TG_OFF_UDPCSUM - TG_OFF_L4;
 	} else {
 		__u32 seq = htonl(1), ack = htonl(a->proto == P_ACK ? 1 : 0);
 
@@ -185,16 +167,48 @@ static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16
 		l4[13] = a->proto == P_SYN ? TCP_SYN : TCP_ACK;
 		v = htons(TCP_WINDOW);
 		memcpy(l4 + 14, &v, 2);
-		*l4_csum_off = TG_OFF_TCPCSUM;
+		off = TG_OFF_TCPCSUM - TG_OFF_L4;
 	}
-	/* Pseudo-header, then the segment. */
-	sum = csum_add(0, ip + 12, 8);
 	sum += l4proto + l4len;
 	sum = csum_add(sum, l4, l4len);
 	v = csum_finish(sum);
 	if (a->proto == P_UDP && !v)
-		v = 0xffff;
-	memcpy(f + *l4_csum_off, &v, 2);
+		v = 0xffff;	/* 0 means "no checksum" (IPv4), is invalid (IPv6) */
+	memcpy(l4 + off, &v, 2);
+	return off;
+}
+
+/* Ethernet header of flow 0's frame f (ethertype hi, lo). 0 or -errno. */
+static int eth_fill(const struct send_args *a, __u8 *f, __u8 hi, __u8 lo)
+{
+	memcpy(f, a->dmac, 6);
+	f[12] = hi;
+	f[13] = lo;
+	return dev_mac(a->dev, f + 6);
+}
+
+/* The frame of flow 0 with valid checksums. */
+static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16 *l4_csum_off)
+{
+	__u8 *ip = f + TG_OFF_IP;
+	__u16 l4len = a->proto == P_UDP ? TG_FRAME_LEN - TG_OFF_L4 : 20, tot = 20 + l4len;
+	__u16 v;
+	int err;
+
+	memset(f, 0, TG_FRAME_LEN);
+	err = eth_fill(a, f, 0x08, 0x00);	/* ETH_P_IP */
+	if (err)
+		return err;
+	ip[0] = 0x45;
+	v = htons(tot);
+	memcpy(ip + 2, &v, 2);
+	ip[8] = TTL;
+	ip[9] = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	memcpy(ip + 12, &a->src, 4);
+	memcpy(ip + 16, &a->dst, 4);
+	v = csum_finish(csum_add(0, ip, 20));
+	memcpy(ip + 10, &v, 2);
+	*l4_csum_off = TG_OFF_L4 + l4_fill(a, f + TG_OFF_L4, l4len, csum_add(0, ip + 12, 8));
 	return 0;
 }
 
@@ -202,51 +216,22 @@ static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16
 static int build_template6(const struct send_args *a, __u8 f[TG6_FRAME_LEN],
 			   __u16 *l4_csum_off)
 {
-	__u8 *ip = f + TG6_OFF_IP, *l4 = f + TG6_OFF_L4;
-	__u16 l4len = a->proto == P_UDP ? TG6_FRAME_LEN - TG6_OFF_L4 : 20;
-	__u8 l4proto = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	__u32 sum, seq = htonl(1), ack = htonl(a->proto == P_ACK ? 1 : 0);
-	__u16 v;
+	__u8 *ip = f + TG6_OFF_IP;
+	__u16 l4len = a->proto == P_UDP ? TG6_FRAME_LEN - TG6_OFF_L4 : 20, v;
 	int err;
 
 	memset(f, 0, TG6_FRAME_LEN);
-	memcpy(f, a->dmac, 6);
-	err = dev_mac(a->dev, f + 6);
+	err = eth_fill(a, f, 0x86, 0xdd);	/* ETH_P_IPV6 */
 	if (err)
 		return err;
-	f[12] = 0x86;	/* ETH_P_IPV6 */
-	f[13] = 0xdd;
 	ip[0] = 0x60;
 	v = htons(l4len);
 	memcpy(ip + 4, &v, 2);
-	ip[6] = l4proto;
+	ip[6] = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 	ip[7] = TTL;
 	memcpy(ip + 8, &a->src6, 16);
 	memcpy(ip + 24, &a->dst6, 16);
-	v = htons(PORT_MIN);
-	memcpy(l4, &v, 2);
-	v = htons(a->dport);
-	memcpy(l4 + 2, &v, 2);
-	if (a->proto == P_UDP) {
-		v = htons(l4len);
-		memcpy(l4 + 4, &v, 2);
-		*l4_csum_off = TG6_OFF_UDPCSUM;
-	} else {
-		memcpy(l4 + 4, &seq, 4);
-		memcpy(l4 + 8, &ack, 4);
-		l4[12] = TCP_DOFF << 4;
-		l4[13] = a->proto == P_SYN ? TCP_SYN : TCP_ACK;
-		v = htons(TCP_WINDOW);
-		memcpy(l4 + 14, &v, 2);
-		*l4_csum_off = TG6_OFF_TCPCSUM;
-	}
-	sum = csum_add(0, ip + 8, 32);
-	sum += l4proto + l4len;
-	sum = csum_add(sum, l4, l4len);
-	v = csum_finish(sum);
-	if (a->proto == P_UDP && !v)
-		v = 0xffff;
-	memcpy(f + *l4_csum_off, &v, 2);
+	*l4_csum_off = TG6_OFF_L4 + l4_fill(a, f + TG6_OFF_L4, l4len, csum_add(0, ip + 8, 32));
 	return 0;
 }
 

@@ -9,8 +9,9 @@
 # through a 1400-byte output link (portier's Packet Too Big; the client's
 # path MTU adapts; SHA-256 compared); IPv4 on the same daemon; conntrack
 # show and the metrics naming IPv6 flows and backends "[ADDR]:PORT".
-# Each test_* runs in its own topology (run.sh). Helpers of another file:
-# reason_count and frag_needed_grew (test_border_mtu.sh).
+# Each test_* runs in its own topology (run.sh). Helpers of other files:
+# reason_count and frag_needed_grew (test_border_mtu.sh), undeclared_unseen
+# (test_forward.sh).
 
 V6_CONNS=300		# connections on one route: 100 per backend over three
 V6_ROUND=30		# connections per route in a round over the six
@@ -161,16 +162,11 @@ test_ipv6_udp_route() {
 }
 
 test_ipv6_undeclared_port() {
-	local out n
+	local out
 	v6_up snat
 	out=$(client_run tcp "$UNDECLARED_PORT" 3 "$GW_IN_ADDR6")
 	v6_expect "IPv6 port $UNDECLARED_PORT" "$out" "ERROR 3"
-	for n in gateway-2 gateway-3; do
-		if grep -q "^tcp $UNDECLARED_PORT " "$E2E_TMP/server-$n.log"; then
-			e2e_log "$n got a connection on undeclared port $UNDECLARED_PORT"
-			return 1
-		fi
-	done
+	undeclared_unseen gateway-2 gateway-3
 }
 
 # v6_log_has TEXT: the daemon logged TEXT (a fixed string).

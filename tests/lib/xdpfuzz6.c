@@ -16,6 +16,7 @@
 
 #include "portier.skel.h"
 #include "testnet.h"
+#include "testroute.h"
 #include "xdpfuzz6.h"
 
 #define ETH_P_IP6	0x86dd
@@ -74,13 +75,6 @@ static void a6(const char *s, uint8_t out[16])
 		abort();	/* a constant of this file */
 }
 
-static struct pt_addr pt6(const char *s)
-{
-	struct pt_addr a = { .family = AF_INET6 };
-
-	a6(s, a.v6.s6_addr);
-	return a;
-}
 
 /* ---- network, routes, configuration ----------------------------------- */
 
@@ -103,45 +97,24 @@ int xf6_net(void)
 	return rc ? -1 : 0;
 }
 
-/* r: name, the IPv6 input address, port, protocol, NAT, n backends at
- * be6[first..] on port be_port (local: the output address instead). */
-static void route6(struct pt_route *r, const char *name, uint16_t port, uint8_t proto,
-		   enum pt_nat nat, size_t first, size_t n, uint16_t be_port, bool local)
-{
-	memset(r, 0, sizeof(*r));
-	r->name = (char *)name;
-	r->mode = (char *)"tcp";
-	r->addr = pt6(XF6_GW_IN);
-	r->port = port;
-	r->proto = proto;
-	r->balance = PT_BALANCE_ROUNDROBIN;
-	r->nat = nat;
-	r->syn_cookies = PT_SYN_COOKIES_OFF;
-	r->n_backends = n + local;
-	r->backends = calloc(r->n_backends, sizeof(*r->backends));
-	if (!r->backends)
-		abort();
-	if (local) {
-		r->backends[0] = (struct pt_backend){ .addr = pt6(XF6_GW_OUT), .port = port,
-						      .local = true, .weight = 1 };
-	}
-	for (size_t i = 0; i < n; i++)
-		r->backends[local + i] = (struct pt_backend){ .addr = pt6(be6[first + i]),
-							      .port = be_port, .weight = 1 };
-}
-
 void xf6_routes(struct pt_route *r)
 {
-	route6(&r[0], "web6", 80, IPPROTO_TCP, PT_NAT_SNAT, 0, 3, 30080, false);
-	route6(&r[1], "dns6", 53, IPPROTO_UDP, PT_NAT_SNAT, 0, 1, 30053, false);
-	route6(&r[2], "dnat6", 81, IPPROTO_TCP, PT_NAT_DNAT, 1, 1, 30081, false);
-	route6(&r[3], "local6", 82, IPPROTO_TCP, PT_NAT_SNAT, 0, 1, 30082, true);
+	const struct tn_be web[] = { { be6[0], 30080, false }, { be6[1], 30080, false },
+				     { be6[2], 30080, false } };
+	const struct tn_be dns[] = { { be6[0], 30053, false } };
+	const struct tn_be dnat[] = { { be6[1], 30081, false } };
+	const struct tn_be local[] = { { XF6_GW_OUT, 82, true }, { be6[0], 30082, false } };
+
+	tn_route(&r[0], "web6", XF6_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
+	tn_route(&r[1], "dns6", XF6_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
+	tn_route(&r[2], "dnat6", XF6_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
+	tn_route(&r[3], "local6", XF6_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
 }
 
 void xf6_local(struct pt_addr *a)
 {
-	a[0] = pt6(XF6_GW_IN);
-	a[1] = pt6(XF6_GW_OUT);
+	a[0] = tn_addr(XF6_GW_IN);
+	a[1] = tn_addr(XF6_GW_OUT);
 }
 
 void xf6_config(struct portier_config *cfg)
@@ -330,6 +303,21 @@ static void ext_chain(uint8_t *e, const uint8_t *t, const size_t *l, size_t n, u
 	}
 }
 
+/* s with the chain of n extension headers at e (off bytes, types t)
+ * before last: an upper layer, ESP or no next header (16 bytes of
+ * payload then, no header). */
+static void with_chain(struct f6 *s, const uint8_t *e, size_t off, const uint8_t *t, size_t n,
+		       uint8_t last)
+{
+	s->ext = e;
+	s->n_ext = off;
+	s->ext_first = n ? t[0] : last;
+	if (last == NH_ESP || last == NH_NONE) {
+		s->proto = last;
+		s->payload = 16;
+	}
+}
+
 /* A seed: client to the service with the chain of types t (n), units 0,
  * routing type 4 with segs segments left, fragment field frag. */
 static size_t ext_seed(uint8_t proto, uint16_t dport, uint8_t flags, const uint8_t *t, size_t n,
@@ -344,13 +332,7 @@ static size_t ext_seed(uint8_t proto, uint16_t dport, uint8_t flags, const uint8
 		off += l[i];
 	}
 	ext_chain(e, t, l, n, proto);
-	s.ext = e;
-	s.n_ext = off;
-	s.ext_first = n ? t[0] : proto;
-	if (proto == NH_NONE || proto == NH_ESP) {
-		s.proto = proto;
-		s.payload = 16;
-	}
+	with_chain(&s, e, off, t, n, proto);
 	return f6_build(&s, f);
 }
 
@@ -957,13 +939,7 @@ const char *xf6_chain(const uint8_t *data, size_t size)
 		s.word = 0x00110001;
 		s.payload = ECHO_DATA;
 	}
-	s.ext = e;
-	s.n_ext = off;
-	s.ext_first = n ? t[0] : last;
-	if (last == NH_ESP || last == NH_NONE) {
-		s.proto = last;
-		s.payload = 16;
-	}
+	with_chain(&s, e, off, t, n, last);
 	len = f6_build(&s, f);
 	if (!len)
 		return NULL;
