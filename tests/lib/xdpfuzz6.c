@@ -137,7 +137,8 @@ static size_t f6_build(const struct f6 *s, uint8_t *f)
 	ip[IP6_HOPS_OFF] = s->hops ? s->hops : 64;
 	memcpy(ip + IP6_ADDRS_OFF, s->src, 16);
 	memcpy(ip + IP6_ADDRS_OFF + 16, s->dst, 16);
-	memcpy(ip + IP6_LEN, s->ext, s->n_ext);
+	if (s->n_ext)
+		memcpy(ip + IP6_LEN, s->ext, s->n_ext);
 	for (size_t i = 0; i < s->payload; i++)
 		l4[hl + i] = s->quote ? s->quote[i] : (uint8_t)(0x41 + i % 26);
 	switch (s->proto) {
