@@ -24,21 +24,27 @@
 
 #define DIAGS_MAX 16384
 
-/* A resolver that never touches the network: names from a fixed table. */
+/* A resolver that never touches the network: names from a fixed table
+ * (a name may be listed twice: its A and its AAAA record). */
 struct fake_dns {
 	const char *const (*names)[2];	/* {name, address} pairs, NULL-terminated */
 	unsigned int calls;
 };
 
-static int fake_resolve(const char *name, struct pt_addr *out, void *arg)
+static int fake_resolve(const char *name, int family, struct pt_addr *out, void *arg)
 {
 	struct fake_dns *dns = arg;
+	int err = -ENOENT;
 
 	dns->calls++;
-	for (size_t i = 0; dns->names && dns->names[i][0]; i++)
-		if (!strcmp(dns->names[i][0], name))
-			return pt_addr_parse(dns->names[i][1], out);
-	return -ENOENT;
+	for (size_t i = 0; dns->names && dns->names[i][0]; i++) {
+		if (strcmp(dns->names[i][0], name))
+			continue;
+		if (!pt_addr_parse(dns->names[i][1], out) && out->family == family)
+			return 0;
+		err = -ENODATA;
+	}
+	return err;
 }
 
 /* One build: inventory, routes and every message, formatted. */
@@ -336,7 +342,7 @@ static void test_bad_balance(void **state)
 	check_fixture("bad-balance", "gw-1",
 		"tests/fixtures/bad-balance/hosts.yml:14:15: warning: route 'web': unknown key "
 		"'timeout' in a route is ignored; known keys: mode, address, port, proto, nat, "
-		"syn_cookies, destination, allow, deny, rate_limit. Check the spelling\n"
+		"syn_cookies, destination, allow, deny, rate_limit, family. Check the spelling\n"
 		"tests/fixtures/bad-balance/hosts.yml:12:21: warning: route 'web': mode "
 		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
 		"or tcp\n"
@@ -358,8 +364,8 @@ static void test_bad_address(void **state)
 		"'vip.example.com' is not an IP address; write \"*\" for every address of this "
 		"host, or one address (e.g. a VIP)\n"
 		"tests/fixtures/bad-address/hosts.yml:16:24: error: route 'six': address "
-		"'2001:db8::1' is IPv6, which portier does not forward yet; use an IPv4 "
-		"address or \"*\"\n"
+		"'fe80::1' is link-local (fe80::/10: it names no one host beyond its link), "
+		"which portier does not serve; use a global IPv6 address or \"*\"\n"
 		"tests/fixtures/bad-address/hosts.yml:20:24: error: route 'empty': address '' "
 		"is not an IP address; write \"*\" for every address of this host, or one "
 		"address (e.g. a VIP)\n"
