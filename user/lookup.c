@@ -149,7 +149,7 @@ int pt_lookup_table(const struct pt_route *r, const bool *down, uint32_t *table)
 	for (size_t j = 0; j < r->n_backends; j++) {
 		if ((down && down[j]) || r->backends[j].weight == 0)
 			continue;
-		be[n].key = pt_maglev_key(r->backends[j].addr.v4.s_addr, r->backends[j].port,
+		be[n].key = pt_maglev_key(&r->backends[j].addr, r->backends[j].port,
 					  keys[n], sizeof(keys[n]));
 		be[n].weight = r->backends[j].weight;
 		be[n].id = (uint32_t)j;

@@ -11,16 +11,14 @@
 #include <linux/types.h>
 
 #include "maglev.h"
+#include "routes.h"
 #include "portier_hash.h"
 
-const char *pt_maglev_key(uint32_t addr_be, uint16_t port, char *buf, size_t len)
-{
-	char a[INET_ADDRSTRLEN];
-	struct in_addr in = { .s_addr = addr_be };
+_Static_assert(PT_MAGLEV_KEY_BUF >= PT_ADDRPORT_STRLEN, "a key holds an IPv6 address:port");
 
-	inet_ntop(AF_INET, &in, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, port);
-	return buf;
+const char *pt_maglev_key(const struct pt_addr *a, uint16_t port, char *buf, size_t len)
+{
+	return pt_addrport_str(a, port, buf, len);
 }
 
 bool pt_is_prime(uint32_t n)

@@ -29,11 +29,14 @@ struct pt_maglev_backend {
 	uint32_t id;
 };
 
-/* A backend's key: "a.b.c.d:port", of its IPv4 address (network byte
- * order) and port (host order). buf: at least PT_MAGLEV_KEY_BUF. The
- * daemon's tables and "portier config lookup" spell it here, alike. */
-#define PT_MAGLEV_KEY_BUF	(16 + 6)
-const char *pt_maglev_key(uint32_t addr_be, uint16_t port, char *buf, size_t len);
+/* A backend's key: "a.b.c.d:port" or "[2001:db8::1]:port"
+ * (pt_addrport_str: an IPv4 key is as it always was, so tables do not
+ * move), of its address and port (host order). buf: at least
+ * PT_MAGLEV_KEY_BUF. The daemon's tables and "portier config lookup" spell
+ * it here, alike. */
+#define PT_MAGLEV_KEY_BUF	(46 + 8)	/* PT_ADDRPORT_STRLEN */
+struct pt_addr;
+const char *pt_maglev_key(const struct pt_addr *a, uint16_t port, char *buf, size_t len);
 
 /* Is n a prime? */
 bool pt_is_prime(uint32_t n);

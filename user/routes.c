@@ -192,7 +192,9 @@ int pt_family_parse(const char *s, enum pt_family *out)
 
 int pt_route_family(const struct pt_route *r)
 {
-	return r->family == AF_INET6 ? AF_INET6 : AF_INET;
+	if (r->family)
+		return r->family == AF_INET6 ? AF_INET6 : AF_INET;
+	return !r->wildcard && r->addr.family == AF_INET6 ? AF_INET6 : AF_INET;
 }
 
 const char *pt_route_listen_str(const struct pt_route *r, char *buf, size_t len)

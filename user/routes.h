@@ -267,7 +267,8 @@ const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, s
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
 /* Order of addresses: family, then bytes in network order (0 = equal). */
 int pt_addr_cmp(const struct pt_addr *a, const struct pt_addr *b);
-/* The family of route r: AF_INET6 or AF_INET (0 is AF_INET). */
+/* The family of route r: AF_INET6 or AF_INET (family 0: its address's,
+ * AF_INET for "*"). */
 int pt_route_family(const struct pt_route *r);
 /* A route's listening text: "203.0.113.1:80/tcp", "[2001:db8::1]:80/tcp",
  * "*:80/tcp"; " (ipv6)" or " (ipv4)" after a "*" route of family ipv6 and
