@@ -19,6 +19,7 @@
 
 #include "maglev.h"
 #include "portier_hash.h"
+#include "routes.h"
 
 #define TUPLES	1000000u
 #define M	PT_MAGLEV_SIZE_DEFAULT
@@ -58,6 +59,25 @@ static uint32_t random_slot(bool source)
 	if (source)
 		return portier_source_hash(saddr) % M;
 	return portier_tuple_hash(saddr, daddr, sport, dport, 6) % M;
+}
+
+/* A backend's key: an IPv4 one as it always was (the tables of a pool
+ * that upgrades do not move), an IPv6 one bracketed. */
+static void test_key(void **state)
+{
+	char buf[PT_MAGLEV_KEY_BUF];
+	struct pt_addr a;
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("203.0.113.1", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 30080, buf, sizeof(buf)), "203.0.113.1:30080");
+	assert_int_equal(pt_addr_parse("255.255.255.255", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 65535, buf, sizeof(buf)), "255.255.255.255:65535");
+	assert_int_equal(pt_addr_parse("2001:db8::1", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 80, buf, sizeof(buf)), "[2001:db8::1]:80");
+	assert_int_equal(pt_addr_parse("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 65535, buf, sizeof(buf)),
+			    "[2001:db8:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
 }
 
 static void test_prime(void **state)
@@ -260,6 +280,7 @@ static void test_inventory_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_prime),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_spread_equal),
