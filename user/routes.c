@@ -88,6 +88,9 @@ struct build {
 	struct pt_routeset *rs;
 	struct host_addr *addrs;	/* cache, indexed by pt_host.index */
 	bool backend_failed;		/* the current route lost a backend */
+	bool listen_failed;		/* the current route's address was refused:
+					 * its family is a guess, its backends'
+					 * family not reported */
 };
 
 /* A route being built, with what the duplicate check needs to know. */
@@ -687,15 +690,15 @@ static bool addr_is_local(struct build *b, const struct pt_host *h, const struct
 /* ---- one route --------------------------------------------------------- */
 
 /* family: ipv4 | ipv6 | dual into c->fam and c->r.family; the default is
- * the family of the route's address (ipv4 for "*"). addr_ok: the address
- * was understood. */
-static void parse_family(struct build *b, const struct pt_val *rv, struct cand *c, bool addr_ok)
+ * the family of the route's address (ipv4 for "*"), even of an address
+ * refused for another reason. */
+static void parse_family(struct build *b, const struct pt_val *rv, struct cand *c)
 {
 	struct pt_route *r = &c->r;
 	const struct pt_val *node;
 	bool err;
 	char *s;
-	int af = !r->wildcard && addr_ok ? r->addr.family : 0;
+	int af = !r->wildcard ? r->addr.family : 0;	/* 0: not understood */
 	char a[INET6_ADDRSTRLEN];
 
 	c->fam = af == AF_INET6 ? PT_FAMILY_IPV6 : PT_FAMILY_IPV4;
@@ -757,7 +760,8 @@ static void parse_listen(struct build *b, const struct pt_val *rv, struct cand *
 		}
 	}
 	free(s);
-	parse_family(b, rv, c, ok);
+	b->listen_failed = !ok;
+	parse_family(b, rv, c);
 	port = get_port(b, rv, "port", r->name, "port");
 	if (port == 0 && !pt_val_get(rv, "port"))
 		pt_error(b->d, &r->pos, r->name,
@@ -1137,9 +1141,11 @@ static void report_no_family(struct build *b, const struct pt_host *h, const str
 			 family_text(f), o == AF_INET6 ? "ipv6" : "ipv4", family_text(f));
 }
 
-/* The backends of route r, of its family: hosts[0..n) at r->dest_port. */
+/* The backends of route r, of its family: hosts[0..n) at r->dest_port.
+ * A host without an address of the family is an error, or for a half of
+ * a dual route, marked in missing[] (reported by dual_half_done). */
 static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
-			 const struct pt_val *port_node, struct pt_route *r)
+			 const struct pt_val *port_node, struct pt_route *r, bool *missing)
 {
 	const struct pt_pos *ppos = port_node ? &port_node->pos : &r->pos;
 
@@ -1150,9 +1156,13 @@ static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 				       &be->addr);
 
 		if (err == -ENODATA) {
-			report_no_family(b, hosts[i], r);
-			if (!r->dual)
+			if (r->dual) {
+				missing[i] = true;
+			} else {
+				if (!b->listen_failed)
+					report_no_family(b, hosts[i], r);
 				b->backend_failed = true;
+			}
 			memset(&be->addr, 0, sizeof(be->addr));
 			continue;
 		}
@@ -1199,23 +1209,31 @@ static bool same_hosts(const struct pt_route *a, const struct pt_route *b)
 	return true;
 }
 
-/* A dual route whose half has no backend at all, though its group has
- * hosts: IPv6 (or IPv4) clients would have none. */
-static void check_dual_half(struct build *b, const struct pt_route *r, const char *group,
-			    struct pt_host **hosts, size_t n, const struct pt_val *node)
+/* A half of a dual route, its backends added: a warning per host that
+ * has no address of its family; an error if none has one (its clients
+ * would have no backend). */
+static void dual_half_done(struct build *b, const struct pt_route *r, const char *group,
+			   struct pt_host **hosts, size_t n, const bool *missing,
+			   const struct pt_val *node)
 {
+	int f = pt_route_family(r);
 	char *names;
 
-	if (r->n_backends || b->backend_failed)
+	if (r->n_backends) {
+		for (size_t i = 0; i < n; i++)
+			if (missing[i])
+				report_no_family(b, hosts[i], r);
 		return;
+	}
+	if (b->backend_failed)
+		return;	/* the hosts' own errors say why */
 	names = host_names(hosts, n);
 	pt_error(b->d, &node->pos, r->name,
-		 "route '%s' is family dual, but no host of group '%s' (%s) has an %s "
-		 "address: its %s clients would have no backend; give the hosts %s addresses "
-		 "(ansible_host: a name with %s records), or set family: %s", r->name, group,
-		 names, family_text(pt_route_family(r)), family_text(pt_route_family(r)),
-		 family_text(pt_route_family(r)), pt_route_family(r) == AF_INET6 ? "AAAA" : "A",
-		 pt_route_family(r) == AF_INET6 ? "ipv4" : "ipv6");
+		 "family dual, but no host of group '%s' (%s) has an %s address: %s clients "
+		 "would have no backend; give the hosts %s addresses (ansible_host: a name "
+		 "with %s records), or set family: %s", group, names, family_text(f),
+		 family_text(f), family_text(f), f == AF_INET6 ? "AAAA" : "A",
+		 f == AF_INET6 ? "ipv4" : "ipv6");
 	free(names);
 }
 
@@ -1300,14 +1318,18 @@ static void parse_destination(struct build *b, const struct pt_val *rv, struct p
 				 "backends a route can have; split it into smaller groups",
 				 r->dest_group, n, PORTIER_MAX_ROUTE_BACKENDS);
 		else if (port >= 0 && r->dest_port) {
-			add_backends(b, hosts, n, port_node, r);
+			bool *miss4 = xcalloc(n, sizeof(bool)), *miss6 = xcalloc(n, sizeof(bool));
+
+			add_backends(b, hosts, n, port_node, r, miss4);
 			if (r6) {
 				r6->dest_port = r->dest_port;
 				r6->port = r->port;
-				add_backends(b, hosts, n, port_node, r6);
-				check_dual_half(b, r, r->dest_group, hosts, n, name_node);
-				check_dual_half(b, r6, r->dest_group, hosts, n, name_node);
+				add_backends(b, hosts, n, port_node, r6, miss6);
+				dual_half_done(b, r, r->dest_group, hosts, n, miss4, name_node);
+				dual_half_done(b, r6, r->dest_group, hosts, n, miss6, name_node);
 			}
+			free(miss4);
+			free(miss6);
 		}
 		free(hosts);
 		check_table_size(b, r, size_node ? size_node : bal_node ? bal_node : dnode);
@@ -1893,7 +1915,7 @@ static void check_twin_names(struct build *b, const struct pt_val *routes, struc
 			if (strcmp(routes->map[k].key, c[i].r.name))
 				continue;
 			pt_error(b->d, &routes->map[k].key_pos, c[i].r.name,
-				 "route '%s' has the name of the IPv6 half of dual route '%.*s' "
+				 "the name '%s' is that of the IPv6 half of dual route '%.*s' "
 				 "(%s:%u:%u); rename one of them", c[i].r.name,
 				 (int)(strlen(c[i].r.name) - strlen(PT_ROUTE_V6_SUFFIX)),
 				 c[i].r.name, c[i].r.pos.file ? c[i].r.pos.file : "?",
