@@ -1392,10 +1392,12 @@ static int cmp_entry(const void *x, const void *y)
 	const struct pt_policy_entry *a = *(const struct pt_policy_entry *const *)x;
 	const struct pt_policy_entry *b = *(const struct pt_policy_entry *const *)y;
 
+	int d;
+
 	if (a->net.len != b->net.len)
 		return a->net.len < b->net.len ? -1 : 1;
-	if (a->net.addr.v4.s_addr != b->net.addr.v4.s_addr)
-		return ntohl(a->net.addr.v4.s_addr) < ntohl(b->net.addr.v4.s_addr) ? -1 : 1;
+	if ((d = pt_addr_cmp(&a->net.addr, &b->net.addr)))
+		return d;
 	return a < b ? -1 : a > b;
 }
 
@@ -1456,12 +1458,15 @@ static void check_policy_overlap(struct build *b)
 	for (size_t i = 0; i < b->rs->n_routes; i++) {
 		const struct pt_route *r = &b->rs->routes[i];
 
+		if (r->dual && pt_route_family(r) == AF_INET6)
+			continue;	/* its IPv4 half's lists, checked there */
 		for (size_t j = 0; j < r->policy.n; j++) {
 			const struct pt_policy_entry *e = &r->policy.v[j];
 			bool denied = false, inside = !pool_allows;
 			char buf[PT_CIDR_BUF];
 
-			if (e->action != PT_POLICY_ALLOW)
+			/* The pool's trie probed here holds IPv4 networks. */
+			if (e->action != PT_POLICY_ALLOW || e->net.addr.family != AF_INET)
 				continue;
 			for (unsigned int l = 0; l <= e->net.len; l++) {
 				struct pt_policy_item probe = { .key = {

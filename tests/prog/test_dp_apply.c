@@ -416,7 +416,7 @@ static void test_ipv6_routes_add_remove(void **state)
 	struct portier_svc svc;
 	struct portier *s;
 	__u32 id, slot;
-	int be3, be4;
+	int be3, be4, ra, rb;
 
 	(void)state;
 	td_fixture_init(&f);
@@ -425,6 +425,13 @@ static void test_ipv6_routes_add_remove(void **state)
 	r[2] = (struct pt_route){ .name = "a/v6", .wildcard = true, .family = AF_INET6,
 				    .dual = true, .port = PORT_A, .proto = IPPROTO_TCP,
 				    .backends = b6, .n_backends = 2 };
+	/* First the IPv4 routes alone: the IPv6 ones added beside them leave
+	 * their ids (and so their flows) as they were. */
+	rs.n_routes = 2;
+	assert_int_equal(pt_dp_apply(dp, &rs), 0);
+	ra = pt_dp_route_id(dp, "a");
+	rb = pt_dp_route_id(dp, "b");
+	rs.n_routes = 4;
 	r[3] = (struct pt_route){ .name = "six", .addr = vip,
 				    .family = AF_INET6, .port = PORT_C, .proto = IPPROTO_TCP,
 				    .nat = PT_NAT_DNAT, .balance = PT_BALANCE_MAGLEV,
@@ -432,6 +439,8 @@ static void test_ipv6_routes_add_remove(void **state)
 				    .n_backends = 2 };
 	assert_int_equal(pt_dp_apply(dp, &rs), 0);
 	s = pt_dp_skel(dp);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
 
 	/* "*" of family 6: all-zero address. */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k6, &svc), 0);
@@ -497,6 +506,8 @@ static void test_ipv6_routes_add_remove(void **state)
 	assert_int_equal(pt_dp_route_id(dp, "a/v6"), -ENOENT);
 	assert_int_equal(pt_dp_backend_id(dp, "six", &bs[0].addr, PORT_C), -ENOENT);
 	assert_int_equal(td_route_of(dp, "a").n_active, 3);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
 	assert_int_equal(port_flags(dp, PORT_C), 0);
 	pt_dp_close(dp);
 }
