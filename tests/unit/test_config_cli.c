@@ -87,6 +87,14 @@ static json_t *parse(const char *text)
 	return j;
 }
 
+/* Run "portier ARGS", expect exit status, and parse its stdout. */
+static json_t *run_json(struct run *r, const char *args, int status)
+{
+	run(r, args);
+	assert_int_equal(r->status, status);
+	return parse(r->out);
+}
+
 static void test_seed_json(void **state)
 {
 	struct run r;
@@ -210,9 +218,7 @@ static void test_syn_cookies(void **state)
 	size_t i;
 
 	(void)state;
-	run(&r, "-j config check -i tests/fixtures/syn-cookies --host gw-1");
-	assert_int_equal(r.status, 1);
-	j = parse(r.out);
+	j = run_json(&r, "-j config check -i tests/fixtures/syn-cookies --host gw-1", 1);
 	routes = json_object_get(j, "routes");
 	assert_int_equal(json_array_size(routes), 4);
 	for (size_t k = 0; k < 4; k++) {
@@ -398,9 +404,7 @@ static void test_ipv6_json(void **state)
 	json_t *j, *routes;
 
 	(void)state;
-	run(&r, "config check -j -i tests/fixtures/ipv6-literal --host gateway-1");
-	assert_int_equal(r.status, 0);
-	j = parse(r.out);
+	j = run_json(&r, "config check -j -i tests/fixtures/ipv6-literal --host gateway-1", 0);
 	routes = json_object_get(j, "routes");
 	assert_int_equal(json_array_size(routes), 5);
 	for (size_t i = 0; i < 5; i++) {
