@@ -1135,10 +1135,11 @@ static void report_no_family(struct build *b, const struct pt_host *h, const str
 			r->name, family_text(o));
 	else
 		pt_error(b->d, &c->pos, r->name,
-			 "host '%s': %s, but route '%s' is family %s: it has no %s address to "
-			 "forward to; set the route's family to %s or dual, or give the host "
-			 "an %s address", h->name, what, r->name, f == AF_INET6 ? "ipv6" : "ipv4",
-			 family_text(f), o == AF_INET6 ? "ipv6" : "ipv4", family_text(f));
+			 "host '%s': %s, but route '%s' is family %s (portier does not "
+			 "translate between families); set the route's family to %s or dual, "
+			 "or give the host an %s address", h->name, what, r->name,
+			 f == AF_INET6 ? "ipv6" : "ipv4", o == AF_INET6 ? "ipv6" : "ipv4",
+			 family_text(f));
 }
 
 /* The backends of route r, of its family: hosts[0..n) at r->dest_port.
