@@ -534,30 +534,46 @@ static char *host_names(struct pt_host **hosts, size_t n);
 
 /* ---- host addresses ---------------------------------------------------- */
 
-static int default_resolve(const char *name, int family, struct pt_addr *out, void *arg)
+/* getaddrinfo's answer for name in family (AF_UNSPEC: any): 0 with the
+ * first address of family (when not AF_UNSPEC) in *out, or -ENOENT when
+ * there is none, or -errno. */
+static int gai_first(const char *name, int family, struct pt_addr *out)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res, *i;
-	int err;
+	int err = getaddrinfo(name, NULL, &hints, &res);
 
-	(void)arg;
-	err = getaddrinfo(name, NULL, &hints, &res);
 	if (err)
 		return err == EAI_SYSTEM ? -errno : -ENOENT;
-	err = -ENODATA;
-	memset(out, 0, sizeof(*out));
+	err = -ENOENT;
 	for (i = res; i && err; i = i->ai_next) {
-		if (i->ai_family != family)
-			continue;
-		out->family = family;
-		if (family == AF_INET)
-			out->v4 = ((struct sockaddr_in *)i->ai_addr)->sin_addr;
-		else
-			out->v6 = ((struct sockaddr_in6 *)i->ai_addr)->sin6_addr;
-		err = 0;
+		if (family == AF_UNSPEC) {
+			err = 0;
+		} else if (i->ai_family == family) {
+			memset(out, 0, sizeof(*out));
+			out->family = family;
+			if (family == AF_INET)
+				out->v4 = ((struct sockaddr_in *)i->ai_addr)->sin_addr;
+			else
+				out->v6 = ((struct sockaddr_in6 *)i->ai_addr)->sin6_addr;
+			err = 0;
+		}
 	}
 	freeaddrinfo(res);
 	return err;
+}
+
+/* The question asked is the family's alone (an IPv4 route asks what it
+ * always asked); only when it has no answer, whether the name exists at
+ * all (then -ENODATA: no address of that family). */
+static int default_resolve(const char *name, int family, struct pt_addr *out, void *arg)
+{
+	int err = gai_first(name, family, out);
+
+	(void)arg;
+	if (err != -ENOENT)
+		return err;
+	return gai_first(name, AF_UNSPEC, out) ? -ENOENT : -ENODATA;
 }
 
 static int resolve_name(struct build *b, const char *name, int family, struct pt_addr *out)

@@ -205,8 +205,8 @@ struct pt_build_opts {
 	const char *host;	/* this host's inventory name (required) */
 	/* Resolve a host name to an address of family (AF_INET or AF_INET6)
 	 * the way Ansible connects: called when a host's ansible_host (or, with
-	 * none, its name) is not an IP literal. NULL = getaddrinfo(AF_UNSPEC),
-	 * the first answer of the family. Returns 0, -ENOENT (no such name),
+	 * none, its name) is not an IP literal. NULL = getaddrinfo(family),
+	 * its first answer (then AF_UNSPEC to tell -ENODATA). Returns 0, -ENOENT (no such name),
 	 * -ENODATA (the name has no address of that family) or -errno. */
 	int (*resolve)(const char *name, int family, struct pt_addr *out, void *arg);
 	void *resolve_arg;
