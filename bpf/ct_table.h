@@ -380,7 +380,7 @@ static __always_inline void CT_FN(ct_delete)(const struct portier_config *cfg,
 
 	if (!CT_FN(ct_place_of)(cfg, k, &pl))
 		return;
-	if (ct_find(pl.b, pl.idx, pl.tag, k, &at) && at < PORTIER_CT_SLOTS)
+	if (CT_FN(ct_find)(pl.b, pl.idx, pl.tag, k, &at) && at < PORTIER_CT_SLOTS)
 		__sync_val_compare_and_swap(&pl.b->tag[at], pl.tag, 0);
 }
 
