@@ -228,25 +228,11 @@ static int be6_index(const uint8_t *f)
 	return -1;
 }
 
-/* Run frame in (n bytes), expect action ret, the frame unchanged, and
- * reason why + 1. */
-static void expect_untouched6(const uint8_t *in, size_t n, int ret, enum portier_reason why)
-{
-	uint64_t c0 = xt_reason(why);
-	struct xt_run r;
-
-	xt_run(xt.if_in, in, n, &r);
-	assert_int_equal(r.ret, ret);
-	assert_int_equal(r.out_len, n);
-	assert_memory_equal(r.out, in, n);
-	assert_int_equal(xt_reason(why) - c0, 1);
-}
-
 static void expect_spec_untouched(const struct pkt6_spec *s, int ret, enum portier_reason why)
 {
 	uint8_t in[PKT_MAX];
 
-	expect_untouched6(in, pkt6_build(s, in), ret, why);
+	xt_expect_untouched(in, pkt6_build(s, in), ret, why);
 }
 
 /* ---- new flows and replies ---------------------------------------------- */
@@ -518,12 +504,12 @@ static void test_link_local(void **state)
 	struct pkt6_spec s;
 
 	(void)state;
-	expect_untouched6(in, icmp6_frame("fe80::10", "ff02::1:ff00:1", 135, in), XDP_PASS,
-			  PORTIER_R_PASS_LINK_LOCAL);		/* neighbour solicitation */
-	expect_untouched6(in, icmp6_frame("fe80::1", "ff02::1", 134, in), XDP_PASS,
-			  PORTIER_R_PASS_LINK_LOCAL);		/* router advertisement */
-	expect_untouched6(in, icmp6_frame(TN6_CLIENT, "ff02::1:ff00:1", 135, in), XDP_PASS,
-			  PORTIER_R_PASS_LINK_LOCAL);
+	xt_expect_untouched(in, icmp6_frame("fe80::10", "ff02::1:ff00:1", 135, in), XDP_PASS,
+			    PORTIER_R_PASS_LINK_LOCAL);		/* neighbour solicitation */
+	xt_expect_untouched(in, icmp6_frame("fe80::1", "ff02::1", 134, in), XDP_PASS,
+			    PORTIER_R_PASS_LINK_LOCAL);		/* router advertisement */
+	xt_expect_untouched(in, icmp6_frame(TN6_CLIENT, "ff02::1:ff00:1", 135, in), XDP_PASS,
+			    PORTIER_R_PASS_LINK_LOCAL);
 	s = client6(80, IPPROTO_TCP, PKT_SYN);
 	assert_true(pkt6_addr("fe80::10", s.saddr));
 	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_LINK_LOCAL);
@@ -534,8 +520,8 @@ static void test_link_local(void **state)
 	assert_true(pkt6_addr("ff02::1", s.saddr));
 	expect_spec_untouched(&s, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* An echo request to the service address: the stack's. */
-	expect_untouched6(in, icmp6_frame(TN6_CLIENT, TN6_GW_IN, 128, in), XDP_PASS,
-			  PORTIER_R_PASS_NOT_L4);
+	xt_expect_untouched(in, icmp6_frame(TN6_CLIENT, TN6_GW_IN, 128, in), XDP_PASS,
+			    PORTIER_R_PASS_NOT_L4);
 }
 
 /* Malformed: a UDP checksum of 0, truncated headers, a payload length
@@ -551,20 +537,20 @@ static void test_malformed(void **state)
 	expect_spec_untouched(&s, XDP_DROP, PORTIER_R_DROP_BAD_CSUM);
 	s = client6(80, IPPROTO_TCP, PKT_SYN);
 	n = pkt6_build(&s, in);
-	expect_untouched6(in, PKT6_L4 + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
-	expect_untouched6(in, PKT_ETH_LEN + 30, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, PKT6_L4 + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, PKT_ETH_LEN + 30, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	in[PKT_ETH_LEN + 5] += 1;	/* payload length one beyond the frame */
-	expect_untouched6(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	n = pkt6_build(&s, in);
 	in[PKT_ETH_LEN] = 0x40;		/* version 4 */
-	expect_untouched6(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	n = pkt6_build(&s, in);
 	in[PKT6_L4 + 12] = 4 << 4;	/* data offset 4 */
-	expect_untouched6(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	s = client6(53, IPPROTO_UDP, 0);
 	n = pkt6_build(&s, in);
 	in[PKT6_L4 + 5] += 1;		/* UDP length beyond the payload */
-	expect_untouched6(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 }
 
 /* ---- Packet Too Big ------------------------------------------------------ */
