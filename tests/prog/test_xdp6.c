@@ -55,7 +55,12 @@ enum {
 	R_WILD,			/* [*]:85 TCP snat -> ::13:30085 */
 	R_V4BE,			/* [GW_IN]:87 TCP snat -> an IPv4 backend */
 	R_BIG,			/* [GW_IN]:88 TCP snat -> ::13:30088 */
+	R_POLICY,		/* [GW_IN]:89 TCP snat, policy: 2001:db8:1::/64
+				 * allowed, 2001:db8:1::66 denied; rate 2 */
 };
+
+#define DENIED6		"2001:db8:1::66"
+#define RATE_BURST	2
 
 struct be6 {
 	const char *addr;	/* IPv6, or IPv4 text (a wrong-family backend) */
@@ -128,6 +133,20 @@ static void put_route6(__u32 rid, const char *addr, uint16_t port, uint8_t proto
 	port_bits(port, proto == IPPROTO_TCP ? PORTIER_PORT_SVC_TCP : PORTIER_PORT_SVC_UDP);
 }
 
+/* Route rid's rate limit: burst new flows, then one an hour. */
+static void set_rate(__u32 rid, __u32 burst)
+{
+	int fd = bpf_map__fd(xt.skel->maps.portier_routes);
+	struct portier_route *rt = calloc(1, sizeof(*rt));
+
+	assert_non_null(rt);
+	assert_int_equal(bpf_map_lookup_elem(fd, &rid, rt), 0);
+	rt->rl_burst = burst;
+	rt->rl_interval_ns = 3600ULL * 1000000000ULL;
+	assert_int_equal(bpf_map_update_elem(fd, &rid, rt, BPF_ANY), 0);
+	free(rt);
+}
+
 static void put_local6(const char *text)
 {
 	struct portier_addr a;
@@ -135,6 +154,18 @@ static void put_local6(const char *text)
 
 	addr_of(text, &a);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_local6), &a, &one,
+					     BPF_ANY), 0);
+}
+
+/* A source policy entry of route rid: prefix text/len, action. */
+static void put_policy6(__u32 rid, const char *prefix, __u32 len, __u8 action)
+{
+	struct portier_policy6_key k = { .prefixlen = PORTIER_POLICY_SCOPE_BITS + len,
+					 .scope = rid };
+	struct portier_policy_rule v = { .action = action };
+
+	assert_true(pkt6_addr(prefix, k.addr));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_policy6), &k, &v,
 					     BPF_ANY), 0);
 }
 
@@ -161,6 +192,7 @@ static int setup(void **state)
 	static const struct be6 wild[] = { { "2001:db8:2::13", 30085, false } };
 	static const struct be6 v4be[] = { { "203.0.113.11", 30087, false } };
 	static const struct be6 big[] = { { "2001:db8:2::13", 30088, false } };
+	static const struct be6 pol[] = { { "2001:db8:2::11", 30089, false } };
 
 	(void)state;
 	if (xt_open("test_xdp6", CLIENT_PORT, 2, edit6))
@@ -173,6 +205,12 @@ static int setup(void **state)
 	put_route6(R_WILD, NULL, 85, IPPROTO_TCP, 0, wild, 1);
 	put_route6(R_V4BE, TN6_GW_IN, 87, IPPROTO_TCP, 0, v4be, 1);
 	put_route6(R_BIG, TN6_GW_IN, 88, IPPROTO_TCP, 0, big, 1);
+	put_route6(R_POLICY, TN6_GW_IN, 89, IPPROTO_TCP,
+		   PORTIER_ROUTE_F_POLICY | PORTIER_ROUTE_F_RATE, pol, 1);
+	set_rate(R_POLICY, RATE_BURST);
+	port_bits(89, PORTIER_PORT_ADMIT);
+	put_policy6(R_POLICY, "2001:db8:1::", 64, PORTIER_POLICY_ALLOW);
+	put_policy6(R_POLICY, DENIED6, 128, PORTIER_POLICY_DENY);
 	put_local6(TN6_GW_IN);
 	return 0;
 }
@@ -553,6 +591,61 @@ static void test_malformed(void **state)
 	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 }
 
+/* Admission: a denied source drops (DROP_DENIED, counted on the route);
+ * an allowed /64's sources share one token bucket: RATE_BURST new flows,
+ * then DROP_RATE_LIMITED. */
+static void test_policy_rate(void **state)
+{
+	struct pkt6_spec s = client6(89, IPPROTO_TCP, PKT_SYN);
+	uint64_t d0 = xt_reason(PORTIER_R_DROP_DENIED), l0 = xt_reason(PORTIER_R_DROP_RATE_LIMITED);
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+	size_t n;
+
+	(void)state;
+	assert_true(pkt6_addr(DENIED6, s.saddr));
+	run6(xt.if_in, &s, &r, in, &n);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_DENIED) - d0, 1);
+	for (int i = 0; i < RATE_BURST; i++) {
+		s = client6(89, IPPROTO_TCP, PKT_SYN);
+		s.saddr[15] = (uint8_t)(0x20 + i);	/* another host of the /64 */
+		run6(xt.if_in, &s, &r, in, &n);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+	}
+	s = client6(89, IPPROTO_TCP, PKT_SYN);
+	run6(xt.if_in, &s, &r, in, &n);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_RATE_LIMITED) - l0, 1);
+}
+
+/* No NAT66 address configured: an snat route's new flow drops
+ * (DROP_SNAT_EXHAUSTED); a dnat route's does not need one. */
+static void test_no_snat_addr(void **state)
+{
+	int fd = bpf_map__fd(xt.skel->maps.portier_config);
+	struct portier_config cfg, saved;
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
+	uint64_t c0 = xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED);
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+	__u32 zero = 0;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &saved), 0);
+	cfg = saved;
+	memset(&cfg.snat_addr6, 0, sizeof(cfg.snat_addr6));
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+	run6(xt.if_in, &s, &r, in, &n);
+	assert_int_equal(r.ret, XDP_DROP);
+	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - c0, 1);
+	s = client6(81, IPPROTO_TCP, PKT_SYN);
+	run6(xt.if_in, &s, &r, in, &n);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &saved, BPF_ANY), 0);
+}
+
 /* ---- Packet Too Big ------------------------------------------------------ */
 
 /* A packet bigger than pout's MTU: ICMPv6 Packet Too Big back out of pin
@@ -630,6 +723,8 @@ int main(void)
 		cmocka_unit_test(test_ext_headers),
 		cmocka_unit_test(test_link_local),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_policy_rate),
+		cmocka_unit_test(test_no_snat_addr),
 		cmocka_unit_test(test_packet_too_big),
 		cmocka_unit_test(test_tail_call),
 	};
