@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -33,6 +34,7 @@
 #include "dataplane.h"
 #include "pkt.h"
 #include "portier.skel.h"
+#include "portier_hash.h"
 #include "testnet.h"
 #include "xdptest.h"
 
@@ -57,7 +59,12 @@ enum {
 	R_BIG,			/* [GW_IN]:88 TCP snat -> ::13:30088 */
 	R_POLICY,		/* [GW_IN]:89 TCP snat, policy: 2001:db8:1::/64
 				 * allowed, 2001:db8:1::66 denied; rate 2 */
+	R_MAGLEV,		/* [GW_IN]:90 TCP dnat maglev -> ::11-13:30090 */
+	R_SOURCE,		/* [GW_IN]:91 UDP snat source -> ::11-13:30091 */
 };
+
+#define TABLE_SIZE	7	/* the table routes' slots (a prime) */
+#define N_TABLE		24	/* flows the table tests send */
 
 #define DENIED6		"2001:db8:1::66"
 #define RATE_BURST	2
@@ -147,6 +154,39 @@ static void set_rate(__u32 rid, __u32 burst)
 	free(rt);
 }
 
+/* Route rid's table (maglev, source): TABLE_SIZE slots, slot i to its
+ * backend i % 3 (table_of), as portier_maglev's inner array the
+ * userspace builds. */
+static __u32 table_of(__u32 rid, __u32 slot)
+{
+	return be_id(rid, (int)(slot % 3));
+}
+
+static void put_table(__u32 rid)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	int rfd = bpf_map__fd(xt.skel->maps.portier_routes), fd;
+	struct portier_route *rt = calloc(1, sizeof(*rt));
+	struct portier_maglev_pair pair;
+
+	assert_non_null(rt);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t6", sizeof(__u32), sizeof(pair),
+			    (TABLE_SIZE + 1) / 2, &o);
+	assert_true(fd >= 0);
+	for (__u32 e = 0; e < (TABLE_SIZE + 1) / 2; e++) {
+		pair.id[0] = table_of(rid, 2 * e);
+		pair.id[1] = table_of(rid, 2 * e + 1);
+		assert_int_equal(bpf_map_update_elem(fd, &e, &pair, BPF_ANY), 0);
+	}
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_maglev), &rid, &fd,
+					     BPF_ANY), 0);
+	close(fd);
+	assert_int_equal(bpf_map_lookup_elem(rfd, &rid, rt), 0);
+	rt->table_size = TABLE_SIZE;
+	assert_int_equal(bpf_map_update_elem(rfd, &rid, rt, BPF_ANY), 0);
+	free(rt);
+}
+
 static void put_local6(const char *text)
 {
 	struct portier_addr a;
@@ -193,6 +233,12 @@ static int setup(void **state)
 	static const struct be6 v4be[] = { { "203.0.113.11", 30087, false } };
 	static const struct be6 big[] = { { "2001:db8:2::13", 30088, false } };
 	static const struct be6 pol[] = { { "2001:db8:2::11", 30089, false } };
+	static const struct be6 mlv[] = { { "2001:db8:2::11", 30090, false },
+					  { "2001:db8:2::12", 30090, false },
+					  { "2001:db8:2::13", 30090, false } };
+	static const struct be6 src[] = { { "2001:db8:2::11", 30091, false },
+					  { "2001:db8:2::12", 30091, false },
+					  { "2001:db8:2::13", 30091, false } };
 
 	(void)state;
 	if (xt_open("test_xdp6", CLIENT_PORT, 2, edit6))
@@ -211,6 +257,11 @@ static int setup(void **state)
 	port_bits(89, PORTIER_PORT_ADMIT);
 	put_policy6(R_POLICY, "2001:db8:1::", 64, PORTIER_POLICY_ALLOW);
 	put_policy6(R_POLICY, DENIED6, 128, PORTIER_POLICY_DENY);
+	put_route6(R_MAGLEV, TN6_GW_IN, 90, IPPROTO_TCP,
+		   PORTIER_ROUTE_F_DNAT | PORTIER_ROUTE_F_MAGLEV, mlv, 3);
+	put_table(R_MAGLEV);
+	put_route6(R_SOURCE, TN6_GW_IN, 91, IPPROTO_UDP, PORTIER_ROUTE_F_SOURCE, src, 3);
+	put_table(R_SOURCE);
 	put_local6(TN6_GW_IN);
 	return 0;
 }
@@ -440,6 +491,71 @@ static void test_round_robin(void **state)
 	}
 	for (int i = 0; i < TN_N_BE; i++)
 		assert_int_equal(count[i], N_RR / TN_N_BE);
+}
+
+/* The backend id a frame out was sent to: the route's backend i whose
+ * address it carries. */
+static __u32 sent_to(__u32 rid, const uint8_t *out)
+{
+	int i = be6_index(out);
+
+	assert_true(i >= 0);
+	return be_id(rid, i);
+}
+
+/* maglev (the 5-tuple's hash, portier_tuple6_hash) and source (the client
+ * address's, portier_source6_hash): each flow to the table's backend for
+ * its hash, computed here as userspace would. */
+static void test_table_routes(void **state)
+{
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+	__u32 h, seen = 0;
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < N_TABLE; i++) {
+		struct pkt6_spec s = client6(90, IPPROTO_TCP, PKT_SYN);
+
+		s.saddr[15] = (uint8_t)(0x40 + i);
+		h = portier_tuple6_hash((const __be32 *)s.saddr, (const __be32 *)s.daddr,
+					htons(s.sport), htons(s.dport), IPPROTO_TCP);
+		run6(xt.if_in, &s, &r, in, &n);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		assert_int_equal(sent_to(R_MAGLEV, r.out), table_of(R_MAGLEV, h % TABLE_SIZE));
+		seen |= 1U << be6_index(r.out);
+
+		s = client6(91, IPPROTO_UDP, 0);
+		s.saddr[15] = (uint8_t)(0x40 + i);
+		h = portier_source6_hash((const __be32 *)s.saddr);
+		run6(xt.if_in, &s, &r, in, &n);
+		assert_int_equal(r.ret, XDP_REDIRECT);
+		assert_int_equal(sent_to(R_SOURCE, r.out), table_of(R_SOURCE, h % TABLE_SIZE));
+		assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
+	}
+	assert_int_equal(seen, 7);	/* all three backends took flows */
+}
+
+/* A maglev dnat route: an ACK with no flow (another gateway's, or a
+ * forgotten one) recreates its flow to the table's backend, counted. */
+static void test_recreate(void **state)
+{
+	struct pkt6_spec s = client6(90, IPPROTO_TCP, PKT_ACK);
+	uint64_t c0 = xt_reason(PORTIER_R_FLOW_RECREATED);
+	__u32 h = portier_tuple6_hash((const __be32 *)s.saddr, (const __be32 *)s.daddr,
+				      htons(s.sport), htons(s.dport), IPPROTO_TCP);
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+	size_t n;
+
+	(void)state;
+	run6(xt.if_in, &s, &r, in, &n);
+	assert_int_equal(r.ret, XDP_REDIRECT);
+	assert_int_equal(sent_to(R_MAGLEV, r.out), table_of(R_MAGLEV, h % TABLE_SIZE));
+	assert_int_equal(xt_reason(PORTIER_R_FLOW_RECREATED) - c0, 1);
+	/* A RST with no flow recreates nothing. */
+	s = client6(90, IPPROTO_TCP, PKT_RST | PKT_ACK);
+	xt_expect_untouched(in, pkt6_build(&s, in), XDP_PASS, PORTIER_R_PASS_NO_FLOW);
 }
 
 /* ---- what passes, what drops ------------------------------------------ */
@@ -717,6 +833,8 @@ int main(void)
 		cmocka_unit_test(test_snat_udp),
 		cmocka_unit_test(test_dnat),
 		cmocka_unit_test(test_round_robin),
+		cmocka_unit_test(test_table_routes),
+		cmocka_unit_test(test_recreate),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_v4_backend),
