@@ -287,11 +287,20 @@ static struct pkt6_spec client6(uint16_t dport, uint8_t proto, uint8_t flags)
 	return s;
 }
 
-static void run6(int ifindex, const struct pkt6_spec *s, struct xt_run *r, uint8_t *in,
-		 size_t *n)
+/* Build s, run it on ifindex into *r: action ret. */
+static void run6(int ifindex, const struct pkt6_spec *s, int ret, struct xt_run *r)
 {
-	*n = pkt6_build(s, in);
-	xt_run(ifindex, in, *n, r);
+	uint8_t in[PKT_MAX];
+
+	xt_run(ifindex, in, pkt6_build(s, in), r);
+	assert_int_equal(r->ret, ret);
+}
+
+/* The maglev hash of s's tuple, as the program computes it. */
+static __u32 tuple6_hash_of(const struct pkt6_spec *s)
+{
+	return portier_tuple6_hash((const __be32 *)s->saddr, (const __be32 *)s->daddr,
+				   htons(s->sport), htons(s->dport), s->proto);
 }
 
 /* The frame r produced must be exp's byte for byte, its L4 checksum right
@@ -332,14 +341,11 @@ static void expect_spec_untouched(const struct pkt6_spec *s, int ret, enum porti
 static uint16_t snat_first(const struct pkt6_spec *s, const char *be, uint16_t be_port,
 			   struct xt_run *r)
 {
-	uint8_t in[PKT_MAX];
 	struct pkt6_spec e = *s;
-	size_t n;
 	uint16_t port;
 	int i;
 
-	run6(xt.if_in, s, r, in, &n);
-	assert_int_equal(r->ret, XDP_REDIRECT);
+	run6(xt.if_in, s, XDP_REDIRECT, r);
 	port = pkt_get16(r->out + PKT6_L4);
 	assert_true(port >= PORTIER_SNAT_PORT_MIN_DEFAULT && port <= PORTIER_SNAT_PORT_MAX_DEFAULT);
 	i = be6_index(r->out);
@@ -400,15 +406,12 @@ static void test_snat_tcp(void **state)
 	uint64_t fwd0 = xt_reason(PORTIER_R_FWD_REDIRECT);
 	struct portier_stats st0 = xt_stats(xt.skel->maps.portier_backend_stats,
 					    be_id(R_WEB, 0)), st;
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
 	snat_first(&s, "2001:db8:2::11", 30080, &r);
 	b = reply_of(r.out, IPPROTO_TCP, PKT_SYN | PKT_ACK);
-	run6(xt.if_out, &b, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
 	e = reply_to_client(&b, &s);
 	expect6(&r, &e);
 	assert_int_equal(xt_reason(PORTIER_R_FWD_REDIRECT) - fwd0, 2);
@@ -422,22 +425,18 @@ static void test_snat_tcp(void **state)
 static void test_snat_udp(void **state)
 {
 	struct pkt6_spec s = client6(53, IPPROTO_UDP, 0), b, e;
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
 	uint16_t port;
-	size_t n;
 
 	(void)state;
 	port = snat_first(&s, "2001:db8:2::12", 30053, &r);
 	b = reply_of(r.out, IPPROTO_UDP, 0);
-	run6(xt.if_out, &b, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
 	e = reply_to_client(&b, &s);
 	expect6(&r, &e);
 	/* The client's next datagram: the same port. */
 	s.payload_seed = 0x33;
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_in, &s, XDP_REDIRECT, &r);
 	assert_int_equal(pkt_get16(r.out + PKT6_L4), port);
 	assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
 }
@@ -446,13 +445,10 @@ static void test_snat_udp(void **state)
 static void test_dnat(void **state)
 {
 	struct pkt6_spec s = client6(81, IPPROTO_TCP, PKT_SYN), e = s, b, c;
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_in, &s, XDP_REDIRECT, &r);
 	memcpy(e.dmac, tn_mac_be[1], 6);
 	memcpy(e.smac, tn_mac_out, 6);
 	assert_true(pkt6_addr("2001:db8:2::12", e.daddr));
@@ -461,8 +457,7 @@ static void test_dnat(void **state)
 	expect6(&r, &e);
 	b = reply_of(r.out, IPPROTO_TCP, PKT_SYN | PKT_ACK);
 	/* The backend answers the client itself: routed back through us. */
-	run6(xt.if_out, &b, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
 	c = reply_to_client(&b, &s);
 	expect6(&r, &c);
 }
@@ -471,16 +466,13 @@ static void test_dnat(void **state)
 static void test_round_robin(void **state)
 {
 	int count[TN_N_BE] = { 0 }, first = -1, be;
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
 	for (int i = 0; i < N_RR; i++) {
 		struct pkt6_spec s = client6(86, IPPROTO_TCP, PKT_SYN);
 
-		run6(xt.if_in, &s, &r, in, &n);
-		assert_int_equal(r.ret, XDP_REDIRECT);
+		run6(xt.if_in, &s, XDP_REDIRECT, &r);
 		assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
 		be = be6_index(r.out);
 		assert_true(be >= 0);
@@ -508,28 +500,23 @@ static __u32 sent_to(__u32 rid, const uint8_t *out)
  * its hash, computed here as userspace would. */
 static void test_table_routes(void **state)
 {
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
 	__u32 h, seen = 0;
-	size_t n;
 
 	(void)state;
 	for (int i = 0; i < N_TABLE; i++) {
 		struct pkt6_spec s = client6(90, IPPROTO_TCP, PKT_SYN);
 
 		s.saddr[15] = (uint8_t)(0x40 + i);
-		h = portier_tuple6_hash((const __be32 *)s.saddr, (const __be32 *)s.daddr,
-					htons(s.sport), htons(s.dport), IPPROTO_TCP);
-		run6(xt.if_in, &s, &r, in, &n);
-		assert_int_equal(r.ret, XDP_REDIRECT);
+		h = tuple6_hash_of(&s);
+		run6(xt.if_in, &s, XDP_REDIRECT, &r);
 		assert_int_equal(sent_to(R_MAGLEV, r.out), table_of(R_MAGLEV, h % TABLE_SIZE));
 		seen |= 1U << be6_index(r.out);
 
 		s = client6(91, IPPROTO_UDP, 0);
 		s.saddr[15] = (uint8_t)(0x40 + i);
 		h = portier_source6_hash((const __be32 *)s.saddr);
-		run6(xt.if_in, &s, &r, in, &n);
-		assert_int_equal(r.ret, XDP_REDIRECT);
+		run6(xt.if_in, &s, XDP_REDIRECT, &r);
 		assert_int_equal(sent_to(R_SOURCE, r.out), table_of(R_SOURCE, h % TABLE_SIZE));
 		assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
 	}
@@ -542,15 +529,12 @@ static void test_recreate(void **state)
 {
 	struct pkt6_spec s = client6(90, IPPROTO_TCP, PKT_ACK);
 	uint64_t c0 = xt_reason(PORTIER_R_FLOW_RECREATED);
-	__u32 h = portier_tuple6_hash((const __be32 *)s.saddr, (const __be32 *)s.daddr,
-				      htons(s.sport), htons(s.dport), IPPROTO_TCP);
+	__u32 h = tuple6_hash_of(&s);
 	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_in, &s, XDP_REDIRECT, &r);
 	assert_int_equal(sent_to(R_MAGLEV, r.out), table_of(R_MAGLEV, h % TABLE_SIZE));
 	assert_int_equal(xt_reason(PORTIER_R_FLOW_RECREATED) - c0, 1);
 	/* A RST with no flow recreates nothing. */
@@ -597,13 +581,10 @@ static void test_v4_backend(void **state)
 {
 	struct pkt6_spec s = client6(87, IPPROTO_TCP, PKT_SYN);
 	uint64_t c0 = xt_reason(PORTIER_R_DROP_NO_BACKEND);
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_DROP);
+	run6(xt.if_in, &s, XDP_DROP, &r);
 	assert_int_equal(xt_reason(PORTIER_R_DROP_NO_BACKEND) - c0, 1);
 }
 
@@ -714,24 +695,19 @@ static void test_policy_rate(void **state)
 {
 	struct pkt6_spec s = client6(89, IPPROTO_TCP, PKT_SYN);
 	uint64_t d0 = xt_reason(PORTIER_R_DROP_DENIED), l0 = xt_reason(PORTIER_R_DROP_RATE_LIMITED);
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
-	size_t n;
 
 	(void)state;
 	assert_true(pkt6_addr(DENIED6, s.saddr));
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_DROP);
+	run6(xt.if_in, &s, XDP_DROP, &r);
 	assert_int_equal(xt_reason(PORTIER_R_DROP_DENIED) - d0, 1);
 	for (int i = 0; i < RATE_BURST; i++) {
 		s = client6(89, IPPROTO_TCP, PKT_SYN);
 		s.saddr[15] = (uint8_t)(0x20 + i);	/* another host of the /64 */
-		run6(xt.if_in, &s, &r, in, &n);
-		assert_int_equal(r.ret, XDP_REDIRECT);
+		run6(xt.if_in, &s, XDP_REDIRECT, &r);
 	}
 	s = client6(89, IPPROTO_TCP, PKT_SYN);
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_DROP);
+	run6(xt.if_in, &s, XDP_DROP, &r);
 	assert_int_equal(xt_reason(PORTIER_R_DROP_RATE_LIMITED) - l0, 1);
 }
 
@@ -743,22 +719,18 @@ static void test_no_snat_addr(void **state)
 	struct portier_config cfg, saved;
 	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
 	uint64_t c0 = xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED);
-	uint8_t in[PKT_MAX];
 	struct xt_run r;
 	__u32 zero = 0;
-	size_t n;
 
 	(void)state;
 	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &saved), 0);
 	cfg = saved;
 	memset(&cfg.snat_addr6, 0, sizeof(cfg.snat_addr6));
 	assert_int_equal(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_DROP);
+	run6(xt.if_in, &s, XDP_DROP, &r);
 	assert_int_equal(xt_reason(PORTIER_R_DROP_SNAT_EXHAUSTED) - c0, 1);
 	s = client6(81, IPPROTO_TCP, PKT_SYN);
-	run6(xt.if_in, &s, &r, in, &n);
-	assert_int_equal(r.ret, XDP_REDIRECT);
+	run6(xt.if_in, &s, XDP_REDIRECT, &r);
 	assert_int_equal(bpf_map_update_elem(fd, &zero, &saved, BPF_ANY), 0);
 }
 
@@ -779,7 +751,8 @@ static void test_packet_too_big(void **state)
 	(void)state;
 	s.payload_len = BIG_LEN - PKT_IP6_LEN - PKT_TCP_LEN;
 	assert_int_equal(tn_sh("ip link set " TN_IF_OUT " mtu %d", BIG_MTU), 0);
-	run6(xt.if_in, &s, &r, in, &n);
+	n = pkt6_build(&s, in);
+	xt_run(xt.if_in, in, n, &r);
 	assert_int_equal(tn_sh("ip link set " TN_IF_OUT " mtu 1500"), 0);
 	assert_int_equal(n, PKT_ETH_LEN + BIG_LEN);
 	assert_int_equal(r.ret, XDP_TX);
