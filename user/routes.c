@@ -283,11 +283,13 @@ int pt_addrport_parse(const char *s, bool port_optional, struct pt_addr *addr,
 		if (port_optional && addrport_host(s, strlen(s), AF_INET6, addr))
 			return 0;
 		memset(addr, 0, sizeof(*addr));
-		if (addrport_host(s, strlen(s), AF_INET6, &tmp) ||
-		    addrport_host(s, (size_t)(colon - s), AF_INET6, &tmp))
+		if (addrport_host(s, (size_t)(colon - s), AF_INET6, &tmp))
 			snprintf(err, err_len,
 				 "'%s' is ambiguous: an IPv6 address with a port is written in "
 				 "brackets, [ADDR]:PORT (such as [2001:db8::1]:80)", s);
+		else if (addrport_host(s, strlen(s), AF_INET6, &tmp))
+			snprintf(err, err_len, "'%s' has no port; write [%s]:PORT (port 1-65535)",
+				 s, s);
 		else
 			snprintf(err, err_len, "'%s' is not an address and port; write %s", s,
 				 want);
