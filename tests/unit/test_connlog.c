@@ -153,6 +153,32 @@ static void test_term_states(void **state)
 	assert_string_equal(pt_connlog_end_name(0), "?");
 }
 
+/* A closed flow's key k and entries f (original) and r (reply) of either
+ * family, their addresses left to the caller: what tcp_event() want says
+ * of ports, ids, flags and counters. */
+#define ENTRIES(k, f, r, want)							\
+	do {									\
+		memset(&(k), 0, sizeof(k));					\
+		memset(&(f), 0, sizeof(f));					\
+		memset(&(r), 0, sizeof(r));					\
+		(k).sport = (want).client_port;					\
+		(k).dport = (want).service_port;				\
+		(k).proto = IPPROTO_TCP;					\
+		(f).nat_sport = (want).snat_port;				\
+		(f).nat_dport = (want).backend_port;				\
+		(f).dir = PORTIER_FLOW_DIR_ORIG;				\
+		(f).flags = PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;	\
+		(f).route_id = 3;						\
+		(f).backend_id = 7;						\
+		(f).created_ns = START_NS;					\
+		(f).packets = 6;						\
+		(f).bytes = 500;						\
+		(r).dir = PORTIER_FLOW_DIR_REPLY;				\
+		(r).flags = PORTIER_FLOW_F_SEEN_REPLY;				\
+		(r).packets = 5;						\
+		(r).bytes = 900;						\
+	} while (0)
+
 /* The GC's event: client and service from the original key, backend and
  * SNAT port from its rewrite, counters from both entries. */
 static void test_event_of_entries(void **state)
@@ -162,29 +188,11 @@ static void test_event_of_entries(void **state)
 	struct portier_connlog_event ev, want = tcp_event();
 
 	(void)state;
-	memset(&k, 0, sizeof(k));
-	memset(&f, 0, sizeof(f));
-	memset(&r, 0, sizeof(r));
+	ENTRIES(k, f, r, want);
 	k.saddr = want.client.a32[0];
 	k.daddr = want.service.a32[0];
-	k.sport = want.client_port;
-	k.dport = want.service_port;
-	k.proto = IPPROTO_TCP;
 	f.nat_saddr = htonl(0xcb007101);	/* 203.0.113.1 */
 	f.nat_daddr = want.backend.a32[0];
-	f.nat_sport = want.snat_port;
-	f.nat_dport = want.backend_port;
-	f.dir = PORTIER_FLOW_DIR_ORIG;
-	f.flags = PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;
-	f.route_id = 3;
-	f.backend_id = 7;
-	f.created_ns = START_NS;
-	f.packets = 6;
-	f.bytes = 500;
-	r.dir = PORTIER_FLOW_DIR_REPLY;
-	r.flags = PORTIER_FLOW_F_SEEN_REPLY;
-	r.packets = 5;
-	r.bytes = 900;
 	pt_connlog_event_of(&k, &f, &r, PORTIER_END_FIN, want.end_ns, &ev);
 	assert_memory_equal(&ev, &want, sizeof(ev));
 
@@ -256,29 +264,11 @@ static void test_event_of_entries6(void **state)
 	addr6(&want.client, "2001:db8:1::10");
 	addr6(&want.service, "2001:db8:1::1");
 	addr6(&want.backend, "2001:db8:2::11");
-	memset(&k, 0, sizeof(k));
-	memset(&f, 0, sizeof(f));
-	memset(&r, 0, sizeof(r));
+	ENTRIES(k, f, r, want);
 	k.saddr = want.client;
 	k.daddr = want.service;
-	k.sport = want.client_port;
-	k.dport = want.service_port;
-	k.proto = IPPROTO_TCP;
 	addr6(&f.nat_saddr, "2001:db8:2::1");
 	f.nat_daddr = want.backend;
-	f.nat_sport = want.snat_port;
-	f.nat_dport = want.backend_port;
-	f.dir = PORTIER_FLOW_DIR_ORIG;
-	f.flags = PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;
-	f.route_id = 3;
-	f.backend_id = 7;
-	f.created_ns = START_NS;
-	f.packets = 6;
-	f.bytes = 500;
-	r.dir = PORTIER_FLOW_DIR_REPLY;
-	r.flags = PORTIER_FLOW_F_SEEN_REPLY;
-	r.packets = 5;
-	r.bytes = 900;
 	pt_connlog_event_of6(&k, &f, &r, PORTIER_END_FIN, want.end_ns, &ev);
 	assert_memory_equal(&ev, &want, sizeof(ev));
 
