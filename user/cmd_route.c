@@ -357,7 +357,6 @@ static int check_balance(struct pt_route *r)
 	return 0;
 }
 
-
 /* One family per route: its address's, or for '*' its first backend's;
  * every backend of the same (a data-plane rewrite never crosses from
  * IPv4 to IPv6). 0, or 1 after the error. */
@@ -387,6 +386,7 @@ static int check_family(const struct pt_route *r)
 	}
 	return 0;
 }
+
 int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 {
 	bool timeout_set = false, cookies_set = false;

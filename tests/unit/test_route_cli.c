@@ -142,6 +142,43 @@ static void test_add_balance(void **state)
 }
 
 /* The inventory's texts (test_routes.c, bad-maglev), with the CLI's names. */
+/* IPv6 in route add: the route's address and bracketed backends; one
+ * family a route; the unbracketed form refused. */
+static void test_add_ipv6(void **state)
+{
+	char buf[PT_ADDRPORT_STRLEN];
+	struct pt_route r;
+
+	(void)state;
+	assert_int_equal(add("web6 address 2001:db8::10 port 443 backend [2001:db8:1::5]:8443 "
+			     "backend [2001:db8:1::6]:8443 weight 3", &r), 0);
+	assert_false(r.wildcard);
+	assert_string_equal(pt_addr_str(&r.addr, buf, sizeof(buf)), "2001:db8::10");
+	assert_int_equal(r.n_backends, 2);
+	assert_string_equal(pt_addrport_str(&r.backends[1].addr, r.backends[1].port, buf,
+					    sizeof(buf)), "[2001:db8:1::6]:8443");
+	assert_int_equal(r.backends[1].weight, 3);
+	assert_int_equal(r.dest_port, 8443);
+	free(r.backends);
+	assert_int_equal(add("web6 port 443 backend [2001:db8:1::5]:8443", &r), 0);
+	assert_true(r.wildcard);
+	assert_int_equal(r.backends[0].addr.family, AF_INET6);
+	free(r.backends);
+	add_fails("web6 address 2001:db8::10 port 443 backend 2001:db8:1::5:8443",
+		  "Error: route add: backend '2001:db8:1::5:8443' is ambiguous: an IPv6 address "
+		  "with a port is written in brackets, [ADDR]:PORT (such as [2001:db8::1]:80)");
+	add_fails("web6 address 2001:db8::10 port 443 backend 203.0.113.2:80",
+		  "Error: route add: backend 203.0.113.2:80 is IPv4 but the route's address "
+		  "2001:db8::10 is IPv6; one route forwards within one family (add a second "
+		  "route for the other)");
+	add_fails("web port 443 backend 203.0.113.2:80 backend [2001:db8:1::5]:8443",
+		  "Error: route add: backend [2001:db8:1::5]:8443 is IPv6 but the route's first "
+		  "backend is IPv4; one route takes backends of one family (add a second route "
+		  "for the other)");
+	add_fails("web address 2001:db8::zz port 443 backend [2001:db8:1::5]:8443",
+		  "Error: route add: address '2001:db8::zz' is not an IPv4 or IPv6 address, or '*'");
+}
+
 static void test_add_errors(void **state)
 {
 	(void)state;
@@ -410,6 +447,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_balance),
 		cmocka_unit_test(test_add_errors),
+		cmocka_unit_test(test_add_ipv6),
 		cmocka_unit_test(test_lookup_args),
 		cmocka_unit_test(test_lookup_key),
 		cmocka_unit_test(test_lookup_key6),
