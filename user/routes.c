@@ -148,11 +148,18 @@ bool pt_host_has_addr(const struct pt_addr *addr, void *arg)
 	bool found = false;
 
 	(void)arg;
-	if (addr->family != AF_INET || getifaddrs(&ifa))
+	if ((addr->family != AF_INET && addr->family != AF_INET6) || getifaddrs(&ifa))
 		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != addr->family)
+			continue;
+		if (addr->family == AF_INET)
+			found = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+				addr->v4.s_addr;
+		else
+			found = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+					&addr->v6, sizeof(addr->v6));
+	}
 	freeifaddrs(ifa);
 	return found;
 }
