@@ -75,7 +75,7 @@ static int do_help(int argc, char **argv)
 		"        inventory's portier_weight.\n"
 		"        ADDR is IPv4 or IPv6; ADDR:PORT is 203.0.113.1:80 or, for\n"
 		"        IPv6, [2001:db8::1]:80. A route is of one family: its\n"
-		"        address's (for '*', its backends').\n"
+		"        address's (a route on '*' is IPv4).\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
 		"        at the next reload)\n"
 		"  lookup  which backend a new flow from each client gets, read from\n"
@@ -357,13 +357,13 @@ static int check_balance(struct pt_route *r)
 	return 0;
 }
 
-/* One family per route: its address's, or for '*' its first backend's;
- * every backend of the same (a data-plane rewrite never crosses from
- * IPv4 to IPv6). 0, or 1 after the error. */
+/* One family per route: its address's; a route on '*' is IPv4 (the
+ * IPv6 program has no wildcard key yet: a '*' route with IPv6 backends
+ * would have IPv4 clients sent to them). 0, or 1 after the error. */
 static int check_family(const struct pt_route *r)
 {
 	char ap[CLI_ADDRPORT_BUF], addr[INET6_ADDRSTRLEN];
-	int fam = r->wildcard ? r->backends[0].addr.family : r->addr.family;
+	int fam = r->wildcard ? AF_INET : r->addr.family;
 
 	for (size_t i = 0; i < r->n_backends; i++) {
 		const struct pt_backend *b = &r->backends[i];
@@ -372,10 +372,8 @@ static int check_family(const struct pt_route *r)
 			continue;
 		cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
 		if (r->wildcard)
-			p_err("route add: backend %s is %s but the route's first backend is "
-			      "%s; one route takes backends of one family (add a second route "
-			      "for the other)", ap, b->addr.family == AF_INET6 ? "IPv6" : "IPv4",
-			      fam == AF_INET6 ? "IPv6" : "IPv4");
+			p_err("route add: backend %s is IPv6 but a route on '*' forwards IPv4; "
+			      "give an IPv6 route its address (address ADDR)", ap);
 		else
 			p_err("route add: backend %s is %s but the route's address %s is %s; "
 			      "one route forwards within one family (add a second route for "

@@ -156,11 +156,10 @@ int validate(const struct pt_routeset *rs)
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 
-			/* one family a route: its address's, or its first backend's */
-			if (b->addr.family != (r->wildcard ? r->backends[0].addr.family :
-							     r->addr.family))
+			/* one family a route: its address's; '*' is IPv4 (its key) */
+			if (b->addr.family != (r->wildcard ? AF_INET : r->addr.family))
 				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not of the "
-					    "route's family (IPv4 or IPv6)", r->name, j);
+					    "route's family (a route on '*' is IPv4)", r->name, j);
 			if (!b->port)
 				return fail(-EINVAL, "route '%s': backend %zu has port 0",
 					    r->name, j);
