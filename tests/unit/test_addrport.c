@@ -70,7 +70,8 @@ static void test_bad(void **state)
 	bad("2001:db8::1:8080", false,
 	    "'2001:db8::1:8080' is ambiguous: an IPv6 address with a port is written in "
 	    "brackets, [ADDR]:PORT (such as [2001:db8::1]:80)");
-	bad("2001:db8::", false, "'2001:db8::' has no port; write [2001:db8::]:PORT (port 1-65535)");
+	bad("2001:db8::", false,
+	    "'2001:db8::' has no port; write [2001:db8::]:PORT (port 1-65535)");
 	bad("2001:db8::g:80", false,
 	    "'2001:db8::g:80' is not an address and port; write ADDR:PORT or [IPv6ADDR]:PORT");
 	bad("2001:db8::g:80", true,
@@ -101,7 +102,8 @@ static void test_bad(void **state)
 	bad("[2001:db8::1]80", true,
 	    "'[2001:db8::1]80' has no ':PORT' after ']'; write ADDR, ADDR:PORT or "
 	    "[IPv6ADDR]:PORT");
-	bad("[2001:db8::1]:0", false, "'[2001:db8::1]:0': port '0' is not a number from 1 to 65535");
+	bad("[2001:db8::1]:0", false,
+	    "'[2001:db8::1]:0': port '0' is not a number from 1 to 65535");
 	bad("[192.0.2.1]:80", false,
 	    "'[192.0.2.1]:80': '192.0.2.1' in brackets is not an IPv6 address (brackets are for "
 	    "IPv6 only); write ADDR:PORT or [IPv6ADDR]:PORT");

@@ -171,7 +171,8 @@ static void test_add_ipv6(void **state)
 		  "Error: route add: backend [2001:db8:1::5]:8443 is IPv6 but a route on '*' "
 		  "forwards IPv4; give an IPv6 route its address (address ADDR)");
 	add_fails("web address 2001:db8::zz port 443 backend [2001:db8:1::5]:8443",
-		  "Error: route add: address '2001:db8::zz' is not an IPv4 or IPv6 address, or '*'");
+		  "Error: route add: address '2001:db8::zz' is not an IPv4 or IPv6 address, or "
+		  "'*'");
 }
 
 static void test_add_errors(void **state)
