@@ -138,12 +138,17 @@ int validate(const struct pt_routeset *rs)
 		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
 			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
 				    r->name, r->proto);
+		if (!r->wildcard && r->addr.family != AF_INET && r->addr.family != AF_INET6)
+			return fail(-EAFNOSUPPORT, "route '%s': its address is not IPv4 or IPv6",
+				    r->name);
 		if (!r->wildcard && r->addr.family != pt_route_family(r))
 			return fail(-EINVAL, "route '%s': address of family %d, route of "
 				    "family %d", r->name, r->addr.family, pt_route_family(r));
-		if (!r->wildcard && r->addr.family == AF_INET && !r->addr.v4.s_addr)
-			return fail(-EINVAL, "route '%s': address 0.0.0.0 is not one address; "
-				    "use \"*\" for every address on the input side", r->name);
+		if (!r->wildcard && (r->addr.family == AF_INET6 ?
+				     IN6_IS_ADDR_UNSPECIFIED(&r->addr.v6) : !r->addr.v4.s_addr))
+			return fail(-EINVAL, "route '%s': address %s is not one address; "
+				    "use \"*\" for every address on the input side", r->name,
+				    r->addr.family == AF_INET6 ? "::" : "0.0.0.0");
 		if (!r->wildcard && (why = pt_addr6_unusable(&r->addr)))
 			return fail(-EINVAL, "route '%s': address %s is %s; use a global IPv6 "
 				    "address or \"*\"", r->name,

@@ -11,14 +11,12 @@
 #include <linux/types.h>
 
 #include "maglev.h"
-#include "routes.h"
 #include "portier_hash.h"
+#include "routes.h"
 
-_Static_assert(PT_MAGLEV_KEY_BUF >= PT_ADDRPORT_STRLEN, "a key holds an IPv6 address:port");
-
-const char *pt_maglev_key(const struct pt_addr *a, uint16_t port, char *buf, size_t len)
+const char *pt_maglev_key(const struct pt_addr *addr, uint16_t port, char *buf, size_t len)
 {
-	return pt_addrport_str(a, port, buf, len);
+	return pt_addrport_str(addr, port, buf, len);
 }
 
 bool pt_is_prime(uint32_t n)
