@@ -184,6 +184,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->wildcard = !memcmp(&o->key.addr, &zero, sizeof(zero));
 	if (!r->wildcard)
 		addr_from_bpf(&o->key.addr, o->key.family, &r->addr);
+	r->family = o->key.family == PORTIER_AF_INET6 ? AF_INET6 : AF_INET;
 	r->port = ntohs(o->key.port);
 	r->proto = o->key.proto;
 	r->balance = o->meta.balance;

@@ -121,6 +121,7 @@ int validate(const struct pt_routeset *rs)
 		const struct pt_route *r = &rs->routes[i];
 		char *whose = xasprintf("route '%s'", r->name ? r->name : "?");
 		const char *why;
+		char addr[INET6_ADDRSTRLEN];
 
 		err = validate_policy(&r->policy, whose);
 		free(whose);
@@ -137,12 +138,21 @@ int validate(const struct pt_routeset *rs)
 		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
 			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
 				    r->name, r->proto);
-		if (!r->wildcard && r->addr.family != AF_INET)
-			return fail(-EAFNOSUPPORT, "route '%s': only IPv4 addresses for now",
+		if (!r->wildcard && r->addr.family != AF_INET && r->addr.family != AF_INET6)
+			return fail(-EAFNOSUPPORT, "route '%s': its address is not IPv4 or IPv6",
 				    r->name);
-		if (!r->wildcard && !r->addr.v4.s_addr)
-			return fail(-EINVAL, "route '%s': address 0.0.0.0 is not one address; "
-				    "use \"*\" for every address on the input side", r->name);
+		if (!r->wildcard && r->addr.family != pt_route_family(r))
+			return fail(-EINVAL, "route '%s': address of family %d, route of "
+				    "family %d", r->name, r->addr.family, pt_route_family(r));
+		if (!r->wildcard && (r->addr.family == AF_INET6 ?
+				     IN6_IS_ADDR_UNSPECIFIED(&r->addr.v6) : !r->addr.v4.s_addr))
+			return fail(-EINVAL, "route '%s': address %s is not one address; "
+				    "use \"*\" for every address on the input side", r->name,
+				    r->addr.family == AF_INET6 ? "::" : "0.0.0.0");
+		if (!r->wildcard && (why = pt_addr6_unusable(&r->addr)))
+			return fail(-EINVAL, "route '%s': address %s is %s; use a global IPv6 "
+				    "address or \"*\"", r->name,
+				    pt_addr_str(&r->addr, addr, sizeof(addr)), why);
 		if (!r->port)
 			return fail(-EINVAL, "route '%s': port 0", r->name);
 		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
@@ -154,20 +164,26 @@ int validate(const struct pt_routeset *rs)
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 
-			if (b->addr.family != AF_INET)
-				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not IPv4",
-					    r->name, j);
+			if (b->addr.family != pt_route_family(r))
+				return fail(-EINVAL, "route '%s': backend %s is not %s, the "
+					    "route's family (a dual route is two routes, one per "
+					    "family; portier does not translate between them)",
+					    r->name, pt_addr_str(&b->addr, addr, sizeof(addr)),
+					    pt_route_family(r) == AF_INET6 ? "IPv6" : "IPv4");
+			if ((why = pt_addr6_unusable(&b->addr)))
+				return fail(-EINVAL, "route '%s': backend %s is %s", r->name,
+					    pt_addr_str(&b->addr, addr, sizeof(addr)), why);
 			if (!b->port)
 				return fail(-EINVAL, "route '%s': backend %zu has port 0",
 					    r->name, j);
 			if (b->local && b->port != r->port) {
-				char a[INET6_ADDRSTRLEN];
+				char a[PT_ADDRPORT_STRLEN];
 
-				return fail(-EINVAL, "route '%s': backend %s:%u is this host, but "
+				return fail(-EINVAL, "route '%s': backend %s is this host, but "
 					    "the route listens on port %u: local traffic is "
 					    "delivered unchanged, so a local backend must use the "
 					    "listening port", r->name,
-					    pt_addr_str(&b->addr, a, sizeof(a)), b->port, r->port);
+					    pt_addrport_str(&b->addr, b->port, a, sizeof(a)), r->port);
 			}
 			for (size_t k = 0; k < j; k++)
 				if (pt_addr_equal(&b->addr, &r->backends[k].addr) &&
@@ -202,9 +218,10 @@ static int take_free(bool *taken, size_t n, __u32 *id)
 	return -ENOSPC;
 }
 
-/* Mark each port that has exactly one service of rs with that service
+/* Mark each port that has exactly one IPv4 service of rs with that service
  * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
- * filter's entry instead of a portier_services lookup. */
+ * filter's entry instead of a portier_services lookup. IPv6 services do
+ * not count (an IPv6 packet always looks its service up). */
 static void one_services(const struct pt_routeset *rs, struct plan *p)
 {
 	uint16_t *n = xcalloc(NPORTS, sizeof(*n));
@@ -213,6 +230,8 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pt_route *r = &rs->routes[i];
 
+		if (pt_route_family(r) != AF_INET)
+			continue;
 		if (n[r->port] < UINT16_MAX)
 			n[r->port]++;
 		at[r->port] = i;
@@ -221,7 +240,7 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 		const struct pt_route *r = &rs->routes[at[port]];
 		struct portier_port *pp = &p->ports[port];
 
-		if (n[port] != 1 || (!r->wildcard && r->addr.family != AF_INET))
+		if (n[port] != 1)
 			continue;
 		pp->flags |= PORTIER_PORT_ONE_SVC;
 		pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;

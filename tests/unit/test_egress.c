@@ -149,6 +149,29 @@ static void test_bad(void **state)
 	result_free(&r);
 }
 
+/* IPv6 in egress: refused with "IPv4 only for now", the rule left out. */
+static void test_ipv6_refused(void **state)
+{
+	char buf[1024];
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/bad-ipv6-pool", "gateway-4");
+	assert_int_equal(r.d.n, 2);
+	pt_diag_format(&r.d.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "tests/fixtures/bad-ipv6-pool/hosts.yml:17:27: error: "
+			    "egress.snat_address '2001:db8::5' is IPv6: egress NAT is IPv4 only "
+			    "for now (docs/inventory.md, \"Families\"); give the output side's "
+			    "IPv4 VIP, or leave it out for the output NIC's address");
+	pt_diag_format(&r.d.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "tests/fixtures/bad-ipv6-pool/hosts.yml:20:24: error: "
+			    "egress rule 'v6': from entry '2001:db8:1::/48' is IPv6: egress NAT "
+			    "is IPv4 only for now (docs/inventory.md, \"Families\"); use IPv4 "
+			    "networks");
+	assert_int_equal(r.rs->egress->n_rules, 0);
+	result_free(&r);
+}
+
 /* Without proxies, a host with egress needs none; with neither, the
  * error about proxies stays. */
 static void test_egress_alone(void **state)
@@ -267,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_ipv6_refused),
 		cmocka_unit_test(test_egress_alone),
 		cmocka_unit_test(test_compile),
 	};
