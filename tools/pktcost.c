@@ -125,11 +125,8 @@ _Static_assert(BAL_FLUSH_CALLS * CHAIN < (PORTIER_SNAT_PORT_MAX_DEFAULT -
 					  PORTIER_SNAT_PORT_MIN_DEFAULT + 1) / TN_N_BE,
 	       "a cursor's flows between two flushes fit in its third of the ports");
 
-/* The ipv6 mode: the IPv6 network beside testnet.h's, and "self6". */
-#define GW_IN6		"2001:db8:100::1"
-#define GW_OUT6		"2001:db8:203::1"	/* NAT66's source */
-#define CLIENT6		"2001:db8:100::10"
-#define B6_0		"2001:db8:203::11"
+/* The ipv6 mode: testnet.h's IPv6 network, and "self6" on B6_0. */
+#define B6_0		(tn6_be_addr[0])
 #define GOAL_IPV6	1.15		/* x IPv4's, new and established */
 #define IP6_LEN		40
 #define ETH_P_IPV6	0x86dd
@@ -182,15 +179,11 @@ static int setup_net(void)
 		rc = tn_sh("ip route add " EGRESS_NET " via %s dev " TN_IF_OUT, tn_be_addr[0]);
 	if (!rc)
 		rc = tn_sh("ip link add " IDLE_A " type veth peer name " IDLE_B);
-	/* The ipv6 mode's: addresses, forwarding, B6_0 (pin's MAC: its
-	 * chained packets come back in). */
+	/* The ipv6 mode's B6_0 has pin's MAC too: its chained packets come
+	 * back in. */
 	if (!rc && B.ipv6)
-		rc = tn_sh("sysctl -qw net.ipv6.conf.all.forwarding=1 "
-			   "net.ipv6.conf.all.accept_dad=0 && "
-			   "ip -6 addr add " GW_IN6 "/64 dev " TN_IF_IN " nodad && "
-			   "ip -6 addr add " GW_OUT6 "/64 dev " TN_IF_OUT " nodad && "
-			   "ip -6 neigh replace " B6_0 " lladdr %s dev " TN_IF_OUT " nud permanent",
-			   tn_mac_str(tn_mac_in, m));
+		rc = tn_sh("ip -6 neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
+			   B6_0, tn_mac_str(tn_mac_in, m));
 	B.if_in = if_nametoindex(TN_IF_IN);
 	B.if_out = if_nametoindex(TN_IF_OUT);
 	return rc ? -1 : 0;
@@ -376,14 +369,14 @@ static int load(bool balance)
 	cfg.input_ifindex = B.if_in;
 	cfg.output_ifindex = B.if_out;
 	if (B.ipv6)
-		memcpy(cfg.snat_addr6.a8, pt6(GW_OUT6).v6.s6_addr, 16);
+		memcpy(cfg.snat_addr6.a8, pt6(TN6_GW_OUT).v6.s6_addr, 16);
 	err = pt_dp_set_config(B.dp, &cfg);
 	if (!err)
 		err = set_config_raw(false);
 	if (!err)
 		err = pt_dp_set_local(B.dp, local, 2);
 	if (!err && B.ipv6) {
-		struct pt_addr local6[4] = { local[0], local[1], pt6(GW_IN6), pt6(GW_OUT6) };
+		struct pt_addr local6[4] = { local[0], local[1], pt6(TN6_GW_IN), pt6(TN6_GW_OUT) };
 
 		err = pt_dp_set_local(B.dp, local6, 4);
 	}
@@ -913,13 +906,13 @@ static double measure_clean(double (*fn)(int), int c)
 
 /* ---- the ipv6 mode ----------------------------------------------------- */
 
-/* The client's TCP segment (flags) from CLIENT6:sport to B6_0:SELF_PORT,
+/* The client's TCP segment (flags) from TN6_CLIENT:sport to B6_0:SELF_PORT,
  * hop limit TTL_START, no payload, its checksum from scratch, into f. Its
  * length. */
 static size_t frame6(uint16_t sport, uint8_t flags, uint8_t *f)
 {
 	uint8_t *ip = f + PKT_ETH_LEN, *th = ip + IP6_LEN;
-	struct pt_addr src = pt6(CLIENT6), dst = pt6(B6_0);
+	struct pt_addr src = pt6(TN6_CLIENT), dst = pt6(B6_0);
 	uint32_t sum;
 	uint16_t c;
 

@@ -389,8 +389,6 @@ int xf_setup_sized(__u32 ct_entries)
 	xf.ifindex[XF_IN] = (int)if_nametoindex(TN_IF_IN);
 	xf.ifindex[XF_OUT] = (int)if_nametoindex(TN_IF_OUT);
 	xf6_local(&local[2]);
-	if (xf6_net())
-		return -1;
 	err = pt_dp_open(&o, &xf.dp);
 	if (!err) {
 		xf.prog_fd = bpf_program__fd(pt_dp_skel(xf.dp)->progs.portier_xdp);

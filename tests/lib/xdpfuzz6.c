@@ -16,9 +16,6 @@
 #include "testroute.h"
 #include "xdpfuzz6_int.h"
 
-const char *const xf6_be[TN_N_BE] = { "2001:db8:203::11", "2001:db8:203::12",
-				      "2001:db8:203::13" };
-
 void xf6_a6(const char *s, uint8_t out[16])
 {
 	if (inet_pton(AF_INET6, s, out) != 1)
@@ -27,48 +24,29 @@ void xf6_a6(const char *s, uint8_t out[16])
 
 /* ---- network, routes, configuration ----------------------------------- */
 
-int xf6_net(void)
-{
-	char m[18];
-	int rc = 0;
-
-	rc |= tn_sh("sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 "
-		    "net.ipv6.conf." TN_IF_IN ".accept_dad=0 net.ipv6.conf." TN_IF_OUT ".accept_dad=0");
-	rc |= tn_sh("ip -6 addr replace " XF6_GW_IN "/64 dev " TN_IF_IN " nodad");
-	rc |= tn_sh("ip -6 addr replace " XF6_GW_OUT "/64 dev " TN_IF_OUT " nodad");
-	rc |= tn_sh("ip -6 neigh replace " XF6_CLIENT " lladdr %s dev " TN_IF_IN " nud permanent",
-		    tn_mac_str(tn_mac_client, m));
-	for (int i = 0; i < TN_N_BE; i++)
-		rc |= tn_sh("ip -6 neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
-			    xf6_be[i], tn_mac_str(tn_mac_be[i], m));
-	if (rc)
-		fprintf(stderr, "xdpfuzz6: cannot set up the IPv6 test network (iproute2?)\n");
-	return rc ? -1 : 0;
-}
-
 void xf6_routes(struct pt_route *r)
 {
-	const struct tn_be web[] = { { xf6_be[0], 30080, false }, { xf6_be[1], 30080, false },
-				     { xf6_be[2], 30080, false } };
-	const struct tn_be dns[] = { { xf6_be[0], 30053, false } };
-	const struct tn_be dnat[] = { { xf6_be[1], 30081, false } };
-	const struct tn_be local[] = { { XF6_GW_OUT, 82, true }, { xf6_be[0], 30082, false } };
+	const struct tn_be web[] = { { tn6_be_addr[0], 30080, false }, { tn6_be_addr[1], 30080, false },
+				     { tn6_be_addr[2], 30080, false } };
+	const struct tn_be dns[] = { { tn6_be_addr[0], 30053, false } };
+	const struct tn_be dnat[] = { { tn6_be_addr[1], 30081, false } };
+	const struct tn_be local[] = { { TN6_GW_OUT, 82, true }, { tn6_be_addr[0], 30082, false } };
 
-	tn_route(&r[0], "web6", XF6_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
-	tn_route(&r[1], "dns6", XF6_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
-	tn_route(&r[2], "dnat6", XF6_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
-	tn_route(&r[3], "local6", XF6_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
+	tn_route(&r[0], "web6", TN6_GW_IN, 80, IPPROTO_TCP, PT_NAT_SNAT, web, 3);
+	tn_route(&r[1], "dns6", TN6_GW_IN, 53, IPPROTO_UDP, PT_NAT_SNAT, dns, 1);
+	tn_route(&r[2], "dnat6", TN6_GW_IN, 81, IPPROTO_TCP, PT_NAT_DNAT, dnat, 1);
+	tn_route(&r[3], "local6", TN6_GW_IN, 82, IPPROTO_TCP, PT_NAT_SNAT, local, 2);
 }
 
 void xf6_local(struct pt_addr *a)
 {
-	a[0] = tn_addr(XF6_GW_IN);
-	a[1] = tn_addr(XF6_GW_OUT);
+	a[0] = tn_addr(TN6_GW_IN);
+	a[1] = tn_addr(TN6_GW_OUT);
 }
 
 void xf6_config(struct portier_config *cfg)
 {
-	xf6_a6(XF6_GW_OUT, cfg->snat_addr6.a8);
+	xf6_a6(TN6_GW_OUT, cfg->snat_addr6.a8);
 }
 
 /* The ones' complement sum of the IPv6 pseudo-header of src, dst, an
@@ -180,8 +158,8 @@ static struct f6 from_client(uint8_t proto, uint16_t dport, uint8_t flags)
 
 	memcpy(s.dmac, tn_mac_in, 6);
 	memcpy(s.smac, tn_mac_client, 6);
-	xf6_a6(XF6_CLIENT, s.src);
-	xf6_a6(XF6_GW_IN, s.dst);
+	xf6_a6(TN6_CLIENT, s.src);
+	xf6_a6(TN6_GW_IN, s.dst);
 	return s;
 }
 
@@ -194,7 +172,7 @@ static struct f6 from_backend(int i, const char *dst, uint8_t proto, uint16_t sp
 
 	memcpy(s.dmac, tn_mac_out, 6);
 	memcpy(s.smac, tn_mac_be[i], 6);
-	xf6_a6(xf6_be[i], s.src);
+	xf6_a6(tn6_be_addr[i], s.src);
 	xf6_a6(dst, s.dst);
 	return s;
 }
@@ -313,7 +291,7 @@ static void ll_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool))
 
 	xf6_a6(XF6_CLIENT_LL, s.src);
 	xf6_a6("ff02::1:ff00:1", s.dst);		/* solicited-node of ::1 */
-	xf6_a6(XF6_GW_IN, body);			/* NS: its target */
+	xf6_a6(TN6_GW_IN, body);			/* NS: its target */
 	add(XF_IN, f, icmp6_seed(s, 135, 0, 0, body, 16, f), false);
 	xf6_a6(XF6_GW_LL, s.src);
 	xf6_a6("ff02::1", s.dst);
@@ -333,7 +311,7 @@ static void ll_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool))
 	s = from_client(NH_TCP, 80, PKT_SYN);	/* from a multicast source */
 	xf6_a6("ff0e::1", s.src);
 	add(XF_IN, f, f6_build(&s, f), false);
-	s = from_backend(0, XF6_GW_OUT, NH_TCP, 30080, 16384, PKT_SYN | PKT_ACK);
+	s = from_backend(0, TN6_GW_OUT, NH_TCP, 30080, 16384, PKT_SYN | PKT_ACK);
 	xf6_a6("ff05::2", s.src);
 	add(XF_OUT, f, f6_build(&s, f), false);
 }
@@ -347,18 +325,18 @@ static void icmp_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool)
 	size_t n;
 
 	/* The gateway's packet to backend 0 (snat port 16384), quoted by it. */
-	p = from_backend(0, XF6_GW_OUT, NH_TCP, 16384, 30080, PKT_SYN);
+	p = from_backend(0, TN6_GW_OUT, NH_TCP, 16384, 30080, PKT_SYN);
 	memcpy(p.src, p.dst, 16);
-	xf6_a6(xf6_be[0], p.dst);
+	xf6_a6(tn6_be_addr[0], p.dst);
 	n = f6_build(&p, q) - L3;
-	s = from_backend(0, XF6_GW_OUT, NH_ICMP6, 0, 0, 0);
+	s = from_backend(0, TN6_GW_OUT, NH_ICMP6, 0, 0, 0);
 	add(XF_OUT, f, icmp6_seed(s, I6_UNREACH, 4, 0, q + L3, n, f), false);
 	add(XF_OUT, f, icmp6_seed(s, I6_TOO_BIG, 0, 1280, q + L3, n, f), false);
 	add(XF_OUT, f, icmp6_seed(s, I6_TIME, 0, 0, q + L3, IP6_LEN + 8, f), false);
 	/* The service's reply to the client, quoted by the client. */
 	p = from_client(NH_TCP, 40000, PKT_SYN | PKT_ACK);
 	memcpy(p.src, p.dst, 16);
-	xf6_a6(XF6_CLIENT, p.dst);
+	xf6_a6(TN6_CLIENT, p.dst);
 	p.sport = 80;
 	n = f6_build(&p, q) - L3;
 	s = from_client(NH_ICMP6, 0, 0);
@@ -423,9 +401,9 @@ void xf6_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool))
 	s.payload = FRAME_MTU - IP6_LEN - PKT_UDP_LEN + 1;
 	add(XF_IN, f, f6_build(&s, f), false);
 	/* A backend's answers: to a snat port, and to the client (dnat). */
-	s = from_backend(0, XF6_GW_OUT, NH_TCP, 30080, 16384, PKT_SYN | PKT_ACK);
+	s = from_backend(0, TN6_GW_OUT, NH_TCP, 30080, 16384, PKT_SYN | PKT_ACK);
 	add(XF_OUT, f, f6_build(&s, f), false);
-	s = from_backend(1, XF6_CLIENT, NH_TCP, 30081, 40000, PKT_SYN | PKT_ACK);
+	s = from_backend(1, TN6_CLIENT, NH_TCP, 30081, 40000, PKT_SYN | PKT_ACK);
 	add(XF_OUT, f, f6_build(&s, f), false);
 	ll_seeds(add);
 	icmp_seeds(add);

@@ -9,9 +9,8 @@
  * portier_xdp6) does to an IPv6 frame, and those of the IPv6 connection
  * table.
  *
- * The IPv6 test network, beside testnet.h's: input 2001:db8:100::1/64
- * (client 2001:db8:100::10), output 2001:db8:203::1/64 (backends
- * 2001:db8:203::11-13), the same MACs, permanent neighbours, forwarding.
+ * The IPv6 test network is testnet.h's: input 2001:db8:1::1/64 (client
+ * 2001:db8:1::10), output 2001:db8:2::1/64 (backends 2001:db8:2::11-13).
  */
 #ifndef PORTIER_TEST_XDPFUZZ6_H
 #define PORTIER_TEST_XDPFUZZ6_H
@@ -27,9 +26,6 @@
 #define XF6_N_ROUTES	4	/* xf6_routes */
 #define XF6_N_LOCAL	2	/* xf6_local */
 
-/* The IPv6 addresses, neighbours and forwarding of the test network
- * (after tn_enter). 0 or -1 (message printed). */
-int xf6_net(void);
 /* The IPv6 routes into r[0..XF6_N_ROUTES) (backends allocated, as
  * tn_route): "web6" snat TCP :80 over the three backends (:30080), "dns6"
  * snat UDP :53 (:30053), "dnat6" dnat TCP :81 (:30081), "local6" TCP :82

@@ -255,8 +255,8 @@ static const char *check_tx6(const uint8_t *in, size_t len, const uint8_t *out, 
 	struct walk w, ow;
 	size_t plen = 0, q;
 
-	xf6_a6(XF6_GW_IN, gw_in);
-	xf6_a6(XF6_GW_OUT, gw_out);
+	xf6_a6(TN6_GW_IN, gw_in);
+	xf6_a6(TN6_GW_OUT, gw_out);
 	if (malformed6(in, len))
 		return "XDP_TX for an IPv6 frame that may not be answered";
 	if (out_len < L3 + IP6_LEN + ICMP6_LEN || !xf6_is_ipv6(out, out_len))

@@ -52,17 +52,11 @@
 #define I6_REDIRECT	137
 #define I6_MLD2_REPORT	143
 
-/* The IPv6 test network (xdpfuzz6.h), two link-local addresses on it. */
-#define XF6_CLIENT	"2001:db8:100::10"
-#define XF6_GW_IN	"2001:db8:100::1"
-#define XF6_GW_OUT	"2001:db8:203::1"
+/* Two link-local addresses on the test network (testnet.h's TN6_*). */
 #define XF6_CLIENT_LL	"fe80::10"
 #define XF6_GW_LL	"fe80::1"
 #define MAX_EXT		8	/* extension headers in a generated chain */
 #define ECHO_DATA	24	/* bytes of an echo's data */
-
-/* The backends' IPv6 addresses (2001:db8:203::11-13). */
-extern const char *const xf6_be[TN_N_BE];
 
 #define ADD(field, v)	__atomic_fetch_add(&xf_counts_rw()->field, (v), __ATOMIC_RELAXED)
 
