@@ -80,19 +80,19 @@ static int fold_backend_stats(struct pt_dataplane *dp, __u32 be_id, __u32 route_
 	return err;
 }
 
-static int is_dead_backend(const struct portier_flow_key *k, const struct portier_flow *f,
-			   void *dead)
+static bool is_dead_backend(__u32 id, void *dead)
 {
-	(void)k;
-	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* backend_id is no backend's */
-		return PT_CT_KEEP;
-	return ((const bool *)dead)[f->backend_id] ? PT_CT_DELETE : PT_CT_KEEP;
+	return ((const bool *)dead)[id];
 }
 
-/* Delete every conntrack entry (both directions) of the marked backends. */
+/* Delete every conntrack entry (both directions, both tables) of the
+ * marked backends. */
 static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 {
-	int err = pt_ct_walk(dp->ct, is_dead_backend, (void *)dead, NULL);
+	int err = pt_ct_delete_backends(dp->ct, is_dead_backend, (void *)dead, NULL);
+
+	if (!err)
+		err = pt_ct_delete_backends(dp->ct6, is_dead_backend, (void *)dead, NULL);
 
 	return err ? fail(err, "cannot delete the flows of removed backends: %s",
 			  strerror(-err)) : 0;
