@@ -150,7 +150,7 @@ int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
  * balances only frames addressed to the NIC), or the output NIC's IPv6
  * address that snat_addr6 takes. 0 or -errno. */
 int pt_dp_refresh_macs(struct pt_dataplane *dp);
-/* True if a loaded route has an IPv6 service or backend but snat_addr6 is
+/* True if a loaded snat route has an IPv6 service or backend but snat_addr6 is
  * all-zero (the output NIC has no global IPv6 address: new flows of IPv6
  * snat routes are dropped). For the daemon to say so. */
 bool pt_dp_snat6_missing(const struct pt_dataplane *dp);

@@ -89,7 +89,7 @@ bool pt_dp_snat6_missing(const struct pt_dataplane *dp)
 	for (__u32 id = 0; id < PORTIER_MAX_ROUTES; id++) {
 		const struct dp_route *r = &dp->routes[id];
 
-		if (!r->used)
+		if (!r->used || (r->flags & PORTIER_ROUTE_F_DNAT))	/* dnat: no NAT66 */
 			continue;
 		if (r->key.family == PORTIER_AF_INET6)
 			return true;
