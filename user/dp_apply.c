@@ -142,15 +142,18 @@ static int policy_write(struct pt_dataplane *dp, const struct plan *p, __u8 acti
 		if (it->rule.action != action ||
 		    (old && !memcmp(&old->rule, &it->rule, sizeof(it->rule))))
 			continue;
-		err = map_update(dp->skel->maps.portier_policy, &it->key, &it->rule,
-				 "a policy entry");
+		err = it->v6 ? map_update(dp->skel->maps.portier_policy6, &it->key6, &it->rule,
+					  "an IPv6 policy entry") :
+			       map_update(dp->skel->maps.portier_policy, &it->key, &it->rule,
+					  "a policy entry");
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* Delete the elements of portier_policy that the plan has not. */
+/* Delete the elements of portier_policy and portier_policy6 that the plan
+ * has not. */
 static int policy_delete_gone(struct pt_dataplane *dp, const struct plan *p)
 {
 	for (size_t i = 0; i < dp->n_trie; i++) {
@@ -158,7 +161,10 @@ static int policy_delete_gone(struct pt_dataplane *dp, const struct plan *p)
 
 		if (trie_find(p->trie, p->n_trie, &dp->trie[i]))
 			continue;
-		err = map_delete(dp->skel->maps.portier_policy, &dp->trie[i].key,
+		err = dp->trie[i].v6 ?
+		      map_delete(dp->skel->maps.portier_policy6, &dp->trie[i].key6,
+				 "an IPv6 policy entry") :
+		      map_delete(dp->skel->maps.portier_policy, &dp->trie[i].key,
 				 "a policy entry");
 		if (err)
 			return err;

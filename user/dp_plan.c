@@ -235,6 +235,8 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 /* Match the set against what is loaded; allocate ids for the rest. */
 int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
+	size_t n6 = 0;
+
 	p->n = rs->n_routes;
 	p->route_id = xcalloc(p->n + 1, sizeof(*p->route_id));
 	p->be_id = xcalloc(p->n + 1, sizeof(*p->be_id));
@@ -295,14 +297,18 @@ int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan
 	}
 	one_services(rs, p);
 
-	/* The policy trie of the set, with the plan's route ids. */
+	/* The policy trie of the set, with the plan's route ids (IPv4
+	 * elements for portier_policy, IPv6 ones for portier_policy6). */
 	pt_policy_compile(&rs->pool_policy, PORTIER_POLICY_POOL, &p->trie, &p->n_trie);
 	for (size_t i = 0; i < p->n; i++)
 		pt_policy_compile(&rs->routes[i].policy, p->route_id[i], &p->trie, &p->n_trie);
-	if (p->n_trie > PORTIER_MAX_POLICY)
-		return fail(-E2BIG, "the allow and deny lists make %zu policy entries, at most "
-			    "%d; merge networks into shorter prefixes", p->n_trie,
-			    PORTIER_MAX_POLICY);
+	for (size_t i = 0; i < p->n_trie; i++)
+		n6 += p->trie[i].v6;
+	if (p->n_trie - n6 > PORTIER_MAX_POLICY || n6 > PORTIER_MAX_POLICY)
+		return fail(-E2BIG, "the allow and deny lists make %zu IPv%d policy entries, at "
+			    "most %d; merge networks into shorter prefixes",
+			    n6 > PORTIER_MAX_POLICY ? n6 : p->n_trie - n6,
+			    n6 > PORTIER_MAX_POLICY ? 6 : 4, PORTIER_MAX_POLICY);
 	if (p->n_trie)
 		qsort(p->trie, p->n_trie, sizeof(*p->trie), pt_policy_item_cmp);
 	return 0;

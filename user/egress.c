@@ -114,6 +114,10 @@ static bool get_cidrs(struct eb *b, const struct pt_val *r, const char *key, con
 		} else if (pt_cidr_parse(e->str, &(*out)[*n], &why)) {
 			pt_error(b->d, &e->pos, NULL, "%s: %s entry '%s' %s", where, key, e->str, why);
 			ok = false;
+		} else if ((*out)[*n].addr.family != AF_INET) {
+			pt_error(b->d, &e->pos, NULL, "%s: %s entry '%s' is IPv6: egress rules "
+				 "are IPv4 only; use IPv4 networks", where, key, e->str);
+			ok = false;
 		} else {
 			(*n)++;
 		}
