@@ -64,18 +64,21 @@ static int validate_balance(const struct pt_route *r)
 	return 0;
 }
 
-/* Every entry of a policy is an IPv4 network without host bits. */
+/* Every entry of a policy is an IPv4 or IPv6 network without host bits
+ * (checked before any write: nothing is half-applied). */
 static int validate_policy(const struct pt_policy *pol, const char *whose)
 {
 	for (size_t i = 0; i < pol->n; i++) {
 		const struct pt_cidr *c = &pol->v[i].net;
 		char buf[PT_CIDR_BUF];
 
-		if (c->addr.family != AF_INET || c->len > 32)
-			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 network", whose, i);
-		if (c->len < 32 && (ntohl(c->addr.v4.s_addr) & (~0U >> c->len)))
-			return fail(-EINVAL, "%s: %s has host bits set; give the network address",
-				    whose, pt_cidr_str(c, buf, sizeof(buf)));
+		if (c->addr.family != AF_INET && c->addr.family != AF_INET6)
+			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 or IPv6 network",
+				    whose, i);
+		if (!pt_cidr_valid(c))
+			return fail(-EINVAL, "%s: %s has host bits set or a length past the "
+				    "address; give the network address", whose,
+				    pt_cidr_str(c, buf, sizeof(buf)));
 	}
 	return 0;
 }

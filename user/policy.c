@@ -90,6 +90,16 @@ bool pt_cidr_equal(const struct pt_cidr *a, const struct pt_cidr *b)
 	return a->len == b->len && pt_addr_equal(&a->addr, &b->addr);
 }
 
+bool pt_cidr_valid(const struct pt_cidr *c)
+{
+	unsigned int bits;
+
+	if (c->addr.family != AF_INET && c->addr.family != AF_INET6)
+		return false;
+	addr_bytes(&c->addr, &bits);
+	return c->len <= bits && host_bits_clear(&c->addr, c->len);
+}
+
 int pt_cidr_cmp(const struct pt_cidr *a, const struct pt_cidr *b)
 {
 	unsigned int bits = 0;

@@ -32,6 +32,9 @@ int pt_cidr_parse(const char *s, struct pt_cidr *out, const char **why);
 #define PT_CIDR_BUF	(INET6_ADDRSTRLEN + 4)
 const char *pt_cidr_str(const struct pt_cidr *c, char *buf, size_t len);
 bool pt_cidr_equal(const struct pt_cidr *a, const struct pt_cidr *b);
+/* Is c a network pt_cidr_parse accepts (IPv4 or IPv6, its length within
+ * the address, no host bits)? */
+bool pt_cidr_valid(const struct pt_cidr *c);
 /* Order of networks: family (IPv4 first), length, address. */
 int pt_cidr_cmp(const struct pt_cidr *a, const struct pt_cidr *b);
 /* Does outer contain every address of inner (false across families)? */
