@@ -294,20 +294,13 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			a->bpffs = optarg;
 			break;
 		case O_CT:
-			if (parse_u32(optarg, UINT32_MAX, &v) || v < 2) {
-				p_err("--conntrack-size '%s': expected a number of entries >= 2",
-				      optarg);
-				return -EINVAL;
-			}
-			a->ct_entries = v;
-			break;
 		case O_CT6:
 			if (parse_u32(optarg, UINT32_MAX, &v) || v < 2) {
-				p_err("--conntrack6-size '%s': expected a number of entries >= 2",
-				      optarg);
+				p_err("--conntrack%s-size '%s': expected a number of entries >= 2",
+				      opt == O_CT6 ? "6" : "", optarg);
 				return -EINVAL;
 			}
-			a->ct6_entries = v;
+			*(opt == O_CT6 ? &a->ct6_entries : &a->ct_entries) = v;
 			break;
 		case O_PORTS:
 			dash = strchr(optarg, '-');

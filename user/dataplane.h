@@ -48,16 +48,22 @@ struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
 
 /* The connection-table key of the other direction of flow f (found at key
  * k): f's rewritten tuple, reversed, as the program builds it
- * (flow_key_other in bpf/conntrack.h). */
+ * (flow_key_other in bpf/conntrack.h). Either family: the IPv4 and IPv6
+ * keys and flows name their fields alike. */
+#define PT_FLOW_KEY_OTHER(k, f, out)			\
+	do {						\
+		memset((out), 0, sizeof(*(out)));	\
+		(out)->saddr = (f)->nat_daddr;		\
+		(out)->daddr = (f)->nat_saddr;		\
+		(out)->sport = (f)->nat_dport;		\
+		(out)->dport = (f)->nat_sport;		\
+		(out)->proto = (k)->proto;		\
+	} while (0)
+
 static inline void pt_flow_key_other(const struct portier_flow_key *k,
 				     const struct portier_flow *f, struct portier_flow_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->saddr = f->nat_daddr;
-	out->daddr = f->nat_saddr;
-	out->sport = f->nat_dport;
-	out->dport = f->nat_sport;
-	out->proto = k->proto;
+	PT_FLOW_KEY_OTHER(k, f, out);
 }
 
 /* pt_flow_key_other for an IPv6 flow (portier_conntrack6). */
@@ -65,12 +71,7 @@ static inline void pt_flow6_key_other(const struct portier_flow_key6 *k,
 				      const struct portier_flow6 *f,
 				      struct portier_flow_key6 *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->saddr = f->nat_daddr;
-	out->daddr = f->nat_saddr;
-	out->sport = f->nat_dport;
-	out->dport = f->nat_sport;
-	out->proto = k->proto;
+	PT_FLOW_KEY_OTHER(k, f, out);
 }
 
 /* When a flow was last active, CLOCK_MONOTONIC ns, from its entries' tick

@@ -243,6 +243,17 @@ static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 	return err;
 }
 
+/* Size a connection table's bucket and slot arrays for buckets buckets.
+ * 0, or -errno (the message names what). */
+static int size_table(struct bpf_map *b, struct bpf_map *sl, __u32 buckets, const char *what)
+{
+	int err = bpf_map__set_max_entries(b, buckets);
+
+	if (!err)
+		err = bpf_map__set_max_entries(sl, buckets * PORTIER_CT_SLOTS);
+	return err ? fail(err, "cannot size the %s: %s", what, strerror(-err)) : 0;
+}
+
 /* A new handle on pin_dir (NULL: the default), empty, with the BPF object
  * opened but not loaded. *out is set even on error, for pt_dp_close. */
 static int dp_new(bool pin, const char *pin_dir, struct pt_dataplane **out)
@@ -278,28 +289,19 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		goto fail;
 	buckets = portier_ct_buckets_for(opts->ct_entries ? opts->ct_entries :
 					 PORTIER_CT_DEFAULT_ENTRIES);
-	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack, buckets);
-	if (!err)
-		err = bpf_map__set_max_entries(dp->skel->maps.portier_ct_slots,
-					       buckets * PORTIER_CT_SLOTS);
+	buckets6 = portier_ct_buckets_for(opts->ct6_entries ? opts->ct6_entries :
+					  PORTIER_CT6_DEFAULT_ENTRIES);
+	err = size_table(dp->skel->maps.portier_conntrack, dp->skel->maps.portier_ct_slots,
+			 buckets, "connection table");
 	/* Cookie flows: at most one per two table entries; twice that room. */
 	if (!err)
 		err = bpf_map__set_max_entries(dp->skel->maps.portier_synproxy,
 					       portier_ct_capacity(buckets));
-	if (err) {
-		fail(err, "cannot size the connection table: %s", strerror(-err));
-		goto fail;
-	}
-	buckets6 = portier_ct_buckets_for(opts->ct6_entries ? opts->ct6_entries :
-					  PORTIER_CT6_DEFAULT_ENTRIES);
-	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack6, buckets6);
 	if (!err)
-		err = bpf_map__set_max_entries(dp->skel->maps.portier_ct6_slots,
-					       buckets6 * PORTIER_CT_SLOTS);
-	if (err) {
-		fail(err, "cannot size the IPv6 connection table: %s", strerror(-err));
+		err = size_table(dp->skel->maps.portier_conntrack6,
+				 dp->skel->maps.portier_ct6_slots, buckets6, "IPv6 connection table");
+	if (err)
 		goto fail;
-	}
 	err = bpf_map__set_max_entries(dp->skel->maps.portier_connlog,
 				       opts->connlog_bytes ? opts->connlog_bytes :
 				       PORTIER_CONNLOG_RING_DEFAULT);

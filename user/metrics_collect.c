@@ -47,17 +47,24 @@ struct ct_count {
 };
 
 /* Count one conntrack entry: all of them, and SNAT ports held (one per
- * original-direction entry of a non-local flow sourced from snat_addr). */
+ * original-direction entry of a non-local flow sourced from the snat
+ * address: snat_from says whether this one is). */
+static void count_entry(struct ct_count *c, __u8 dir, __u8 flags, __u16 backend_id,
+			bool snat_from)
+{
+	c->entries++;
+	if (dir == PORTIER_FLOW_DIR_ORIG &&
+	    !(flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) && snat_from &&
+	    backend_id < c->n_be)
+		c->snat_by_be[backend_id]++;
+}
+
 static int ct_count(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
 {
 	struct ct_count *c = arg;
 
 	(void)k;
-	c->entries++;
-	if (f->dir == PORTIER_FLOW_DIR_ORIG &&
-	    !(f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) &&
-	    f->nat_saddr == c->snat->a32[0] && f->backend_id < c->n_be)
-		c->snat_by_be[f->backend_id]++;
+	count_entry(c, f->dir, f->flags, f->backend_id, f->nat_saddr == c->snat->a32[0]);
 	return PT_CT_KEEP;
 }
 
@@ -67,11 +74,8 @@ static int ct6_count(const struct portier_flow_key6 *k, const struct portier_flo
 	struct ct_count *c = arg;
 
 	(void)k;
-	c->entries++;
-	if (f->dir == PORTIER_FLOW_DIR_ORIG &&
-	    !(f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) &&
-	    !memcmp(&f->nat_saddr, c->snat, sizeof(f->nat_saddr)) && f->backend_id < c->n_be)
-		c->snat_by_be[f->backend_id]++;
+	count_entry(c, f->dir, f->flags, f->backend_id,
+		    !memcmp(&f->nat_saddr, c->snat, sizeof(f->nat_saddr)));
 	return PT_CT_KEEP;
 }
 

@@ -93,6 +93,21 @@ static inline __u64 td_now_ns(void)
 	return (__u64)ts.tv_sec * NS + ts.tv_nsec;
 }
 
+/* A flow's two entries: the original (key ko, entry fo) rewritten to the
+ * reply key kr reversed, the reply (fr) back to ko reversed. Either
+ * family. */
+#define TD_NAT_BOTH(ko, kr, fo, fr)		\
+	do {					\
+		(fo).nat_saddr = (kr).daddr;	\
+		(fo).nat_daddr = (kr).saddr;	\
+		(fo).nat_sport = (kr).dport;	\
+		(fo).nat_dport = (kr).sport;	\
+		(fr).nat_saddr = (ko).daddr;	\
+		(fr).nat_daddr = (ko).saddr;	\
+		(fr).nat_sport = (ko).dport;	\
+		(fr).nat_dport = (ko).sport;	\
+	} while (0)
+
 /* Put both entries of one UDP flow client:cport -> backend into conntrack. */
 static inline void td_put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backend_id, __u64 last_seen)
 {
@@ -110,14 +125,7 @@ static inline void td_put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backe
 	inet_pton(AF_INET, "203.0.113.2", &kr.saddr);
 	inet_pton(AF_INET, "203.0.113.1", &kr.daddr);
 	/* orig rewrites to (gw, cport) -> (backend, PORT_A); reply back. */
-	fo.nat_saddr = kr.daddr;
-	fo.nat_daddr = kr.saddr;
-	fo.nat_sport = kr.dport;
-	fo.nat_dport = kr.sport;
-	fr.nat_saddr = ko.daddr;
-	fr.nat_daddr = ko.saddr;
-	fr.nat_sport = ko.dport;
-	fr.nat_dport = ko.sport;
+	TD_NAT_BOTH(ko, kr, fo, fr);
 	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &ko, &fo), 0);
 	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &kr, &fr), 0);
 }
@@ -144,14 +152,7 @@ static inline void td_put_flow6(struct pt_dataplane *dp, __u16 client, __u16 cpo
 	inet_pton(AF_INET6, "2001:db8::1", ko.daddr.a8);
 	inet_pton(AF_INET6, "2001:db8:b::2", kr.saddr.a8);
 	inet_pton(AF_INET6, "2001:db8:b::1", kr.daddr.a8);
-	fo.nat_saddr = kr.daddr;
-	fo.nat_daddr = kr.saddr;
-	fo.nat_sport = kr.dport;
-	fo.nat_dport = kr.sport;
-	fr.nat_saddr = ko.daddr;
-	fr.nat_daddr = ko.saddr;
-	fr.nat_sport = ko.dport;
-	fr.nat_dport = ko.sport;
+	TD_NAT_BOTH(ko, kr, fo, fr);
 	assert_int_equal(pt_ct6_insert(pt_dp_ct6(dp), &ko, &fo), 0);
 	assert_int_equal(pt_ct6_insert(pt_dp_ct6(dp), &kr, &fr), 0);
 }

@@ -317,6 +317,15 @@ static char *cli(const char *pins, const char *args)
 	return out;
 }
 
+/* The CLI's whole stdout on pins with args is expect. */
+static void cli_is(const char *pins, const char *args, const char *expect)
+{
+	char *out = cli(pins, args);
+
+	assert_string_equal(out, expect);
+	free(out);
+}
+
 /* "conntrack show" of an IPv6 flow put into the pinned table: addresses
  * as [ADDR]:PORT, in text and JSON; count and flush with IPv6 filters. */
 static void test_conntrack_show6(void **state)
@@ -369,21 +378,11 @@ static void test_conntrack_show6(void **state)
 	assert_non_null(strstr(out, "udp   [2001:db8:c::7]:40000"));
 	assert_non_null(strstr(out, "198.51.100.2:40001"));	/* both tables */
 	free(out);
-	out = cli(pins, "-j conntrack count backend [2001:db8:b::2]:30080");
-	assert_string_equal(out, "{\"count\":1}\n");
-	free(out);
-	out = cli(pins, "-j conntrack count backend 2001:db8:b::2");
-	assert_string_equal(out, "{\"count\":1}\n");
-	free(out);
-	out = cli(pins, "-j conntrack count client 2001:db8:d::/48");
-	assert_string_equal(out, "{\"count\":0}\n");
-	free(out);
-	out = cli(pins, "-j conntrack count");
-	assert_string_equal(out, "{\"count\":2}\n");
-	free(out);
-	out = cli(pins, "-j conntrack flush client 2001:db8:c::7");
-	assert_string_equal(out, "{\"flushed\":2,\"flows\":1}\n");
-	free(out);
+	cli_is(pins, "-j conntrack count backend [2001:db8:b::2]:30080", "{\"count\":1}\n");
+	cli_is(pins, "-j conntrack count backend 2001:db8:b::2", "{\"count\":1}\n");
+	cli_is(pins, "-j conntrack count client 2001:db8:d::/48", "{\"count\":0}\n");
+	cli_is(pins, "-j conntrack count", "{\"count\":2}\n");
+	cli_is(pins, "-j conntrack flush client 2001:db8:c::7", "{\"flushed\":2,\"flows\":1}\n");
 	assert_int_equal(pt_ct_count(pt_dp_ct6(dp)), 0);
 	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
 	assert_int_equal(pt_dp_detach(dp), 0);
