@@ -8,10 +8,6 @@
 #ifndef PORTIER_BPF_NAT_H
 #define PORTIER_BPF_NAT_H
 
-/* flow_create() results besides a reason id. */
-#define FLOW_OK		PORTIER_R_MAX		/* both entries inserted */
-#define FLOW_RACE	(PORTIER_R_MAX + 1)	/* another CPU inserted the flow */
-
 /* Is IPv4 address a one of this host's (portier_local)? */
 static __always_inline bool addr_is_local(__be32 a)
 {
@@ -63,10 +59,23 @@ static __always_inline const struct portier_route *route_of(__u32 route_id)
 	return bpf_map_lookup_elem(&portier_routes, &route_id);
 }
 
+/* Backend id, if it is in use and of family (PORTIER_AF_*): a route's
+ * backends serve the clients of their own family (no NAT46). */
+static __always_inline struct portier_backend *backend_of(__u32 id, __u8 family)
+{
+	struct portier_backend *be = bpf_map_lookup_elem(&portier_backends, &id);
+
+	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != family)
+		return NULL;
+	return be;
+}
+
 /* The backend at position i (any number: taken modulo the rotation's
- * length) of rotation r, its id in *backend_id; NULL if r has none. */
+ * length) of rotation r, its id in *backend_id; NULL if r has none, or
+ * if it is not of family. */
 static __always_inline struct portier_backend *rotation_backend(const struct portier_route *r,
-								 __u32 i, __u32 *backend_id)
+								 __u32 i, __u32 *backend_id,
+								 __u8 family)
 {
 	struct portier_backend *be;
 	__u32 n = r->n_active, id;
@@ -78,8 +87,8 @@ static __always_inline struct portier_backend *rotation_backend(const struct por
 	if (i >= PORTIER_MAX_ROUTE_BACKENDS)
 		return NULL;
 	id = r->active[i];
-	be = bpf_map_lookup_elem(&portier_backends, &id);
-	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != PORTIER_AF_INET)
+	be = backend_of(id, family);
+	if (!be)
 		return NULL;
 	*backend_id = id;
 	return be;
@@ -129,8 +138,8 @@ static __always_inline struct portier_backend *table_backend(const struct portie
 	id = table_slot(route_id, r->table_size, h);
 	if (id < 0)
 		return NULL;
-	be = bpf_map_lookup_elem(&portier_backends, &id);
-	if (!be || !(be->flags & PORTIER_BACKEND_F_USED) || be->family != PORTIER_AF_INET)
+	be = backend_of(id, PORTIER_AF_INET);
+	if (!be)
 		return NULL;
 	*backend_id = (__u32)id;
 	return be;
@@ -153,7 +162,7 @@ static __always_inline struct portier_backend *pick_backend(const struct portier
 	rr = bpf_map_lookup_elem(&portier_rr, &route_id);
 	if (!rr)
 		return NULL;
-	return rotation_backend(r, __sync_fetch_and_add(rr, 1), backend_id);
+	return rotation_backend(r, __sync_fetch_and_add(rr, 1), backend_id, PORTIER_AF_INET);
 }
 
 /* The backend of rotation r for the client of key k by a hash of its
@@ -177,11 +186,11 @@ static __always_inline struct portier_backend *hash_backend(const struct portier
 		if (!be || !(be->flags & PORTIER_BACKEND_F_LOCAL) || r->n_active <= 1)
 			return be;
 	}
-	be = rotation_backend(r, i, backend_id);
+	be = rotation_backend(r, i, backend_id, PORTIER_AF_INET);
 
 	/* At most one backend is this host: the next one is remote. */
 	if (be && (be->flags & PORTIER_BACKEND_F_LOCAL) && r->n_active > 1)
-		be = rotation_backend(r, i + 1, backend_id);
+		be = rotation_backend(r, i + 1, backend_id, PORTIER_AF_INET);
 	return be;
 }
 
@@ -195,47 +204,6 @@ static __always_inline void flow_init(struct portier_flow *f, __u8 dir, __u16 ro
 	f->backend_id = backend_id;
 	f->created_ns = now;
 	f->last_seen = portier_tick(now);
-}
-
-/* SNAT: find a free source port for the flow's reply entry *rk (all set
- * but dport) starting at *cursor, and claim its slot in *c.
- * A port whose reply entry exists, or whose entry finds no room (its
- * bucket full of established flows), or that another CPU is claiming at
- * that instant and does not give up in time, is skipped. Returns FLOW_OK;
- * PORTIER_R_DROP_SNAT_EXHAUSTED if every port probed is held by a flow;
- * PORTIER_R_DROP_CT_FULL if some port was free but its entry found no
- * room: the table, not the ports, is what ran out. */
-static __always_inline __u32 snat_alloc_at(const struct portier_config *cfg, __u32 *cursor,
-					   struct portier_flow_key *rk, __u32 now_tick,
-					   struct ct_claimed *c)
-{
-	__u32 start, range, i;
-	bool no_room = false;
-	__u16 port;
-	int rc;
-
-	if (cfg->snat_port_min == 0 || cfg->snat_port_min > cfg->snat_port_max)
-		return PORTIER_R_DROP_SNAT_EXHAUSTED;
-	range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
-	start = __sync_fetch_and_add(cursor, 1);
-	for (i = 0; i < PORTIER_SNAT_PROBES; i++) {
-		port = cfg->snat_port_min + (start + i) % range;
-		rk->dport = bpf_htons(port);
-		rc = ct_claim_key(cfg, rk, now_tick, c);
-		if (rc) {	/* port taken, or no room: the next one */
-			no_room |= rc == CT_CLAIM_BUSY;
-			continue;
-		}
-		if (i)	/* skip the taken ports for the next flow */
-			__sync_fetch_and_add(cursor, i);
-		return FLOW_OK;
-	}
-	if (no_room)
-		return PORTIER_R_DROP_CT_FULL;
-	/* The whole stretch held: the next flow probes the next one (free
-	 * ports may lie beyond, as flows end out of order). */
-	__sync_fetch_and_add(cursor, PORTIER_SNAT_PROBES - 1);
-	return PORTIER_R_DROP_SNAT_EXHAUSTED;
 }
 
 /* snat_alloc_at with backend backend_id's cursor and the SNAT address of

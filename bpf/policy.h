@@ -33,25 +33,13 @@ static __always_inline bool policy_allows(__u32 route_id, __be32 saddr)
 	       policy_scope_allows(route_id, saddr);
 }
 
-/* Take a token from the bucket of (route, source): false if it is empty.
- * The bucket is a time (struct portier_rate): a source seen for the first
- * time, or forgotten by the LRU, has a full bucket. */
-static __always_inline bool rate_allows(__u32 route_id, const struct portier_route *rt,
-					__be32 saddr, __u64 now)
+/* Take a token from bucket b of route rt: false if it is empty. The
+ * bucket is a time (struct portier_rate). */
+static __always_inline bool rate_take(struct portier_rate *b, const struct portier_route *rt,
+				      __u64 now)
 {
-	struct portier_rate_key k = { .route_id = route_id, .saddr = saddr };
 	__u64 t = rt->rl_interval_ns, limit = t * rt->rl_burst, tat, next;
-	struct portier_rate *b = bpf_map_lookup_elem(&portier_rate, &k);
 
-	if (!b) {
-		struct portier_rate v = { .tat = now + t };
-
-		/* A full bucket gives at least one token (burst >= 1). If
-		 * another CPU created the entry at the same instant, its
-		 * entry stays and this flow goes free. */
-		bpf_map_update_elem(&portier_rate, &k, &v, BPF_NOEXIST);
-		return true;
-	}
 	for (int i = 0; i < RATE_CAS_TRIES; i++) {
 		tat = b->tat;
 		next = (tat > now ? tat : now) + t;
@@ -61,6 +49,35 @@ static __always_inline bool rate_allows(__u32 route_id, const struct portier_rou
 			return true;
 	}
 	return false;
+}
+
+/* Take a token from the bucket of (route, source) in rate map m (key k:
+ * IPv4's or IPv6's; inlined, so m is one map to the verifier): false if
+ * it is empty. A source seen for the first time, or forgotten by the LRU,
+ * has a full bucket, which gives at least one token (burst >= 1); if
+ * another CPU created the entry at the same instant, its entry stays and
+ * this flow goes free. */
+static __always_inline bool rate_allows_in(void *m, const void *k, const struct portier_route *rt,
+					   __u64 now)
+{
+	struct portier_rate *b = bpf_map_lookup_elem(m, k);
+
+	if (!b) {
+		struct portier_rate v = { .tat = now + rt->rl_interval_ns };
+
+		bpf_map_update_elem(m, k, &v, BPF_NOEXIST);
+		return true;
+	}
+	return rate_take(b, rt, now);
+}
+
+/* The same for an IPv4 source. */
+static __always_inline bool rate_allows(__u32 route_id, const struct portier_route *rt,
+					__be32 saddr, __u64 now)
+{
+	struct portier_rate_key k = { .route_id = route_id, .saddr = saddr };
+
+	return rate_allows_in(&portier_rate, &k, rt, now);
 }
 
 /* Count a refused new flow on its route and under its reason; drop it. */

@@ -5,6 +5,7 @@
  * parse, port filter, connection table, new flow (service, SYN cookie or
  * round-robin backend, NAT), rewrite and forward; ICMP errors of flows
  * translated; egress NAT for what the routes do not take (bpf/egress.h).
+ * An IPv6 frame goes on in portier_xdp6 (bpf/xdp6.h) by a tail call.
  * docs/dataplane.md tells the story.
  */
 #include "vmlinux.h"
@@ -25,6 +26,12 @@
 #include "fwd.h"
 #include "connlog.h"
 #include "synproxy.h"
+#include "parse6.h"
+#include "conntrack6.h"
+#include "nat6.h"
+#include "policy6.h"
+#include "icmp6.h"
+#include "fwd6.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -77,27 +84,47 @@ static __always_inline bool frame_for_us(const struct xdp_md *ctx, const struct 
 		 (eth->h_dest[4] ^ mac[4]) | (eth->h_dest[5] ^ mac[5]));
 }
 
-static __always_inline bool tcp_syn_only(const struct pkt *p)
+static __always_inline bool tcp_syn_only_th(const struct tcphdr *th)
 {
-	return p->tcp && p->tcp->syn && !p->tcp->ack;
+	return th->syn && !th->ack;
 }
 
-/* The state bits a packet of flow entry f adds: a reply seen; the client
- * proved its address (ASSURED: its TCP packet after the reply, the
- * handshake's ACK; a UDP reply); FIN or RST. */
-static __always_inline __u8 flow_new_bits(const struct pkt *p, const struct portier_flow *f)
+static __always_inline bool tcp_syn_only(const struct pkt *p)
+{
+	return p->tcp && tcp_syn_only_th(p->tcp);
+}
+
+/* The state bits a packet (TCP header tcp, NULL for UDP) of a flow entry
+ * (direction dir, state flags) adds: a reply seen; the client proved its
+ * address (ASSURED: its TCP packet after the reply, the handshake's ACK;
+ * a UDP reply); FIN or RST. Either family. */
+static __always_inline __u8 flow_state_bits(const struct tcphdr *tcp, __u8 dir, __u8 flags)
 {
 	__u8 bits = 0;
 
-	if (f->dir == PORTIER_FLOW_DIR_REPLY && !(f->flags & PORTIER_FLOW_F_SEEN_REPLY))
-		bits |= PORTIER_FLOW_F_SEEN_REPLY | (p->tcp ? 0 : PORTIER_FLOW_F_ASSURED);
-	if (f->dir == PORTIER_FLOW_DIR_ORIG && p->tcp && !p->tcp->syn &&
-	    (f->flags & (PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_ASSURED)) ==
+	if (dir == PORTIER_FLOW_DIR_REPLY && !(flags & PORTIER_FLOW_F_SEEN_REPLY))
+		bits |= PORTIER_FLOW_F_SEEN_REPLY | (tcp ? 0 : PORTIER_FLOW_F_ASSURED);
+	if (dir == PORTIER_FLOW_DIR_ORIG && tcp && !tcp->syn &&
+	    (flags & (PORTIER_FLOW_F_SEEN_REPLY | PORTIER_FLOW_F_ASSURED)) ==
 		    PORTIER_FLOW_F_SEEN_REPLY)
 		bits |= PORTIER_FLOW_F_ASSURED;
-	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_CLOSING))
+	if (tcp && (tcp->fin || tcp->rst) && !(flags & PORTIER_FLOW_F_CLOSING))
 		bits |= PORTIER_FLOW_F_CLOSING;
 	return bits;
+}
+
+static __always_inline __u8 flow_new_bits(const struct pkt *p, const struct portier_flow *f)
+{
+	return flow_state_bits(p->tcp, f->dir, f->flags);
+}
+
+/* Is the frame an IPv6 one (EtherType 0x86DD)? */
+static __always_inline bool frame_is_ipv6(const struct xdp_md *ctx)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	return (void *)(eth + 1) <= (void *)(long)ctx->data_end &&
+	       eth->h_proto == bpf_htons(ETH_P_IPV6);
 }
 
 /* Egress NAT: after the helpers above, which it uses. */
@@ -423,6 +450,9 @@ int portier_xdp(struct xdp_md *ctx)
 
 	pr = parse_packet(ctx, &p);
 	if (!pr.ok) {
+		/* IPv6: portier_xdp6; with its slot empty, as before. */
+		if (pr.reason == PORTIER_R_PASS_NOT_IP && frame_is_ipv6(ctx))
+			bpf_tail_call(ctx, &portier_progs, PORTIER_PROG_XDP6);
 		if (pr.reason == PARSE_ICMP) {
 			/* An echo is egress's or passes (PASS_NOT_L4). */
 			cfg = bpf_map_lookup_elem(&portier_config, &zero);
@@ -479,3 +509,6 @@ int portier_xdp(struct xdp_md *ctx)
 		return count_reason(EGRESS_OR_REASON(act), XDP_PASS);
 	return egress_or(ctx, &p, cfg, &key, now, EGRESS_OR_REASON(act));
 }
+
+/* The IPv6 packet walk: after everything above, which it uses. */
+#include "xdp6.h"

@@ -171,31 +171,6 @@ static const char *const state_names[] = {
 	"syn_sent", "syn_recv", "established", "closing", "local", "replied", "unreplied",
 };
 
-/* A backend filter: ADDR, ADDR:PORT (IPv4), [ADDR]:PORT or ADDR (IPv6).
- * 0 or -EINVAL. */
-static int parse_backend(const char *val, struct pt_addr *a, uint16_t *port)
-{
-	const char *close = val[0] == '[' ? strchr(val, ']') : NULL;
-	char *host;
-	int err;
-
-	*port = 0;
-	if (val[0] == '[') {
-		unsigned long p;
-
-		if (!close || close[1] != ':' || !pt_parse_uint(close + 2, 1, UINT16_MAX, &p))
-			return -EINVAL;
-		host = xstrndup(val + 1, (size_t)(close - val - 1));
-		err = pt_addr_parse(host, a) || a->family != AF_INET6 ? -EINVAL : 0;
-		free(host);
-		*port = (uint16_t)p;
-		return err;
-	}
-	if (!pt_addr_parse(val, a))	/* an address alone, either family */
-		return 0;
-	return cli_parse_addr_port(val, a, port) ? -EINVAL : 0;
-}
-
 /* Parse FILTER... of command cmd ("conntrack show") into *f. Returns 0, or
  * 1 after an error. */
 static int parse_filters(int argc, char **argv, const char *cmd,
@@ -224,9 +199,10 @@ static int parse_filters(int argc, char **argv, const char *cmd,
 			}
 			f->route_id = (int)v[k].id;
 		} else if (is_prefix(kw, "backend")) {
-			if (parse_backend(val, &a, &port)) {
-				p_err("%s: backend '%s': expected ADDR, ADDR:PORT or [IPv6 ADDR]:PORT",
-				      cmd, val);
+			char why[PT_ADDRPORT_ERR_LEN];
+
+			if (pt_addrport_parse(val, true, &a, &port, why, sizeof(why))) {
+				p_err("%s: backend %s", cmd, why);
 				return 1;
 			}
 			f->backend = true;

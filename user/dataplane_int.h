@@ -235,4 +235,11 @@ __u32 table_loaded_size(const struct pt_dataplane *dp, __u32 id);
 /* Add b's counts to *t. */
 void stats_add(struct portier_stats *t, const struct portier_stats *b);
 
+/* ---- dp_links.c: the tail call ------------------------------------------ */
+
+/* Put portier_xdp6 into portier_progs (slot PORTIER_PROG_XDP6): the
+ * tail call of portier_xdp for an IPv6 frame. After the skeleton loads;
+ * 0 or -errno (message set). */
+int progs_fill(struct pt_dataplane *dp);
+
 #endif

@@ -18,6 +18,17 @@
 #include "portier.skel.h"
 #include "util.h"
 
+int progs_fill(struct pt_dataplane *dp)
+{
+	__u32 slot = PORTIER_PROG_XDP6;
+	int fd = bpf_program__fd(dp->skel->progs.portier_xdp6);
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.portier_progs), &slot, &fd, BPF_ANY))
+		return fail(-errno, "cannot put portier_xdp6 into portier_progs (IPv6 frames "
+			    "would pass untouched): %s", strerror(errno));
+	return 0;
+}
+
 /* Pinned link fd (at path) must be on ifindex. */
 static int link_on(int fd, const char *path, int ifindex)
 {

@@ -331,6 +331,9 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		     dp_verbose ? "" : "; run with -v for the verifier log");
 		goto fail;
 	}
+	err = progs_fill(dp);
+	if (err)
+		goto fail;
 	if (found) {
 		err = resync(dp);
 		if (err)

@@ -342,6 +342,106 @@ size_t pkt_build_ipv6_tcp(const struct pkt_spec *s, uint8_t *buf)
 	return off + IP6_LEN + PKT_TCP_LEN;
 }
 
+bool pkt6_addr(const char *text, uint8_t a[16])
+{
+	return inet_pton(AF_INET6, text, a) == 1;
+}
+
+/* The pseudo-header's sum (RFC 8200 8.1) of the IPv6 header at ip6 for an
+ * upper-layer packet of l4_len bytes of protocol nh. */
+static uint32_t pseudo6_sum(const uint8_t *ip6, uint8_t nh, size_t l4_len)
+{
+	uint32_t sum = pkt_sum(ip6 + 8, 32, 0);	/* saddr, daddr */
+
+	sum += (uint32_t)(l4_len >> 16) + (uint32_t)(l4_len & 0xffff);
+	return sum + nh;
+}
+
+size_t pkt6_build(const struct pkt6_spec *s, uint8_t *buf)
+{
+	size_t off = PKT_ETH_LEN, ext = s->has_ext ? PKT_IP6_EXT_LEN : 0, l4_len = 0;
+	struct pkt_spec pay = { .payload_len = s->payload_len, .payload_seed = s->payload_seed };
+	uint8_t *ip6 = buf + off, *l4;
+	uint16_t c;
+
+	memcpy(buf, s->dmac, 6);
+	memcpy(buf + 6, s->smac, 6);
+	put16(buf + 12, ETHERTYPE_IPV6);
+	memset(ip6, 0, PKT_MAX - off);
+	ip6[0] = 0x60;
+	ip6[7] = s->hop_limit;
+	memcpy(ip6 + 8, s->saddr, 16);
+	memcpy(ip6 + 24, s->daddr, 16);
+	if (s->has_ext && s->ext == PKT_NH_NONE) {
+		ip6[6] = PKT_NH_NONE;
+		return off + PKT_IP6_LEN;
+	}
+	l4 = ip6 + PKT_IP6_LEN + ext;
+	if (s->has_ext) {
+		ip6[6] = s->ext;
+		ip6[PKT_IP6_LEN] = s->proto;	/* the extension's next header */
+	} else {
+		ip6[6] = s->proto;
+	}
+	put16(l4, s->sport);
+	put16(l4 + 2, s->dport);
+	if (s->proto == IPPROTO_TCP) {
+		l4_len = PKT_TCP_LEN + s->payload_len;
+		put16(l4 + 4, 0x1234);		/* sequence number */
+		l4[12] = TCP_DOFF_WORDS;
+		l4[13] = s->tcp_flags;
+		put16(l4 + 14, TCP_WINDOW);
+		put_payload(&pay, l4 + PKT_TCP_LEN);
+	} else {
+		l4_len = PKT_UDP_LEN + s->payload_len;
+		put16(l4 + 4, (uint16_t)l4_len);
+		put_payload(&pay, l4 + PKT_UDP_LEN);
+	}
+	put16(ip6 + 4, (uint16_t)(ext + l4_len));
+	c = (uint16_t)~pkt_fold(pkt_sum(l4, l4_len, pseudo6_sum(ip6, s->proto, l4_len)));
+	if (s->proto == IPPROTO_TCP)
+		put16(l4 + 16, c);
+	else if (!s->udp_zero_csum)
+		put16(l4 + 6, c ? c : 0xffff);
+	return off + PKT_IP6_LEN + ext + l4_len;
+}
+
+bool pkt6_l4_csum_ok(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip6 = f + PKT_ETH_LEN;
+	size_t l4_len;
+	uint8_t nh;
+
+	if (len < PKT6_L4 || pkt_get16(f + 12) != ETHERTYPE_IPV6)
+		return false;
+	l4_len = pkt_get16(ip6 + 4);
+	nh = ip6[6];
+	if (PKT6_L4 + l4_len > len || (nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != 58))
+		return false;
+	if (nh == IPPROTO_UDP && (l4_len < PKT_UDP_LEN || pkt_get16(f + PKT6_L4 + 6) == 0))
+		return false;
+	/* The sum over everything, the checksum field included, is 0xffff. */
+	return pkt_fold(pkt_sum(f + PKT6_L4, l4_len, pseudo6_sum(ip6, nh, l4_len))) == 0xffff;
+}
+
+void pkt6_l4_csum_fix(uint8_t *f, size_t len)
+{
+	const uint8_t *ip6 = f + PKT_ETH_LEN;
+	size_t l4_len, at;
+	uint8_t nh;
+
+	if (len < PKT6_L4 + PKT_UDP_LEN)
+		return;
+	l4_len = pkt_get16(ip6 + 4);
+	nh = ip6[6];
+	at = nh == IPPROTO_TCP ? 16 : nh == IPPROTO_UDP ? 6 : 2;	/* ICMPv6: 2 */
+	if (PKT6_L4 + l4_len > len || l4_len < at + 2)
+		return;
+	put16(f + PKT6_L4 + at, 0);
+	put16(f + PKT6_L4 + at,
+	      (uint16_t)~pkt_fold(pkt_sum(f + PKT6_L4, l4_len, pseudo6_sum(ip6, nh, l4_len))));
+}
+
 size_t pkt_build_vlan(const struct pkt_spec *s, uint16_t vid, uint8_t *buf)
 {
 	uint8_t inner[PKT_MAX];

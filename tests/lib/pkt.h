@@ -98,6 +98,52 @@ bool pkt_icmp_csum_ok(const uint8_t *frame, size_t len);
 size_t pkt_build_arp(const uint8_t smac[6], uint32_t sip, uint32_t tip, uint8_t *buf);
 size_t pkt_build_icmp_echo(const struct pkt_spec *s, uint8_t *buf);
 size_t pkt_build_ipv6_tcp(const struct pkt_spec *s, uint8_t *buf);
+/* ---- IPv6 ---------------------------------------------------------------- */
+
+#define PKT_IP6_LEN	40
+#define PKT_IP6_EXT_LEN	8	/* an extension header these builders put in */
+#define PKT_NH_NONE	59	/* IPv6 "no next header" */
+
+/* An IPv6 frame to build. Ports in host order. */
+struct pkt6_spec {
+	uint8_t dmac[6];
+	uint8_t smac[6];
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t hop_limit;
+	uint8_t tcp_flags;	/* PKT_* */
+	bool udp_zero_csum;	/* UDP checksum field 0 (invalid in IPv6) */
+	size_t payload_len;	/* payload bytes: a pattern from payload_seed */
+	uint8_t payload_seed;
+	/* An 8-byte extension header of this next-header value in front of
+	 * the TCP/UDP header (has_ext); PKT_NH_NONE: no header at all after
+	 * the IPv6 one, nothing follows. */
+	bool has_ext;
+	uint8_t ext;
+};
+
+/* IPv6 address text into a (16 bytes); false if it is not one. */
+bool pkt6_addr(const char *text, uint8_t a[16]);
+/* Build s into buf (PKT_MAX bytes), TCP/UDP checksum from scratch. Its
+ * length. */
+size_t pkt6_build(const struct pkt6_spec *s, uint8_t *buf);
+/* The TCP/UDP (or, for ICMPv6, the ICMPv6) checksum of an
+ * Ethernet/IPv6 frame with no extension header, recomputed from scratch
+ * over the pseudo-header: true if it matches (a UDP checksum of 0 never
+ * does). */
+bool pkt6_l4_csum_ok(const uint8_t *frame, size_t len);
+/* Recompute that checksum from scratch into its field (after a test
+ * edited the frame). */
+void pkt6_l4_csum_fix(uint8_t *frame, size_t len);
+/* Offsets in a frame built by pkt6_build (no extension header). */
+#define PKT6_SADDR	(PKT_ETH_LEN + 8)
+#define PKT6_DADDR	(PKT_ETH_LEN + 24)
+#define PKT6_HOPS	(PKT_ETH_LEN + 7)
+#define PKT6_L4		(PKT_ETH_LEN + PKT_IP6_LEN)
+
 /* s's frame with an 802.1Q tag (VLAN id vid) after the MACs. */
 size_t pkt_build_vlan(const struct pkt_spec *s, uint16_t vid, uint8_t *buf);
 

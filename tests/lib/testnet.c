@@ -22,6 +22,8 @@ const uint8_t tn_mac_be[TN_N_BE][6] = {
 	{ 0x02, 0, 0, 0, 0x02, 0x0d },
 };
 const char *const tn_be_addr[TN_N_BE] = { "203.0.113.11", "203.0.113.12", "203.0.113.13" };
+const char *const tn6_be_addr[TN_N_BE] = { "2001:db8:2::11", "2001:db8:2::12",
+					       "2001:db8:2::13" };
 
 int tn_sh(const char *fmt, ...)
 {
@@ -81,6 +83,15 @@ int tn_enter(const char *who)
 		rc |= tn_sh("ip neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
 			    tn_be_addr[i], tn_mac_str(tn_mac_be[i], m));
 	rc |= tn_sh("sysctl -qw net.ipv4.ip_forward=1");
+	/* IPv6: no DAD (the addresses usable at once), forwarding on. */
+	rc |= tn_sh("sysctl -qw net.ipv6.conf.all.forwarding=1");
+	rc |= tn_sh("ip -6 addr add " TN6_GW_IN "/64 dev " TN_IF_IN " nodad");
+	rc |= tn_sh("ip -6 addr add " TN6_GW_OUT "/64 dev " TN_IF_OUT " nodad");
+	rc |= tn_sh("ip -6 neigh replace " TN6_CLIENT " lladdr %s dev " TN_IF_IN " nud permanent",
+		    tn_mac_str(tn_mac_client, m));
+	for (int i = 0; i < TN_N_BE; i++)
+		rc |= tn_sh("ip -6 neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
+			    tn6_be_addr[i], tn_mac_str(tn_mac_be[i], m));
 	if (rc) {
 		fprintf(stderr, "%s: cannot set up the test network namespace (iproute2, "
 			"procps installed?)\n", who);

@@ -24,6 +24,13 @@ extern const uint8_t tn_mac_client[6];
 extern const uint8_t tn_mac_be[TN_N_BE][6];
 extern const char *const tn_be_addr[TN_N_BE];	/* 203.0.113.11-.13 */
 
+/* IPv6 (documentation prefix): the gateway's addresses on pin and pout,
+ * the client, the backends (the same MACs as their IPv4 addresses). */
+#define TN6_GW_IN	"2001:db8:1::1"
+#define TN6_GW_OUT	"2001:db8:2::1"
+#define TN6_CLIENT	"2001:db8:1::10"
+extern const char *const tn6_be_addr[TN_N_BE];	/* 2001:db8:2::11-13 */
+
 /* Move this process into a new network namespace (it goes away with the
  * process) and build the network above. 0 or -1 (message printed). */
 int tn_enter(const char *who);

@@ -156,6 +156,21 @@ static inline uint64_t xt_reason(enum portier_reason id)
 	return sum;
 }
 
+/* Run frame in (n bytes) on the input NIC: action ret, the frame
+ * unchanged, and reason why + 1. */
+static inline void xt_expect_untouched(const uint8_t *in, size_t n, int ret,
+				       enum portier_reason why)
+{
+	uint64_t c0 = xt_reason(why);
+	struct xt_run r;
+
+	xt_run(xt.if_in, in, n, &r);
+	assert_int_equal(r.ret, ret);
+	assert_int_equal(r.out_len, n);
+	assert_memory_equal(r.out, in, n);
+	assert_int_equal(xt_reason(why) - c0, 1);
+}
+
 /* The sum over CPUs of entry id of a stats map. */
 static inline struct portier_stats xt_stats(struct bpf_map *map, __u32 id)
 {

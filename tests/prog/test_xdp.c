@@ -442,19 +442,6 @@ static void test_no_neigh(void **state)
 	assert_int_equal(xt_reason(PORTIER_R_PASS_NO_NEIGH) - c0, 1);
 }
 
-/* Run a frame, expect action and an unchanged frame, and reason + 1. */
-static void expect_untouched(const uint8_t *in, size_t n, int ret, enum portier_reason why)
-{
-	uint64_t c0 = xt_reason(why);
-	struct xt_run r;
-
-	xt_run(xt.if_in, in, n, &r);
-	assert_int_equal(r.ret, ret);
-	assert_int_equal(r.out_len, n);
-	assert_memory_equal(r.out, in, n);
-	assert_int_equal(xt_reason(why) - c0, 1);
-}
-
 /* Undeclared port, ARP, ICMP, IPv6, the "*" route on a foreign address,
  * a TCP segment without a flow: untouched XDP_PASS. */
 static void test_pass_untouched(void **state)
@@ -463,20 +450,22 @@ static void test_pass_untouched(void **state)
 	uint8_t in[PKT_MAX];
 
 	(void)state;
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
-	expect_untouched(in, pkt_build_arp(mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), in), XDP_PASS,
-			 PORTIER_R_PASS_NOT_IP);
-	expect_untouched(in, pkt_build_icmp_echo(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	xt_expect_untouched(in, pkt_build_arp(mac_client, xt_ip4(CLIENT), xt_ip4(GW_IN), in),
+			    XDP_PASS, PORTIER_R_PASS_NOT_IP);
+	xt_expect_untouched(in, pkt_build_icmp_echo(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
 	s.dport = 80;
-	expect_untouched(in, pkt_build_ipv6_tcp(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_IP);
+	/* IPv6 goes on in portier_xdp6 (tests/prog/test_xdp6.c): no IPv6
+	 * service on the port. */
+	xt_expect_untouched(in, pkt_build_ipv6_tcp(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN);
 	s.daddr = xt_ip4(NOT_LOCAL);
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	s = xt_client_spec(80, IPPROTO_TCP, PKT_ACK);
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_NO_FLOW);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_NO_FLOW);
 	s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
 	s.ttl = 1;
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_TTL);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_TTL);
 }
 
 /* The "*" route matches any local address of this host. */
@@ -513,7 +502,7 @@ static void test_wildcard_input_side(void **state)
 	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), -ENOENT);
 	s.saddr = xt_ip4(tn_be_addr[1]);
 	s.daddr = xt_ip4(GW_OUT);
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	/* To the input address: a new flow as ever. */
 	s = xt_client_spec(85, IPPROTO_TCP, PKT_SYN);
 	xt_run(xt.if_in, in, pkt_build(&s, in), &r);
@@ -610,7 +599,7 @@ static void test_one_service_port(void **state)
 	assert_int_equal(pp.svc_addr, xt_ip4(GW_IN));
 	s = xt_client_spec(80, IPPROTO_TCP, PKT_SYN);
 	s.daddr = xt_ip4(GW_OUT);
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 	/* Two services: not in the entry. */
 	pp = port_entry(84);
 	assert_false(pp.flags & PORTIER_PORT_ONE_SVC);
@@ -624,7 +613,7 @@ static void test_one_service_port(void **state)
 	e = snat_expect(&s, 0, 30089, PORTIER_SNAT_PORT_MIN_DEFAULT);
 	xt_run_expect(xt.if_in, &s, XDP_REDIRECT, &e, &r);
 	s.daddr = xt_ip4(NOT_LOCAL);
-	expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	xt_expect_untouched(in, pkt_build(&s, in), XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 }
 
 /* Malformed and unusual frames: documented action, counter, no change. */
@@ -637,39 +626,39 @@ static void test_malformed(void **state)
 	(void)state;
 	n = pkt_build(&s, in);
 	/* Truncated IPv4 header. */
-	expect_untouched(in, PKT_ETH_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, PKT_ETH_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* Truncated TCP header (IP total length says so too). */
 	in[PKT_ETH_LEN + 3] = PKT_IP_LEN + 10;
-	expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* IP total length beyond the frame. */
 	n = pkt_build(&s, in);
-	expect_untouched(in, n - 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n - 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* IHL < 5. */
 	n = pkt_build(&s, in);
 	in[PKT_ETH_LEN] = 0x44;
-	expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* IP options (IHL 6): pass. */
 	n = pkt_build(&s, in);
 	in[PKT_ETH_LEN] = 0x46;
-	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_IP_OPTIONS);
+	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_IP_OPTIONS);
 	/* First fragment (MF) and a later fragment (offset): pass. */
 	n = pkt_build(&s, in);
 	in[PKT_ETH_LEN + 6] = 0x20;
-	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
+	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
 	n = pkt_build(&s, in);
 	in[PKT_ETH_LEN + 7] = 0x10;
-	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
+	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_FRAGMENT);
 	/* TCP data offset < 5. */
 	n = pkt_build(&s, in);
 	in[PKT_ETH_LEN + PKT_IP_LEN + 12] = 4 << 4;
-	expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* Truncated UDP header. */
 	u = xt_client_spec(53, IPPROTO_UDP, 0);
 	n = pkt_build(&u, in);
 	in[PKT_ETH_LEN + 3] = PKT_IP_LEN + 4;
-	expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, PKT_ETH_LEN + PKT_IP_LEN + 4, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	/* VLAN tag: pass. */
-	expect_untouched(in, pkt_build_vlan(&s, 7, in), XDP_PASS, PORTIER_R_PASS_VLAN);
+	xt_expect_untouched(in, pkt_build_vlan(&s, 7, in), XDP_PASS, PORTIER_R_PASS_VLAN);
 }
 
 /* The connection-table key of a frame's tuple (of its reverse if rev:
@@ -1300,7 +1289,7 @@ static void test_other_host_passes(void **state)
 	(void)state;
 	memcpy(s.dmac, other, 6);
 	n = pkt_build(&s, in);
-	expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_OTHER_HOST);
+	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_OTHER_HOST);
 	k = frame_key(in, false);
 	assert_false(pt_ct_lookup(pt_dp_ct(xt.dp), &k, &f));
 

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * conntrack6.h - the IPv6 connection table (portier_conntrack6,
+ * portier_ct6_slots): keys from packets, and bpf/ct_table.h's lookup,
+ * insert, evict, delete, timeouts and state bits with IPv6 keys and
+ * entries, named with a 6 (ct_lookup6, flow_delete6, ...). Flow sync is
+ * IPv4 for now: nothing of this table goes to the peer gateway.
+ */
+#ifndef PORTIER_BPF_CONNTRACK6_H
+#define PORTIER_BPF_CONNTRACK6_H
+
+/* The key of the packet's tuple as it arrives. */
+static __always_inline void flow_key_of6(const struct pkt6 *p, struct portier_flow_key6 *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(&k->saddr, &p->ip6h->saddr, sizeof(k->saddr));
+	__builtin_memcpy(&k->daddr, &p->ip6h->daddr, sizeof(k->daddr));
+	k->sport = p->ports[0];
+	k->dport = p->ports[1];
+	k->proto = p->proto;
+}
+
+/* Ten words compared, pad included (always zero). */
+static __always_inline bool ct_key_eq6(const struct portier_flow_key6 *a,
+				       const struct portier_flow_key6 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 d = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / sizeof(__u32)); i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+#define CT_KEY			struct portier_flow_key6
+#define CT_FLOW			struct portier_flow6
+#define CT_SLOT			struct portier_ct6_slot
+#define CT_FN(name)		name##6
+#define CT_BUCKET_MAP		&portier_conntrack6
+#define CT_SLOT_MAP		&portier_ct6_slots
+#define CT_LOCATE(cfg, k, tagp)	\
+	portier_ct6_locate(k, (cfg)->ct_seed, (cfg)->ct6_buckets, (cfg)->ct6_step, tagp)
+#define CT_KEY_EQ(a, b)		ct_key_eq6(a, b)
+#define CT_SYNC_SMALL(k, kind, bits) ((void)0)
+#include "ct_table.h"
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xdp6.h - portier_xdp6, the IPv6 packet walk: portier_xdp tail-calls it
+ * (portier_progs[PORTIER_PROG_XDP6]) for an IPv6 EtherType frame. Parse,
+ * port filter, connection table, flow packet or new flow (service,
+ * admission, backend, NAT66 or dnat), forward; a backend's reply comes
+ * back through its flow's reply entry. IPv4-only for now: SYN cookies (an
+ * IPv6 SYN to a cookie route is an ordinary new flow), stateless replies
+ * of the active-active pool, egress NAT, flow sync, connection logs.
+ * docs/dataplane.md, "IPv6".
+ */
+#ifndef PORTIER_BPF_XDP6_H
+#define PORTIER_BPF_XDP6_H
+
+/* A packet of a known, live IPv6 flow: account, track its state, then
+ * pass (local backend) or rewrite and forward. */
+static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
+					const struct portier_config *cfg,
+					struct portier_flow6 *f, __u64 now)
+{
+	__u32 before = f->last_seen;
+	bool refresh = flow_touch6(f, p->len, now);
+	__u8 bits = flow_state_bits(p->tcp, f->dir, f->flags);
+
+	if (refresh)
+		flow_touch_other6(cfg, f, p->proto, before, portier_tick(now));
+	if (bits)
+		flow_set_flags6(cfg, f, p->proto, bits);
+	count_flow(f->backend_id, f->dir, p->len, false);
+	if (f->flags & PORTIER_FLOW_F_LOCAL)
+		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+	return forward6(ctx, p, cfg, f, now, refresh);
+}
+
+/* A packet to an IPv6 service port with no live flow: a UDP datagram or a
+ * TCP SYN starts one; on a maglev or source dnat route so does an ACK
+ * (no SYN, no RST): a flow another gateway of the pool made, recreated to
+ * the table's backend, as IPv4's may_recreate. Anything else passes. The
+ * original entry is built in the per-CPU scratch (*orig). */
+static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
+				     const struct portier_config *cfg,
+				     const struct portier_port *dport,
+				     const struct portier_flow_key6 *key,
+				     struct portier_flow6 *orig, __u64 now)
+{
+	__u32 route_id, backend_id = 0, rc;
+	const struct portier_route *r;
+	struct portier_svc_key sk;
+	struct portier_backend *be;
+	struct portier_flow6 *f;
+	bool starts = !p->tcp || tcp_syn_only_th(p->tcp), recreated = false;
+	int act;
+
+	if (!svc_route6(p, &sk, &route_id))
+		return count_reason(starts ? PORTIER_R_PASS_UNDECLARED : PORTIER_R_PASS_NO_FLOW,
+				    XDP_PASS);
+	r = route_of(route_id);
+	if (!r)
+		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+	if (!starts) {
+		if (!((r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
+		      p->tcp->ack && !p->tcp->rst))
+			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+		recreated = true;
+	}
+	/* Admission (bpf/policy6.h): new state from a source. */
+	if (port_flags(dport) & PORTIER_PORT_ADMIT) {
+		act = admit6(route_id, &key->saddr, now);
+		if (act != ADMITTED)
+			return act;
+	}
+	be = pick_backend6(r, route_id, key, &backend_id);
+	if (!be)
+		return recreated ? count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS) :
+				   count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+	rc = flow_create6(cfg, key, route_id, r->flags, backend_id, be, p->len, now, orig);
+	if (rc == FLOW_RACE) {
+		f = ct_lookup6(cfg, key);
+		if (!f)
+			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
+		return flow_packet6(ctx, p, cfg, f, now);
+	}
+	if (rc != FLOW_OK)
+		return count_reason(rc, XDP_DROP);
+	if (recreated) {
+		count_reason(PORTIER_R_FLOW_RECREATED, 0);
+		count_ha(route_id, true);
+	}
+	count_flow(backend_id, PORTIER_FLOW_DIR_ORIG, p->len, true);
+	if (orig->flags & PORTIER_FLOW_F_LOCAL)
+		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+	return forward6(ctx, p, cfg, orig, now, true);
+}
+
+SEC("xdp")
+int portier_xdp6(struct xdp_md *ctx)
+{
+	struct portier_config *cfg;
+	struct portier_port *dport;
+	struct flow6_scratch *sc;
+	struct portier_flow6 *f;
+	struct parse_res pr;
+	bool svc_port, be_port;
+	__u32 zero = 0, slot = SCRATCH6_XDP;
+	struct pkt6 p;
+	__u64 now;
+
+	pr = parse_packet6(ctx, &p);
+	if (!pr.ok) {
+		if (pr.reason == PARSE_ICMP)
+			return icmp6_packet(ctx, &p);
+		return count_reason(pr.reason, pr.action);
+	}
+
+	/* The port filter, as IPv4's. */
+	dport = port_entry(p.ports[1]);
+	svc_port = port_flags(dport) & port_svc_bit(p.proto);
+	be_port = !svc_port && (port_flags(port_entry(p.ports[0])) & port_be_bit(p.proto));
+	if (!svc_port && !be_port)
+		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
+
+	cfg = bpf_map_lookup_elem(&portier_config, &zero);
+	sc = bpf_map_lookup_elem(&portier_new_flow6, &slot);
+	if (!cfg || !sc)
+		return count_reason(PORTIER_R_PASS_UNDECLARED, XDP_PASS);
+	if (!frame_for_us(ctx, p.eth, cfg))
+		return count_reason(PORTIER_R_PASS_OTHER_HOST, XDP_PASS);
+	now = bpf_ktime_get_coarse_ns();
+	/* The key (40 bytes) in the per-CPU scratch, off the stack. */
+	flow_key_of6(&p, &sc->rk);
+	f = ct_lookup6(cfg, &sc->rk);
+	if (f && (flow_expired6(cfg, f, p.proto, now) ||
+		  (f->dir == PORTIER_FLOW_DIR_ORIG && (f->flags & PORTIER_FLOW_F_CLOSING) &&
+		   p.tcp && tcp_syn_only_th(p.tcp)))) {
+		/* Over: a new packet to the service starts afresh; anything
+		 * else has no flow. */
+		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
+			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+		flow_delete6(cfg, &sc->rk, f);
+		f = NULL;
+	}
+	if (f)
+		return flow_packet6(ctx, &p, cfg, f, now);
+	if (be_port)	/* a backend's packet with no flow (no stateless
+			 * replies in IPv6 yet) */
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	return new_flow6(ctx, &p, cfg, dport, &sc->rk, &sc->rv, now);
+}
+
+#endif
