@@ -55,9 +55,14 @@ static void test_snat6_and_local6(void **state)
 	struct portier_config cfg;
 	struct pt_addr6 *v;
 	struct td_fixture f;
+	struct pt_backend be6;
 	size_t n;
 
 	(void)state;
+	/* The test network's own IPv6 addresses out of the way: this test
+	 * says which addresses each NIC has. */
+	assert_int_equal(tn_sh("ip -6 addr del " TN6_GW_OUT "/64 dev " TN_IF_OUT), 0);
+	assert_int_equal(tn_sh("ip -6 addr del " TN6_GW_IN "/64 dev " TN_IF_IN), 0);
 	/* pout: a global address, a deprecated one, a ULA, its link-local. */
 	assert_int_equal(tn_sh("ip -6 addr add 2001:db8:b::99/64 dev " TN_IF_OUT
 			       " nodad preferred_lft 0"), 0);
@@ -100,10 +105,24 @@ static void test_snat6_and_local6(void **state)
 	td_fixture_init(&f);
 	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
 	assert_false(pt_dp_snat6_missing(dp));
+	/* An IPv6 dnat route needs none; an IPv6 snat route does. */
+	be6 = td_be("203.0.113.9", 8080);
+	assert_int_equal(pt_addr_parse("2001:db8:b::9", &be6.addr), 0);
+	f.r[2] = (struct pt_route){ .name = "six", .port = 8080, .proto = IPPROTO_TCP,
+				    .nat = PT_NAT_DNAT, .backends = &be6, .n_backends = 1 };
+	assert_int_equal(pt_addr_parse("2001:db8:a::1", &f.r[2].addr), 0);
+	f.rs.n_routes = 3;
+	if (pt_dp_apply(dp, &f.rs))
+		fail_msg("apply: %s", pt_dp_last_error(dp));
+	assert_false(pt_dp_snat6_missing(dp));
+	f.r[2].nat = PT_NAT_SNAT;
+	assert_int_equal(pt_dp_apply(dp, &f.rs), 0);
+	assert_true(pt_dp_snat6_missing(dp));
 	/* Back again. */
 	assert_int_equal(tn_sh("ip -6 addr add 2001:db8:b::2/64 dev " TN_IF_OUT " nodad"), 0);
 	assert_int_equal(pt_dp_refresh_macs(dp), 0);
 	assert_true(snat6_is(dp, "2001:db8:b::2"));
+	assert_false(pt_dp_snat6_missing(dp));
 
 	/* portier_local6: the input NIC's global and ULA addresses. */
 	assert_int_equal(pt_dp_refresh_local(dp), 0);
