@@ -25,8 +25,9 @@
 #include "dataplane.h"
 #include "testdp.h"
 
-/* A data plane with the fixture's routes and a UDP timeout of 5 s. */
-static struct pt_dataplane *gc_setup(struct td_fixture *f)
+/* A data plane with the fixture's routes and a UDP timeout of 5 s; the
+ * ids of route a's backends 203.0.113.2 and .3 in *b1, *b2. */
+static struct pt_dataplane *gc_setup(struct td_fixture *f, int *b1, int *b2)
 {
 	struct pt_dataplane *dp = td_open_dp();
 	struct portier_config cfg;
@@ -36,6 +37,8 @@ static struct pt_dataplane *gc_setup(struct td_fixture *f)
 	assert_int_equal(pt_dp_set_config(dp, &cfg), 0);
 	td_fixture_init(f);
 	assert_int_equal(pt_dp_apply(dp, &f->rs), 0);
+	*b1 = pt_dp_backend_id(dp, "a", &f->ba[1].addr, PORT_A);
+	*b2 = pt_dp_backend_id(dp, "a", &f->ba[2].addr, PORT_A);
 	return dp;
 }
 
@@ -50,11 +53,10 @@ static void remove_b1(struct pt_dataplane *dp, struct td_fixture *f)
 static void test_gc_and_removed_backend_flows(void **state)
 {
 	struct td_fixture f;
-	struct pt_dataplane *dp = gc_setup(&f);
+	int b1, b2;
+	struct pt_dataplane *dp = gc_setup(&f, &b1, &b2);
 	size_t n = 0;
 	__u64 now = td_now_ns();
-	int b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
-	int b2 = pt_dp_backend_id(dp, "a", &f.ba[2].addr, PORT_A);
 
 	(void)state;
 	td_put_flow(dp, 40000, b1, now);			/* fresh */
@@ -77,11 +79,10 @@ static void test_gc_and_removed_backend_flows(void **state)
 static void test_gc6_and_removed_backend_flows(void **state)
 {
 	struct td_fixture f;
-	struct pt_dataplane *dp = gc_setup(&f);
+	int b1, b2;
+	struct pt_dataplane *dp = gc_setup(&f, &b1, &b2);
 	size_t n = 0;
 	__u64 now = td_now_ns();
-	int b1 = pt_dp_backend_id(dp, "a", &f.ba[1].addr, PORT_A);
-	int b2 = pt_dp_backend_id(dp, "a", &f.ba[2].addr, PORT_A);
 
 	(void)state;
 	td_put_flow6(dp, 1, 40000, b1, now);			/* fresh */
