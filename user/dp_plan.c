@@ -64,18 +64,21 @@ static int validate_balance(const struct pt_route *r)
 	return 0;
 }
 
-/* Every entry of a policy is an IPv4 network without host bits. */
+/* Every entry of a policy is an IPv4 or IPv6 network without host bits
+ * (checked before any write: nothing is half-applied). */
 static int validate_policy(const struct pt_policy *pol, const char *whose)
 {
 	for (size_t i = 0; i < pol->n; i++) {
 		const struct pt_cidr *c = &pol->v[i].net;
 		char buf[PT_CIDR_BUF];
 
-		if (c->addr.family != AF_INET || c->len > 32)
-			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 network", whose, i);
-		if (c->len < 32 && (ntohl(c->addr.v4.s_addr) & (~0U >> c->len)))
-			return fail(-EINVAL, "%s: %s has host bits set; give the network address",
-				    whose, pt_cidr_str(c, buf, sizeof(buf)));
+		if (c->addr.family != AF_INET && c->addr.family != AF_INET6)
+			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 or IPv6 network",
+				    whose, i);
+		if (!pt_cidr_valid(c))
+			return fail(-EINVAL, "%s: %s has host bits set or a length past the "
+				    "address; give the network address", whose,
+				    pt_cidr_str(c, buf, sizeof(buf)));
 	}
 	return 0;
 }
@@ -254,6 +257,8 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 /* Match the set against what is loaded; allocate ids for the rest. */
 int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
+	size_t n6 = 0;
+
 	p->n = rs->n_routes;
 	p->route_id = xcalloc(p->n + 1, sizeof(*p->route_id));
 	p->be_id = xcalloc(p->n + 1, sizeof(*p->be_id));
@@ -314,14 +319,18 @@ int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan
 	}
 	one_services(rs, p);
 
-	/* The policy trie of the set, with the plan's route ids. */
+	/* The policy trie of the set, with the plan's route ids (IPv4
+	 * elements for portier_policy, IPv6 ones for portier_policy6). */
 	pt_policy_compile(&rs->pool_policy, PORTIER_POLICY_POOL, &p->trie, &p->n_trie);
 	for (size_t i = 0; i < p->n; i++)
 		pt_policy_compile(&rs->routes[i].policy, p->route_id[i], &p->trie, &p->n_trie);
-	if (p->n_trie > PORTIER_MAX_POLICY)
-		return fail(-E2BIG, "the allow and deny lists make %zu policy entries, at most "
-			    "%d; merge networks into shorter prefixes", p->n_trie,
-			    PORTIER_MAX_POLICY);
+	for (size_t i = 0; i < p->n_trie; i++)
+		n6 += p->trie[i].v6;
+	if (p->n_trie - n6 > PORTIER_MAX_POLICY || n6 > PORTIER_MAX_POLICY)
+		return fail(-E2BIG, "the allow and deny lists make %zu IPv%d policy entries, at "
+			    "most %d; merge networks into shorter prefixes",
+			    n6 > PORTIER_MAX_POLICY ? n6 : p->n_trie - n6,
+			    n6 > PORTIER_MAX_POLICY ? 6 : 4, PORTIER_MAX_POLICY);
 	if (p->n_trie)
 		qsort(p->trie, p->n_trie, sizeof(*p->trie), pt_policy_item_cmp);
 	return 0;

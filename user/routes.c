@@ -1511,13 +1511,10 @@ static int cmp_entry(const void *x, const void *y)
 {
 	const struct pt_policy_entry *a = *(const struct pt_policy_entry *const *)x;
 	const struct pt_policy_entry *b = *(const struct pt_policy_entry *const *)y;
+	int c = pt_cidr_cmp(&a->net, &b->net);
 
-	int d;
-
-	if (a->net.len != b->net.len)
-		return a->net.len < b->net.len ? -1 : 1;
-	if ((d = pt_addr_cmp(&a->net.addr, &b->net.addr)))
-		return d;
+	if (c)
+		return c;
 	return a < b ? -1 : a > b;
 }
 
@@ -1589,13 +1586,12 @@ static void check_policy_overlap(struct build *b)
 			if (e->action != PT_POLICY_ALLOW || e->net.addr.family != AF_INET)
 				continue;
 			for (unsigned int l = 0; l <= e->net.len; l++) {
-				struct pt_policy_item probe = { .key = {
-					.prefixlen = PORTIER_POLICY_SCOPE_BITS + l,
-					.scope = PORTIER_POLICY_POOL,
-					.addr = l ? e->net.addr.v4.s_addr & htonl(~0U << (32 - l)) : 0 } };
-				const struct pt_policy_item *f =
-					n ? bsearch(&probe, items, n, sizeof(*items),
-						    pt_policy_item_cmp) : NULL;
+				struct pt_policy_item probe;
+				const struct pt_policy_item *f;
+
+				pt_policy_item_of(&e->net, l, PORTIER_POLICY_POOL, &probe);
+				f = n ? bsearch(&probe, items, n, sizeof(*items),
+						pt_policy_item_cmp) : NULL;
 
 				if (!f)
 					continue;

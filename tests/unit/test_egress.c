@@ -114,6 +114,9 @@ static void test_bad(void **state)
 		"tests/fixtures/bad-egress/hosts.yml:17:22: error: egress rule 'bad-net': from "
 		"entry '192.168.1.7/24' has host bits set below its prefix length; write the "
 		"network address (e.g. 198.51.100.0/24, not 198.51.100.7/24)",
+		"tests/fixtures/bad-egress/hosts.yml:18:31: error: egress rule 'bad-net': to "
+		"entry '2001:db8::/32' is IPv6: egress NAT is IPv4 only for now (docs/inventory.md, "
+		"\"Families\"); use IPv4 networks",
 		"tests/fixtures/bad-egress/hosts.yml:22:28: error: egress rule 'bad-proto': proto "
 		"entry 'sctp' is not tcp, udp or icmp (icmp: echo, ping)",
 		"tests/fixtures/bad-egress/hosts.yml:26:27: error: egress rule 'bad-ports': ports "
@@ -138,7 +141,7 @@ static void test_bad(void **state)
 	(void)state;
 	build(&r, "tests/fixtures/bad-egress", "gw-1");
 	assert_int_equal(r.d.n, sizeof(want) / sizeof(want[0]));
-	assert_int_equal(r.d.n_errors, 9);
+	assert_int_equal(r.d.n_errors, 10);
 	for (size_t i = 0; i < r.d.n; i++) {
 		pt_diag_format(&r.d.v[i], buf, sizeof(buf));
 		assert_string_equal(buf, want[i]);

@@ -400,8 +400,9 @@ static void test_bad_policy(void **state)
 		"tests/fixtures/bad-policy/hosts.yml:13:17: error: proxies.deny must be a list of "
 		"networks (e.g. deny: [198.51.100.0/24, 192.0.2.7]), not a scalar\n"
 		"tests/fixtures/bad-policy/hosts.yml:18:23: error: route 'web': allow entry "
-		"'2001:db8::/32' is IPv6, which portier does not forward yet; use IPv4 networks\n"
-		"tests/fixtures/bad-policy/hosts.yml:18:40: error: route 'web': allow entry "
+		"'2001:db8::7/32' has host bits set below its prefix length; write the network "
+		"address (e.g. 2001:db8::/32, not 2001:db8::7/32)\n"
+		"tests/fixtures/bad-policy/hosts.yml:18:41: error: route 'web': allow entry "
 		"'198.51.100.0/33' has a prefix length that is not a number from 0 to 32\n"
 		"tests/fixtures/bad-policy/hosts.yml:19:27: error: route 'web': rate_limit has no "
 		"rate; add rate: N (new connections a source may open per 'per', default 1s)\n"
@@ -509,8 +510,16 @@ static void test_policy_compile(void **state)
 	assert_int_equal(pt_cidr_parse("198.51.0.0/16", &e[1].net, &why), 0);
 	assert_int_equal(pt_cidr_parse("192.0.2.1", &e[2].net, &why), 0);
 	pt_policy_compile(&p, 7, &v, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	qsort(v, n, sizeof(*v), pt_policy_item_cmp);
+	/* IPv4 elements first; the last is the IPv6 /0: an allow list of
+	 * IPv4 networks refuses every IPv6 source. */
+	assert_true(v[4].v6);
+	assert_int_equal(v[4].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[4].key6.scope, 7);
+	assert_int_equal(v[4].rule.action, PORTIER_POLICY_DENY);
+	for (size_t i = 0; i < 4; i++)
+		assert_false(v[i].v6);
 	assert_int_equal(v[0].key.prefixlen, PORTIER_POLICY_SCOPE_BITS);	/* the /0 */
 	assert_int_equal(v[0].rule.action, PORTIER_POLICY_DENY);
 	assert_int_equal(v[0].rule.declared, 0);
@@ -530,6 +539,121 @@ static void test_policy_compile(void **state)
 	pt_policy_free(&back);
 	free(v);
 	assert_int_equal(pt_cidr_parse("198.51.100.1/24", &e[0].net, &why), -EINVAL);
+}
+
+/* IPv6 networks: parsed with their length (/0 to /128, a bare address a
+ * /128), host bits refused, ordered and compared within their family. */
+static void test_cidr6(void **state)
+{
+	static const struct {
+		const char *s;
+		int err;
+		unsigned int len;
+	} cases[] = {
+		{ "2001:db8::/32", 0, 32 },
+		{ "2001:db8::7", 0, 128 },
+		{ "2001:db8::7/128", 0, 128 },
+		{ "::/0", 0, 0 },
+		{ "2001:db8:0:1::/64", 0, 64 },
+		{ "2001:db8::8000/113", 0, 113 },
+		{ "2001:db8::7/32", -EINVAL, 0 },	/* host bits */
+		{ "2001:db8::8000/112", -EINVAL, 0 },	/* 0x8000 is bit 112 */
+		{ "2001:db8::8001/127", -EINVAL, 0 },	/* the last bit is a host bit */
+		{ "2001:db8::/129", -EINVAL, 0 },
+		{ "2001:db8::/-1", -EINVAL, 0 },
+		{ "2001:db8::g/64", -EINVAL, 0 },
+		{ "198.51.100.0/33", -EINVAL, 0 },
+	};
+	struct pt_cidr a, b, c, v4;
+	struct pt_addr in, out;
+	char buf[PT_CIDR_BUF];
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why = NULL;
+		assert_int_equal(pt_cidr_parse(cases[i].s, &a, &why), cases[i].err);
+		if (cases[i].err) {
+			assert_non_null(why);
+			continue;
+		}
+		assert_int_equal(a.addr.family, AF_INET6);
+		assert_int_equal(a.len, cases[i].len);
+	}
+	assert_int_equal(pt_cidr_parse("2001:db8::7/32", &a, &why), -EINVAL);
+	assert_string_equal(why, "has host bits set below its prefix length; write the network "
+			    "address (e.g. 2001:db8::/32, not 2001:db8::7/32)");
+	assert_int_equal(pt_cidr_parse("2001:db8::/129", &a, &why), -EINVAL);
+	assert_string_equal(why, "has a prefix length that is not a number from 0 to 128");
+	assert_int_equal(pt_cidr_parse("2001:db8:0:1::/64", &a, &why), 0);
+	assert_string_equal(pt_cidr_str(&a, buf, sizeof(buf)), "2001:db8:0:1::/64");
+	assert_int_equal(pt_cidr_parse("2001:db8::/32", &b, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8::/48", &c, &why), 0);
+	assert_true(pt_cidr_covers(&b, &a));
+	assert_true(pt_cidr_covers(&b, &c));
+	assert_true(pt_cidr_covers(&c, &a));	/* 2001:db8:0:1::/64 is in 2001:db8::/48 */
+	assert_false(pt_cidr_covers(&a, &b));
+	assert_int_equal(pt_cidr_parse("2001:db8:1::/48", &c, &why), 0);
+	assert_false(pt_cidr_covers(&c, &a));
+	assert_int_equal(pt_addr_parse("2001:db8:0:1::9", &in), 0);
+	assert_int_equal(pt_addr_parse("2001:db8:1::9", &out), 0);
+	assert_true(pt_cidr_contains(&a, &in));
+	assert_false(pt_cidr_contains(&a, &out));
+	assert_true(pt_cidr_contains(&b, &out));
+	/* Families never cover one another: ::/0 is no IPv4 network. */
+	assert_int_equal(pt_cidr_parse("::/0", &c, &why), 0);
+	assert_int_equal(pt_cidr_parse("0.0.0.0/0", &v4, &why), 0);
+	assert_false(pt_cidr_covers(&c, &v4));
+	assert_false(pt_cidr_covers(&v4, &c));
+	assert_true(pt_cidr_cmp(&v4, &c) < 0);
+	assert_true(pt_cidr_cmp(&b, &a) < 0);	/* shorter first */
+	assert_int_equal(pt_cidr_cmp(&a, &a), 0);
+}
+
+/* IPv6 entries compile into portier_policy6 elements with the same
+ * rules: deny wins over an allowed network inside it, a non-empty allow
+ * list adds a /0 deny in each family, and the entries come back. */
+static void test_policy_compile6(void **state)
+{
+	struct pt_policy_entry e[] = {
+		{ .action = PT_POLICY_ALLOW }, { .action = PT_POLICY_DENY },
+		{ .action = PT_POLICY_ALLOW },
+	};
+	struct pt_policy p = { e, 3 }, back = { 0 };
+	struct pt_policy_item *v = NULL;
+	const char *why;
+	size_t n = 0;
+	static const __u8 net48[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+
+	(void)state;
+	assert_int_equal(pt_cidr_parse("2001:db8::/32", &e[0].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8:1::/48", &e[1].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8:1:2::/64", &e[2].net, &why), 0);
+	pt_policy_compile(&p, 3, &v, &n);
+	assert_int_equal(n, 5);
+	qsort(v, n, sizeof(*v), pt_policy_item_cmp);
+	assert_false(v[0].v6);					/* the IPv4 /0 */
+	assert_int_equal(v[0].key.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[0].rule.action, PORTIER_POLICY_DENY);
+	assert_true(v[1].v6);					/* the IPv6 /0 */
+	assert_int_equal(v[1].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[1].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[2].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 32);
+	assert_int_equal(v[2].rule.action, PORTIER_POLICY_ALLOW);
+	assert_int_equal(v[3].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 48);
+	assert_memory_equal(v[3].key6.addr, net48, 16);
+	assert_int_equal(v[3].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[4].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 64);
+	assert_int_equal(v[4].rule.action, PORTIER_POLICY_DENY);	/* inside the /48 */
+	assert_int_equal(v[4].rule.declared, PORTIER_POLICY_D_ALLOW);
+	assert_int_equal(v[4].key6.scope, 3);
+	for (size_t i = 0; i < n; i++)
+		pt_policy_decompile(&v[i], &back);
+	assert_int_equal(back.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(pt_policy_find(&back, &e[i].net, e[i].action, false, false) >= 0);
+	pt_policy_free(&back);
+	free(v);
 }
 
 static void test_bad_template(void **state)
@@ -1298,6 +1422,8 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_policy_warnings),
 		cmocka_unit_test(test_policy_compile),
+		cmocka_unit_test(test_cidr6),
+		cmocka_unit_test(test_policy_compile6),
 		cmocka_unit_test(test_bad_template),
 		cmocka_unit_test(test_bad_local_port),
 		cmocka_unit_test(test_bad_resolve),
