@@ -64,19 +64,7 @@ rate_up6() {
 # (the sink answers nothing).
 inv_bench6() {
 	local dir=$1 fam=${IPV6_FAMILY:+", family: $IPV6_FAMILY"}
-	mkdir -p "$dir/group_vars"
-	cat >"$dir/hosts.yml" <<EOF
-all:
-  children:
-    bench_gw:
-      hosts:
-        gateway-1: {ansible_host: "$R6_OUT"}
-    bench_nodes:
-      hosts:
-        node-2: {ansible_host: "${R6_NODE}2"}
-        node-3: {ansible_host: "${R6_NODE}3"}
-        node-4: {ansible_host: "${R6_NODE}4"}
-EOF
+	inv_hosts "$dir" "$R6_OUT" "$R6_NODE"
 	cat >"$dir/group_vars/bench_gw.yml" <<EOF
 proxies:
   target: {group: bench_gw}

@@ -216,6 +216,24 @@ field() { echo "$2" | sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p"; }
 # sink's packet rate.
 gen() { field sink_pps "$(gen_line "$@")"; }
 
+# inv_hosts DIR GW NODE: DIR/hosts.yml (and DIR/group_vars): gateway-1 at
+# GW, node-k at NODE followed by k (k = 2..4).
+inv_hosts() {
+	mkdir -p "$1/group_vars"
+	cat >"$1/hosts.yml" <<EOF
+all:
+  children:
+    bench_gw:
+      hosts:
+        gateway-1: {ansible_host: "$2"}
+    bench_nodes:
+      hosts:
+        node-2: {ansible_host: "${3}2"}
+        node-3: {ansible_host: "${3}3"}
+        node-4: {ansible_host: "${3}4"}
+EOF
+}
+
 # inv_bench DIR ROUTES [SYN_COOKIES]: an inventory, gateway-1 forwarding
 # ROUTES routes to the three sink addresses: the benchmark's TCP and UDP
 # routes first, then filler TCP routes on ports 40000 up. SYN_COOKIES
@@ -225,19 +243,7 @@ gen() { field sink_pps "$(gen_line "$@")"; }
 # backend out of rotation.
 inv_bench() {
 	local dir=$1 n=$2 sc=${3:+", syn_cookies: $3"} hc=${3:+", check: {inter: 24h}"} i
-	mkdir -p "$dir/group_vars"
-	cat >"$dir/hosts.yml" <<EOF
-all:
-  children:
-    bench_gw:
-      hosts:
-        gateway-1: {ansible_host: $GW_OUT_ADDR}
-    bench_nodes:
-      hosts:
-        node-2: {ansible_host: $GW_NET.2}
-        node-3: {ansible_host: $GW_NET.3}
-        node-4: {ansible_host: $GW_NET.4}
-EOF
+	inv_hosts "$dir" "$GW_OUT_ADDR" "$GW_NET."
 	{
 		echo "proxies:"
 		echo "  target: {group: bench_gw}"

@@ -10,8 +10,8 @@
 # path MTU adapts; SHA-256 compared); IPv4 on the same daemon; conntrack
 # show and the metrics naming IPv6 flows and backends "[ADDR]:PORT".
 # Each test_* runs in its own topology (run.sh). Helpers of other files:
-# reason_count and frag_needed_grew (test_border_mtu.sh), undeclared_unseen
-# (test_forward.sh).
+# reason_count and frag_needed_grew (test_border_mtu.sh), expect_out and
+# undeclared_unseen (test_forward.sh).
 
 V6_CONNS=300		# connections on one route: 100 per backend over three
 V6_ROUND=30		# connections per route in a round over the six
@@ -50,15 +50,6 @@ v6_up() {
 	daemon_start "$E2E_TMP/inv" --nat "$nat" "$@"
 }
 
-# v6_expect WHAT GOT WANT: compare the client's "NAME COUNT" lines.
-v6_expect() {
-	if [ "$2" != "$3" ]; then
-		e2e_log "$1: got [$(echo $2)], want [$(echo $3)]"
-		return 1
-	fi
-	e2e_log "$1: $(echo $2)"
-}
-
 # v6_each N: "gateway-1 N", "gateway-2 N", "gateway-3 N" lines.
 v6_each() { printf '%s %d\n' gateway-1 "$1" gateway-2 "$1" gateway-3 "$1"; }
 
@@ -92,12 +83,12 @@ test_ipv6_seed_snat() {
 	v6_up snat --metrics "127.0.0.1:$V6_METRICS"
 	for i in "${!SEED_PORTS[@]}"; do
 		out=$(client_run tcp "${SEED_PORTS[$i]}" "$V6_ROUND" "$GW_IN_ADDR6")
-		v6_expect "IPv6 ${SEED_ROUTES[$i]}" "$out" "$(v6_each $((V6_ROUND / 3)))"
+		expect_out "IPv6 ${SEED_ROUTES[$i]}" "$out" "$(v6_each $((V6_ROUND / 3)))"
 	done
 	out=$(client_run tcp "${SEED_PORTS[0]}" "$V6_CONNS" "$GW_IN_ADDR6")
-	v6_expect "IPv6 ${SEED_ROUTES[0]} x $V6_CONNS" "$out" "$(v6_each $((V6_CONNS / 3)))"
+	expect_out "IPv6 ${SEED_ROUTES[0]} x $V6_CONNS" "$out" "$(v6_each $((V6_CONNS / 3)))"
 	out=$(client_run tcp "${SEED_PORTS[1]}" "$V6_ROUND" "$GW_IN_ADDR")
-	v6_expect "IPv4 ${SEED_ROUTES[1]}, same daemon" "$out" "$(v6_each $((V6_ROUND / 3)))"
+	expect_out "IPv4 ${SEED_ROUTES[1]}, same daemon" "$out" "$(v6_each $((V6_ROUND / 3)))"
 	v6_peers_seen gateway-2 "$GW_OUT_ADDR6"
 
 	# Six held IPv6 connections on dash: three backends, two each.
@@ -139,18 +130,18 @@ test_ipv6_seed_dnat() {
 	local out
 	v6_up dnat
 	out=$(client_run tcp "${SEED_PORTS[1]}" "$V6_CONNS" "$GW_IN_ADDR6")
-	v6_expect "IPv6 ${SEED_ROUTES[1]} x $V6_CONNS" "$out" "$(v6_each $((V6_CONNS / 3)))"
+	expect_out "IPv6 ${SEED_ROUTES[1]} x $V6_CONNS" "$out" "$(v6_each $((V6_CONNS / 3)))"
 	# DNAT: a node sees the client's own IPv6 address.
 	v6_peers_seen gateway-3 "$CLIENT_ADDR6"
 	out=$(client_run tcp "${SEED_PORTS[1]}" "$V6_ROUND" "$GW_IN_ADDR")
-	v6_expect "IPv4 ${SEED_ROUTES[1]}, same daemon" "$out" "$(v6_each $((V6_ROUND / 3)))"
+	expect_out "IPv4 ${SEED_ROUTES[1]}, same daemon" "$out" "$(v6_each $((V6_ROUND / 3)))"
 }
 
 test_ipv6_udp_route() {
 	local out n
 	v6_up snat
 	out=$(client_run udp "$UDP_PORT" "$V6_ROUND" "$GW_IN_ADDR6")
-	v6_expect "IPv6 udp $UDP_PORT" "$out" "$(v6_each $((V6_ROUND / 3)))"
+	expect_out "IPv6 udp $UDP_PORT" "$out" "$(v6_each $((V6_ROUND / 3)))"
 	# Each node answered V6_ROUND / 3 datagrams, from the gateway's address.
 	for n in gateway-2 gateway-3; do
 		[ "$(grep -cF "udp $UDP_PORT [$GW_OUT_ADDR6]:" "$E2E_TMP/server-$n.log")" -eq \
@@ -165,7 +156,7 @@ test_ipv6_undeclared_port() {
 	local out
 	v6_up snat
 	out=$(client_run tcp "$UNDECLARED_PORT" 3 "$GW_IN_ADDR6")
-	v6_expect "IPv6 port $UNDECLARED_PORT" "$out" "ERROR 3"
+	expect_out "IPv6 port $UNDECLARED_PORT" "$out" "ERROR 3"
 	undeclared_unseen gateway-2 gateway-3
 }
 
