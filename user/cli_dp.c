@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "dataplane_int.h"
 #include "metrics_collect.h"
 #include "util.h"
 
@@ -55,26 +56,15 @@ json_t *cli_dir_json(const __u64 v[2])
 			 (json_int_t)v[PORTIER_FLOW_DIR_REPLY]);
 }
 
-int cli_parse_addr_port(const char *s, struct pt_addr *addr, uint16_t *port)
+int cli_parse_addr_port(const char *cmd, const char *what, const char *s, struct pt_addr *addr,
+			uint16_t *port)
 {
-	const char *colon = strrchr(s, ':');
-	char *host, *end;
-	unsigned long p;
-	int err;
+	char why[PT_ADDRPORT_ERR_LEN];
 
-	if (!colon || colon == s || !colon[1])
-		return -EINVAL;
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || !p || p > UINT16_MAX || colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	host = xstrndup(s, colon - s);
-	err = pt_addr_parse(host, addr);
-	free(host);
-	if (!err && addr->family != AF_INET)
-		err = -EAFNOSUPPORT;
-	*port = p;
-	return err;
+	if (!pt_addrport_parse(s, false, addr, port, why, sizeof(why)))
+		return 0;
+	p_err("%s: %s %s", cmd, what, why);
+	return 1;
 }
 
 const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, size_t len)
@@ -82,13 +72,13 @@ const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, siz
 	return pt_addrport_str(a, port, buf, len);
 }
 
-const char *cli_bpf_addr_port(const __be32 *a, __be16 port, char *buf, size_t len)
+const char *cli_bpf_addr_port(const struct portier_addr *a, __u8 family, __be16 port, char *buf,
+			      size_t len)
 {
-	char addr[INET6_ADDRSTRLEN];
+	struct pt_addr pa;
 
-	inet_ntop(AF_INET, a, addr, sizeof(addr));
-	snprintf(buf, len, "%s:%u", addr, ntohs(port));
-	return buf;
+	addr_from_bpf(a, family, &pa);
+	return pt_addrport_str(&pa, ntohs(port), buf, len);
 }
 
 const char *cli_state_name(unsigned int state)
@@ -109,9 +99,22 @@ const char *cli_listen_addr(const struct portier_svc_key *k, char *buf, size_t l
 {
 	struct portier_addr zero = {};
 
-	if (!memcmp(&k->addr, &zero, sizeof(zero)))
+	struct pt_addr a;
+
+	if (!memcmp(&k->addr, &zero, sizeof(zero))) {
 		snprintf(buf, len, "*");
-	else
-		inet_ntop(AF_INET, &k->addr.a32[0], buf, len);
+		return buf;
+	}
+	addr_from_bpf(&k->addr, k->family, &a);
+	return pt_addr_str(&a, buf, len);
+}
+
+const char *cli_listen_addrport(const struct portier_svc_key *k, char *buf, size_t len)
+{
+	struct portier_addr zero = {};
+
+	if (memcmp(&k->addr, &zero, sizeof(zero)))
+		return cli_bpf_addr_port(&k->addr, k->family, k->port, buf, len);
+	snprintf(buf, len, k->family == PORTIER_AF_INET6 ? "[*]:%u" : "*:%u", ntohs(k->port));
 	return buf;
 }

@@ -19,8 +19,8 @@
 #include "portier.h"
 #include "routes.h"
 
-/* "255.255.255.255:65535", with room for IPv6 later. */
-#define CLI_ADDRPORT_BUF	(INET6_ADDRSTRLEN + 8)
+/* "255.255.255.255:65535" or "[IPv6]:65535". */
+#define CLI_ADDRPORT_BUF	PT_ADDRPORT_STRLEN
 
 /* The pin directory: --bpffs DIR or PORTIER_PIN_DIR_DEFAULT. */
 const char *cli_pin_dir(void);
@@ -37,17 +37,26 @@ int cli_stats_sum(struct bpf_map *m, __u32 id, struct portier_stats *out);
 /* {"in": N, "out": N} of a pair indexed by PORTIER_FLOW_DIR_*. */
 json_t *cli_dir_json(const __u64 v[2]);
 
-/* "ADDR:PORT" (IPv4) to address and port; 0 or -EINVAL. */
-int cli_parse_addr_port(const char *s, struct pt_addr *addr, uint16_t *port);
+/* ADDR:PORT or [IPv6ADDR]:PORT (pt_addrport_parse) of argument what
+ * ("backend") into addr and port; 0, or 1 after printing "cmd: what ..."
+ * and why. */
+int cli_parse_addr_port(const char *cmd, const char *what, const char *s, struct pt_addr *addr,
+			uint16_t *port);
 const char *cli_addr_port(const struct pt_addr *a, uint16_t port, char *buf, size_t len);
-/* The same from a map slot (network byte order). */
-const char *cli_bpf_addr_port(const __be32 *a, __be16 port, char *buf, size_t len);
+/* The same from a map slot: address of family (PORTIER_AF_*), port in
+ * network byte order. */
+const char *cli_bpf_addr_port(const struct portier_addr *a, __u8 family, __be16 port, char *buf,
+			      size_t len);
 
 /* "up", "drained" or "down" (drained wins: it is the operator's word). */
 const char *cli_state_name(unsigned int state);
 /* "inventory" or "runtime". */
 const char *cli_origin_name(__u8 origin);
-/* "*" or the route's listen address. */
+/* "*" or the route's listen address (IPv6 unbracketed: the port is
+ * printed apart). */
 const char *cli_listen_addr(const struct portier_svc_key *k, char *buf, size_t len);
+/* The same with the port: "203.0.113.1:80", "[2001:db8::1]:80", "*:80",
+ * or "[*]:80" for a wildcard IPv6 route. buf: CLI_ADDRPORT_BUF. */
+const char *cli_listen_addrport(const struct portier_svc_key *k, char *buf, size_t len);
 
 #endif

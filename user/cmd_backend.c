@@ -6,6 +6,9 @@
  *   portier backend drain ROUTE ADDR:PORT
  *   portier backend enable ROUTE ADDR:PORT
  *
+ * ADDR:PORT is IPv4 ("203.0.113.1:80") or bracketed IPv6
+ * ("[2001:db8::1]:80"), as every listing prints it.
+ *
  * drain takes a backend out of its route's rotation: no new flow goes to
  * it, flows already in the connection table finish (nothing is cut).
  * enable puts it back. The state is kept in the backend's map slot
@@ -25,6 +28,7 @@
 
 #include "cli.h"
 #include "cli_dp.h"
+#include "dataplane_int.h"
 #include "util.h"
 
 #define NS_PER_US	1000ULL
@@ -51,7 +55,10 @@ static int do_help(int argc, char **argv)
 		"          \"none\" if the daemon has not checked it: UDP, no daemon,\n"
 		"          not yet)\n"
 		"  drain   no new flows to the backend; its open flows finish\n"
-		"  enable  undo drain: the backend takes new flows again\n",
+		"  enable  undo drain: the backend takes new flows again\n"
+		"\n"
+		"ADDR:PORT as listed: 203.0.113.1:80, or IPv6 in brackets,\n"
+		"[2001:db8::1]:80.\n",
 		pt_g.prog);
 	return 0;
 }
@@ -61,13 +68,15 @@ static int do_help(int argc, char **argv)
 static bool last_check(struct pt_dataplane *dp, const struct pt_dp_route_view *r,
 		       const struct pt_dp_backend_view *b, struct portier_health *h)
 {
+	struct pt_addr a;
 	__u32 id = b->id;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(pt_dp_skel(dp)->maps.portier_health), &id, h))
 		return false;
-	return h->family == PORTIER_AF_INET && b->addr.family == AF_INET &&
-	       h->addr.a32[0] == b->addr.v4.s_addr && ntohs(h->port) == b->port &&
-	       h->route_id == r->id && h->result != PORTIER_CHECK_NONE;
+	addr_from_bpf(&h->addr, h->family, &a);
+	return h->family == addr_family_bpf(&b->addr) && pt_addr_equal(&a, &b->addr) &&
+	       ntohs(h->port) == b->port && h->route_id == r->id &&
+	       h->result != PORTIER_CHECK_NONE;
 }
 
 /* "ok", "connection refused", "timeout", "bad status" (HTTP, not expected),
@@ -266,10 +275,8 @@ static int set_drained(int argc, char **argv, bool on)
 	}
 	if (cli_no_more(argc - 2, argv + 2, cmd))
 		return 1;
-	if (cli_parse_addr_port(argv[1], &addr, &port)) {
-		p_err("%s: '%s' is not IPv4ADDR:PORT (port 1-65535)", cmd, argv[1]);
+	if (cli_parse_addr_port(cmd, "backend", argv[1], &addr, &port))
 		return 1;
-	}
 	dp = cli_dp_open();
 	if (!dp)
 		return 1;

@@ -141,10 +141,10 @@ static int parse_filters(int argc, char **argv, const char *cmd,
 			}
 			f->route_id = (int)v[k].id;
 		} else if (is_prefix(kw, "backend")) {
-			if (strchr(val, ':') ? cli_parse_addr_port(val, &a, &port) :
-			    (pt_addr_parse(val, &a) || a.family != AF_INET)) {
-				p_err("%s: backend '%s': expected an IPv4 ADDR or ADDR:PORT", cmd,
-				      val);
+			char why[PT_ADDRPORT_ERR_LEN];
+
+			if (pt_addrport_parse(val, true, &a, &port, why, sizeof(why))) {
+				p_err("%s: backend %s", cmd, why);
 				return 1;
 			}
 			f->backend = true;
@@ -299,9 +299,12 @@ static int show_flow(const struct portier_flow_key *k, const struct portier_flow
 	route = f->flags & PORTIER_FLOW_F_EGRESS ? egress_name(s, f->route_id) :
 						  route_name(s->v, s->n, f->route_id);
 	flow_backend(k, f, &ba, &bp);
-	cli_bpf_addr_port(&k->saddr, k->sport, cl, sizeof(cl));
-	cli_bpf_addr_port(&k->daddr, k->dport, sv, sizeof(sv));
-	cli_bpf_addr_port(&ba, bp, be, sizeof(be));
+	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->saddr } }, PORTIER_AF_INET,
+			  k->sport, cl, sizeof(cl));
+	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->daddr } }, PORTIER_AF_INET,
+			  k->dport, sv, sizeof(sv));
+	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { ba } }, PORTIER_AF_INET, bp, be,
+			  sizeof(be));
 	if (pt_g.json) {
 		json_t *o = json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o, s:o}",

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "cli_dp.h"
 #include "ct_table.h"
+#include "dataplane_int.h"
 #include "diag.h"
 #include "inventory.h"
 #include "lookup.h"
@@ -33,8 +34,11 @@
 
 /* The answers' common part. */
 static void answer_init(struct pt_lookup_answer *a, const struct pt_lookup_route *r,
-			const struct pt_lookup_client *c, const struct portier_flow_key *k)
+			const struct pt_lookup_client *c, const struct pt_lookup_tuple *k)
 {
+	struct portier_addr zero = {};
+	bool v6 = k->family == PORTIER_AF_INET6;
+
 	memset(a, 0, sizeof(*a));
 	a->route = r->name;
 	a->balance = r->balance;
@@ -44,10 +48,14 @@ static void answer_init(struct pt_lookup_answer *a, const struct pt_lookup_route
 		cli_addr_port(&c->addr, c->port, a->client, sizeof(a->client));
 	else
 		pt_addr_str(&c->addr, a->client, sizeof(a->client));
-	if (k->daddr)
-		cli_bpf_addr_port(&k->daddr, k->dport, a->service, sizeof(a->service));
+	if (v6 && memcmp(&k->v6.daddr, &zero, sizeof(zero)))
+		cli_bpf_addr_port(&k->v6.daddr, k->family, k->v6.dport, a->service,
+				  sizeof(a->service));
+	else if (!v6 && k->v4.daddr)
+		cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->v4.daddr } }, k->family,
+				  k->v4.dport, a->service, sizeof(a->service));
 	else
-		snprintf(a->service, sizeof(a->service), "*:%u", r->port);
+		snprintf(a->service, sizeof(a->service), v6 ? "[*]:%u" : "*:%u", r->port);
 }
 
 /* Print the answers (JSON: one array) and free them. */
@@ -93,25 +101,30 @@ static void backend_name(const struct pt_dp_route_view *r, __u32 id, char *buf, 
 	}
 }
 
-/* The flow of key k in the connection table: its backend into a->flow. */
-static void answer_flow(struct pt_dataplane *dp, const struct portier_flow_key *k,
+/* The flow of key k in the connection table: its backend into a->flow.
+ * IPv4 only: the IPv6 table is read by "conntrack show". */
+static void answer_flow(struct pt_dataplane *dp, const struct pt_lookup_tuple *t,
 			struct pt_lookup_answer *a)
 {
+	const struct portier_flow_key *k = &t->v4;
 	struct pt_ct *ct = pt_dp_ct(dp);
 	struct portier_flow f;
 
-	if (!ct || !k->daddr || !pt_ct_lookup(ct, k, &f) || f.dir != PORTIER_FLOW_DIR_ORIG)
+	if (t->family != PORTIER_AF_INET || !ct || !k->daddr || !pt_ct_lookup(ct, k, &f) ||
+	    f.dir != PORTIER_FLOW_DIR_ORIG)
 		return;
 	if (f.flags & PORTIER_FLOW_F_LOCAL)
-		cli_bpf_addr_port(&k->daddr, k->dport, a->flow, sizeof(a->flow));
+		cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->daddr } }, PORTIER_AF_INET,
+				  k->dport, a->flow, sizeof(a->flow));
 	else
-		cli_bpf_addr_port(&f.nat_daddr, f.nat_dport, a->flow, sizeof(a->flow));
+		cli_bpf_addr_port(&(struct portier_addr){ .a32 = { f.nat_daddr } },
+				  PORTIER_AF_INET, f.nat_dport, a->flow, sizeof(a->flow));
 }
 
 /* One client's answer from the loaded maps; 0 or 1 after an error. */
 static int live_answer(struct pt_dataplane *dp, const struct pt_dp_route_view *v,
 		       const struct portier_route *rt, __u32 rr, const struct pt_lookup_route *r,
-		       const struct portier_flow_key *k, const struct pt_lookup_client *c,
+		       const struct pt_lookup_tuple *k, const struct pt_lookup_client *c,
 		       struct pt_lookup_answer *a)
 {
 	__u32 id;
@@ -166,9 +179,9 @@ static int live_route(struct pt_dataplane *dp, const struct pt_dp_route_view *v,
 	r->balance = rt->flags & PORTIER_ROUTE_F_MAGLEV ? PT_BALANCE_MAGLEV :
 		     rt->flags & PORTIER_ROUTE_F_SOURCE ? PT_BALANCE_SOURCE :
 							  PT_BALANCE_ROUNDROBIN;
-	r->wildcard = !key->addr.a32[0];
-	r->addr.family = AF_INET;
-	r->addr.v4.s_addr = key->addr.a32[0];
+	r->wildcard = !memcmp(&key->addr, &(struct portier_addr){}, sizeof(key->addr));
+	addr_from_bpf(&key->addr, key->family, &r->addr);
+	r->family = r->addr.family;
 	r->port = ntohs(key->port);
 	r->proto = key->proto;
 	return 0;
@@ -208,7 +221,7 @@ int pt_route_lookup(int argc, char **argv)
 		goto out;
 	ans = xcalloc(q.n_clients, sizeof(*ans));
 	for (size_t i = 0; i < q.n_clients; i++) {
-		struct portier_flow_key k;
+		struct pt_lookup_tuple k;
 
 		if (pt_lookup_key("route lookup", &q, &q.clients[i], &r, &k) ||
 		    live_answer(dp, route, rt, rr, &r, &k, &q.clients[i], &ans[i]))
@@ -321,6 +334,7 @@ static int offline_answers(const struct pt_lookup_req *q, const struct pt_route 
 {
 	struct pt_lookup_route r = { .name = rt->name, .balance = rt->balance,
 				     .wildcard = rt->wildcard, .addr = rt->addr,
+				     .family = rt->wildcard ? 0 : rt->addr.family,
 				     .port = rt->port, .proto = rt->proto };
 	bool *down = xcalloc(rt->n_backends + 1, sizeof(*down));
 	uint32_t *table = NULL;
@@ -339,7 +353,7 @@ static int offline_answers(const struct pt_lookup_req *q, const struct pt_route 
 	}
 	for (size_t i = 0; i < q->n_clients; i++) {
 		struct pt_lookup_answer *a = &ans[i];
-		struct portier_flow_key k;
+		struct pt_lookup_tuple k;
 		uint32_t j;
 
 		if (pt_lookup_key("config lookup", q, &q->clients[i], &r, &k))

@@ -27,7 +27,7 @@
 #include "syn_guard.h"
 #include "util.h"
 
-#define LISTEN_BUF	(INET6_ADDRSTRLEN + 16)	/* "ADDR:PORT/proto" */
+#define LISTEN_BUF	(CLI_ADDRPORT_BUF + 8)	/* "ADDR:PORT/proto" */
 #define OPTIONS_BUF	64
 
 static int do_help(int argc, char **argv)
@@ -73,6 +73,9 @@ static int do_help(int argc, char **argv)
 		"        above 100 per backend (default 65537). weight W (0 to 256,\n"
 		"        default 1, 0: no new flows) is the backend's before it, the\n"
 		"        inventory's portier_weight.\n"
+		"        ADDR is IPv4 or IPv6; ADDR:PORT is 203.0.113.1:80 or, for\n"
+		"        IPv6, [2001:db8::1]:80. A route is of one family: its\n"
+		"        address's (a route on '*' is IPv4).\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
 		"        at the next reload)\n"
 		"  lookup  which backend a new flow from each client gets, read from\n"
@@ -127,11 +130,10 @@ static json_t *route_json(const struct pt_dp_route_view *r)
 static void route_text(const struct pt_dp_route_view *r)
 {
 	const struct portier_route_meta *m = &r->meta;
-	char addr[INET6_ADDRSTRLEN], listen[LISTEN_BUF], opts[OPTIONS_BUF], ap[CLI_ADDRPORT_BUF];
+	char listen[LISTEN_BUF], opts[OPTIONS_BUF], ap[CLI_ADDRPORT_BUF];
 	char bal[32];
 
-	snprintf(listen, sizeof(listen), "%s:%u/%s",
-		 cli_listen_addr(&m->key, addr, sizeof(addr)), ntohs(m->key.port),
+	snprintf(listen, sizeof(listen), "%s/%s", cli_listen_addrport(&m->key, ap, sizeof(ap)),
 		 pt_proto_name(m->key.proto));
 	pt_options_str(m->options, opts, sizeof(opts));
 	if (m->balance != PT_BALANCE_ROUNDROBIN)
@@ -355,6 +357,34 @@ static int check_balance(struct pt_route *r)
 	return 0;
 }
 
+/* One family per route: its address's; a route on '*' is IPv4 (the
+ * IPv6 program has no wildcard key yet: a '*' route with IPv6 backends
+ * would have IPv4 clients sent to them). 0, or 1 after the error. */
+static int check_family(const struct pt_route *r)
+{
+	char ap[CLI_ADDRPORT_BUF], addr[INET6_ADDRSTRLEN];
+	int fam = r->wildcard ? AF_INET : r->addr.family;
+
+	for (size_t i = 0; i < r->n_backends; i++) {
+		const struct pt_backend *b = &r->backends[i];
+
+		if (b->addr.family == fam)
+			continue;
+		cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
+		if (r->wildcard)
+			p_err("route add: backend %s is IPv6 but a route on '*' forwards IPv4; "
+			      "give an IPv6 route its address (address ADDR)", ap);
+		else
+			p_err("route add: backend %s is %s but the route's address %s is %s; "
+			      "one route forwards within one family (add a second route for "
+			      "the other)", ap, b->addr.family == AF_INET6 ? "IPv6" : "IPv4",
+			      pt_addr_str(&r->addr, addr, sizeof(addr)),
+			      fam == AF_INET6 ? "IPv6" : "IPv4");
+		return 1;
+	}
+	return 0;
+}
+
 int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 {
 	bool timeout_set = false, cookies_set = false;
@@ -381,9 +411,9 @@ int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 			return 1;
 		if (is_prefix(kw, "address")) {
 			r->wildcard = !strcmp(val, "*");
-			if (!r->wildcard && (pt_addr_parse(val, &r->addr) ||
-					     r->addr.family != AF_INET)) {
-				p_err("route add: address '%s' is not an IPv4 address or '*'", val);
+			if (!r->wildcard && pt_addr_parse(val, &r->addr)) {
+				p_err("route add: address '%s' is not an IPv4 or IPv6 address, or "
+				      "'*'", val);
 				return 1;
 			}
 		} else if (is_prefix(kw, "port")) {
@@ -425,11 +455,8 @@ int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 			b = &r->backends[r->n_backends++];
 			memset(b, 0, sizeof(*b));
 			b->weight = PT_WEIGHT_DEFAULT;
-			if (cli_parse_addr_port(val, &b->addr, &b->port)) {
-				p_err("route add: backend '%s' is not IPv4ADDR:PORT (port 1-65535)",
-				      val);
+			if (cli_parse_addr_port("route add", "backend", val, &b->addr, &b->port))
 				return 1;
-			}
 			b->local = pt_host_has_addr(&b->addr, NULL);
 		} else if (is_prefix(kw, "mode")) {
 			if (strcmp(val, "tcp") && strcmp(val, "http")) {
@@ -490,6 +517,8 @@ int pt_route_add_parse(int argc, char **argv, struct pt_route *r)
 		p_err("route add: no backend; give at least one 'backend ADDR:PORT'");
 		return 1;
 	}
+	if (check_family(r))
+		return 1;
 	r->dest_port = r->backends[0].port;
 	return check_balance(r);
 }

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "connlog.h"
+#include "dataplane_int.h"
 #include "portier_connlog.h"
 #include "portier.skel.h"
 #include "util.h"
@@ -109,11 +110,35 @@ void pt_connlog_event_of(const struct portier_flow_key *k, const struct portier_
 	portier_connlog_fill(ev, k, f, reply, end, end_ns);
 }
 
-static const char *ip_str(const struct portier_addr *a, __u8 family, char *buf, size_t len)
+void pt_connlog_event_of6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+			  const struct portier_flow6 *reply, __u8 end, __u64 end_ns,
+			  struct portier_connlog_event *ev)
 {
-	if (family == PORTIER_AF_INET6)
-		return inet_ntop(AF_INET6, a->a8, buf, len) ? buf : "-";
-	return inet_ntop(AF_INET, a->a8, buf, len) ? buf : "-";
+	portier_connlog_fill6(ev, k, f, reply, end, end_ns);
+}
+
+/* The client's "ADDR:PORT" as HAProxy's %ci:%cp writes it: the address
+ * unbracketed even in IPv6 ("2001:db8::1:51234"; the port is the part
+ * after the last colon), so that tcplog parsers read it. */
+static const char *client_str(const struct portier_connlog_event *ev, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct pt_addr pa;
+
+	addr_from_bpf(&ev->client, ev->family, &pa);
+	snprintf(buf, len, "%s:%u", pt_addr_str(&pa, a, sizeof(a)), ntohs(ev->client_port));
+	return buf;
+}
+
+/* Any other "ADDR:PORT" of the line: portier's own fields (the server
+ * name's place, service=), bracketed in IPv6 as everywhere in portier. */
+static const char *addrport_str(const struct portier_addr *a, __u8 family, __be16 port,
+				char *buf, size_t len)
+{
+	struct pt_addr pa;
+
+	addr_from_bpf(a, family, &pa);
+	return pt_addrport_str(&pa, ntohs(port), buf, len);
 }
 
 int pt_connlog_format(const struct portier_connlog_event *ev, const char *route_name,
@@ -121,7 +146,7 @@ int pt_connlog_format(const struct portier_connlog_event *ev, const char *route_
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char cli[INET6_ADDRSTRLEN], svc[INET6_ADDRSTRLEN], be[INET6_ADDRSTRLEN];
+	char cli[PT_ADDRPORT_STRLEN], svc[PT_ADDRPORT_STRLEN], be[PT_ADDRPORT_STRLEN];
 	char out[48], snat[8];
 	/* A local backend's replies leave through the kernel, unseen by XDP:
 	 * no reply counters, no SNAT port, nothing to say about Tc. */
@@ -144,21 +169,22 @@ int pt_connlog_format(const struct portier_connlog_event *ev, const char *route_
 	if (!localtime_r(&sec, &tm))
 		memset(&tm, 0, sizeof(tm));
 	n = snprintf(buf, len,
-		     "%s:%u [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s:%u 0/%d/%" PRId64
+		     "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s 0/%d/%" PRId64
 		     " %" PRIu64 " %s proto=%s end=%s in=%" PRIu64 "/%" PRIu64
-		     " out=%s snat=%s service=%s:%u%s",
-		     ip_str(&ev->client, ev->family, cli, sizeof(cli)), ntohs(ev->client_port),
+		     " out=%s snat=%s service=%s%s",
+		     client_str(ev, cli, sizeof(cli)),
 		     tm.tm_mday, mon[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		     tm.tm_sec, (int)((start % NS_PER_SEC) / NS_PER_MS), route_name, route_name,
-		     ip_str(&ev->backend, ev->family, be, sizeof(be)), ntohs(ev->backend_port),
+		     addrport_str(&ev->backend, ev->family, ev->backend_port, be, sizeof(be)),
 		     local || (ev->flags & PORTIER_FLOW_F_SEEN_REPLY) ? 0 : -1, (int64_t)tt,
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_REPLY], pt_connlog_term_state(ev),
 		     ev->proto == IPPROTO_UDP ? "udp" : ev->proto == IPPROTO_ICMP ? "icmp" : "tcp",
 		     pt_connlog_end_name(ev->end),
 		     (uint64_t)ev->packets[PORTIER_FLOW_DIR_ORIG],
 		     (uint64_t)ev->bytes[PORTIER_FLOW_DIR_ORIG],
-		     out, snat, ip_str(&ev->service, ev->family, svc, sizeof(svc)),
-		     ntohs(ev->service_port), local ? " backend=local" : "");
+		     out, snat,
+		     addrport_str(&ev->service, ev->family, ev->service_port, svc, sizeof(svc)),
+		     local ? " backend=local" : "");
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;

@@ -48,6 +48,11 @@ void pt_connlog_event_of(const struct portier_flow_key *k, const struct portier_
 			 const struct portier_flow *reply, __u8 end, __u64 end_ns,
 			 struct portier_connlog_event *ev);
 
+/* The same for an IPv6 flow (the GC of the IPv6 connection table). */
+void pt_connlog_event_of6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+			  const struct portier_flow6 *reply, __u8 end, __u64 end_ns,
+			  struct portier_connlog_event *ev);
+
 /* One log line for ev of route route_name, without a newline; the start
  * date is ev->start_ns + mono_to_real_ns in local time. Returns the length,
  * or -ENOSPC if len is too small. */

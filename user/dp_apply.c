@@ -211,7 +211,7 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 			}
 			addr_to_bpf(&r->backends[j].addr, &b.addr);
 			b.port = htons(r->backends[j].port);
-			b.family = PORTIER_AF_INET;
+			b.family = addr_family_bpf(&r->backends[j].addr);
 			b.flags |= PORTIER_BACKEND_F_USED |
 				   (r->backends[j].local ? PORTIER_BACKEND_F_LOCAL : 0);
 			b.route_id = p->route_id[i];

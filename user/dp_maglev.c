@@ -160,14 +160,15 @@ int table_write(struct pt_dataplane *dp, __u32 id, const char *name,
 	table[m] = UINT32_MAX;
 	for (i = 0; i < rt->n_active && !err; i++) {
 		struct portier_backend b;
+		struct pt_addr a;
 
 		if (bpf_map_lookup_elem(bfd, &rt->active[i], &b)) {
 			err = fail(-errno, "route '%s': cannot read backend %u: %s", name,
 				   rt->active[i], strerror(errno));
 			break;
 		}
-		be[i].key = pt_maglev_key(b.addr.a32[0], ntohs(b.port), keys[i],
-					  sizeof(keys[i]));
+		addr_from_bpf(&b.addr, b.family, &a);
+		be[i].key = pt_maglev_key(&a, ntohs(b.port), keys[i], sizeof(keys[i]));
 		be[i].weight = b.weight;
 		be[i].id = rt->active[i];
 	}

@@ -137,12 +137,14 @@ int validate(const struct pt_routeset *rs)
 		if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
 			return fail(-EINVAL, "route '%s': protocol %u is not tcp or udp",
 				    r->name, r->proto);
-		if (!r->wildcard && r->addr.family != AF_INET)
-			return fail(-EAFNOSUPPORT, "route '%s': only IPv4 addresses for now",
+		if (!r->wildcard && r->addr.family != AF_INET && r->addr.family != AF_INET6)
+			return fail(-EAFNOSUPPORT, "route '%s': its address is not IPv4 or IPv6",
 				    r->name);
-		if (!r->wildcard && !r->addr.v4.s_addr)
-			return fail(-EINVAL, "route '%s': address 0.0.0.0 is not one address; "
-				    "use \"*\" for every address on the input side", r->name);
+		if (!r->wildcard && (r->addr.family == AF_INET6 ?
+				     IN6_IS_ADDR_UNSPECIFIED(&r->addr.v6) : !r->addr.v4.s_addr))
+			return fail(-EINVAL, "route '%s': address %s is not one address; "
+				    "use \"*\" for every address on the input side", r->name,
+				    r->addr.family == AF_INET6 ? "::" : "0.0.0.0");
 		if (!r->port)
 			return fail(-EINVAL, "route '%s': port 0", r->name);
 		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
@@ -154,9 +156,10 @@ int validate(const struct pt_routeset *rs)
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 
-			if (b->addr.family != AF_INET)
-				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not IPv4",
-					    r->name, j);
+			/* one family a route: its address's; '*' is IPv4 (its key) */
+			if (b->addr.family != (r->wildcard ? AF_INET : r->addr.family))
+				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not of the "
+					    "route's family (a route on '*' is IPv4)", r->name, j);
 			if (!b->port)
 				return fail(-EINVAL, "route '%s': backend %zu has port 0",
 					    r->name, j);

@@ -205,7 +205,7 @@ static int backend_write_state(struct pt_dataplane *dp, __u32 id)
 
 	addr_to_bpf(&db->addr, &b.addr);
 	b.port = htons(db->port);
-	b.family = PORTIER_AF_INET;
+	b.family = addr_family_bpf(&db->addr);
 	b.flags = PORTIER_BACKEND_F_USED | (db->local ? PORTIER_BACKEND_F_LOCAL : 0) |
 		  flags_from_state(db->state);
 	b.route_id = db->route_id;

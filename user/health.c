@@ -157,8 +157,9 @@ int pt_health_set_targets(struct pt_health *h, const struct pt_health_target *in
 	size_t kept = 0, fresh = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (!in[i].route || in[i].addr.family != AF_INET || !in[i].port)
-			return -EINVAL;	/* IPv6 checks come with the IPv6 data plane */
+		if (!in[i].route || !in[i].port ||
+		    (in[i].addr.family != AF_INET && in[i].addr.family != AF_INET6))
+			return -EINVAL;
 	for (size_t i = 0; i < h->n; i++)
 		h->t[i]->seen = false;
 	for (size_t i = 0; i < n; i++) {
@@ -407,6 +408,9 @@ static void start_check(struct pt_health *h, struct target *t, uint64_t now)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = t->st.addr.v4,
 				   .sin_port = htons(t->st.check_port) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = t->st.addr.v6,
+				     .sin6_port = htons(t->st.check_port) };
+	bool v6 = t->st.addr.family == AF_INET6;
 	/* Close with a RST: no TIME_WAIT socket per check. */
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = t };
@@ -415,7 +419,7 @@ static void start_check(struct pt_health *h, struct target *t, uint64_t now)
 	t->phase = PH_CONNECT;
 	t->got = 0;
 	t->status = 0;
-	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t->fd = socket(t->st.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		finish(h, t, errno, now);
 		return;
@@ -426,7 +430,8 @@ static void start_check(struct pt_health *h, struct target *t, uint64_t now)
 		finish(h, t, errno, now);
 		return;
 	}
-	if (!connect(t->fd, (struct sockaddr *)&sin, sizeof(sin)))
+	if (!connect(t->fd, v6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin,
+		     v6 ? sizeof(sin6) : sizeof(sin)))
 		on_connected(h, t, now_ns());
 	else if (errno != EINPROGRESS)
 		finish(h, t, errno, now_ns());
@@ -525,12 +530,12 @@ int pt_health_run(struct pt_health *h)
 void pt_health_event_str(const struct pt_health_event *ev, char *buf, size_t len)
 {
 	const struct pt_health_status *st = ev->status;
-	char a[INET6_ADDRSTRLEN];
+	char a[PT_ADDRPORT_STRLEN];
 
 	snprintf(buf, len,
-		 "route %s backend %s:%u %s -> %s after %u %s check%s (last: %s); "
+		 "route %s backend %s %s -> %s after %u %s check%s (last: %s); "
 		 "%zu/%zu backends up",
-		 st->route, pt_addr_str(&st->addr, a, sizeof(a)), st->port,
+		 st->route, pt_addrport_str(&st->addr, st->port, a, sizeof(a)),
 		 ev->old_up ? "UP" : "DOWN", ev->new_up ? "UP" : "DOWN", ev->results,
 		 ev->new_up ? "successful" : "failed", ev->results == 1 ? "" : "s", ev->reason,
 		 ev->route_up, ev->route_total);

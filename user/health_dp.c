@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "ct_table.h"
+#include "dataplane_int.h"
 #include "health_dp.h"
 #include "http_check.h"
 #include "portier.skel.h"
@@ -94,11 +95,11 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 	struct timespec ts;
 	__u32 id = st->tag;
 
-	if (st->addr.family != AF_INET || !st->checked)
+	if ((st->addr.family != AF_INET && st->addr.family != AF_INET6) || !st->checked)
 		return -EINVAL;
-	e.addr.a32[0] = st->addr.v4.s_addr;
+	addr_to_bpf(&st->addr, &e.addr);
 	e.port = htons(st->port);
-	e.family = PORTIER_AF_INET;
+	e.family = addr_family_bpf(&st->addr);
 	/* The tag comes from a mirror that may be a tick old: check the slot. */
 	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b))
 		return -errno;

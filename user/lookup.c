@@ -25,16 +25,18 @@ void pt_lookup_req_free(struct pt_lookup_req *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* "ADDR" or "ADDR:PORT" (IPv4) into c. */
-static int parse_client(const char *s, struct pt_lookup_client *c)
+/* "ADDR", "ADDR:PORT" or "[IPv6ADDR]:PORT" into c; 0, or 1 after the
+ * error. */
+static int parse_client(const char *cmd, const char *s, struct pt_lookup_client *c)
 {
+	char why[PT_ADDRPORT_ERR_LEN];
+
 	memset(c, 0, sizeof(*c));
 	c->text = s;
-	if (strchr(s, ':'))
-		return cli_parse_addr_port(s, &c->addr, &c->port);
-	if (pt_addr_parse(s, &c->addr) || c->addr.family != AF_INET)
-		return -EINVAL;
-	return 0;
+	if (!pt_addrport_parse(s, true, &c->addr, &c->port, why, sizeof(why)))
+		return 0;
+	p_err("%s: client %s", cmd, why);
+	return 1;
 }
 
 int pt_lookup_parse(const char *cmd, int argc, char **argv, bool offline,
@@ -58,14 +60,11 @@ int pt_lookup_parse(const char *cmd, int argc, char **argv, bool offline,
 		val = argv[++i];
 		if (is_prefix(kw, "client")) {
 			q->clients = xrealloc(q->clients, (q->n_clients + 1) * sizeof(*q->clients));
-			if (parse_client(val, &q->clients[q->n_clients++])) {
-				p_err("%s: client '%s' is not IPv4ADDR or IPv4ADDR:PORT (port "
-				      "1-65535)", cmd, val);
+			if (parse_client(cmd, val, &q->clients[q->n_clients++]))
 				goto fail;
-			}
 		} else if (is_prefix(kw, "address")) {
-			if (pt_addr_parse(val, &q->service) || q->service.family != AF_INET) {
-				p_err("%s: address '%s' is not an IPv4 address", cmd, val);
+			if (pt_addr_parse(val, &q->service)) {
+				p_err("%s: address '%s' is not an IPv4 or IPv6 address", cmd, val);
 				goto fail;
 			}
 			q->has_service = true;
@@ -74,10 +73,8 @@ int pt_lookup_parse(const char *cmd, int argc, char **argv, bool offline,
 
 			q->down = xrealloc(q->down, (q->n_down + 1) * sizeof(*q->down));
 			d = &q->down[q->n_down++];
-			if (cli_parse_addr_port(val, &d->addr, &d->port)) {
-				p_err("%s: down '%s' is not IPv4ADDR:PORT (port 1-65535)", cmd, val);
+			if (cli_parse_addr_port(cmd, "down", val, &d->addr, &d->port))
 				goto fail;
-			}
 		} else {
 			p_err("%s: unknown keyword '%s'; try '%s %.*s help'", cmd, kw, pt_g.prog,
 			      (int)strcspn(cmd, " "), cmd);
@@ -94,14 +91,40 @@ fail:
 	return 1;
 }
 
+/* Client c's family against route r's and the service address's: 0, or 1
+ * after the error. */
+static int check_family(const char *cmd, const struct pt_lookup_req *q,
+			const struct pt_lookup_client *c, const struct pt_lookup_route *r)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	int fam = c->addr.family;
+
+	if (r->family && r->family != fam) {
+		p_err("%s: client %s is %s but route '%s' is %s; a route forwards within "
+		      "one family", cmd, c->text, fam == AF_INET6 ? "IPv6" : "IPv4", r->name,
+		      r->family == AF_INET6 ? "IPv6" : "IPv4");
+		return 1;
+	}
+	if (q->has_service && q->service.family != fam) {
+		p_err("%s: client %s and address %s are of different families; give an "
+		      "address of the client's", cmd, pt_addr_str(&c->addr, a, sizeof(a)),
+		      pt_addr_str(&q->service, b, sizeof(b)));
+		return 1;
+	}
+	return 0;
+}
+
 int pt_lookup_key(const char *cmd, const struct pt_lookup_req *q,
 		  const struct pt_lookup_client *c, const struct pt_lookup_route *r,
-		  struct portier_flow_key *k)
+		  struct pt_lookup_tuple *k)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	bool maglev = r->balance == PT_BALANCE_MAGLEV;
+	const struct pt_addr *svc = NULL;
 
 	memset(k, 0, sizeof(*k));
+	if (check_family(cmd, q, c, r))
+		return 1;
 	if (q->has_service && !r->wildcard && !pt_addr_equal(&q->service, &r->addr)) {
 		p_err("%s: route '%s' listens on %s only, not on %s; drop 'address' or give "
 		      "that one", cmd, r->name, pt_addr_str(&r->addr, a, sizeof(a)),
@@ -110,7 +133,9 @@ int pt_lookup_key(const char *cmd, const struct pt_lookup_req *q,
 	}
 	if (maglev && !c->port) {
 		p_err("%s: route '%s' is balance maglev, which hashes the client's port too; "
-		      "give client %s:PORT", cmd, r->name, c->text);
+		      "give client %s%s%s:PORT", cmd, r->name,
+		      c->addr.family == AF_INET6 ? "[" : "", c->text,
+		      c->addr.family == AF_INET6 ? "]" : "");
 		return 1;
 	}
 	if (maglev && r->wildcard && !q->has_service) {
@@ -119,22 +144,43 @@ int pt_lookup_key(const char *cmd, const struct pt_lookup_req *q,
 		      "'address ADDR'", cmd, r->name);
 		return 1;
 	}
-	k->saddr = c->addr.v4.s_addr;
 	if (q->has_service)
-		k->daddr = q->service.v4.s_addr;
+		svc = &q->service;
 	else if (!r->wildcard)
-		k->daddr = r->addr.v4.s_addr;
-	k->sport = htons(c->port);
-	k->dport = htons(r->port);
-	k->proto = r->proto;
+		svc = &r->addr;
+	if (c->addr.family == AF_INET6) {
+		k->family = PORTIER_AF_INET6;
+		memcpy(k->v6.saddr.a8, &c->addr.v6, sizeof(k->v6.saddr));
+		if (svc)
+			memcpy(k->v6.daddr.a8, &svc->v6, sizeof(k->v6.daddr));
+		k->v6.sport = htons(c->port);
+		k->v6.dport = htons(r->port);
+		k->v6.proto = r->proto;
+		return 0;
+	}
+	k->family = PORTIER_AF_INET;
+	k->v4.saddr = c->addr.v4.s_addr;
+	if (svc)
+		k->v4.daddr = svc->v4.s_addr;
+	k->v4.sport = htons(c->port);
+	k->v4.dport = htons(r->port);
+	k->v4.proto = r->proto;
 	return 0;
 }
 
-uint32_t pt_lookup_hash(enum pt_balance b, const struct portier_flow_key *k)
+uint32_t pt_lookup_hash(enum pt_balance b, const struct pt_lookup_tuple *k)
 {
+	const struct portier_flow_key6 *k6 = &k->v6;
+
+	if (k->family == PORTIER_AF_INET6)
+		return b == PT_BALANCE_SOURCE ?
+			       portier_source6_hash(k6->saddr.a32) :
+			       portier_tuple6_hash(k6->saddr.a32, k6->daddr.a32, k6->sport,
+						   k6->dport, k6->proto);
 	if (b == PT_BALANCE_SOURCE)
-		return portier_source_hash(k->saddr);
-	return portier_tuple_hash(k->saddr, k->daddr, k->sport, k->dport, k->proto);
+		return portier_source_hash(k->v4.saddr);
+	return portier_tuple_hash(k->v4.saddr, k->v4.daddr, k->v4.sport, k->v4.dport,
+				  k->v4.proto);
 }
 
 int pt_lookup_table(const struct pt_route *r, const bool *down, uint32_t *table)
@@ -149,8 +195,8 @@ int pt_lookup_table(const struct pt_route *r, const bool *down, uint32_t *table)
 	for (size_t j = 0; j < r->n_backends; j++) {
 		if ((down && down[j]) || r->backends[j].weight == 0)
 			continue;
-		be[n].key = pt_maglev_key(r->backends[j].addr.v4.s_addr, r->backends[j].port,
-					  keys[n], sizeof(keys[n]));
+		be[n].key = pt_maglev_key(&r->backends[j].addr, r->backends[j].port, keys[n],
+					  sizeof(keys[n]));
 		be[n].weight = r->backends[j].weight;
 		be[n].id = (uint32_t)j;
 		n++;

@@ -20,8 +20,8 @@
 #include "portier.h"
 #include "routes.h"
 
-/* "255.255.255.255:65535" */
-#define PT_LOOKUP_AP_BUF	(INET6_ADDRSTRLEN + 8)
+/* "255.255.255.255:65535", "[IPv6]:65535" */
+#define PT_LOOKUP_AP_BUF	PT_ADDRPORT_STRLEN
 
 /* One "client ADDR[:PORT]". */
 struct pt_lookup_client {
@@ -60,9 +60,18 @@ struct pt_lookup_route {
 	const char *name;
 	enum pt_balance balance;
 	bool wildcard;		/* listens on every address */
+	int family;		/* AF_INET, AF_INET6; 0: a wildcard of either */
 	struct pt_addr addr;	/* when !wildcard */
 	uint16_t port;
 	uint8_t proto;
+};
+
+/* A lookup's tuple: the original-direction flow key of the client's
+ * family, network byte order, as the program builds it. */
+struct pt_lookup_tuple {
+	__u8 family;			/* PORTIER_AF_INET or PORTIER_AF_INET6 */
+	struct portier_flow_key v4;	/* family PORTIER_AF_INET */
+	struct portier_flow_key6 v6;	/* family PORTIER_AF_INET6 */
 };
 
 /* The original-direction flow key (network byte order, as the program
@@ -73,11 +82,12 @@ struct pt_lookup_route {
  * must be the route's if it has one. */
 int pt_lookup_key(const char *cmd, const struct pt_lookup_req *q,
 		  const struct pt_lookup_client *c, const struct pt_lookup_route *r,
-		  struct portier_flow_key *k);
+		  struct pt_lookup_tuple *k);
 
 /* The hash whose remainder by the table size is the slot: of the 5-tuple
- * (maglev) or of the client address (source). */
-uint32_t pt_lookup_hash(enum pt_balance b, const struct portier_flow_key *k);
+ * (maglev) or of the client address (source); IPv6 by portier_tuple6_hash
+ * and portier_source6_hash. */
+uint32_t pt_lookup_hash(enum pt_balance b, const struct pt_lookup_tuple *k);
 
 /* Route r's table (maglev or source) as the daemon builds it for this
  * inventory: its backends in declaration order, those with down[j] (down

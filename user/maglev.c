@@ -12,15 +12,11 @@
 
 #include "maglev.h"
 #include "portier_hash.h"
+#include "routes.h"
 
-const char *pt_maglev_key(uint32_t addr_be, uint16_t port, char *buf, size_t len)
+const char *pt_maglev_key(const struct pt_addr *addr, uint16_t port, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
-	struct in_addr in = { .s_addr = addr_be };
-
-	inet_ntop(AF_INET, &in, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, port);
-	return buf;
+	return pt_addrport_str(addr, port, buf, len);
 }
 
 bool pt_is_prime(uint32_t n)

@@ -9,6 +9,7 @@
 #ifndef PORTIER_MAGLEV_H
 #define PORTIER_MAGLEV_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,11 +30,14 @@ struct pt_maglev_backend {
 	uint32_t id;
 };
 
-/* A backend's key: "a.b.c.d:port", of its IPv4 address (network byte
- * order) and port (host order). buf: at least PT_MAGLEV_KEY_BUF. The
- * daemon's tables and "portier config lookup" spell it here, alike. */
-#define PT_MAGLEV_KEY_BUF	(16 + 6)
-const char *pt_maglev_key(uint32_t addr_be, uint16_t port, char *buf, size_t len);
+/* A backend's key: its address and port as pt_addrport_str writes them,
+ * "a.b.c.d:port" or "[IPv6]:port" (the IPv4 text is the one the tables
+ * have always hashed: changing it would move every backend's slots). buf:
+ * at least PT_MAGLEV_KEY_BUF. The daemon's tables and "portier config
+ * lookup" spell it here, alike. */
+#define PT_MAGLEV_KEY_BUF	(INET6_ADDRSTRLEN + 8)
+struct pt_addr;
+const char *pt_maglev_key(const struct pt_addr *addr, uint16_t port, char *buf, size_t len);
 
 /* Is n a prime? */
 bool pt_is_prime(uint32_t n);

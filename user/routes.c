@@ -148,11 +148,18 @@ bool pt_host_has_addr(const struct pt_addr *addr, void *arg)
 	bool found = false;
 
 	(void)arg;
-	if (addr->family != AF_INET || getifaddrs(&ifa))
+	if ((addr->family != AF_INET && addr->family != AF_INET6) || getifaddrs(&ifa))
 		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr->v4.s_addr;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != addr->family)
+			continue;
+		if (addr->family == AF_INET)
+			found = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+				addr->v4.s_addr;
+		else
+			found = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+					&addr->v6, sizeof(addr->v6));
+	}
 	freeifaddrs(ifa);
 	return found;
 }
@@ -216,6 +223,109 @@ const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, s
 	snprintf(buf, len, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 		 pt_addr_str(a, addr, sizeof(addr)), port);
 	return buf;
+}
+
+/* A port as written after the colon: 1-65535, digits only. */
+static bool addrport_port(const char *s, uint16_t *port)
+{
+	unsigned long p;
+
+	if (!pt_parse_uint(s, 1, UINT16_MAX, &p))
+		return false;
+	*port = (uint16_t)p;
+	return true;
+}
+
+/* The first n bytes of s as an address of family af into *out. */
+static bool addrport_host(const char *s, size_t n, int af, struct pt_addr *out)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	memset(out, 0, sizeof(*out));
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(af, host, &out->v6) != 1)
+		return false;
+	out->family = af;
+	return true;
+}
+
+int pt_addrport_parse(const char *s, bool port_optional, struct pt_addr *addr,
+		      uint16_t *port, char *err, size_t err_len)
+{
+	const char *want = port_optional ? "ADDR, ADDR:PORT or [IPv6ADDR]:PORT" :
+					   "ADDR:PORT or [IPv6ADDR]:PORT";
+	const char *colon = strrchr(s, ':'), *p;
+	struct pt_addr tmp;
+
+	memset(addr, 0, sizeof(*addr));
+	*port = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close) {
+			snprintf(err, err_len, "'%s' has no ']' closing its IPv6 address; write %s",
+				 s, want);
+			return -EINVAL;
+		}
+		if (!addrport_host(s + 1, (size_t)(close - s - 1), AF_INET6, addr)) {
+			snprintf(err, err_len,
+				 "'%s': '%.*s' in brackets is not an IPv6 address (brackets are "
+				 "for IPv6 only); write %s", s, (int)(close - s - 1), s + 1, want);
+			return -EINVAL;
+		}
+		p = close + 1;
+		if (!*p && port_optional)
+			return 0;
+		if (*p != ':' || !p[1]) {
+			memset(addr, 0, sizeof(*addr));
+			snprintf(err, err_len, "'%s' has no ':PORT' after ']'; write %s", s, want);
+			return -EINVAL;
+		}
+		colon = p;
+	} else if (colon && strchr(s, ':') != colon) {
+		/* Two colons or more, no brackets: all of it is an IPv6 address. */
+		if (port_optional && addrport_host(s, strlen(s), AF_INET6, addr))
+			return 0;
+		memset(addr, 0, sizeof(*addr));
+		if (addrport_host(s, (size_t)(colon - s), AF_INET6, &tmp))
+			snprintf(err, err_len,
+				 "'%s' is ambiguous: an IPv6 address with a port is written in "
+				 "brackets, [ADDR]:PORT (such as [2001:db8::1]:80)", s);
+		else if (addrport_host(s, strlen(s), AF_INET6, &tmp))
+			snprintf(err, err_len, "'%s' has no port; write [%s]:PORT (port 1-65535)",
+				 s, s);
+		else
+			snprintf(err, err_len, "'%s' is not an address and port; write %s", s,
+				 want);
+		return -EINVAL;
+	} else {
+		size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+		if (!addrport_host(s, n, AF_INET, addr)) {
+			snprintf(err, err_len,
+				 "'%s': '%.*s' is not an IPv4 or IPv6 address; write %s", s, (int)n,
+				 s, want);
+			return -EINVAL;
+		}
+		if (!colon) {
+			if (port_optional)
+				return 0;
+			memset(addr, 0, sizeof(*addr));
+			snprintf(err, err_len, "'%s' has no port; write %s (port 1-65535)", s,
+				 want);
+			return -EINVAL;
+		}
+	}
+	if (!addrport_port(colon + 1, port)) {
+		memset(addr, 0, sizeof(*addr));
+		snprintf(err, err_len, "'%s': port '%s' is not a number from 1 to 65535", s,
+			 colon + 1);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int pt_addr_parse(const char *s, struct pt_addr *out)

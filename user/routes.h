@@ -251,6 +251,18 @@ int pt_addr_parse(const char *s, struct pt_addr *out);	/* 0 or -EINVAL */
  * "203.0.113.1:80", "[2001:db8::1]:80"; buf at least PT_ADDRPORT_STRLEN. */
 #define PT_ADDRPORT_STRLEN (INET6_ADDRSTRLEN + 8)
 const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, size_t len);
+/* The reverse of pt_addrport_str, for every command line taking an
+ * address and port: "203.0.113.1:80" or "[2001:db8::1]:80", port 1-65535.
+ * An unbracketed IPv6 address with a port ("2001:db8::1:80") is refused:
+ * its last group could be the port or part of the address. With
+ * port_optional the port may be left out ("203.0.113.1", "[2001:db8::1]",
+ * or a bare "2001:db8::1": without brackets every colon is the address's),
+ * *port is then 0. 0, or -EINVAL with why in err (the text, then a hint:
+ * "'2001:db8::1:80' is ambiguous: ..."), err_len at least
+ * PT_ADDRPORT_ERR_LEN to hold it all. */
+#define PT_ADDRPORT_ERR_LEN 256
+int pt_addrport_parse(const char *s, bool port_optional, struct pt_addr *addr,
+		      uint16_t *port, char *err, size_t err_len);
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
 /* Is addr one of this host's interface addresses (getifaddrs)? Fits
  * pt_build_opts.is_local; arg is unused. */

@@ -4,7 +4,8 @@
 # connection while new ones avoid the backend, a reload keeping a runtime
 # route (and replacing it when the inventory takes its name), and the JSON
 # contract of every command (parsed with jq: arrays for lists, no null,
-# errors as {"error": ...} with exit 1). Uses seed_up, expect_out from
+# errors as {"error": ...} with exit 1), IPv6 arguments on the maps and
+# an IPv6 backend's health check. Uses seed_up, expect_out from
 # test_forward.sh and sighup helpers from test_daemon.sh.
 
 CLI_CONNS=30		# connections per check: 10 per backend over three
@@ -480,4 +481,95 @@ test_cli_conntrack_million() {
 		conntrack show >/dev/null
 	rss=$(tail -1 "$E2E_TMP/rss")
 	[ "$rss" -lt $((100 * 1024)) ] || { e2e_log "text: max RSS $rss KiB >= 100 MiB"; return 1; }
+}
+
+# v6_map_has MAP JQ_FILTER: an entry of pinned map MAP (bpftool's BTF
+# dump, "formatted": {"key": ..., "value": ...}; a struct portier_addr is
+# {"": {"a8": [16 bytes], ...}}) on which the filter holds.
+v6_map_has() {
+	ns "$NS_GW" bpftool -j map dump pinned "$PIN_DIR/$1" |
+		jq -e "[.[] | .formatted | select($2)] | length > 0" >/dev/null
+}
+
+# v6_bytes ADDR: the 16 bytes of an IPv6 address as bpftool prints a8[].
+v6_bytes() {
+	python3 -c 'import ipaddress, sys
+print(list(ipaddress.IPv6Address(sys.argv[1]).packed))' "$1"
+}
+
+# IPv6 arguments of the CLI on the maps (the IPv6 data path forwards
+# nothing yet: this checks what the CLI writes and reads): the
+# unbracketed form and a route of two families refused with nothing
+# written; an IPv6 route's service key and backends of family 6 with
+# their 16 bytes; listings in [ADDR]:PORT; drain, lookup and del by the
+# bracketed form.
+test_cli_ipv6_args() {
+	local p=$UNDECLARED_PORT j svc be5 be6
+	seed_up snat
+	if cli route add v6 address 2001:db8::10 port "$p" backend 2001:db8:1::5:30080 \
+		2>"$E2E_TMP/err"; then
+		e2e_log "unbracketed IPv6 backend accepted"; return 1
+	fi
+	grep -q "^Error: route add: backend '2001:db8:1::5:30080' is ambiguous: an IPv6 address with a port is written in brackets, \[ADDR\]:PORT" \
+		"$E2E_TMP/err" || { e2e_log "ambiguous: $(cat "$E2E_TMP/err")"; return 1; }
+	if cli route add v6 address 2001:db8::10 port "$p" backend "[2001:db8:1::5]:30080" \
+		backend "$GW_NET.2:30080" 2>"$E2E_TMP/err"; then
+		e2e_log "route of two families accepted"; return 1
+	fi
+	grep -q "backend $GW_NET.2:30080 is IPv4 but the route's address 2001:db8::10 is IPv6" \
+		"$E2E_TMP/err" || { e2e_log "two families: $(cat "$E2E_TMP/err")"; return 1; }
+	jcheck "nothing written" '[.[].name] | index("v6") == null' "$(cli -j route show)"
+
+	# UDP: no health checks take the unreachable backends out of the table
+	j=$(cli -j route add v6 address 2001:db8::10 port "$p" proto udp balance maglev \
+		backend "[2001:db8:1::5]:30080" backend "[2001:db8:1::6]:30080" weight 2)
+	jcheck "route add v6" '.address == "2001:db8::10" and .port == 30099 and
+		[.backends[] | .backend] == ["[2001:db8:1::5]:30080", "[2001:db8:1::6]:30080"] and
+		[.backends[] | .address] == ["2001:db8:1::5", "2001:db8:1::6"] and
+		[.backends[] | .weight] == [1, 2]' "$j"
+	cli route show v6 | grep -q "^v6  \[2001:db8::10\]:$p/udp " &&
+		cli route show v6 | grep -q "backend \[2001:db8:1::6\]:30080 *up *weight 2" ||
+		{ e2e_log "route show v6: $(cli route show v6)"; return 1; }
+	svc=$(v6_bytes 2001:db8::10)
+	be5=$(v6_bytes 2001:db8:1::5)
+	be6=$(v6_bytes 2001:db8:1::6)
+	v6_map_has portier_services ".key.family == 6 and .key.addr[""].a8 == $svc and
+		.key.proto == 17 and .key.port == $(( (p >> 8) | ((p & 255) << 8) ))" ||
+		{ e2e_log "no family-6 service key for 2001:db8::10"; return 1; }
+	v6_map_has portier_backends ".value.family == 6 and .value.addr[""].a8 == $be5" &&
+		v6_map_has portier_backends ".value.family == 6 and .value.addr[""].a8 == $be6" ||
+		{ e2e_log "no family-6 backends"; return 1; }
+
+	j=$(cli -j backend drain v6 "[2001:db8:1::5]:30080")
+	jcheck "drain v6" '.backend == "[2001:db8:1::5]:30080" and .state == "drained"' "$j"
+	if cli backend enable v6 2001:db8:1::5:30080 2>"$E2E_TMP/err"; then
+		e2e_log "enable by the unbracketed form accepted"; return 1
+	fi
+	grep -q "is ambiguous" "$E2E_TMP/err" || { e2e_log "$(cat "$E2E_TMP/err")"; return 1; }
+	cli backend enable v6 "[2001:db8:1::5]:30080"
+	# Lookup: an IPv6 client hashed by the IPv6 hash; an IPv4 one refused.
+	j=$(cli -j route lookup v6 client "[2001:db8:2::7]:40000" client "[2001:db8:2::8]:40001")
+	jcheck "lookup v6" 'length == 2 and all(.[]; .service == "[2001:db8::10]:30099" and
+		(.slot | type) == "number" and (.backend | IN("[2001:db8:1::5]:30080",
+		"[2001:db8:1::6]:30080"))) and .[0].client == "[2001:db8:2::7]:40000"' "$j"
+	if cli route lookup v6 client 198.51.100.7:1 2>"$E2E_TMP/err"; then
+		e2e_log "IPv4 client of an IPv6 route accepted"; return 1
+	fi
+	grep -q "client 198.51.100.7:1 is IPv4 but route 'v6' is IPv6" "$E2E_TMP/err" ||
+		{ e2e_log "$(cat "$E2E_TMP/err")"; return 1; }
+	cli route del v6
+	! v6_map_has portier_backends ".value.family == 6" ||
+		{ e2e_log "family-6 backends left after del"; return 1; }
+	# A TCP route: the daemon checks its IPv6 backend (nothing answers at
+	# 2001:db8:1::5 here) and takes it out; backend show reads the check.
+	cli route add v6t address 2001:db8::10 port "$p" inter 200ms fall 1 \
+		backend "[2001:db8:1::5]:30080"
+	WAIT_STEPS=100 wait_for "the IPv6 backend's check" v6_checked_down || return 1
+}
+
+# v6_checked_down: route v6t's backend is down by a failed check of its own.
+v6_checked_down() {
+	cli -j backend show v6t 2>/dev/null | jq -e 'length == 1 and .[0].backend ==
+		"[2001:db8:1::5]:30080" and .[0].state == "down" and .[0].check.health ==
+		"down" and .[0].check.result != "ok" and .[0].check.checks_failed > 0' >/dev/null
 }

@@ -326,7 +326,7 @@ static void lookup_agrees(struct pt_route *r, uint16_t port, const bool *down,
 	for (unsigned int i = 0; i < n_tuples; i++) {
 		struct pt_lookup_client c = { .text = "", .addr = tn_addr("198.51.100.1"),
 					      .port = (uint16_t)(60000 + first + i) };
-		struct portier_flow_key k;
+		struct pt_lookup_tuple k;
 		uint32_t slot;
 		__u32 id;
 		int live = -1, be;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * test_connlog.c - the connection log line: exact text for crafted events,
- * termination states, the GC's event from two flow entries, option parsing.
+ * termination states, the GC's event from two flow entries (IPv4 and
+ * IPv6), IPv6 lines (HAProxy's unbracketed client), option parsing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,6 +153,32 @@ static void test_term_states(void **state)
 	assert_string_equal(pt_connlog_end_name(0), "?");
 }
 
+/* A closed flow's key k and entries f (original) and r (reply) of either
+ * family, their addresses left to the caller: what tcp_event() want says
+ * of ports, ids, flags and counters. */
+#define ENTRIES(k, f, r, want)							\
+	do {									\
+		memset(&(k), 0, sizeof(k));					\
+		memset(&(f), 0, sizeof(f));					\
+		memset(&(r), 0, sizeof(r));					\
+		(k).sport = (want).client_port;					\
+		(k).dport = (want).service_port;				\
+		(k).proto = IPPROTO_TCP;					\
+		(f).nat_sport = (want).snat_port;				\
+		(f).nat_dport = (want).backend_port;				\
+		(f).dir = PORTIER_FLOW_DIR_ORIG;				\
+		(f).flags = PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;	\
+		(f).route_id = 3;						\
+		(f).backend_id = 7;						\
+		(f).created_ns = START_NS;					\
+		(f).packets = 6;						\
+		(f).bytes = 500;						\
+		(r).dir = PORTIER_FLOW_DIR_REPLY;				\
+		(r).flags = PORTIER_FLOW_F_SEEN_REPLY;				\
+		(r).packets = 5;						\
+		(r).bytes = 900;						\
+	} while (0)
+
 /* The GC's event: client and service from the original key, backend and
  * SNAT port from its rewrite, counters from both entries. */
 static void test_event_of_entries(void **state)
@@ -161,29 +188,11 @@ static void test_event_of_entries(void **state)
 	struct portier_connlog_event ev, want = tcp_event();
 
 	(void)state;
-	memset(&k, 0, sizeof(k));
-	memset(&f, 0, sizeof(f));
-	memset(&r, 0, sizeof(r));
+	ENTRIES(k, f, r, want);
 	k.saddr = want.client.a32[0];
 	k.daddr = want.service.a32[0];
-	k.sport = want.client_port;
-	k.dport = want.service_port;
-	k.proto = IPPROTO_TCP;
 	f.nat_saddr = htonl(0xcb007101);	/* 203.0.113.1 */
 	f.nat_daddr = want.backend.a32[0];
-	f.nat_sport = want.snat_port;
-	f.nat_dport = want.backend_port;
-	f.dir = PORTIER_FLOW_DIR_ORIG;
-	f.flags = PORTIER_FLOW_F_CLOSING | PORTIER_FLOW_F_FIN;
-	f.route_id = 3;
-	f.backend_id = 7;
-	f.created_ns = START_NS;
-	f.packets = 6;
-	f.bytes = 500;
-	r.dir = PORTIER_FLOW_DIR_REPLY;
-	r.flags = PORTIER_FLOW_F_SEEN_REPLY;
-	r.packets = 5;
-	r.bytes = 900;
 	pt_connlog_event_of(&k, &f, &r, PORTIER_END_FIN, want.end_ns, &ev);
 	assert_memory_equal(&ev, &want, sizeof(ev));
 
@@ -191,6 +200,94 @@ static void test_event_of_entries(void **state)
 	assert_int_equal(ev.packets[PORTIER_FLOW_DIR_REPLY], 0);
 	assert_int_equal(ev.bytes[PORTIER_FLOW_DIR_REPLY], 0);
 	assert_int_equal(ev.flags, f.flags);
+}
+
+static void addr6(struct portier_addr *a, const char *s)
+{
+	assert_int_equal(inet_pton(AF_INET6, s, a->a8), 1);
+}
+
+/* An IPv6 flow: the client as HAProxy's %ci:%cp writes it (unbracketed,
+ * the port after the last colon), backend and service bracketed. */
+static void test_line_ipv6(void **state)
+{
+	struct portier_connlog_event ev = tcp_event();
+	char buf[PT_CONNLOG_LINE_MAX];
+	const char *want = "2001:db8:1::10:40000 [13/Feb/2009:23:31:30.443] web "
+			   "web/[2001:db8:2::11]:30080 0/0/1234 900 -- proto=tcp end=fin "
+			   "in=6/500 out=5/900 snat=16384 service=[2001:db8:1::1]:80";
+	int n;
+
+	(void)state;
+	ev.family = PORTIER_AF_INET6;
+	addr6(&ev.client, "2001:db8:1::10");
+	addr6(&ev.service, "2001:db8:1::1");
+	addr6(&ev.backend, "2001:db8:2::11");
+	n = pt_connlog_format(&ev, "web", offset(), buf, sizeof(buf));
+	assert_int_equal(n, strlen(want));
+	assert_string_equal(buf, want);
+}
+
+/* The longest line: IPv6 addresses of full length, names of the longest
+ * egress rule, every counter at its widest, fits PT_CONNLOG_LINE_MAX. */
+static void test_line_ipv6_longest(void **state)
+{
+	struct portier_connlog_event ev = tcp_event();
+	char buf[PT_CONNLOG_LINE_MAX], name[7 + PORTIER_EGRESS_NAME_MAX];
+
+	(void)state;
+	ev.family = PORTIER_AF_INET6;
+	addr6(&ev.client, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+	addr6(&ev.service, "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe");
+	addr6(&ev.backend, "2001:db8:ffff:ffff:ffff:ffff:ffff:fffd");
+	ev.client_port = ev.service_port = ev.backend_port = ev.snat_port = 0xffff;
+	ev.end = PORTIER_END_RST_SERVER;
+	ev.end_ns = UINT64_MAX;
+	ev.start_ns = 0;
+	for (int d = 0; d < 2; d++)
+		ev.packets[d] = ev.bytes[d] = UINT64_MAX;
+	memset(name, 'e', sizeof(name) - 1);
+	memcpy(name, "egress:", 7);
+	name[sizeof(name) - 1] = '\0';
+	assert_true(pt_connlog_format(&ev, name, offset(), buf, sizeof(buf)) > 0);
+}
+
+/* The IPv6 GC's event from two IPv6 entries: the same fields, 16 bytes. */
+static void test_event_of_entries6(void **state)
+{
+	struct portier_flow_key6 k;
+	struct portier_flow6 f, r;
+	struct portier_connlog_event ev, want = tcp_event();
+
+	(void)state;
+	want.family = PORTIER_AF_INET6;
+	addr6(&want.client, "2001:db8:1::10");
+	addr6(&want.service, "2001:db8:1::1");
+	addr6(&want.backend, "2001:db8:2::11");
+	ENTRIES(k, f, r, want);
+	k.saddr = want.client;
+	k.daddr = want.service;
+	addr6(&f.nat_saddr, "2001:db8:2::1");
+	f.nat_daddr = want.backend;
+	pt_connlog_event_of6(&k, &f, &r, PORTIER_END_FIN, want.end_ns, &ev);
+	assert_memory_equal(&ev, &want, sizeof(ev));
+
+	/* found under the reply's key: the same event */
+	memset(&k, 0, sizeof(k));
+	k.saddr = want.backend;
+	k.daddr = f.nat_saddr;
+	k.sport = want.backend_port;
+	k.dport = want.snat_port;
+	k.proto = IPPROTO_TCP;
+	r.nat_saddr = want.service;
+	r.nat_daddr = want.client;
+	r.nat_sport = want.service_port;
+	r.nat_dport = want.client_port;
+	r.route_id = 3;
+	r.backend_id = 7;
+	r.created_ns = START_NS;
+	pt_connlog_event_of6(&k, &r, &f, PORTIER_END_FIN, want.end_ns, &ev);
+	assert_memory_equal(&ev, &want, sizeof(ev));
 }
 
 static void test_parse(void **state)
@@ -221,6 +318,9 @@ int main(void)
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_term_states),
 		cmocka_unit_test(test_event_of_entries),
+		cmocka_unit_test(test_line_ipv6),
+		cmocka_unit_test(test_line_ipv6_longest),
+		cmocka_unit_test(test_event_of_entries6),
 		cmocka_unit_test(test_parse),
 	};
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * test_health.c - health checks against real listeners on 127.0.0.1: up
+ * test_health.c - health checks against real listeners on 127.0.0.1 (and ::1, IPv6): up
  * after rise, down after fall, flapping never up, timeout (a listener whose
  * accept queue is full drops new SYNs), check port override, state kept
  * across pt_health_set_targets, the per-result callback (what the daemon
@@ -85,6 +85,25 @@ static int listener(uint16_t *port, int backlog)
 	assert_int_equal(listen(fd, backlog), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* A TCP listener on ::1 (IPv6 loopback), as listener(). */
+static int listener6(uint16_t *port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(*port),
+				     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(sin6);
+	int one = 1;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	assert_int_equal(listen(fd, SOMAXCONN), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin6, &len), 0);
+	*port = ntohs(sin6.sin6_port);
 	return fd;
 }
 
@@ -701,6 +720,58 @@ static void test_http_check_status(void **state)
 	server_stop(&sv);
 }
 
+/* An IPv6 backend: a TCP check connects to [::1]:PORT (the event says so,
+ * bracketed), is UP after rise; the listener closed, DOWN after fall with
+ * "connection refused"; an HTTP check on ::1 reads its status line. */
+static void test_ipv6(void **state)
+{
+	struct seen s = {};
+	struct pt_health *h = checker(true, &s);
+	uint16_t port = 0;
+	int lfd = listener6(&port);
+	struct pt_health_target t = { .route = "web6", .port = port };
+	char want[128];
+	struct http_server sv;
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("::1", &t.addr), 0);
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+	assert_true(run_until(h, n_events, &s));
+	assert_true(s.ev[0].new_up);
+	assert_string_equal(s.ev[0].reason, "connected");
+	snprintf(want, sizeof(want), "route web6 backend [::1]:%u DOWN -> UP after 2 successful "
+		 "checks (last: connected); 1/1 backends up", port);
+	assert_string_equal(s.ev[0].line, want);
+	close(lfd);
+	assert_true(run_until(h, is_down, NULL));
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.ev[1].reason, "connection refused");
+	snprintf(want, sizeof(want), "route web6 backend [::1]:%u UP -> DOWN after 3 failed "
+		 "checks (last: connection refused); 0/1 backends up", port);
+	assert_string_equal(s.ev[1].line, want);
+	pt_health_free(h);
+
+	/* HTTP over IPv6 */
+	memset(&s, 0, sizeof(s));
+	h = checker(false, &s);
+	memset(&sv, 0, sizeof(sv));
+	sv.cfd = -1;
+	port = 0;
+	sv.lfd = listener6(&port);
+	assert_int_equal(fcntl(sv.lfd, F_SETFL, O_NONBLOCK), 0);
+	t = (struct pt_health_target){ .route = "app6", .port = port };
+	assert_int_equal(pt_addr_parse("::1", &t.addr), 0);
+	t.check.type = PT_CHECK_HTTP;
+	pt_http_check_defaults(&t.check);
+	assert_int_equal(pt_health_set_targets(h, &t, 1), 0);
+	sv.answer = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+	assert_true(run_serving(h, &sv, is_down, NULL));
+	assert_int_equal(pt_health_at(h, 0)->http_status, 503);
+	assert_non_null(strstr(sv.request, "OPTIONS / HTTP/1.0\r\n"));
+	pt_health_free(h);
+	server_stop(&sv);
+}
+
 /* A port that accepts but does not speak HTTP, one that closes at once,
  * one that never answers: each fails, with its own reason. */
 static void test_http_check_bad_answers(void **state)
@@ -749,6 +820,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_up_after_rise),
 		cmocka_unit_test(test_down_after_fall),
 		cmocka_unit_test(test_new_target_one_failure),

@@ -4,7 +4,8 @@
  * hashes that index it (include/portier_hash.h): 1,000,000 random tuples
  * spread within 1% of each backend's ideal share, weights included;
  * removing one backend moves its tuples and at most 1% of the others';
- * the table depends on the inventory alone; the limits are enforced.
+ * the table depends on the inventory alone; the limits are enforced; a
+ * backend's key text (IPv4 as it always was, IPv6 bracketed).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 
 #include "maglev.h"
 #include "portier_hash.h"
+#include "routes.h"
 
 #define TUPLES	1000000u
 #define M	PT_MAGLEV_SIZE_DEFAULT
@@ -257,6 +259,31 @@ static void test_inventory_only(void **state)
 	free(b);
 }
 
+/* The key a backend hashes by: IPv4 byte for byte as before IPv6 came
+ * (else every table of a pool would move at the upgrade), IPv6 in
+ * pt_addrport_str's brackets; the longest of each fits the buffer. */
+static void test_key(void **state)
+{
+	char buf[PT_MAGLEV_KEY_BUF];
+	struct pt_addr a;
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("198.51.100.10", &a), 0);
+	assert_memory_equal(pt_maglev_key(&a, 8080, buf, sizeof(buf)), "198.51.100.10:8080",
+			    sizeof("198.51.100.10:8080"));
+	assert_true(pt_maglev_hash("web", buf, 0) == 0xaf9edacdbb432377ULL);
+	assert_int_equal(pt_addr_parse("255.255.255.255", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 65535, buf, sizeof(buf)), "255.255.255.255:65535");
+	assert_int_equal(pt_addr_parse("2001:db8::a", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 8080, buf, sizeof(buf)), "[2001:db8::a]:8080");
+	assert_int_equal(pt_addr_parse("2001:db8:ffff:ffff:ffff:ffff:255.255.255.255", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 65535, buf, sizeof(buf)),
+			    "[2001:db8:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	assert_int_equal(pt_addr_parse("::ffff:198.51.100.10", &a), 0);
+	assert_string_equal(pt_maglev_key(&a, 8080, buf, sizeof(buf)),
+			    "[::ffff:198.51.100.10]:8080");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_disruption),
 		cmocka_unit_test(test_inventory_only),
+		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,6 +142,39 @@ static void test_add_balance(void **state)
 }
 
 /* The inventory's texts (test_routes.c, bad-maglev), with the CLI's names. */
+/* IPv6 in route add: the route's address and bracketed backends; one
+ * family a route ('*' is IPv4); the unbracketed form refused. */
+static void test_add_ipv6(void **state)
+{
+	char buf[PT_ADDRPORT_STRLEN];
+	struct pt_route r;
+
+	(void)state;
+	assert_int_equal(add("web6 address 2001:db8::10 port 443 backend [2001:db8:1::5]:8443 "
+			     "backend [2001:db8:1::6]:8443 weight 3", &r), 0);
+	assert_false(r.wildcard);
+	assert_string_equal(pt_addr_str(&r.addr, buf, sizeof(buf)), "2001:db8::10");
+	assert_int_equal(r.n_backends, 2);
+	assert_string_equal(pt_addrport_str(&r.backends[1].addr, r.backends[1].port, buf,
+					    sizeof(buf)), "[2001:db8:1::6]:8443");
+	assert_int_equal(r.backends[1].weight, 3);
+	assert_int_equal(r.dest_port, 8443);
+	free(r.backends);
+	add_fails("web6 address 2001:db8::10 port 443 backend 2001:db8:1::5:8443",
+		  "Error: route add: backend '2001:db8:1::5:8443' is ambiguous: an IPv6 address "
+		  "with a port is written in brackets, [ADDR]:PORT (such as [2001:db8::1]:80)");
+	add_fails("web6 address 2001:db8::10 port 443 backend 203.0.113.2:80",
+		  "Error: route add: backend 203.0.113.2:80 is IPv4 but the route's address "
+		  "2001:db8::10 is IPv6; one route forwards within one family (add a second "
+		  "route for the other)");
+	add_fails("web port 443 backend 203.0.113.2:80 backend [2001:db8:1::5]:8443",
+		  "Error: route add: backend [2001:db8:1::5]:8443 is IPv6 but a route on '*' "
+		  "forwards IPv4; give an IPv6 route its address (address ADDR)");
+	add_fails("web address 2001:db8::zz port 443 backend [2001:db8:1::5]:8443",
+		  "Error: route add: address '2001:db8::zz' is not an IPv4 or IPv6 address, or "
+		  "'*'");
+}
+
 static void test_add_errors(void **state)
 {
 	(void)state;
@@ -224,14 +257,33 @@ static void test_lookup_args(void **state)
 	assert_int_equal(parse("", true, &q), 1);
 	assert_string_equal(err_text, "Error: config lookup: no ROUTE; try 'portier config help'");
 	assert_int_equal(parse("web client 198.51.100.7:0", false, &q), 1);
-	assert_string_equal(err_text, "Error: route lookup: client '198.51.100.7:0' is not "
-				      "IPv4ADDR or IPv4ADDR:PORT (port 1-65535)");
+	assert_string_equal(err_text, "Error: route lookup: client '198.51.100.7:0': port '0' "
+				      "is not a number from 1 to 65535");
 	assert_int_equal(parse("web client 198.51.100.7 address", false, &q), 1);
 	assert_string_equal(err_text, "Error: route lookup: 'address' needs a value; try "
 				      "'portier route help'");
-	assert_int_equal(parse("web client 198.51.100.7 address 2001:db8::1", false, &q), 1);
-	assert_string_equal(err_text, "Error: route lookup: address '2001:db8::1' is not an IPv4 "
-				      "address");
+	assert_int_equal(parse("web client 198.51.100.7 address 2001:db8::g", false, &q), 1);
+	assert_string_equal(err_text, "Error: route lookup: address '2001:db8::g' is not an IPv4 "
+				      "or IPv6 address");
+
+	/* IPv6: bracketed with a port, bare without; a bare address is all address */
+	assert_int_equal(parse("web client [2001:db8::7]:40000 client 2001:db8::8:80 "
+			       "address 2001:db8::a", false, &q), 0);
+	assert_int_equal(q.clients[0].addr.family, AF_INET6);
+	assert_int_equal(q.clients[0].port, 40000);
+	assert_int_equal(q.clients[1].addr.family, AF_INET6);
+	assert_int_equal(q.clients[1].port, 0);
+	assert_int_equal(q.clients[1].addr.v6.s6_addr[15], 0x80);
+	assert_int_equal(q.service.family, AF_INET6);
+	pt_lookup_req_free(&q);
+	assert_int_equal(parse("web client 198.51.100.7 down 2001:db8::2:80", true, &q), 1);
+	assert_string_equal(err_text, "Error: config lookup: down '2001:db8::2:80' is ambiguous: "
+				      "an IPv6 address with a port is written in brackets, "
+				      "[ADDR]:PORT (such as [2001:db8::1]:80)");
+	assert_int_equal(parse("web client [2001:db8::7:40000", false, &q), 1);
+	assert_string_equal(err_text, "Error: route lookup: client '[2001:db8::7:40000' has no "
+				      "']' closing its IPv6 address; write ADDR, ADDR:PORT or "
+				      "[IPv6ADDR]:PORT");
 }
 
 /* The flow key as the program sees the SYN, and the program's hashes. */
@@ -241,6 +293,7 @@ static void test_lookup_key(void **state)
 					.wildcard = true, .port = 80, .proto = 6 };
 	struct pt_lookup_route one = wild;
 	struct pt_lookup_req q;
+	struct pt_lookup_tuple t;
 	struct portier_flow_key k;
 
 	(void)state;
@@ -248,39 +301,84 @@ static void test_lookup_key(void **state)
 	assert_int_equal(pt_addr_parse("192.0.2.10", &one.addr), 0);
 	assert_int_equal(parse("web client 198.51.100.7:40000", false, &q), 0);
 	capture_begin();
-	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &wild, &k), 1);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &wild, &t), 1);
 	capture_end();
 	assert_string_equal(err_text, "Error: route lookup: route 'web' is balance maglev and "
 				      "listens on every address ('*'): the address the client "
 				      "connects to is part of the hash; give 'address ADDR'");
-	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &k), 0);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &t), 0);
+	k = t.v4;
+	assert_int_equal(t.family, PORTIER_AF_INET);
 	assert_int_equal(k.saddr, htonl(0xc6336407));
 	assert_int_equal(k.daddr, htonl(0xc000020a));
 	assert_int_equal(k.sport, htons(40000));
 	assert_int_equal(k.dport, htons(80));
 	assert_int_equal(k.proto, 6);
-	assert_int_equal(pt_lookup_hash(PT_BALANCE_MAGLEV, &k),
+	assert_int_equal(pt_lookup_hash(PT_BALANCE_MAGLEV, &t),
 			 portier_tuple_hash(k.saddr, k.daddr, k.sport, k.dport, 6));
-	assert_int_equal(pt_lookup_hash(PT_BALANCE_SOURCE, &k), portier_source_hash(k.saddr));
+	assert_int_equal(pt_lookup_hash(PT_BALANCE_SOURCE, &t), portier_source_hash(k.saddr));
 	pt_lookup_req_free(&q);
 
 	assert_int_equal(parse("web client 198.51.100.7 address 192.0.2.11", false, &q), 0);
 	capture_begin();
-	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &k), 1);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &t), 1);
 	capture_end();
 	assert_string_equal(err_text, "Error: route lookup: route 'web' listens on 192.0.2.10 "
 				      "only, not on 192.0.2.11; drop 'address' or give that one");
 	q.has_service = false;
 	capture_begin();
-	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &k), 1);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &one, &t), 1);
 	capture_end();
 	assert_string_equal(err_text, "Error: route lookup: route 'web' is balance maglev, which "
 				      "hashes the client's port too; give client "
 				      "198.51.100.7:PORT");
 	/* source: the client address alone, on any route */
 	wild.balance = PT_BALANCE_SOURCE;
-	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &wild, &k), 0);
-	assert_int_equal(k.daddr, 0);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &wild, &t), 0);
+	assert_int_equal(t.v4.daddr, 0);
+	pt_lookup_req_free(&q);
+}
+
+/* IPv6: the key in struct portier_flow_key6, the IPv6 hashes, and a
+ * client of the other family refused. */
+static void test_lookup_key6(void **state)
+{
+	struct pt_lookup_route r = { .name = "web6", .balance = PT_BALANCE_MAGLEV,
+				     .family = AF_INET6, .port = 443, .proto = 6 };
+	struct pt_lookup_req q;
+	struct pt_lookup_tuple t;
+	const struct portier_flow_key6 *k = &t.v6;
+	static const __u8 client[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 7 };
+	static const __u8 svc[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x0a };
+
+	(void)state;
+	assert_int_equal(pt_addr_parse("2001:db8::a", &r.addr), 0);
+	assert_int_equal(parse("web6 client [2001:db8::7]:40000 client 198.51.100.7:1", false,
+			       &q), 0);
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &r, &t), 0);
+	assert_int_equal(t.family, PORTIER_AF_INET6);
+	assert_memory_equal(k->saddr.a8, client, 16);
+	assert_memory_equal(k->daddr.a8, svc, 16);
+	assert_int_equal(k->sport, htons(40000));
+	assert_int_equal(k->dport, htons(443));
+	assert_int_equal(k->proto, 6);
+	assert_int_equal(pt_lookup_hash(PT_BALANCE_MAGLEV, &t),
+			 portier_tuple6_hash(k->saddr.a32, k->daddr.a32, k->sport, k->dport, 6));
+	assert_int_equal(pt_lookup_hash(PT_BALANCE_SOURCE, &t),
+			 portier_source6_hash(k->saddr.a32));
+	capture_begin();
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[1], &r, &t), 1);
+	capture_end();
+	assert_string_equal(err_text, "Error: route lookup: client 198.51.100.7:1 is IPv4 but "
+				      "route 'web6' is IPv6; a route forwards within one family");
+	pt_lookup_req_free(&q);
+	assert_int_equal(parse("web6 client 2001:db8::7", false, &q), 0);
+	capture_begin();
+	assert_int_equal(pt_lookup_key("route lookup", &q, &q.clients[0], &r, &t), 1);
+	capture_end();
+	assert_string_equal(err_text, "Error: route lookup: route 'web6' is balance maglev, which "
+				      "hashes the client's port too; give client "
+				      "[2001:db8::7]:PORT");
 	pt_lookup_req_free(&q);
 }
 
@@ -345,8 +443,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_balance),
 		cmocka_unit_test(test_add_errors),
+		cmocka_unit_test(test_add_ipv6),
 		cmocka_unit_test(test_lookup_args),
 		cmocka_unit_test(test_lookup_key),
+		cmocka_unit_test(test_lookup_key6),
 		cmocka_unit_test(test_offline_table),
 	};
 

@@ -1072,6 +1072,15 @@ static void test_addr_helpers(void **state)
 	assert_int_equal(pt_addr_parse("", &b), -EINVAL);
 	memset(&b, 0, sizeof(b));
 	assert_string_equal(pt_addr_str(&b, buf, sizeof(buf)), "-");
+	/* this host's addresses, either family: loopback's, not a documentation one */
+	assert_int_equal(pt_addr_parse("127.0.0.1", &b), 0);
+	assert_true(pt_host_has_addr(&b, NULL));
+	assert_int_equal(pt_addr_parse("::1", &b), 0);
+	assert_true(pt_host_has_addr(&b, NULL));
+	assert_int_equal(pt_addr_parse("2001:db8::dead", &b), 0);
+	assert_false(pt_host_has_addr(&b, NULL));
+	assert_int_equal(pt_addr_parse("::ffff:127.0.0.1", &b), 0);
+	assert_false(pt_host_has_addr(&b, NULL));
 	assert_string_equal(pt_proto_name(IPPROTO_UDP), "udp");
 	assert_string_equal(pt_proto_name(IPPROTO_ICMP), "icmp");	/* egress echo flows */
 	assert_string_equal(pt_proto_name(IPPROTO_SCTP), "unknown");
