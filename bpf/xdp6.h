@@ -6,17 +6,49 @@
  * admission, backend, NAT66 or dnat), forward; a backend's reply comes
  * back through its flow's reply entry, or with no flow through the
  * backend's one service (stateless_reply6, the active-active pool).
- * IPv4-only for now: SYN cookies (an IPv6 SYN to a cookie route is an
- * ordinary new flow), egress NAT, flow sync, connection logs.
+ * A TCP flow's close is logged (connlog_tcp_close6). IPv4-only for now:
+ * SYN cookies (an IPv6 SYN to a cookie route is an ordinary new flow),
+ * egress NAT, flow sync.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H
 #define PORTIER_BPF_XDP6_H
 
-/* A packet of a known, live IPv6 flow: account, track its state, then
- * pass (local backend) or rewrite and forward. */
+/* A FIN or RST (p->tcp set) of IPv6 flow entry f under the packet's key
+ * k, counted already, on a flow not logged yet: as IPv4's
+ * connlog_tcp_close, when the flow is over (connlog_close_end) and its
+ * route logs, the end event (connlog_send6). The other entry's key is
+ * built in the per-CPU scratch of flow_create6 (done by now), off the
+ * stack. */
+static __always_inline void connlog_tcp_close6(const struct portier_config *cfg,
+					       const struct pkt6 *p,
+					       const struct portier_flow_key6 *k,
+					       struct portier_flow6 *f, __u64 now)
+{
+	struct portier_flow6 *o = NULL;
+	struct flow6_scratch *sc;
+	__u32 slot = SCRATCH6_CREATE;
+	__u8 end;
+
+	if (!connlog_on(f->route_id, f->flags))
+		return;
+	if (!(f->flags & PORTIER_FLOW_F_LOCAL)) {
+		sc = bpf_map_lookup_elem(&portier_new_flow6, &slot);
+		if (!sc)
+			return;
+		flow_key_other6(f, p->proto, &sc->rk);
+		o = ct_lookup6(cfg, &sc->rk);
+	}
+	end = connlog_close_end(p->tcp, f->dir, &f->flags, o ? &o->flags : NULL);
+	if (end)
+		connlog_send6(k, f, o, end, now);
+}
+
+/* A packet of a known, live IPv6 flow (key k): account, track its state,
+ * log its close, then pass (local backend) or rewrite and forward. */
 static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 					const struct portier_config *cfg,
+					const struct portier_flow_key6 *k,
 					struct portier_flow6 *f, __u64 now)
 {
 	__u32 before = f->last_seen;
@@ -27,6 +59,8 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 		flow_touch_other6(cfg, f, p->proto, before, portier_tick(now));
 	if (bits)
 		flow_set_flags6(cfg, f, p->proto, bits);
+	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
+		connlog_tcp_close6(cfg, p, k, f, now);
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
@@ -79,7 +113,7 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 		f = ct_lookup6(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
-		return flow_packet6(ctx, p, cfg, f, now);
+		return flow_packet6(ctx, p, cfg, key, f, now);
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
@@ -215,7 +249,7 @@ int portier_xdp6(struct xdp_md *ctx)
 		f = NULL;
 	}
 	if (f)
-		return flow_packet6(ctx, &p, cfg, f, now);
+		return flow_packet6(ctx, &p, cfg, &sc->rk, f, now);
 	if (be_port)	/* a backend's reply with no flow */
 		return stateless_forward6(ctx, &p, cfg, now);
 	return new_flow6(ctx, &p, cfg, dport, &sc->rk, &sc->rv, now);
