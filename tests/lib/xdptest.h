@@ -156,19 +156,26 @@ static inline uint64_t xt_reason(enum portier_reason id)
 	return sum;
 }
 
-/* Run frame in (n bytes) on the input NIC: action ret, the frame
- * unchanged, and reason why + 1. */
-static inline void xt_expect_untouched(const uint8_t *in, size_t n, int ret,
-				       enum portier_reason why)
+/* Run frame in (n bytes) on ifindex: action ret, the frame unchanged,
+ * and reason why + 1. */
+static inline void xt_expect_untouched_on(int ifindex, const uint8_t *in, size_t n, int ret,
+					  enum portier_reason why)
 {
 	uint64_t c0 = xt_reason(why);
 	struct xt_run r;
 
-	xt_run(xt.if_in, in, n, &r);
+	xt_run(ifindex, in, n, &r);
 	assert_int_equal(r.ret, ret);
 	assert_int_equal(r.out_len, n);
 	assert_memory_equal(r.out, in, n);
 	assert_int_equal(xt_reason(why) - c0, 1);
+}
+
+/* The same on the input NIC. */
+static inline void xt_expect_untouched(const uint8_t *in, size_t n, int ret,
+				       enum portier_reason why)
+{
+	xt_expect_untouched_on(xt.if_in, in, n, ret, why);
 }
 
 /* The sum over CPUs of entry id of a stats map. */
