@@ -174,13 +174,7 @@ static __noinline int stateless_reply6(struct xdp_md *ctx, struct pkt6 *p,
 	__builtin_memcpy(&f->nat_daddr, &p->ip6h->daddr, sizeof(f->nat_daddr));
 	f->nat_dport = p->ports[1];
 	rc = next_hop6(ctx, p, f, now);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
-	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	count_reason(PORTIER_R_STATELESS_REPLY, 0);
-	count_ha(v->route_id, false);
-	count_flow(v->backend_id, PORTIER_FLOW_DIR_REPLY, p->len, false);
-	return STATELESS_FORWARD;
+	return stateless_verdict(rc, v, p->len);
 }
 
 /* A packet from an IPv6 backend port with no live flow:

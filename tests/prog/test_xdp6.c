@@ -241,29 +241,7 @@ static void put_reply_svc(__u32 rid, const char *be, uint16_t be_port, const cha
 }
 
 /* The connection log events read from the ring buffer (R_LOG's). */
-#define MAX_EVENTS	8
-static struct {
-	struct ring_buffer *rb;
-	struct portier_connlog_event ev[MAX_EVENTS];
-	int n_ev;
-} events;
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (size >= sizeof(events.ev[0]) && events.n_ev < MAX_EVENTS)
-		memcpy(&events.ev[events.n_ev], data, sizeof(events.ev[0]));
-	events.n_ev++;
-	return 0;
-}
-
-/* Events waiting now, into events.ev (counted from 0). */
-static int drain(void)
-{
-	events.n_ev = 0;
-	assert_true(ring_buffer__consume(events.rb) >= 0);
-	return events.n_ev;
-}
+static struct xt_events events;
 
 /* The config edit of xt_open: NAT66 to pout's address, the IPv6 table's
  * geometry (the map's size). */
@@ -326,14 +304,12 @@ static int setup(void **state)
 	put_reply_svc(R_STATELESS, "2001:db8:2::13", 30092, TN6_GW_IN, 92);
 	put_route6(R_LOG, TN6_GW_IN, 93, IPPROTO_TCP, PORTIER_ROUTE_F_LOG, logged, 1);
 	put_local6(TN6_GW_IN);
-	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog), on_event, NULL,
-				     NULL);
-	return events.rb ? 0 : -1;
+	return xt_events_open(&events);
 }
 
 static int teardown(void **state)
 {
-	ring_buffer__free(events.rb);
+	xt_events_close(&events);
 	return xt_teardown(state);
 }
 
@@ -912,17 +888,12 @@ static bool quoted6_l4_csum_ok(const uint8_t *f, size_t n)
 static void expect_translated(int ifindex, const uint8_t *in, size_t n, int ret,
 			      const uint8_t *want, size_t wn, bool full)
 {
-	uint64_t c0 = xt_reason(PORTIER_R_ICMP_TRANSLATED);
 	struct xt_run r;
 
-	xt_run(ifindex, in, n, &r);
-	assert_int_equal(r.ret, ret);
-	assert_int_equal(r.out_len, wn);
-	assert_memory_equal(r.out, want, wn);
+	xt_expect_frame(ifindex, in, n, ret, want, wn, PORTIER_R_ICMP_TRANSLATED, &r);
 	assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
 	if (full)
 		assert_true(quoted6_l4_csum_ok(r.out, r.out_len));
-	assert_int_equal(xt_reason(PORTIER_R_ICMP_TRANSLATED) - c0, 1);
 }
 
 /* The backend (or a router on its side, from) answers the forwarded
@@ -1061,6 +1032,23 @@ static void test_icmp6_client_errors(void **state)
 	client_error6(&s, T6_TIME, 0, 0);			/* dnat UDP */
 }
 
+/* The client's port unreachable about the reply to client spec s (the
+ * gateway's packet service -> client), as if the gateway had sent one. */
+static size_t error_about_reply(const struct pkt6_spec *s, uint8_t *buf)
+{
+	struct pkt6_spec q = *s;
+	uint8_t qb[PKT_MAX];
+	size_t qn;
+
+	memcpy(q.saddr, s->daddr, 16);
+	memcpy(q.daddr, s->saddr, 16);
+	q.sport = s->dport;
+	q.dport = s->sport;
+	qn = pkt6_build(&q, qb);
+	return error6(tn_mac_in, tn_mac_client, s->saddr, s->daddr, HOPS, T6_UNREACH, C6_PORT, 0,
+		      qb + PKT_ETH_LEN, qn - PKT_ETH_LEN, buf);
+}
+
 /* What passes untouched: an echo request to a service address (the
  * stack's: it answers for its own address), an error quoting a packet of
  * no flow (PASS_NOT_L4), an error about a local backend's flow
@@ -1069,38 +1057,22 @@ static void test_icmp6_client_errors(void **state)
  * (PASS_TTL). */
 static void test_icmp6_pass(void **state)
 {
-	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN), q;
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
 	uint8_t in[PKT_MAX], qb[PKT_MAX], gw[16];
 	struct xt_run fw;
-	size_t n, qn;
+	size_t n;
 
 	(void)state;
 	xt_expect_untouched(in, icmp6_frame(TN6_CLIENT, TN6_GW_IN, T6_ECHO, in), XDP_PASS,
 			    PORTIER_R_PASS_NOT_L4);
 
 	/* The client's error about a "reply" of a flow that never was. */
-	q = s;
-	memcpy(q.saddr, s.daddr, 16);
-	memcpy(q.daddr, s.saddr, 16);
-	q.sport = 80;
-	q.dport = s.sport;
-	qn = pkt6_build(&q, qb);
-	n = error6(tn_mac_in, tn_mac_client, s.saddr, s.daddr, HOPS, T6_UNREACH, C6_PORT, 0,
-		   qb + PKT_ETH_LEN, qn - PKT_ETH_LEN, in);
-	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_NOT_L4);
+	xt_expect_untouched(in, error_about_reply(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
 
 	/* A local backend's flow. */
 	s = client6(82, IPPROTO_TCP, PKT_SYN);
 	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_LOCAL);
-	q = s;
-	memcpy(q.saddr, s.daddr, 16);
-	memcpy(q.daddr, s.saddr, 16);
-	q.sport = 82;
-	q.dport = s.sport;
-	qn = pkt6_build(&q, qb);
-	n = error6(tn_mac_in, tn_mac_client, s.saddr, s.daddr, HOPS, T6_UNREACH, C6_PORT, 0,
-		   qb + PKT_ETH_LEN, qn - PKT_ETH_LEN, in);
-	xt_expect_untouched(in, n, XDP_PASS, PORTIER_R_PASS_LOCAL);
+	xt_expect_untouched(in, error_about_reply(&s, in), XDP_PASS, PORTIER_R_PASS_LOCAL);
 
 	/* A live flow's packet, quoted with an extension header; then with
 	 * hop limit 1. */
@@ -1191,17 +1163,17 @@ static void test_connlog6(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(drain(), 0);
+	assert_int_equal(xt_events_drain(&events), 0);
 	port = snat_first(&c, "2001:db8:2::11", 30093, &r);
 	b = reply_of(r.out, IPPROTO_TCP, PKT_SYN | PKT_ACK);
 	b.payload_len = 0;
 	run6(xt.if_out, &b, XDP_REDIRECT, &r);
 	c.tcp_flags = PKT_FIN | PKT_ACK;
 	run6(xt.if_in, &c, XDP_REDIRECT, &r);
-	assert_int_equal(drain(), 0);		/* one FIN is not the end */
+	assert_int_equal(xt_events_drain(&events), 0);		/* one FIN is not the end */
 	b.tcp_flags = PKT_FIN | PKT_ACK;
 	run6(xt.if_out, &b, XDP_REDIRECT, &r);
-	assert_int_equal(drain(), 1);
+	assert_int_equal(xt_events_drain(&events), 1);
 	assert_int_equal(ev->kind, PORTIER_CONNLOG_KIND_END);
 	assert_int_equal(ev->end, PORTIER_END_FIN);
 	assert_int_equal(ev->family, PORTIER_AF_INET6);
@@ -1225,7 +1197,7 @@ static void test_connlog6(void **state)
 	run6(xt.if_out, &b, XDP_REDIRECT, &r);
 	c.tcp_flags = PKT_RST;
 	run6(xt.if_in, &c, XDP_REDIRECT, &r);
-	assert_int_equal(drain(), 0);
+	assert_int_equal(xt_events_drain(&events), 0);
 }
 
 /* A client's RST ends a logged flow at once (rst_client). */
@@ -1235,11 +1207,11 @@ static void test_connlog6_rst(void **state)
 	struct xt_run r;
 
 	(void)state;
-	assert_int_equal(drain(), 0);
+	assert_int_equal(xt_events_drain(&events), 0);
 	snat_first(&c, "2001:db8:2::11", 30093, &r);
 	c.tcp_flags = PKT_RST | PKT_ACK;
 	run6(xt.if_in, &c, XDP_REDIRECT, &r);
-	assert_int_equal(drain(), 1);
+	assert_int_equal(xt_events_drain(&events), 1);
 	assert_int_equal(events.ev[0].end, PORTIER_END_RST_CLIENT);
 	assert_int_equal(events.ev[0].family, PORTIER_AF_INET6);
 	assert_int_equal(events.ev[0].packets[PORTIER_FLOW_DIR_ORIG], 2);
