@@ -27,8 +27,8 @@
 
 /* One formatted diagnostic line. */
 #define DIAG_BUF 2048
-/* "255.255.255.255:65535/udp", with room for IPv6 later. */
-#define LISTEN_BUF (INET6_ADDRSTRLEN + 16)
+/* "[2001:db8::1]:65535/udp", "*:80/tcp (ipv6)". */
+#define LISTEN_BUF PT_LISTEN_STRLEN
 
 /* What "config check" was asked to do. */
 struct check_args {
@@ -158,6 +158,9 @@ static json_t *route_json(const struct pt_route *r)
 	policy_json(o, &r->policy);
 	if (r->table_size)
 		json_object_set_new(o, "table_size", json_integer(r->table_size));
+	json_object_set_new(o, "family",
+			    json_string(pt_route_family(r) == AF_INET6 ? "ipv6" : "ipv4"));
+	json_object_set_new(o, "dual", json_boolean(r->dual));
 	if (r->rate_limit.rate)
 		json_object_set_new(o, "rate_limit",
 			json_pack("{s:i, s:i, s:i}", "rate", (int)r->rate_limit.rate, "per_ms",
@@ -305,15 +308,6 @@ static void print_diags(const struct pt_diags *d)
 	}
 }
 
-static void route_listen(const struct pt_route *r, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	snprintf(buf, len, "%s:%u/%s",
-		 r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)), r->port,
-		 pt_proto_name(r->proto));
-}
-
 /* A column of the routes table: its title and the widest cell. */
 struct column {
 	const char *title;
@@ -377,7 +371,7 @@ static void print_table(const struct pt_routeset *rs)
 	for (size_t i = 0; i < rs->n_routes; i++) {
 		const struct pt_route *r = &rs->routes[i];
 
-		route_listen(r, listen, sizeof(listen));
+		pt_route_listen_str(r, listen, sizeof(listen));
 		pt_options_str(r->options, opts, sizeof(opts));
 		widen(&cols[COL_NAME], r->name);
 		widen(&cols[COL_LISTEN], listen);
@@ -398,10 +392,10 @@ static void print_table(const struct pt_routeset *rs)
 		const struct pt_route *r = &rs->routes[i];
 		size_t nb = r->n_backends ? r->n_backends : 1;
 
-		route_listen(r, listen, sizeof(listen));
+		pt_route_listen_str(r, listen, sizeof(listen));
 		pt_options_str(r->options, opts, sizeof(opts));
 		for (size_t j = 0; j < nb; j++) {
-			char addr[INET6_ADDRSTRLEN] = "-";
+			char addr[PT_ADDRPORT_STRLEN];
 			const struct pt_backend *b = r->n_backends ? &r->backends[j] : NULL;
 			bool first = j == 0;
 
@@ -416,8 +410,8 @@ static void print_table(const struct pt_routeset *rs)
 				printf("-\n");
 				continue;
 			}
-			printf("%s:%u%s%s%s\n", pt_addr_str(&b->addr, addr, sizeof(addr)),
-			       b->port, b->host ? " " : "", b->host ? b->host : "",
+			printf("%s%s%s%s\n", pt_addrport_str(&b->addr, b->port, addr, sizeof(addr)),
+			       b->host ? " " : "", b->host ? b->host : "",
 			       b->local ? " (local)" : "");
 		}
 	}

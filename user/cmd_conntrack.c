@@ -8,7 +8,9 @@
  *   portier conntrack flush [FILTER]...  delete the flows (both entries):
  *                                        open connections are cut
  *
- * The table is read a window at a time (pt_ct_stream) and each flow is
+ * Both tables, IPv4 (portier_conntrack) then IPv6 (portier_conntrack6), a
+ * flow of either read into one struct ct_entry for the filters and the
+ * output. Each table is read a window at a time (pt_ct_stream) and each flow is
  * printed as it is walked, JSON included (an array written by hand, one
  * json_dumpf per flow): memory stays flat whatever the table's size.
  */
@@ -52,9 +54,10 @@ static int do_help(int argc, char **argv)
 		"  flush  delete the flows (both directions' entries); open connections\n"
 		"         are cut\n"
 		"\n"
-		"  Filters combine (all must hold); without one, every flow. route: the\n"
-		"  route's flows; backend: flows to that backend (a local flow's backend\n"
-		"  is its service address); client: the client's address, or a network;\n"
+		"  Filters combine (all must hold); without one, every flow, IPv4 and IPv6.\n"
+		"  route: the route's flows; backend: flows to that backend (a local flow's\n"
+		"  backend is its service address; IPv6 with a port: [2001:db8::1]:80);\n"
+		"  client: the client's address, or a network (IPv4 or IPv6);\n"
 		"  state: TCP syn_sent (SYN seen), syn_recv (SYN-ACK seen), established\n"
 		"  (the client answered: never evicted by a new flow), closing (FIN or\n"
 		"  RST seen); UDP replied or unreplied; local: a flow to this host's own\n"
@@ -63,17 +66,72 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static const char *flow_state(const struct portier_flow_key *k, const struct portier_flow *f)
+/* One entry of either table (portier_conntrack, portier_conntrack6), as
+ * show, count and flush read it: what follows works on these, whatever the
+ * family. */
+struct ct_entry {
+	struct pt_addr saddr, daddr;		/* the key: as the packet arrived */
+	struct pt_addr nat_saddr, nat_daddr;	/* rewritten to */
+	__be16 sport, dport, nat_sport, nat_dport;
+	__u8 proto, dir, flags;
+	__u16 route_id;
+	__u32 last_seen;
+	__u64 packets, bytes, created_ns;
+};
+
+static struct pt_addr addr4(__be32 a)
 {
-	if (f->flags & PORTIER_FLOW_F_LOCAL)
+	struct pt_addr r = { .family = AF_INET };
+
+	r.v4.s_addr = a;
+	return r;
+}
+
+static struct pt_addr addr6(const struct portier_addr *a)
+{
+	struct pt_addr r = { .family = AF_INET6 };
+
+	memcpy(r.v6.s6_addr, a->a8, sizeof(r.v6.s6_addr));
+	return r;
+}
+
+static void entry4(const struct portier_flow_key *k, const struct portier_flow *f,
+		   struct ct_entry *e)
+{
+	*e = (struct ct_entry){
+		.saddr = addr4(k->saddr), .daddr = addr4(k->daddr),
+		.nat_saddr = addr4(f->nat_saddr), .nat_daddr = addr4(f->nat_daddr),
+		.sport = k->sport, .dport = k->dport, .nat_sport = f->nat_sport,
+		.nat_dport = f->nat_dport, .proto = k->proto, .dir = f->dir, .flags = f->flags,
+		.route_id = f->route_id, .last_seen = f->last_seen, .packets = f->packets,
+		.bytes = f->bytes, .created_ns = f->created_ns,
+	};
+}
+
+static void entry6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		   struct ct_entry *e)
+{
+	*e = (struct ct_entry){
+		.saddr = addr6(&k->saddr), .daddr = addr6(&k->daddr),
+		.nat_saddr = addr6(&f->nat_saddr), .nat_daddr = addr6(&f->nat_daddr),
+		.sport = k->sport, .dport = k->dport, .nat_sport = f->nat_sport,
+		.nat_dport = f->nat_dport, .proto = k->proto, .dir = f->dir, .flags = f->flags,
+		.route_id = f->route_id, .last_seen = f->last_seen, .packets = f->packets,
+		.bytes = f->bytes, .created_ns = f->created_ns,
+	};
+}
+
+static const char *flow_state(const struct ct_entry *e)
+{
+	if (e->flags & PORTIER_FLOW_F_LOCAL)
 		return "local";
-	if (k->proto == IPPROTO_UDP)
-		return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "replied" : "unreplied";
-	if (f->flags & PORTIER_FLOW_F_CLOSING)
+	if (e->proto == IPPROTO_UDP)
+		return e->flags & PORTIER_FLOW_F_SEEN_REPLY ? "replied" : "unreplied";
+	if (e->flags & PORTIER_FLOW_F_CLOSING)
 		return "closing";
-	if (f->flags & PORTIER_FLOW_F_ASSURED)
+	if (e->flags & PORTIER_FLOW_F_ASSURED)
 		return "established";
-	return f->flags & PORTIER_FLOW_F_SEEN_REPLY ? "syn_recv" : "syn_sent";
+	return e->flags & PORTIER_FLOW_F_SEEN_REPLY ? "syn_recv" : "syn_sent";
 }
 
 static __u64 now_ns(void)
@@ -101,10 +159,10 @@ static const char *route_name(const struct pt_dp_route_view *v, size_t n, __u32 
 struct filter {
 	int route_id;		/* -1: any */
 	bool backend;		/* be_addr (and be_port unless 0) */
-	__be32 be_addr;
+	struct pt_addr be_addr;
 	__be16 be_port;
-	bool client;		/* client in cl_net/cl_mask */
-	__be32 cl_net, cl_mask;
+	bool client;		/* client in cl_net */
+	struct pt_cidr cl_net;
 	__u8 proto;		/* 0: any */
 	const char *state;	/* NULL: any */
 };
@@ -148,7 +206,7 @@ static int parse_filters(int argc, char **argv, const char *cmd,
 				return 1;
 			}
 			f->backend = true;
-			f->be_addr = a.v4.s_addr;
+			f->be_addr = a;
 			f->be_port = htons(port);
 		} else if (is_prefix(kw, "client")) {
 			if (pt_cidr_parse(val, &net, &why)) {
@@ -156,8 +214,7 @@ static int parse_filters(int argc, char **argv, const char *cmd,
 				return 1;
 			}
 			f->client = true;
-			f->cl_mask = net.len ? htonl(~0U << (32 - net.len)) : 0;
-			f->cl_net = net.addr.v4.s_addr;
+			f->cl_net = net;
 		} else if (is_prefix(kw, "proto")) {
 			if (strcmp(val, "tcp") && strcmp(val, "udp")) {
 				p_err("%s: proto '%s': expected tcp or udp", cmd, val);
@@ -184,33 +241,31 @@ static int parse_filters(int argc, char **argv, const char *cmd,
 
 /* The backend a flow goes to: its NAT destination, or for a local flow the
  * service itself. */
-static void flow_backend(const struct portier_flow_key *k, const struct portier_flow *f,
-			 __be32 *addr, __be16 *port)
+static void flow_backend(const struct ct_entry *e, struct pt_addr *addr, __be16 *port)
 {
-	bool local = f->flags & PORTIER_FLOW_F_LOCAL;
+	bool local = e->flags & PORTIER_FLOW_F_LOCAL;
 
-	*addr = local ? k->daddr : f->nat_daddr;
-	*port = local ? k->dport : f->nat_dport;
+	*addr = local ? e->daddr : e->nat_daddr;
+	*port = local ? e->dport : e->nat_dport;
 }
 
-static bool matches(const struct filter *fl, const struct portier_flow_key *k,
-		    const struct portier_flow *f)
+static bool matches(const struct filter *fl, const struct ct_entry *e)
 {
-	__be32 ba;
+	struct pt_addr ba;
 	__be16 bp;
 
 	if (fl->route_id >= 0 &&
-	    (f->route_id != fl->route_id || (f->flags & PORTIER_FLOW_F_EGRESS)))
+	    (e->route_id != fl->route_id || (e->flags & PORTIER_FLOW_F_EGRESS)))
 		return false;
-	if (fl->proto && k->proto != fl->proto)
+	if (fl->proto && e->proto != fl->proto)
 		return false;
-	if (fl->client && (k->saddr & fl->cl_mask) != fl->cl_net)
+	if (fl->client && !pt_cidr_contains(&fl->cl_net, &e->saddr))
 		return false;
-	if (fl->state && strcmp(flow_state(k, f), fl->state))
+	if (fl->state && strcmp(flow_state(e), fl->state))
 		return false;
 	if (fl->backend) {
-		flow_backend(k, f, &ba, &bp);
-		if (ba != fl->be_addr || (fl->be_port && bp != fl->be_port))
+		flow_backend(e, &ba, &bp);
+		if (!pt_addr_equal(&ba, &fl->be_addr) || (fl->be_port && bp != fl->be_port))
 			return false;
 	}
 	return true;
@@ -218,7 +273,7 @@ static bool matches(const struct filter *fl, const struct portier_flow_key *k,
 
 /* One run of show, count or flush over the table. */
 struct ct_run {
-	struct pt_ct *ct;
+	struct pt_ct *ct, *ct6;		/* the IPv4 and IPv6 tables */
 	struct pt_dp_route_view *v;
 	size_t n;
 	struct filter f;
@@ -252,6 +307,7 @@ static int run_open(int argc, char **argv, const char *cmd, struct pt_dataplane 
 	if (!*dp)
 		return 1;
 	r->ct = pt_dp_ct(*dp);
+	r->ct6 = pt_dp_ct6(*dp);
 	r->n = pt_dp_view(*dp, &r->v);
 	if (pt_dp_egress_view(pt_dp_skel(*dp), &r->ev, &r->n_ev))
 		r->n_ev = 0;	/* names unknown: "egress:?" */
@@ -271,48 +327,37 @@ static void run_close(struct pt_dataplane *dp, struct ct_run *r)
 	pt_dp_close(dp);
 }
 
-/* One flow, by its original-direction entry, printed at once. */
-static int show_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+/* One flow, by its original-direction entry e (and its reply entry pe,
+ * NULL if none), printed at once. */
+static int show_entry(struct ct_run *s, const struct ct_entry *e, const struct ct_entry *pe)
 {
 	char cl[CLI_ADDRPORT_BUF], sv[CLI_ADDRPORT_BUF], be[CLI_ADDRPORT_BUF];
-	struct ct_run *s = arg;
-	struct portier_flow_key peer;
-	struct portier_flow pf = {};
 	__u64 pk[2], by[2], last;
 	const char *route;
-	__be32 ba;
+	struct pt_addr ba;
 	__be16 bp;
-	bool snat, has_pf;
+	bool snat;
 
-	if (f->dir != PORTIER_FLOW_DIR_ORIG || !matches(&s->f, k, f))
-		return PT_CT_KEEP;
-	pt_flow_key_other(k, f, &peer);
-	has_pf = pt_ct_lookup(s->ct, &peer, &pf);
-	if (!has_pf)
-		memset(&pf, 0, sizeof(pf));
-	pk[0] = f->packets;
-	by[0] = f->bytes;
-	pk[1] = pf.packets;
-	by[1] = pf.bytes;
-	last = pt_flow_last_ns(s->now, f, has_pf ? &pf : NULL);
-	snat = !(f->flags & PORTIER_FLOW_F_LOCAL) && f->nat_saddr != k->saddr;
-	route = f->flags & PORTIER_FLOW_F_EGRESS ? egress_name(s, f->route_id) :
-						  route_name(s->v, s->n, f->route_id);
-	flow_backend(k, f, &ba, &bp);
-	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->saddr } }, PORTIER_AF_INET,
-			  k->sport, cl, sizeof(cl));
-	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { k->daddr } }, PORTIER_AF_INET,
-			  k->dport, sv, sizeof(sv));
-	cli_bpf_addr_port(&(struct portier_addr){ .a32 = { ba } }, PORTIER_AF_INET, bp, be,
-			  sizeof(be));
+	pk[0] = e->packets;
+	by[0] = e->bytes;
+	pk[1] = pe ? pe->packets : 0;
+	by[1] = pe ? pe->bytes : 0;
+	last = pt_seen_last_ns(s->now, e->last_seen, pe, pe ? pe->last_seen : 0);
+	snat = !(e->flags & PORTIER_FLOW_F_LOCAL) && !pt_addr_equal(&e->nat_saddr, &e->saddr);
+	route = e->flags & PORTIER_FLOW_F_EGRESS ? egress_name(s, e->route_id) :
+						  route_name(s->v, s->n, e->route_id);
+	flow_backend(e, &ba, &bp);
+	pt_addrport_str(&e->saddr, ntohs(e->sport), cl, sizeof(cl));
+	pt_addrport_str(&e->daddr, ntohs(e->dport), sv, sizeof(sv));
+	pt_addrport_str(&ba, ntohs(bp), be, sizeof(be));
 	if (pt_g.json) {
 		json_t *o = json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o, s:o}",
-			"proto", pt_proto_name(k->proto), "client", cl, "service", sv,
+			"proto", pt_proto_name(e->proto), "client", cl, "service", sv,
 			"route", route, "backend", be,
-			"snat_port", snat ? (int)ntohs(f->nat_sport) : 0,
-			"state", flow_state(k, f),
-			"age_s", (json_int_t)secs_since(s->now, f->created_ns),
+			"snat_port", snat ? (int)ntohs(e->nat_sport) : 0,
+			"state", flow_state(e),
+			"age_s", (json_int_t)secs_since(s->now, e->created_ns),
 			"idle_s", (json_int_t)secs_since(s->now, last),
 			"packets", cli_dir_json(pk), "bytes", cli_dir_json(by));
 
@@ -327,9 +372,9 @@ static int show_flow(const struct portier_flow_key *k, const struct portier_flow
 		json_decref(o);
 	} else {
 		printf("%-5s %-21s %-21s %-16s %-21s %6u %-11s %8llu %8llu %10llu %10llu %12llu "
-		       "%12llu\n", pt_proto_name(k->proto), cl, sv, route, be,
-		       snat ? ntohs(f->nat_sport) : 0, flow_state(k, f),
-		       (unsigned long long)secs_since(s->now, f->created_ns),
+		       "%12llu\n", pt_proto_name(e->proto), cl, sv, route, be,
+		       snat ? ntohs(e->nat_sport) : 0, flow_state(e),
+		       (unsigned long long)secs_since(s->now, e->created_ns),
 		       (unsigned long long)secs_since(s->now, last), (unsigned long long)pk[0],
 		       (unsigned long long)pk[1], (unsigned long long)by[0],
 		       (unsigned long long)by[1]);
@@ -337,6 +382,42 @@ static int show_flow(const struct portier_flow_key *k, const struct portier_flow
 	s->flows++;
 	/* A closed stdout (a pager quit) ends the walk. */
 	return s->out_err ? s->out_err : ferror(stdout) ? -EPIPE : PT_CT_KEEP;
+}
+
+static int show_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	struct ct_run *s = arg;
+	struct portier_flow_key peer;
+	struct portier_flow pf;
+	struct ct_entry e, pe;
+	bool has_pf;
+
+	entry4(k, f, &e);
+	if (e.dir != PORTIER_FLOW_DIR_ORIG || !matches(&s->f, &e))
+		return PT_CT_KEEP;
+	pt_flow_key_other(k, f, &peer);
+	has_pf = pt_ct_lookup(s->ct, &peer, &pf);
+	if (has_pf)
+		entry4(&peer, &pf, &pe);
+	return show_entry(s, &e, has_pf ? &pe : NULL);
+}
+
+static int show_flow6(const struct portier_flow_key6 *k, const struct portier_flow6 *f, void *arg)
+{
+	struct ct_run *s = arg;
+	struct portier_flow_key6 peer;
+	struct portier_flow6 pf;
+	struct ct_entry e, pe;
+	bool has_pf;
+
+	entry6(k, f, &e);
+	if (e.dir != PORTIER_FLOW_DIR_ORIG || !matches(&s->f, &e))
+		return PT_CT_KEEP;
+	pt_flow6_key_other(k, f, &peer);
+	has_pf = pt_ct6_lookup(s->ct6, &peer, &pf);
+	if (has_pf)
+		entry6(&peer, &pf, &pe);
+	return show_entry(s, &e, has_pf ? &pe : NULL);
 }
 
 static int do_show(int argc, char **argv)
@@ -354,6 +435,8 @@ static int do_show(int argc, char **argv)
 		       "PROTO", "CLIENT", "SERVICE", "ROUTE", "BACKEND", "SNAT", "STATE", "AGE",
 		       "IDLE", "PKTS_IN", "PKTS_OUT", "BYTES_IN", "BYTES_OUT");
 	err = pt_ct_stream(s.ct, show_flow, &s, NULL);
+	if (!err)
+		err = pt_ct6_stream(s.ct6, show_flow6, &s, NULL);
 	run_close(dp, &s);
 	if (pt_g.json) {
 		/* The array ends even after an error: the output stays JSON
@@ -372,8 +455,22 @@ static int do_show(int argc, char **argv)
 static int count_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
 {
 	struct ct_run *r = arg;
+	struct ct_entry e;
 
-	if (f->dir == PORTIER_FLOW_DIR_ORIG && matches(&r->f, k, f))
+	entry4(k, f, &e);
+	if (e.dir == PORTIER_FLOW_DIR_ORIG && matches(&r->f, &e))
+		r->flows++;
+	return PT_CT_KEEP;
+}
+
+static int count_flow6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		       void *arg)
+{
+	struct ct_run *r = arg;
+	struct ct_entry e;
+
+	entry6(k, f, &e);
+	if (e.dir == PORTIER_FLOW_DIR_ORIG && matches(&r->f, &e))
 		r->flows++;
 	return PT_CT_KEEP;
 }
@@ -387,6 +484,8 @@ static int do_count(int argc, char **argv)
 	if (run_open(argc, argv, "conntrack count", &dp, &r))
 		return 1;
 	err = pt_ct_stream(r.ct, count_flow, &r, NULL);
+	if (!err)
+		err = pt_ct6_stream(r.ct6, count_flow6, &r, NULL);
 	run_close(dp, &r);
 	if (err) {
 		p_err("conntrack count: cannot read the connection table: %s", strerror(-err));
@@ -399,26 +498,54 @@ static int do_count(int argc, char **argv)
 }
 
 /* flush: a selected flow's original entry is deleted by the walk, its
- * reply entry here. Without a filter every entry goes (a reply entry whose
- * original is gone too). */
-static int flush_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+ * reply entry by the caller (when this says PT_CT_DELETE of an original
+ * entry). Without a filter every entry goes (a reply entry whose original
+ * is gone too). */
+static int flush_entry(struct ct_run *r, const struct ct_entry *e)
 {
-	struct ct_run *r = arg;
-	struct portier_flow_key peer;
-
-	if (f->dir != PORTIER_FLOW_DIR_ORIG) {
+	if (e->dir != PORTIER_FLOW_DIR_ORIG) {
 		/* With a filter, only through its original entry; without, also
 		 * an orphan. */
 		return r->f.route_id < 0 && !r->f.backend && !r->f.client && !r->f.proto &&
 		       !r->f.state ? PT_CT_DELETE : PT_CT_KEEP;
 	}
-	if (!matches(&r->f, k, f))
+	if (!matches(&r->f, e))
 		return PT_CT_KEEP;
-	pt_flow_key_other(k, f, &peer);
-	if (!pt_ct_delete(r->ct, &peer))
-		r->peers_deleted++;
 	r->flows++;
 	return PT_CT_DELETE;
+}
+
+static int flush_flow(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
+{
+	struct ct_run *r = arg;
+	struct portier_flow_key peer;
+	struct ct_entry e;
+	int rc;
+
+	entry4(k, f, &e);
+	rc = flush_entry(r, &e);
+	if (rc == PT_CT_DELETE && e.dir == PORTIER_FLOW_DIR_ORIG) {
+		pt_flow_key_other(k, f, &peer);
+		r->peers_deleted += !pt_ct_delete(r->ct, &peer);
+	}
+	return rc;
+}
+
+static int flush_flow6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		       void *arg)
+{
+	struct ct_run *r = arg;
+	struct portier_flow_key6 peer;
+	struct ct_entry e;
+	int rc;
+
+	entry6(k, f, &e);
+	rc = flush_entry(r, &e);
+	if (rc == PT_CT_DELETE && e.dir == PORTIER_FLOW_DIR_ORIG) {
+		pt_flow6_key_other(k, f, &peer);
+		r->peers_deleted += !pt_ct6_delete(r->ct6, &peer);
+	}
+	return rc;
 }
 
 static int do_flush(int argc, char **argv)
@@ -433,6 +560,12 @@ static int do_flush(int argc, char **argv)
 		return 1;
 	synced = pt_dp_config(dp)->sync_on;
 	err = pt_ct_stream(r.ct, flush_flow, &r, &deleted);
+	if (!err) {
+		size_t deleted6 = 0;
+
+		err = pt_ct6_stream(r.ct6, flush_flow6, &r, &deleted6);
+		deleted += deleted6;
+	}
 	run_close(dp, &r);
 	deleted += r.peers_deleted;
 	if (err) {

@@ -80,6 +80,7 @@ struct daemon_args {
 	bool flush_down;		/* --flush-down: a DOWN backend's flows go */
 	int nat;			/* --nat: -1 = as each route says */
 	__u32 ct_entries;		/* --conntrack-size N, 0 = default */
+	__u32 ct6_entries;		/* --conntrack6-size N, 0 = default */
 	__u16 port_min, port_max;	/* --snat-ports MIN-MAX */
 	bool keep;			/* --keep: a clean stop leaves it running */
 	bool generic;			/* --generic: generic (skb) XDP mode */
@@ -115,7 +116,7 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: %1$s daemon -i PATH [--host NAME] [--input IF] [--output IF]\n"
 		"              [--nat { snat | dnat }] [--bpffs DIR] [--conntrack-size N]\n"
-		"              [--snat-ports MIN-MAX] [--keep] [--generic]\n"
+		"              [--conntrack6-size N] [--snat-ports MIN-MAX] [--keep] [--generic]\n"
 		"              [--log { stdout | syslog }] [--log-ring BYTES]\n"
 		"              [--metrics ADDR:PORT] [--metrics-max-conns N]\n"
 		"              [--metrics-per-addr N] [--metrics-timeout SECONDS]\n"
@@ -138,12 +139,15 @@ static int do_help(int argc, char **argv)
 		"  --input IF            the client-side NIC (default, or if IF is \"\":\n"
 		"                        the host's input_interface in the inventory)\n"
 		"  --output IF           the backend-side NIC; its IPv4 address is the\n"
-		"                        SNAT source (default: output_interface)\n"
+		"                        SNAT source, its global IPv6 address the NAT66\n"
+		"                        source (default: output_interface)\n"
 		"  --nat snat|dnat       force the NAT mode of every route (default: as\n"
 		"                        the route says, snat unless it sets nat: dnat)\n"
 		"  --bpffs DIR           pin directory (default %2$s)\n"
 		"  --conntrack-size N    connection-table entries, two entries per flow\n"
 		"                        (default %6$d)\n"
+		"  --conntrack6-size N   the IPv6 connection table's entries, two per\n"
+		"                        flow (default %13$d)\n"
 		"  --snat-ports MIN-MAX  SNAT source ports (default %3$d-%4$d)\n"
 		"  --keep                on SIGINT/SIGTERM leave the data plane attached\n"
 		"                        and pinned\n"
@@ -198,7 +202,7 @@ static int do_help(int argc, char **argv)
 		PORTIER_SNAT_PORT_MAX_DEFAULT, PORTIER_CONNLOG_RING_DEFAULT,
 		PORTIER_CT_DEFAULT_ENTRIES, PT_METRICS_CONNS_DEFAULT, PT_METRICS_PER_ADDR_DEFAULT,
 		PT_METRICS_TIMEOUT_DEFAULT_S, PORTIER_SYN_RATE_DEFAULT, SYN_RATE_MAX,
-		PORTIER_SYNC_RING_DEFAULT);
+		PORTIER_SYNC_RING_DEFAULT, PORTIER_CT6_DEFAULT_ENTRIES);
 	return 0;
 }
 
@@ -213,7 +217,7 @@ static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_PORTS, O_KEEP, O_GEN,
+	enum { O_HOST = 256, O_INPUT, O_OUTPUT, O_NAT, O_BPFFS, O_CT, O_CT6, O_PORTS, O_KEEP, O_GEN,
 	       O_LOG, O_LOG_RING, O_METRICS, O_FLUSH, O_M_CONNS, O_M_PER_ADDR, O_M_TIMEOUT,
 	       O_SYN_RATE, O_BGP_INCLUDE, O_BIRDC, O_BIRD_SOCKET, O_SYNC_PEER, O_SYNC_LISTEN,
 	       O_SYNC_ROLE, O_SYNC_RING };
@@ -225,6 +229,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 		{ "nat", required_argument, NULL, O_NAT },
 		{ "bpffs", required_argument, NULL, O_BPFFS },
 		{ "conntrack-size", required_argument, NULL, O_CT },
+		{ "conntrack6-size", required_argument, NULL, O_CT6 },
 		{ "snat-ports", required_argument, NULL, O_PORTS },
 		{ "keep", no_argument, NULL, O_KEEP },
 		{ "generic", no_argument, NULL, O_GEN },
@@ -289,12 +294,13 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
 			a->bpffs = optarg;
 			break;
 		case O_CT:
+		case O_CT6:
 			if (parse_u32(optarg, UINT32_MAX, &v) || v < 2) {
-				p_err("--conntrack-size '%s': expected a number of entries >= 2",
-				      optarg);
+				p_err("--conntrack%s-size '%s': expected a number of entries >= 2",
+				      opt == O_CT6 ? "6" : "", optarg);
 				return -EINVAL;
 			}
-			a->ct_entries = v;
+			*(opt == O_CT6 ? &a->ct6_entries : &a->ct_entries) = v;
 			break;
 		case O_PORTS:
 			dash = strchr(optarg, '-');
@@ -608,6 +614,24 @@ static bool syn_mss_from_nics(const struct daemon_args *a, struct portier_config
 	return true;
 }
 
+/* Say when IPv6 routes are loaded but the output NIC has no global IPv6
+ * address for NAT66 (snat_addr6 all-zero), and when that is over: once
+ * per change, checked at start, every tick and after a reload. */
+static void snat6_check(struct pt_dataplane *dp, const char *output)
+{
+	static bool said;
+	bool missing = pt_dp_snat6_missing(dp);
+
+	if (missing && !said)
+		logmsg("warning: IPv6 routes are loaded but output interface %s has no global "
+		       "IPv6 address: new flows of IPv6 snat routes are dropped "
+		       "(snat_exhausted) until one is added to %s", output, output);
+	else if (!missing && said)
+		logmsg("IPv6: output interface %s has a global IPv6 address for NAT66 now",
+		       output);
+	said = missing;
+}
+
 static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
 {
 	struct portier_config cfg = *pt_dp_config(dp);
@@ -617,6 +641,7 @@ static void tick(struct pt_dataplane *dp, const struct daemon_args *a)
 		logmsg("%s", pt_dp_last_error(dp));
 	if (pt_dp_refresh_macs(dp))	/* a NIC's MAC changed: frames to the new one */
 		logmsg("%s", pt_dp_last_error(dp));
+	snat6_check(dp, a->output);
 
 	if (pt_dp_sync(dp))	/* runtime changes, for health_sync and metrics */
 		logmsg("%s", pt_dp_last_error(dp));
@@ -905,7 +930,7 @@ static void metrics_fd_budget(struct daemon_args *a)
 static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_routeset *rs)
 {
 	struct pt_dp_opts o = { .pin = true, .pin_dir = a->bpffs, .ct_entries = a->ct_entries,
-				.verbose = pt_g.verbose, .connlog_bytes = a->log_ring,
+				.ct6_entries = a->ct6_entries, .verbose = pt_g.verbose, .connlog_bytes = a->log_ring,
 				.sync_bytes = a->sync_ring };
 	struct portier_config cfg;
 	struct pt_dataplane *dp;
@@ -954,6 +979,12 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 			logmsg("the adopted connection table keeps its %u entries; "
 			       "--conntrack-size %u takes effect after 'portier prog detach'",
 			       ct, a->ct_entries);
+		if (a->ct6_entries &&
+		    portier_ct_buckets_for(a->ct6_entries) !=
+		    bpf_map__max_entries(pt_dp_skel(dp)->maps.portier_conntrack6))
+			logmsg("the adopted IPv6 connection table keeps its %u entries; "
+			       "--conntrack6-size %u takes effect after 'portier prog detach'",
+			       pt_ct_capacity(pt_dp_ct6(dp)), a->ct6_entries);
 	}
 	if (pt_dp_check_links(dp, in, out) || pt_dp_set_config(dp, &cfg) ||
 	    pt_dp_refresh_local(dp) || pt_dp_apply(dp, rs) ||
@@ -963,6 +994,7 @@ static struct pt_dataplane *start(const struct daemon_args *a, const struct pt_r
 		return NULL;
 	}
 	log_warnings(dp);
+	snat6_check(dp, a->output);
 	check_nics(a);
 	if (a->generic)
 		logmsg("WARNING: generic (skb) XDP mode: every packet pays for an skb");

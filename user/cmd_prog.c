@@ -165,6 +165,11 @@ static int do_show(int argc, char **argv)
 	json_array_append_new(maps, map_json_max(s->maps.portier_conntrack,
 						 (__u32)pt_ct_count(pt_dp_ct(dp)),
 						 pt_ct_capacity(pt_dp_ct(dp))));
+	json_array_append_new(maps, map_json(s->maps.portier_local6,
+					     count_keys(s->maps.portier_local6)));
+	json_array_append_new(maps, map_json_max(s->maps.portier_conntrack6,
+						 (__u32)pt_ct_count(pt_dp_ct6(dp)),
+						 pt_ct_capacity(pt_dp_ct6(dp))));
 	pt_dp_state(dp, &st);
 	running = pt_dp_daemon_running(cli_pin_dir());
 	vrrp = pt_vrrp_json(bpf_map__fd(s->maps.portier_vrrp));

@@ -10,6 +10,12 @@
  * One module for every reader and writer of flows in userspace: the GC,
  * backend removal, the health flush, "conntrack show|flush", the metrics,
  * the tests and the benchmark tools.
+ *
+ * The IPv6 table (portier_conntrack6, portier_ct6_slots) is a struct pt_ct
+ * too, opened by pt_ct6_open: the untyped functions (count, capacity,
+ * buckets, flush, close) take either table; the pt_ct6_* ones take IPv6
+ * keys and flows, and the IPv4 ones refuse an IPv6 table (and back:
+ * -EINVAL, or false for a lookup).
  */
 #ifndef PORTIER_CT_TABLE_H
 #define PORTIER_CT_TABLE_H
@@ -27,6 +33,10 @@ struct pt_ct;
  * (*out NULL). */
 int pt_ct_open(int buckets_fd, int slots_fd, __u32 buckets, __u64 seed, struct pt_ct **out);
 void pt_ct_close(struct pt_ct *ct);
+/* pt_ct_open for the IPv6 table (portier_conntrack6, portier_ct6_slots). */
+int pt_ct6_open(int buckets_fd, int slots_fd, __u32 buckets, __u64 seed, struct pt_ct **out);
+/* True for a table opened by pt_ct6_open. */
+bool pt_ct_is6(const struct pt_ct *ct);
 
 /* Entries the table holds (portier_ct_capacity of its buckets). */
 __u32 pt_ct_capacity(const struct pt_ct *ct);
@@ -76,7 +86,25 @@ __u32 pt_ct_buckets(const struct pt_ct *ct);
  * work through the bpf() syscall and small mappings of their own). */
 int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
 
-/* Delete every entry (pt_ct_walk's results). */
+/* The IPv6 table's lookup, insert, delete, walk and stream: as the IPv4
+ * ones above, with IPv6 keys and flows. */
+typedef int (*pt_ct6_visit_fn)(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+			       void *arg);
+bool pt_ct6_lookup(const struct pt_ct *ct, const struct portier_flow_key6 *k,
+		   struct portier_flow6 *out);
+int pt_ct6_insert(struct pt_ct *ct, const struct portier_flow_key6 *k,
+		  const struct portier_flow6 *f);
+int pt_ct6_delete(struct pt_ct *ct, const struct portier_flow_key6 *k);
+int pt_ct6_walk(struct pt_ct *ct, pt_ct6_visit_fn fn, void *arg, size_t *deleted);
+int pt_ct6_stream(struct pt_ct *ct, pt_ct6_visit_fn fn, void *arg, size_t *deleted);
+
+/* Delete the entries (of either table) of backends that gone() says are
+ * gone (egress flows name no backend: kept). *deleted (if given) counts
+ * them. 0 or -errno. */
+int pt_ct_delete_backends(struct pt_ct *ct, bool (*gone)(__u32 backend_id, void *arg), void *arg,
+			  size_t *deleted);
+
+/* Delete every entry (pt_ct_walk's results), of either table. */
 int pt_ct_flush(struct pt_ct *ct, size_t *deleted);
 
 #endif

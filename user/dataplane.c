@@ -107,7 +107,11 @@ void svc_key(const struct pt_route *r, struct portier_svc_key *k)
 		addr_to_bpf(&r->addr, &k->addr);
 	k->port = htons(r->port);
 	k->proto = r->proto;
-	k->family = r->wildcard ? PORTIER_AF_INET : addr_family_bpf(&r->addr);
+	/* "*" of an IPv6 route: all-zero address, family 6 (the program
+	 * matches it for a destination in portier_local6). */
+	k->family = r->wildcard ? (pt_route_family(r) == AF_INET6 ? PORTIER_AF_INET6 :
+								   PORTIER_AF_INET) :
+				  addr_family_bpf(&r->addr);
 }
 
 /* A route's flags; pool_policy: the pool's lists are not empty. */

@@ -48,28 +48,54 @@ struct pt_dataplane;	/* opaque: skeleton plus id allocation state */
 
 /* The connection-table key of the other direction of flow f (found at key
  * k): f's rewritten tuple, reversed, as the program builds it
- * (flow_key_other in bpf/conntrack.h). */
+ * (flow_key_other in bpf/conntrack.h). Either family: the IPv4 and IPv6
+ * keys and flows name their fields alike. */
+#define PT_FLOW_KEY_OTHER(k, f, out)			\
+	do {						\
+		memset((out), 0, sizeof(*(out)));	\
+		(out)->saddr = (f)->nat_daddr;		\
+		(out)->daddr = (f)->nat_saddr;		\
+		(out)->sport = (f)->nat_dport;		\
+		(out)->dport = (f)->nat_sport;		\
+		(out)->proto = (k)->proto;		\
+	} while (0)
+
 static inline void pt_flow_key_other(const struct portier_flow_key *k,
 				     const struct portier_flow *f, struct portier_flow_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->saddr = f->nat_daddr;
-	out->daddr = f->nat_saddr;
-	out->sport = f->nat_dport;
-	out->dport = f->nat_sport;
-	out->proto = k->proto;
+	PT_FLOW_KEY_OTHER(k, f, out);
+}
+
+/* pt_flow_key_other for an IPv6 flow (portier_conntrack6). */
+static inline void pt_flow6_key_other(const struct portier_flow_key6 *k,
+				      const struct portier_flow6 *f,
+				      struct portier_flow_key6 *out)
+{
+	PT_FLOW_KEY_OTHER(k, f, out);
 }
 
 /* When a flow was last active, CLOCK_MONOTONIC ns, from its entries' tick
- * stamps (o may be NULL) and the current time now (ns). */
+ * stamps seen and (if has_o) o_seen, and the current time now (ns). */
+static inline __u64 pt_seen_last_ns(__u64 now, __u32 seen, bool has_o, __u32 o_seen)
+{
+	__u32 idle = portier_idle_ticks(portier_tick(now), seen);
+
+	if (has_o && portier_idle_ticks(portier_tick(now), o_seen) < idle)
+		idle = portier_idle_ticks(portier_tick(now), o_seen);
+	return now - ((__u64)idle << PORTIER_TICK_SHIFT);
+}
+
+/* pt_seen_last_ns of flow f and its other direction o (may be NULL). */
 static inline __u64 pt_flow_last_ns(__u64 now, const struct portier_flow *f,
 				    const struct portier_flow *o)
 {
-	__u32 idle = portier_idle_ticks(portier_tick(now), f->last_seen);
+	return pt_seen_last_ns(now, f->last_seen, o, o ? o->last_seen : 0);
+}
 
-	if (o && portier_idle_ticks(portier_tick(now), o->last_seen) < idle)
-		idle = portier_idle_ticks(portier_tick(now), o->last_seen);
-	return now - ((__u64)idle << PORTIER_TICK_SHIFT);
+static inline __u64 pt_flow6_last_ns(__u64 now, const struct portier_flow6 *f,
+				     const struct portier_flow6 *o)
+{
+	return pt_seen_last_ns(now, f->last_seen, o, o ? o->last_seen : 0);
 }
 
 /* How to open and load the data plane. Zero-initialised = load unpinned
@@ -79,6 +105,8 @@ struct pt_dp_opts {
 	const char *pin_dir;	/* NULL = PORTIER_PIN_DIR_DEFAULT */
 	__u32 ct_entries;	/* conntrack entries; 0 = PORTIER_CT_DEFAULT_ENTRIES
 				 * (a reused pinned table keeps its size) */
+	__u32 ct6_entries;	/* IPv6 conntrack entries (portier_conntrack6); 0 =
+				 * PORTIER_CT6_DEFAULT_ENTRIES (same rule) */
 	bool verbose;		/* libbpf debug output and verifier log on stderr */
 	__u32 connlog_bytes;	/* connection log ring buffer; 0 =
 				 * PORTIER_CONNLOG_RING_DEFAULT (a power of two,
@@ -102,6 +130,8 @@ void pt_dp_close(struct pt_dataplane *dp);
 struct portier *pt_dp_skel(struct pt_dataplane *dp);
 /* The connection table, mapped (ct_table.h). */
 struct pt_ct *pt_dp_ct(struct pt_dataplane *dp);
+/* The IPv6 connection table (portier_conntrack6), mapped (ct_table.h). */
+struct pt_ct *pt_dp_ct6(struct pt_dataplane *dp);
 /* True if pt_dp_open found pinned maps and adopted their contents. */
 bool pt_dp_adopted(const struct pt_dataplane *dp);
 /* The last error's message, "" if none. dp may be NULL (for the errors of
@@ -111,21 +141,30 @@ const char *pt_dp_last_error(const struct pt_dataplane *dp);
 /* Defaults for every field except the addresses and ifindexes. */
 void pt_dp_config_defaults(struct portier_config *cfg);
 /* Write portier_config and put both ifindexes into portier_tx_ports. The
- * connection table's fields (ct_buckets, ct_seed) are the table's own and
- * stay as they are, whatever cfg holds; the NICs' MACs (input_mac,
- * output_mac) are read from the ifindexes. */
+ * connection tables' fields (ct_buckets, ct_step, ct_seed, ct6_buckets,
+ * ct6_step) are the tables' own and stay as they are, whatever cfg holds;
+ * the NICs' MACs (input_mac, output_mac) and the NAT66 source (snat_addr6:
+ * the output NIC's first usable global IPv6 address, else its first ULA,
+ * else all-zero) are read from the ifindexes. */
 int pt_dp_set_config(struct pt_dataplane *dp, const struct portier_config *cfg);
 /* Write portier_config again if a NIC's MAC changed since (the program
- * balances only frames addressed to the NIC). 0 or -errno. */
+ * balances only frames addressed to the NIC), or the output NIC's IPv6
+ * address that snat_addr6 takes. 0 or -errno. */
 int pt_dp_refresh_macs(struct pt_dataplane *dp);
+/* True if a loaded snat route has an IPv6 service or backend but snat_addr6 is
+ * all-zero (the output NIC has no global IPv6 address: new flows of IPv6
+ * snat routes are dropped). For the daemon to say so. */
+bool pt_dp_snat6_missing(const struct pt_dataplane *dp);
 /* The configuration as last written by pt_dp_set_config (defaults before). */
 const struct portier_config *pt_dp_config(const struct pt_dataplane *dp);
 
-/* portier_local: exactly these addresses (IPv4 only for now). */
+/* portier_local (IPv4) and portier_local6 (IPv6): exactly these
+ * addresses. */
 int pt_dp_set_local(struct pt_dataplane *dp, const struct pt_addr *addrs, size_t n);
 /* portier_local from this host's interfaces (getifaddrs): the addresses
  * on the input NIC (the configuration's input_ifindex; every interface's
- * while none is set). They are what a "*" route listens on. */
+ * while none is set): IPv4, and IPv6 global and ULA (not link-local). They
+ * are what a "*" route listens on. */
 int pt_dp_refresh_local(struct pt_dataplane *dp);
 
 /* Make the maps hold the inventory routes rs plus the runtime routes (added
@@ -279,13 +318,15 @@ int pt_dp_sync(struct pt_dataplane *dp);
 int pt_dp_detach(struct pt_dataplane *dp);
 
 /* Delete conntrack entries idle past their timeout (both directions of a
- * flow together). *removed receives the count if not NULL. */
+ * flow together), of both tables (IPv4, IPv6). *removed receives the
+ * count if not NULL. */
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed);
 
 /* Called by pt_dp_gc once per flow it is about to delete, with the
  * original-direction entry f found under key k, the reply entry (NULL if
  * none: local backend, or evicted) and the flow's last activity
- * (CLOCK_MONOTONIC ns). A flow whose original entry is gone is not seen. */
+ * (CLOCK_MONOTONIC ns). A flow whose original entry is gone is not seen.
+ * IPv4 flows only. */
 typedef void (*pt_dp_gc_hook)(const struct portier_flow_key *k, const struct portier_flow *f,
 			      const struct portier_flow *reply, __u64 last_ns, void *arg);
 /* Set (or clear, fn NULL) the hook of pt_dp_gc. */

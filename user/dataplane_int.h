@@ -76,6 +76,7 @@ struct pt_dataplane {
 	size_t n_trie;
 	struct portier_config cfg;	/* as written */
 	struct pt_ct *ct;		/* portier_conntrack, mapped */
+	struct pt_ct *ct6;		/* portier_conntrack6, mapped */
 	__u64 generation;		/* portier_state.generation of the mirror */
 	bool stale;			/* mirror unknown: re-read before a change */
 	bool half_written;		/* the last change failed after it wrote */

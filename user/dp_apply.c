@@ -80,19 +80,19 @@ static int fold_backend_stats(struct pt_dataplane *dp, __u32 be_id, __u32 route_
 	return err;
 }
 
-static int is_dead_backend(const struct portier_flow_key *k, const struct portier_flow *f,
-			   void *dead)
+static bool is_dead_backend(__u32 id, void *dead)
 {
-	(void)k;
-	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* backend_id is no backend's */
-		return PT_CT_KEEP;
-	return ((const bool *)dead)[f->backend_id] ? PT_CT_DELETE : PT_CT_KEEP;
+	return ((const bool *)dead)[id];
 }
 
-/* Delete every conntrack entry (both directions) of the marked backends. */
+/* Delete every conntrack entry (both directions, both tables) of the
+ * marked backends. */
 static int ct_delete_backends(struct pt_dataplane *dp, const bool *dead)
 {
-	int err = pt_ct_walk(dp->ct, is_dead_backend, (void *)dead, NULL);
+	int err = pt_ct_delete_backends(dp->ct, is_dead_backend, (void *)dead, NULL);
+
+	if (!err)
+		err = pt_ct_delete_backends(dp->ct6, is_dead_backend, (void *)dead, NULL);
 
 	return err ? fail(err, "cannot delete the flows of removed backends: %s",
 			  strerror(-err)) : 0;
@@ -142,15 +142,18 @@ static int policy_write(struct pt_dataplane *dp, const struct plan *p, __u8 acti
 		if (it->rule.action != action ||
 		    (old && !memcmp(&old->rule, &it->rule, sizeof(it->rule))))
 			continue;
-		err = map_update(dp->skel->maps.portier_policy, &it->key, &it->rule,
-				 "a policy entry");
+		err = it->v6 ? map_update(dp->skel->maps.portier_policy6, &it->key6, &it->rule,
+					  "an IPv6 policy entry") :
+			       map_update(dp->skel->maps.portier_policy, &it->key, &it->rule,
+					  "a policy entry");
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* Delete the elements of portier_policy that the plan has not. */
+/* Delete the elements of portier_policy and portier_policy6 that the plan
+ * has not. */
 static int policy_delete_gone(struct pt_dataplane *dp, const struct plan *p)
 {
 	for (size_t i = 0; i < dp->n_trie; i++) {
@@ -158,7 +161,10 @@ static int policy_delete_gone(struct pt_dataplane *dp, const struct plan *p)
 
 		if (trie_find(p->trie, p->n_trie, &dp->trie[i]))
 			continue;
-		err = map_delete(dp->skel->maps.portier_policy, &dp->trie[i].key,
+		err = dp->trie[i].v6 ?
+		      map_delete(dp->skel->maps.portier_policy6, &dp->trie[i].key6,
+				 "an IPv6 policy entry") :
+		      map_delete(dp->skel->maps.portier_policy, &dp->trie[i].key,
 				 "a policy entry");
 		if (err)
 			return err;

@@ -2,7 +2,10 @@
 /*
  * dp_gc.c - conntrack garbage collection: flows idle past their timeout
  * deleted, both directions together, each one shown to the GC hook first;
- * every flow visited shown to the visit hook (flow sync).
+ * every flow visited shown to the visit hook (flow sync). The IPv6 table
+ * (portier_conntrack6) is collected by the same rule, after the IPv4 one;
+ * the hooks take IPv4 flows only (connection logs and flow sync of IPv6
+ * flows are not written yet).
  */
 #include <errno.h>
 #include <string.h>
@@ -13,12 +16,14 @@
 
 #define NS_PER_SEC	1000000000ULL
 
-/* The idle timeout of flow entry f in its state, ticks (as the program's
- * flow_timeout_ticks). */
-static __u32 flow_timeout_ticks(const struct portier_config *c, const struct portier_flow_key *k,
-				const struct portier_flow *f)
+/* Is an entry of protocol proto and state flags, last active at last
+ * (ns), idle past its timeout at now (as the program's
+ * flow_timeout_ticks)? */
+static bool expired(const struct portier_config *c, __u8 proto, __u8 flags, __u64 now,
+		    __u64 last)
 {
-	return portier_ticks_of_s(portier_flow_timeout_s(c, k->proto, f->flags));
+	return portier_tick(now) - portier_tick(last) >
+	       portier_ticks_of_s(portier_flow_timeout_s(c, proto, flags));
 }
 
 struct gc_walk {
@@ -38,7 +43,7 @@ static int gc_visit(const struct portier_flow_key *k, const struct portier_flow 
 	pt_flow_key_other(k, f, &peer);
 	has_peer = pt_ct_lookup(dp->ct, &peer, &pf);
 	last = pt_flow_last_ns(w->now, f, has_peer ? &pf : NULL);
-	if (portier_tick(w->now) - portier_tick(last) <= flow_timeout_ticks(&dp->cfg, k, f)) {
+	if (!expired(&dp->cfg, k->proto, f->flags, w->now, last)) {
 		if (dp->gc_visit_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
 			dp->gc_visit_hook(k, f, has_peer ? &pf : NULL, last, false,
 					  dp->gc_visit_arg);
@@ -51,18 +56,34 @@ static int gc_visit(const struct portier_flow_key *k, const struct portier_flow 
 	return PT_CT_DELETE;
 }
 
+static int gc6_visit(const struct portier_flow_key6 *k, const struct portier_flow6 *f, void *arg)
+{
+	struct gc_walk *w = arg;
+	struct portier_flow_key6 peer;
+	struct portier_flow6 pf;
+	bool has_peer;
+
+	pt_flow6_key_other(k, f, &peer);
+	has_peer = pt_ct6_lookup(w->dp->ct6, &peer, &pf);
+	return expired(&w->dp->cfg, k->proto, f->flags, w->now,
+		       pt_flow6_last_ns(w->now, f, has_peer ? &pf : NULL)) ? PT_CT_DELETE :
+	       PT_CT_KEEP;
+}
+
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 {
 	struct gc_walk w = { .dp = dp };
 	struct timespec ts;
-	size_t n = 0;
+	size_t n = 0, n6 = 0;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	w.now = (__u64)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 	err = pt_ct_walk(dp->ct, gc_visit, &w, &n);
+	if (!err)
+		err = pt_ct6_walk(dp->ct6, gc6_visit, &w, &n6);
 	if (removed)
-		*removed = err ? 0 : n;
+		*removed = err ? 0 : n + n6;
 	return err ? fail(err, "conntrack GC: %s", strerror(-err)) : 0;
 }
 

@@ -51,29 +51,42 @@ static void array_read(struct bpf_map *m, __u32 n, size_t sz, void *out)
 	free(keys);
 }
 
-/* The policy part of the mirror from portier_policy (every element, sorted)
- * and the routes' metadata (rate limits); entries of a scope no loaded
- * route has are left in dp->trie for the next apply to delete. */
-static void resync_policy(struct pt_dataplane *dp)
+/* Append map fd's elements (portier_policy, or portier_policy6 if v6) to
+ * dp->trie, at most PORTIER_MAX_POLICY of each. */
+static void read_trie(struct pt_dataplane *dp, int fd, bool v6)
 {
-	int fd = bpf_map__fd(dp->skel->maps.portier_policy);
-	struct portier_policy_key key, next;
+	struct pt_policy_item it, prev_it;
 	void *prev = NULL;
+	size_t n = 0;
 
-	while (dp->n_trie < PORTIER_MAX_POLICY && !bpf_map_get_next_key(fd, prev, &next)) {
-		struct pt_policy_item it = { .key = next };
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &it.rule))
+	memset(&prev_it, 0, sizeof(prev_it));
+	while (n < PORTIER_MAX_POLICY) {
+		memset(&it, 0, sizeof(it));
+		it.v6 = v6;
+		if (bpf_map_get_next_key(fd, prev, v6 ? (void *)&it.key6 : (void *)&it.key))
+			break;
+		prev_it = it;
+		prev = v6 ? (void *)&prev_it.key6 : (void *)&prev_it.key;
+		if (bpf_map_lookup_elem(fd, prev, &it.rule))
 			continue;
 		dp->trie = xrealloc(dp->trie, (dp->n_trie + 1) * sizeof(*dp->trie));
 		dp->trie[dp->n_trie++] = it;
+		n++;
 	}
+}
+
+/* The policy part of the mirror from portier_policy and portier_policy6
+ * (every element, sorted) and the routes' metadata (rate limits); entries
+ * of a scope no loaded route has are left in dp->trie for the next apply
+ * to delete. */
+static void resync_policy(struct pt_dataplane *dp)
+{
+	read_trie(dp, bpf_map__fd(dp->skel->maps.portier_policy), false);
+	read_trie(dp, bpf_map__fd(dp->skel->maps.portier_policy6), true);
 	if (dp->n_trie)
 		qsort(dp->trie, dp->n_trie, sizeof(*dp->trie), pt_policy_item_cmp);
 	for (size_t i = 0; i < dp->n_trie; i++) {
-		__u32 scope = dp->trie[i].key.scope;
+		__u32 scope = dp->trie[i].v6 ? dp->trie[i].key6.scope : dp->trie[i].key.scope;
 
 		if (scope == PORTIER_POLICY_POOL)
 			pt_policy_decompile(&dp->trie[i], &dp->pool_policy);
@@ -184,6 +197,7 @@ static void route_from_mirror(const struct pt_dataplane *dp, __u32 id, struct pt
 	r->wildcard = !memcmp(&o->key.addr, &zero, sizeof(zero));
 	if (!r->wildcard)
 		addr_from_bpf(&o->key.addr, o->key.family, &r->addr);
+	r->family = o->key.family == PORTIER_AF_INET6 ? AF_INET6 : AF_INET;
 	r->port = ntohs(o->key.port);
 	r->proto = o->key.proto;
 	r->balance = o->meta.balance;

@@ -41,6 +41,11 @@ struct pt_ct *pt_dp_ct(struct pt_dataplane *dp)
 	return dp->ct;
 }
 
+struct pt_ct *pt_dp_ct6(struct pt_dataplane *dp)
+{
+	return dp->ct6;
+}
+
 struct portier *pt_dp_skel(struct pt_dataplane *dp)
 {
 	return dp->skel;
@@ -54,7 +59,7 @@ bool pt_dp_adopted(const struct pt_dataplane *dp)
 /* The maps portier pins, by the names of include/portier.h. */
 struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[30];
+	static struct bpf_map *v[35];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -86,6 +91,11 @@ struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[27] = s->maps.portier_egress_dst;
 	v[28] = s->maps.portier_egress_rules;
 	v[29] = s->maps.portier_egress_stats;
+	v[30] = s->maps.portier_local6;
+	v[31] = s->maps.portier_conntrack6;
+	v[32] = s->maps.portier_ct6_slots;
+	v[33] = s->maps.portier_policy6;
+	v[34] = s->maps.portier_rate6;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -150,52 +160,98 @@ static int use_pins(struct pt_dataplane *dp)
 	return found;
 }
 
-/* Map the connection table. A pinned table laid out as this version
- * places keys keeps its seed. A new one, or one laid out otherwise (an
- * older version's), gets its geometry and a random seed, written at once,
- * before any program can insert, and is emptied, if may_reset (the daemon,
- * which loads the program that reads it); a CLI refuses rather than change
- * the table under a running program of another version. */
+/* One connection table's geometry in the configuration: its buckets, its
+ * step and the hash seed both tables share. */
+struct ct_geom {
+	const char *what;		/* "connection table", "IPv6 connection table" */
+	struct bpf_map *buckets_map, *slots_map;
+	__u32 *buckets, *step;		/* in dp->cfg */
+	int (*open)(int, int, __u32, __u64, struct pt_ct **);
+	struct pt_ct **ct;
+};
+
+/* Is table g laid out for buckets, as this version places keys? */
+static bool ct_fits(const struct pt_dataplane *dp, const struct ct_geom *g, __u32 buckets)
+{
+	return *g->buckets == buckets && dp->cfg.ct_seed &&
+	       *g->step == portier_ct_step_for(buckets);
+}
+
+/* Map the connection tables (IPv4 and IPv6). A pinned table laid out as
+ * this version places keys keeps its seed. A new one, or one laid out
+ * otherwise (an older version's), gets its geometry and, for the IPv4
+ * table, a random seed (which both tables hash with), written at once,
+ * before any program can insert, and is emptied, if may_reset (the
+ * daemon, which loads the program that reads it); a CLI refuses rather
+ * than change the table under a running program of another version. A new
+ * seed empties the IPv6 table too: nothing of it is found any more. */
 static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 {
-	struct bpf_map *m = dp->skel->maps.portier_conntrack;
-	struct bpf_map *sl = dp->skel->maps.portier_ct_slots;
-	__u32 buckets = bpf_map__max_entries(m);
-	bool fresh, stale;
-	int err;
+	struct portier *s = dp->skel;
+	struct ct_geom g[2] = {
+		{ "connection table", s->maps.portier_conntrack, s->maps.portier_ct_slots,
+		  &dp->cfg.ct_buckets, &dp->cfg.ct_step, pt_ct_open, &dp->ct },
+		{ "IPv6 connection table", s->maps.portier_conntrack6, s->maps.portier_ct6_slots,
+		  &dp->cfg.ct6_buckets, &dp->cfg.ct6_step, pt_ct6_open, &dp->ct6 },
+	};
+	bool fresh[2], stale[2], reseed;
+	__u32 buckets[2];
+	int err = 0;
 
-	if (bpf_map__max_entries(sl) != (__u64)buckets * PORTIER_CT_SLOTS)
-		return fail(-EINVAL, "the connection table has %u buckets but %u slots; "
-			    "'portier prog detach' removes the mismatched pins",
-			    buckets, bpf_map__max_entries(sl));
-	/* A new table, or one laid out otherwise (another size, or an older
-	 * version's placement): a new seed, and nothing of it is found any
-	 * more, so empty it once it is mapped. */
-	stale = dp->cfg.ct_buckets || dp->cfg.ct_seed;
-	fresh = dp->cfg.ct_buckets != buckets || !dp->cfg.ct_seed ||
-		dp->cfg.ct_step != portier_ct_step_for(buckets);
-	if (fresh && !may_reset)
-		return fail(-EPROTO, "the pinned connection table in %s is laid out by another "
-			    "portier version; restart the daemon with this version first",
-			    dp->pin_dir);
-	if (fresh) {
-		dp->cfg.ct_buckets = buckets;
-		dp->cfg.ct_step = portier_ct_step_for(buckets);
-		if (getrandom(&dp->cfg.ct_seed, sizeof(dp->cfg.ct_seed), 0) !=
+	for (int i = 0; i < 2; i++) {
+		buckets[i] = bpf_map__max_entries(g[i].buckets_map);
+		if (bpf_map__max_entries(g[i].slots_map) != (__u64)buckets[i] * PORTIER_CT_SLOTS)
+			return fail(-EINVAL, "the %s has %u buckets but %u slots; "
+				    "'portier prog detach' removes the mismatched pins", g[i].what,
+				    buckets[i], bpf_map__max_entries(g[i].slots_map));
+		/* A new table, or one laid out otherwise (another size, or an
+		 * older version's placement): nothing of it is found any
+		 * more, so empty it once it is mapped. */
+		stale[i] = *g[i].buckets || dp->cfg.ct_seed;
+		fresh[i] = !ct_fits(dp, &g[i], buckets[i]);
+		if (fresh[i] && !may_reset)
+			return fail(-EPROTO, "the pinned %s in %s is laid out by another "
+				    "portier version; restart the daemon with this version first",
+				    g[i].what, dp->pin_dir);
+	}
+	reseed = fresh[0];
+	if (reseed)
+		fresh[1] = true;
+	if (fresh[0] || fresh[1]) {
+		for (int i = 0; i < 2; i++)
+			if (fresh[i]) {
+				*g[i].buckets = buckets[i];
+				*g[i].step = portier_ct_step_for(buckets[i]);
+			}
+		if (reseed && getrandom(&dp->cfg.ct_seed, sizeof(dp->cfg.ct_seed), 0) !=
 		    sizeof(dp->cfg.ct_seed))
 			return fail(-errno, "cannot seed the connection table's hash: %s",
 				    strerror(errno));
-		err = map_update(dp->skel->maps.portier_config, &(__u32){ 0 }, &dp->cfg,
+		err = map_update(s->maps.portier_config, &(__u32){ 0 }, &dp->cfg,
 				 "the configuration");
 		if (err)
 			return err;
 	}
-	err = pt_ct_open(bpf_map__fd(m), bpf_map__fd(sl), buckets, dp->cfg.ct_seed, &dp->ct);
-	if (err)
-		return fail(err, "cannot map the connection table: %s", strerror(-err));
-	if (fresh && stale)
-		return pt_ct_flush(dp->ct, NULL);
-	return 0;
+	for (int i = 0; i < 2 && !err; i++) {
+		err = g[i].open(bpf_map__fd(g[i].buckets_map), bpf_map__fd(g[i].slots_map),
+				buckets[i], dp->cfg.ct_seed, g[i].ct);
+		if (err)
+			return fail(err, "cannot map the %s: %s", g[i].what, strerror(-err));
+		if (fresh[i] && stale[i])
+			err = pt_ct_flush(*g[i].ct, NULL);
+	}
+	return err;
+}
+
+/* Size a connection table's bucket and slot arrays for buckets buckets.
+ * 0, or -errno (the message names what). */
+static int size_table(struct bpf_map *b, struct bpf_map *sl, __u32 buckets, const char *what)
+{
+	int err = bpf_map__set_max_entries(b, buckets);
+
+	if (!err)
+		err = bpf_map__set_max_entries(sl, buckets * PORTIER_CT_SLOTS);
+	return err ? fail(err, "cannot size the %s: %s", what, strerror(-err)) : 0;
 }
 
 /* A new handle on pin_dir (NULL: the default), empty, with the BPF object
@@ -225,7 +281,7 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 {
 	struct pt_dataplane *dp;
 	int err, found = 0;
-	__u32 buckets;
+	__u32 buckets, buckets6;
 
 	dp_verbose = opts->verbose;
 	err = dp_new(opts->pin, opts->pin_dir, &dp);
@@ -233,18 +289,19 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 		goto fail;
 	buckets = portier_ct_buckets_for(opts->ct_entries ? opts->ct_entries :
 					 PORTIER_CT_DEFAULT_ENTRIES);
-	err = bpf_map__set_max_entries(dp->skel->maps.portier_conntrack, buckets);
-	if (!err)
-		err = bpf_map__set_max_entries(dp->skel->maps.portier_ct_slots,
-					       buckets * PORTIER_CT_SLOTS);
+	buckets6 = portier_ct_buckets_for(opts->ct6_entries ? opts->ct6_entries :
+					  PORTIER_CT6_DEFAULT_ENTRIES);
+	err = size_table(dp->skel->maps.portier_conntrack, dp->skel->maps.portier_ct_slots,
+			 buckets, "connection table");
 	/* Cookie flows: at most one per two table entries; twice that room. */
 	if (!err)
 		err = bpf_map__set_max_entries(dp->skel->maps.portier_synproxy,
 					       portier_ct_capacity(buckets));
-	if (err) {
-		fail(err, "cannot size the connection table: %s", strerror(-err));
+	if (!err)
+		err = size_table(dp->skel->maps.portier_conntrack6,
+				 dp->skel->maps.portier_ct6_slots, buckets6, "IPv6 connection table");
+	if (err)
 		goto fail;
-	}
 	err = bpf_map__set_max_entries(dp->skel->maps.portier_connlog,
 				       opts->connlog_bytes ? opts->connlog_bytes :
 				       PORTIER_CONNLOG_RING_DEFAULT);
@@ -363,6 +420,7 @@ void pt_dp_close(struct pt_dataplane *dp)
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
 	pt_ct_close(dp->ct);
+	pt_ct_close(dp->ct6);
 	portier__destroy(dp->skel);
 	if (dp->routes)
 		mirror_clear(dp);

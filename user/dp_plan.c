@@ -64,18 +64,21 @@ static int validate_balance(const struct pt_route *r)
 	return 0;
 }
 
-/* Every entry of a policy is an IPv4 network without host bits. */
+/* Every entry of a policy is an IPv4 or IPv6 network without host bits
+ * (checked before any write: nothing is half-applied). */
 static int validate_policy(const struct pt_policy *pol, const char *whose)
 {
 	for (size_t i = 0; i < pol->n; i++) {
 		const struct pt_cidr *c = &pol->v[i].net;
 		char buf[PT_CIDR_BUF];
 
-		if (c->addr.family != AF_INET || c->len > 32)
-			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 network", whose, i);
-		if (c->len < 32 && (ntohl(c->addr.v4.s_addr) & (~0U >> c->len)))
-			return fail(-EINVAL, "%s: %s has host bits set; give the network address",
-				    whose, pt_cidr_str(c, buf, sizeof(buf)));
+		if (c->addr.family != AF_INET && c->addr.family != AF_INET6)
+			return fail(-EINVAL, "%s: policy entry %zu is not an IPv4 or IPv6 network",
+				    whose, i);
+		if (!pt_cidr_valid(c))
+			return fail(-EINVAL, "%s: %s has host bits set or a length past the "
+				    "address; give the network address", whose,
+				    pt_cidr_str(c, buf, sizeof(buf)));
 	}
 	return 0;
 }
@@ -121,6 +124,7 @@ int validate(const struct pt_routeset *rs)
 		const struct pt_route *r = &rs->routes[i];
 		char *whose = xasprintf("route '%s'", r->name ? r->name : "?");
 		const char *why;
+		char addr[INET6_ADDRSTRLEN];
 
 		err = validate_policy(&r->policy, whose);
 		free(whose);
@@ -140,11 +144,18 @@ int validate(const struct pt_routeset *rs)
 		if (!r->wildcard && r->addr.family != AF_INET && r->addr.family != AF_INET6)
 			return fail(-EAFNOSUPPORT, "route '%s': its address is not IPv4 or IPv6",
 				    r->name);
+		if (!r->wildcard && r->addr.family != pt_route_family(r))
+			return fail(-EINVAL, "route '%s': address of family %d, route of "
+				    "family %d", r->name, r->addr.family, pt_route_family(r));
 		if (!r->wildcard && (r->addr.family == AF_INET6 ?
 				     IN6_IS_ADDR_UNSPECIFIED(&r->addr.v6) : !r->addr.v4.s_addr))
 			return fail(-EINVAL, "route '%s': address %s is not one address; "
 				    "use \"*\" for every address on the input side", r->name,
 				    r->addr.family == AF_INET6 ? "::" : "0.0.0.0");
+		if (!r->wildcard && (why = pt_addr6_unusable(&r->addr)))
+			return fail(-EINVAL, "route '%s': address %s is %s; use a global IPv6 "
+				    "address or \"*\"", r->name,
+				    pt_addr_str(&r->addr, addr, sizeof(addr)), why);
 		if (!r->port)
 			return fail(-EINVAL, "route '%s': port 0", r->name);
 		if (r->n_backends > PORTIER_MAX_ROUTE_BACKENDS)
@@ -156,21 +167,26 @@ int validate(const struct pt_routeset *rs)
 		for (size_t j = 0; j < r->n_backends; j++) {
 			const struct pt_backend *b = &r->backends[j];
 
-			/* one family a route: its address's; '*' is IPv4 (its key) */
-			if (b->addr.family != (r->wildcard ? AF_INET : r->addr.family))
-				return fail(-EAFNOSUPPORT, "route '%s': backend %zu is not of the "
-					    "route's family (a route on '*' is IPv4)", r->name, j);
+			if (b->addr.family != pt_route_family(r))
+				return fail(-EINVAL, "route '%s': backend %s is not %s, the "
+					    "route's family (a dual route is two routes, one per "
+					    "family; portier does not translate between them)",
+					    r->name, pt_addr_str(&b->addr, addr, sizeof(addr)),
+					    pt_route_family(r) == AF_INET6 ? "IPv6" : "IPv4");
+			if ((why = pt_addr6_unusable(&b->addr)))
+				return fail(-EINVAL, "route '%s': backend %s is %s", r->name,
+					    pt_addr_str(&b->addr, addr, sizeof(addr)), why);
 			if (!b->port)
 				return fail(-EINVAL, "route '%s': backend %zu has port 0",
 					    r->name, j);
 			if (b->local && b->port != r->port) {
-				char a[INET6_ADDRSTRLEN];
+				char a[PT_ADDRPORT_STRLEN];
 
-				return fail(-EINVAL, "route '%s': backend %s:%u is this host, but "
+				return fail(-EINVAL, "route '%s': backend %s is this host, but "
 					    "the route listens on port %u: local traffic is "
 					    "delivered unchanged, so a local backend must use the "
 					    "listening port", r->name,
-					    pt_addr_str(&b->addr, a, sizeof(a)), b->port, r->port);
+					    pt_addrport_str(&b->addr, b->port, a, sizeof(a)), r->port);
 			}
 			for (size_t k = 0; k < j; k++)
 				if (pt_addr_equal(&b->addr, &r->backends[k].addr) &&
@@ -205,9 +221,10 @@ static int take_free(bool *taken, size_t n, __u32 *id)
 	return -ENOSPC;
 }
 
-/* Mark each port that has exactly one service of rs with that service
+/* Mark each port that has exactly one IPv4 service of rs with that service
  * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
- * filter's entry instead of a portier_services lookup. */
+ * filter's entry instead of a portier_services lookup. IPv6 services do
+ * not count (an IPv6 packet always looks its service up). */
 static void one_services(const struct pt_routeset *rs, struct plan *p)
 {
 	uint16_t *n = xcalloc(NPORTS, sizeof(*n));
@@ -216,6 +233,8 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pt_route *r = &rs->routes[i];
 
+		if (pt_route_family(r) != AF_INET)
+			continue;
 		if (n[r->port] < UINT16_MAX)
 			n[r->port]++;
 		at[r->port] = i;
@@ -224,7 +243,7 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 		const struct pt_route *r = &rs->routes[at[port]];
 		struct portier_port *pp = &p->ports[port];
 
-		if (n[port] != 1 || (!r->wildcard && r->addr.family != AF_INET))
+		if (n[port] != 1)
 			continue;
 		pp->flags |= PORTIER_PORT_ONE_SVC;
 		pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;
@@ -238,6 +257,8 @@ static void one_services(const struct pt_routeset *rs, struct plan *p)
 /* Match the set against what is loaded; allocate ids for the rest. */
 int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan *p)
 {
+	size_t n6 = 0;
+
 	p->n = rs->n_routes;
 	p->route_id = xcalloc(p->n + 1, sizeof(*p->route_id));
 	p->be_id = xcalloc(p->n + 1, sizeof(*p->be_id));
@@ -298,14 +319,18 @@ int plan_make(struct pt_dataplane *dp, const struct pt_routeset *rs, struct plan
 	}
 	one_services(rs, p);
 
-	/* The policy trie of the set, with the plan's route ids. */
+	/* The policy trie of the set, with the plan's route ids (IPv4
+	 * elements for portier_policy, IPv6 ones for portier_policy6). */
 	pt_policy_compile(&rs->pool_policy, PORTIER_POLICY_POOL, &p->trie, &p->n_trie);
 	for (size_t i = 0; i < p->n; i++)
 		pt_policy_compile(&rs->routes[i].policy, p->route_id[i], &p->trie, &p->n_trie);
-	if (p->n_trie > PORTIER_MAX_POLICY)
-		return fail(-E2BIG, "the allow and deny lists make %zu policy entries, at most "
-			    "%d; merge networks into shorter prefixes", p->n_trie,
-			    PORTIER_MAX_POLICY);
+	for (size_t i = 0; i < p->n_trie; i++)
+		n6 += p->trie[i].v6;
+	if (p->n_trie - n6 > PORTIER_MAX_POLICY || n6 > PORTIER_MAX_POLICY)
+		return fail(-E2BIG, "the allow and deny lists make %zu IPv%d policy entries, at "
+			    "most %d; merge networks into shorter prefixes",
+			    n6 > PORTIER_MAX_POLICY ? n6 : p->n_trie - n6,
+			    n6 > PORTIER_MAX_POLICY ? 6 : 4, PORTIER_MAX_POLICY);
 	if (p->n_trie)
 		qsort(p->trie, p->n_trie, sizeof(*p->trie), pt_policy_item_cmp);
 	return 0;

@@ -29,12 +29,13 @@ static int cmp_reply_key(const void *x, const void *y)
 }
 
 /* Does route r's backends' replies get an entry? A dnat route with a
- * service address ("*" has none without state), and SYN cookies not "on"
+ * service address, IPv4 or IPv6 ("*" has none without state), and SYN
+ * cookies not "on"
  * (every flow of such a route is the SYN proxy's: its replies need the
  * sequence translation of the gateway that opened it). */
 static bool route_replies(const struct pt_route *r)
 {
-	return r->nat == PT_NAT_DNAT && !r->wildcard && r->addr.family == AF_INET &&
+	return r->nat == PT_NAT_DNAT && !r->wildcard &&
 	       pt_route_syn_cookies(r) != PT_SYN_COOKIES_ON;
 }
 
@@ -57,12 +58,12 @@ static size_t reply_entries(const struct pt_routeset *rs, const struct plan *p,
 			const struct pt_backend *b = &r->backends[j];
 			struct reply_entry *e = &v[n];
 
-			if (b->local || b->addr.family != AF_INET)
+			if (b->local || b->addr.family != r->addr.family)
 				continue;
 			addr_to_bpf(&b->addr, &e->k.addr);
 			e->k.port = htons(b->port);
 			e->k.proto = r->proto;
-			e->k.family = PORTIER_AF_INET;
+			e->k.family = addr_family_bpf(&b->addr);
 			addr_to_bpf(&r->addr, &e->v.svc_addr);
 			e->v.svc_port = htons(r->port);
 			e->v.route_id = p->route_id[i];

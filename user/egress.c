@@ -111,6 +111,12 @@ static bool get_cidrs(struct eb *b, const struct pt_val *r, const char *key, con
 			pt_error(b->d, &e->pos, NULL, "%s: %s entry must be a network, not a %s",
 				 where, key, pt_val_type_name(e->type));
 			ok = false;
+		} else if (strchr(e->str, ':')) {
+			pt_error(b->d, &e->pos, NULL,
+				 "%s: %s entry '%s' is IPv6: egress NAT is IPv4 only for now "
+				 "(docs/inventory.md, \"Families\"); use IPv4 networks", where, key,
+				 e->str);
+			ok = false;
 		} else if (pt_cidr_parse(e->str, &(*out)[*n], &why)) {
 			pt_error(b->d, &e->pos, NULL, "%s: %s entry '%s' %s", where, key, e->str, why);
 			ok = false;
@@ -399,7 +405,15 @@ void pt_egress_build(const struct pt_val *vars, struct pt_diags *d, struct pt_eg
 	check_keys(&b, ev, egress_keys, "egress");
 	addr = get(&b, ev, "snat_address", &rnode);
 	if (addr) {
-		if (addr->type != PT_VAL_SCALAR || !addr->str ||
+		if (addr->type == PT_VAL_SCALAR && addr->str &&
+		    !pt_addr_parse(addr->str, &out->snat_address) &&
+		    out->snat_address.family == AF_INET6)
+			pt_error(d, &rnode->pos, NULL,
+				 "egress.snat_address '%s' is IPv6: egress NAT is IPv4 only for "
+				 "now (docs/inventory.md, \"Families\"); give the output side's "
+				 "IPv4 VIP, or leave it out for the output NIC's address",
+				 addr->str);
+		else if (addr->type != PT_VAL_SCALAR || !addr->str ||
 		    pt_addr_parse(addr->str, &out->snat_address) ||
 		    out->snat_address.family != AF_INET || !out->snat_address.v4.s_addr)
 			pt_error(d, &rnode->pos, NULL,

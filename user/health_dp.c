@@ -124,12 +124,9 @@ int pt_health_publish(struct pt_dataplane *dp, const struct pt_health_status *st
 	       -errno : 0;
 }
 
-static int is_backend(const struct portier_flow_key *k, const struct portier_flow *f, void *id)
+static bool is_backend(__u32 backend_id, void *id)
 {
-	(void)k;
-	if (f->flags & PORTIER_FLOW_F_EGRESS)	/* backend_id is no backend's */
-		return PT_CT_KEEP;
-	return f->backend_id == *(const int *)id ? PT_CT_DELETE : PT_CT_KEEP;
+	return backend_id == *(const __u32 *)id;
 }
 
 int pt_health_flush_flows(struct pt_dataplane *dp, const struct pt_health_event *ev,
@@ -137,10 +134,14 @@ int pt_health_flush_flows(struct pt_dataplane *dp, const struct pt_health_event 
 {
 	const struct pt_health_status *st = ev->status;
 	int id = pt_dp_backend_id(dp, st->route, &st->addr, st->port);
+	__u32 bid;
 
 	if (removed)
 		*removed = 0;
 	if (id < 0)
 		return id;
-	return pt_ct_walk(pt_dp_ct(dp), is_backend, &id, removed);
+	bid = (__u32)id;
+	/* A backend's flows are in the table of its family (no NAT46). */
+	return pt_ct_delete_backends(st->addr.family == AF_INET6 ? pt_dp_ct6(dp) : pt_dp_ct(dp),
+				     is_backend, &bid, removed);
 }

@@ -579,6 +579,13 @@ int pt_metrics_render(const struct pt_metrics_snapshot *s, FILE *f)
 	head(f, "portier_conntrack_capacity", "gauge", "Connection-table size, entries.");
 	fputs("portier_conntrack_capacity", f);
 	u64(f, s->ct_capacity);
+	head(f, "portier_conntrack6_entries", "gauge",
+	     "IPv6 connection-table entries in use (two per flow: one each direction).");
+	fputs("portier_conntrack6_entries", f);
+	u64(f, s->ct6_entries);
+	head(f, "portier_conntrack6_capacity", "gauge", "IPv6 connection-table size, entries.");
+	fputs("portier_conntrack6_capacity", f);
+	u64(f, s->ct6_capacity);
 	head(f, "portier_conntrack_evictions_total", "counter",
 	     "Connection-table entries evicted to make room in a full bucket.");
 	fputs("portier_conntrack_evictions_total", f);

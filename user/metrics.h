@@ -115,6 +115,8 @@ struct pt_metrics_snapshot {
 	uint64_t reasons[PORTIER_R_MAX];	/* packets per enum portier_reason */
 	uint64_t ct_entries;			/* conntrack entries in use */
 	uint64_t ct_capacity;			/* conntrack max entries */
+	uint64_t ct6_entries;			/* the same, IPv6 table */
+	uint64_t ct6_capacity;
 	uint64_t snat_ports_per_backend;	/* SNAT port range size */
 	struct pt_metrics_vrrp vrrp[PORTIER_VRRP_IDS];	/* instances with a role */
 	size_t n_vrrp;

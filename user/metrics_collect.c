@@ -40,24 +40,42 @@ int pt_reasons_sum(struct bpf_map *m, uint64_t out[PORTIER_R_MAX])
 }
 
 struct ct_count {
-	const struct portier_addr *snat;
+	const struct portier_addr *snat;	/* snat_addr, or snat_addr6 */
 	uint64_t *snat_by_be;		/* [n_be] */
 	size_t n_be;
 	uint64_t entries;
 };
 
 /* Count one conntrack entry: all of them, and SNAT ports held (one per
- * original-direction entry of a non-local flow sourced from snat_addr). */
+ * original-direction entry of a non-local flow sourced from the snat
+ * address: snat_from says whether this one is). */
+static void count_entry(struct ct_count *c, __u8 dir, __u8 flags, __u16 backend_id,
+			bool snat_from)
+{
+	c->entries++;
+	if (dir == PORTIER_FLOW_DIR_ORIG &&
+	    !(flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) && snat_from &&
+	    backend_id < c->n_be)
+		c->snat_by_be[backend_id]++;
+}
+
 static int ct_count(const struct portier_flow_key *k, const struct portier_flow *f, void *arg)
 {
 	struct ct_count *c = arg;
 
 	(void)k;
-	c->entries++;
-	if (f->dir == PORTIER_FLOW_DIR_ORIG &&
-	    !(f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_EGRESS)) &&
-	    f->nat_saddr == c->snat->a32[0] && f->backend_id < c->n_be)
-		c->snat_by_be[f->backend_id]++;
+	count_entry(c, f->dir, f->flags, f->backend_id, f->nat_saddr == c->snat->a32[0]);
+	return PT_CT_KEEP;
+}
+
+/* The same for an IPv6 entry, with snat_addr6. */
+static int ct6_count(const struct portier_flow_key6 *k, const struct portier_flow6 *f, void *arg)
+{
+	struct ct_count *c = arg;
+
+	(void)k;
+	count_entry(c, f->dir, f->flags, f->backend_id,
+		    !memcmp(&f->nat_saddr, c->snat, sizeof(f->nat_saddr)));
 	return PT_CT_KEEP;
 }
 
@@ -124,7 +142,14 @@ int pt_metrics_collect(struct pt_dataplane *dp, const struct pt_health *h,
 		err = pt_ct_walk(pt_dp_ct(dp), ct_count, &c, NULL);
 		s->ct_entries = c.entries;
 	}
+	if (!err) {
+		struct ct_count c = { &cfg.snat_addr6, snat_by_be, n_be, 0 };
+
+		err = pt_ct6_walk(pt_dp_ct6(dp), ct6_count, &c, NULL);
+		s->ct6_entries = c.entries;
+	}
 	s->ct_capacity = pt_ct_capacity(pt_dp_ct(dp));
+	s->ct6_capacity = pt_ct_capacity(pt_dp_ct6(dp));
 	if (cfg.snat_port_max >= cfg.snat_port_min)
 		s->snat_ports_per_backend = (uint64_t)cfg.snat_port_max - cfg.snat_port_min + 1;
 	for (size_t r = 0; r < n && !err; r++) {

@@ -24,15 +24,23 @@
 #define PT_BURST_MAX		1000000
 #define PT_RATE_FILL_MAX_MS	(24U * 3600 * 1000)
 
-/* "198.51.100.0/24" or "198.51.100.7" (a /32) into out. 0, or -EINVAL
- * with *why saying what is wrong (host bits set, IPv6, ...). */
+/* "198.51.100.0/24" or "198.51.100.7" (a /32), "2001:db8::/32" or
+ * "2001:db8::7" (a /128) into out. 0, or -EINVAL with *why saying what is
+ * wrong (not an address, a length out of range, host bits set). */
 int pt_cidr_parse(const char *s, struct pt_cidr *out, const char **why);
 /* "198.51.100.0/24"; buf at least PT_CIDR_BUF bytes. */
 #define PT_CIDR_BUF	(INET6_ADDRSTRLEN + 4)
 const char *pt_cidr_str(const struct pt_cidr *c, char *buf, size_t len);
 bool pt_cidr_equal(const struct pt_cidr *a, const struct pt_cidr *b);
-/* Does outer contain every address of inner? */
+/* Is c a network pt_cidr_parse accepts (IPv4 or IPv6, its length within
+ * the address, no host bits)? */
+bool pt_cidr_valid(const struct pt_cidr *c);
+/* Order of networks: family (IPv4 first), length, address. */
+int pt_cidr_cmp(const struct pt_cidr *a, const struct pt_cidr *b);
+/* Does outer contain every address of inner (false across families)? */
 bool pt_cidr_covers(const struct pt_cidr *outer, const struct pt_cidr *inner);
+/* Is address a in network net? */
+bool pt_cidr_contains(const struct pt_cidr *net, const struct pt_addr *a);
 
 /* "allow" or "deny". */
 const char *pt_policy_action_name(enum pt_policy_action a);
@@ -53,21 +61,32 @@ void pt_policy_remove(struct pt_policy *p, size_t i);
 void pt_policy_copy(struct pt_policy *dst, const struct pt_policy *src);
 void pt_policy_free(struct pt_policy *p);
 
-/* One element of portier_policy. */
+/* One element of portier_policy (IPv4: key) or of portier_policy6
+ * (v6: key6). */
 struct pt_policy_item {
-	struct portier_policy_key key;
+	bool v6;
+	struct portier_policy_key key;		/* !v6 */
+	struct portier_policy6_key key6;	/* v6 */
 	struct portier_policy_rule rule;
 };
 
+/* The element key of prefix len of network net in scope (rule zero): the
+ * probe a lookup among compiled elements uses. */
+void pt_policy_item_of(const struct pt_cidr *net, unsigned int len, __u32 scope,
+		       struct pt_policy_item *out);
+
 /* Append p's compiled entries for scope (a route id or
  * PORTIER_POLICY_POOL) to *v (*n of them): one per distinct network, plus
- * the scope's /0 that denies what a non-empty allow list leaves out.
+ * the scope's /0 that denies what a non-empty allow list leaves out (one
+ * per family: an allow list of IPv4 networks only refuses every IPv6
+ * source, and back).
  * The appended elements are not in pt_policy_item_cmp order. */
 void pt_policy_compile(const struct pt_policy *p, __u32 scope, struct pt_policy_item **v,
 		       size_t *n);
 /* The entries an element says were declared, appended to p. */
 void pt_policy_decompile(const struct pt_policy_item *it, struct pt_policy *p);
-/* Order of elements: scope, prefix length, address (for a sorted diff). */
+/* Order of elements: scope, family (IPv4 first), prefix length, address
+ * (for a sorted diff). */
 int pt_policy_item_cmp(const void *a, const void *b);
 
 /* 0 if rl (rate non-zero) is within the bounds above, else -EINVAL and

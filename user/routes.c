@@ -8,7 +8,9 @@
  *     routes:
  *       NAME:
  *         mode: http|tcp                  layer 4 either way
- *         address: "*" | IP
+ *         address: "*" | IP                IPv4 or IPv6
+ *         family: ipv4|ipv6|dual          extension, default ipv4 (ipv6
+ *                                         for an IPv6 address)
  *         port: 1..65535                  int, string or "{{ ref }}"
  *         proto: tcp|udp                  extension, default tcp
  *         nat: snat|dnat                  extension, default snat
@@ -64,11 +66,16 @@
 #define MS_PER_MIN (60U * MS_PER_S)
 #define MS_PER_H (60U * MS_PER_MIN)
 
-/* A host's address, looked up once for all routes. */
+/* A host's addresses, looked up once for all routes: per family (index
+ * 0 IPv4, 1 IPv6), 0 or the negative errno of the lookup. */
 struct host_addr {
-	bool done;	/* looked up (and any failure reported) */
-	bool ok;
-	struct pt_addr addr;
+	bool done[2];		/* looked up */
+	int err[2];
+	struct pt_addr addr[2];
+	bool reported;		/* a failure of the name itself was reported */
+	bool ansible_host;	/* name is ansible_host's, not the host's name */
+	struct pt_pos pos;	/* ansible_host's position, else the host's */
+	char name[256];		/* what was looked up (ansible_host or the name) */
 };
 
 /* State of one build. */
@@ -81,6 +88,9 @@ struct build {
 	struct pt_routeset *rs;
 	struct host_addr *addrs;	/* cache, indexed by pt_host.index */
 	bool backend_failed;		/* the current route lost a backend */
+	bool listen_failed;		/* the current route's address was refused:
+					 * its family is a guess, its backends'
+					 * family not reported */
 };
 
 /* A route being built, with what the duplicate check needs to know. */
@@ -88,10 +98,12 @@ struct cand {
 	struct pt_route r;
 	bool ok;		/* no error of its own */
 	bool listen_ok;		/* address, port and proto are valid */
+	enum pt_family fam;	/* the route's family key */
 };
 
 static const char *const route_keys[] = { "mode", "address", "port", "proto", "nat",
-					  "syn_cookies", "destination", "allow", "deny", "rate_limit", NULL };
+					  "syn_cookies", "destination", "allow", "deny", "rate_limit",
+					  "family", NULL };
 static const char *const dest_keys[] = { "group", "balance", "maglev_size", "options", "check",
 					  NULL };
 static const char *const group_keys[] = { "name", "port", NULL };
@@ -162,6 +174,64 @@ bool pt_host_has_addr(const struct pt_addr *addr, void *arg)
 	}
 	freeifaddrs(ifa);
 	return found;
+}
+
+static const char *const family_names[] = { "ipv4", "ipv6", "dual" };
+
+const char *pt_family_name(enum pt_family f)
+{
+	return (unsigned int)f < ARRAY_SIZE(family_names) ? family_names[f] : "unknown";
+}
+
+int pt_family_parse(const char *s, enum pt_family *out)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(family_names); i++)
+		if (!strcmp(s, family_names[i])) {
+			*out = (enum pt_family)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int pt_route_family(const struct pt_route *r)
+{
+	if (r->family)
+		return r->family == AF_INET6 ? AF_INET6 : AF_INET;
+	return !r->wildcard && r->addr.family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+const char *pt_route_listen_str(const struct pt_route *r, char *buf, size_t len)
+{
+	char a[PT_ADDRPORT_STRLEN];
+	bool label = r->dual || (r->wildcard && pt_route_family(r) == AF_INET6);
+
+	if (r->wildcard)
+		snprintf(a, sizeof(a), "*:%u", r->port);
+	else
+		pt_addrport_str(&r->addr, r->port, a, sizeof(a));
+	snprintf(buf, len, "%s/%s%s%s%s", a, pt_proto_name(r->proto), label ? " (" : "",
+		 label ? (pt_route_family(r) == AF_INET6 ? "ipv6" : "ipv4") : "",
+		 label ? ")" : "");
+	return buf;
+}
+
+const char *pt_addr6_unusable(const struct pt_addr *a)
+{
+	const uint8_t *x = a->v6.s6_addr;
+
+	if (a->family != AF_INET6)
+		return NULL;
+	if (IN6_IS_ADDR_UNSPECIFIED(&a->v6))
+		return "the unspecified address";
+	if (x[0] == 0xfe && (x[1] & 0xc0) == 0x80)
+		return "link-local (fe80::/10: it names no one host beyond its link)";
+	if (x[0] == 0xff)
+		return "multicast (ff00::/8)";
+	if (IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return "IPv4-mapped (::ffff:0:0/96: write the IPv4 address instead)";
+	if (IN6_IS_ADDR_LOOPBACK(&a->v6))
+		return "the loopback address";
+	return NULL;
 }
 
 const char *const pt_option_names[PT_N_OPTIONS] = { "httplog", "tcplog" };
@@ -340,6 +410,17 @@ int pt_addr_parse(const char *s, struct pt_addr *out)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int pt_addr_cmp(const struct pt_addr *a, const struct pt_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->family == AF_INET)
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	if (a->family == AF_INET6)
+		return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+	return 0;
 }
 
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b)
@@ -552,103 +633,168 @@ static long get_port(struct build *b, const struct pt_val *m, const char *key,
 	return (long)port;
 }
 
+static char *host_names(struct pt_host **hosts, size_t n);
+
 /* ---- host addresses ---------------------------------------------------- */
 
-static int default_resolve(const char *name, struct pt_addr *out, void *arg)
+/* getaddrinfo's answer for name in family (AF_UNSPEC: any): 0 with the
+ * first address of family (when not AF_UNSPEC) in *out, or -ENOENT when
+ * there is none, or -errno. */
+static int gai_first(const char *name, int family, struct pt_addr *out)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res;
-	int err;
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res, *i;
+	int err = getaddrinfo(name, NULL, &hints, &res);
 
-	(void)arg;
-	err = getaddrinfo(name, NULL, &hints, &res);
 	if (err)
 		return err == EAI_SYSTEM ? -errno : -ENOENT;
-	memset(out, 0, sizeof(*out));
-	out->family = AF_INET;
-	out->v4 = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	err = -ENOENT;
+	for (i = res; i && err; i = i->ai_next) {
+		if (family == AF_UNSPEC) {
+			err = 0;
+		} else if (i->ai_family == family) {
+			memset(out, 0, sizeof(*out));
+			out->family = family;
+			if (family == AF_INET)
+				out->v4 = ((struct sockaddr_in *)i->ai_addr)->sin_addr;
+			else
+				out->v6 = ((struct sockaddr_in6 *)i->ai_addr)->sin6_addr;
+			err = 0;
+		}
+	}
 	freeaddrinfo(res);
-	return 0;
+	return err;
 }
 
-static int resolve_name(struct build *b, const char *name, struct pt_addr *out)
+/* The question asked is the family's alone (an IPv4 route asks what it
+ * always asked); only when it has no answer, whether the name exists at
+ * all (then -ENODATA: no address of that family). */
+static int default_resolve(const char *name, int family, struct pt_addr *out, void *arg)
+{
+	int err = gai_first(name, family, out);
+
+	(void)arg;
+	if (err != -ENOENT)
+		return err;
+	return gai_first(name, AF_UNSPEC, out) ? -ENOENT : -ENODATA;
+}
+
+static int resolve_name(struct build *b, const char *name, int family, struct pt_addr *out)
 {
 	if (b->o->resolve)
-		return b->o->resolve(name, out, b->o->resolve_arg);
-	return default_resolve(name, out, NULL);
+		return b->o->resolve(name, family, out, b->o->resolve_arg);
+	return default_resolve(name, family, out, NULL);
 }
 
-/* Look up h's address: ansible_host (templated; an IP or a name to resolve),
- * else its inventory name resolved. With quiet, nothing is reported and a
- * failure is not remembered. Returns 0 or -errno. */
-static int host_address(struct build *b, const struct pt_host *h, const char *route, bool quiet,
-			struct pt_addr *out)
+static const char *family_text(int family)
 {
-	struct pt_diags scratch = { 0 };
-	struct pt_diags *d = quiet ? &scratch : b->d;
-	struct pt_val *hv, *ah, *v = NULL;
-	const char *name = h->name;
-	const struct pt_pos *pos = &h->pos;
-	struct host_addr *c;
-	const char *why;
-	int err;
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
 
-	c = &b->addrs[h->index];
-	if (c->done) {
-		*out = c->addr;
-		return c->ok ? 0 : -ENOENT;
-	}
+/* What h's address is looked up from: ansible_host (templated), else its
+ * inventory name, into c->name and c->pos. Returns 0 or -EINVAL after an
+ * error (reported into d). */
+static int host_lookup_name(struct build *b, const struct pt_host *h, const char *route,
+			    struct pt_diags *d, struct host_addr *c)
+{
+	struct pt_val *hv, *ah, *v = NULL;
+	int err = 0;
 
 	hv = pt_host_vars(b->inv, h);
 	ah = pt_val_get(hv, "ansible_host");
-	err = 0;
+	c->pos = h->pos;
+	snprintf(c->name, sizeof(c->name), "%s", h->name);
 	if (ah) {
-		pos = &ah->pos;
+		c->ansible_host = true;
+		c->pos = ah->pos;
 		v = pt_template_resolve(ah, route, hv, d);
 		if (!v) {
 			err = -EINVAL;
-		} else if (v->type != PT_VAL_SCALAR || !v->str || !*v->str) {
-			pt_error(d, pos, route,
+		} else if (v->type != PT_VAL_SCALAR || !v->str || !*v->str ||
+			   strlen(v->str) >= sizeof(c->name)) {
+			pt_error(d, &c->pos, route,
 				 "host '%s': ansible_host is not an address or host name; set it "
-				 "to the host's IPv4 address", h->name);
+				 "to the host's IP address", h->name);
 			err = -EINVAL;
 		} else {
-			name = v->str;
+			snprintf(c->name, sizeof(c->name), "%s", v->str);
 		}
-	}
-	if (!err && pt_addr_parse(name, out) == 0) {
-		if (out->family != AF_INET) {
-			pt_error(d, pos, route,
-				 "host '%s': address %s is IPv6, which portier does not forward "
-				 "yet; set ansible_host to its IPv4 address", h->name, name);
-			err = -EAFNOSUPPORT;
-		}
-	} else if (!err) {
-		err = resolve_name(b, name, out);
-		why = err == -ENOENT ? "no such name" : strerror(-err);
-		if (err && ah)
-			pt_error(d, pos, route,
-				 "host '%s': ansible_host '%s' does not resolve (%s); set "
-				 "ansible_host to the host's IP address", h->name, name, why);
-		else if (err)
-			pt_error(d, pos, route,
-				 "host '%s' has no ansible_host and its name does not resolve "
-				 "(%s); set ansible_host: <IP address> for it in the inventory",
-				 h->name, why);
-		else if (out->family != AF_INET)
-			err = -EAFNOSUPPORT;
 	}
 	if (v)
 		pt_val_unref(v);
 	pt_val_unref(hv);
-	pt_diags_free(&scratch);
-	if (quiet && err)
-		return err;
-
-	c->done = true;
-	c->ok = !err;
-	c->addr = *out;
 	return err;
+}
+
+/* Look up h's address of family (AF_INET or AF_INET6): ansible_host
+ * (templated; an IP literal or a name to resolve), else its inventory name
+ * resolved, once per family. A bad ansible_host, a name that does not
+ * resolve, or an unusable IPv6 address is reported once per host (with
+ * quiet, not at all nor remembered). Returns 0, -ENODATA when h has no
+ * address of family (not reported: the caller knows what it means), or
+ * another -errno after a reported error. */
+static int host_address(struct build *b, const struct pt_host *h, const char *route, bool quiet,
+			int family, struct pt_addr *out)
+{
+	struct pt_diags scratch = { 0 };
+	struct pt_diags *d = quiet ? &scratch : b->d;
+	struct host_addr *c = &b->addrs[h->index];
+	int fi = family == AF_INET6, err;
+	const char *why;
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->done[fi]) {
+		*out = c->addr[fi];
+		return c->err[fi];
+	}
+	if (c->reported) {
+		err = -ENOENT;
+		goto done;
+	}
+	err = host_lookup_name(b, h, route, d, c);
+	if (!err && pt_addr_parse(c->name, out) == 0) {
+		if (out->family != family)
+			err = -ENODATA;
+	} else if (!err) {
+		err = resolve_name(b, c->name, family, out);
+		why = err == -ENOENT ? "no such name" : strerror(-err);
+		if (err == -ENODATA)
+			;	/* the caller's to report */
+		else if (err && c->ansible_host)
+			pt_error(d, &c->pos, route,
+				 "host '%s': ansible_host '%s' does not resolve (%s); set "
+				 "ansible_host to the host's IP address", h->name, c->name, why);
+		else if (err)
+			pt_error(d, &c->pos, route,
+				 "host '%s' has no ansible_host and its name does not resolve "
+				 "(%s); set ansible_host: <IP address> for it in the inventory",
+				 h->name, why);
+	}
+	if (!err && (why = pt_addr6_unusable(out))) {
+		pt_error(d, &c->pos, route,
+			 "host '%s': address %s is %s, not a backend's address; set "
+			 "ansible_host to the host's global IPv6 address (or its IPv4 one)",
+			 h->name, pt_addr_str(out, a, sizeof(a)), why);
+		err = -EINVAL;
+	}
+	pt_diags_free(&scratch);
+	if (quiet && err && err != -ENODATA)
+		return err;	/* not reported: the next lookup reports it */
+	if (err && err != -ENODATA)
+		c->reported = true;
+done:
+	c->done[fi] = true;
+	c->err[fi] = err;
+	c->addr[fi] = *out;
+	return err;
+}
+
+/* This host's own address, quietly: its IPv4 one, else its IPv6 one. */
+static void self_address(struct build *b)
+{
+	if (host_address(b, b->self, NULL, true, AF_INET, &b->rs->host_addr) &&
+	    host_address(b, b->self, NULL, true, AF_INET6, &b->rs->host_addr))
+		memset(&b->rs->host_addr, 0, sizeof(b->rs->host_addr));
 }
 
 static bool addr_is_local(struct build *b, const struct pt_host *h, const struct pt_addr *a)
@@ -662,15 +808,52 @@ static bool addr_is_local(struct build *b, const struct pt_host *h, const struct
 
 /* ---- one route --------------------------------------------------------- */
 
+/* family: ipv4 | ipv6 | dual into c->fam and c->r.family; the default is
+ * the family of the route's address (ipv4 for "*"), even of an address
+ * refused for another reason. */
+static void parse_family(struct build *b, const struct pt_val *rv, struct cand *c)
+{
+	struct pt_route *r = &c->r;
+	const struct pt_val *node;
+	bool err;
+	char *s;
+	int af = !r->wildcard ? r->addr.family : 0;	/* 0: not understood */
+	char a[INET6_ADDRSTRLEN];
+
+	c->fam = af == AF_INET6 ? PT_FAMILY_IPV6 : PT_FAMILY_IPV4;
+	s = get_text(b, rv, "family", r->name, "family", &node, &err);
+	if (s && pt_family_parse(s, &c->fam)) {
+		pt_error(b->d, &node->pos, r->name,
+			 "family '%s' is not supported; use ipv4 (the default), ipv6 or dual", s);
+		c->fam = af == AF_INET6 ? PT_FAMILY_IPV6 : PT_FAMILY_IPV4;
+	} else if (s && af && c->fam == PT_FAMILY_DUAL) {
+		pt_error(b->d, &node->pos, r->name,
+			 "family dual serves IPv4 and IPv6 clients, but address %s is one "
+			 "%s address; write address: \"*\" for a dual route, or declare one "
+			 "route per address", pt_addr_str(&r->addr, a, sizeof(a)), family_text(af));
+		c->fam = af == AF_INET6 ? PT_FAMILY_IPV6 : PT_FAMILY_IPV4;
+	} else if (s && af && (c->fam == PT_FAMILY_IPV6) != (af == AF_INET6)) {
+		pt_error(b->d, &node->pos, r->name,
+			 "family %s does not fit address %s, an %s address; remove family (an "
+			 "address sets it) or change the address", s,
+			 pt_addr_str(&r->addr, a, sizeof(a)), family_text(af));
+		c->fam = af == AF_INET6 ? PT_FAMILY_IPV6 : PT_FAMILY_IPV4;
+	}
+	free(s);
+	r->family = c->fam == PT_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	r->dual = c->fam == PT_FAMILY_DUAL;
+}
+
 static void parse_listen(struct build *b, const struct pt_val *rv, struct cand *c)
 {
 	struct pt_route *r = &c->r;
 	const struct pt_val *node;
 	bool err, ok = true;
+	const char *why;
 	char *s;
 	long port;
 
-	/* address: "*" (default) or one IPv4 address. */
+	/* address: "*" (default) or one IPv4 or IPv6 address. */
 	s = get_text(b, rv, "address", r->name, "address", &node, &err);
 	r->wildcard = true;
 	if (err) {
@@ -682,20 +865,22 @@ static void parse_listen(struct build *b, const struct pt_val *rv, struct cand *
 				 "address '%s' is not an IP address; write \"*\" for every "
 				 "address of this host, or one address (e.g. a VIP)", s);
 			ok = false;
-		} else if (r->addr.family != AF_INET) {
-			pt_error(b->d, &node->pos, r->name,
-				 "address '%s' is IPv6, which portier does not forward yet; use "
-				 "an IPv4 address or \"*\"", s);
-			ok = false;
-		} else if (!r->addr.v4.s_addr) {
+		} else if ((r->addr.family == AF_INET && !r->addr.v4.s_addr) ||
+			   (r->addr.family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&r->addr.v6))) {
 			pt_error(b->d, &node->pos, r->name,
 				 "address '%s' is not one address; write \"*\" for every address "
 				 "of this host on the input side", s);
 			ok = false;
+		} else if ((why = pt_addr6_unusable(&r->addr))) {
+			pt_error(b->d, &node->pos, r->name,
+				 "address '%s' is %s, which portier does not serve; use a "
+				 "global IPv6 address or \"*\"", s, why);
+			ok = false;
 		}
 	}
 	free(s);
-
+	b->listen_failed = !ok;
+	parse_family(b, rv, c);
 	port = get_port(b, rv, "port", r->name, "port");
 	if (port == 0 && !pt_val_get(rv, "port"))
 		pt_error(b->d, &r->pos, r->name,
@@ -1045,16 +1230,63 @@ static void check_table_size(struct build *b, const struct pt_route *r,
 		 pt_table_size_needed(r->n_backends));
 }
 
+/* Host h has no address of r's family: an error for a route of one
+ * family, a warning for a half of a dual route (the host serves the other
+ * family's clients). */
+static void report_no_family(struct build *b, const struct pt_host *h, const struct pt_route *r)
+{
+	const struct host_addr *c = &b->addrs[h->index];
+	int f = pt_route_family(r), o = f == AF_INET6 ? AF_INET : AF_INET6;
+	struct pt_addr lit;
+	char what[300];
+
+	if (pt_addr_parse(c->name, &lit) == 0)
+		snprintf(what, sizeof(what), "its address %s is %s", c->name,
+			 family_text(lit.family));
+	else
+		snprintf(what, sizeof(what), "'%s' has no %s address (no %s record)", c->name,
+			 family_text(f), f == AF_INET6 ? "AAAA" : "A");
+	if (r->dual)
+		pt_warn(b->d, &c->pos, r->name,
+			"host '%s' has no %s address (%s): it is a backend of route '%s' (family "
+			"dual) for %s clients only; to serve both, give it a host name with A "
+			"and AAAA records as ansible_host", h->name, family_text(f), what,
+			r->name, family_text(o));
+	else
+		pt_error(b->d, &c->pos, r->name,
+			 "host '%s': %s, but route '%s' is family %s (portier does not "
+			 "translate between families); set the route's family to %s or dual, "
+			 "or give the host an %s address", h->name, what, r->name,
+			 f == AF_INET6 ? "ipv6" : "ipv4", o == AF_INET6 ? "ipv6" : "ipv4",
+			 family_text(f));
+}
+
+/* The backends of route r, of its family: hosts[0..n) at r->dest_port.
+ * A host without an address of the family is an error, or for a half of
+ * a dual route, marked in missing[] (reported by dual_half_done). */
 static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
-			 const struct pt_val *port_node, struct pt_route *r)
+			 const struct pt_val *port_node, struct pt_route *r, bool *missing)
 {
 	const struct pt_pos *ppos = port_node ? &port_node->pos : &r->pos;
 
 	r->backends = xcalloc(n, sizeof(*r->backends));
 	for (size_t i = 0; i < n; i++) {
 		struct pt_backend *be = &r->backends[r->n_backends];
+		int err = host_address(b, hosts[i], r->name, false, pt_route_family(r),
+				       &be->addr);
 
-		if (host_address(b, hosts[i], r->name, false, &be->addr)) {
+		if (err == -ENODATA) {
+			if (r->dual) {
+				missing[i] = true;
+			} else {
+				if (!b->listen_failed)
+					report_no_family(b, hosts[i], r);
+				b->backend_failed = true;
+			}
+			memset(&be->addr, 0, sizeof(be->addr));
+			continue;
+		}
+		if (err) {
 			/* Reported once per host, but fails every route using it. */
 			b->backend_failed = true;
 			continue;
@@ -1086,7 +1318,49 @@ static void add_backends(struct build *b, struct pt_host **hosts, size_t n,
 	}
 }
 
-static void parse_destination(struct build *b, const struct pt_val *rv, struct pt_route *r)
+/* Two backend lists of the same hosts in the same order? */
+static bool same_hosts(const struct pt_route *a, const struct pt_route *b)
+{
+	if (a->n_backends != b->n_backends)
+		return false;
+	for (size_t i = 0; i < a->n_backends; i++)
+		if (strcmp(a->backends[i].host, b->backends[i].host))
+			return false;
+	return true;
+}
+
+/* A half of a dual route, its backends added: a warning per host that
+ * has no address of its family; an error if none has one (its clients
+ * would have no backend). */
+static void dual_half_done(struct build *b, const struct pt_route *r, const char *group,
+			   struct pt_host **hosts, size_t n, const bool *missing,
+			   const struct pt_val *node)
+{
+	int f = pt_route_family(r);
+	char *names;
+
+	if (r->n_backends) {
+		for (size_t i = 0; i < n; i++)
+			if (missing[i])
+				report_no_family(b, hosts[i], r);
+		return;
+	}
+	if (b->backend_failed)
+		return;	/* the hosts' own errors say why */
+	names = host_names(hosts, n);
+	pt_error(b->d, &node->pos, r->name,
+		 "family dual, but no host of group '%s' (%s) has an %s address: %s clients "
+		 "would have no backend; give the hosts %s addresses (ansible_host: a name "
+		 "with %s records), or set family: %s", group, names, family_text(f),
+		 family_text(f), family_text(f), f == AF_INET6 ? "AAAA" : "A",
+		 f == AF_INET6 ? "ipv4" : "ipv6");
+	free(names);
+}
+
+/* destination into r, and for a dual route the IPv6 backends into r6 (its
+ * other settings are copied from r later). */
+static void parse_destination(struct build *b, const struct pt_val *rv, struct pt_route *r,
+			      struct pt_route *r6)
 {
 	const struct pt_val *dnode, *node, *gnode, *name_node, *port_node, *bal_node, *size_node;
 	struct pt_val *dv, *gv;
@@ -1163,10 +1437,28 @@ static void parse_destination(struct build *b, const struct pt_val *rv, struct p
 				 "destination group '%s' has %zu hosts, more than the %d "
 				 "backends a route can have; split it into smaller groups",
 				 r->dest_group, n, PORTIER_MAX_ROUTE_BACKENDS);
-		else if (port >= 0 && r->dest_port)
-			add_backends(b, hosts, n, port_node, r);
+		else if (port >= 0 && r->dest_port) {
+			bool *miss4 = xcalloc(n, sizeof(bool)), *miss6 = xcalloc(n, sizeof(bool));
+
+			add_backends(b, hosts, n, port_node, r, miss4);
+			if (r6) {
+				r6->dest_port = r->dest_port;
+				r6->port = r->port;
+				add_backends(b, hosts, n, port_node, r6, miss6);
+				dual_half_done(b, r, r->dest_group, hosts, n, miss4, name_node);
+				dual_half_done(b, r6, r->dest_group, hosts, n, miss6, name_node);
+			}
+			free(miss4);
+			free(miss6);
+		}
 		free(hosts);
 		check_table_size(b, r, size_node ? size_node : bal_node ? bal_node : dnode);
+		if (r6 && !same_hosts(r, r6)) {
+			r6->balance = r->balance;
+			r6->table_size = r->table_size;
+			check_table_size(b, r6, size_node ? size_node : bal_node ? bal_node :
+									dnode);
+		}
 	}
 	pt_val_unref(gv);
 out:
@@ -1219,11 +1511,10 @@ static int cmp_entry(const void *x, const void *y)
 {
 	const struct pt_policy_entry *a = *(const struct pt_policy_entry *const *)x;
 	const struct pt_policy_entry *b = *(const struct pt_policy_entry *const *)y;
+	int c = pt_cidr_cmp(&a->net, &b->net);
 
-	if (a->net.len != b->net.len)
-		return a->net.len < b->net.len ? -1 : 1;
-	if (a->net.addr.v4.s_addr != b->net.addr.v4.s_addr)
-		return ntohl(a->net.addr.v4.s_addr) < ntohl(b->net.addr.v4.s_addr) ? -1 : 1;
+	if (c)
+		return c;
 	return a < b ? -1 : a > b;
 }
 
@@ -1284,21 +1575,23 @@ static void check_policy_overlap(struct build *b)
 	for (size_t i = 0; i < b->rs->n_routes; i++) {
 		const struct pt_route *r = &b->rs->routes[i];
 
+		if (r->dual && pt_route_family(r) == AF_INET6)
+			continue;	/* its IPv4 half's lists, checked there */
 		for (size_t j = 0; j < r->policy.n; j++) {
 			const struct pt_policy_entry *e = &r->policy.v[j];
 			bool denied = false, inside = !pool_allows;
 			char buf[PT_CIDR_BUF];
 
-			if (e->action != PT_POLICY_ALLOW)
+			/* The pool's trie probed here holds IPv4 networks. */
+			if (e->action != PT_POLICY_ALLOW || e->net.addr.family != AF_INET)
 				continue;
 			for (unsigned int l = 0; l <= e->net.len; l++) {
-				struct pt_policy_item probe = { .key = {
-					.prefixlen = PORTIER_POLICY_SCOPE_BITS + l,
-					.scope = PORTIER_POLICY_POOL,
-					.addr = l ? e->net.addr.v4.s_addr & htonl(~0U << (32 - l)) : 0 } };
-				const struct pt_policy_item *f =
-					n ? bsearch(&probe, items, n, sizeof(*items),
-						    pt_policy_item_cmp) : NULL;
+				struct pt_policy_item probe;
+				const struct pt_policy_item *f;
+
+				pt_policy_item_of(&e->net, l, PORTIER_POLICY_POOL, &probe);
+				f = n ? bsearch(&probe, items, n, sizeof(*items),
+						pt_policy_item_cmp) : NULL;
 
 				if (!f)
 					continue;
@@ -1385,10 +1678,37 @@ out:
 		pt_val_unref(v);
 }
 
-static void build_route(struct build *b, const struct pt_map_entry *e, struct cand *c)
+/* The IPv6 half r6 of dual route r takes r's settings (its name, family
+ * and backends are its own). */
+static void twin_settings(struct pt_route *r6, const struct pt_route *r)
+{
+	char *name = xasprintf("%s%s", r->name, PT_ROUTE_V6_SUFFIX);
+
+	free(r6->name);
+	r6->name = name;
+	r6->mode = r->mode ? xstrdup(r->mode) : NULL;
+	r6->wildcard = r->wildcard;
+	r6->port = r->port;
+	r6->proto = r->proto;
+	r6->balance = r->balance;
+	r6->table_size = r->table_size;
+	r6->nat = r->nat;
+	r6->syn_cookies = r->syn_cookies;
+	r6->options = r->options;
+	r6->dest_group = r->dest_group ? xstrdup(r->dest_group) : NULL;
+	r6->dest_port = r->dest_port;
+	r6->check = r->check;
+	pt_policy_copy(&r6->policy, &r->policy);
+	r6->rate_limit = r->rate_limit;
+	r6->pos = r->pos;
+}
+
+/* Route e into c; a dual route's IPv6 half into c6. */
+static void build_route(struct build *b, const struct pt_map_entry *e, struct cand *c,
+			struct cand *c6)
 {
 	size_t before = b->d->n_errors;
-	struct pt_route *r = &c->r;
+	struct pt_route *r = &c->r, *r6 = NULL;
 	struct pt_val *rv;
 
 	r->name = xstrdup(e->key);
@@ -1411,14 +1731,36 @@ static void build_route(struct build *b, const struct pt_map_entry *e, struct ca
 	}
 	check_keys(b, rv, route_keys, "a route", r->name);
 	parse_listen(b, rv, c);
+	if (c->fam == PT_FAMILY_DUAL) {
+		size_t len = strlen(r->name) + strlen(PT_ROUTE_V6_SUFFIX);
+
+		r6 = &c6->r;
+		r6->name = xstrdup(r->name);
+		r6->pos = r->pos;
+		r6->family = AF_INET6;
+		r6->dual = true;
+		c6->fam = PT_FAMILY_DUAL;
+		if (len >= PORTIER_ROUTE_NAME_MAX && strlen(r->name) < PORTIER_ROUTE_NAME_MAX)
+			pt_error(b->d, &r->pos, r->name,
+				 "the route name is %zu characters long, at most %d for a dual "
+				 "route: its IPv6 half is named '%s%s' in every command, metric and "
+				 "message; shorten it", strlen(r->name),
+				 (int)(PORTIER_ROUTE_NAME_MAX - 1 - strlen(PT_ROUTE_V6_SUFFIX)),
+				 r->name, PT_ROUTE_V6_SUFFIX);
+	}
 	parse_mode_nat(b, rv, r);
-	parse_destination(b, rv, r);
+	parse_destination(b, rv, r, r6);
 	parse_policy_list(b, rv, "allow", PT_POLICY_ALLOW, r->name, &r->policy);
 	parse_policy_list(b, rv, "deny", PT_POLICY_DENY, r->name, &r->policy);
 	check_policy_dups(b, &r->policy, r->name);
 	parse_rate_limit(b, rv, r);
 	pt_val_unref(rv);
 	c->ok = b->d->n_errors == before && !b->backend_failed;
+	if (r6) {
+		twin_settings(r6, r);
+		c6->ok = c->ok;
+		c6->listen_ok = c->listen_ok;
+	}
 }
 
 /* Order of listening keys (address, port, proto), then file order. */
@@ -1427,10 +1769,14 @@ static int cmp_listen(const void *x, const void *y)
 	const struct cand *a = *(const struct cand *const *)x, *b = *(const struct cand *const *)y;
 	const struct pt_route *r = &a->r, *o = &b->r;
 
+	int d;
+
 	if (r->wildcard != o->wildcard)
 		return r->wildcard ? -1 : 1;
-	if (!r->wildcard && r->addr.v4.s_addr != o->addr.v4.s_addr)
-		return ntohl(r->addr.v4.s_addr) < ntohl(o->addr.v4.s_addr) ? -1 : 1;
+	if (pt_route_family(r) != pt_route_family(o))
+		return pt_route_family(r) < pt_route_family(o) ? -1 : 1;
+	if (!r->wildcard && (d = pt_addr_cmp(&r->addr, &o->addr)))
+		return d;
 	if (r->port != o->port)
 		return r->port < o->port ? -1 : 1;
 	if (r->proto != o->proto)
@@ -1438,12 +1784,12 @@ static int cmp_listen(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* Two routes on the same (address, port, proto): an error on each later one,
- * naming the first. Sorted, so that large route sets stay fast. */
+/* Two routes on the same (family, address, port, proto): an error on each
+ * later one, naming the first. Sorted, so that large route sets stay fast. */
 static void check_duplicates(struct build *b, struct cand *c, size_t n)
 {
 	struct cand **v = xcalloc(n, sizeof(*v));
-	char addr[INET6_ADDRSTRLEN];
+	char listen[PT_LISTEN_STRLEN];
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -1454,16 +1800,15 @@ static void check_duplicates(struct build *b, struct cand *c, size_t n)
 		const struct pt_route *r = &v[i]->r, *o = &v[first]->r;
 
 		if (r->port != o->port || r->proto != o->proto || r->wildcard != o->wildcard ||
+		    pt_route_family(r) != pt_route_family(o) ||
 		    (!r->wildcard && !pt_addr_equal(&r->addr, &o->addr))) {
 			first = i;
 			continue;
 		}
 		pt_error(b->d, &r->pos, r->name,
-			 "listens on %s:%u/%s like route '%s' (%s:%u:%u); give one of them "
-			 "another port or address",
-			 r->wildcard ? "*" : pt_addr_str(&r->addr, addr, sizeof(addr)), r->port,
-			 pt_proto_name(r->proto), o->name, o->pos.file ? o->pos.file : "?",
-			 o->pos.line, o->pos.col);
+			 "listens on %s like route '%s' (%s:%u:%u); give one of them "
+			 "another port or address", pt_route_listen_str(r, listen, sizeof(listen)),
+			 o->name, o->pos.file ? o->pos.file : "?", o->pos.line, o->pos.col);
 		v[i]->ok = false;
 	}
 	free(v);
@@ -1473,7 +1818,7 @@ static void check_duplicates(struct build *b, struct cand *c, size_t n)
 
 /* A backend of a dnat route, for pt_reply_clashes. */
 struct reply_item {
-	uint32_t addr;		/* host order */
+	struct pt_addr addr;
 	uint16_t port;
 	uint8_t proto;
 	size_t route;		/* index into the routes given */
@@ -1484,9 +1829,10 @@ struct reply_item {
 static int cmp_reply_item(const void *x, const void *y)
 {
 	const struct reply_item *a = x, *b = y;
+	int d = pt_addr_cmp(&a->addr, &b->addr);
 
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
+	if (d)
+		return d;
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
 	if (a->proto != b->proto)
@@ -1497,6 +1843,7 @@ static int cmp_reply_item(const void *x, const void *y)
 static bool same_service(const struct pt_route *a, const struct pt_route *b)
 {
 	return a->port == b->port && a->wildcard == b->wildcard &&
+	       pt_route_family(a) == pt_route_family(b) &&
 	       (a->wildcard || pt_addr_equal(&a->addr, &b->addr));
 }
 
@@ -1516,10 +1863,9 @@ size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
 		for (size_t j = 0; j < v[i]->n_backends; j++) {
 			const struct pt_backend *b = &v[i]->backends[j];
 
-			if (b->local || b->addr.family != AF_INET)
+			if (b->local || (b->addr.family != AF_INET && b->addr.family != AF_INET6))
 				continue;
-			it[k++] = (struct reply_item){ ntohl(b->addr.v4.s_addr), b->port,
-						       v[i]->proto, i, b };
+			it[k++] = (struct reply_item){ b->addr, b->port, v[i]->proto, i, b };
 		}
 	}
 	qsort(it, k, sizeof(*it), cmp_reply_item);
@@ -1527,7 +1873,8 @@ size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
 		const struct reply_item *a = &it[first], *b = &it[i];
 		struct pt_reply_clash c = { v[a->route], v[b->route], b->be };
 
-		if (a->addr != b->addr || a->port != b->port || a->proto != b->proto) {
+		if (!pt_addr_equal(&a->addr, &b->addr) || a->port != b->port ||
+		    a->proto != b->proto) {
 			first = i;
 			continue;
 		}
@@ -1541,26 +1888,27 @@ size_t pt_reply_clashes(const struct pt_route *const *v, size_t n,
 	return found;
 }
 
-/* "192.0.2.1:80" or "*:80" of route r's service. */
+/* "192.0.2.1:80", "*:80" or "*:80 (ipv6)" of route r's service. */
 static char *service_str(const struct pt_route *r)
 {
 	char a[PT_ADDRPORT_STRLEN];
 
 	if (r->wildcard)
-		return xasprintf("*:%u", r->port);
+		return xasprintf("*:%u%s", r->port,
+				 pt_route_family(r) == AF_INET6 ? " (ipv6)" : "");
 	return xstrdup(pt_addrport_str(&r->addr, r->port, a, sizeof(a)));
 }
 
 char *pt_reply_clash_msg(const struct pt_reply_clash *c)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[PT_ADDRPORT_STRLEN];
 	char *s1 = service_str(c->first), *s2 = service_str(c->second), *m;
 
-	m = xasprintf("backend %s:%u/%s is a backend of routes '%s' (service %s) and '%s' "
+	m = xasprintf("backend %s/%s is a backend of routes '%s' (service %s) and '%s' "
 		      "(service %s), both nat dnat: a reply from it that no flow knows (another "
 		      "gateway of the pool made the flow) must translate back to one service; "
 		      "give one of the routes other backends or backend ports, or nat snat",
-		      pt_addr_str(&c->be->addr, a, sizeof(a)), c->be->port,
+		      pt_addrport_str(&c->be->addr, c->be->port, a, sizeof(a)),
 		      pt_proto_name(c->second->proto), c->first->name, s1, c->second->name, s2);
 	free(s1);
 	free(s2);
@@ -1677,11 +2025,36 @@ out:
 	pt_val_unref(tv);
 }
 
+/* A dual route's IPv6 half has a name no declared route may have. */
+static void check_twin_names(struct build *b, const struct pt_val *routes, struct cand *c,
+			     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].r.family != AF_INET6 || !c[i].r.dual)
+			continue;
+		for (size_t k = 0; k < routes->n; k++) {
+			if (strcmp(routes->map[k].key, c[i].r.name))
+				continue;
+			pt_error(b->d, &routes->map[k].key_pos, c[i].r.name,
+				 "the name '%s' is that of the IPv6 half of dual route '%.*s' "
+				 "(%s:%u:%u); rename one of them", c[i].r.name,
+				 (int)(strlen(c[i].r.name) - strlen(PT_ROUTE_V6_SUFFIX)),
+				 c[i].r.name, c[i].r.pos.file ? c[i].r.pos.file : "?",
+				 c[i].r.pos.line, c[i].r.pos.col);
+			c[i].ok = false;
+			for (size_t j = 0; j < n; j++)
+				if (!c[j].r.dual && c[j].r.name && !strcmp(c[j].r.name, c[i].r.name))
+					c[j].ok = false;
+		}
+	}
+}
+
 static void build_routes(struct build *b, const struct pt_val *proxies)
 {
 	const struct pt_val *node;
 	struct pt_val *rv;
 	struct cand *c;
+	size_t n = 0;
 	bool err;
 
 	rv = get(b, proxies, "routes", NULL, &node, &err);
@@ -1712,14 +2085,18 @@ static void build_routes(struct build *b, const struct pt_val *proxies)
 		pt_val_unref(rv);
 		return;
 	}
-	c = xcalloc(rv->n, sizeof(*c));
-	for (size_t i = 0; i < rv->n; i++)
-		build_route(b, &rv->map[i], &c[i]);
-	check_duplicates(b, c, rv->n);
-	check_reply_clashes(b, c, rv->n);
-
-	b->rs->routes = xcalloc(rv->n, sizeof(*b->rs->routes));
+	/* Each route, followed by its IPv6 half if it is dual. */
+	c = xcalloc(2 * rv->n, sizeof(*c));
 	for (size_t i = 0; i < rv->n; i++) {
+		build_route(b, &rv->map[i], &c[n], &c[n + 1]);
+		n += c[n + 1].r.name ? 2 : 1;
+	}
+	check_twin_names(b, rv, c, n);
+	check_duplicates(b, c, n);
+	check_reply_clashes(b, c, n);
+
+	b->rs->routes = xcalloc(n, sizeof(*b->rs->routes));
+	for (size_t i = 0; i < n; i++) {
 		if (c[i].ok)
 			b->rs->routes[b->rs->n_routes++] = c[i].r;
 		else
@@ -1755,7 +2132,7 @@ struct pt_routeset *pt_routes_build(const struct pt_inventory *inv,
 	}
 	b.addrs = xcalloc(inv->n_hosts, sizeof(*b.addrs));
 	b.vars = pt_host_vars(inv, b.self);
-	host_address(&b, b.self, NULL, true, &b.rs->host_addr);
+	self_address(&b);
 
 	pt_egress_build(b.vars, d, b.rs->egress);
 	proxies = get(&b, b.vars, "proxies", NULL, &node, &err);

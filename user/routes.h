@@ -68,7 +68,7 @@ enum pt_syn_cookies { PT_SYN_COOKIES_AUTO, PT_SYN_COOKIES_ON, PT_SYN_COOKIES_OFF
 /* Names of the PT_OPT_* bits, in bit order: pt_option_names[i] is 1U << i. */
 extern const char *const pt_option_names[PT_N_OPTIONS];
 
-/* An IPv4 (now) or IPv6 (later) address. family is AF_INET or AF_INET6. */
+/* An IPv4 or IPv6 address. family is AF_INET or AF_INET6 (0: none). */
 struct pt_addr {
 	int family;
 	union {
@@ -154,11 +154,22 @@ struct pt_rate_limit {
 	bool runtime;		/* set by "portier policy limit" */
 };
 
+/* A route's family key (docs/inventory.md, "Families"): which clients it
+ * serves. A dual route becomes two data-plane routes, NAME (IPv4) and
+ * NAME PT_ROUTE_V6_SUFFIX (IPv6), each with the backends of its family. */
+enum pt_family { PT_FAMILY_IPV4, PT_FAMILY_IPV6, PT_FAMILY_DUAL };
+const char *pt_family_name(enum pt_family f);	/* "ipv4", "ipv6", "dual" */
+int pt_family_parse(const char *s, enum pt_family *out);	/* 0 or -EINVAL */
+#define PT_ROUTE_V6_SUFFIX "/v6"
+
 struct pt_route {
 	char *name;
 	char *mode;		/* "http" or "tcp" as written (layer 4 either way) */
 	bool wildcard;		/* address "*" */
 	struct pt_addr addr;	/* when !wildcard */
+	int family;		/* AF_INET or AF_INET6: the clients it serves, its
+				 * backends' family (0 = AF_INET, runtime callers) */
+	bool dual;		/* one half of a family: dual route */
 	uint16_t port;
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	enum pt_balance balance;
@@ -192,10 +203,12 @@ struct pt_routeset {
 /* Options for building the route set. */
 struct pt_build_opts {
 	const char *host;	/* this host's inventory name (required) */
-	/* Resolve a host name to an address the way Ansible connects: called
-	 * only when a host has no ansible_host. NULL = getaddrinfo(AF_INET).
-	 * Returns 0 or -errno. */
-	int (*resolve)(const char *name, struct pt_addr *out, void *arg);
+	/* Resolve a host name to an address of family (AF_INET or AF_INET6)
+	 * the way Ansible connects: called when a host's ansible_host (or, with
+	 * none, its name) is not an IP literal. NULL = getaddrinfo(family),
+	 * its first answer (then AF_UNSPEC to tell -ENODATA). Returns 0, -ENOENT (no such name),
+	 * -ENODATA (the name has no address of that family) or -errno. */
+	int (*resolve)(const char *name, int family, struct pt_addr *out, void *arg);
 	void *resolve_arg;
 	/* Is addr one of this host's own addresses? NULL = compare with this
 	 * host's resolved inventory address only. */
@@ -264,6 +277,19 @@ const char *pt_addrport_str(const struct pt_addr *a, uint16_t port, char *buf, s
 int pt_addrport_parse(const char *s, bool port_optional, struct pt_addr *addr,
 		      uint16_t *port, char *err, size_t err_len);
 bool pt_addr_equal(const struct pt_addr *a, const struct pt_addr *b);
+/* Order of addresses: family, then bytes in network order (0 = equal). */
+int pt_addr_cmp(const struct pt_addr *a, const struct pt_addr *b);
+/* The family of route r: AF_INET6 or AF_INET (family 0: its address's,
+ * AF_INET for "*"). */
+int pt_route_family(const struct pt_route *r);
+/* A route's listening text: "203.0.113.1:80/tcp", "[2001:db8::1]:80/tcp",
+ * "*:80/tcp"; " (ipv6)" or " (ipv4)" after a "*" route of family ipv6 and
+ * after each half of a dual route. buf at least PT_LISTEN_STRLEN. */
+#define PT_LISTEN_STRLEN (PT_ADDRPORT_STRLEN + 16)
+const char *pt_route_listen_str(const struct pt_route *r, char *buf, size_t len);
+/* Why IPv6 address a cannot be a route's or backend's address (link-local,
+ * multicast, unspecified, IPv4-mapped), or NULL if it can. */
+const char *pt_addr6_unusable(const struct pt_addr *a);
 /* Is addr one of this host's interface addresses (getifaddrs)? Fits
  * pt_build_opts.is_local; arg is unused. */
 bool pt_host_has_addr(const struct pt_addr *addr, void *arg);

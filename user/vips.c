@@ -237,6 +237,11 @@ static int vip_part(struct rd *r, const struct pt_map_entry *e, struct pt_vip *v
 	if (!s && !err)
 		pt_error(r->d, &e->key_pos, NULL,
 			 "%s has no vip; add vip: ADDRESS (the address keepalived moves)", where);
+	else if (s && !pt_addr_parse(s, &v->addr) && v->addr.family == AF_INET6)
+		pt_error(r->d, &node->pos, NULL,
+			 "vip '%s' is IPv6: keepalived VIPs are IPv4 only for now "
+			 "(docs/inventory.md, \"Families\"); write an IPv4 address such as "
+			 "192.168.1.254", s);
 	else if (s && (pt_addr_parse(s, &v->addr) || v->addr.family != AF_INET ||
 		       !v->addr.v4.s_addr || v->addr.v4.s_addr == 0xffffffff))
 		pt_error(r->d, &node->pos, NULL,
@@ -409,7 +414,14 @@ static int sync_address(struct rd *r, const struct pt_host *h, struct pt_addr *o
 	int rc = 0;
 
 	if (s) {
-		if (pt_addr_parse(s, out) || out->family != AF_INET) {
+		if (!pt_addr_parse(s, out) && out->family == AF_INET6) {
+			pt_error(r->d, &node->pos, NULL,
+				 "host '%s': %s '%s' is IPv6: flow sync is IPv4 only for now "
+				 "(docs/inventory.md, \"Families\"); give the IPv4 address this "
+				 "host receives the peer's flow sync on", h->name,
+				 PT_VAR_SYNC_ADDRESS, s);
+			rc = -EINVAL;
+		} else if (pt_addr_parse(s, out) || out->family != AF_INET) {
 			pt_error(r->d, &node->pos, NULL,
 				 "host '%s': %s '%s' is not an IPv4 address; give the address "
 				 "this host receives the peer's flow sync on", h->name,

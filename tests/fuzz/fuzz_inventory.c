@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "diag.h"
 #include "inventory.h"
@@ -26,7 +27,7 @@
 #define TEST_NET_3 0xcb007100u	/* 203.0.113.0 */
 
 /* Half the names "resolve" into 203.0.113.0/24, the rest fail. */
-static int fuzz_resolve(const char *name, struct pt_addr *out, void *arg)
+static int fuzz_resolve(const char *name, int family, struct pt_addr *out, void *arg)
 {
 	uint32_t h = FNV_OFFSET;
 
@@ -35,7 +36,19 @@ static int fuzz_resolve(const char *name, struct pt_addr *out, void *arg)
 		h = (h ^ (uint8_t)*p) * FNV_PRIME;
 	if (h & 1)
 		return -ENOENT;
-	out->family = AF_INET;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	if (family == AF_INET6) {
+		if (h & 2)	/* some names have no AAAA record */
+			return -ENODATA;
+		out->v6.s6_addr[0] = 0x20;	/* 2001:db8::/32 */
+		out->v6.s6_addr[1] = 0x01;
+		out->v6.s6_addr[2] = 0x0d;
+		out->v6.s6_addr[3] = 0xb8;
+		out->v6.s6_addr[15] = (uint8_t)(h >> 2);
+		out->v6.s6_addr[14] = 1;
+		return 0;
+	}
 	out->v4.s_addr = htonl(TEST_NET_3 | ((h >> 1) & 0xff));
 	return 0;
 }

@@ -93,6 +93,21 @@ static inline __u64 td_now_ns(void)
 	return (__u64)ts.tv_sec * NS + ts.tv_nsec;
 }
 
+/* A flow's two entries: the original (key ko, entry fo) rewritten to the
+ * reply key kr reversed, the reply (fr) back to ko reversed. Either
+ * family. */
+#define TD_NAT_BOTH(ko, kr, fo, fr)		\
+	do {					\
+		(fo).nat_saddr = (kr).daddr;	\
+		(fo).nat_daddr = (kr).saddr;	\
+		(fo).nat_sport = (kr).dport;	\
+		(fo).nat_dport = (kr).sport;	\
+		(fr).nat_saddr = (ko).daddr;	\
+		(fr).nat_daddr = (ko).saddr;	\
+		(fr).nat_sport = (ko).dport;	\
+		(fr).nat_dport = (ko).sport;	\
+	} while (0)
+
 /* Put both entries of one UDP flow client:cport -> backend into conntrack. */
 static inline void td_put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backend_id, __u64 last_seen)
 {
@@ -110,16 +125,36 @@ static inline void td_put_flow(struct pt_dataplane *dp, __u16 cport, __u32 backe
 	inet_pton(AF_INET, "203.0.113.2", &kr.saddr);
 	inet_pton(AF_INET, "203.0.113.1", &kr.daddr);
 	/* orig rewrites to (gw, cport) -> (backend, PORT_A); reply back. */
-	fo.nat_saddr = kr.daddr;
-	fo.nat_daddr = kr.saddr;
-	fo.nat_sport = kr.dport;
-	fo.nat_dport = kr.sport;
-	fr.nat_saddr = ko.daddr;
-	fr.nat_daddr = ko.saddr;
-	fr.nat_sport = ko.dport;
-	fr.nat_dport = ko.sport;
+	TD_NAT_BOTH(ko, kr, fo, fr);
 	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &ko, &fo), 0);
 	assert_int_equal(pt_ct_insert(pt_dp_ct(dp), &kr, &fr), 0);
+}
+
+/* Put both entries of one IPv6 UDP flow [2001:db8:c::CLIENT]:cport ->
+ * [2001:db8::1]:PORT_A, snat'ed to backend [2001:db8:b::2]:PORT_A from
+ * [2001:db8:b::1]:cport, into portier_conntrack6 (backend_id names the
+ * backend). The client's last group is client. */
+static inline void td_put_flow6(struct pt_dataplane *dp, __u16 client, __u16 cport,
+				__u32 backend_id, __u64 last_seen)
+{
+	struct portier_flow_key6 ko = { .sport = htons(cport), .dport = htons(PORT_A),
+					.proto = IPPROTO_UDP };
+	struct portier_flow_key6 kr = { .sport = htons(PORT_A), .dport = htons(cport),
+					.proto = IPPROTO_UDP };
+	struct portier_flow6 fo = { .dir = PORTIER_FLOW_DIR_ORIG, .backend_id = backend_id,
+				    .last_seen = portier_tick(last_seen) };
+	struct portier_flow6 fr = { .dir = PORTIER_FLOW_DIR_REPLY, .backend_id = backend_id,
+				    .last_seen = portier_tick(last_seen) };
+
+	inet_pton(AF_INET6, "2001:db8:c::", ko.saddr.a8);
+	ko.saddr.a8[14] = (__u8)(client >> 8);
+	ko.saddr.a8[15] = (__u8)client;
+	inet_pton(AF_INET6, "2001:db8::1", ko.daddr.a8);
+	inet_pton(AF_INET6, "2001:db8:b::2", kr.saddr.a8);
+	inet_pton(AF_INET6, "2001:db8:b::1", kr.daddr.a8);
+	TD_NAT_BOTH(ko, kr, fo, fr);
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(dp), &ko, &fo), 0);
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(dp), &kr, &fr), 0);
 }
 
 /* A test file's main: its n tests, as root (BPF maps); who names it. */

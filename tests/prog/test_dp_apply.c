@@ -4,7 +4,8 @@
  * loaded skeleton (root): what it leaves in the maps, the port filter's only
  * services, id stability across applies, a removed backend's counts kept in
  * its route's totals, a new route's zero SYN guard, a bad set changing
- * nothing, and a write failing half way saying so.
+ * nothing, a write failing half way saying so, and IPv6 routes (services,
+ * backends, the "*" key of family 6, replies, maglev) added and removed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "maglev.h"
 #include "syn_guard.h"
 #include "portier.skel.h"
 #include "testdp.h"
@@ -340,9 +342,12 @@ static void test_bad_set_changes_nothing(void **state)
 	assert_int_equal(port_flags(dp, PORT_B),
 			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
 	g.r[1].port = PORT_B;
-	g.ba[0].addr.family = AF_INET6;	/* not yet */
+	/* An IPv6 backend in an IPv4 route: portier does not translate. */
+	assert_int_equal(pt_addr_parse("2001:db8::1", &g.ba[0].addr), 0);
 	g.r[0].n_backends = 3;
-	assert_int_equal(pt_dp_apply(dp, &g.rs), -EAFNOSUPPORT);
+	assert_int_equal(pt_dp_apply(dp, &g.rs), -EINVAL);
+	assert_non_null(strstr(pt_dp_last_error(dp), "route 'a': backend 2001:db8::1 is not "
+						     "IPv4, the route's family"));
 	assert_int_equal(td_route_of(dp, "a").n_active, 3);
 	/* A local backend on another port than the route's (route add checks
 	 * what the inventory reader checks). */
@@ -359,6 +364,154 @@ static void test_bad_set_changes_nothing(void **state)
  * its inserts fail after the routes and backends are written) says the
  * maps changed in part; test_bad_set_changes_nothing has the refusal
  * before any write. */
+#define TABLE6	211u	/* a prime table of more than 100 slots per backend */
+
+static struct pt_addr addr6(const char *s)
+{
+	struct pt_addr a;
+
+	assert_int_equal(pt_addr_parse(s, &a), 0);
+	assert_int_equal(a.family, AF_INET6);
+	return a;
+}
+
+/* The 16 bytes of IPv6 address text s. */
+static void assert_addr6(const struct portier_addr *got, const char *s)
+{
+	struct pt_addr a = addr6(s);
+
+	assert_memory_equal(got->a8, a.v6.s6_addr, 16);
+}
+
+/* The IPv4 fixture plus "a/v6" (a's IPv6 half: "*" of family 6 on a's
+ * port) and "six" (dnat maglev on 2001:db8::100, two IPv6 backends).
+ * Written with the right bytes; the port filter's only IPv4 service
+ * unchanged; read back (a runtime route added beside them re-validates
+ * the loaded set from the maps); removed by the next apply, whole. */
+static void test_ipv6_routes_add_remove(void **state)
+{
+	struct pt_dataplane *dp = td_open_dp();
+	struct td_fixture f;
+	struct pt_backend b6[2] = { { .addr = addr6("2001:db8::1"), .port = PORT_A, .weight = 1 },
+				    { .addr = addr6("2001:db8::2"), .port = PORT_A, .weight = 1 } };
+	struct pt_backend bs[2] = { { .addr = addr6("2001:db8::3"), .port = PORT_C, .weight = 1 },
+				    { .addr = addr6("2001:db8::4"), .port = PORT_C, .weight = 1 } };
+	struct pt_backend brt = td_be("203.0.113.9", PORT_B + 100);
+	struct pt_route rt = { .name = "rt", .wildcard = true, .port = PORT_B + 100,
+			       .proto = IPPROTO_TCP, .backends = &brt, .n_backends = 1 };
+	struct portier_svc_key k6 = { .port = htons(PORT_A), .proto = IPPROTO_TCP,
+				      .family = PORTIER_AF_INET6 };
+	struct portier_svc_key ks = { .port = htons(PORT_C), .proto = IPPROTO_TCP,
+				      .family = PORTIER_AF_INET6 };
+	struct portier_reply_key rk = { .port = htons(PORT_C), .proto = IPPROTO_TCP,
+					.family = PORTIER_AF_INET6 };
+	struct portier_reply_svc rv;
+	struct pt_route r[4];
+	struct pt_routeset rs = { .routes = r, .n_routes = 4 };
+	struct pt_addr vip = addr6("2001:db8::100"), be3a = addr6("2001:db8::3");
+	struct pt_maglev_backend mb[2] = { { "[2001:db8::3]:30090", 1, 0 },
+					   { "[2001:db8::4]:30090", 1, 1 } };
+	uint32_t want[TABLE6 + 1];
+	struct portier_backend b;
+	struct portier_svc svc;
+	struct portier *s;
+	__u32 id, slot;
+	int be3, be4, ra, rb;
+
+	(void)state;
+	td_fixture_init(&f);
+	r[0] = f.r[0];
+	r[1] = f.r[1];
+	r[2] = (struct pt_route){ .name = "a/v6", .wildcard = true, .family = AF_INET6,
+				    .dual = true, .port = PORT_A, .proto = IPPROTO_TCP,
+				    .backends = b6, .n_backends = 2 };
+	/* First the IPv4 routes alone: the IPv6 ones added beside them leave
+	 * their ids (and so their flows) as they were. */
+	rs.n_routes = 2;
+	assert_int_equal(pt_dp_apply(dp, &rs), 0);
+	ra = pt_dp_route_id(dp, "a");
+	rb = pt_dp_route_id(dp, "b");
+	rs.n_routes = 4;
+	r[3] = (struct pt_route){ .name = "six", .addr = vip,
+				    .family = AF_INET6, .port = PORT_C, .proto = IPPROTO_TCP,
+				    .nat = PT_NAT_DNAT, .balance = PT_BALANCE_MAGLEV,
+				    .table_size = TABLE6, .backends = bs,
+				    .n_backends = 2 };
+	assert_int_equal(pt_dp_apply(dp, &rs), 0);
+	s = pt_dp_skel(dp);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+
+	/* "*" of family 6: all-zero address. */
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k6, &svc), 0);
+	assert_int_equal(svc.route_id, pt_dp_route_id(dp, "a/v6"));
+	assert_int_not_equal(svc.route_id, pt_dp_route_id(dp, "a"));
+	assert_int_equal(td_route_of(dp, "a/v6").n_active, 2);
+	id = td_route_of(dp, "a/v6").active[1];
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_backends), &id, &b), 0);
+	assert_int_equal(b.family, PORTIER_AF_INET6);
+	assert_addr6(&b.addr, "2001:db8::2");
+	assert_int_equal(b.port, htons(PORT_A));
+	assert_int_equal(b.route_id, svc.route_id);
+	assert_int_equal(b.flags, PORTIER_BACKEND_F_USED);
+
+	/* The exact IPv6 service and its backends' reply service. */
+	memcpy(ks.addr.a8, vip.v6.s6_addr, 16);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &ks, &svc), 0);
+	assert_int_equal(svc.route_id, pt_dp_route_id(dp, "six"));
+	memcpy(rk.addr.a8, be3a.v6.s6_addr, 16);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_reply_svc), &rk, &rv), 0);
+	assert_addr6(&rv.svc_addr, "2001:db8::100");
+	assert_int_equal(rv.svc_port, htons(PORT_C));
+	assert_int_equal(rv.route_id, svc.route_id);
+	assert_int_equal(count_keys(s->maps.portier_reply_svc, sizeof(rk)), 2);
+
+	/* The maglev table keys the backends "[2001:db8::3]:30090". */
+	be3 = pt_dp_backend_id(dp, "six", &bs[0].addr, PORT_C);
+	be4 = pt_dp_backend_id(dp, "six", &bs[1].addr, PORT_C);
+	assert_true(be3 >= 0 && be4 >= 0);
+	assert_int_equal(pt_maglev_build("six", mb, 2, TABLE6, want), 2);
+	for (__u32 i = 0; i < TABLE6; i++) {
+		assert_int_equal(pt_dp_table_slot(dp, svc.route_id, i, &slot), 0);
+		assert_int_equal(slot, want[i] == 0 ? (__u32)be3 : (__u32)be4);
+	}
+
+	/* The port filter: a's port keeps its only IPv4 service; six's port
+	 * has services (of IPv6 only: no ONE_SVC) and backends. */
+	assert_int_equal(port_flags(dp, PORT_A),
+			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
+	assert_int_equal(port_entry(dp, PORT_A).svc_route, pt_dp_route_id(dp, "a"));
+	assert_int_equal(port_flags(dp, PORT_C), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+
+	/* Read back from the maps: the loaded set re-validates with a
+	 * runtime route beside it, families intact. */
+	assert_int_equal(pt_dp_route_add(dp, &rt), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k6, &svc), 0);
+	assert_int_equal(svc.route_id, pt_dp_route_id(dp, "a/v6"));
+	assert_int_equal(td_route_of(dp, "a/v6").n_active, 2);
+	assert_int_equal(count_keys(s->maps.portier_services, sizeof(k6)), 5);
+	assert_int_equal(count_keys(s->maps.portier_reply_svc, sizeof(rk)), 2);
+	assert_int_equal(pt_dp_route_del(dp, "rt"), 0);
+
+	/* Reload without the IPv6 routes: their services, backends, reply
+	 * services and table are gone; the IPv4 ones untouched. */
+	rs.n_routes = 2;
+	assert_int_equal(pt_dp_apply(dp, &rs), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &k6, &svc),
+			 -ENOENT);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(s->maps.portier_services), &ks, &svc),
+			 -ENOENT);
+	assert_int_equal(count_keys(s->maps.portier_services, sizeof(k6)), 2);
+	assert_int_equal(count_keys(s->maps.portier_reply_svc, sizeof(rk)), 0);
+	assert_int_equal(pt_dp_route_id(dp, "a/v6"), -ENOENT);
+	assert_int_equal(pt_dp_backend_id(dp, "six", &bs[0].addr, PORT_C), -ENOENT);
+	assert_int_equal(td_route_of(dp, "a").n_active, 3);
+	assert_int_equal(pt_dp_route_id(dp, "a"), ra);
+	assert_int_equal(pt_dp_route_id(dp, "b"), rb);
+	assert_int_equal(port_flags(dp, PORT_C), 0);
+	pt_dp_close(dp);
+}
+
 static void test_half_written_says_so(void **state)
 {
 	struct pt_dataplane *dp = td_open_dp();
@@ -386,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_new_route_zero_syn_guard),
 		cmocka_unit_test(test_bad_set_changes_nothing),
 		cmocka_unit_test(test_half_written_says_so),
+		cmocka_unit_test(test_ipv6_routes_add_remove),
 	};
 
 	return td_run("test_dp_apply", tests, sizeof(tests) / sizeof(tests[0]));

@@ -87,6 +87,14 @@ static json_t *parse(const char *text)
 	return j;
 }
 
+/* Run "portier ARGS", expect exit status, and parse its stdout. */
+static json_t *run_json(struct run *r, const char *args, int status)
+{
+	run(r, args);
+	assert_int_equal(r->status, status);
+	return parse(r->out);
+}
+
 static void test_seed_json(void **state)
 {
 	struct run r;
@@ -210,9 +218,7 @@ static void test_syn_cookies(void **state)
 	size_t i;
 
 	(void)state;
-	run(&r, "-j config check -i tests/fixtures/syn-cookies --host gw-1");
-	assert_int_equal(r.status, 1);
-	j = parse(r.out);
+	j = run_json(&r, "-j config check -i tests/fixtures/syn-cookies --host gw-1", 1);
 	routes = json_object_get(j, "routes");
 	assert_int_equal(json_array_size(routes), 4);
 	for (size_t k = 0; k < 4; k++) {
@@ -348,6 +354,76 @@ static void test_usage(void **state)
 	run_free(&r);
 }
 
+/* The table of an inventory as stored in tests/fixtures/check-expected:
+ * the seed's is byte for byte what it was before routes had a family
+ * (the default keeps every IPv4 inventory as it was); ipv6-literal's
+ * shows IPv6 listens and backends bracketed, "*" of family ipv6 and the
+ * halves of a dual route labelled. */
+static void check_table(const char *fixture, const char *host)
+{
+	char *args, *path, *want;
+	struct run r;
+
+	assert_true(asprintf(&args, "config check -i tests/fixtures/%s --host %s", fixture,
+			     host) > 0);
+	assert_true(asprintf(&path, "tests/fixtures/check-expected/%s.txt", fixture) > 0);
+	run(&r, args);
+	want = slurp(path);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, want);
+	assert_null(strstr(r.err, "error"));
+	free(want);
+	free(path);
+	free(args);
+	run_free(&r);
+}
+
+static void test_tables(void **state)
+{
+	(void)state;
+	check_table("seed", "gateway-1");
+	check_table("ipv6-literal", "gateway-1");
+}
+
+/* IPv6 in JSON: each route's family and whether it is a dual route's
+ * half; backends' addresses as text, ports apart, as IPv4 ones. */
+static void test_ipv6_json(void **state)
+{
+	static const struct {
+		const char *name, *address, *family;
+		bool dual;
+		const char *be;
+	} want[] = {
+		{ "web6", "*", "ipv6", false, "2001:db8::10" },
+		{ "vip6", "2001:db8:0:80::1", "ipv6", false, "2001:db8::10" },
+		{ "web4", "*", "ipv4", false, "203.0.113.12" },
+		{ "both", "*", "ipv4", true, "203.0.113.12" },
+		{ "both/v6", "*", "ipv6", true, "2001:db8::10" },
+	};
+	struct run r;
+	json_t *j, *routes;
+
+	(void)state;
+	j = run_json(&r, "config check -j -i tests/fixtures/ipv6-literal --host gateway-1", 0);
+	routes = json_object_get(j, "routes");
+	assert_int_equal(json_array_size(routes), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_t *o = json_array_get(routes, i);
+		json_t *be = json_array_get(json_object_get(o, "backends"), 0);
+
+		assert_string_equal(json_string_value(json_object_get(o, "name")), want[i].name);
+		assert_string_equal(json_string_value(json_object_get(o, "address")),
+				    want[i].address);
+		assert_string_equal(json_string_value(json_object_get(o, "family")),
+				    want[i].family);
+		assert_int_equal(json_is_true(json_object_get(o, "dual")), want[i].dual);
+		assert_string_equal(json_string_value(json_object_get(be, "address")), want[i].be);
+	}
+	assert_int_equal(json_array_size(json_object_get(j, "warnings")), 2);
+	json_decref(j);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_host),
 		cmocka_unit_test(test_missing_inventory),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_ipv6_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

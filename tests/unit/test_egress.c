@@ -114,6 +114,9 @@ static void test_bad(void **state)
 		"tests/fixtures/bad-egress/hosts.yml:17:22: error: egress rule 'bad-net': from "
 		"entry '192.168.1.7/24' has host bits set below its prefix length; write the "
 		"network address (e.g. 198.51.100.0/24, not 198.51.100.7/24)",
+		"tests/fixtures/bad-egress/hosts.yml:18:31: error: egress rule 'bad-net': to "
+		"entry '2001:db8::/32' is IPv6: egress NAT is IPv4 only for now (docs/inventory.md, "
+		"\"Families\"); use IPv4 networks",
 		"tests/fixtures/bad-egress/hosts.yml:22:28: error: egress rule 'bad-proto': proto "
 		"entry 'sctp' is not tcp, udp or icmp (icmp: echo, ping)",
 		"tests/fixtures/bad-egress/hosts.yml:26:27: error: egress rule 'bad-ports': ports "
@@ -138,7 +141,7 @@ static void test_bad(void **state)
 	(void)state;
 	build(&r, "tests/fixtures/bad-egress", "gw-1");
 	assert_int_equal(r.d.n, sizeof(want) / sizeof(want[0]));
-	assert_int_equal(r.d.n_errors, 9);
+	assert_int_equal(r.d.n_errors, 10);
 	for (size_t i = 0; i < r.d.n; i++) {
 		pt_diag_format(&r.d.v[i], buf, sizeof(buf));
 		assert_string_equal(buf, want[i]);
@@ -146,6 +149,29 @@ static void test_bad(void **state)
 	/* Only the rule without an error is kept. */
 	assert_int_equal(r.rs->egress->n_rules, 1);
 	assert_string_equal(r.rs->egress->rules[0].name, "outside");
+	result_free(&r);
+}
+
+/* IPv6 in egress: refused with "IPv4 only for now", the rule left out. */
+static void test_ipv6_refused(void **state)
+{
+	char buf[1024];
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/bad-ipv6-pool", "gateway-4");
+	assert_int_equal(r.d.n, 2);
+	pt_diag_format(&r.d.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "tests/fixtures/bad-ipv6-pool/hosts.yml:17:27: error: "
+			    "egress.snat_address '2001:db8::5' is IPv6: egress NAT is IPv4 only "
+			    "for now (docs/inventory.md, \"Families\"); give the output side's "
+			    "IPv4 VIP, or leave it out for the output NIC's address");
+	pt_diag_format(&r.d.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "tests/fixtures/bad-ipv6-pool/hosts.yml:20:24: error: "
+			    "egress rule 'v6': from entry '2001:db8:1::/48' is IPv6: egress NAT "
+			    "is IPv4 only for now (docs/inventory.md, \"Families\"); use IPv4 "
+			    "networks");
+	assert_int_equal(r.rs->egress->n_rules, 0);
 	result_free(&r);
 }
 
@@ -267,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_ipv6_refused),
 		cmocka_unit_test(test_egress_alone),
 		cmocka_unit_test(test_compile),
 	};

@@ -76,6 +76,8 @@ static void fill_snapshot(struct pt_metrics_snapshot *s)
 	s->reasons[PORTIER_R_ICMP_RATELIMITED] = 9;
 	s->ct_entries = 20;
 	s->ct_capacity = 262144;
+	s->ct6_entries = 6;
+	s->ct6_capacity = 65536;
 	s->snat_ports_per_backend = 13616;
 }
 
@@ -129,7 +131,8 @@ static void test_render(void **state)
 		"portier_backend_check_duration_seconds", "portier_backend_check_http_status",
 		"portier_drops_total",
 		"portier_passes_total", "portier_redirects_total", "portier_conntrack_entries",
-		"portier_conntrack_capacity", "portier_conntrack_evictions_total",
+		"portier_conntrack_capacity", "portier_conntrack6_entries",
+		"portier_conntrack6_capacity", "portier_conntrack_evictions_total",
 		"portier_conntrack_insert_races_total", "portier_icmp_translated_total",
 		"portier_icmp_frag_needed_sent_total", "portier_snat_ports_capacity",
 		"portier_metrics_connections", "portier_metrics_deadline_closed_total",
@@ -185,6 +188,8 @@ static void test_render(void **state)
 	assert_null(strstr(t, "reason=\"redirect\""));
 	has_line(t, "portier_conntrack_entries 20");
 	has_line(t, "portier_conntrack_capacity 262144");
+	has_line(t, "portier_conntrack6_entries 6");
+	has_line(t, "portier_conntrack6_capacity 65536");
 	has_line(t, "portier_conntrack_evictions_total 3");
 	has_line(t, "portier_conntrack_insert_races_total 2");
 	has_line(t, "portier_icmp_translated_total 6");

@@ -24,21 +24,27 @@
 
 #define DIAGS_MAX 16384
 
-/* A resolver that never touches the network: names from a fixed table. */
+/* A resolver that never touches the network: names from a fixed table
+ * (a name may be listed twice: its A and its AAAA record). */
 struct fake_dns {
 	const char *const (*names)[2];	/* {name, address} pairs, NULL-terminated */
 	unsigned int calls;
 };
 
-static int fake_resolve(const char *name, struct pt_addr *out, void *arg)
+static int fake_resolve(const char *name, int family, struct pt_addr *out, void *arg)
 {
 	struct fake_dns *dns = arg;
+	int err = -ENOENT;
 
 	dns->calls++;
-	for (size_t i = 0; dns->names && dns->names[i][0]; i++)
-		if (!strcmp(dns->names[i][0], name))
-			return pt_addr_parse(dns->names[i][1], out);
-	return -ENOENT;
+	for (size_t i = 0; dns->names && dns->names[i][0]; i++) {
+		if (strcmp(dns->names[i][0], name))
+			continue;
+		if (!pt_addr_parse(dns->names[i][1], out) && out->family == family)
+			return 0;
+		err = -ENODATA;
+	}
+	return err;
 }
 
 /* One build: inventory, routes and every message, formatted. */
@@ -336,7 +342,7 @@ static void test_bad_balance(void **state)
 	check_fixture("bad-balance", "gw-1",
 		"tests/fixtures/bad-balance/hosts.yml:14:15: warning: route 'web': unknown key "
 		"'timeout' in a route is ignored; known keys: mode, address, port, proto, nat, "
-		"syn_cookies, destination, allow, deny, rate_limit. Check the spelling\n"
+		"syn_cookies, destination, allow, deny, rate_limit, family. Check the spelling\n"
 		"tests/fixtures/bad-balance/hosts.yml:12:21: warning: route 'web': mode "
 		"'https' is unknown; portier forwards at layer 4 whatever the mode. Use http "
 		"or tcp\n"
@@ -358,8 +364,8 @@ static void test_bad_address(void **state)
 		"'vip.example.com' is not an IP address; write \"*\" for every address of this "
 		"host, or one address (e.g. a VIP)\n"
 		"tests/fixtures/bad-address/hosts.yml:16:24: error: route 'six': address "
-		"'2001:db8::1' is IPv6, which portier does not forward yet; use an IPv4 "
-		"address or \"*\"\n"
+		"'fe80::1' is link-local (fe80::/10: it names no one host beyond its link), "
+		"which portier does not serve; use a global IPv6 address or \"*\"\n"
 		"tests/fixtures/bad-address/hosts.yml:20:24: error: route 'empty': address '' "
 		"is not an IP address; write \"*\" for every address of this host, or one "
 		"address (e.g. a VIP)\n"
@@ -394,8 +400,9 @@ static void test_bad_policy(void **state)
 		"tests/fixtures/bad-policy/hosts.yml:13:17: error: proxies.deny must be a list of "
 		"networks (e.g. deny: [198.51.100.0/24, 192.0.2.7]), not a scalar\n"
 		"tests/fixtures/bad-policy/hosts.yml:18:23: error: route 'web': allow entry "
-		"'2001:db8::/32' is IPv6, which portier does not forward yet; use IPv4 networks\n"
-		"tests/fixtures/bad-policy/hosts.yml:18:40: error: route 'web': allow entry "
+		"'2001:db8::7/32' has host bits set below its prefix length; write the network "
+		"address (e.g. 2001:db8::/32, not 2001:db8::7/32)\n"
+		"tests/fixtures/bad-policy/hosts.yml:18:41: error: route 'web': allow entry "
 		"'198.51.100.0/33' has a prefix length that is not a number from 0 to 32\n"
 		"tests/fixtures/bad-policy/hosts.yml:19:27: error: route 'web': rate_limit has no "
 		"rate; add rate: N (new connections a source may open per 'per', default 1s)\n"
@@ -503,8 +510,16 @@ static void test_policy_compile(void **state)
 	assert_int_equal(pt_cidr_parse("198.51.0.0/16", &e[1].net, &why), 0);
 	assert_int_equal(pt_cidr_parse("192.0.2.1", &e[2].net, &why), 0);
 	pt_policy_compile(&p, 7, &v, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	qsort(v, n, sizeof(*v), pt_policy_item_cmp);
+	/* IPv4 elements first; the last is the IPv6 /0: an allow list of
+	 * IPv4 networks refuses every IPv6 source. */
+	assert_true(v[4].v6);
+	assert_int_equal(v[4].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[4].key6.scope, 7);
+	assert_int_equal(v[4].rule.action, PORTIER_POLICY_DENY);
+	for (size_t i = 0; i < 4; i++)
+		assert_false(v[i].v6);
 	assert_int_equal(v[0].key.prefixlen, PORTIER_POLICY_SCOPE_BITS);	/* the /0 */
 	assert_int_equal(v[0].rule.action, PORTIER_POLICY_DENY);
 	assert_int_equal(v[0].rule.declared, 0);
@@ -524,6 +539,121 @@ static void test_policy_compile(void **state)
 	pt_policy_free(&back);
 	free(v);
 	assert_int_equal(pt_cidr_parse("198.51.100.1/24", &e[0].net, &why), -EINVAL);
+}
+
+/* IPv6 networks: parsed with their length (/0 to /128, a bare address a
+ * /128), host bits refused, ordered and compared within their family. */
+static void test_cidr6(void **state)
+{
+	static const struct {
+		const char *s;
+		int err;
+		unsigned int len;
+	} cases[] = {
+		{ "2001:db8::/32", 0, 32 },
+		{ "2001:db8::7", 0, 128 },
+		{ "2001:db8::7/128", 0, 128 },
+		{ "::/0", 0, 0 },
+		{ "2001:db8:0:1::/64", 0, 64 },
+		{ "2001:db8::8000/113", 0, 113 },
+		{ "2001:db8::7/32", -EINVAL, 0 },	/* host bits */
+		{ "2001:db8::8000/112", -EINVAL, 0 },	/* 0x8000 is bit 112 */
+		{ "2001:db8::8001/127", -EINVAL, 0 },	/* the last bit is a host bit */
+		{ "2001:db8::/129", -EINVAL, 0 },
+		{ "2001:db8::/-1", -EINVAL, 0 },
+		{ "2001:db8::g/64", -EINVAL, 0 },
+		{ "198.51.100.0/33", -EINVAL, 0 },
+	};
+	struct pt_cidr a, b, c, v4;
+	struct pt_addr in, out;
+	char buf[PT_CIDR_BUF];
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why = NULL;
+		assert_int_equal(pt_cidr_parse(cases[i].s, &a, &why), cases[i].err);
+		if (cases[i].err) {
+			assert_non_null(why);
+			continue;
+		}
+		assert_int_equal(a.addr.family, AF_INET6);
+		assert_int_equal(a.len, cases[i].len);
+	}
+	assert_int_equal(pt_cidr_parse("2001:db8::7/32", &a, &why), -EINVAL);
+	assert_string_equal(why, "has host bits set below its prefix length; write the network "
+			    "address (e.g. 2001:db8::/32, not 2001:db8::7/32)");
+	assert_int_equal(pt_cidr_parse("2001:db8::/129", &a, &why), -EINVAL);
+	assert_string_equal(why, "has a prefix length that is not a number from 0 to 128");
+	assert_int_equal(pt_cidr_parse("2001:db8:0:1::/64", &a, &why), 0);
+	assert_string_equal(pt_cidr_str(&a, buf, sizeof(buf)), "2001:db8:0:1::/64");
+	assert_int_equal(pt_cidr_parse("2001:db8::/32", &b, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8::/48", &c, &why), 0);
+	assert_true(pt_cidr_covers(&b, &a));
+	assert_true(pt_cidr_covers(&b, &c));
+	assert_true(pt_cidr_covers(&c, &a));	/* 2001:db8:0:1::/64 is in 2001:db8::/48 */
+	assert_false(pt_cidr_covers(&a, &b));
+	assert_int_equal(pt_cidr_parse("2001:db8:1::/48", &c, &why), 0);
+	assert_false(pt_cidr_covers(&c, &a));
+	assert_int_equal(pt_addr_parse("2001:db8:0:1::9", &in), 0);
+	assert_int_equal(pt_addr_parse("2001:db8:1::9", &out), 0);
+	assert_true(pt_cidr_contains(&a, &in));
+	assert_false(pt_cidr_contains(&a, &out));
+	assert_true(pt_cidr_contains(&b, &out));
+	/* Families never cover one another: ::/0 is no IPv4 network. */
+	assert_int_equal(pt_cidr_parse("::/0", &c, &why), 0);
+	assert_int_equal(pt_cidr_parse("0.0.0.0/0", &v4, &why), 0);
+	assert_false(pt_cidr_covers(&c, &v4));
+	assert_false(pt_cidr_covers(&v4, &c));
+	assert_true(pt_cidr_cmp(&v4, &c) < 0);
+	assert_true(pt_cidr_cmp(&b, &a) < 0);	/* shorter first */
+	assert_int_equal(pt_cidr_cmp(&a, &a), 0);
+}
+
+/* IPv6 entries compile into portier_policy6 elements with the same
+ * rules: deny wins over an allowed network inside it, a non-empty allow
+ * list adds a /0 deny in each family, and the entries come back. */
+static void test_policy_compile6(void **state)
+{
+	struct pt_policy_entry e[] = {
+		{ .action = PT_POLICY_ALLOW }, { .action = PT_POLICY_DENY },
+		{ .action = PT_POLICY_ALLOW },
+	};
+	struct pt_policy p = { e, 3 }, back = { 0 };
+	struct pt_policy_item *v = NULL;
+	const char *why;
+	size_t n = 0;
+	static const __u8 net48[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+
+	(void)state;
+	assert_int_equal(pt_cidr_parse("2001:db8::/32", &e[0].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8:1::/48", &e[1].net, &why), 0);
+	assert_int_equal(pt_cidr_parse("2001:db8:1:2::/64", &e[2].net, &why), 0);
+	pt_policy_compile(&p, 3, &v, &n);
+	assert_int_equal(n, 5);
+	qsort(v, n, sizeof(*v), pt_policy_item_cmp);
+	assert_false(v[0].v6);					/* the IPv4 /0 */
+	assert_int_equal(v[0].key.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[0].rule.action, PORTIER_POLICY_DENY);
+	assert_true(v[1].v6);					/* the IPv6 /0 */
+	assert_int_equal(v[1].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS);
+	assert_int_equal(v[1].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[2].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 32);
+	assert_int_equal(v[2].rule.action, PORTIER_POLICY_ALLOW);
+	assert_int_equal(v[3].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 48);
+	assert_memory_equal(v[3].key6.addr, net48, 16);
+	assert_int_equal(v[3].rule.action, PORTIER_POLICY_DENY);
+	assert_int_equal(v[4].key6.prefixlen, PORTIER_POLICY_SCOPE_BITS + 64);
+	assert_int_equal(v[4].rule.action, PORTIER_POLICY_DENY);	/* inside the /48 */
+	assert_int_equal(v[4].rule.declared, PORTIER_POLICY_D_ALLOW);
+	assert_int_equal(v[4].key6.scope, 3);
+	for (size_t i = 0; i < n; i++)
+		pt_policy_decompile(&v[i], &back);
+	assert_int_equal(back.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(pt_policy_find(&back, &e[i].net, e[i].action, false, false) >= 0);
+	pt_policy_free(&back);
+	free(v);
 }
 
 static void test_bad_template(void **state)
@@ -1088,6 +1218,192 @@ static void test_addr_helpers(void **state)
 	assert_string_equal(pt_nat_name(PT_NAT_DNAT), "dnat");
 }
 
+/* Every IPv6 mistake of the inventory, with its position and fix; a dual
+ * route whose hosts each lack one family is served with a warning per
+ * host; an IPv4 and an IPv6 route on one port are no duplicates. */
+static void test_bad_ipv6(void **state)
+{
+	(void)state;
+	check_fixture("bad-ipv6", "gw-1",
+		"tests/fixtures/bad-ipv6/hosts.yml:25:19: error: route 'bad-family': family "
+		"'ipv5' is not supported; use ipv4 (the default), ipv6 or dual\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:30:19: error: route 'lit-v4': family ipv4 "
+		"does not fit address 2001:db8::80, an IPv6 address; remove family (an address "
+		"sets it) or change the address\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:35:19: error: route 'lit-dual': family dual "
+		"serves IPv4 and IPv6 clients, but address 2001:db8::80 is one IPv6 address; "
+		"write address: \"*\" for a dual route, or declare one route per address\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:39:20: error: route 'multicast': address "
+		"'ff02::1' is multicast (ff00::/8), which portier does not serve; use a global "
+		"IPv6 address or \"*\"\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:15:32: error: route 'll-backend': host "
+		"'node-c': address fe80::c is link-local (fe80::/10: it names no one host "
+		"beyond its link), not a backend's address; set ansible_host to the host's "
+		"global IPv6 address (or its IPv4 one)\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:9:32: error: route 'v6-over-v4': host "
+		"'node-a': its address 203.0.113.10 is IPv4, but route 'v6-over-v4' is family "
+		"ipv6 (portier does not translate between families); set the route's family to "
+		"ipv4 or dual, or give the host an IPv6 address\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:53:39: error: route 'dual-no-v6': family "
+		"dual, but no host of group 'v4' (node-a) has an IPv6 address: IPv6 clients "
+		"would have no backend; give the hosts IPv6 addresses (ansible_host: a name "
+		"with AAAA records), or set family: ipv4\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:68:39: error: route 'both': family dual, but "
+		"no host of group 'v4' (node-a) has an IPv6 address: IPv6 clients would have no "
+		"backend; give the hosts IPv6 addresses (ansible_host: a name with AAAA "
+		"records), or set family: ipv4\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:73:9: error: route "
+		"'a-dual-route-name-of-sixty-one-characters-xxxxxxxxxxxxxxxxxxx': the route "
+		"name is 61 characters long, at most 60 for a dual route: its IPv6 half is "
+		"named 'a-dual-route-name-of-sixty-one-characters-xxxxxxxxxxxxxxxxxxx/v6' in "
+		"every command, metric and message; shorten it\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:76:39: error: route "
+		"'a-dual-route-name-of-sixty-one-characters-xxxxxxxxxxxxxxxxxxx': family dual, "
+		"but no host of group 'v6' (node-b) has an IPv4 address: IPv4 clients would "
+		"have no backend; give the hosts IPv4 addresses (ansible_host: a name with A "
+		"records), or set family: ipv6\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:12:32: warning: route 'd': host 'node-b' has "
+		"no IPv4 address (its address 2001:db8::b is IPv6): it is a backend of route "
+		"'d' (family dual) for IPv6 clients only; to serve both, give it a host name "
+		"with A and AAAA records as ansible_host\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:9:32: warning: route 'd': host 'node-a' has "
+		"no IPv6 address (its address 203.0.113.10 is IPv4): it is a backend of route "
+		"'d' (family dual) for IPv4 clients only; to serve both, give it a host name "
+		"with A and AAAA records as ansible_host\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:69:9: error: route 'both/v6': the name "
+		"'both/v6' is that of the IPv6 half of dual route 'both' "
+		"(tests/fixtures/bad-ipv6/hosts.yml:65:9); rename one of them\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:58:9: error: route 'six-b': listens on "
+		"*:8008/tcp (ipv6) like route 'six-a' (tests/fixtures/bad-ipv6/hosts.yml:54:9); "
+		"give one of them another port or address\n"
+		"tests/fixtures/bad-ipv6/hosts.yml:81:9: error: route 'e': listens on "
+		"*:8013/tcp (ipv6) like route 'd/v6' (tests/fixtures/bad-ipv6/hosts.yml:77:9); "
+		"give one of them another port or address\n");
+}
+
+/* A dual-stack inventory (tests/fixtures/ipv6-dual): host names with A
+ * and AAAA records give each half of a dual route one backend per host;
+ * an IPv6 address makes an IPv6 route; "*" of family ipv6; no family is
+ * IPv4. Each family of a host is looked up once, and only when a route
+ * needs it. */
+static void test_ipv6_dual(void **state)
+{
+	static const char *const names[][2] = {
+		{ "gw-1.example", "203.0.113.1" },  { "gw-1.example", "2001:db8::1" },
+		{ "node-a.example", "203.0.113.10" }, { "node-a.example", "2001:db8::a" },
+		{ "node-b.example", "2001:db8::b" },  { "node-b.example", "203.0.113.11" },
+		{ NULL, NULL },
+	};
+	static const struct {
+		const char *name, *listen;
+		int family;
+		bool dual;
+		const char *be[2];
+	} want[] = {
+		{ "web", "*:80/tcp (ipv4)", AF_INET, true, { "203.0.113.10", "203.0.113.11" } },
+		{ "web/v6", "*:80/tcp (ipv6)", AF_INET6, true, { "2001:db8::a", "2001:db8::b" } },
+		{ "api6", "[2001:db8::80]:443/tcp", AF_INET6, false,
+		  { "2001:db8::a", "2001:db8:0:2::c" } },
+		{ "dns6", "*:53/udp (ipv6)", AF_INET6, false, { "2001:db8::a", "2001:db8:0:2::c" } },
+		{ "legacy", "*:8081/tcp", AF_INET, false, { "203.0.113.10", "203.0.113.11" } },
+	};
+	struct fake_dns dns = { .names = names };
+	char listen[PT_LISTEN_STRLEN];
+	struct result r;
+
+	(void)state;
+	build(&r, "tests/fixtures/ipv6-dual", "gw-1", &dns);
+	assert_string_equal(r.text, "");
+	assert_int_equal(r.rs->n_routes, 5);
+	for (size_t i = 0; i < 5; i++) {
+		const struct pt_route *rt = &r.rs->routes[i];
+
+		assert_string_equal(rt->name, want[i].name);
+		assert_string_equal(pt_route_listen_str(rt, listen, sizeof(listen)), want[i].listen);
+		assert_int_equal(rt->family, want[i].family);
+		assert_int_equal(rt->dual, want[i].dual);
+		assert_int_equal(rt->n_backends, 2);
+		for (size_t j = 0; j < 2; j++) {
+			assert_addr(&rt->backends[j].addr, want[i].be[j]);
+			assert_false(rt->backends[j].local);
+		}
+	}
+	/* The halves share every setting but name, family and backends. */
+	assert_string_equal(r.rs->routes[1].mode, "http");
+	assert_int_equal(r.rs->routes[1].dest_port, 8080);
+	assert_string_equal(r.rs->routes[1].backends[1].host, "node-b");
+	assert_int_equal(r.rs->routes[2].nat, PT_NAT_DNAT);
+	assert_int_equal(r.rs->routes[2].balance, PT_BALANCE_MAGLEV);
+	assert_int_equal(r.rs->routes[3].proto, IPPROTO_UDP);
+	assert_addr(&r.rs->host_addr, "203.0.113.1");
+	/* gw-1 A; node-a and node-b A and AAAA; node-c is a literal. */
+	assert_int_equal(dns.calls, 5);
+	result_free(&r);
+
+	/* node-b without an AAAA record: a warning, web/v6 on node-a alone. */
+	{
+		static const char *const no_aaaa[][2] = {
+			{ "gw-1.example", "203.0.113.1" }, { "node-a.example", "203.0.113.10" },
+			{ "node-a.example", "2001:db8::a" }, { "node-b.example", "203.0.113.11" },
+			{ NULL, NULL },
+		};
+
+		dns = (struct fake_dns){ .names = no_aaaa };
+		build(&r, "tests/fixtures/ipv6-dual", "gw-1", &dns);
+		assert_string_equal(r.text,
+			"tests/fixtures/ipv6-dual/hosts.yml:16:32: warning: route 'web': host "
+			"'node-b' has no IPv6 address ('node-b.example' has no IPv6 address (no "
+			"AAAA record)): it is a backend of route 'web' (family dual) for IPv4 "
+			"clients only; to serve both, give it a host name with A and AAAA records "
+			"as ansible_host\n");
+		assert_int_equal(pt_routeset_find(r.rs, "web/v6")->n_backends, 1);
+		assert_int_equal(pt_routeset_find(r.rs, "web")->n_backends, 2);
+		result_free(&r);
+	}
+}
+
+/* The same host as a backend of this host: IPv6 addresses are compared
+ * for "local" as IPv4 ones are. */
+static bool local6(const struct pt_addr *a, void *arg)
+{
+	struct pt_addr mine;
+
+	(void)arg;
+	return !pt_addr_parse("2001:db8::a", &mine) && pt_addr_equal(a, &mine);
+}
+
+static void test_ipv6_local(void **state)
+{
+	static const char yaml[] =
+		"all:\n"
+		"  hosts:\n"
+		"    gw-1: {ansible_host: \"2001:db8::1\"}\n"
+		"    node-a: {ansible_host: \"2001:db8::a\"}\n"
+		"    node-b: {ansible_host: \"2001:db8::b\"}\n"
+		"  vars:\n"
+		"    proxies:\n"
+		"      target: {group: all}\n"
+		"      routes:\n"
+		"        web: {family: ipv6, port: 80, destination: {group: {name: all}}}\n";
+	struct pt_build_opts o = { .host = "gw-1", .resolve = fake_resolve,
+				   .resolve_arg = &(struct fake_dns){ 0 }, .is_local = local6 };
+	const struct pt_route *rt;
+	struct result r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.inv = pt_inventory_parse("mem.yml", yaml, strlen(yaml), &r.d);
+	build_opts(&r, &o);
+	assert_string_equal(r.text, "");
+	rt = pt_routeset_find(r.rs, "web");
+	assert_int_equal(rt->n_backends, 3);
+	assert_true(rt->backends[0].local);	/* gw-1: this host */
+	assert_true(rt->backends[1].local);	/* node-a: an address of this host */
+	assert_false(rt->backends[2].local);
+	assert_addr(&r.rs->host_addr, "2001:db8::1");
+	result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1106,6 +1422,8 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_policy_warnings),
 		cmocka_unit_test(test_policy_compile),
+		cmocka_unit_test(test_cidr6),
+		cmocka_unit_test(test_policy_compile6),
 		cmocka_unit_test(test_bad_template),
 		cmocka_unit_test(test_bad_local_port),
 		cmocka_unit_test(test_bad_resolve),
@@ -1119,6 +1437,9 @@ int main(void)
 		cmocka_unit_test(test_bad_http_check),
 		cmocka_unit_test(test_shapes_and_limits),
 		cmocka_unit_test(test_addr_helpers),
+		cmocka_unit_test(test_bad_ipv6),
+		cmocka_unit_test(test_ipv6_dual),
+		cmocka_unit_test(test_ipv6_local),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

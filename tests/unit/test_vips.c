@@ -435,6 +435,21 @@ static void test_sync_pair(void **state)
 	load(&r, FIX "bad-nat-pool-sync", "gateway-5");
 	assert_false(r.p->sync);
 	done(&r);
+
+	/* IPv6: flow sync and VIPs are IPv4 only for now. */
+	load(&r, FIX "bad-ipv6-pool", "gateway-4");
+	has_line(&r, "tests/fixtures/bad-ipv6-pool/hosts.yml:14:25: error: host 'gateway-4': "
+		 "sync_address '2001:db8::4' is IPv6: flow sync is IPv4 only for now "
+		 "(docs/inventory.md, \"Families\"); give the IPv4 address this host receives "
+		 "the peer's flow sync on");
+	assert_false(r.p->sync);
+	done(&r);
+	load(&r, FIX "bad-ipv6-vip", "gateway-4");
+	assert_string_equal(r.text, "tests/fixtures/bad-ipv6-vip/hosts.yml:9:52: error: vip "
+			    "'2001:db8::fe' is IPv6: keepalived VIPs are IPv4 only for now "
+			    "(docs/inventory.md, \"Families\"); write an IPv4 address such as "
+			    "192.168.1.254\n");
+	done(&r);
 }
 
 static void test_templates(void **state)
