@@ -357,14 +357,18 @@ static int check_balance(struct pt_route *r)
 	return 0;
 }
 
-/* One family per route: its address's; a route on '*' is IPv4 (the
- * IPv6 program has no wildcard key yet: a '*' route with IPv6 backends
- * would have IPv4 clients sent to them). 0, or 1 after the error. */
-static int check_family(const struct pt_route *r)
+/* One family per route: its address's; a route on '*' takes its
+ * backends' (IPv6 backends: the IPv6 clients of '*', the input NIC's IPv6
+ * addresses; docs/inventory.md, "Families"). 0, or 1 after the error. */
+static int check_family(struct pt_route *r)
 {
 	char ap[CLI_ADDRPORT_BUF], addr[INET6_ADDRSTRLEN];
-	int fam = r->wildcard ? AF_INET : r->addr.family;
+	int fam = r->addr.family;
 
+	if (r->wildcard) {
+		fam = r->n_backends ? r->backends[0].addr.family : AF_INET;
+		r->family = fam;
+	}
 	for (size_t i = 0; i < r->n_backends; i++) {
 		const struct pt_backend *b = &r->backends[i];
 
@@ -372,8 +376,10 @@ static int check_family(const struct pt_route *r)
 			continue;
 		cli_addr_port(&b->addr, b->port, ap, sizeof(ap));
 		if (r->wildcard)
-			p_err("route add: backend %s is IPv6 but a route on '*' forwards IPv4; "
-			      "give an IPv6 route its address (address ADDR)", ap);
+			p_err("route add: backend %s is %s but the route's first backend is %s; "
+			      "one route on '*' forwards within one family (add a second route "
+			      "for the other)", ap, b->addr.family == AF_INET6 ? "IPv6" : "IPv4",
+			      fam == AF_INET6 ? "IPv6" : "IPv4");
 		else
 			p_err("route add: backend %s is %s but the route's address %s is %s; "
 			      "one route forwards within one family (add a second route for "

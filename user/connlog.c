@@ -286,29 +286,50 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* pt_dp_gc hook: a flow of a logging route (or egress rule), not logged
+/* Does an idle flow of these entries' flags (original, reply) and route
+ * (or egress rule) id get its log line: a logging route's (egress
+ * rule's), not logged yet? */
+static bool gc_logs(struct pt_connlog *cl, __u8 flags, __u8 reply_flags, __u32 id)
+{
+	int fd = bpf_map__fd(pt_dp_skel(cl->dp)->maps.portier_routes);
+	struct portier_route r;
+
+	if ((flags | reply_flags) & PORTIER_FLOW_F_LOGGED)
+		return false;
+	if (flags & PORTIER_FLOW_F_EGRESS)	/* route_id is its egress rule */
+		return egress_logs(cl, id);
+	return !bpf_map_lookup_elem(fd, &id, &r) && (r.flags & PORTIER_ROUTE_F_LOG);
+}
+
+static void gc_write(struct pt_connlog *cl, const struct portier_connlog_event *ev)
+{
+	write_line(cl, ev);
+	if (cl->o.sink == PT_CONNLOG_STDOUT)
+		fflush(stdout);
+}
+
+/* pt_dp_gc hooks: a flow of a logging route (or egress rule), not logged
  * yet, went idle. */
 static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f,
 		  const struct portier_flow *reply, __u64 last_ns, void *arg)
 {
-	struct pt_connlog *cl = arg;
-	int fd = bpf_map__fd(pt_dp_skel(cl->dp)->maps.portier_routes);
 	struct portier_connlog_event ev;
-	struct portier_route r;
-	__u32 id = f->route_id;
 
-	if ((f->flags | (reply ? reply->flags : 0)) & PORTIER_FLOW_F_LOGGED)
+	if (!gc_logs(arg, f->flags, reply ? reply->flags : 0, f->route_id))
 		return;
-	if (f->flags & PORTIER_FLOW_F_EGRESS) {	/* route_id is its egress rule */
-		if (!egress_logs(cl, id))
-			return;
-	} else if (bpf_map_lookup_elem(fd, &id, &r) || !(r.flags & PORTIER_ROUTE_F_LOG)) {
-		return;
-	}
 	pt_connlog_event_of(k, f, reply, PORTIER_END_TIMEOUT, last_ns, &ev);
-	write_line(cl, &ev);
-	if (cl->o.sink == PT_CONNLOG_STDOUT)
-		fflush(stdout);
+	gc_write(arg, &ev);
+}
+
+static void on_gc6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		   const struct portier_flow6 *reply, __u64 last_ns, void *arg)
+{
+	struct portier_connlog_event ev;
+
+	if (!gc_logs(arg, f->flags, reply ? reply->flags : 0, f->route_id))
+		return;
+	pt_connlog_event_of6(k, f, reply, PORTIER_END_TIMEOUT, last_ns, &ev);
+	gc_write(arg, &ev);
 }
 
 int pt_connlog_open(struct pt_dataplane *dp, const struct pt_connlog_opts *o,
@@ -336,7 +357,7 @@ int pt_connlog_open(struct pt_dataplane *dp, const struct pt_connlog_opts *o,
 		openlog(SYSLOG_IDENT, LOG_PID | LOG_NDELAY, LOG_LOCAL0);
 	/* Lost before this consumer started (a previous daemon's) is not ours. */
 	pt_connlog_counts(cl, NULL, &cl->lost_told);
-	pt_dp_set_gc_hook(dp, on_gc, cl);
+	pt_dp_set_gc_hook(dp, on_gc, on_gc6, cl);
 	*out = cl;
 	return 0;
 }
@@ -420,7 +441,7 @@ void pt_connlog_close(struct pt_connlog *cl)
 		fflush(stdout);
 	else
 		closelog();
-	pt_dp_set_gc_hook(cl->dp, NULL, NULL);
+	pt_dp_set_gc_hook(cl->dp, NULL, NULL, NULL);
 	ring_buffer__free(cl->rb);
 	for (size_t i = 0; i < cl->n_told; i++)
 		free(cl->told[i]);

@@ -325,12 +325,15 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed);
 /* Called by pt_dp_gc once per flow it is about to delete, with the
  * original-direction entry f found under key k, the reply entry (NULL if
  * none: local backend, or evicted) and the flow's last activity
- * (CLOCK_MONOTONIC ns). A flow whose original entry is gone is not seen.
- * IPv4 flows only. */
+ * (CLOCK_MONOTONIC ns). A flow whose original entry is gone is not seen. */
 typedef void (*pt_dp_gc_hook)(const struct portier_flow_key *k, const struct portier_flow *f,
 			      const struct portier_flow *reply, __u64 last_ns, void *arg);
-/* Set (or clear, fn NULL) the hook of pt_dp_gc. */
-void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg);
+/* The same for an IPv6 flow (portier_conntrack6). */
+typedef void (*pt_dp_gc6_hook)(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+			       const struct portier_flow6 *reply, __u64 last_ns, void *arg);
+/* Set (or clear, fn NULL) the hooks of pt_dp_gc; one arg for both. */
+void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, pt_dp_gc6_hook fn6,
+		       void *arg);
 
 /* Called by pt_dp_gc for every flow it visits, by its original entry
  * (key k, entry f; reply as above): expired (about to be deleted) or

@@ -84,6 +84,7 @@ struct pt_dataplane {
 	char **warnings;		/* of the last change (pt_dp_warning) */
 	size_t n_warnings;
 	pt_dp_gc_hook gc_hook;		/* per expired flow, or NULL */
+	pt_dp_gc6_hook gc6_hook;	/* per expired IPv6 flow, or NULL */
 	void *gc_hook_arg;
 	pt_dp_gc_visit_hook gc_visit_hook;	/* per original entry, or NULL */
 	void *gc_visit_arg;

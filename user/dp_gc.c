@@ -3,9 +3,9 @@
  * dp_gc.c - conntrack garbage collection: flows idle past their timeout
  * deleted, both directions together, each one shown to the GC hook first;
  * every flow visited shown to the visit hook (flow sync). The IPv6 table
- * (portier_conntrack6) is collected by the same rule, after the IPv4 one;
- * the hooks take IPv4 flows only (connection logs and flow sync of IPv6
- * flows are not written yet).
+ * (portier_conntrack6) is collected by the same rule, after the IPv4 one,
+ * its expired flows shown to the IPv6 GC hook (connection logs); the
+ * visit hook takes IPv4 flows only (flow sync is IPv4 for now).
  */
 #include <errno.h>
 #include <string.h>
@@ -61,13 +61,18 @@ static int gc6_visit(const struct portier_flow_key6 *k, const struct portier_flo
 	struct gc_walk *w = arg;
 	struct portier_flow_key6 peer;
 	struct portier_flow6 pf;
+	struct pt_dataplane *dp = w->dp;
 	bool has_peer;
+	__u64 last;
 
 	pt_flow6_key_other(k, f, &peer);
-	has_peer = pt_ct6_lookup(w->dp->ct6, &peer, &pf);
-	return expired(&w->dp->cfg, k->proto, f->flags, w->now,
-		       pt_flow6_last_ns(w->now, f, has_peer ? &pf : NULL)) ? PT_CT_DELETE :
-	       PT_CT_KEEP;
+	has_peer = pt_ct6_lookup(dp->ct6, &peer, &pf);
+	last = pt_flow6_last_ns(w->now, f, has_peer ? &pf : NULL);
+	if (!expired(&dp->cfg, k->proto, f->flags, w->now, last))
+		return PT_CT_KEEP;
+	if (dp->gc6_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+		dp->gc6_hook(k, f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
+	return PT_CT_DELETE;
 }
 
 int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
@@ -87,9 +92,11 @@ int pt_dp_gc(struct pt_dataplane *dp, size_t *removed)
 	return err ? fail(err, "conntrack GC: %s", strerror(-err)) : 0;
 }
 
-void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, void *arg)
+void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, pt_dp_gc6_hook fn6,
+		       void *arg)
 {
 	dp->gc_hook = fn;
+	dp->gc6_hook = fn6;
 	dp->gc_hook_arg = arg;
 }
 

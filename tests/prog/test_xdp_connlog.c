@@ -8,7 +8,8 @@
  *   - the same on a route without logging gives none;
  *   - a client RST gives one event (rst_client), a later RST none;
  *   - a UDP flow of a logging route is logged by the daemon's GC when it
- *     expires (termination "timeout"), through pt_connlog.
+ *     expires (termination "timeout"), through pt_connlog; so is an IPv6
+ *     flow of the IPv6 table, and one of a route without logging is not.
  * Needs root.
  */
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,6 +29,7 @@
 #include <linux/bpf.h>
 
 #include "connlog.h"
+#include "ct_table.h"
 #include "dataplane.h"
 #include "pkt.h"
 #include "portier.skel.h"
@@ -45,32 +48,16 @@
 #define BE_PORT_UDP	30092
 #define REQ_LEN		100	/* client payload bytes */
 #define RESP_LEN	200	/* backend payload bytes */
-#define MAX_EVENTS	16
 #define UDP_TMO_S	1
 #define UDP_WAIT_US	(2200 * 1000)
 
 /* The connection log events read from the ring buffer. */
-static struct {
-	struct ring_buffer *rb;
-	struct portier_connlog_event ev[MAX_EVENTS];
-	int n_ev;
-} events;
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (size >= sizeof(events.ev[0]) && events.n_ev < MAX_EVENTS)
-		memcpy(&events.ev[events.n_ev], data, sizeof(events.ev[0]));
-	events.n_ev++;
-	return 0;
-}
+static struct xt_events events;
 
 /* Events waiting now, into events.ev (counted from 0). */
 static int drain(void)
 {
-	events.n_ev = 0;
-	assert_true(ring_buffer__consume(events.rb) >= 0);
-	return events.n_ev;
+	return xt_events_drain(&events);
 }
 
 static void route_init(struct pt_route *r, const char *name, uint16_t port, uint8_t proto,
@@ -114,14 +101,12 @@ static int setup(void **state)
 		fprintf(stderr, "test_xdp_connlog: setup: %s\n", pt_dp_last_error(xt.dp));
 		return -1;
 	}
-	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog), on_event, NULL,
-				     NULL);
-	return events.rb ? 0 : -1;
+	return xt_events_open(&events);
 }
 
 static int teardown(void **state)
 {
-	ring_buffer__free(events.rb);
+	xt_events_close(&events);
 	return xt_teardown(state);
 }
 
@@ -273,6 +258,64 @@ static void test_gc_timeout(void **state)
 	pt_connlog_close(cl);
 }
 
+/* Both entries of an IPv6 UDP flow of route route, idle for 5 s (NAT66:
+ * [2001:db8:c::7]:cport -> [2001:db8::1]:PORT_UDP, to the backend
+ * [2001:db8:b::2]:BE_PORT_UDP from [2001:db8:b::1]:cport). */
+static void put_idle_flow6(const char *route, __u16 cport)
+{
+	struct portier_flow_key6 ko = { .sport = htons(cport), .dport = htons(PORT_UDP),
+					.proto = IPPROTO_UDP };
+	struct portier_flow_key6 kr = { .sport = htons(BE_PORT_UDP), .dport = htons(cport),
+					.proto = IPPROTO_UDP };
+	struct portier_flow6 fo = { .dir = PORTIER_FLOW_DIR_ORIG }, fr;
+	struct timespec ts;
+	int id = pt_dp_route_id(xt.dp, route);
+
+	assert_true(id >= 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fo.route_id = (__u16)id;
+	fo.last_seen = portier_tick(((__u64)ts.tv_sec - 5) * 1000000000ULL);
+	fo.created_ns = ((__u64)ts.tv_sec - 6) * 1000000000ULL;
+	fo.packets = 1;
+	fo.bytes = 100;
+	fr = fo;
+	fr.dir = PORTIER_FLOW_DIR_REPLY;
+	inet_pton(AF_INET6, "2001:db8:c::7", ko.saddr.a8);
+	inet_pton(AF_INET6, "2001:db8::1", ko.daddr.a8);
+	inet_pton(AF_INET6, "2001:db8:b::2", kr.saddr.a8);
+	inet_pton(AF_INET6, "2001:db8:b::1", kr.daddr.a8);
+	fo.nat_saddr = kr.daddr;
+	fo.nat_daddr = kr.saddr;
+	fo.nat_sport = kr.dport;
+	fo.nat_dport = kr.sport;
+	fr.nat_saddr = ko.daddr;
+	fr.nat_daddr = ko.saddr;
+	fr.nat_sport = ko.dport;
+	fr.nat_dport = ko.sport;
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &ko, &fo), 0);
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &kr, &fr), 0);
+}
+
+/* Idle IPv6 flows too: one line for the logging route's, none for the
+ * other's; both collected. */
+static void test_gc_timeout6(void **state)
+{
+	struct pt_connlog_opts o = { .sink = PT_CONNLOG_STDOUT };
+	struct pt_connlog *cl;
+	__u64 lines = 1;
+	size_t removed = 0;
+
+	(void)state;
+	assert_int_equal(pt_connlog_open(xt.dp, &o, &cl), 0);
+	put_idle_flow6("logudp", 42001);
+	put_idle_flow6("nolog", 42002);
+	assert_int_equal(pt_dp_gc(xt.dp, &removed), 0);
+	assert_int_equal(removed, 4);
+	assert_int_equal(pt_connlog_counts(cl, &lines, NULL), 0);
+	assert_int_equal(lines, 1);
+	pt_connlog_close(cl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_no_log_route),
 		cmocka_unit_test(test_rst),
 		cmocka_unit_test(test_gc_timeout),
+		cmocka_unit_test(test_gc_timeout6),
 	};
 
 	return xt_run_group("test_xdp_connlog", tests, setup, teardown);

@@ -168,8 +168,14 @@ static void test_add_ipv6(void **state)
 		  "2001:db8::10 is IPv6; one route forwards within one family (add a second "
 		  "route for the other)");
 	add_fails("web port 443 backend 203.0.113.2:80 backend [2001:db8:1::5]:8443",
-		  "Error: route add: backend [2001:db8:1::5]:8443 is IPv6 but a route on '*' "
-		  "forwards IPv4; give an IPv6 route its address (address ADDR)");
+		  "Error: route add: backend [2001:db8:1::5]:8443 is IPv6 but the route's first "
+		  "backend is IPv4; one route on '*' forwards within one family (add a second "
+		  "route for the other)");
+	/* '*' with IPv6 backends: an IPv6 route of the wildcard. */
+	assert_int_equal(add("web6 port 443 backend [2001:db8:1::5]:8443", &r), 0);
+	assert_true(r.wildcard);
+	assert_int_equal(pt_route_family(&r), AF_INET6);
+	free(r.backends);
 	add_fails("web address 2001:db8::zz port 443 backend [2001:db8:1::5]:8443",
 		  "Error: route add: address '2001:db8::zz' is not an IPv4 or IPv6 address, or "
 		  "'*'");
