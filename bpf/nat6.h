@@ -29,17 +29,27 @@ static __always_inline bool addr6_is_local(const struct portier_addr *a)
 	return bpf_map_lookup_elem(&portier_local6, a) != NULL;
 }
 
-/* The route of the IPv6 service packet p is for, into *route_id: by
- * portier_services (family PORTIER_AF_INET6), the exact address first,
- * then "*" (the all-zero address) if the destination is one of this
- * host's (portier_local6). A port's ONE_SVC shortcut is IPv4's only.
- * False if the packet is for no service. The key is built in *k (the
- * caller's scratch: 24 bytes). */
-static __always_inline bool svc_route6(const struct pkt6 *p, struct portier_svc_key *k,
-				       __u32 *route_id)
+/* The route of the IPv6 service packet p is for, into *route_id: the
+ * port's only IPv6 service from its portier_ports entry pp (ONE_SVC6),
+ * else by portier_services (family PORTIER_AF_INET6), the exact address
+ * first, then "*" (the all-zero address) if the destination is one of this
+ * host's (portier_local6). False if the packet is for no service. The key
+ * is built in *k (the caller's scratch: 24 bytes). */
+static __always_inline bool svc_route6(const struct pkt6 *p, const struct portier_port *pp,
+				       struct portier_svc_key *k, __u32 *route_id)
 {
 	struct portier_svc *s;
 
+	if (pp && (pp->flags & PORTIER_PORT_ONE_SVC6)) {
+		/* The port's only IPv6 service: this packet's, or none is. */
+		if (pp->svc6_proto != p->proto ||
+		    (!addr6_eq(&pp->svc6_addr, (const struct portier_addr *)&p->ip6h->daddr) &&
+		     (!addr6_is_zero(&pp->svc6_addr) ||
+		      !addr6_is_local((const struct portier_addr *)&p->ip6h->daddr))))
+			return false;
+		*route_id = pp->svc6_route;
+		return true;
+	}
 	__builtin_memset(k, 0, sizeof(*k));
 	__builtin_memcpy(&k->addr, &p->ip6h->daddr, sizeof(k->addr));
 	k->port = p->ports[1];

@@ -86,7 +86,7 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	bool starts = !p->tcp || tcp_syn_only_th(p->tcp), recreated = false;
 	int act;
 
-	if (!svc_route6(p, &sk, &route_id))
+	if (!svc_route6(p, dport, &sk, &route_id))
 		return count_reason(starts ? PORTIER_R_PASS_UNDECLARED : PORTIER_R_PASS_NO_FLOW,
 				    XDP_PASS);
 	r = route_of(route_id);

@@ -548,8 +548,7 @@ struct portier_egress_stats {
 #define PORTIER_PORT_BE_UDP	(1U << 3)	/* a UDP backend port (replies) */
 /* The port has exactly one IPv4 service: the svc_* fields hold it, and a
  * new IPv4 flow to the port takes its route without a portier_services
- * lookup (IPv6 services of the port do not count: an IPv6 packet always
- * looks its service up).
+ * lookup (IPv6 services of the port count apart: PORTIER_PORT_ONE_SVC6).
  * Userspace clears the bit while an apply changes the port's services and
  * sets it once the services it names are in portier_services. */
 #define PORTIER_PORT_ONE_SVC	(1U << 4)
@@ -557,6 +556,10 @@ struct portier_egress_stats {
  * PORTIER_ROUTE_F_POLICY or _F_RATE): new flows to the port go through
  * admission (bpf/policy.h); others skip it without a lookup. */
 #define PORTIER_PORT_ADMIT	(1U << 5)
+/* The port has exactly one IPv6 service: the svc6_* fields hold it, and a
+ * new IPv6 flow to the port takes its route without a portier_services
+ * lookup (as PORTIER_PORT_ONE_SVC for IPv4; written the same way). */
+#define PORTIER_PORT_ONE_SVC6	(1U << 6)
 
 /* Value of portier_ports. */
 struct portier_port {
@@ -565,6 +568,10 @@ struct portier_port {
 	__u16 svc_route;	/* ONE_SVC: its route id */
 	__u8 svc_proto;		/* ONE_SVC: its protocol */
 	__u8 pad;
+	struct portier_addr svc6_addr;	/* ONE_SVC6: the service's address, all-zero for "*" */
+	__u16 svc6_route;	/* ONE_SVC6: its route id */
+	__u8 svc6_proto;	/* ONE_SVC6: its protocol */
+	__u8 pad6;
 };
 
 /* ---- round-robin cursors (portier_rr: array by route id, value __u32) ---

@@ -35,15 +35,15 @@ static int write_port(struct pt_dataplane *dp, __u32 port, const struct portier_
 
 /* Write the entries of want that change. An array map's value is copied
  * field by field under the program's reads: a port's only service is
- * written with PORTIER_PORT_ONE_SVC clear, then the bit is set, so that
- * the program never takes a half-written service. */
+ * written with PORTIER_PORT_ONE_SVC and _ONE_SVC6 clear, then the bits are
+ * set, so that the program never takes a half-written service. */
 static int write_ports(struct pt_dataplane *dp, const struct portier_port *want)
 {
 	for (__u32 port = 0; port < NPORTS; port++) {
 		struct portier_port first = want[port];
 		int err = 0;
 
-		first.flags &= ~PORTIER_PORT_ONE_SVC;
+		first.flags &= ~(PORTIER_PORT_ONE_SVC | PORTIER_PORT_ONE_SVC6);
 		if (memcmp(&dp->ports[port], &want[port], sizeof(*want)))
 			err = write_port(dp, port, &first);
 		if (!err)
@@ -191,7 +191,7 @@ static int plan_write(struct pt_dataplane *dp, const struct pt_routeset *rs, str
 		} else {	/* the old service's fields stay: only the bit goes */
 			ports[i] = dp->ports[i];
 			ports[i].flags = (p->ports[i].flags | dp->ports[i].flags) &
-					 ~PORTIER_PORT_ONE_SVC;
+					 ~(PORTIER_PORT_ONE_SVC | PORTIER_PORT_ONE_SVC6);
 		}
 	}
 	err = write_ports(dp, ports);

@@ -222,33 +222,42 @@ static int take_free(bool *taken, size_t n, __u32 *id)
 }
 
 /* Mark each port that has exactly one IPv4 service of rs with that service
- * (PORTIER_PORT_ONE_SVC): the program then takes its route from the port
- * filter's entry instead of a portier_services lookup. IPv6 services do
- * not count (an IPv6 packet always looks its service up). */
+ * (PORTIER_PORT_ONE_SVC), and each that has exactly one IPv6 service with
+ * that one (PORTIER_PORT_ONE_SVC6): the program then takes a new flow's
+ * route from the port filter's entry instead of a portier_services
+ * lookup. The families count apart. */
 static void one_services(const struct pt_routeset *rs, struct plan *p)
 {
-	uint16_t *n = xcalloc(NPORTS, sizeof(*n));
-	size_t *at = xcalloc(NPORTS, sizeof(*at));
+	uint16_t *n = xcalloc(2 * NPORTS, sizeof(*n));
+	size_t *at = xcalloc(2 * NPORTS, sizeof(*at));
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pt_route *r = &rs->routes[i];
+		size_t slot = (pt_route_family(r) == AF_INET ? 0 : NPORTS) + r->port;
 
-		if (pt_route_family(r) != AF_INET)
-			continue;
-		if (n[r->port] < UINT16_MAX)
-			n[r->port]++;
-		at[r->port] = i;
+		if (n[slot] < UINT16_MAX)
+			n[slot]++;
+		at[slot] = i;
 	}
 	for (size_t port = 0; port < NPORTS; port++) {
 		const struct pt_route *r = &rs->routes[at[port]];
+		const struct pt_route *r6 = &rs->routes[at[NPORTS + port]];
 		struct portier_port *pp = &p->ports[port];
 
-		if (n[port] != 1)
-			continue;
-		pp->flags |= PORTIER_PORT_ONE_SVC;
-		pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;
-		pp->svc_route = (__u16)p->route_id[at[port]];
-		pp->svc_proto = r->proto;
+		if (n[port] == 1) {
+			pp->flags |= PORTIER_PORT_ONE_SVC;
+			pp->svc_addr = r->wildcard ? 0 : r->addr.v4.s_addr;
+			pp->svc_route = (__u16)p->route_id[at[port]];
+			pp->svc_proto = r->proto;
+		}
+		if (n[NPORTS + port] == 1) {
+			pp->flags |= PORTIER_PORT_ONE_SVC6;
+			memset(&pp->svc6_addr, 0, sizeof(pp->svc6_addr));
+			if (!r6->wildcard)
+				addr_to_bpf(&r6->addr, &pp->svc6_addr);
+			pp->svc6_route = (__u16)p->route_id[at[NPORTS + port]];
+			pp->svc6_proto = r6->proto;
+		}
 	}
 	free(n);
 	free(at);

@@ -406,6 +406,7 @@ static void test_ipv6_routes_add_remove(void **state)
 	struct portier_reply_key rk = { .port = htons(PORT_C), .proto = IPPROTO_TCP,
 					.family = PORTIER_AF_INET6 };
 	struct portier_reply_svc rv;
+	struct portier_port pa;
 	struct pt_route r[4];
 	struct pt_routeset rs = { .routes = r, .n_routes = 4 };
 	struct pt_addr vip = addr6("2001:db8::100"), be3a = addr6("2001:db8::3");
@@ -476,12 +477,21 @@ static void test_ipv6_routes_add_remove(void **state)
 		assert_int_equal(slot, want[i] == 0 ? (__u32)be3 : (__u32)be4);
 	}
 
-	/* The port filter: a's port keeps its only IPv4 service; six's port
-	 * has services (of IPv6 only: no ONE_SVC) and backends. */
-	assert_int_equal(port_flags(dp, PORT_A),
-			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC);
+	/* The port filter: a's port has one service of each family (the
+	 * families count apart: ONE_SVC and ONE_SVC6, "*" all-zero); six's
+	 * port has its only IPv6 service (ONE_SVC6, no ONE_SVC) and backends. */
+	assert_int_equal(port_flags(dp, PORT_A), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP |
+						 PORTIER_PORT_ONE_SVC | PORTIER_PORT_ONE_SVC6);
 	assert_int_equal(port_entry(dp, PORT_A).svc_route, pt_dp_route_id(dp, "a"));
-	assert_int_equal(port_flags(dp, PORT_C), PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP);
+	assert_int_equal(port_entry(dp, PORT_A).svc6_route, pt_dp_route_id(dp, "a/v6"));
+	assert_int_equal(port_entry(dp, PORT_A).svc6_proto, IPPROTO_TCP);
+	pa = port_entry(dp, PORT_A);
+	assert_addr6(&pa.svc6_addr, "::");
+	assert_int_equal(port_flags(dp, PORT_C),
+			 PORTIER_PORT_SVC_TCP | PORTIER_PORT_BE_TCP | PORTIER_PORT_ONE_SVC6);
+	assert_int_equal(port_entry(dp, PORT_C).svc6_route, pt_dp_route_id(dp, "six"));
+	pa = port_entry(dp, PORT_C);
+	assert_addr6(&pa.svc6_addr, "2001:db8::100");
 
 	/* Read back from the maps: the loaded set re-validates with a
 	 * runtime route beside it, families intact. */

@@ -623,6 +623,62 @@ static void test_wildcard(void **state)
 	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_UNDECLARED);
 }
 
+/* portier_ports[port]'s only IPv6 service (PORTIER_PORT_ONE_SVC6): [addr]
+ * (NULL: "*"), route rid, proto; rid 0: the bit cleared again. */
+static void one_svc6(uint16_t port, const char *addr, __u32 rid, uint8_t proto)
+{
+	int fd = bpf_map__fd(xt.skel->maps.portier_ports);
+	struct portier_port v;
+	__u32 k = port;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	v.flags &= ~PORTIER_PORT_ONE_SVC6;
+	memset(&v.svc6_addr, 0, sizeof(v.svc6_addr));
+	if (rid) {
+		v.flags |= PORTIER_PORT_ONE_SVC6;
+		if (addr)
+			addr_of(addr, &v.svc6_addr);
+		v.svc6_route = rid;
+		v.svc6_proto = proto;
+	}
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+}
+
+/* A port's only IPv6 service (ONE_SVC6) takes a new flow's route from the
+ * port's entry, not portier_services: port 80 named as R_DNAT's service
+ * sends its SYN by R_DNAT (dnat to ::12:30081); another address, another
+ * protocol or "*" to an address not this host's: no service. */
+static void test_one_svc6(void **state)
+{
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN), e = s;
+	struct xt_run r;
+
+	(void)state;
+	one_svc6(80, TN6_GW_IN, R_DNAT, IPPROTO_TCP);
+	run6(xt.if_in, &s, XDP_REDIRECT, &r);
+	memcpy(e.dmac, tn_mac_be[1], 6);
+	memcpy(e.smac, tn_mac_out, 6);
+	assert_true(pkt6_addr("2001:db8:2::12", e.daddr));
+	e.dport = 30081;
+	e.hop_limit = HOPS - 1;
+	expect6(&r, &e);
+	one_svc6(80, NOT_LOCAL6, R_DNAT, IPPROTO_TCP);
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	one_svc6(80, TN6_GW_IN, R_DNAT, IPPROTO_UDP);
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	one_svc6(80, NULL, 0, 0);
+
+	one_svc6(85, NULL, R_WILD, IPPROTO_TCP);
+	s = client6(85, IPPROTO_TCP, PKT_SYN);
+	snat_first(&s, "2001:db8:2::13", 30085, &r);
+	s = client6(85, IPPROTO_TCP, PKT_SYN);
+	assert_true(pkt6_addr(NOT_LOCAL6, s.daddr));
+	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_UNDECLARED);
+	one_svc6(85, NULL, 0, 0);
+}
+
 /* A route whose backend is IPv4: no NAT46, the new flow drops. */
 static void test_v4_backend(void **state)
 {
@@ -1247,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_recreate),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_one_svc6),
 		cmocka_unit_test(test_v4_backend),
 		cmocka_unit_test(test_ext_headers),
 		cmocka_unit_test(test_link_local),
