@@ -4,16 +4,17 @@
  * (portier_progs[PORTIER_PROG_XDP6]) for an IPv6 EtherType frame. Parse,
  * port filter, connection table, flow packet or new flow (service,
  * admission, backend, NAT66 or dnat), forward; a backend's reply comes
- * back through its flow's reply entry. IPv4-only for now: SYN cookies (an
- * IPv6 SYN to a cookie route is an ordinary new flow), stateless replies
+ * back through its flow's reply entry; SYN cookies and the SYN proxy by
+ * bpf/synproxy6.h. IPv4-only for now: stateless replies
  * of the active-active pool, egress NAT, flow sync, connection logs.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H
 #define PORTIER_BPF_XDP6_H
 
-/* A packet of a known, live IPv6 flow: account, track its state, then
- * pass (local backend) or rewrite and forward. */
+/* A packet of a known, live IPv6 flow: account, track its state,
+ * translate a cookie flow's sequence numbers, then pass (local backend)
+ * or rewrite and forward. */
 static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 					const struct portier_config *cfg,
 					struct portier_flow6 *f, __u64 now)
@@ -21,6 +22,7 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 	__u32 before = f->last_seen;
 	bool refresh = flow_touch6(f, p->len, now);
 	__u8 bits = flow_state_bits(p->tcp, f->dir, f->flags);
+	int rc;
 
 	if (refresh)
 		flow_touch_other6(cfg, f, p->proto, before, portier_tick(now));
@@ -29,14 +31,24 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+	if (f->flags & PORTIER_FLOW_F_SYNPROXY) {
+		rc = synproxy_packet6(ctx, cfg, f);
+		if (rc >= 0)
+			return rc;
+		if (!parse_packet6(ctx, p).ok)	/* it may have rebuilt the frame */
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+	}
 	return forward6(ctx, p, cfg, f, now, refresh);
 }
 
 /* A packet to an IPv6 service port with no live flow: a UDP datagram or a
- * TCP SYN starts one; on a maglev or source dnat route so does an ACK
- * (no SYN, no RST): a flow another gateway of the pool made, recreated to
- * the table's backend, as IPv4's may_recreate. Anything else passes. The
- * original entry is built in the per-CPU scratch (*orig). */
+ * TCP SYN starts one (a SYN under cookies gets a cookie SYN-ACK instead),
+ * and so does the ACK of a cookie, which becomes the client's SYN to the
+ * backend (bpf/synproxy6.h); on a maglev or source dnat route so does an
+ * ACK (no SYN, no RST) unless cookies are on at that moment: a flow
+ * another gateway of the pool made, recreated to the table's backend, as
+ * IPv4's may_recreate. Anything else passes. The original entry is built
+ * in the per-CPU scratch (*orig). */
 static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 				     const struct portier_config *cfg,
 				     const struct portier_port *dport,
@@ -46,9 +58,11 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	__u32 route_id, backend_id = 0, rc;
 	const struct portier_route *r;
 	struct portier_svc_key sk;
-	struct portier_backend *be;
+	struct portier_syn_guard *g;
+	struct portier_backend *be = NULL;
 	struct portier_flow6 *f;
 	bool starts = !p->tcp || tcp_syn_only_th(p->tcp), recreated = false;
+	__u8 flags = 0;
 	int act;
 
 	if (!svc_route6(p, &sk, &route_id))
@@ -58,23 +72,42 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	if (!r)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
 	if (!starts) {
-		if (!((r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
-		      p->tcp->ack && !p->tcp->rst))
-			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-		recreated = true;
+		act = cookie_ack6(ctx, p, r, route_id, key, &be, &backend_id,
+				  (r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
+				  p->tcp->ack && !p->tcp->rst && !cookies_active(r, route_id, now));
+		if (act == COOKIE_OPEN || act == COOKIE_PROBE)
+			flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+		else if (act == FLOW_RECREATE)
+			recreated = true;
+		else
+			return act;
 	}
-	/* Admission (bpf/policy6.h): new state from a source. */
-	if (port_flags(dport) & PORTIER_PORT_ADMIT) {
+	/* Admission (bpf/policy6.h): new state from a source (a cookie ACK's
+	 * was its SYN's). */
+	if (!flags && (port_flags(dport) & PORTIER_PORT_ADMIT)) {
 		act = admit6(route_id, &key->saddr, now);
 		if (act != ADMITTED)
 			return act;
 	}
-	be = pick_backend6(r, route_id, key, &backend_id);
+	if (starts && p->tcp && (r->flags & COOKIES_ANY) &&
+	    syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id), r->flags,
+			    now)) {
+		be = hash_backend6(r, route_id, key, &backend_id);
+		if (!be)
+			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+		if (be->flags & PORTIER_BACKEND_F_LOCAL)
+			return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+		return syncookie_answer6(ctx, cfg, g, now);
+	}
+	if (!flags)
+		be = pick_backend6(r, route_id, key, &backend_id);
 	if (!be)
 		return recreated ? count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS) :
 				   count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
-	rc = flow_create6(cfg, key, route_id, r->flags, backend_id, be, p->len, now, orig);
+	rc = flow_create6(cfg, key, route_id, r->flags, backend_id, be, p->len, now, flags, orig);
 	if (rc == FLOW_RACE) {
+		if (flags)	/* the same cookie ACK twice: the first opens */
+			return count_reason(PORTIER_R_SYNPROXY_PENDING, XDP_DROP);
 		f = ct_lookup6(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
@@ -82,6 +115,17 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
+	if (flags) {	/* a valid cookie: the ACK becomes the client's SYN */
+		if (!syncookie_to_syn6(ctx, cfg, key, act == COOKIE_PROBE) ||
+		    !parse_packet6(ctx, p).ok) {
+			flow_delete6(cfg, key, orig);
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+		}
+		g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+		if (g)
+			g->cookies_valid++;
+		count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
+	}
 	if (recreated) {
 		count_reason(PORTIER_R_FLOW_RECREATED, 0);
 		count_ha(route_id, true);
