@@ -401,12 +401,15 @@ static void test_no_options(void **state)
 }
 
 /* The client's ACK is lost: its zero-window probe (sequence number its
- * ISN, the cookie's acknowledgment) opens the flow, the SYN with its ISN.
- * (Its SYN offers MSS 8940, the top of the kernel's IPv6 cookie MSS
- * table: read as an ACK, the probe's cookie names no MSS and fails.) */
+ * ISN, the cookie's acknowledgment) opens the flow, the SYN with its ISN,
+ * not ISN - 1. Its SYN offers MSS 1440, the usual IPv6 one (the kernel's
+ * cookie would name index 2 of its table, and the probe read as an ACK
+ * would pass with index 3: synproxy6.h's syn_cookie_gen6). A probe one
+ * further below is no cookie: passed, counted. */
 static void test_probe(void **state)
 {
-	static const uint8_t mss_opt[4] = { 2, 4, 8940 >> 8, 8940 & 0xff };
+	static const uint8_t mss_opt[4] = { 2, 4, 1440 >> 8, 1440 & 0xff };
+	uint64_t failed = xt_reason(PORTIER_R_SYN_COOKIE_FAILED);
 	uint8_t f[PKT_MAX], o[20];
 	uint32_t isn = 0x30000000, cookie;
 	struct side6 c = client(88), be;
@@ -418,6 +421,9 @@ static void test_probe(void **state)
 	n = seg6(&c, isn, 0, PKT_SYN, 65535, mss_opt, 4, 0, f);
 	run(xt.if_in, f, n, XDP_TX, &r);
 	cookie = pkt_get32(r.out + PKT6_L4 + 4);
+	n = seg6(&c, isn - 1, cookie + 1, PKT_ACK, 65535, NULL, 0, 0, f);
+	run(xt.if_in, f, n, XDP_PASS, &r);
+	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
 	n = seg6(&c, isn, cookie + 1, PKT_ACK, 65535, NULL, 0, 0, f);
 	run(xt.if_in, f, n, XDP_REDIRECT, &r);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
