@@ -279,9 +279,15 @@ __noinline int syncookie_to_syn6(struct xdp_md *ctx, const struct portier_config
 	return tcp_emit6(ctx, w->h, a, 0, false);
 }
 
+/* synproxy_packet6() result besides -1 and an action: the backend's first
+ * SYN-ACK, rebuilt as the client's ACK: go on as -1, the flow's
+ * SEEN_REPLY set by the caller (whose stack frame has room for that). */
+#define SP6_SEEN_REPLY	(-2)
+
 /* A packet of an IPv6 flow opened by a SYN cookie (entry f): as
- * synproxy_packet. Returns -1 to go on (the frame may have changed: parse
- * it again), or an XDP action already counted. A function of its own. */
+ * synproxy_packet. Returns -1 or SP6_SEEN_REPLY to go on (the frame may
+ * have changed: parse it again), or an XDP action already counted. A
+ * function of its own. */
 __noinline int synproxy_packet6(struct xdp_md *ctx, const struct portier_config *cfg,
 				struct portier_flow6 *f)
 {
@@ -328,8 +334,7 @@ __noinline int synproxy_packet6(struct xdp_md *ctx, const struct portier_config 
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	if (!first)
 		return count_reason(PORTIER_R_SYNPROXY_BACKEND_ACK, XDP_TX);
-	flow_set_flags6(cfg, f, IPPROTO_TCP, PORTIER_FLOW_F_SEEN_REPLY);
-	return -1;
+	return SP6_SEEN_REPLY;
 }
 
 /* new_flow6's cookie step for a TCP packet but a SYN to route route_id

@@ -69,6 +69,8 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 		rc = synproxy_packet6(ctx, cfg, f);
 		if (rc >= 0)
 			return rc;
+		if (rc == SP6_SEEN_REPLY)
+			flow_set_flags6(cfg, f, IPPROTO_TCP, PORTIER_FLOW_F_SEEN_REPLY);
 		if (!parse_packet6(ctx, p).ok)	/* it may have rebuilt the frame */
 			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	}
