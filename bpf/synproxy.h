@@ -252,6 +252,23 @@ static __always_inline bool tcp_emit(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN
 	return true;
 }
 
+/* Is the checksum of TCP segment th (len bytes, header only: len is its
+ * data offset's) right, addr_sum the pseudo-header's addresses summed?
+ * Either family's. */
+static __always_inline bool tcp_hdr_csum_ok(const struct tcphdr *th, void *data_end, __u32 len,
+					    __u32 addr_sum)
+{
+	const __u16 *w = (const __u16 *)th;
+	__u32 sum = addr_sum + bpf_htons(IPPROTO_TCP) + bpf_htons(len);
+
+	for (__u32 i = 0; i < TCP_HDR_MAX / 2; i++) {
+		if (i >= len / 2 || (void *)(w + i + 1) > data_end)
+			break;
+		sum += w[i];
+	}
+	return csum_fold(sum) == 0xffff;
+}
+
 /* Are the checksums of the frame's handshake segment right: its IPv4
  * header's, and its TCP header's if it has no payload (a payload, TCP Fast
  * Open's, is not checked)? Checked before a segment is answered or
@@ -264,7 +281,7 @@ __noinline int syn_csum_ok(struct xdp_md *ctx)
 	void *data = xdp_data(ctx);
 	void *data_end = xdp_data_end(ctx);
 	struct iphdr *iph = data + 14;
-	const __u16 *ip = (const __u16 *)iph, *w;
+	const __u16 *ip = (const __u16 *)iph;
 	struct tcphdr *th = (void *)(iph + 1);
 	__u32 len, sum = 0;
 
@@ -278,19 +295,7 @@ __noinline int syn_csum_ok(struct xdp_md *ctx)
 	len = bpf_ntohs(iph->tot_len) - SP_IP_LEN;
 	if (len != (__u32)th->doff * 4)
 		return 1;
-	sum = iph->saddr & 0xffff;
-	sum += iph->saddr >> 16;
-	sum += iph->daddr & 0xffff;
-	sum += iph->daddr >> 16;
-	sum += bpf_htons(IPPROTO_TCP);
-	sum += bpf_htons(len);
-	w = (const __u16 *)th;
-	for (__u32 i = 0; i < TCP_HDR_MAX / 2; i++) {
-		if (i >= len / 2 || (void *)(w + i + 1) > data_end)
-			break;
-		sum += w[i];
-	}
-	return csum_fold(sum) == 0xffff;
+	return tcp_hdr_csum_ok(th, data_end, len, addr4_sum(iph->saddr, iph->daddr));
 }
 
 /* The frame's IPv4 and TCP headers (parse_packet has checked them: the

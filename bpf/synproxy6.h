@@ -136,24 +136,14 @@ __noinline int syn_csum_ok6(struct xdp_md *ctx)
 	void *data_end = xdp_data_end(ctx);
 	struct ipv6hdr *ip6h = data + 14;
 	struct tcphdr *th = data + TCP_FRAME_OFF6;
-	const __u16 *w;
-	__u32 len, sum;
+	__u32 len;
 
 	if ((void *)(th + 1) > data_end)
 		return 0;
 	len = bpf_ntohs(ip6h->payload_len);
 	if (len != (__u32)th->doff * 4)
 		return 1;
-	sum = addr6_sum(&ip6h->saddr, &ip6h->daddr);
-	sum += bpf_htons(IPPROTO_TCP);
-	sum += bpf_htons(len);
-	w = (const __u16 *)th;
-	for (__u32 i = 0; i < TCP_HDR_MAX / 2; i++) {
-		if (i >= len / 2 || (void *)(w + i + 1) > data_end)
-			break;
-		sum += w[i];
-	}
-	return csum_fold(sum) == 0xffff;
+	return tcp_hdr_csum_ok(th, data_end, len, addr6_sum(&ip6h->saddr, &ip6h->daddr));
 }
 
 /* The frame's IPv6 and TCP headers (parse_packet6 has checked them: the

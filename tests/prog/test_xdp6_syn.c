@@ -11,7 +11,6 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,17 +40,6 @@
 
 /* ---- routes ------------------------------------------------------------ */
 
-static void port_bits(uint16_t port, __u32 bits)
-{
-	int fd = bpf_map__fd(xt.skel->maps.portier_ports);
-	struct portier_port v;
-	__u32 k = port;
-
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
-	v.flags |= bits;
-	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
-}
-
 /* Route rid: [TN6_GW_IN]:port TCP with route flags, to backend
  * [be]:be_port (id bid). */
 static void put_route(__u32 rid, uint16_t port, __u32 flags, __u32 bid, const char *be,
@@ -80,24 +68,14 @@ static void put_route(__u32 rid, uint16_t port, __u32 flags, __u32 bid, const ch
 	assert_true(pkt6_addr(TN6_GW_IN, k.addr.a8));
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_services), &k, &sv,
 					     BPF_ANY), 0);
-	port_bits(port, PORTIER_PORT_SVC_TCP);
-	port_bits(be_port, PORTIER_PORT_BE_TCP);
-}
-
-/* NAT66 to pout's address; the IPv6 table's geometry. */
-static void edit6(struct portier_config *cfg)
-{
-	__u32 n = bpf_map__max_entries(xt.skel->maps.portier_conntrack6);
-
-	assert_true(pkt6_addr(TN6_GW_OUT, cfg->snat_addr6.a8));
-	cfg->ct6_buckets = n;
-	cfg->ct6_step = portier_ct_step_for(n);
+	assert_int_equal(xt_port_bits(port, PORTIER_PORT_SVC_TCP), 0);
+	assert_int_equal(xt_port_bits(be_port, PORTIER_PORT_BE_TCP), 0);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	if (xt_open("test_xdp6_syn", CLIENT_PORT, 2, edit6))
+	if (xt_open("test_xdp6_syn", CLIENT_PORT, 2, xt_edit6))
 		return -1;
 	put_route(R_ON, 88, PORTIER_ROUTE_F_COOKIES_ON, BID_ON, "2001:db8:2::11", 30088);
 	put_route(R_AUTO, 89, PORTIER_ROUTE_F_COOKIES_AUTO, BID_AUTO, "2001:db8:2::12", 30089);
@@ -437,24 +415,16 @@ static void test_probe(void **state)
 static void test_auto(void **state)
 {
 	const __u32 rate = 5;
-	__u32 zero = 0, rid = R_AUTO;
-	int cfg_fd = bpf_map__fd(xt.skel->maps.portier_config);
+	__u32 rid = R_AUTO;
 	int guard_fd = bpf_map__fd(xt.skel->maps.portier_syn_guard);
 	struct portier_syn_guard g[xt.ncpu];
-	struct portier_config cfg, saved;
+	struct portier_config saved;
 	uint8_t f[PKT_MAX];
-	cpu_set_t cpus;
 	struct xt_run r;
 	size_t n;
 
 	(void)state;
-	CPU_ZERO(&cpus);	/* one CPU: the window is per CPU */
-	CPU_SET(0, &cpus);
-	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
-	assert_int_equal(bpf_map_lookup_elem(cfg_fd, &zero, &saved), 0);
-	cfg = saved;
-	cfg.syn_rate = rate;
-	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
+	assert_int_equal(xt_syn_rate_begin(rate, &saved), 0);
 	for (__u32 i = 1; i <= rate + 3; i++) {
 		struct side6 c = client(89);
 
@@ -469,11 +439,7 @@ static void test_auto(void **state)
 		n = seg6(&c, 1, 0, PKT_SYN, 65535, NULL, 0, 0, f);
 		run(xt.if_in, f, n, XDP_REDIRECT, &r);
 	}
-	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &saved, BPF_ANY), 0);
-	CPU_ZERO(&cpus);
-	for (int i = 0; i < xt.ncpu; i++)
-		CPU_SET(i, &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	assert_int_equal(xt_syn_rate_end(&saved), 0);
 }
 
 int main(void)
