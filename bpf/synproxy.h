@@ -24,10 +24,9 @@
 #include "tcpopt.h"
 
 /* Every TCP header portier builds is 40 bytes (options padded with NOPs):
- * one frame size, 74 bytes, for every packet it makes. */
+ * one frame size, 74 bytes (94 with IPv6), for every packet it makes. */
 #define SP_TCP_LEN		40
 #define SP_IP_LEN		20
-#define SP_FRAME_LEN		(14 + SP_IP_LEN + SP_TCP_LEN)
 #define SP_TTL			64
 #define IP_DF			0x4000
 
@@ -210,6 +209,32 @@ static __always_inline void tcp_build_hdr(const struct tcp_build *b, __u32 addr_
 	__builtin_memcpy(h + 16, &sum, 2);
 }
 
+/* Resize the frame to an Ethernet header, ip_len bytes of IP header and
+ * a 40-byte TCP header, its MACs swapped if swap_macs (sent back out,
+ * XDP_TX): the IP header, or NULL if the frame could not take that size.
+ * Either family's (tcp_emit, tcp_emit6). */
+static __always_inline void *sp_frame_resize(struct xdp_md *ctx, __u32 ip_len, bool swap_macs)
+{
+	void *data = xdp_data(ctx);
+	void *data_end = xdp_data_end(ctx);
+	__u8 mac[ETH_ALEN];
+	struct ethhdr *eth;
+
+	if (bpf_xdp_adjust_tail(ctx, (int)(14 + ip_len + SP_TCP_LEN) - (int)(data_end - data)))
+		return NULL;
+	data = xdp_data(ctx);
+	data_end = xdp_data_end(ctx);
+	eth = data;
+	if (data + 14 + ip_len + SP_TCP_LEN > data_end)
+		return NULL;
+	if (swap_macs) {
+		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	}
+	return eth + 1;
+}
+
 /* Make the frame a 74-byte TCP/IPv4 packet saddr -> daddr with header h:
  * the IPv4 header kept but for its length, addresses, TTL (ttl, 0 = kept)
  * and checksum; the MACs swapped if swap_macs (sent back out, XDP_TX).
@@ -217,27 +242,13 @@ static __always_inline void tcp_build_hdr(const struct tcp_build *b, __u32 addr_
 static __always_inline bool tcp_emit(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN], __be32 saddr,
 				     __be32 daddr, __u8 ttl, bool swap_macs)
 {
-	void *data = xdp_data(ctx);
-	void *data_end = xdp_data_end(ctx);
-	__u8 mac[ETH_ALEN], *th;
-	struct ethhdr *eth;
-	struct iphdr *iph;
+	struct iphdr *iph = sp_frame_resize(ctx, SP_IP_LEN, swap_macs);
+	__u8 *th;
 	__u32 sum;
 
-	if (bpf_xdp_adjust_tail(ctx, (int)SP_FRAME_LEN - (int)(data_end - data)))
+	if (!iph)
 		return false;
-	data = xdp_data(ctx);
-	data_end = xdp_data_end(ctx);
-	eth = data;
-	iph = (void *)(eth + 1);
 	th = (void *)(iph + 1);
-	if ((void *)(th + SP_TCP_LEN) > data_end)
-		return false;
-	if (swap_macs) {
-		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
-		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	}
 	iph->tot_len = bpf_htons(SP_IP_LEN + SP_TCP_LEN);
 	iph->frag_off = bpf_htons(IP_DF);
 	iph->protocol = IPPROTO_TCP;

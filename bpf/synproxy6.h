@@ -12,7 +12,6 @@
 #define PORTIER_BPF_SYNPROXY6_H
 
 #define SP6_IP_LEN		40
-#define SP6_FRAME_LEN		(14 + SP6_IP_LEN + SP_TCP_LEN)
 /* The IPv6 header is 20 bytes longer than IPv4's: the MSS our cookie
  * SYN-ACK offers is cfg->syn_mss (an IPv4 MSS: 1460 for a 1500-byte MTU)
  * less that, 1440. */
@@ -97,26 +96,12 @@ static __always_inline struct portier_backend *hash_backend6(const struct portie
 static __always_inline bool tcp_emit6(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN],
 				      const struct sp6_scratch *a, __u8 hop, bool swap_macs)
 {
-	void *data = xdp_data(ctx);
-	void *data_end = xdp_data_end(ctx);
-	__u8 mac[ETH_ALEN], *th;
-	struct ipv6hdr *ip6h;
-	struct ethhdr *eth;
+	struct ipv6hdr *ip6h = sp_frame_resize(ctx, SP6_IP_LEN, swap_macs);
+	__u8 *th;
 
-	if (bpf_xdp_adjust_tail(ctx, (int)SP6_FRAME_LEN - (int)(data_end - data)))
+	if (!ip6h)
 		return false;
-	data = xdp_data(ctx);
-	data_end = xdp_data_end(ctx);
-	eth = data;
-	ip6h = (void *)(eth + 1);
 	th = (void *)(ip6h + 1);
-	if ((void *)(th + SP_TCP_LEN) > data_end)
-		return false;
-	if (swap_macs) {
-		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
-		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	}
 	ip6h->payload_len = bpf_htons(SP_TCP_LEN);
 	ip6h->nexthdr = IPPROTO_TCP;
 	if (hop)
