@@ -227,6 +227,29 @@ static void ts_opts(uint8_t o[12], uint32_t tsval, uint32_t tsecr)
 	pkt_put32(o + 8, tsecr);
 }
 
+/* Client c's SYN (ISN isn, window 65535, optlen bytes of options opt)
+ * answered with a cookie SYN-ACK (XDP_TX, in *r): the cookie. */
+static uint32_t cookie_of(const struct side6 *c, uint32_t isn, const uint8_t *opt, size_t optlen,
+			  struct xt_run *r)
+{
+	uint8_t f[PKT_MAX];
+
+	run(xt.if_in, f, seg6(c, isn, 0, PKT_SYN, 65535, opt, optlen, 0, f), XDP_TX, r);
+	return pkt_get32(r->out + PKT6_L4 + 4);
+}
+
+/* r's frame is the client's SYN with ISN isn, no timestamps, window
+ * 65535, to the route's backend (NAT66): MSS 1220, the MSS of a client
+ * whose own is not known. */
+static void expect_syn_1220(const struct xt_run *r, uint32_t isn)
+{
+	struct side6 be = to_backend(0, 30088, pkt_get16(r->out + PKT6_L4), HOPS - 1);
+	uint8_t o[20];
+
+	sp_opts(o, 1220, false, false, 0, 0, -1);
+	expect_seg(r, &be, isn, 0, PKT_SYN, 65535, o, 20, 0);
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 /* The whole handshake of an IPv6 client through the SYN proxy: its SYN
@@ -354,15 +377,13 @@ static void test_no_options(void **state)
 {
 	uint8_t f[PKT_MAX], o[20];
 	uint32_t isn = 0x20000000, cookie;
-	struct side6 c = client(88), gw = back_to(&c, 64), be;
+	struct side6 c = client(88), gw = back_to(&c, 64);
 	uint64_t bad = xt_reason(PORTIER_R_DROP_BAD_CSUM);
 	struct xt_run r;
 	size_t n;
 
 	(void)state;
-	n = seg6(&c, isn, 0, PKT_SYN, 65535, NULL, 0, 0, f);
-	run(xt.if_in, f, n, XDP_TX, &r);
-	cookie = pkt_get32(r.out + PKT6_L4 + 4);
+	cookie = cookie_of(&c, isn, NULL, 0, &r);
 	sp_opts(o, SYN_MSS6, false, false, 0, 0, -1);
 	expect_seg(&r, &gw, cookie, isn + 1, PKT_SYN | PKT_ACK, 0, o, 20, 0);
 
@@ -373,9 +394,7 @@ static void test_no_options(void **state)
 
 	n = seg6(&c, isn + 1, cookie + 1, PKT_ACK, 65535, NULL, 0, 0, f);
 	run(xt.if_in, f, n, XDP_REDIRECT, &r);
-	be = to_backend(0, 30088, pkt_get16(r.out + PKT6_L4), HOPS - 1);
-	sp_opts(o, 1220, false, false, 0, 0, -1);
-	expect_seg(&r, &be, isn, 0, PKT_SYN, 65535, o, 20, 0);
+	expect_syn_1220(&r, isn);
 }
 
 /* The client's ACK is lost: its zero-window probe (sequence number its
@@ -388,26 +407,22 @@ static void test_probe(void **state)
 {
 	static const uint8_t mss_opt[4] = { 2, 4, 1440 >> 8, 1440 & 0xff };
 	uint64_t failed = xt_reason(PORTIER_R_SYN_COOKIE_FAILED);
-	uint8_t f[PKT_MAX], o[20];
+	uint8_t f[PKT_MAX];
 	uint32_t isn = 0x30000000, cookie;
-	struct side6 c = client(88), be;
+	struct side6 c = client(88);
 	uint64_t valid = xt_reason(PORTIER_R_SYN_COOKIE_VALID);
 	struct xt_run r;
 	size_t n;
 
 	(void)state;
-	n = seg6(&c, isn, 0, PKT_SYN, 65535, mss_opt, 4, 0, f);
-	run(xt.if_in, f, n, XDP_TX, &r);
-	cookie = pkt_get32(r.out + PKT6_L4 + 4);
+	cookie = cookie_of(&c, isn, mss_opt, 4, &r);
 	n = seg6(&c, isn - 1, cookie + 1, PKT_ACK, 65535, NULL, 0, 0, f);
 	run(xt.if_in, f, n, XDP_PASS, &r);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_FAILED), failed + 1);
 	n = seg6(&c, isn, cookie + 1, PKT_ACK, 65535, NULL, 0, 0, f);
 	run(xt.if_in, f, n, XDP_REDIRECT, &r);
 	assert_int_equal(xt_reason(PORTIER_R_SYN_COOKIE_VALID), valid + 1);
-	be = to_backend(0, 30088, pkt_get16(r.out + PKT6_L4), HOPS - 1);
-	sp_opts(o, 1220, false, false, 0, 0, -1);
-	expect_seg(&r, &be, isn, 0, PKT_SYN, 65535, o, 20, 0);
+	expect_syn_1220(&r, isn);
 }
 
 /* "auto": below the rate SYNs make flows; past it in this CPU's window,
