@@ -3,7 +3,8 @@
  * sync.h - flow sync events: when portier_config.sync_on is set (the
  * daemon is the MASTER of a gateway pair), a new flow's two entries, the
  * state bits set on a flow and the flows the program deletes go to the
- * daemon through the portier_sync ring buffer; the daemon batches them to
+ * daemon through the portier_sync ring buffer (an IPv6 flow's events:
+ * sync_new6, sync_small6, kinds with PORTIER_SYNC_EV_IPV6); the daemon batches them to
  * the peer gateway (user/flowsync.c, docs/operations.md, "Flow sync").
  * Emitting never changes what happens to the packet: a full ring buffer
  * counts PORTIER_R_SYNC_LOST (the daemon's periodic refresh and resyncs
@@ -57,6 +58,45 @@ __noinline int sync_small(const struct portier_flow_key *k, __u32 kind, __u32 bi
 	if (!ev)
 		return count_reason(PORTIER_R_SYNC_LOST, 0);
 	ev->kind = kind;
+	ev->bits = bits & PORTIER_SYNC_FLAGS;
+	ev->pad[0] = ev->pad[1] = 0;
+	ev->key = *k;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+/* sync_new for an IPv6 flow (bpf/nat6.h): kind NEW | PORTIER_SYNC_EV_IPV6. */
+__noinline int sync_new6(const struct portier_flow_key6 *k, const struct portier_flow6 *o,
+			 const struct portier_flow_key6 *rk, const struct portier_flow6 *r)
+{
+	struct portier_sync_new6 *ev;
+
+	if (!k || !o || !rk || !r)
+		return 0;
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
+	if (!ev)
+		return count_reason(PORTIER_R_SYNC_LOST, 0);
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	ev->kind = PORTIER_SYNC_EV_NEW | PORTIER_SYNC_EV_IPV6;
+	ev->key = *k;
+	ev->rkey = *rk;
+	ev->orig = *o;
+	ev->reply = *r;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+/* sync_small for an IPv6 flow (bpf/conntrack6.h): kind | _IPV6. */
+__noinline int sync_small6(const struct portier_flow_key6 *k, __u32 kind, __u32 bits)
+{
+	struct portier_sync_small6 *ev;
+
+	if (!k)
+		return 0;
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
+	if (!ev)
+		return count_reason(PORTIER_R_SYNC_LOST, 0);
+	ev->kind = kind | PORTIER_SYNC_EV_IPV6;
 	ev->bits = bits & PORTIER_SYNC_FLAGS;
 	ev->pad[0] = ev->pad[1] = 0;
 	ev->key = *k;
