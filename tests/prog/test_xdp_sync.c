@@ -18,8 +18,9 @@
  *     entries; an egress flow's record writes egress entries (its kind,
  *     not this host's own bits);
  *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
- *     peer gets the whole table (RESET first), a new flow goes out as its
- *     FLOW record, and 5 s later a flow active since then is refreshed
+ *     peer gets the whole table (RESET first; the IPv6 table's flows too),
+ *     a new flow (IPv4, IPv6) goes out as its FLOW record, an IPv6 flow
+ *     the GC expires as a DEL, and 5 s later a flow active since then is refreshed
  *     (idle time about 0); a BACKUP made MASTER starts its egress port
  *     cursor past the newest egress flow's port it received.
  *   - IPv6 (a route written into the maps, its frames tail-called to
@@ -838,6 +839,51 @@ static const struct pt_fs_rec *flow_of(const struct fake_peer *p,
 	return NULL;
 }
 
+/* The IPv6 record of kind with key k among the peer's, from the last; or
+ * NULL. */
+static const struct pt_fs_rec *rec6_of(const struct fake_peer *p, __u8 kind,
+				       const struct portier_flow_key6 *k)
+{
+	for (size_t i = p->n; i-- > 0;)
+		if (p->rec[i].ipv6 && p->rec[i].kind == kind &&
+		    !memcmp(&p->rec[i].key6, k, sizeof(*k)))
+			return &p->rec[i];
+	return NULL;
+}
+
+/* An IPv6 TCP flow's two entries, idle an hour (the GC's to delete):
+ * [2001:db8:c::9]:cport -> [TN6_GW_IN]:PORT_SNAT6, NAT66 to [BE6]. Its
+ * original key. */
+static struct portier_flow_key6 put_idle_flow6(__u16 cport)
+{
+	struct portier_flow_key6 ko = { .sport = htons(cport), .dport = htons(PORT_SNAT6),
+					.proto = IPPROTO_TCP };
+	struct portier_flow_key6 kr = { .sport = htons(BE_PORT6), .dport = htons(cport),
+					.proto = IPPROTO_TCP };
+	struct portier_flow6 fo = { .dir = PORTIER_FLOW_DIR_ORIG, .route_id = R6_ID,
+				    .backend_id = BE6_ID }, fr;
+	__u64 now = mono_ns();
+
+	fo.last_seen = portier_tick(now - 3600ULL * 1000000000ULL);
+	fr = fo;
+	fr.dir = PORTIER_FLOW_DIR_REPLY;
+	assert_true(pkt6_addr("2001:db8:c::9", ko.saddr.a8));
+	assert_true(pkt6_addr(TN6_GW_IN, ko.daddr.a8));
+	assert_true(pkt6_addr(BE6, kr.saddr.a8));
+	assert_true(pkt6_addr(TN6_GW_OUT, kr.daddr.a8));
+	fo.nat_saddr = kr.daddr;
+	fo.nat_daddr = kr.saddr;
+	fo.nat_sport = kr.dport;
+	fo.nat_dport = kr.sport;
+	fr.nat_saddr = ko.daddr;
+	fr.nat_daddr = ko.saddr;
+	fr.nat_sport = ko.dport;
+	fr.nat_dport = ko.sport;
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &ko, &fo), 0);
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &kr, &fr), 0);
+	return ko;
+}
+
 static void test_daemon_side(void **state)
 {
 	static struct fake_peer p;
@@ -846,8 +892,10 @@ static void test_daemon_side(void **state)
 	struct pt_flowsync_counts cnt;
 	const struct pt_fs_rec *r;
 	struct portier_flow_key k, rk;
+	struct portier_flow_key6 k6, rk6;
 	struct pt_flowsync *fs;
 	struct pkt_spec c, b;
+	struct pkt6_spec c6;
 	struct xt_run run;
 	size_t before;
 
@@ -864,6 +912,8 @@ static void test_daemon_side(void **state)
 	xt_forward(xt.if_out, &b, &run);
 	k = key_of(&c);
 	rk = key_of(&b);
+	syn6(&c6, &rk6);	/* an IPv6 one too */
+	k6 = key6_of(&c6);
 	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
 	drain();	/* (the events of before went to the test's reader) */
 
@@ -875,6 +925,10 @@ static void test_daemon_side(void **state)
 	assert_non_null(r);
 	assert_memory_equal(&r->rkey, &rk, sizeof(rk));
 	assert_true(r->flags & PORTIER_FLOW_F_SEEN_REPLY);
+	r = rec6_of(&p, PT_FS_REC_FLOW, &k6);	/* the IPv6 table's too */
+	assert_non_null(r);
+	assert_memory_equal(&r->rkey6, &rk6, sizeof(rk6));
+	assert_int_equal(r->route_id, R6_ID);
 	pt_flowsync_counts(fs, &cnt);
 	assert_int_equal(cnt.proto.resyncs, 1);
 	assert_true(cnt.peer_up);
@@ -889,6 +943,22 @@ static void test_daemon_side(void **state)
 	assert_non_null(flow_of(&p, &k));
 	assert_int_equal(p.rec[p.n - 1].kind, PT_FS_REC_FLAGS);
 	assert_int_equal(p.rec[p.n - 1].flags, PORTIER_FLOW_F_SEEN_REPLY);
+	/* A new IPv6 flow: its record over the wire. */
+	c6 = client6(xt.next_port++, PKT_SYN);
+	forward6(xt.if_in, &c6, &run);
+	pump(fs, &p, 200);
+	k6 = key6_of(&c6);
+	r = rec6_of(&p, PT_FS_REC_FLOW, &k6);
+	assert_non_null(r);
+	assert_int_equal(ntohs(r->o_dport), BE_PORT6);
+	/* An IPv6 flow the GC expires: DEL, with its idle time. */
+	k6 = put_idle_flow6(43001);
+	assert_int_equal(pt_dp_gc(xt.dp, NULL), 0);
+	pump(fs, &p, 200);
+	r = rec6_of(&p, PT_FS_REC_DEL, &k6);
+	assert_non_null(r);
+	assert_true(r->age_ms >= 3599000);
+	assert_false(pt_ct6_lookup(pt_dp_ct6(xt.dp), &k6, NULL));
 
 	/* Idle for a while, then active again: the next refresh walk (5 s
 	 * after the daemon's start) sends it, with its idle time about 0. */
