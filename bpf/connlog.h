@@ -35,20 +35,20 @@ static __always_inline bool connlog_on(__u32 route_id, __u8 flags)
 	return r && (r->flags & PORTIER_ROUTE_F_LOG);
 }
 
-/* A FIN or RST (p->tcp set) on the entry of direction dir whose flags are
- * *fflags; *oflags those of the other entry (NULL: none, a local
+/* A FIN or RST (TCP header tcp) on the entry of direction dir whose flags
+ * are *fflags; *oflags those of the other entry (NULL: none, a local
  * backend). Marks this direction's FIN; when the flow is over (RST, or the
  * other direction sent its FIN before; a local flow, whose replies the
  * program never sees, at its first FIN) marks both entries logged and
  * returns how it ended (PORTIER_END_*), else 0. Either family. */
-static __always_inline __u8 connlog_close_end(const struct pkt *p, __u8 dir, __u8 *fflags,
-					      __u8 *oflags)
+static __always_inline __u8 connlog_close_end(const struct tcphdr *tcp, __u8 dir,
+					      __u8 *fflags, __u8 *oflags)
 {
 	__u8 end;
 
-	if (p->tcp->fin)
+	if (tcp->fin)
 		*fflags |= PORTIER_FLOW_F_FIN;
-	if (p->tcp->rst)
+	if (tcp->rst)
 		end = dir == PORTIER_FLOW_DIR_ORIG ? PORTIER_END_RST_CLIENT :
 						     PORTIER_END_RST_SERVER;
 	else if (oflags ? (*oflags & PORTIER_FLOW_F_FIN) : (*fflags & PORTIER_FLOW_F_LOCAL))
@@ -79,7 +79,7 @@ static __always_inline void connlog_tcp_close(const struct portier_config *cfg,
 		flow_key_other(f, p->proto, &ok);
 		o = ct_lookup(cfg, &ok);
 	}
-	end = connlog_close_end(p, f->dir, &f->flags, o ? &o->flags : NULL);
+	end = connlog_close_end(p->tcp, f->dir, &f->flags, o ? &o->flags : NULL);
 	if (!end)
 		return;
 	ev = bpf_ringbuf_reserve(&portier_connlog, sizeof(*ev), 0);

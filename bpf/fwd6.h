@@ -11,14 +11,6 @@
 #ifndef PORTIER_BPF_FWD6_H
 #define PORTIER_BPF_FWD6_H
 
-#define AF_INET6	10
-
-static __always_inline bool addr6_eq(const struct portier_addr *a, const struct portier_addr *b)
-{
-	return ((a->a32[0] ^ b->a32[0]) | (a->a32[1] ^ b->a32[1]) | (a->a32[2] ^ b->a32[2]) |
-		(a->a32[3] ^ b->a32[3])) == 0;
-}
-
 /* The IPv6 packet's length, header included (bpf_fib_lookup's tot_len, and
  * what an MTU limits). */
 static __always_inline __u32 pkt6_ip_len(const struct pkt6 *p)

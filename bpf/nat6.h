@@ -15,6 +15,14 @@ static __always_inline bool addr6_is_zero(const struct portier_addr *a)
 	return (a->a32[0] | a->a32[1] | a->a32[2] | a->a32[3]) == 0;
 }
 
+#define AF_INET6	10	/* bpf_fib_lookup's family */
+
+static __always_inline bool addr6_eq(const struct portier_addr *a, const struct portier_addr *b)
+{
+	return ((a->a32[0] ^ b->a32[0]) | (a->a32[1] ^ b->a32[1]) | (a->a32[2] ^ b->a32[2]) |
+		(a->a32[3] ^ b->a32[3])) == 0;
+}
+
 /* Is IPv6 address a one of this host's (portier_local6)? */
 static __always_inline bool addr6_is_local(const struct portier_addr *a)
 {
@@ -94,10 +102,15 @@ static __always_inline void flow_init6(struct portier_flow6 *f, __u8 dir, __u16 
 }
 
 /* The per-CPU scratch of a new IPv6 flow (portier_new_flow's value is an
- * IPv4 entry, too small): the reply key and entry, off the stack. */
+ * IPv4 entry, too small): the reply key and entry, off the stack. An
+ * ICMPv6 error's translation (bpf/icmp6.h) has the key of its flow, then
+ * its new outer source, in rk and its FIB lookup in fib. */
 struct flow6_scratch {
 	struct portier_flow_key6 rk;
-	struct portier_flow6 rv;
+	union {
+		struct portier_flow6 rv;
+		struct bpf_fib_lookup fib;
+	};
 };
 
 struct {

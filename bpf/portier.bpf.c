@@ -372,6 +372,22 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
  * check's answer). Not inlined, and forward() is not called from here:
  * the stack of the call chain stays within its 512 bytes. */
 #define STATELESS_FORWARD	(-1)
+
+/* The end of a stateless reply of route and backend v, either family:
+ * rc, the FIB's answer for its rewrite, says whether it goes
+ * (STATELESS_FORWARD, counted; len the frame's) or passes. */
+static __always_inline int stateless_verdict(int rc, const struct portier_reply_svc *v,
+					     __u32 len)
+{
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	count_reason(PORTIER_R_STATELESS_REPLY, 0);
+	count_ha(v->route_id, false);
+	count_flow(v->backend_id, PORTIER_FLOW_DIR_REPLY, len, false);
+	return STATELESS_FORWARD;
+}
+
 static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
 				      const struct portier_config *cfg, __u64 now)
 {
@@ -408,13 +424,7 @@ static __noinline int stateless_reply(struct xdp_md *ctx, struct pkt *p,
 	f->nat_daddr = p->iph->daddr;
 	f->nat_dport = p->ports[1];
 	rc = next_hop(ctx, p, f, now);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
-	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-	count_reason(PORTIER_R_STATELESS_REPLY, 0);
-	count_ha(v->route_id, false);
-	count_flow(v->backend_id, PORTIER_FLOW_DIR_REPLY, p->len, false);
-	return STATELESS_FORWARD;
+	return stateless_verdict(rc, v, p->len);
 }
 
 /* A packet from a backend port with no live flow: stateless_reply(), then

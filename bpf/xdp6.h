@@ -4,18 +4,51 @@
  * (portier_progs[PORTIER_PROG_XDP6]) for an IPv6 EtherType frame. Parse,
  * port filter, connection table, flow packet or new flow (service,
  * admission, backend, NAT66 or dnat), forward; a backend's reply comes
- * back through its flow's reply entry. IPv4-only for now: SYN cookies (an
- * IPv6 SYN to a cookie route is an ordinary new flow), stateless replies
- * of the active-active pool, egress NAT, flow sync, connection logs.
+ * back through its flow's reply entry, or with no flow through the
+ * backend's one service (stateless_reply6, the active-active pool).
+ * A TCP flow's close is logged (connlog_tcp_close6). IPv4-only for now:
+ * SYN cookies (an IPv6 SYN to a cookie route is an ordinary new flow),
+ * egress NAT, flow sync.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H
 #define PORTIER_BPF_XDP6_H
 
-/* A packet of a known, live IPv6 flow: account, track its state, then
- * pass (local backend) or rewrite and forward. */
+/* A FIN or RST (p->tcp set) of IPv6 flow entry f under the packet's key
+ * k, counted already, on a flow not logged yet: as IPv4's
+ * connlog_tcp_close, when the flow is over (connlog_close_end) and its
+ * route logs, the end event (connlog_send6). The other entry's key is
+ * built in the per-CPU scratch of flow_create6 (done by now), off the
+ * stack. */
+static __always_inline void connlog_tcp_close6(const struct portier_config *cfg,
+					       const struct pkt6 *p,
+					       const struct portier_flow_key6 *k,
+					       struct portier_flow6 *f, __u64 now)
+{
+	struct portier_flow6 *o = NULL;
+	struct flow6_scratch *sc;
+	__u32 slot = SCRATCH6_CREATE;
+	__u8 end;
+
+	if (!connlog_on(f->route_id, f->flags))
+		return;
+	if (!(f->flags & PORTIER_FLOW_F_LOCAL)) {
+		sc = bpf_map_lookup_elem(&portier_new_flow6, &slot);
+		if (!sc)
+			return;
+		flow_key_other6(f, p->proto, &sc->rk);
+		o = ct_lookup6(cfg, &sc->rk);
+	}
+	end = connlog_close_end(p->tcp, f->dir, &f->flags, o ? &o->flags : NULL);
+	if (end)
+		connlog_send6(k, f, o, end, now);
+}
+
+/* A packet of a known, live IPv6 flow (key k): account, track its state,
+ * log its close, then pass (local backend) or rewrite and forward. */
 static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 					const struct portier_config *cfg,
+					const struct portier_flow_key6 *k,
 					struct portier_flow6 *f, __u64 now)
 {
 	__u32 before = f->last_seen;
@@ -26,6 +59,8 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 		flow_touch_other6(cfg, f, p->proto, before, portier_tick(now));
 	if (bits)
 		flow_set_flags6(cfg, f, p->proto, bits);
+	if (p->tcp && (p->tcp->fin || p->tcp->rst) && !(f->flags & PORTIER_FLOW_F_LOGGED))
+		connlog_tcp_close6(cfg, p, k, f, now);
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
@@ -78,7 +113,7 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 		f = ct_lookup6(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
-		return flow_packet6(ctx, p, cfg, f, now);
+		return flow_packet6(ctx, p, cfg, key, f, now);
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
@@ -90,6 +125,73 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	if (orig->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
 	return forward6(ctx, p, cfg, orig, now, true);
+}
+
+/* A packet from an IPv6 backend port with no live flow, as IPv4's
+ * stateless_reply: if portier_reply_svc names the one service of the
+ * backend (family PORTIER_AF_INET6, address, port, protocol), the source
+ * goes back to that service's address and port and the packet is
+ * forwarded to its destination, the client, creating no state: returns
+ * STATELESS_FORWARD with the rewrite in the per-CPU scratch (rv of
+ * portier_new_flow6's SCRATCH6_XDP), for stateless_forward6(). Anything
+ * else passes (the action, counted), as does a packet to the NAT66
+ * address or one the FIB would not forward (to this host: a health
+ * check's answer). Not inlined, and forward6() is not called from here:
+ * the stack of the call chain stays within its 512 bytes. */
+static __noinline int stateless_reply6(struct xdp_md *ctx, struct pkt6 *p,
+				       const struct portier_config *cfg, __u64 now)
+{
+	struct portier_reply_svc *v;
+	struct portier_reply_key *k;
+	struct flow6_scratch *sc;
+	struct portier_flow6 *f;
+	__u32 slot = SCRATCH6_XDP;
+	int rc;
+
+	if (!p || !cfg ||
+	    addr6_eq((const struct portier_addr *)&p->ip6h->daddr, &cfg->snat_addr6))
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	sc = bpf_map_lookup_elem(&portier_new_flow6, &slot);
+	if (!sc)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	/* The key, then the rewrite, in one scratch entry. */
+	f = &sc->rv;
+	_Static_assert(sizeof(*k) <= sizeof(*f), "the reply key fits the scratch entry");
+	k = (struct portier_reply_key *)f;
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(&k->addr, &p->ip6h->saddr, sizeof(k->addr));
+	k->port = p->ports[0];
+	k->proto = p->proto;
+	k->family = PORTIER_AF_INET6;
+	v = bpf_map_lookup_elem(&portier_reply_svc, k);
+	if (!v)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	if (p->ip6h->hop_limit < TTL_MIN_FORWARD)
+		return count_reason(PORTIER_R_PASS_TTL, XDP_PASS);
+	flow_init6(f, PORTIER_FLOW_DIR_REPLY, v->route_id, v->backend_id, now);
+	f->nat_saddr = v->svc_addr;
+	f->nat_sport = v->svc_port;
+	__builtin_memcpy(&f->nat_daddr, &p->ip6h->daddr, sizeof(f->nat_daddr));
+	f->nat_dport = p->ports[1];
+	rc = next_hop6(ctx, p, f, now);
+	return stateless_verdict(rc, v, p->len);
+}
+
+/* A packet from an IPv6 backend port with no live flow:
+ * stateless_reply6(), then forwarded by its rewrite, or as it says. */
+static __always_inline int stateless_forward6(struct xdp_md *ctx, struct pkt6 *p,
+					      const struct portier_config *cfg, __u64 now)
+{
+	int rc = stateless_reply6(ctx, p, cfg, now);
+	struct flow6_scratch *sc;
+	__u32 slot = SCRATCH6_XDP;
+
+	if (rc != STATELESS_FORWARD)
+		return rc;
+	sc = bpf_map_lookup_elem(&portier_new_flow6, &slot);
+	if (!sc)
+		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+	return forward6(ctx, p, cfg, &sc->rv, now, false);
 }
 
 SEC("xdp")
@@ -135,15 +237,15 @@ int portier_xdp6(struct xdp_md *ctx)
 		/* Over: a new packet to the service starts afresh; anything
 		 * else has no flow. */
 		if (f->dir != PORTIER_FLOW_DIR_ORIG || !svc_port)
-			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+			return be_port ? stateless_forward6(ctx, &p, cfg, now) :
+					 count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
 		flow_delete6(cfg, &sc->rk, f);
 		f = NULL;
 	}
 	if (f)
-		return flow_packet6(ctx, &p, cfg, f, now);
-	if (be_port)	/* a backend's packet with no flow (no stateless
-			 * replies in IPv6 yet) */
-		return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
+		return flow_packet6(ctx, &p, cfg, &sc->rk, f, now);
+	if (be_port)	/* a backend's reply with no flow */
+		return stateless_forward6(ctx, &p, cfg, now);
 	return new_flow6(ctx, &p, cfg, dport, &sc->rk, &sc->rv, now);
 }
 

@@ -4,6 +4,7 @@
  * data plane into the test network, run a frame, sum the counters, build
  * the client's and the backends' packets. No cmocka here.
  */
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -101,6 +102,44 @@ int xt_reason_sum(enum portier_reason id, uint64_t *sum)
 
 	*sum = err ? 0 : r[id];
 	return err;
+}
+
+static int xt_on_event(void *ctx, void *data, size_t size)
+{
+	struct xt_events *e = ctx;
+
+	if (size >= sizeof(e->ev[0]) && e->n_ev < XT_EVENTS_MAX)
+		memcpy(&e->ev[e->n_ev], data, sizeof(e->ev[0]));
+	e->n_ev++;
+	return 0;
+}
+
+int xt_events_open(struct xt_events *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog), xt_on_event, e,
+				 NULL);
+	if (!e->rb) {
+		fprintf(stderr, "xt_events_open: no ring buffer on portier_connlog: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void xt_events_close(struct xt_events *e)
+{
+	ring_buffer__free(e->rb);
+	e->rb = NULL;
+}
+
+int xt_events_read(struct xt_events *e)
+{
+	int err;
+
+	e->n_ev = 0;
+	err = ring_buffer__consume(e->rb);
+	return err < 0 ? err : e->n_ev;
 }
 
 struct pkt_spec xt_spec(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,

@@ -78,6 +78,22 @@ int xt_be_index(uint32_t addr);
  * is then all 0). */
 struct pkt_spec xt_reply_spec_of(const uint8_t *out, uint8_t flags, int *be);
 
+/* Connection log events of the loaded program (portier_connlog), as the
+ * tests read them. */
+#define XT_EVENTS_MAX	16
+struct ring_buffer;
+struct xt_events {
+	struct ring_buffer *rb;
+	struct portier_connlog_event ev[XT_EVENTS_MAX];	/* the first ones read */
+	int n_ev;		/* how many the last read found (all counted) */
+};
+/* Open e on xt's ring buffer. 0, or -1 with a message on stderr. */
+int xt_events_open(struct xt_events *e);
+void xt_events_close(struct xt_events *e);
+/* Read the events waiting now into e->ev (from 0): their count, or the
+ * ring buffer's negative error. */
+int xt_events_read(struct xt_events *e);
+
 /* ---- the same for cmocka tests: a failure fails the test ---------------- */
 
 #ifndef XT_NO_CMOCKA
@@ -156,19 +172,45 @@ static inline uint64_t xt_reason(enum portier_reason id)
 	return sum;
 }
 
-/* Run frame in (n bytes) on the input NIC: action ret, the frame
- * unchanged, and reason why + 1. */
+/* The events waiting now (xt_events_read): their count. */
+static inline int xt_events_drain(struct xt_events *e)
+{
+	int n = xt_events_read(e);
+
+	assert_true(n >= 0);
+	return n;
+}
+
+/* Run frame in (n bytes) on ifindex into *r: action ret, the frame want
+ * (wn bytes) byte for byte, and reason why + 1. */
+static inline void xt_expect_frame(int ifindex, const uint8_t *in, size_t n, int ret,
+				   const uint8_t *want, size_t wn, enum portier_reason why,
+				   struct xt_run *r)
+{
+	uint64_t c0 = xt_reason(why);
+
+	xt_run(ifindex, in, n, r);
+	assert_int_equal(r->ret, ret);
+	assert_int_equal(r->out_len, wn);
+	assert_memory_equal(r->out, want, wn);
+	assert_int_equal(xt_reason(why) - c0, 1);
+}
+
+/* Run frame in (n bytes) on ifindex: action ret, the frame unchanged,
+ * and reason why + 1. */
+static inline void xt_expect_untouched_on(int ifindex, const uint8_t *in, size_t n, int ret,
+					  enum portier_reason why)
+{
+	struct xt_run r;
+
+	xt_expect_frame(ifindex, in, n, ret, in, n, why, &r);
+}
+
+/* The same on the input NIC. */
 static inline void xt_expect_untouched(const uint8_t *in, size_t n, int ret,
 				       enum portier_reason why)
 {
-	uint64_t c0 = xt_reason(why);
-	struct xt_run r;
-
-	xt_run(xt.if_in, in, n, &r);
-	assert_int_equal(r.ret, ret);
-	assert_int_equal(r.out_len, n);
-	assert_memory_equal(r.out, in, n);
-	assert_int_equal(xt_reason(why) - c0, 1);
+	xt_expect_untouched_on(xt.if_in, in, n, ret, why);
 }
 
 /* The sum over CPUs of entry id of a stats map. */

@@ -8,10 +8,14 @@
  * (backends ::11-::13), permanent neighbours, forwarding on.
  *
  * The IPv6 routes are written into the maps directly (services, routes,
- * backends, ports, portier_local6; the config's snat_addr6 and IPv6 table
- * geometry): the userspace route model is IPv4's for now. Expected frames
- * are built from scratch and compared byte for byte, with their TCP/UDP
- * (and ICMPv6) checksums recomputed over the pseudo-header.
+ * backends, ports, portier_local6, portier_reply_svc; the config's
+ * snat_addr6 and IPv6 table geometry). Expected frames are built from
+ * scratch and compared byte for byte, with their TCP/UDP (and ICMPv6)
+ * checksums recomputed over the pseudo-header. Besides new flows,
+ * replies, admission, extension headers and Packet Too Big: ICMPv6 errors
+ * of NATed flows translated both ways (bpf/icmp6.h), stateless replies of
+ * the active-active pool, and the connection log event of a closed IPv6
+ * flow.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +65,10 @@ enum {
 				 * allowed, 2001:db8:1::66 denied; rate 2 */
 	R_MAGLEV,		/* [GW_IN]:90 TCP dnat maglev -> ::11-13:30090 */
 	R_SOURCE,		/* [GW_IN]:91 UDP snat source -> ::11-13:30091 */
+	R_UDNAT,		/* [GW_IN]:54 UDP dnat -> ::13:30054 */
+	R_STATELESS,		/* [GW_IN]:92 TCP dnat -> ::13:30092, its
+				 * replies' service in portier_reply_svc */
+	R_LOG,			/* [GW_IN]:93 TCP snat, logged -> ::11:30093 */
 };
 
 #define TABLE_SIZE	7	/* the table routes' slots (a prime) */
@@ -209,6 +217,32 @@ static void put_policy6(__u32 rid, const char *prefix, __u32 len, __u8 action)
 					     BPF_ANY), 0);
 }
 
+/* portier_reply_svc: backend [be]:be_port TCP of route rid (its backend
+ * 0) replies from service [svc]:svc_port, as the userspace writer of the
+ * active-active pool puts it. */
+static void put_reply_svc(__u32 rid, const char *be, uint16_t be_port, const char *svc,
+			  uint16_t svc_port)
+{
+	struct portier_reply_key k;
+	struct portier_reply_svc v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	addr_of(be, &k.addr);
+	k.port = htons(be_port);
+	k.proto = IPPROTO_TCP;
+	k.family = PORTIER_AF_INET6;
+	addr_of(svc, &v.svc_addr);
+	v.svc_port = htons(svc_port);
+	v.route_id = rid;
+	v.backend_id = be_id(rid, 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_reply_svc), &k,
+					     &v, BPF_ANY), 0);
+}
+
+/* The connection log events read from the ring buffer (R_LOG's). */
+static struct xt_events events;
+
 /* The config edit of xt_open: NAT66 to pout's address, the IPv6 table's
  * geometry (the map's size). */
 static void edit6(struct portier_config *cfg)
@@ -239,6 +273,9 @@ static int setup(void **state)
 	static const struct be6 src[] = { { "2001:db8:2::11", 30091, false },
 					  { "2001:db8:2::12", 30091, false },
 					  { "2001:db8:2::13", 30091, false } };
+	static const struct be6 udnat[] = { { "2001:db8:2::13", 30054, false } };
+	static const struct be6 sless[] = { { "2001:db8:2::13", 30092, false } };
+	static const struct be6 logged[] = { { "2001:db8:2::11", 30093, false } };
 
 	(void)state;
 	if (xt_open("test_xdp6", CLIENT_PORT, 2, edit6))
@@ -262,8 +299,18 @@ static int setup(void **state)
 	put_table(R_MAGLEV);
 	put_route6(R_SOURCE, TN6_GW_IN, 91, IPPROTO_UDP, PORTIER_ROUTE_F_SOURCE, src, 3);
 	put_table(R_SOURCE);
+	put_route6(R_UDNAT, TN6_GW_IN, 54, IPPROTO_UDP, PORTIER_ROUTE_F_DNAT, udnat, 1);
+	put_route6(R_STATELESS, TN6_GW_IN, 92, IPPROTO_TCP, PORTIER_ROUTE_F_DNAT, sless, 1);
+	put_reply_svc(R_STATELESS, "2001:db8:2::13", 30092, TN6_GW_IN, 92);
+	put_route6(R_LOG, TN6_GW_IN, 93, IPPROTO_TCP, PORTIER_ROUTE_F_LOG, logged, 1);
 	put_local6(TN6_GW_IN);
-	return 0;
+	return xt_events_open(&events);
+}
+
+static int teardown(void **state)
+{
+	xt_events_close(&events);
+	return xt_teardown(state);
 }
 
 /* ---- frames ------------------------------------------------------------ */
@@ -780,6 +827,396 @@ static void test_packet_too_big(void **state)
 	assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
 }
 
+/* ---- ICMPv6 errors of NATed flows (bpf/icmp6.h) --------------------------- */
+
+#define ROUTER6_OUT	"2001:db8:2::99"	/* a router on the backend side */
+#define T6_UNREACH	1			/* ICMPv6 error types (RFC 4443) */
+#define C6_PORT		4			/* port unreachable */
+#define T6_TOO_BIG	2
+#define T6_TIME		3
+#define T6_PARAM	4
+#define T6_ECHO		128
+#define ICMP6_HDR	8
+#define QUOTE6_MIN	(PKT_IP6_LEN + 8)	/* an IPv6 header and 8 bytes */
+
+/* An ICMPv6 error frame from src to dst (16 bytes each; MACs smac ->
+ * dmac, hop limit hops): type, code, the 32-bit field (MTU, pointer),
+ * quoting the qn bytes at q; its checksum from scratch. Its length. */
+static size_t error6(const uint8_t *dmac, const uint8_t *smac, const uint8_t *src,
+		     const uint8_t *dst, uint8_t hops, uint8_t type, uint8_t code,
+		     uint32_t field, const uint8_t *q, size_t qn, uint8_t *buf)
+{
+	size_t plen = ICMP6_HDR + qn;
+
+	assert_true(PKT6_L4 + plen <= PKT_MAX);
+	memset(buf, 0, PKT6_L4 + ICMP6_HDR);
+	memcpy(buf, dmac, 6);
+	memcpy(buf + 6, smac, 6);
+	buf[12] = 0x86;
+	buf[13] = 0xdd;
+	buf[PKT_ETH_LEN] = 0x60;
+	buf[PKT_ETH_LEN + 4] = (uint8_t)(plen >> 8);
+	buf[PKT_ETH_LEN + 5] = (uint8_t)plen;
+	buf[PKT_ETH_LEN + 6] = 58;
+	buf[PKT6_HOPS] = hops;
+	memcpy(buf + PKT6_SADDR, src, 16);
+	memcpy(buf + PKT6_DADDR, dst, 16);
+	buf[PKT6_L4] = type;
+	buf[PKT6_L4 + 1] = code;
+	pkt_put32(buf + PKT6_L4 + 4, field);
+	memcpy(buf + PKT6_L4 + ICMP6_HDR, q, qn);
+	pkt6_l4_csum_fix(buf, PKT6_L4 + plen);
+	return PKT6_L4 + plen;
+}
+
+/* The quoted packet's TCP/UDP checksum of ICMPv6 error frame f (n
+ * bytes), from scratch over its pseudo-header. */
+static bool quoted6_l4_csum_ok(const uint8_t *f, size_t n)
+{
+	const size_t at = PKT6_L4 + ICMP6_HDR;
+	uint8_t q[PKT_MAX];
+
+	memcpy(q, f, PKT_ETH_LEN);
+	memcpy(q + PKT_ETH_LEN, f + at, n - at);
+	return pkt6_l4_csum_ok(q, PKT_ETH_LEN + n - at);
+}
+
+/* Run error frame in (n bytes) on ifindex: translated (ICMP_TRANSLATED
+ * + 1), action ret, the result want's byte for byte, the ICMPv6 checksum
+ * from scratch and, if the quote is whole (full), the quoted TCP/UDP
+ * checksum. */
+static void expect_translated(int ifindex, const uint8_t *in, size_t n, int ret,
+			      const uint8_t *want, size_t wn, bool full)
+{
+	struct xt_run r;
+
+	xt_expect_frame(ifindex, in, n, ret, want, wn, PORTIER_R_ICMP_TRANSLATED, &r);
+	assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
+	if (full)
+		assert_true(quoted6_l4_csum_ok(r.out, r.out_len));
+}
+
+/* The backend (or a router on its side, from) answers the forwarded
+ * packet of client spec s with an ICMPv6 error quoting it (cut to cut
+ * bytes if cut); the client must get it from want_src (text), quoting
+ * its own packet as it left the gateway (hop limit - 1), every byte
+ * else kept (the MTU of a Packet Too Big too). */
+static void backend_error6(const struct pkt6_spec *s, uint8_t type, uint8_t code,
+			   uint32_t field, const char *from, const char *want_src, size_t cut)
+{
+	uint8_t in[PKT_MAX], want[PKT_MAX], qw[PKT_MAX], src[16], wsrc[16];
+	struct pkt6_spec q = *s;
+	struct xt_run fw;
+	size_t n, wn, ql, qn;
+	int i;
+
+	run6(xt.if_in, s, XDP_REDIRECT, &fw);
+	i = be6_index(fw.out);
+	assert_true(i >= 0);
+	if (from)
+		assert_true(pkt6_addr(from, src));
+	else
+		memcpy(src, fw.out + PKT6_DADDR, 16);
+	ql = cut ? cut : fw.out_len - PKT_ETH_LEN;
+	n = error6(tn_mac_out, tn_mac_be[i], src, fw.out + PKT6_SADDR, HOPS, type, code, field,
+		   fw.out + PKT_ETH_LEN, ql, in);
+
+	q.hop_limit = HOPS - 1;
+	qn = pkt6_build(&q, qw);
+	assert_int_equal(qn, fw.out_len);
+	assert_true(pkt6_addr(want_src, wsrc));
+	wn = error6(tn_mac_client, tn_mac_in, wsrc, s->saddr, HOPS - 1, type, code, field,
+		    qw + PKT_ETH_LEN, ql, want);
+	expect_translated(xt.if_out, in, n, XDP_REDIRECT, want, wn, !cut);
+}
+
+/* snat, UDP: port unreachable from the backend reaches the client from
+ * the service address, quoting client -> service. */
+static void test_icmp6_snat_udp_unreachable(void **state)
+{
+	struct pkt6_spec s = client6(53, IPPROTO_UDP, 0);
+
+	(void)state;
+	backend_error6(&s, T6_UNREACH, C6_PORT, 0, NULL, TN6_GW_IN, 0);
+}
+
+/* snat, TCP: Packet Too Big keeps its MTU (NAT66 changes no size). */
+static void test_icmp6_snat_tcp_too_big(void **state)
+{
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
+
+	(void)state;
+	backend_error6(&s, T6_TOO_BIG, 0, 1280, NULL, TN6_GW_IN, 0);
+}
+
+/* dnat, TCP: time exceeded from a router on the backend side keeps the
+ * router's address. */
+static void test_icmp6_dnat_tcp_router_time_exceeded(void **state)
+{
+	struct pkt6_spec s = client6(81, IPPROTO_TCP, PKT_SYN);
+
+	(void)state;
+	backend_error6(&s, T6_TIME, 0, 0, ROUTER6_OUT, ROUTER6_OUT, 0);
+}
+
+/* dnat, UDP: parameter problem from the backend itself, its pointer
+ * kept. */
+static void test_icmp6_dnat_udp_param_problem(void **state)
+{
+	struct pkt6_spec s = client6(54, IPPROTO_UDP, 0);
+
+	(void)state;
+	backend_error6(&s, T6_PARAM, 0, PKT_IP6_LEN + 4, NULL, TN6_GW_IN, 0);
+}
+
+/* A quote of the IPv6 header and 8 bytes: no TCP checksum to update, the
+ * addresses and ports translated all the same. One byte less: not
+ * translated, the frame untouched (PASS_NOT_L4). */
+static void test_icmp6_short_quote(void **state)
+{
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
+	uint8_t in[PKT_MAX];
+	struct xt_run fw;
+
+	(void)state;
+	backend_error6(&s, T6_UNREACH, C6_PORT, 0, NULL, TN6_GW_IN, QUOTE6_MIN);
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	run6(xt.if_in, &s, XDP_REDIRECT, &fw);
+	xt_expect_untouched_on(xt.if_out, in,
+			       error6(tn_mac_out, tn_mac_be[0], fw.out + PKT6_DADDR,
+				      fw.out + PKT6_SADDR, HOPS, T6_UNREACH, C6_PORT, 0,
+				      fw.out + PKT_ETH_LEN, QUOTE6_MIN - 1, in),
+			       XDP_PASS, PORTIER_R_PASS_NOT_L4);
+}
+
+/* The client answers the reply to client spec s with an ICMPv6 error;
+ * the backend must get it from the address the gateway sent the client's
+ * packets from (snat: the NAT66 address; dnat: the client's), quoting
+ * its reply as it left the gateway (hop limit - 1). */
+static void client_error6(const struct pkt6_spec *s, uint8_t type, uint8_t code, uint32_t field)
+{
+	uint8_t in[PKT_MAX], want[PKT_MAX], qw[PKT_MAX];
+	struct pkt6_spec b, q;
+	struct xt_run fw, rp;
+	size_t n, wn, qn;
+	int i;
+
+	run6(xt.if_in, s, XDP_REDIRECT, &fw);
+	i = be6_index(fw.out);
+	assert_true(i >= 0);
+	b = reply_of(fw.out, s->proto, s->proto == IPPROTO_TCP ? PKT_SYN | PKT_ACK : 0);
+	run6(xt.if_out, &b, XDP_REDIRECT, &rp);
+	n = error6(tn_mac_in, tn_mac_client, s->saddr, s->daddr, HOPS, type, code, field,
+		   rp.out + PKT_ETH_LEN, rp.out_len - PKT_ETH_LEN, in);
+
+	q = b;
+	q.hop_limit = HOPS - 1;
+	qn = pkt6_build(&q, qw);
+	wn = error6(tn_mac_be[i], tn_mac_out, fw.out + PKT6_SADDR, fw.out + PKT6_DADDR, HOPS - 1,
+		    type, code, field, qw + PKT_ETH_LEN, qn - PKT_ETH_LEN, want);
+	expect_translated(xt.if_in, in, n, XDP_REDIRECT, want, wn, true);
+}
+
+static void test_icmp6_client_errors(void **state)
+{
+	struct pkt6_spec s;
+
+	(void)state;
+	s = client6(53, IPPROTO_UDP, 0);
+	client_error6(&s, T6_UNREACH, C6_PORT, 0);		/* snat UDP */
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	client_error6(&s, T6_PARAM, 0, PKT_IP6_LEN);		/* snat TCP */
+	s = client6(81, IPPROTO_TCP, PKT_SYN);
+	client_error6(&s, T6_TOO_BIG, 0, 1300);			/* dnat TCP */
+	s = client6(54, IPPROTO_UDP, 0);
+	client_error6(&s, T6_TIME, 0, 0);			/* dnat UDP */
+}
+
+/* The client's port unreachable about the reply to client spec s (the
+ * gateway's packet service -> client), as if the gateway had sent one. */
+static size_t error_about_reply(const struct pkt6_spec *s, uint8_t *buf)
+{
+	struct pkt6_spec q = *s;
+	uint8_t qb[PKT_MAX];
+	size_t qn;
+
+	memcpy(q.saddr, s->daddr, 16);
+	memcpy(q.daddr, s->saddr, 16);
+	q.sport = s->dport;
+	q.dport = s->sport;
+	qn = pkt6_build(&q, qb);
+	return error6(tn_mac_in, tn_mac_client, s->saddr, s->daddr, HOPS, T6_UNREACH, C6_PORT, 0,
+		      qb + PKT_ETH_LEN, qn - PKT_ETH_LEN, buf);
+}
+
+/* What passes untouched: an echo request to a service address (the
+ * stack's: it answers for its own address), an error quoting a packet of
+ * no flow (PASS_NOT_L4), an error about a local backend's flow
+ * (PASS_LOCAL: the host's stack sent the packet), an error whose quote
+ * has an extension header (PASS_NOT_L4), an error of hop limit 1
+ * (PASS_TTL). */
+static void test_icmp6_pass(void **state)
+{
+	struct pkt6_spec s = client6(80, IPPROTO_TCP, PKT_SYN);
+	uint8_t in[PKT_MAX], qb[PKT_MAX], gw[16];
+	struct xt_run fw;
+	size_t n;
+
+	(void)state;
+	xt_expect_untouched(in, icmp6_frame(TN6_CLIENT, TN6_GW_IN, T6_ECHO, in), XDP_PASS,
+			    PORTIER_R_PASS_NOT_L4);
+
+	/* The client's error about a "reply" of a flow that never was. */
+	xt_expect_untouched(in, error_about_reply(&s, in), XDP_PASS, PORTIER_R_PASS_NOT_L4);
+
+	/* A local backend's flow. */
+	s = client6(82, IPPROTO_TCP, PKT_SYN);
+	expect_spec_untouched(&s, XDP_PASS, PORTIER_R_PASS_LOCAL);
+	xt_expect_untouched(in, error_about_reply(&s, in), XDP_PASS, PORTIER_R_PASS_LOCAL);
+
+	/* A live flow's packet, quoted with an extension header; then with
+	 * hop limit 1. */
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	run6(xt.if_in, &s, XDP_REDIRECT, &fw);
+	memcpy(qb, fw.out, fw.out_len);
+	qb[PKT_ETH_LEN + 6] = 60;	/* destination options */
+	assert_true(pkt6_addr(TN6_GW_OUT, gw));
+	n = error6(tn_mac_out, tn_mac_be[0], fw.out + PKT6_DADDR, gw, HOPS, T6_UNREACH, C6_PORT, 0,
+		   qb + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	xt_expect_untouched_on(xt.if_out, in, n, XDP_PASS, PORTIER_R_PASS_NOT_L4);
+	n = error6(tn_mac_out, tn_mac_be[0], fw.out + PKT6_DADDR, gw, 1, T6_UNREACH, C6_PORT, 0,
+		   fw.out + PKT_ETH_LEN, fw.out_len - PKT_ETH_LEN, in);
+	xt_expect_untouched_on(xt.if_out, in, n, XDP_PASS, PORTIER_R_PASS_TTL);
+}
+
+/* ---- stateless replies (active-active) ------------------------------------ */
+
+/* A backend's packet of no flow from [::13]:30092 (portier_reply_svc:
+ * service [GW_IN]:92) to a client: rewritten from the service and
+ * forwarded to the client byte for byte, creating no state, counted
+ * (STATELESS_REPLY, the route's stateless_replies, the backend's reply
+ * packets); from a backend with no entry, or to the NAT66 address:
+ * untouched, PASS_NO_FLOW. */
+static void test_stateless_reply6(void **state)
+{
+	uint64_t c0 = xt_reason(PORTIER_R_STATELESS_REPLY);
+	struct portier_stats st0 = xt_stats(xt.skel->maps.portier_backend_stats,
+					    be_id(R_STATELESS, 0)), st;
+	struct pkt6_spec c = client6(92, IPPROTO_TCP, PKT_SYN), b = { 0 }, e;
+	struct portier_route_ha ha[256];
+	__u32 rid = R_STATELESS;
+	uint64_t replies = 0;
+	uint8_t in[PKT_MAX];
+	struct xt_run r;
+
+	(void)state;
+	memcpy(b.dmac, tn_mac_out, 6);
+	memcpy(b.smac, tn_mac_be[2], 6);
+	assert_true(pkt6_addr("2001:db8:2::13", b.saddr));
+	memcpy(b.daddr, c.saddr, 16);
+	b.sport = 30092;
+	b.dport = c.sport;
+	b.proto = IPPROTO_TCP;
+	b.hop_limit = HOPS;
+	b.tcp_flags = PKT_ACK | PKT_PSH;
+	b.payload_len = 40;
+	b.payload_seed = 0x77;
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
+	e = reply_to_client(&b, &c);
+	expect6(&r, &e);
+	assert_int_equal(xt_reason(PORTIER_R_STATELESS_REPLY) - c0, 1);
+	st = xt_stats(xt.skel->maps.portier_backend_stats, be_id(R_STATELESS, 0));
+	assert_int_equal(st.packets[PORTIER_FLOW_DIR_REPLY] - st0.packets[PORTIER_FLOW_DIR_REPLY],
+			 1);
+	assert_int_equal(st.flows - st0.flows, 0);
+	assert_true(xt.ncpu <= 256);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(xt.skel->maps.portier_route_ha), &rid,
+					     ha), 0);
+	for (int i = 0; i < xt.ncpu; i++)
+		replies += ha[i].stateless_replies;
+	assert_int_equal(replies, 1);
+	/* No state: the same again is stateless again. */
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
+	expect6(&r, &e);
+	assert_int_equal(xt_reason(PORTIER_R_STATELESS_REPLY) - c0, 2);
+
+	b.sport = 30081;	/* R_DNAT's port, from a backend with no entry */
+	xt_expect_untouched_on(xt.if_out, in, pkt6_build(&b, in), XDP_PASS,
+			       PORTIER_R_PASS_NO_FLOW);
+	b.sport = 30092;
+	assert_true(pkt6_addr(TN6_GW_OUT, b.daddr));	/* to the NAT66 address */
+	xt_expect_untouched_on(xt.if_out, in, pkt6_build(&b, in), XDP_PASS,
+			       PORTIER_R_PASS_NO_FLOW);
+}
+
+/* ---- connection logs ------------------------------------------------------- */
+
+/* An IPv6 TCP flow of a logging route: SYN, SYN-ACK, FIN both ways: one
+ * end event, at the second FIN, family IPv6 and the 16-byte addresses of
+ * client, service and backend, the ports, both directions' counters. */
+static void test_connlog6(void **state)
+{
+	struct pkt6_spec c = client6(93, IPPROTO_TCP, PKT_SYN), b;
+	struct portier_connlog_event *ev = &events.ev[0];
+	uint8_t be[16];
+	struct xt_run r;
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(xt_events_drain(&events), 0);
+	port = snat_first(&c, "2001:db8:2::11", 30093, &r);
+	b = reply_of(r.out, IPPROTO_TCP, PKT_SYN | PKT_ACK);
+	b.payload_len = 0;
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
+	c.tcp_flags = PKT_FIN | PKT_ACK;
+	run6(xt.if_in, &c, XDP_REDIRECT, &r);
+	assert_int_equal(xt_events_drain(&events), 0);		/* one FIN is not the end */
+	b.tcp_flags = PKT_FIN | PKT_ACK;
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
+	assert_int_equal(xt_events_drain(&events), 1);
+	assert_int_equal(ev->kind, PORTIER_CONNLOG_KIND_END);
+	assert_int_equal(ev->end, PORTIER_END_FIN);
+	assert_int_equal(ev->family, PORTIER_AF_INET6);
+	assert_int_equal(ev->proto, IPPROTO_TCP);
+	assert_int_equal(ev->route_id, R_LOG);
+	assert_int_equal(ev->backend_id, be_id(R_LOG, 0));
+	assert_memory_equal(ev->client.a8, c.saddr, 16);
+	assert_memory_equal(ev->service.a8, c.daddr, 16);
+	assert_true(pkt6_addr("2001:db8:2::11", be));
+	assert_memory_equal(ev->backend.a8, be, 16);
+	assert_int_equal(ntohs(ev->client_port), c.sport);
+	assert_int_equal(ntohs(ev->service_port), 93);
+	assert_int_equal(ntohs(ev->backend_port), 30093);
+	assert_int_equal(ntohs(ev->snat_port), port);
+	for (int d = 0; d < 2; d++) {
+		assert_int_equal(ev->packets[d], 2);
+		assert_int_equal(ev->bytes[d], 2 * (PKT_ETH_LEN + PKT_IP6_LEN + PKT_TCP_LEN));
+	}
+	assert_true(ev->end_ns >= ev->start_ns && ev->start_ns > 0);
+	/* A retransmitted FIN, a late RST: nothing more. */
+	run6(xt.if_out, &b, XDP_REDIRECT, &r);
+	c.tcp_flags = PKT_RST;
+	run6(xt.if_in, &c, XDP_REDIRECT, &r);
+	assert_int_equal(xt_events_drain(&events), 0);
+}
+
+/* A client's RST ends a logged flow at once (rst_client). */
+static void test_connlog6_rst(void **state)
+{
+	struct pkt6_spec c = client6(93, IPPROTO_TCP, PKT_SYN);
+	struct xt_run r;
+
+	(void)state;
+	assert_int_equal(xt_events_drain(&events), 0);
+	snat_first(&c, "2001:db8:2::11", 30093, &r);
+	c.tcp_flags = PKT_RST | PKT_ACK;
+	run6(xt.if_in, &c, XDP_REDIRECT, &r);
+	assert_int_equal(xt_events_drain(&events), 1);
+	assert_int_equal(events.ev[0].end, PORTIER_END_RST_CLIENT);
+	assert_int_equal(events.ev[0].family, PORTIER_AF_INET6);
+	assert_int_equal(events.ev[0].packets[PORTIER_FLOW_DIR_ORIG], 2);
+}
+
 /* ---- the tail call ------------------------------------------------------- */
 
 /* portier_progs empty: an IPv6 frame passes as PASS_NOT_IP, as before
@@ -817,8 +1254,18 @@ int main(void)
 		cmocka_unit_test(test_policy_rate),
 		cmocka_unit_test(test_no_snat_addr),
 		cmocka_unit_test(test_packet_too_big),
+		cmocka_unit_test(test_icmp6_snat_udp_unreachable),
+		cmocka_unit_test(test_icmp6_snat_tcp_too_big),
+		cmocka_unit_test(test_icmp6_dnat_tcp_router_time_exceeded),
+		cmocka_unit_test(test_icmp6_dnat_udp_param_problem),
+		cmocka_unit_test(test_icmp6_short_quote),
+		cmocka_unit_test(test_icmp6_client_errors),
+		cmocka_unit_test(test_icmp6_pass),
+		cmocka_unit_test(test_stateless_reply6),
+		cmocka_unit_test(test_connlog6),
+		cmocka_unit_test(test_connlog6_rst),
 		cmocka_unit_test(test_tail_call),
 	};
 
-	return xt_run_group("test_xdp6", tests, setup, xt_teardown);
+	return xt_run_group("test_xdp6", tests, setup, teardown);
 }

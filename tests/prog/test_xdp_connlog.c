@@ -48,32 +48,16 @@
 #define BE_PORT_UDP	30092
 #define REQ_LEN		100	/* client payload bytes */
 #define RESP_LEN	200	/* backend payload bytes */
-#define MAX_EVENTS	16
 #define UDP_TMO_S	1
 #define UDP_WAIT_US	(2200 * 1000)
 
 /* The connection log events read from the ring buffer. */
-static struct {
-	struct ring_buffer *rb;
-	struct portier_connlog_event ev[MAX_EVENTS];
-	int n_ev;
-} events;
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (size >= sizeof(events.ev[0]) && events.n_ev < MAX_EVENTS)
-		memcpy(&events.ev[events.n_ev], data, sizeof(events.ev[0]));
-	events.n_ev++;
-	return 0;
-}
+static struct xt_events events;
 
 /* Events waiting now, into events.ev (counted from 0). */
 static int drain(void)
 {
-	events.n_ev = 0;
-	assert_true(ring_buffer__consume(events.rb) >= 0);
-	return events.n_ev;
+	return xt_events_drain(&events);
 }
 
 static void route_init(struct pt_route *r, const char *name, uint16_t port, uint8_t proto,
@@ -117,14 +101,12 @@ static int setup(void **state)
 		fprintf(stderr, "test_xdp_connlog: setup: %s\n", pt_dp_last_error(xt.dp));
 		return -1;
 	}
-	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_connlog), on_event, NULL,
-				     NULL);
-	return events.rb ? 0 : -1;
+	return xt_events_open(&events);
 }
 
 static int teardown(void **state)
 {
-	ring_buffer__free(events.rb);
+	xt_events_close(&events);
 	return xt_teardown(state);
 }
 
