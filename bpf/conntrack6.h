@@ -44,6 +44,7 @@ static __always_inline bool ct_key_eq6(const struct portier_flow_key6 *a,
 	portier_ct6_locate(k, (cfg)->ct_seed, (cfg)->ct6_buckets, (cfg)->ct6_step, tagp)
 #define CT_KEY_EQ(a, b)		ct_key_eq6(a, b)
 #define CT_SYNC_SMALL(k, kind, bits) sync_small6(k, kind, bits)
+#define CT_SYNC_FLAGS(f, proto, ok, bits) sync_flags6(f, proto, bits)
 #include "ct_table.h"
 
 #endif

@@ -4,8 +4,9 @@
  * daemon is the MASTER of a gateway pair), a new flow's two entries, the
  * state bits set on a flow and the flows the program deletes go to the
  * daemon through the portier_sync ring buffer (an IPv6 flow's events:
- * sync_new6, sync_small6, kinds with PORTIER_SYNC_EV_IPV6); the daemon batches them to
- * the peer gateway (user/flowsync.c, docs/operations.md, "Flow sync").
+ * sync_new6, sync_small6, kinds with PORTIER_SYNC_EV_IPV6); the daemon
+ * batches them to the peer gateway (user/flowsync.c, docs/operations.md,
+ * "Flow sync").
  * Emitting never changes what happens to the packet: a full ring buffer
  * counts PORTIER_R_SYNC_LOST (the daemon's periodic refresh and resyncs
  * repair what was lost) and the packet goes on.
@@ -100,6 +101,32 @@ __noinline int sync_small6(const struct portier_flow_key6 *k, __u32 kind, __u32 
 	ev->bits = bits & PORTIER_SYNC_FLAGS;
 	ev->pad[0] = ev->pad[1] = 0;
 	ev->key = *k;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+/* The FLAGS event of IPv6 entry f's flow (protocol proto): bits set, by
+ * the key of the flow's other direction, built here from f's rewrite (as
+ * flow_key_other6) rather than by the caller: the key then takes no room
+ * in portier_xdp6's frame. */
+__noinline int sync_flags6(const struct portier_flow6 *f, __u32 proto, __u32 bits)
+{
+	struct portier_sync_small6 *ev;
+
+	if (!f)
+		return 0;
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
+	if (!ev)
+		return count_reason(PORTIER_R_SYNC_LOST, 0);
+	ev->kind = PORTIER_SYNC_EV_FLAGS | PORTIER_SYNC_EV_IPV6;
+	ev->bits = bits & PORTIER_SYNC_FLAGS;
+	ev->pad[0] = ev->pad[1] = 0;
+	__builtin_memset(&ev->key, 0, sizeof(ev->key));
+	ev->key.saddr = f->nat_daddr;
+	ev->key.daddr = f->nat_saddr;
+	ev->key.sport = f->nat_dport;
+	ev->key.dport = f->nat_sport;
+	ev->key.proto = proto;
 	bpf_ringbuf_submit(ev, 0);
 	return 1;
 }

@@ -8,7 +8,7 @@
  * backend's one service (stateless_reply6, the active-active pool).
  * A TCP flow's close is logged (connlog_tcp_close6). IPv4-only for now:
  * SYN cookies (an IPv6 SYN to a cookie route is an ordinary new flow),
- * egress NAT, flow sync.
+ * egress NAT.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H
