@@ -136,22 +136,6 @@ static bool same_rewrite6(const struct portier_flow6 *e, const struct portier_fl
 /* Local entry e (of either family) was active after tick. */
 #define newer(e, tick)	((__s32)((e)->last_seen - (tick)) > 0)
 
-/* Delete entry e of key k and the other entry of its flow (if it is). */
-static void delete_flow(struct pt_ct *ct, const struct portier_flow_key *k,
-			const struct portier_flow *e)
-{
-	struct portier_flow_key ok, back;
-	struct portier_flow o;
-
-	pt_flow_key_other(k, e, &ok);
-	if (!(e->flags & PORTIER_FLOW_F_LOCAL) && pt_ct_lookup(ct, &ok, &o)) {
-		pt_flow_key_other(&ok, &o, &back);
-		if (!memcmp(&back, k, sizeof(back)))
-			pt_ct_delete(ct, &ok);
-	}
-	pt_ct_delete(ct, k);
-}
-
 /* The time a record's age points at, in this host's clock. */
 static __u64 at_age(__u64 now, __u32 age_ms)
 {
@@ -160,193 +144,38 @@ static __u64 at_age(__u64 now, __u32 age_ms)
 	return a < now ? now - a : 0;
 }
 
-/* The two entries (o, rv: either family's) of FLOW record r received at
- * now, stamped tick; the addresses are the caller's. */
-#define FLOW_ENTRIES(r, now, tick, o, rv)					\
-	do {									\
-		__u64 life_ = (__u64)(r)->life_ms * NS_PER_MS;			\
-										\
-		(o).dir = PORTIER_FLOW_DIR_ORIG;				\
-		(o).nat_sport = (r)->o_sport;					\
-		(o).nat_dport = (r)->o_dport;					\
-		(o).flags = (r)->flags & (PORTIER_SYNC_FLAGS | PORTIER_SYNC_KIND); \
-		(o).route_id = (r)->route_id;					\
-		(o).backend_id = (r)->backend_id;				\
-		(o).last_seen = (tick);						\
-		(o).created_ns = life_ < (now) ? (now) - life_ : 0;		\
-		(rv) = (o);							\
-		(rv).dir = PORTIER_FLOW_DIR_REPLY;				\
-		(rv).nat_sport = (r)->r_sport;					\
-		(rv).nat_dport = (r)->r_dport;					\
-	} while (0)
+/* The receiver, per family (user/flowsync_apply.h). */
+#define FS_KEY			struct portier_flow_key
+#define FS_FLOW			struct portier_flow
+#define FS_FN(name)		name
+#define FS_LOOKUP		pt_ct_lookup
+#define FS_INSERT		pt_ct_insert
+#define FS_DELETE		pt_ct_delete
+#define FS_TOUCH		pt_ct_touch
+#define FS_KEY_OTHER		pt_flow_key_other
+#define FS_SAME_REWRITE		same_rewrite
+#define FS_REC_KEY		key
+#define FS_REC_RKEY		rkey
+#define FS_REC_ADDRS(r, o, rv)	\
+	((o).nat_saddr = (r)->o_saddr, (o).nat_daddr = (r)->o_daddr, \
+	 (rv).nat_saddr = (r)->r_saddr, (rv).nat_daddr = (r)->r_daddr)
+#include "flowsync_apply.h"
 
-/* The result of inserting a received flow's two entries: err of the
- * insert (0: written). */
-static void count_insert(int err, struct pt_flowsync_counts *c)
-{
-	if (!err)
-		c->inserted++;
-	else
-		c->refused[err == -ENOSPC ? PT_FLOWSYNC_REF_FULL : PT_FLOWSYNC_REF_BUSY]++;
-}
-
-static void apply_flow(struct pt_ct *ct, const struct pt_fs_rec *r, __u64 now,
-		       struct pt_flowsync_counts *c)
-{
-	struct portier_flow o = {}, rv = {}, eo, er;
-	__u32 tick = portier_tick(at_age(now, r->age_ms));
-	bool have_o, have_r;
-	int err;
-
-	FLOW_ENTRIES(r, now, tick, o, rv);
-	o.nat_saddr = r->o_saddr;
-	o.nat_daddr = r->o_daddr;
-	rv.nat_saddr = r->r_saddr;
-	rv.nat_daddr = r->r_daddr;
-
-	have_o = pt_ct_lookup(ct, &r->key, &eo);
-	have_r = pt_ct_lookup(ct, &r->rkey, &er);
-	if (have_o && same_rewrite(&eo, &o) && have_r && same_rewrite(&er, &rv)) {
-		/* Held already: its stamp forward, its bits or'ed. */
-		pt_ct_touch(ct, &r->key, o.flags, tick);
-		pt_ct_touch(ct, &r->rkey, o.flags, tick);
-		c->refreshed++;
-		return;
-	}
-	/* Another flow holds a key: ours replaces it unless it is newer (this
-	 * host's data plane saw it later than the peer saw ours). */
-	if ((have_o && newer(&eo, tick)) || (have_r && newer(&er, tick))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	if (have_o)
-		delete_flow(ct, &r->key, &eo);
-	if (pt_ct_lookup(ct, &r->rkey, &er))
-		delete_flow(ct, &r->rkey, &er);
-	/* The reply entry first: it holds the SNAT port from here on. */
-	err = pt_ct_insert(ct, &r->rkey, &rv);
-	if (!err) {
-		err = pt_ct_insert(ct, &r->key, &o);
-		if (err)
-			pt_ct_delete(ct, &r->rkey);
-	}
-	count_insert(err, c);
-}
-
-void pt_flowsync_apply(struct pt_ct *ct, const struct pt_fs_rec *r, __u64 now,
-		       struct pt_flowsync_counts *c)
-{
-	struct portier_flow_key ok;
-	struct portier_flow e, o;
-
-	if (r->kind == PT_FS_REC_FLOW) {
-		apply_flow(ct, r, now, c);
-		return;
-	}
-	if (!pt_ct_lookup(ct, &r->key, &e)) {
-		c->refused[PT_FLOWSYNC_REF_UNKNOWN]++;
-		return;
-	}
-	pt_flow_key_other(&r->key, &e, &ok);
-	if (r->kind == PT_FS_REC_FLAGS) {
-		pt_ct_touch(ct, &r->key, r->flags & PORTIER_SYNC_FLAGS, e.last_seen);
-		if (!(e.flags & PORTIER_FLOW_F_LOCAL) && pt_ct_lookup(ct, &ok, &o))
-			pt_ct_touch(ct, &ok, r->flags & PORTIER_SYNC_FLAGS, o.last_seen);
-		c->flags++;
-		return;
-	}
-	if (newer(&e, portier_tick(at_age(now, r->age_ms)))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	delete_flow(ct, &r->key, &e);
-	c->deleted++;
-}
-
-/* delete_flow in the IPv6 table. */
-static void delete_flow6(struct pt_ct *ct6, const struct portier_flow_key6 *k,
-			 const struct portier_flow6 *e)
-{
-	struct portier_flow_key6 ok, back;
-	struct portier_flow6 o;
-
-	pt_flow6_key_other(k, e, &ok);
-	if (!(e->flags & PORTIER_FLOW_F_LOCAL) && pt_ct6_lookup(ct6, &ok, &o)) {
-		pt_flow6_key_other(&ok, &o, &back);
-		if (!memcmp(&back, k, sizeof(back)))
-			pt_ct6_delete(ct6, &ok);
-	}
-	pt_ct6_delete(ct6, k);
-}
-
-/* apply_flow of an IPv6 flow's record, into the IPv6 table. */
-static void apply_flow6(struct pt_ct *ct6, const struct pt_fs_rec *r, __u64 now,
-			struct pt_flowsync_counts *c)
-{
-	struct portier_flow6 o = {}, rv = {}, eo, er;
-	__u32 tick = portier_tick(at_age(now, r->age_ms));
-	bool have_o, have_r;
-	int err;
-
-	FLOW_ENTRIES(r, now, tick, o, rv);
-	o.nat_saddr = r->o_saddr6;
-	o.nat_daddr = r->o_daddr6;
-	rv.nat_saddr = r->r_saddr6;
-	rv.nat_daddr = r->r_daddr6;
-	have_o = pt_ct6_lookup(ct6, &r->key6, &eo);
-	have_r = pt_ct6_lookup(ct6, &r->rkey6, &er);
-	if (have_o && same_rewrite6(&eo, &o) && have_r && same_rewrite6(&er, &rv)) {
-		pt_ct6_touch(ct6, &r->key6, o.flags, tick);
-		pt_ct6_touch(ct6, &r->rkey6, o.flags, tick);
-		c->refreshed++;
-		return;
-	}
-	if ((have_o && newer(&eo, tick)) || (have_r && newer(&er, tick))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	if (have_o)
-		delete_flow6(ct6, &r->key6, &eo);
-	if (pt_ct6_lookup(ct6, &r->rkey6, &er))
-		delete_flow6(ct6, &r->rkey6, &er);
-	err = pt_ct6_insert(ct6, &r->rkey6, &rv);
-	if (!err) {
-		err = pt_ct6_insert(ct6, &r->key6, &o);
-		if (err)
-			pt_ct6_delete(ct6, &r->rkey6);
-	}
-	count_insert(err, c);
-}
-
-void pt_flowsync_apply6(struct pt_ct *ct6, const struct pt_fs_rec *r, __u64 now,
-			struct pt_flowsync_counts *c)
-{
-	struct portier_flow_key6 ok;
-	struct portier_flow6 e, o;
-
-	if (r->kind == PT_FS_REC_FLOW) {
-		apply_flow6(ct6, r, now, c);
-		return;
-	}
-	if (!pt_ct6_lookup(ct6, &r->key6, &e)) {
-		c->refused[PT_FLOWSYNC_REF_UNKNOWN]++;
-		return;
-	}
-	pt_flow6_key_other(&r->key6, &e, &ok);
-	if (r->kind == PT_FS_REC_FLAGS) {
-		pt_ct6_touch(ct6, &r->key6, r->flags & PORTIER_SYNC_FLAGS, e.last_seen);
-		if (!(e.flags & PORTIER_FLOW_F_LOCAL) && pt_ct6_lookup(ct6, &ok, &o))
-			pt_ct6_touch(ct6, &ok, r->flags & PORTIER_SYNC_FLAGS, o.last_seen);
-		c->flags++;
-		return;
-	}
-	if (newer(&e, portier_tick(at_age(now, r->age_ms)))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	delete_flow6(ct6, &r->key6, &e);
-	c->deleted++;
-}
+#define FS_KEY			struct portier_flow_key6
+#define FS_FLOW			struct portier_flow6
+#define FS_FN(name)		name##6
+#define FS_LOOKUP		pt_ct6_lookup
+#define FS_INSERT		pt_ct6_insert
+#define FS_DELETE		pt_ct6_delete
+#define FS_TOUCH		pt_ct6_touch
+#define FS_KEY_OTHER		pt_flow6_key_other
+#define FS_SAME_REWRITE		same_rewrite6
+#define FS_REC_KEY		key6
+#define FS_REC_RKEY		rkey6
+#define FS_REC_ADDRS(r, o, rv)	\
+	((o).nat_saddr = (r)->o_saddr6, (o).nat_daddr = (r)->o_daddr6, \
+	 (rv).nat_saddr = (r)->r_saddr6, (rv).nat_daddr = (r)->r_daddr6)
+#include "flowsync_apply.h"
 
 /* ---- sending: events, refreshes, dumps to records ----------------------- */
 
