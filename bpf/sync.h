@@ -26,84 +26,56 @@ struct {
 	__uint(max_entries, PORTIER_SYNC_RING_DEFAULT);
 } portier_sync SEC(".maps");
 
-/* A new flow: key k and its entry o (original), rk and r (reply), as just
- * published. */
-__noinline int sync_new(const struct portier_flow_key *k, const struct portier_flow *o,
-			const struct portier_flow_key *rk, const struct portier_flow *r)
-{
-	struct portier_sync_new *ev;
-
-	if (!k || !o || !rk || !r)
-		return 0;
-	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
-	if (!ev)
-		return count_reason(PORTIER_R_SYNC_LOST, 0);
-	ev->kind = PORTIER_SYNC_EV_NEW;
-	ev->pad[0] = ev->pad[1] = ev->pad[2] = 0;
-	ev->key = *k;
-	ev->rkey = *rk;
-	ev->orig = *o;
-	ev->reply = *r;
-	bpf_ringbuf_submit(ev, 0);
-	return 1;
+/* The writers of a family (key type KEY, entry type FLOW, events EV_NEW and
+ * EV_SMALL, kind bits FAM: 0 or PORTIER_SYNC_EV_IPV6):
+ *   name_new(k, o, rk, r)	a new flow: key k and its entry o (original),
+ *				rk and r (reply), as just published;
+ *   name_small(k, kind, bits)	state bits set, or (kind DEL) the flow
+ *				deleted: k is one of its keys. */
+#define SYNC_WRITERS(new_fn, small_fn, KEY, FLOW, EV_NEW, EV_SMALL, FAM)		\
+__noinline int new_fn(const KEY *k, const FLOW *o, const KEY *rk, const FLOW *r)	\
+{											\
+	EV_NEW *ev;									\
+											\
+	if (!k || !o || !rk || !r)							\
+		return 0;								\
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);			\
+	if (!ev)									\
+		return count_reason(PORTIER_R_SYNC_LOST, 0);				\
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));					\
+	ev->kind = PORTIER_SYNC_EV_NEW | (FAM);						\
+	ev->key = *k;									\
+	ev->rkey = *rk;									\
+	ev->orig = *o;									\
+	ev->reply = *r;									\
+	bpf_ringbuf_submit(ev, 0);							\
+	return 1;									\
+}											\
+											\
+__noinline int small_fn(const KEY *k, __u32 kind, __u32 bits)				\
+{											\
+	EV_SMALL *ev;									\
+											\
+	if (!k)										\
+		return 0;								\
+	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);			\
+	if (!ev)									\
+		return count_reason(PORTIER_R_SYNC_LOST, 0);				\
+	ev->kind = kind | (FAM);							\
+	ev->bits = bits & PORTIER_SYNC_FLAGS;						\
+	ev->pad[0] = ev->pad[1] = 0;							\
+	ev->key = *k;									\
+	bpf_ringbuf_submit(ev, 0);							\
+	return 1;									\
 }
 
-/* State bits set, or (kind DEL) the flow deleted: k is one of its keys. */
-__noinline int sync_small(const struct portier_flow_key *k, __u32 kind, __u32 bits)
-{
-	struct portier_sync_small *ev;
-
-	if (!k)
-		return 0;
-	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
-	if (!ev)
-		return count_reason(PORTIER_R_SYNC_LOST, 0);
-	ev->kind = kind;
-	ev->bits = bits & PORTIER_SYNC_FLAGS;
-	ev->pad[0] = ev->pad[1] = 0;
-	ev->key = *k;
-	bpf_ringbuf_submit(ev, 0);
-	return 1;
-}
-
-/* sync_new for an IPv6 flow (bpf/nat6.h): kind NEW | PORTIER_SYNC_EV_IPV6. */
-__noinline int sync_new6(const struct portier_flow_key6 *k, const struct portier_flow6 *o,
-			 const struct portier_flow_key6 *rk, const struct portier_flow6 *r)
-{
-	struct portier_sync_new6 *ev;
-
-	if (!k || !o || !rk || !r)
-		return 0;
-	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
-	if (!ev)
-		return count_reason(PORTIER_R_SYNC_LOST, 0);
-	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
-	ev->kind = PORTIER_SYNC_EV_NEW | PORTIER_SYNC_EV_IPV6;
-	ev->key = *k;
-	ev->rkey = *rk;
-	ev->orig = *o;
-	ev->reply = *r;
-	bpf_ringbuf_submit(ev, 0);
-	return 1;
-}
-
-/* sync_small for an IPv6 flow (bpf/conntrack6.h): kind | _IPV6. */
-__noinline int sync_small6(const struct portier_flow_key6 *k, __u32 kind, __u32 bits)
-{
-	struct portier_sync_small6 *ev;
-
-	if (!k)
-		return 0;
-	ev = bpf_ringbuf_reserve(&portier_sync, sizeof(*ev), 0);
-	if (!ev)
-		return count_reason(PORTIER_R_SYNC_LOST, 0);
-	ev->kind = kind | PORTIER_SYNC_EV_IPV6;
-	ev->bits = bits & PORTIER_SYNC_FLAGS;
-	ev->pad[0] = ev->pad[1] = 0;
-	ev->key = *k;
-	bpf_ringbuf_submit(ev, 0);
-	return 1;
-}
+/* IPv4 (bpf/conntrack.h, bpf/nat.h): sync_new, sync_small. */
+SYNC_WRITERS(sync_new, sync_small, struct portier_flow_key, struct portier_flow,
+	     struct portier_sync_new, struct portier_sync_small, 0)
+/* IPv6 (bpf/conntrack6.h, bpf/nat6.h): sync_new6, sync_small6, their
+ * kinds with PORTIER_SYNC_EV_IPV6. */
+SYNC_WRITERS(sync_new6, sync_small6, struct portier_flow_key6, struct portier_flow6,
+	     struct portier_sync_new6, struct portier_sync_small6, PORTIER_SYNC_EV_IPV6)
 
 /* The FLAGS event of IPv6 entry f's flow (protocol proto): bits set, by
  * the key of the flow's other direction, built here from f's rewrite (as
