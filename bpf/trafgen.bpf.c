@@ -7,9 +7,11 @@
  * recycle pages without resetting their bytes, so a frame the receiver
  * rewrote comes back rewritten), gives it the next flow's source address
  * and port and its destination port, fixes both checksums incrementally
- * and redirects it out of tg_cfg.ifindex. tg_sink, attached in the sink
- * namespace, counts IPv4 frames and drops them; anything else (ARP) goes
- * to the kernel.
+ * and redirects it out of tg_cfg.ifindex (IPv6 frames likewise, from
+ * tmpl6: no header checksum, the source address's last 32 bits vary).
+ * tg_sink, attached in the sink namespace, counts IPv4 frames and IPv6
+ * TCP/UDP frames and drops them; anything else (ARP, neighbour discovery)
+ * goes to the kernel.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -20,6 +22,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86dd
+#define NEXTHDR_TCP	6
+#define NEXTHDR_UDP	17
 
 /* Written by tools/trafgen.c before the run (the .bss map is mmapped). */
 struct tg_cfg tg_cfg;
@@ -53,52 +58,72 @@ static __always_inline __u16 csum_update(__u16 c, const __u16 *o, const __u16 *n
 	return (__u16)~csum_fold(s);
 }
 
+/* The next flow into the frame's 16-bit words w: its source address (the
+ * 32 bits at byte sa: IPv4's, or an IPv6 source's last), source port (sp)
+ * and destination port (dp); counts the frame. The words before and after
+ * into o and n, for the checksums. */
+static __always_inline void next_flow(__u16 *w, int sa, int sp, int dp, __u16 *o, __u16 *n)
+{
+	__u32 nports = tg_cfg.nports ? tg_cfg.nports : 1;
+	__u32 ndports = tg_cfg.ndports ? tg_cfg.ndports : 1;
+	__u32 flow = tg_cfg.nflows ? tg_gen_stats.seq % tg_cfg.nflows : 0;
+	__u32 saddr = bpf_htonl(tg_cfg.saddr_host + flow / nports);
+
+	tg_gen_stats.seq++;
+	tg_gen_stats.frames++;
+	o[0] = w[sa / 2];
+	o[1] = w[sa / 2 + 1];
+	o[2] = w[sp / 2];
+	o[3] = w[dp / 2];
+	__builtin_memcpy(n, &saddr, 4);
+	n[2] = bpf_htons(tg_cfg.port_min + flow % nports);
+	n[3] = bpf_htons(tg_cfg.dport_min + flow % ndports);
+	w[sa / 2] = n[0];
+	w[sa / 2 + 1] = n[1];
+	w[sp / 2] = n[2];
+	w[dp / 2] = n[3];
+}
+
+/* The TCP (at byte tcp) or UDP (udp) checksum, whichever the template
+ * has, after next_flow's change from o to n. A UDP checksum never becomes
+ * 0 ("none" in IPv4, invalid in IPv6). */
+static __always_inline void l4_update(__u16 *w, int tcp, int udp, const __u16 *o, const __u16 *n)
+{
+	__u16 c;
+
+	if (tg_cfg.l4_csum_off == tcp) {
+		w[tcp / 2] = csum_update(w[tcp / 2], o, n, 4);
+	} else if (tg_cfg.l4_csum_off == udp) {
+		c = csum_update(w[udp / 2], o, n, 4);
+		w[udp / 2] = c ? c : 0xffff;
+	}
+}
+
 SEC("xdp")
 int tg_gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 *dst = data;
-	__u16 old[4], new[4], *w, c;
-	__u32 flow, saddr, nports, ndports;
-	__u16 sport, dport;
+	__u16 old[4], new[4], *w = data;
 	int i;
 
+	if (tg_cfg.ipv6) {
+		if (data + TG6_FRAME_LEN > data_end)
+			return XDP_ABORTED;
+		for (i = 0; i < TG6_FRAME_LEN / 8; i++)
+			dst[i] = tg_cfg.tmpl6[i];
+		next_flow(w, TG6_OFF_SADDR_LO, TG6_OFF_SPORT, TG6_OFF_DPORT, old, new);
+		l4_update(w, TG6_OFF_TCPCSUM, TG6_OFF_UDPCSUM, old, new);
+		return bpf_redirect(tg_cfg.ifindex, 0);
+	}
 	if (data + TG_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 	for (i = 0; i < TG_FRAME_LEN / 8; i++)
 		dst[i] = tg_cfg.tmpl[i];
-
-	nports = tg_cfg.nports ? tg_cfg.nports : 1;
-	ndports = tg_cfg.ndports ? tg_cfg.ndports : 1;
-	flow = tg_cfg.nflows ? tg_gen_stats.seq % tg_cfg.nflows : 0;
-	tg_gen_stats.seq++;
-	tg_gen_stats.frames++;
-	sport = bpf_htons(tg_cfg.port_min + flow % nports);
-	saddr = bpf_htonl(tg_cfg.saddr_host + flow / nports);
-	dport = bpf_htons(tg_cfg.dport_min + flow % ndports);
-
-	w = data;
-	/* Old words from the template, new words as sent. */
-	old[0] = w[TG_OFF_SADDR / 2];
-	old[1] = w[TG_OFF_SADDR / 2 + 1];
-	old[2] = w[TG_OFF_SPORT / 2];
-	old[3] = w[TG_OFF_DPORT / 2];
-	__builtin_memcpy(new, &saddr, 4);
-	new[2] = sport;
-	new[3] = dport;
-
-	w[TG_OFF_SADDR / 2] = new[0];
-	w[TG_OFF_SADDR / 2 + 1] = new[1];
-	w[TG_OFF_SPORT / 2] = new[2];
-	w[TG_OFF_DPORT / 2] = new[3];
+	next_flow(w, TG_OFF_SADDR, TG_OFF_SPORT, TG_OFF_DPORT, old, new);
 	w[TG_OFF_IPCSUM / 2] = csum_update(w[TG_OFF_IPCSUM / 2], old, new, 2);
-	if (tg_cfg.l4_csum_off == TG_OFF_TCPCSUM) {
-		w[TG_OFF_TCPCSUM / 2] = csum_update(w[TG_OFF_TCPCSUM / 2], old, new, 4);
-	} else if (tg_cfg.l4_csum_off == TG_OFF_UDPCSUM) {
-		c = csum_update(w[TG_OFF_UDPCSUM / 2], old, new, 4);
-		w[TG_OFF_UDPCSUM / 2] = c ? c : 0xffff;	/* 0 means "no checksum" */
-	}
+	l4_update(w, TG_OFF_TCPCSUM, TG_OFF_UDPCSUM, old, new);
 	return bpf_redirect(tg_cfg.ifindex, 0);
 }
 
@@ -142,8 +167,16 @@ int tg_sink(struct xdp_md *ctx)
 	struct tg_sink_stats *s;
 	__u32 zero = 0;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	__u8 *nh = (__u8 *)(eth + 1) + 6;	/* IPv6's next header */
+
+	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(nh + 1) > data_end || (*nh != NEXTHDR_TCP && *nh != NEXTHDR_UDP))
+			return XDP_PASS;
+	} else if (eth->h_proto != bpf_htons(ETH_P_IP)) {
+		return XDP_PASS;
+	}
 	s = bpf_map_lookup_elem(&tg_sink_counts, &zero);
 	if (!s)
 		return XDP_PASS;

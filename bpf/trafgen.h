@@ -21,6 +21,19 @@
 #define TG_OFF_TCPCSUM	(TG_OFF_L4 + 16)
 #define TG_OFF_UDPCSUM	(TG_OFF_L4 + 6)
 
+/* IPv6 frames (--src and --dst IPv6): this long, Ethernet, IPv6 (no
+ * extension header), TCP or UDP, the rest padding (the payload length says
+ * how much is the packet). Flow k's source address is the template's with
+ * its last 32 bits saddr_host + k / nports. */
+#define TG6_FRAME_LEN	80
+#define TG6_OFF_IP	14
+#define TG6_OFF_SADDR_LO	(TG6_OFF_IP + 8 + 12)	/* the source's last 4 bytes */
+#define TG6_OFF_L4	(TG6_OFF_IP + 40)
+#define TG6_OFF_SPORT	TG6_OFF_L4
+#define TG6_OFF_DPORT	(TG6_OFF_L4 + 2)
+#define TG6_OFF_TCPCSUM	(TG6_OFF_L4 + 16)
+#define TG6_OFF_UDPCSUM	(TG6_OFF_L4 + 6)
+
 /* Generator settings (tg_cfg in .bss). Flow k of nflows has source port
  * port_min + k % nports, source address saddr_host + k / nports and
  * destination port dport_min + k % ndports; the template holds flow 0 with
@@ -35,6 +48,9 @@ struct tg_cfg {
 	__u16 l4_csum_off;		/* TG_OFF_TCPCSUM or TG_OFF_UDPCSUM */
 	__u16 dport_min;		/* destination port of flow 0, host order */
 	__u16 ndports;			/* destination ports cycled (0 or 1: one) */
+	__u64 tmpl6[TG6_FRAME_LEN / 8];	/* ipv6: the frame of flow 0 */
+	__u32 ipv6;			/* 1: send tmpl6 (l4_csum_off a TG6_OFF_*) */
+	__u32 pad;
 };
 
 /* A network tg_dropnet drops (tg_drop_net in .bss), network order. */
@@ -51,7 +67,7 @@ struct tg_gen_stats {
 
 /* Sink counters (tg_sink_counts, per CPU). */
 struct tg_sink_stats {
-	__u64 packets;	/* IPv4 frames received and dropped */
+	__u64 packets;	/* IPv4, and IPv6 TCP/UDP, frames received and dropped */
 	__u64 bytes;
 };
 

@@ -25,19 +25,22 @@
 #   7. egress: the nat pool's egress NAT against nftables masquerade with
 #      conntrack: established packets, new flows, TCP connections per
 #      second, per-packet cost, flow sync per new flow;
-#      tools/bench-egress.sh.
+#      tools/bench-egress.sh;
+#   8. ipv6: per-packet cost of IPv6 new and established flows against
+#      IPv4's (tools/pktcost ipv6), packet rates of portier IPv6 against
+#      IPv4 and nftables DNAT for IPv6; tools/bench-ipv6.sh.
 # Prints the tables; writes sections 1-4 with the run's details into
 # docs/benchmarks.md between the BEGIN/END markers of DOC_MARK, section 5
 # between those of FLOOD_MARK, section 6 between those of BALANCE_MARK,
-# section 7 between those of EGRESS_MARK (each appended if its markers are
-# missing).
+# section 7 between those of EGRESS_MARK, section 8 between those of
+# IPV6_MARK (each appended if its markers are missing).
 #
 # One section alone: SECTIONS=balance (make bench SECTIONS=balance, or
 # BUILD=build SECTIONS=balance tools/bench.sh), or any list of the names.
 #
 #   BUILD=build tools/bench.sh     env: REPS (3), SECS (2), WRK_SECS (3),
 #                                  SECTIONS ("rate tcp cost scale flood
-#                                  balance egress"),
+#                                  balance egress ipv6"),
 #                                  BENCH_DOC (file to write, "" for none;
 #                                  default: docs/benchmarks.md; sections 1-4
 #                                  only when all four ran, flood, balance
@@ -60,7 +63,7 @@ BUILD=${BUILD:-build}
 REPS=${REPS:-3}
 SECS=${SECS:-2}
 WRK_SECS=${WRK_SECS:-3}
-SECTIONS=${SECTIONS:-rate tcp cost scale flood balance egress}
+SECTIONS=${SECTIONS:-rate tcp cost scale flood balance egress ipv6}
 TRAFGEN=$ROOT/$BUILD/trafgen
 PKTCOST=$ROOT/$BUILD/pktcost
 export PORTIER_BIN=$ROOT/$BUILD/portier
@@ -202,7 +205,7 @@ gen_line() {
 	local proto=$1 dst=$2 dport=$3 flows=$4
 	shift 4
 	ns "$R_GEN" timeout 120 ${GEN_CPU:+taskset -c "$GEN_CPU"} "$TRAFGEN" send --dev c0 \
-		--dmac "$R_DMAC" --src "$SRC_BASE" --dst "$dst" --dport "$dport" --proto "$proto" \
+		--dmac "$R_DMAC" --src "${GEN_SRC:-$SRC_BASE}" --dst "$dst" --dport "$dport" --proto "$proto" \
 		--flows "$flows" --sink "${GEN_SINK:-$R_TMP/bpffs/sink}" "$@"
 }
 
@@ -213,6 +216,24 @@ field() { echo "$2" | sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p"; }
 # sink's packet rate.
 gen() { field sink_pps "$(gen_line "$@")"; }
 
+# inv_hosts DIR GW NODE: DIR/hosts.yml (and DIR/group_vars): gateway-1 at
+# GW, node-k at NODE followed by k (k = 2..4).
+inv_hosts() {
+	mkdir -p "$1/group_vars"
+	cat >"$1/hosts.yml" <<EOF
+all:
+  children:
+    bench_gw:
+      hosts:
+        gateway-1: {ansible_host: "$2"}
+    bench_nodes:
+      hosts:
+        node-2: {ansible_host: "${3}2"}
+        node-3: {ansible_host: "${3}3"}
+        node-4: {ansible_host: "${3}4"}
+EOF
+}
+
 # inv_bench DIR ROUTES [SYN_COOKIES]: an inventory, gateway-1 forwarding
 # ROUTES routes to the three sink addresses: the benchmark's TCP and UDP
 # routes first, then filler TCP routes on ports 40000 up. SYN_COOKIES
@@ -222,19 +243,7 @@ gen() { field sink_pps "$(gen_line "$@")"; }
 # backend out of rotation.
 inv_bench() {
 	local dir=$1 n=$2 sc=${3:+", syn_cookies: $3"} hc=${3:+", check: {inter: 24h}"} i
-	mkdir -p "$dir/group_vars"
-	cat >"$dir/hosts.yml" <<EOF
-all:
-  children:
-    bench_gw:
-      hosts:
-        gateway-1: {ansible_host: $GW_OUT_ADDR}
-    bench_nodes:
-      hosts:
-        node-2: {ansible_host: $GW_NET.2}
-        node-3: {ansible_host: $GW_NET.3}
-        node-4: {ansible_host: $GW_NET.4}
-EOF
+	inv_hosts "$dir" "$GW_OUT_ADDR" "$GW_NET."
 	{
 		echo "proxies:"
 		echo "  target: {group: bench_gw}"
@@ -319,7 +328,7 @@ nft_off() { ns "$1" nft delete table ip bench 2>/dev/null || true; ns "$1" connt
 
 # ---- 1. packet rate -----------------------------------------------------------
 
-one_rate() {	# one_rate CONFIG: one sample of CONFIG into RES[rate:CONFIG]
+one_rate() {	# one_rate CONFIG [SET]: one sample of CONFIG into RES[SET:CONFIG] (SET: rate)
 	local c=$1 v
 	case $c in
 	bare)
@@ -347,7 +356,7 @@ one_rate() {	# one_rate CONFIG: one sample of CONFIG into RES[rate:CONFIG]
 	plain)
 		v=$(gen udp "$GW_NET.2" "$PLAIN_PORT" "$EST_FLOWS" --duration "$SECS") ;;
 	esac
-	add "rate:$c" "${v:-0}"
+	add "${2:-rate}:$c" "${v:-0}"
 }
 
 RATE_CONFIGS=(bare portier-est portier-new nft-est nft-new plain)
@@ -679,6 +688,11 @@ source "$ROOT/tools/bench-balance.sh"
 # shellcheck source=./bench-egress.sh
 source "$ROOT/tools/bench-egress.sh"
 
+# ---- 8. ipv6: tools/bench-ipv6.sh ----------------------------------------------
+
+# shellcheck source=./bench-ipv6.sh
+source "$ROOT/tools/bench-ipv6.sh"
+
 # ---- report -----------------------------------------------------------------------
 
 fmt_m() { awk -v v="$(med "$1")" 'BEGIN { if (v == "nan") print "-"; else printf "%.2f", v / 1e6 }'; }
@@ -777,7 +791,7 @@ report() {
 
 for s in $SECTIONS; do
 	case $s in
-	rate | scale)
+	rate | scale | ipv6)
 		if [ -z "${R_ID:-}" ]; then
 			rate_up
 			# syn_cookies off: portier-new measures flow creation, as nft-new
@@ -801,10 +815,12 @@ TABLE=""
 FLOOD_TABLE=""
 BALANCE_TABLE=""
 EGRESS_TABLE=""
+IPV6_TABLE=""
 [ -z "$MAIN_ANY" ] || { TABLE=$(report); echo "$TABLE"; }
 [ -z "$FLOOD_RAN" ] || { FLOOD_TABLE=$(report_flood); echo "$FLOOD_TABLE"; }
 [ -z "$BALANCE_RAN" ] || { BALANCE_TABLE=$(report_balance); echo "$BALANCE_TABLE"; }
 [ -z "$EGRESS_RAN" ] || { EGRESS_TABLE=$(report_egress); echo "$EGRESS_TABLE"; }
+[ -z "$IPV6_RAN" ] || { IPV6_TABLE=$(report_ipv6); echo "$IPV6_TABLE"; }
 echo "bench: finished in ${ELAPSED}s"
 
 # A partial run would blank the other sections' figures: the main block is
@@ -944,4 +960,9 @@ if [ -n "$EGRESS_RAN" ]; then
 	doc_egress_section >"$DOC.section.$$"
 	doc_replace "$EGRESS_MARK" "$DOC.section.$$"
 	log "wrote the egress section into $DOC"
+fi
+if [ -n "$IPV6_RAN" ]; then
+	doc_ipv6_section >"$DOC.section.$$"
+	doc_replace "$IPV6_MARK" "$DOC.section.$$"
+	log "wrote the ipv6 section into $DOC"
 fi

@@ -27,7 +27,14 @@
  * multiples of roundrobin's (issue 16's goals, reported as a verdict: the
  * exit status is 0 when every run measured its class).
  *
- *   pktcost [balance] [RUNS]      (default 5; the median run is reported)
+ * "ipv6" measures new and established flows of an IPv6 snat route against
+ * the same classes of the IPv4 route "self", in the same runs, as
+ * multiples of IPv4's (issue 18's goal: <= 1.15x; a verdict, as for
+ * balance). The IPv6 route "self6" is [B6_0]:30080 -> [B6_0]:30080, NAT66
+ * to the output NIC's IPv6 address: the chains of the IPv4 classes, with
+ * a hop limit for a TTL.
+ *
+ *   pktcost [balance|ipv6] [RUNS]      (default 5; the median run is reported)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +125,12 @@ _Static_assert(BAL_FLUSH_CALLS * CHAIN < (PORTIER_SNAT_PORT_MAX_DEFAULT -
 					  PORTIER_SNAT_PORT_MIN_DEFAULT + 1) / TN_N_BE,
 	       "a cursor's flows between two flushes fit in its third of the ports");
 
+/* The ipv6 mode: testnet.h's IPv6 network, and "self6" on B6_0. */
+#define B6_0		(tn6_be_addr[0])
+#define GOAL_IPV6	1.15		/* x IPv4's, new and established */
+#define IP6_LEN		40
+#define ETH_P_IPV6	0x86dd
+
 static struct {
 	struct pt_dataplane *dp;
 	struct portier *skel;
@@ -124,6 +138,7 @@ static struct {
 	int if_in, if_out, ncpu;
 	int flush_calls;	/* new flows: empty the table every that many calls */
 	bool balance;		/* the balance mode */
+	bool ipv6;		/* the ipv6 mode */
 	bool egress;		/* egress_on in portier_config (the egress classes) */
 	/* Balance mode: id of backend j of route k of balance b. */
 	__u32 bal_be[BAL_MAX][TN_N_BE][TN_N_BE];
@@ -164,6 +179,11 @@ static int setup_net(void)
 		rc = tn_sh("ip route add " EGRESS_NET " via %s dev " TN_IF_OUT, tn_be_addr[0]);
 	if (!rc)
 		rc = tn_sh("ip link add " IDLE_A " type veth peer name " IDLE_B);
+	/* The ipv6 mode's B6_0 has pin's MAC too: its chained packets come
+	 * back in. */
+	if (!rc && B.ipv6)
+		rc = tn_sh("ip -6 neigh replace %s lladdr %s dev " TN_IF_OUT " nud permanent",
+			   B6_0, tn_mac_str(tn_mac_in, m));
 	B.if_in = if_nametoindex(TN_IF_IN);
 	B.if_out = if_nametoindex(TN_IF_OUT);
 	return rc ? -1 : 0;
@@ -174,6 +194,15 @@ static struct pt_addr pt4(uint32_t a)
 	struct pt_addr p = { .family = AF_INET };
 
 	p.v4.s_addr = a;
+	return p;
+}
+
+static struct pt_addr pt6(const char *s)
+{
+	struct pt_addr p = { .family = AF_INET6 };
+
+	if (inet_pton(AF_INET6, s, &p.v6) != 1)
+		abort();	/* a constant of this file */
 	return p;
 }
 
@@ -251,6 +280,19 @@ static int routes_default(struct pt_routeset *rs)
 		be[k + 1].addr = pt4(chain_addr(k + 1));
 		be[k + 1].port = CHAIN_PORT;
 	}
+	if (B.ipv6) {	/* the last chain route gives way to "self6" */
+		static struct pt_route self6;
+		static struct pt_backend be6;
+
+		self6 = r[0];
+		self6.name = (char *)"self6";
+		self6.policy = (struct pt_policy){ 0 };
+		self6.rate_limit = (struct pt_rate_limit){ 0 };
+		self6.addr = pt6(B6_0);
+		be6 = (struct pt_backend){ .addr = self6.addr, .port = SELF_PORT, .weight = 1 };
+		self6.backends = &be6;
+		r[CHAIN] = self6;
+	}
 	return 0;
 }
 
@@ -326,11 +368,18 @@ static int load(bool balance)
 	cfg.snat_family = PORTIER_AF_INET;
 	cfg.input_ifindex = B.if_in;
 	cfg.output_ifindex = B.if_out;
+	if (B.ipv6)
+		memcpy(cfg.snat_addr6.a8, pt6(TN6_GW_OUT).v6.s6_addr, 16);
 	err = pt_dp_set_config(B.dp, &cfg);
 	if (!err)
 		err = set_config_raw(false);
 	if (!err)
 		err = pt_dp_set_local(B.dp, local, 2);
+	if (!err && B.ipv6) {
+		struct pt_addr local6[4] = { local[0], local[1], pt6(TN6_GW_IN), pt6(TN6_GW_OUT) };
+
+		err = pt_dp_set_local(B.dp, local6, 4);
+	}
 	if (!err)
 		err = pt_dp_apply(B.dp, &rs);
 	if (!err)	/* the apply turned egress on: only its classes have it */
@@ -855,6 +904,200 @@ static double measure_clean(double (*fn)(int), int c)
 	return -1;
 }
 
+/* ---- the ipv6 mode ----------------------------------------------------- */
+
+/* The client's TCP segment (flags) from TN6_CLIENT:sport to B6_0:SELF_PORT,
+ * hop limit TTL_START, no payload, its checksum from scratch, into f. Its
+ * length. */
+static size_t frame6(uint16_t sport, uint8_t flags, uint8_t *f)
+{
+	uint8_t *ip = f + PKT_ETH_LEN, *th = ip + IP6_LEN;
+	struct pt_addr src = pt6(TN6_CLIENT), dst = pt6(B6_0);
+	uint32_t sum;
+	uint16_t c;
+
+	memset(f, 0, PKT_ETH_LEN + IP6_LEN + PKT_TCP_LEN);
+	memcpy(f, tn_mac_in, 6);
+	memcpy(f + 6, tn_mac_client, 6);
+	f[12] = ETH_P_IPV6 >> 8;
+	f[13] = ETH_P_IPV6 & 0xff;
+	ip[0] = 0x60;
+	ip[5] = PKT_TCP_LEN;
+	ip[6] = IPPROTO_TCP;
+	ip[7] = TTL_START;
+	memcpy(ip + 8, &src.v6, 16);
+	memcpy(ip + 24, &dst.v6, 16);
+	th[0] = (uint8_t)(sport >> 8);
+	th[1] = (uint8_t)sport;
+	th[2] = SELF_PORT >> 8;
+	th[3] = SELF_PORT & 0xff;
+	pkt_put32(th + 4, 1);
+	pkt_put32(th + 8, flags & PKT_ACK ? 1 : 0);
+	th[12] = 5 << 4;
+	th[13] = flags;
+	th[14] = th[15] = 0xff;
+	sum = pkt_sum(ip + 8, 32, 0) + PKT_TCP_LEN + IPPROTO_TCP;
+	c = (uint16_t)~pkt_fold(pkt_sum(th, PKT_TCP_LEN, sum));
+	th[16] = (uint8_t)(c >> 8);
+	th[17] = (uint8_t)c;
+	return PKT_ETH_LEN + IP6_LEN + PKT_TCP_LEN;
+}
+
+/* Delete every IPv6 conntrack entry (not timed): every bucket's tags to
+ * free, in the mmapped portier_conntrack6 (nothing runs meanwhile). */
+static int ct6_flush(void)
+{
+	struct bpf_map *m = B.skel->maps.portier_conntrack6;
+	size_t sz = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	sz = (sz + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "pktcost: cannot map portier_conntrack6: %s\n", strerror(errno));
+		return -1;
+	}
+	memset(p, 0, sz);
+	munmap(p, sz);
+	return 0;
+}
+
+/* The IPv6 new-flow class: calls of CHAIN chained SYNs from client port
+ * CLIENT_PORT + c, the IPv6 table emptied before every NEW_FLUSH_CALLS
+ * calls (a quarter of its capacity at most, as new_flow_calls). ns per
+ * packet, or < 0 if the counters say otherwise. */
+static double new6_class(void)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	uint32_t cap = pt_dp_config(B.dp)->ct6_buckets * PORTIER_CT_SLOTS / 2;
+	int every = (int)(cap / (4 * CHAIN));
+	uint8_t pkt[PKT_MAX];
+	struct snap a, b;
+	double total = 0, ns;
+	size_t n;
+
+	if (every > NEW_FLUSH_CALLS || every < 1)
+		every = every < 1 ? 1 : NEW_FLUSH_CALLS;
+	snap(&a, "self6");
+	for (int c = 0; c < CALLS; c++) {
+		if (c % every == 0 && ct6_flush())
+			return -1;
+		n = frame6((uint16_t)(CLIENT_PORT + c), PKT_SYN, pkt);
+		if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
+			return -1;
+		total += ns;
+	}
+	snap(&b, "self6");
+	if (!only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+	    b.route[2] - a.route[2] != PACKETS)
+		return -1;
+	return total / CALLS;
+}
+
+/* The IPv6 established class: a call of SYNs makes CHAIN chained flows,
+ * ACKs on the same tuple walk them. ns per packet, or < 0. */
+static double est6_class(void)
+{
+	int fd = bpf_program__fd(B.skel->progs.portier_xdp);
+	uint8_t pkt[PKT_MAX];
+	struct snap a, b;
+	double ns;
+	size_t n;
+
+	if (ct6_flush())
+		return -1;
+	n = frame6(CLIENT_PORT, PKT_SYN, pkt);
+	if (run(fd, B.if_in, pkt, n, CHAIN, &ns) != XDP_REDIRECT)
+		return -1;
+	n = frame6(CLIENT_PORT, PKT_ACK, pkt);
+	snap(&a, "self6");
+	ns = calls(fd, B.if_in, pkt, n, XDP_REDIRECT);
+	snap(&b, "self6");
+	if (ns < 0 || !only_reason(&a, &b, PORTIER_R_FWD_REDIRECT, PACKETS) ||
+	    b.route[2] != a.route[2] || b.route[0] - a.route[0] != PACKETS)
+		return -1;
+	return ns;
+}
+
+/* The ipv6 mode's classes: IPv4 new, IPv4 established, IPv6 new, IPv6
+ * established (2 * family + kind). */
+enum { V6_NEW4, V6_EST4, V6_NEW6, V6_EST6, V6_MAX };
+static const char *const v6_name[V6_MAX] = { "new flow", "established flow", "new flow",
+					      "established flow" };
+
+static double measure_v6(int c)
+{
+	struct pkt_spec s;
+
+	spec_base(&s, PKT_SYN);
+	s.daddr = tn_ip4(tn_be_addr[0]);
+	s.dport = SELF_PORT;
+	switch (c) {
+	case V6_NEW4:
+		return new_class(&s, "self");
+	case V6_EST4:
+		return est_class(&s, "self");
+	case V6_NEW6:
+		return new6_class();
+	case V6_EST6:
+		return est6_class();
+	}
+	return -1;
+}
+
+static double median(const double *x, int n);
+
+/* pktcost ipv6 [RUNS]: each run measures the four classes, starting at a
+ * different one; IPv6's ratio to IPv4 is the median of the runs' own
+ * ratios (each within one run). */
+static int main_ipv6(int runs)
+{
+	double all[V6_MAX][RUNS_MAX], ratio[RUNS_MAX];
+	bool ok = true;
+
+	for (int r = 0; r < runs; r++) {
+		for (int i = 0; i < V6_MAX; i++) {
+			int c = (i + r) % V6_MAX;
+
+			all[c][r] = measure_clean(measure_v6, c);
+			if (all[c][r] < 0) {
+				fprintf(stderr, "pktcost: run %d of '%s, IPv%d' did not measure its "
+					"class (see above)\n", r + 1, v6_name[c], c < V6_NEW6 ? 4 : 6);
+				return 1;
+			}
+		}
+	}
+	printf("per-packet cost, IPv6 against IPv4: BPF_PROG_TEST_RUN, %d packets per run, "
+	       "median of %d runs;\none snat route a family (\"self\", \"self6\"), chained "
+	       "SYNs (new) and ACKs (established)\n", PACKETS, runs);
+	printf("%-17s %-6s %8s %8s %13s %6s  %s\n", "class", "family", "ns/pkt", "x IPv4",
+	       "runs' x IPv4", "goal", "verdict");
+	for (int k = 0; k < 2; k++) {
+		double lo = 1e18, hi = 0, x;
+		char range[32];
+
+		for (int r = 0; r < runs; r++) {
+			ratio[r] = all[V6_NEW6 + k][r] / all[V6_NEW4 + k][r];
+			lo = ratio[r] < lo ? ratio[r] : lo;
+			hi = ratio[r] > hi ? ratio[r] : hi;
+		}
+		x = median(ratio, runs);
+		snprintf(range, sizeof(range), "%.2f-%.2f", lo, hi);
+		printf("%-17s %-6s %8.1f\n", v6_name[k], "IPv4", median(all[V6_NEW4 + k], runs));
+		printf("%-17s %-6s %8.1f %8.2f %13s %5.2fx  %s\n", v6_name[k], "IPv6",
+		       median(all[V6_NEW6 + k], runs), x, range, GOAL_IPV6,
+		       x <= GOAL_IPV6 ? "met" : "MISSED");
+		ok &= x <= GOAL_IPV6;
+	}
+	printf("goal (issue 18): IPv6 <= %.2fx IPv4's per-packet cost, new and established: %s\n",
+	       GOAL_IPV6, ok ? "met" : "MISSED");
+	printf("counters: every run counted exactly its class (see tools/pktcost.c)\n");
+	bare__destroy(B.bare);
+	pt_dp_close(B.dp);
+	return 0;
+}
+
 /* The balance mode's classes: 2 * balance + kind. */
 enum { BK_NEW, BK_EST, BK_MAX };
 #define BC_MAX	(BAL_MAX * BK_MAX)
@@ -947,23 +1190,28 @@ int main(int argc, char **argv)
 {
 	static const double goal[C_MAX] = { 0, 0, GOAL_NEW, GOAL_EST, GOAL_REPLY, GOAL_UNDECLARED };
 	bool balance = argc > 1 && !strcmp(argv[1], "balance");
-	int runs = argc > 1 + balance ? atoi(argv[1 + balance]) : RUNS_DEFAULT;
+	bool ipv6 = argc > 1 && !strcmp(argv[1], "ipv6");
+	int mode = balance || ipv6;
+	int runs = argc > 1 + mode ? atoi(argv[1 + mode]) : RUNS_DEFAULT;
 	double med[C_MAX];
 	bool ok = true;
 
-	if (runs < 1 || runs > RUNS_MAX || argc > 2 + balance) {
-		fprintf(stderr, "usage: pktcost [balance] [RUNS]  (RUNS: 1-%d, default %d)\n",
+	if (runs < 1 || runs > RUNS_MAX || argc > 2 + mode) {
+		fprintf(stderr, "usage: pktcost [balance|ipv6] [RUNS]  (RUNS: 1-%d, default %d)\n",
 			RUNS_MAX, RUNS_DEFAULT);
 		return 2;
 	}
 	B.ncpu = libbpf_num_possible_cpus();
 	B.balance = balance;
+	B.ipv6 = ipv6;
 	if (balance)
 		B.flush_calls = BAL_FLUSH_CALLS;
 	if (setup_net() || load(balance))
 		return 1;
 	if (balance)
 		return main_balance(runs);
+	if (ipv6)
+		return main_ipv6(runs);
 	/* Runs interleave the classes, so drift hits them alike. */
 	double all[C_MAX][RUNS_MAX];
 

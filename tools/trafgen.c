@@ -12,12 +12,15 @@
  *       and destination port PORT + k % DPORTS (default 1: PORT alone; a
  *       source NAT's ports are per destination, so a stream of new flows
  *       to one destination port would run out of them).
+ *       ADDR both IPv4, or both IPv6 (flow k's source: ADDR's last 32 bits
+ *       + k / PORTS).
  *       Prints one line: sent=N secs=S pps=R cpu=C [sink=N sink_pps=R];
  *       C is the CPU seconds this process ran while sending, the receivers'
  *       work that veth runs on the sender's CPU (NAPI at bh enable) included
  *       unless it was deferred to ksoftirqd.
  *   trafgen sink --dev IF --pin PATH
- *       Attach the sink (count IPv4, drop) to IF, pin its counters at PATH.
+ *       Attach the sink (count IPv4 and IPv6 TCP/UDP, drop) to IF, pin its
+ *       counters at PATH.
  *   trafgen bare --dev IF --out IF2
  *       Attach bpf/bare.bpf.c to IF, redirecting to IF2 (the ceiling).
  *   trafgen dropnet --dev IF --net ADDR/LEN
@@ -70,6 +73,8 @@ struct send_args {
 	const char *dev, *sink;
 	unsigned char dmac[6];
 	struct in_addr src, dst;
+	struct in6_addr src6, dst6;	/* ipv6 */
+	bool ipv6, src_set, dst_set, src6_set, dst6_set;
 	unsigned dport, flows, ports, dports;
 	enum proto proto;
 	unsigned long long count;
@@ -137,31 +142,13 @@ static int dev_mac(const char *dev, unsigned char mac[6])
 	return err;
 }
 
-/* The frame of flow 0 with valid checksums. */
-static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16 *l4_csum_off)
+/* Flow 0's TCP or UDP header at l4 (l4len bytes, its payload included),
+ * its checksum from scratch over sum (the pseudo-header's addresses),
+ * protocol and length, and the segment. The checksum's offset in l4. */
+static __u16 l4_fill(const struct send_args *a, __u8 *l4, __u16 l4len, __u32 sum)
 {
-	__u8 *ip = f + TG_OFF_IP, *l4 = f + TG_OFF_L4;
-	__u16 l4len = a->proto == P_UDP ? TG_FRAME_LEN - TG_OFF_L4 : 20, tot = 20 + l4len;
 	__u8 l4proto = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-	__u32 sum;
-	__u16 v;
-	int err;
-
-	memset(f, 0, TG_FRAME_LEN);
-	memcpy(f, a->dmac, 6);
-	err = dev_mac(a->dev, f + 6);
-	if (err)
-		return err;
-	f[12] = 0x08;	/* ETH_P_IP */
-	ip[0] = 0x45;
-	v = htons(tot);
-	memcpy(ip + 2, &v, 2);
-	ip[8] = TTL;
-	ip[9] = l4proto;
-	memcpy(ip + 12, &a->src, 4);
-	memcpy(ip + 16, &a->dst, 4);
-	v = csum_finish(csum_add(0, ip, 20));
-	memcpy(ip + 10, &v, 2);
+	__u16 v, off;
 
 	v = htons(PORT_MIN);
 	memcpy(l4, &v, 2);
@@ -170,7 +157,7 @@ static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16
 	if (a->proto == P_UDP) {
 		v = htons(l4len);
 		memcpy(l4 + 4, &v, 2);
-		*l4_csum_off = TG_OFF_UDPCSUM;
+		off = TG_OFF_UDPCSUM - TG_OFF_L4;
 	} else {
 		__u32 seq = htonl(1), ack = htonl(a->proto == P_ACK ? 1 : 0);
 
@@ -180,16 +167,71 @@ static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16
 		l4[13] = a->proto == P_SYN ? TCP_SYN : TCP_ACK;
 		v = htons(TCP_WINDOW);
 		memcpy(l4 + 14, &v, 2);
-		*l4_csum_off = TG_OFF_TCPCSUM;
+		off = TG_OFF_TCPCSUM - TG_OFF_L4;
 	}
-	/* Pseudo-header, then the segment. */
-	sum = csum_add(0, ip + 12, 8);
 	sum += l4proto + l4len;
 	sum = csum_add(sum, l4, l4len);
 	v = csum_finish(sum);
 	if (a->proto == P_UDP && !v)
-		v = 0xffff;
-	memcpy(f + *l4_csum_off, &v, 2);
+		v = 0xffff;	/* 0 means "no checksum" (IPv4), is invalid (IPv6) */
+	memcpy(l4 + off, &v, 2);
+	return off;
+}
+
+/* Ethernet header of flow 0's frame f (ethertype hi, lo). 0 or -errno. */
+static int eth_fill(const struct send_args *a, __u8 *f, __u8 hi, __u8 lo)
+{
+	memcpy(f, a->dmac, 6);
+	f[12] = hi;
+	f[13] = lo;
+	return dev_mac(a->dev, f + 6);
+}
+
+/* The frame of flow 0 with valid checksums. */
+static int build_template(const struct send_args *a, __u8 f[TG_FRAME_LEN], __u16 *l4_csum_off)
+{
+	__u8 *ip = f + TG_OFF_IP;
+	__u16 l4len = a->proto == P_UDP ? TG_FRAME_LEN - TG_OFF_L4 : 20, tot = 20 + l4len;
+	__u16 v;
+	int err;
+
+	memset(f, 0, TG_FRAME_LEN);
+	err = eth_fill(a, f, 0x08, 0x00);	/* ETH_P_IP */
+	if (err)
+		return err;
+	ip[0] = 0x45;
+	v = htons(tot);
+	memcpy(ip + 2, &v, 2);
+	ip[8] = TTL;
+	ip[9] = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	memcpy(ip + 12, &a->src, 4);
+	memcpy(ip + 16, &a->dst, 4);
+	v = csum_finish(csum_add(0, ip, 20));
+	memcpy(ip + 10, &v, 2);
+	*l4_csum_off = TG_OFF_L4 + l4_fill(a, f + TG_OFF_L4, l4len, csum_add(0, ip + 12, 8));
+	return 0;
+}
+
+/* The IPv6 frame of flow 0 with a valid checksum. */
+static int build_template6(const struct send_args *a, __u8 f[TG6_FRAME_LEN],
+			   __u16 *l4_csum_off)
+{
+	__u8 *ip = f + TG6_OFF_IP;
+	__u16 l4len = a->proto == P_UDP ? TG6_FRAME_LEN - TG6_OFF_L4 : 20, v;
+	int err;
+
+	memset(f, 0, TG6_FRAME_LEN);
+	err = eth_fill(a, f, 0x86, 0xdd);	/* ETH_P_IPV6 */
+	if (err)
+		return err;
+	ip[0] = 0x60;
+	v = htons(l4len);
+	memcpy(ip + 4, &v, 2);
+	ip[6] = a->proto == P_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	ip[7] = TTL;
+	memcpy(ip + 8, &a->src6, 16);
+	memcpy(ip + 24, &a->dst6, 16);
+	*l4_csum_off = TG6_OFF_L4 + l4_fill(a, f + TG6_OFF_L4, l4len, csum_add(0, ip + 8, 32));
 	return 0;
 }
 
@@ -264,11 +306,15 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 			mac = true;
 			break;
 		case 's':
-			if (inet_pton(AF_INET, optarg, &a->src) != 1)
+			a->src_set = inet_pton(AF_INET, optarg, &a->src) == 1;
+			a->src6_set = inet_pton(AF_INET6, optarg, &a->src6) == 1;
+			if (!a->src_set && !a->src6_set)
 				goto bad;
 			break;
 		case 'd':
-			if (inet_pton(AF_INET, optarg, &a->dst) != 1)
+			a->dst_set = inet_pton(AF_INET, optarg, &a->dst) == 1;
+			a->dst6_set = inet_pton(AF_INET6, optarg, &a->dst6) == 1;
+			if (!a->dst_set && !a->dst6_set)
 				goto bad;
 			break;
 		case 'p': a->dport = strtoul(optarg, NULL, 10); break;
@@ -292,7 +338,10 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 			goto bad;
 		}
 	}
-	if (!a->dev || !mac || !a->src.s_addr || !a->dst.s_addr || !a->dport ||
+	a->ipv6 = a->src6_set && a->dst6_set;
+	if (a->src6_set != a->dst6_set)
+		goto bad;
+	if (!a->dev || !mac || (!a->ipv6 && (!a->src.s_addr || !a->dst.s_addr)) || !a->dport ||
 	    a->dport > 65535 || !a->flows || !a->ports || a->ports > PORTS_MAX ||
 	    !a->dports || a->dport + a->dports - 1 > 65535 ||
 	    (!a->count) == (a->duration <= 0) || a->duration > MAX_SECONDS)
@@ -300,7 +349,7 @@ static int parse_send(int argc, char **argv, struct send_args *a)
 	return 0;
 bad:
 	fprintf(stderr, "trafgen send: bad or missing option (all of --dev --dmac --src --dst "
-		"--dport, one of --count --duration; --ports 1..%d; --dports 1.., PORT + N - 1 "
+		"--dport, --src and --dst of one family, one of --count --duration; --ports 1..%d; --dports 1.., PORT + N - 1 "
 		"<= 65535)\n", PORTS_MAX);
 	usage();
 	return -EINVAL;
@@ -309,7 +358,8 @@ bad:
 static int do_send(int argc, char **argv)
 {
 	unsigned long long sink0 = 0, sink1 = 0, sent;
-	__u8 frame[TG_FRAME_LEN];
+	__u8 frame[TG6_FRAME_LEN];
+	__u32 frame_len;
 	struct send_args a;
 	struct trafgen *skel;
 	int sink_fd = -1, err, prog_fd;
@@ -322,16 +372,27 @@ static int do_send(int argc, char **argv)
 		fprintf(stderr, "trafgen: cannot load the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	err = build_template(&a, frame, &skel->bss->tg_cfg.l4_csum_off);
+	err = a.ipv6 ? build_template6(&a, frame, &skel->bss->tg_cfg.l4_csum_off) :
+		       build_template(&a, frame, &skel->bss->tg_cfg.l4_csum_off);
 	if (err) {
 		fprintf(stderr, "trafgen: cannot read the MAC of %s: %s\n", a.dev, strerror(-err));
 		goto out;
 	}
-	memcpy(skel->bss->tg_cfg.tmpl, frame, TG_FRAME_LEN);
+	frame_len = a.ipv6 ? TG6_FRAME_LEN : TG_FRAME_LEN;
+	if (a.ipv6) {
+		__u32 lo;
+
+		memcpy(skel->bss->tg_cfg.tmpl6, frame, TG6_FRAME_LEN);
+		skel->bss->tg_cfg.ipv6 = 1;
+		memcpy(&lo, a.src6.s6_addr + 12, 4);
+		skel->bss->tg_cfg.saddr_host = ntohl(lo);
+	} else {
+		memcpy(skel->bss->tg_cfg.tmpl, frame, TG_FRAME_LEN);
+		skel->bss->tg_cfg.saddr_host = ntohl(a.src.s_addr);
+	}
 	skel->bss->tg_cfg.ifindex = if_nametoindex(a.dev);
 	skel->bss->tg_cfg.nflows = a.flows;
 	skel->bss->tg_cfg.nports = a.ports;
-	skel->bss->tg_cfg.saddr_host = ntohl(a.src.s_addr);
 	skel->bss->tg_cfg.port_min = PORT_MIN;
 	skel->bss->tg_cfg.dport_min = a.dport;
 	skel->bss->tg_cfg.ndports = a.dports;
@@ -355,7 +416,7 @@ static int do_send(int argc, char **argv)
 	cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (sent = 0;;) {
 		unsigned long long left = a.count ? a.count - sent : CHUNK;
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = frame_len,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH,
 			    .repeat = left < CHUNK ? left : CHUNK);
 

@@ -16,6 +16,13 @@
 #
 # Use: e2e_init; topo_up NODE_OCTET...; servers_up NAME...; inv_seed DIR;
 #      daemon_start INV [daemon options]; ...; e2e_cleanup
+#
+# Dual stack (topo_up6 instead of topo_up): the same namespaces and links
+# with IPv6 as well, from the documentation prefix only:
+#   client c0 2001:db8:1::2/64 -- in0 2001:db8:1::1/64 gateway
+#                                 out0 2001:db8:2::1/64
+#   node k eth0 2001:db8:2::k/64
+# hosts6_up NAME=OCTET... makes names resolve (A and AAAA) in the gateway.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT_DIR=$(cd "$E2E_DIR/../.." && pwd)
@@ -29,6 +36,13 @@ GW_NET=203.0.113
 CLIENT_ADDR=$BOX_NET.2
 GW_IN_ADDR=$BOX_NET.1
 GW_OUT_ADDR=$GW_NET.1
+# IPv6 (topo_up6): /64s of 2001:db8::/32, node k at $GW_NET6::k.
+BOX_NET6=2001:db8:1
+GW_NET6=2001:db8:2
+CLIENT_ADDR6=$BOX_NET6::2
+GW_IN_ADDR6=$BOX_NET6::1
+GW_OUT_ADDR6=$GW_NET6::1
+INV_FAMILY=		# inv_write: a "family:" key on every route if set
 # The seed's NodePorts, in route order (argocd spelled "arogcd" in the seed).
 SEED_ROUTES=(arogcd pgadmin4 dash keycloak kibana v-admin)
 SEED_PORTS=(30080 30081 30082 30083 30084 30085)
@@ -37,6 +51,7 @@ UNDECLARED_PORT=30099	# served by every node, declared by no route
 WAIT_STEPS=100		# bounded waits: 100 x 0.1 s
 E2E_PIDS=()
 E2E_NS=()		# more namespaces a test made (e2e_ns_add): deleted at cleanup
+E2E_ETC=()		# /etc/netns/NS directories made (hosts6_up): removed at cleanup
 
 e2e_log() { echo "e2e: $*" >&2; }
 
@@ -82,6 +97,13 @@ veth_pair() {
 	done
 }
 
+# ns_nodad NS: no duplicate address detection in NS (devices made after
+# this): an IPv6 address, link-local ones too, is usable at once.
+ns_nodad() {
+	ns "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		>/dev/null
+}
+
 # topo_up OCTET...: the namespaces; one node namespace per octet
 # (203.0.113.OCTET). Nodes route the box network through the gateway (dnat).
 topo_up() {
@@ -89,6 +111,7 @@ topo_up() {
 	for n in "$NS_CLIENT" "$NS_GW" "$NS_BR"; do
 		ip netns add "$n" || return 1
 		ns "$n" ip link set lo up
+		ns_nodad "$n" || return 1
 	done
 	veth_pair "$NS_CLIENT" c0 "$NS_GW" in0 || return 1
 	# The client's end takes what portier sends back with XDP_TX (cookie
@@ -111,11 +134,50 @@ topo_up() {
 		ip netns add "$n" || return 1
 		NS_NODES+=("$n")
 		ns "$n" ip link set lo up
+		ns_nodad "$n" || return 1
 		veth_pair "$n" eth0 "$NS_BR" "b$o" || return 1
 		ns "$NS_BR" ip link set "b$o" master br0
 		ns "$n" ip addr add "$GW_NET.$o/24" dev eth0
 		ns "$n" ip route add "$BOX_NET.0/24" via "$GW_OUT_ADDR"
 	done
+}
+
+# topo_up6 OCTET...: topo_up, and IPv6 on every link (see the top): nodad
+# addresses, forwarding in the gateway, the client's and the nodes' default
+# IPv6 routes through the gateway. The bridge forwards multicast (neighbour
+# discovery) without snooping.
+topo_up6() {
+	local o i=0
+	topo_up "$@" || return 1
+	ns "$NS_BR" ip link set br0 type bridge mcast_snooping 0 || return 1
+	ns "$NS_GW" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	ns "$NS_CLIENT" ip -6 addr add "$CLIENT_ADDR6/64" dev c0 nodad || return 1
+	ns "$NS_CLIENT" ip -6 route add default via "$GW_IN_ADDR6" || return 1
+	ns "$NS_GW" ip -6 addr add "$GW_IN_ADDR6/64" dev in0 nodad || return 1
+	ns "$NS_GW" ip -6 addr add "$GW_OUT_ADDR6/64" dev out0 nodad || return 1
+	for o in "$@"; do
+		ns "${NS_NODES[$i]}" ip -6 addr add "$GW_NET6::$o/64" dev eth0 nodad || return 1
+		ns "${NS_NODES[$i]}" ip -6 route add default via "$GW_OUT_ADDR6" || return 1
+		i=$((i + 1))
+	done
+}
+
+# hosts6_up NAME=OCTET...: in the gateway namespace (where the daemon
+# resolves), NAME resolves to $GW_NET.OCTET (A) and $GW_NET6::OCTET (AAAA):
+# /etc/netns/NS/hosts, which ip netns exec mounts over /etc/hosts there
+# (removed by e2e_cleanup).
+hosts6_up() {
+	local d=/etc/netns/$NS_GW a
+	mkdir -p "$d" || return 1
+	E2E_ETC+=("$d")
+	{
+		echo "127.0.0.1 localhost"
+		echo "::1 localhost ip6-localhost ip6-loopback"
+		for a in "$@"; do
+			echo "$GW_NET.${a#*=} ${a%%=*}"
+			echo "$GW_NET6::${a#*=} ${a%%=*}"
+		done
+	} >"$d/hosts"
 }
 
 # server_start NS NAME: the name server on every seed port, the UDP port and
@@ -189,7 +251,8 @@ inv_write() {
     $r:
       mode: http
       address: "*"
-      port: "{{ $ref }}"
+      port: "{{ $ref }}"${INV_FAMILY:+
+      family: $INV_FAMILY}
       destination:
         group:
           name: $dest
@@ -205,7 +268,8 @@ EOF
       mode: tcp
       proto: udp
       address: "*"
-      port: "{{ app.syslog.port }}"
+      port: "{{ app.syslog.port }}"${INV_FAMILY:+
+      family: $INV_FAMILY}
       destination:
         group:
           name: $dest
@@ -308,6 +372,10 @@ e2e_cleanup() {
 	done
 	NS_NODES=()
 	E2E_NS=()
+	for d in "${E2E_ETC[@]}"; do
+		case $d in /etc/netns/*-"$E2E_ID") rm -rf "$d" ;; esac
+	done
+	E2E_ETC=()
 	if [ -n "${E2E_TMP:-}" ]; then
 		umount "$E2E_TMP/bpffs" 2>/dev/null
 		rm -rf "$E2E_TMP"

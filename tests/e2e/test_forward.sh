@@ -90,16 +90,23 @@ test_udp_route() {
 	expect_out "udp $UDP_PORT" "$out" "$(printf '%s 10\n' gateway-1 gateway-2 gateway-3)"
 }
 
-test_undeclared_port_not_forwarded() {
-	seed_up snat
-	out=$(client_run tcp "$UNDECLARED_PORT" 3)
-	expect_out "port $UNDECLARED_PORT" "$out" "ERROR 3"
-	for n in gateway-2 gateway-3; do
+# undeclared_unseen NAME...: no server NAME saw a connection on the
+# undeclared port.
+undeclared_unseen() {
+	local n
+	for n in "$@"; do
 		if grep -q "^tcp $UNDECLARED_PORT " "$E2E_TMP/server-$n.log"; then
 			e2e_log "$n got a connection on undeclared port $UNDECLARED_PORT"
 			return 1
 		fi
 	done
+}
+
+test_undeclared_port_not_forwarded() {
+	seed_up snat
+	out=$(client_run tcp "$UNDECLARED_PORT" 3)
+	expect_out "port $UNDECLARED_PORT" "$out" "ERROR 3"
+	undeclared_unseen gateway-2 gateway-3
 }
 
 # balance maglev with weights (issue 16): the seed's routes with

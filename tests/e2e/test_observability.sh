@@ -91,12 +91,29 @@ prom_target_up() {
 	prom_query 'up{job="portier"}' | grep -q '"value":\[[0-9.]*,"1"\]'
 }
 
+# obs_dashboard_metrics_exist FILE: every portier_* metric the Grafana
+# dashboard (tools/grafana-dashboard.json) queries is one the daemon
+# exports in FILE (a scrape); a histogram's _bucket, _sum and _count by its
+# name.
+obs_dashboard_metrics_exist() {
+	local m base missing=
+	for m in $(jq -r '.. | .expr? // empty' "$ROOT_DIR/tools/grafana-dashboard.json" |
+		grep -o 'portier_[a-z0-9_]*' | sort -u); do
+		base=${m%_bucket}
+		base=${base%_sum}
+		base=${base%_count}
+		grep -q "^# TYPE \($m\|$base\) " "$1" || missing="$missing $m"
+	done
+	[ -z "$missing" ] || { e2e_log "the dashboard queries metrics not exported:$missing"; return 1; }
+}
+
 test_prometheus_scrape() {
 	local port=${SEED_PORTS[1]} out want
 	command -v prometheus >/dev/null || { e2e_log "no prometheus (tools/deps.sh)"; return 1; }
 	obs_up --metrics "127.0.0.1:$METRICS_PORT"
 	ns "$NS_GW" curl -s -m 3 "http://127.0.0.1:$METRICS_PORT/metrics" >"$E2E_TMP/metrics.txt"
 	promtool check metrics <"$E2E_TMP/metrics.txt"
+	obs_dashboard_metrics_exist "$E2E_TMP/metrics.txt"
 	out=$(client_run tcp "$port" "$OBS_CONNS")
 	expect_out "port $port" "$out" "$(printf '%s 10\n' gateway-1 gateway-2 gateway-3)"
 	cat >"$E2E_TMP/prometheus.yml" <<EOF

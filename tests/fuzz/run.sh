@@ -31,8 +31,9 @@ for bin in "$@"; do
 	mkdir -p "$corpus"
 	if [ "$name" = fuzz_xdp ]; then
 		# Seed: each of the harness's seed frames, unchanged (one byte:
-		# its number, shifted left; tests/lib/xdpfuzz.h).
-		for i in $(seq 0 31); do
+		# its number, shifted left; tests/lib/xdpfuzz.h), IPv6 ones
+		# (tests/lib/xdpfuzz6.c) included: all 128 a byte can name.
+		for i in $(seq 0 127); do
 			printf "\\x$(printf %02x $((i * 2)))" >"$corpus/seed-frame-$i"
 		done
 	else

@@ -2,6 +2,7 @@
 /*
  * testroute.c - routes for the tests (testroute.h).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,12 @@ struct pt_addr tn_addr(const char *s)
 {
 	struct pt_addr a = { .family = AF_INET };
 
+	if (strchr(s, ':')) {
+		a.family = AF_INET6;
+		if (inet_pton(AF_INET6, s, &a.v6) != 1)
+			memset(&a.v6, 0, sizeof(a.v6));
+		return a;
+	}
 	a.v4.s_addr = tn_ip4(s);
 	return a;
 }

@@ -13,14 +13,16 @@
 #include "dataplane.h"
 #include "routes.h"
 
-/* A backend of tn_route: IPv4 address text, port, this host's own. */
+/* A backend of tn_route: address text (IPv4 or IPv6), port, this host's
+ * own. */
 struct tn_be {
 	const char *addr;
 	uint16_t port;
 	bool local;
 };
 
-/* IPv4 address text as a struct pt_addr. */
+/* Address text as a struct pt_addr: IPv6 if it has a ':' (all-zero if it
+ * is not one), else IPv4 (0 if it is not one). */
 struct pt_addr tn_addr(const char *s);
 
 /* Fill *r: name, address (NULL: "*"), port, protocol, NAT, round-robin,

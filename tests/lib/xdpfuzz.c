@@ -23,13 +23,14 @@
 #include "testnet.h"
 #include "testroute.h"
 #include "xdpfuzz.h"
+#include "xdpfuzz6.h"
 #define XT_NO_CMOCKA
 #include "xdptest.h"
 
 /* A small table: a few hundred flows fill buckets, so inputs reach the
  * eviction path too. */
 #define XF_CT_ENTRIES	256
-#define XF_MAX_SEEDS	80
+#define XF_MAX_SEEDS	128	/* data[0] >> 1 picks one */
 #define ETH_P_IPV4	0x0800
 #define IP_TTL_OFF	8
 #define IP_CSUM_OFF	10
@@ -65,6 +66,7 @@ static struct {
 	size_t seed_len[XF_MAX_SEEDS];
 	enum xf_iface seed_if[XF_MAX_SEEDS];
 	bool seed_cookie[XF_MAX_SEEDS];	/* a cookie SYN: xf_cookie_chain */
+	bool seed_chain[XF_MAX_SEEDS];	/* the IPv6 chain generator's: xf6_chain */
 	size_t n_seeds;
 	struct xf_counts counts;
 	unsigned int n_errors;	/* ICMP errors made by xf_icmp_answer */
@@ -114,7 +116,7 @@ static int load_routes(void)
 	static const struct tn_be pool[] = { { "203.0.113.11", XF_POOL_BE_PORT, false },
 					     { "203.0.113.12", XF_POOL_BE_PORT, false },
 					     { "203.0.113.13", XF_POOL_BE_PORT, false } };
-	struct pt_route r[TN_BASE_ROUTES + 3];
+	struct pt_route r[TN_BASE_ROUTES + 3 + XF6_N_ROUTES];
 
 	tn_base_routes(r);
 	tn_route(&r[TN_BASE_ROUTES], "cookie", TN_GW_IN, XF_COOKIE_PORT, IPPROTO_TCP,
@@ -127,7 +129,8 @@ static int load_routes(void)
 		 PT_NAT_DNAT, pool, 3);
 	r[TN_BASE_ROUTES + 2].balance = PT_BALANCE_MAGLEV;
 	r[TN_BASE_ROUTES + 2].table_size = PT_MAGLEV_SIZE_DEFAULT;
-	return apply_all(r, TN_BASE_ROUTES + 3);
+	xf6_routes(&r[TN_BASE_ROUTES + 3]);
+	return apply_all(r, TN_BASE_ROUTES + 3 + XF6_N_ROUTES);
 }
 
 static struct pkt_spec client(uint16_t dport, uint8_t proto, uint8_t flags)
@@ -146,7 +149,16 @@ static void add_seed(enum xf_iface iface, const uint8_t *frame, size_t len)
 	memcpy(xf.seeds[xf.n_seeds], frame, len);
 	xf.seed_len[xf.n_seeds] = len;
 	xf.seed_cookie[xf.n_seeds] = false;
+	xf.seed_chain[xf.n_seeds] = false;
 	xf.seed_if[xf.n_seeds++] = iface;
+}
+
+/* An IPv6 seed (xf6_seeds); chain: the chain generator's. */
+static void add_seed6(enum xf_iface iface, const uint8_t *frame, size_t len, bool chain)
+{
+	add_seed(iface, frame, len);
+	if (chain && xf.n_seeds && xf.seed_len[xf.n_seeds - 1] == len)
+		xf.seed_chain[xf.n_seeds - 1] = true;
 }
 
 /* A cookie SYN: played as a whole handshake (xf_cookie_chain). */
@@ -359,6 +371,7 @@ static void make_seeds(void)
 	make_icmp_seeds();
 	make_option_seeds();
 	make_egress_seeds();
+	xf6_seeds(add_seed6);
 }
 
 int xf_setup(void)
@@ -369,12 +382,13 @@ int xf_setup(void)
 int xf_setup_sized(__u32 ct_entries)
 {
 	struct pt_dp_opts o = { .ct_entries = ct_entries };
-	struct pt_addr local[2] = { tn_addr(TN_GW_IN), tn_addr(TN_GW_OUT) };
+	struct pt_addr local[2 + XF6_N_LOCAL] = { tn_addr(TN_GW_IN), tn_addr(TN_GW_OUT) };
 	struct portier_config cfg;
 	int err;
 
 	xf.ifindex[XF_IN] = (int)if_nametoindex(TN_IF_IN);
 	xf.ifindex[XF_OUT] = (int)if_nametoindex(TN_IF_OUT);
+	xf6_local(&local[2]);
 	err = pt_dp_open(&o, &xf.dp);
 	if (!err) {
 		xf.prog_fd = bpf_program__fd(pt_dp_skel(xf.dp)->progs.portier_xdp);
@@ -383,10 +397,11 @@ int xf_setup_sized(__u32 ct_entries)
 		cfg.snat_family = PORTIER_AF_INET;
 		cfg.input_ifindex = (__u32)xf.ifindex[XF_IN];
 		cfg.output_ifindex = (__u32)xf.ifindex[XF_OUT];
+		xf6_config(&cfg);
 		err = pt_dp_set_config(xf.dp, &cfg);
 	}
 	if (!err)
-		err = pt_dp_set_local(xf.dp, local, 2);
+		err = pt_dp_set_local(xf.dp, local, 2 + XF6_N_LOCAL);
 	if (!err)
 		err = load_routes();
 	if (err) {
@@ -857,6 +872,8 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 		*action = (int)opts.retval;
 	/* Atomic adds: the race test runs from two threads. */
 	XF_ADD(runs, 1);
+	if (xf6_is_ipv6(in, len))
+		return xf6_check(in, len, o, opts.data_size_out, (int)opts.retval);
 	bad = malformed(in, len);
 	XF_ADD(unforwardable, bad != NULL);
 	if (opts.retval == XDP_TX) {
@@ -978,6 +995,8 @@ const char *xf_one(const uint8_t *data, size_t size)
 	i = (size_t)(data[0] >> 1) % xf.n_seeds;
 	if (xf.seed_cookie[i] && !(data[0] & 1))
 		return xf_cookie_chain(xf.seeds[i], xf.seed_len[i], data, size);
+	if (xf.seed_chain[i] && size > 1)
+		return xf6_chain(data, size);
 	iface = xf.seed_if[i] ^ (data[0] & 1);
 	len = xf.seed_len[i];
 	memset(f, 0, sizeof(f));
@@ -991,6 +1010,8 @@ const char *xf_one(const uint8_t *data, size_t size)
 	err = xf_run(iface, f, len, out, &act);
 	if (err || size > 2 || act != XDP_REDIRECT)
 		return err;
+	if (xf6_is_ipv6(out, len))
+		return xf6_answers(iface, out, len);
 	/* A forwarded echo request: its reply. A forwarded TCP/UDP packet:
 	 * its answer, and an ICMP error about it (both from the other side). */
 	if (out[PKT_ETH_LEN + 9] == IPPROTO_ICMP && out[PKT_ETH_LEN + PKT_IP_LEN] == ICMP_ECHO) {
@@ -1039,7 +1060,10 @@ static int key_cmp(const void *a, const void *b)
 const char *xf_check_table(void)
 {
 	struct seen s = { .ct = pt_dp_ct(xf.dp) };
+	const char *err6 = xf6_check_table(xf.dp);
 
+	if (err6)
+		return err6;
 	if (pt_ct_walk(s.ct, visit, &s, NULL))
 		s.err = "the connection table walk failed";
 	qsort(s.k, s.n, sizeof(*s.k), key_cmp);

@@ -50,7 +50,9 @@ const char *xf_run(enum xf_iface iface, const uint8_t *in, size_t len, uint8_t *
 		   int *action);
 
 /* One fuzz input, decoded into a frame and run (xf_run): data[0] picks a
- * seed frame (bits 1-7) and flips its interface (bit 0); data[1], if
+ * seed frame (bits 1-7) and flips its interface (bit 0); the IPv6
+ * generator's seed makes its frame of the rest instead (xf6_chain,
+ * tests/lib/xdpfuzz6.h); data[1], if
  * present, truncates the frame to 14 + (data[1] & 0x7f) bytes (bit 7 set)
  * or extends it by data[1] & 0x3f zero bytes (bit 6); then each pair
  * (offset, value) sets byte offset % length. A seed run unchanged that is
@@ -81,6 +83,13 @@ struct xf_counts {
 	uint64_t cookie_acks_opened;	/* the ACK became a SYN to a backend */
 	uint64_t cookie_synacks_xlat;	/* the backend's SYN-ACK became the ACK */
 	uint64_t cookie_data_xlat;	/* data both ways translated */
+	/* IPv6 (tests/lib/xdpfuzz6.c): frames through the program, of them
+	 * not to forward, redirected, rewritten (not dropped), link-local or
+	 * multicast or ND (passed untouched), ICMPv6 errors translated,
+	 * Packet Too Big and echo replies sent (XDP_TX), frames of the
+	 * extension header chain generator. */
+	uint64_t v6_runs, v6_unforwardable, v6_redirect, v6_rewritten, v6_untouched;
+	uint64_t v6_icmp_rewritten, v6_tx_too_big, v6_tx_echo, v6_chains;
 };
 const struct xf_counts *xf_counts(void);
 /* The same, for the harness's own files to count in (atomic adds). */
@@ -114,16 +123,17 @@ const char *xf_cookie_chain(const uint8_t *syn, size_t len, const uint8_t *data,
 size_t xf_tcp_frame(struct pkt_spec s, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 		    const uint8_t *opt, size_t n, size_t payload, uint8_t *f);
 
-/* The connection table's invariants: every published entry is found by a
+/* The connection tables' invariants: every published entry is found by a
  * lookup of its key (its bucket and tag are its key's), and no key has two
- * entries. NULL, or what was broken. */
+ * entries; in the IPv6 table, too, every original entry has its reply
+ * (xf6_check_table). NULL, or what was broken. */
 const char *xf_check_table(void);
 
 /* Well-formed frames that reach every part of the program (a SYN and a
  * datagram to every route, a packet of a flow that does not exist, ARP,
  * ICMP echo, ICMP errors quoting packets of flows, packets too big for the
- * NICs with and without DF, IPv6, VLAN, TCP with options, cookie
- * routes): up to max of them into frames[i] (PKT_MAX bytes each), their
+ * NICs with and without DF, IPv6 of every kind (xdpfuzz6.h), VLAN, TCP
+ * with options, cookie routes): up to max of them into frames[i] (PKT_MAX bytes each), their
  * interfaces and lengths beside. Returns how many. */
 size_t xf_seeds(uint8_t (*frames)[PKT_MAX], size_t *lens, enum xf_iface *ifaces, size_t max);
 

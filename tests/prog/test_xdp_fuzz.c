@@ -18,7 +18,10 @@
  * still verify; XDP_TX only for fragmentation needed, a cookie SYN-ACK or
  * the SYN proxy's ACK to a backend, every one checked); the table stays
  * consistent (no key twice, every entry found by its key) and no
- * established entry of a fill is evicted. One BPF_PROG_TEST_RUN per
+ * established entry of a fill is evicted. IPv6 frames of every kind
+ * (tests/lib/xdpfuzz6.c: extension header chains, fragments, ICMPv6,
+ * link-local, NATed flows both ways) keep IPv6's invariants, and the
+ * IPv6 table its own (every original entry has its reply). One BPF_PROG_TEST_RUN per
  * packet (repeat 1): about 3 s. Runs in a private network namespace;
  * root.
  */
@@ -105,6 +108,15 @@ static void report(const struct xf_counts *c, size_t inputs, const uint64_t *rea
 	       (unsigned long long)c->tx_cookie_synack, (unsigned long long)c->tx_backend_ack,
 	       (unsigned long long)c->tx_frag_needed, (unsigned long long)c->cookie_acks_opened,
 	       (unsigned long long)c->cookie_synacks_xlat, (unsigned long long)c->cookie_data_xlat);
+	printf("xdp fuzz: IPv6: %llu frames, %llu not to forward, %llu redirected, %llu "
+	       "rewritten, %llu passed untouched (link-local, multicast, ND), %llu ICMPv6 errors "
+	       "translated, tx: %llu Packet Too Big, %llu echo replies; %llu generated extension "
+	       "header chains\n",
+	       (unsigned long long)c->v6_runs, (unsigned long long)c->v6_unforwardable,
+	       (unsigned long long)c->v6_redirect, (unsigned long long)c->v6_rewritten,
+	       (unsigned long long)c->v6_untouched, (unsigned long long)c->v6_icmp_rewritten,
+	       (unsigned long long)c->v6_tx_too_big, (unsigned long long)c->v6_tx_echo,
+	       (unsigned long long)c->v6_chains);
 	printf("xdp fuzz: reasons:");
 	for (unsigned int r = 0; r < PORTIER_R_MAX; r++)
 		if (reasons[r])
@@ -194,6 +206,15 @@ static void test_packet_path(void **state)
 	assert_true(reasons[PORTIER_R_SYNPROXY_BACKEND_ACK] > 0);
 	assert_true(reasons[PORTIER_R_SYNPROXY_PENDING] > 0);
 	assert_true(reasons[PORTIER_R_DROP_BAD_CSUM] > 0);
+	/* IPv6 (tests/lib/xdpfuzz6.c): flows forwarded and rewritten both
+	 * ways, ICMPv6 errors translated, Packet Too Big sent, extension
+	 * headers the program does not rewrite, link-local traffic passed. */
+	assert_true(c->v6_runs > N_PACKETS / 10 && c->v6_chains > 0);
+	assert_true(c->v6_redirect > 0 && c->v6_rewritten > 0 && c->v6_untouched > 0);
+	assert_true(c->v6_unforwardable > 0);
+	assert_true(c->v6_icmp_rewritten > 0 && c->v6_tx_too_big > 0);
+	assert_true(reasons[PORTIER_R_PASS_IP6_EXT] > 0);
+	assert_true(reasons[PORTIER_R_PASS_LINK_LOCAL] > 0);
 }
 
 int main(void)
