@@ -165,19 +165,35 @@ static __always_inline struct portier_backend *pick_backend(const struct portier
 	return rotation_backend(r, __sync_fetch_and_add(rr, 1), backend_id, PORTIER_AF_INET);
 }
 
-/* The backend of rotation r for the client of key k by a hash of its
- * address and port: a cookie SYN and the ACK that answers it, which no
+/* The backend of rotation r for the client whose address and port hash
+ * to h (either family): a cookie SYN and the ACK that answers it, which no
  * state links, pick the same one. A remote one: the SYN proxy cannot
  * stand in front of this host's own stack (its SYN-ACK leaves by the
  * stack, unseen), and a flood passed to it would swamp the host; the
  * local backend only when the rotation has no other. */
+static __always_inline struct portier_backend *hash_rotation(const struct portier_route *r,
+							     __u64 h, __u32 *backend_id,
+							     __u8 family)
+{
+	__u32 i;
+	struct portier_backend *be;
+
+	h *= 0x9e3779b97f4a7c15ULL;
+	i = (__u32)(h >> 32) % PORTIER_MAX_ROUTE_BACKENDS;
+	be = rotation_backend(r, i, backend_id, family);
+
+	/* At most one backend is this host: the next one is remote. */
+	if (be && (be->flags & PORTIER_BACKEND_F_LOCAL) && r->n_active > 1)
+		be = rotation_backend(r, i + 1, backend_id, family);
+	return be;
+}
+
+/* hash_backend's rule for IPv4 flows (bpf/synproxy6.h has IPv6's). */
 static __always_inline struct portier_backend *hash_backend(const struct portier_route *r,
 							    __u32 route_id,
 							    const struct portier_flow_key *k,
 							    __u32 *backend_id)
 {
-	__u64 h = ((__u64)k->saddr << 16 | k->sport) * 0x9e3779b97f4a7c15ULL;
-	__u32 i = (__u32)(h >> 32) % PORTIER_MAX_ROUTE_BACKENDS;
 	struct portier_backend *be;
 
 	/* A table route: its own backend, the same as without cookies. */
@@ -186,12 +202,7 @@ static __always_inline struct portier_backend *hash_backend(const struct portier
 		if (!be || !(be->flags & PORTIER_BACKEND_F_LOCAL) || r->n_active <= 1)
 			return be;
 	}
-	be = rotation_backend(r, i, backend_id, PORTIER_AF_INET);
-
-	/* At most one backend is this host: the next one is remote. */
-	if (be && (be->flags & PORTIER_BACKEND_F_LOCAL) && r->n_active > 1)
-		be = rotation_backend(r, i + 1, backend_id, PORTIER_AF_INET);
-	return be;
+	return hash_rotation(r, (__u64)k->saddr << 16 | k->sport, backend_id, PORTIER_AF_INET);
 }
 
 /* A flow entry with everything but the rewrite. */

@@ -129,12 +129,13 @@ struct {
  * flow_create: dnat keeps the client's address; snat (NAT66) takes
  * cfg->snat_addr6 (all-zero: none, DROP_SNAT_EXHAUSTED) and a port from
  * the backend's cursor, probed against the reply key in the IPv6 table.
+ * flags: both entries' first (a cookie flow's: SYNPROXY, ASSURED).
  * Returns FLOW_OK, FLOW_RACE or a drop reason. */
 static __always_inline __u32 flow_create6(const struct portier_config *cfg,
 				     const struct portier_flow_key6 *k, __u32 route_id,
 				     __u32 route_flags, __u32 backend_id,
 				     const struct portier_backend *be, __u32 len, __u64 now,
-				     struct portier_flow6 *orig)
+				     __u8 flags, struct portier_flow6 *orig)
 {
 	struct ct_claimed co, cr;
 	struct flow6_scratch *sc;
@@ -152,6 +153,7 @@ static __always_inline __u32 flow_create6(const struct portier_config *cfg,
 	flow_init6(orig, PORTIER_FLOW_DIR_ORIG, route_id, backend_id, now);
 	orig->packets = 1;
 	orig->bytes = len;
+	orig->flags = flags;
 	orig->nat_saddr = k->saddr;
 	orig->nat_sport = k->sport;
 	orig->nat_daddr = k->daddr;
@@ -167,6 +169,7 @@ static __always_inline __u32 flow_create6(const struct portier_config *cfg,
 	/* The reply entry: backend -> (gateway or client), rewritten back to
 	 * service -> client. */
 	flow_init6(&sc->rv, PORTIER_FLOW_DIR_REPLY, route_id, backend_id, now);
+	sc->rv.flags = flags;
 	sc->rv.nat_saddr = k->daddr;
 	sc->rv.nat_sport = k->dport;
 	sc->rv.nat_daddr = k->saddr;

@@ -521,4 +521,5 @@ int portier_xdp(struct xdp_md *ctx)
 }
 
 /* The IPv6 packet walk: after everything above, which it uses. */
+#include "synproxy6.h"
 #include "xdp6.h"

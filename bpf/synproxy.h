@@ -24,10 +24,9 @@
 #include "tcpopt.h"
 
 /* Every TCP header portier builds is 40 bytes (options padded with NOPs):
- * one frame size, 74 bytes, for every packet it makes. */
+ * one frame size, 74 bytes (94 with IPv6), for every packet it makes. */
 #define SP_TCP_LEN		40
 #define SP_IP_LEN		20
-#define SP_FRAME_LEN		(14 + SP_IP_LEN + SP_TCP_LEN)
 #define SP_TTL			64
 #define IP_DF			0x4000
 
@@ -154,8 +153,17 @@ static __always_inline __u32 words_sum(const __u8 *p, __u32 n, __u32 sum)
 	return sum;
 }
 
-/* Write b as a 40-byte header into h, checksum for saddr -> daddr. */
-static __always_inline void tcp_build_hdr(const struct tcp_build *b, __be32 saddr, __be32 daddr,
+/* The pseudo-header's address words of IPv4 saddr -> daddr, summed (the
+ * checksum tcp_build_hdr makes; bpf/synproxy6.h has IPv6's). */
+static __always_inline __u32 addr4_sum(__be32 saddr, __be32 daddr)
+{
+	return (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16);
+}
+
+/* Write b as a 40-byte header into h, its checksum with addr_sum, the
+ * pseudo-header's addresses summed (addr4_sum, addr6_sum): the header is
+ * the same for both families. */
+static __always_inline void tcp_build_hdr(const struct tcp_build *b, __u32 addr_sum,
 					  __u8 h[SP_TCP_LEN])
 {
 	__u32 sum;
@@ -194,15 +202,37 @@ static __always_inline void tcp_build_hdr(const struct tcp_build *b, __be32 sadd
 		h[39] = b->ws;
 	}
 	/* Pseudo-header: addresses, protocol, TCP length. */
-	sum = words_sum(h, SP_TCP_LEN, 0);
-	sum += saddr & 0xffff;
-	sum += saddr >> 16;
-	sum += daddr & 0xffff;
-	sum += daddr >> 16;
+	sum = words_sum(h, SP_TCP_LEN, addr_sum);
 	sum += bpf_htons(IPPROTO_TCP);
 	sum += bpf_htons(SP_TCP_LEN);
 	sum = ~csum_fold(sum) & 0xffff;
 	__builtin_memcpy(h + 16, &sum, 2);
+}
+
+/* Resize the frame to an Ethernet header, ip_len bytes of IP header and
+ * a 40-byte TCP header, its MACs swapped if swap_macs (sent back out,
+ * XDP_TX): the IP header, or NULL if the frame could not take that size.
+ * Either family's (tcp_emit, tcp_emit6). */
+static __always_inline void *sp_frame_resize(struct xdp_md *ctx, __u32 ip_len, bool swap_macs)
+{
+	void *data = xdp_data(ctx);
+	void *data_end = xdp_data_end(ctx);
+	__u8 mac[ETH_ALEN];
+	struct ethhdr *eth;
+
+	if (bpf_xdp_adjust_tail(ctx, (int)(14 + ip_len + SP_TCP_LEN) - (int)(data_end - data)))
+		return NULL;
+	data = xdp_data(ctx);
+	data_end = xdp_data_end(ctx);
+	eth = data;
+	if (data + 14 + ip_len + SP_TCP_LEN > data_end)
+		return NULL;
+	if (swap_macs) {
+		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	}
+	return eth + 1;
 }
 
 /* Make the frame a 74-byte TCP/IPv4 packet saddr -> daddr with header h:
@@ -212,27 +242,13 @@ static __always_inline void tcp_build_hdr(const struct tcp_build *b, __be32 sadd
 static __always_inline bool tcp_emit(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN], __be32 saddr,
 				     __be32 daddr, __u8 ttl, bool swap_macs)
 {
-	void *data = xdp_data(ctx);
-	void *data_end = xdp_data_end(ctx);
-	__u8 mac[ETH_ALEN], *th;
-	struct ethhdr *eth;
-	struct iphdr *iph;
+	struct iphdr *iph = sp_frame_resize(ctx, SP_IP_LEN, swap_macs);
+	__u8 *th;
 	__u32 sum;
 
-	if (bpf_xdp_adjust_tail(ctx, (int)SP_FRAME_LEN - (int)(data_end - data)))
+	if (!iph)
 		return false;
-	data = xdp_data(ctx);
-	data_end = xdp_data_end(ctx);
-	eth = data;
-	iph = (void *)(eth + 1);
 	th = (void *)(iph + 1);
-	if ((void *)(th + SP_TCP_LEN) > data_end)
-		return false;
-	if (swap_macs) {
-		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
-		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	}
 	iph->tot_len = bpf_htons(SP_IP_LEN + SP_TCP_LEN);
 	iph->frag_off = bpf_htons(IP_DF);
 	iph->protocol = IPPROTO_TCP;
@@ -247,6 +263,23 @@ static __always_inline bool tcp_emit(struct xdp_md *ctx, const __u8 h[SP_TCP_LEN
 	return true;
 }
 
+/* Is the checksum of TCP segment th (len bytes, header only: len is its
+ * data offset's) right, addr_sum the pseudo-header's addresses summed?
+ * Either family's. */
+static __always_inline bool tcp_hdr_csum_ok(const struct tcphdr *th, void *data_end, __u32 len,
+					    __u32 addr_sum)
+{
+	const __u16 *w = (const __u16 *)th;
+	__u32 sum = addr_sum + bpf_htons(IPPROTO_TCP) + bpf_htons(len);
+
+	for (__u32 i = 0; i < TCP_HDR_MAX / 2; i++) {
+		if (i >= len / 2 || (void *)(w + i + 1) > data_end)
+			break;
+		sum += w[i];
+	}
+	return csum_fold(sum) == 0xffff;
+}
+
 /* Are the checksums of the frame's handshake segment right: its IPv4
  * header's, and its TCP header's if it has no payload (a payload, TCP Fast
  * Open's, is not checked)? Checked before a segment is answered or
@@ -259,7 +292,7 @@ __noinline int syn_csum_ok(struct xdp_md *ctx)
 	void *data = xdp_data(ctx);
 	void *data_end = xdp_data_end(ctx);
 	struct iphdr *iph = data + 14;
-	const __u16 *ip = (const __u16 *)iph, *w;
+	const __u16 *ip = (const __u16 *)iph;
 	struct tcphdr *th = (void *)(iph + 1);
 	__u32 len, sum = 0;
 
@@ -273,19 +306,7 @@ __noinline int syn_csum_ok(struct xdp_md *ctx)
 	len = bpf_ntohs(iph->tot_len) - SP_IP_LEN;
 	if (len != (__u32)th->doff * 4)
 		return 1;
-	sum = iph->saddr & 0xffff;
-	sum += iph->saddr >> 16;
-	sum += iph->daddr & 0xffff;
-	sum += iph->daddr >> 16;
-	sum += bpf_htons(IPPROTO_TCP);
-	sum += bpf_htons(len);
-	w = (const __u16 *)th;
-	for (__u32 i = 0; i < TCP_HDR_MAX / 2; i++) {
-		if (i >= len / 2 || (void *)(w + i + 1) > data_end)
-			break;
-		sum += w[i];
-	}
-	return csum_fold(sum) == 0xffff;
+	return tcp_hdr_csum_ok(th, data_end, len, addr4_sum(iph->saddr, iph->daddr));
 }
 
 /* The frame's IPv4 and TCP headers (parse_packet has checked them: the
@@ -327,6 +348,35 @@ static __always_inline __s64 syn_cookie_gen(struct xdp_md *ctx, struct sp_pkt *p
 	return bpf_tcp_raw_gen_syncookie_ipv4(p->iph, p->th, th_len);
 }
 
+/* The cookie SYN-ACK that answers SYN th (options w->o, cookie the
+ * kernel's), into w->b: the family-independent part of syncookie_answer
+ * and its IPv6 twin. mss: what we offer; mss_unknown: the client's when
+ * its SYN named none (encoded in the timestamp for the backend's SYN). */
+static __always_inline void sp_cookie_synack(struct sp_scratch *w, const struct tcphdr *th,
+					     const struct portier_config *cfg, __u32 cookie,
+					     __u64 now, __u16 mss, __u16 mss_unknown)
+{
+	__u32 bits;
+
+	w->b.sport = th->dest;
+	w->b.dport = th->source;
+	w->b.seq = cookie;
+	w->b.ack = bpf_ntohl(th->seq) + 1;
+	w->b.flags = TCPF_SYN | TCPF_ACK;
+	w->b.win = 0;	/* no data until the backend answered */
+	w->b.mss = mss;
+	if (w->o.ts_off) {
+		bits = (w->o.has_ws ? w->o.wscale : TS_WS_NONE) | (w->o.sack_perm ? TS_SACK : 0) |
+		       mss_index(w->o.mss ? w->o.mss : mss_unknown) << TS_MSS_SHIFT;
+		w->b.has_ts = true;
+		w->b.tsval = ((__u32)(now / 1000000) & ~TS_BITS_MASK) | bits;
+		w->b.tsecr = w->o.tsval;
+		w->b.sack_perm = w->o.sack_perm;
+		w->b.has_ws = w->o.has_ws;
+		w->b.ws = cfg->syn_wscale;
+	}
+}
+
 /* Answer the frame's SYN with a cookie SYN-ACK (XDP_TX): nothing is
  * stored. Counted; returns the action. A function of its own (verified
  * once, its own stack); it changes the frame. */
@@ -336,7 +386,6 @@ __noinline int syncookie_answer(struct xdp_md *ctx, const struct portier_config 
 	struct sp_scratch *w = sp_scratch();
 	struct sp_pkt p;
 	__be32 saddr, daddr;
-	__u32 bits;
 	__s64 v;
 
 	if (!w || !cfg || !sp_pkt_of(ctx, &p))
@@ -345,32 +394,17 @@ __noinline int syncookie_answer(struct xdp_md *ctx, const struct portier_config 
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	if (!syn_csum_ok(ctx))
 		return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
-	tcpopt_read(ctx, &w->o);
+	tcpopt_read(ctx, &w->o, TCP_FRAME_OFF);
 	if (!sp_pkt_of(ctx, &p))
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	v = syn_cookie_gen(ctx, &p);
 	if (v < 0)
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
-	w->b.sport = p.th->dest;
-	w->b.dport = p.th->source;
-	w->b.seq = (__u32)v;
-	w->b.ack = bpf_ntohl(p.th->seq) + 1;
-	w->b.flags = TCPF_SYN | TCPF_ACK;
-	w->b.win = 0;	/* no data until the backend answered */
-	w->b.mss = cfg->syn_mss ? cfg->syn_mss : PORTIER_SYN_MSS_DEFAULT;
-	if (w->o.ts_off) {
-		bits = (w->o.has_ws ? w->o.wscale : TS_WS_NONE) | (w->o.sack_perm ? TS_SACK : 0) |
-		       mss_index(w->o.mss ? w->o.mss : SP_MSS_UNKNOWN) << TS_MSS_SHIFT;
-		w->b.has_ts = true;
-		w->b.tsval = ((__u32)(now / 1000000) & ~TS_BITS_MASK) | bits;
-		w->b.tsecr = w->o.tsval;
-		w->b.sack_perm = w->o.sack_perm;
-		w->b.has_ws = w->o.has_ws;
-		w->b.ws = cfg->syn_wscale;
-	}
+	sp_cookie_synack(w, p.th, cfg, (__u32)v, now,
+			 cfg->syn_mss ? cfg->syn_mss : PORTIER_SYN_MSS_DEFAULT, SP_MSS_UNKNOWN);
 	saddr = p.iph->daddr;
 	daddr = p.iph->saddr;
-	tcp_build_hdr(&w->b, saddr, daddr, w->h);
+	tcp_build_hdr(&w->b, addr4_sum(saddr, daddr), w->h);
 	if (!tcp_emit(ctx, w->h, saddr, daddr, SP_TTL, true))
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	if (g)
@@ -399,31 +433,22 @@ __noinline int syncookie_probe_ok(struct xdp_md *ctx)
 	return !bpf_tcp_raw_check_syncookie_ipv4(p.iph, &th);
 }
 
-/* The client's ACK of key k carries a valid cookie (checked by the
- * caller) and a flow was made for it: remember the handshake and turn the
- * frame into the client's SYN, as it would have reached the backend.
- * probe: the frame is the client's zero-window probe (syncookie_probe_ok),
- * whose sequence number is the client's ISN itself, not ISN + 1.
- * Returns 1, or 0 if the frame could not be rebuilt. It changes the
- * frame. */
-__noinline int syncookie_to_syn(struct xdp_md *ctx, const struct portier_config *cfg,
-				const struct portier_flow_key *k, __u32 probe)
+/* The client's ACK th with a valid cookie (options w->o), as the
+ * handshake to remember (w->sp) and the client's SYN to the backend
+ * (w->b): the family-independent part of syncookie_to_syn and its IPv6
+ * twin. probe: as syncookie_to_syn's; mss_unknown: the MSS the backend is
+ * told when the cookie carries none. */
+static __always_inline void sp_syn_of_ack(struct sp_scratch *w, const struct tcphdr *th,
+					  const struct portier_config *cfg, __u32 probe,
+					  __u16 mss_unknown)
 {
-	struct sp_scratch *w = sp_scratch();
-	struct sp_pkt p;
 	__u32 bits, ws;
-	__be32 saddr, daddr;
 
-	if (!w || !cfg || !k)
-		return 0;
-	tcpopt_read(ctx, &w->o);
-	if (!sp_pkt_of(ctx, &p))
-		return 0;
-	w->sp.cookie_isn = bpf_ntohl(p.th->ack_seq) - 1;
-	w->sp.client_isn = bpf_ntohl(p.th->seq) - (probe ? 0 : 1);
-	w->sp.client_win = bpf_ntohs(p.th->window);
+	w->sp.cookie_isn = bpf_ntohl(th->ack_seq) - 1;
+	w->sp.client_isn = bpf_ntohl(th->seq) - (probe ? 0 : 1);
+	w->sp.client_win = bpf_ntohs(th->window);
 	w->sp.state = PORTIER_SYNPROXY_PENDING;
-	w->b.mss = SP_MSS_UNKNOWN;
+	w->b.mss = mss_unknown;
 	if (w->o.ts_off) {
 		bits = w->o.tsecr & TS_BITS_MASK;
 		ws = bits & TS_WS_MASK;
@@ -444,117 +469,134 @@ __noinline int syncookie_to_syn(struct xdp_md *ctx, const struct portier_config 
 		w->b.has_ws = w->sp.flags & PORTIER_SYNPROXY_F_WS;
 		w->b.ws = w->sp.client_wscale;
 	}
-	if (bpf_map_update_elem(&portier_synproxy, k, &w->sp, BPF_ANY))
-		return 0;
-	w->b.sport = p.th->source;
-	w->b.dport = p.th->dest;
+	w->b.sport = th->source;
+	w->b.dport = th->dest;
 	w->b.seq = w->sp.client_isn;
 	w->b.flags = TCPF_SYN;
 	/* A SYN's window is never scaled: the client's, unscaled. */
 	ws = (__u32)w->sp.client_win << (w->sp.client_wscale & 15);
 	w->b.win = ws > 0xffff ? 0xffff : ws;
+}
+
+/* The client's ACK of key k carries a valid cookie (checked by the
+ * caller) and a flow was made for it: remember the handshake and turn the
+ * frame into the client's SYN, as it would have reached the backend.
+ * probe: the frame is the client's zero-window probe (syncookie_probe_ok),
+ * whose sequence number is the client's ISN itself, not ISN + 1.
+ * Returns 1, or 0 if the frame could not be rebuilt. It changes the
+ * frame. */
+__noinline int syncookie_to_syn(struct xdp_md *ctx, const struct portier_config *cfg,
+				const struct portier_flow_key *k, __u32 probe)
+{
+	struct sp_scratch *w = sp_scratch();
+	struct sp_pkt p;
+	__be32 saddr, daddr;
+
+	if (!w || !cfg || !k)
+		return 0;
+	tcpopt_read(ctx, &w->o, TCP_FRAME_OFF);
+	if (!sp_pkt_of(ctx, &p))
+		return 0;
+	sp_syn_of_ack(w, p.th, cfg, probe, SP_MSS_UNKNOWN);
+	if (bpf_map_update_elem(&portier_synproxy, k, &w->sp, BPF_ANY))
+		return 0;
 	saddr = p.iph->saddr;
 	daddr = p.iph->daddr;
-	tcp_build_hdr(&w->b, saddr, daddr, w->h);
+	tcp_build_hdr(&w->b, addr4_sum(saddr, daddr), w->h);
 	return tcp_emit(ctx, w->h, saddr, daddr, 0, false);
 }
 
-/* The backend's SYN-ACK (p, reply entry f, handshake *sp, options o). The
- * first one fixes the translation and becomes, in the client's sequence
- * space, the ACK that opens the client's window (then forwarded like any
- * reply: returns -1). A later one (the backend did not hear from the
- * client) is answered here with the client's ACK (XDP_TX). */
-static __always_inline int synproxy_synack(struct xdp_md *ctx, struct sp_pkt *p,
-					   const struct portier_config *cfg,
-					   struct portier_flow *f, struct portier_synproxy *sp,
-					   struct sp_scratch *w)
+/* The backend's SYN-ACK th (handshake *sp, options w->o), into w->b. The
+ * first one (returns true) fixes the translation and becomes, in the
+ * client's sequence space, the ACK that opens the client's window (then
+ * forwarded like any reply). A later one (the backend did not hear from
+ * the client; returns false) is answered by the caller with the client's
+ * ACK, sent back (XDP_TX, the addresses swapped). The family-independent
+ * part of synproxy_synack and its IPv6 twin. */
+static __always_inline bool sp_synack(struct sp_scratch *w, const struct tcphdr *th,
+				      struct portier_synproxy *sp)
 {
-	struct tcphdr *th = p->th;
 	struct tcp_build *b = &w->b;
-	__u8 *h = w->h;
-	__be32 saddr = p->iph->saddr, daddr = p->iph->daddr;
 	__u16 win = bpf_ntohs(th->window);
 
 	b->has_ts = sp->flags & PORTIER_SYNPROXY_F_TS;
+	b->flags = TCPF_ACK;
 	if (sp->state == PORTIER_SYNPROXY_PENDING) {
 		sp->seq_delta = bpf_ntohl(th->seq) - sp->cookie_isn;
 		sp->backend_wscale = w->o.has_ws ? w->o.wscale : 0;
 		sp->ts_delta = w->o.ts_off ? sp->cookie_tsval - w->o.tsval : 0;
 		sp->state = PORTIER_SYNPROXY_OPEN;
-		flow_set_flags(cfg, f, IPPROTO_TCP, PORTIER_FLOW_F_SEEN_REPLY);
 		b->sport = th->source;
 		b->dport = th->dest;
 		b->seq = sp->cookie_isn + 1;
 		b->ack = bpf_ntohl(th->ack_seq);
-		b->flags = TCPF_ACK;
 		/* A SYN-ACK's window is unscaled; the client scales ours. */
 		b->win = sp->flags & PORTIER_SYNPROXY_F_WS ? win >> (sp->our_wscale & 15) : win;
 		if (!b->win && win)
 			b->win = 1;
 		b->tsval = sp->cookie_tsval;
 		b->tsecr = w->o.tsecr;
-		tcp_build_hdr(b, saddr, daddr, h);
-		if (!tcp_emit(ctx, h, saddr, daddr, 0, false))
-			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
-		return -1;
+		return true;
 	}
 	b->sport = th->dest;
 	b->dport = th->source;
 	b->seq = bpf_ntohl(th->ack_seq);
 	b->ack = bpf_ntohl(th->seq) + 1;
-	b->flags = TCPF_ACK;
 	b->win = sp->client_win;
 	b->tsval = sp->client_tsval;
 	b->tsecr = w->o.tsval;
-	tcp_build_hdr(b, daddr, saddr, h);
-	if (!tcp_emit(ctx, h, daddr, saddr, SP_TTL, true))
+	return false;
+}
+
+/* The backend's SYN-ACK (p, reply entry f, handshake *sp, options o): see
+ * sp_synack. Returns -1 for the first (forwarded like any reply), else
+ * the action. */
+static __always_inline int synproxy_synack(struct xdp_md *ctx, struct sp_pkt *p,
+					   const struct portier_config *cfg,
+					   struct portier_flow *f, struct portier_synproxy *sp,
+					   struct sp_scratch *w)
+{
+	__be32 saddr = p->iph->saddr, daddr = p->iph->daddr;
+
+	if (sp_synack(w, p->th, sp)) {
+		flow_set_flags(cfg, f, IPPROTO_TCP, PORTIER_FLOW_F_SEEN_REPLY);
+		tcp_build_hdr(&w->b, addr4_sum(saddr, daddr), w->h);
+		if (!tcp_emit(ctx, w->h, saddr, daddr, 0, false))
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+		return -1;
+	}
+	tcp_build_hdr(&w->b, addr4_sum(daddr, saddr), w->h);
+	if (!tcp_emit(ctx, w->h, daddr, saddr, SP_TTL, true))
 		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 	return count_reason(PORTIER_R_SYNPROXY_BACKEND_ACK, XDP_TX);
 }
 
-/* A packet of a flow opened by a SYN cookie (entry f, route guard g):
- * translate its sequence numbers, timestamps, SACK blocks and window
- * between the client's view and the backend's. Returns -1 to go on
- * (rewrite and forward; the frame may have changed: parse it again), or
- * an XDP action already counted. A function of its own. */
-__noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *cfg,
-			       struct portier_flow *f)
+/* sp_translate() result besides -1 and an action: a backend's SYN-ACK
+ * with no payload, to be rebuilt (its checksums checked first) by the
+ * family's synproxy_synack. */
+#define SP_SYNACK	(-2)
+
+/* The sequence translation of a cookie flow's packet (TCP header th at
+ * th_off, tcp_len bytes of TCP segment, handshake *sp, options w->o, the
+ * client's direction if orig, route route_id): its sequence numbers,
+ * timestamps, SACK blocks and window between the client's view and the
+ * backend's, for either family (the TCP checksum is updated
+ * incrementally: the pseudo-header does not change). Returns -1 to go on,
+ * SP_SYNACK, or an action already counted. */
+static __always_inline int sp_translate(struct xdp_md *ctx, __u32 th_off, struct tcphdr *th,
+					__u32 tcp_len, bool orig, __u32 route_id,
+					struct portier_synproxy *sp, struct sp_scratch *w)
 {
+	void *data_end = xdp_data_end(ctx);
 	struct portier_syn_guard *g;
-	__u32 route_id;
-	struct sp_scratch *w = sp_scratch();
-	struct portier_flow_key k;
-	struct portier_synproxy *sp;
 	struct csum_delta d = { 0 };
-	struct sp_pkt p;
-	struct tcphdr *th;
-	void *data_end;
 	__u16 win, nwin;
 	__u32 scaled;
 
-	if (!w || !cfg || !f)
-		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
-	tcpopt_read(ctx, &w->o);
-	if (!sp_pkt_of(ctx, &p))
+	if ((void *)(th + 1) > data_end)
 		return -1;
-	data_end = xdp_data_end(ctx);
-	th = p.th;
-	__builtin_memset(&k, 0, sizeof(k));
-	if (f->dir == PORTIER_FLOW_DIR_ORIG) {
-		k.saddr = p.iph->saddr;
-		k.daddr = p.iph->daddr;
-		k.sport = th->source;
-		k.dport = th->dest;
-		k.proto = IPPROTO_TCP;
-	} else {
-		flow_key_other(f, IPPROTO_TCP, &k);
-	}
-	sp = bpf_map_lookup_elem(&portier_synproxy, &k);
-	if (!sp)
-		return count_reason(PORTIER_R_SYNPROXY_LOST, XDP_DROP);
-	if (f->dir == PORTIER_FLOW_DIR_ORIG) {
+	if (orig) {
 		if (sp->state != PORTIER_SYNPROXY_OPEN) {
-			route_id = f->route_id;
 			g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
 			if (g)
 				g->pending_dropped++;
@@ -568,10 +610,12 @@ __noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *
 		}
 		th->check = csum_apply(th->check, &d);
 		if (w->o.sack_blocks) {
-			d.sum = tcpopt_sack_shift(ctx, w->o.sack_off, w->o.sack_blocks, sp->seq_delta);
-			if (!sp_pkt_of(ctx, &p))
+			d.sum = tcpopt_sack_shift(ctx, th_off, w->o.sack_off, w->o.sack_blocks,
+						  sp->seq_delta);
+			th = xdp_data(ctx) + (th_off & 63);
+			if ((void *)(th + 1) > xdp_data_end(ctx))
 				return -1;
-			p.th->check = csum_apply(p.th->check, &d);
+			th->check = csum_apply(th->check, &d);
 		}
 		return -1;
 	}
@@ -580,13 +624,9 @@ __noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *
 	 * the client's ACK, or the ACK that answers it): its checksums first. */
 	if (th->syn && th->ack && !th->rst && !th->fin) {
 		/* Data on it (TCP Fast Open's) answers no SYN portier sent. */
-		if (bpf_ntohs(p.iph->tot_len) - SP_IP_LEN != (__u32)th->doff * 4)
+		if (tcp_len != (__u32)th->doff * 4)
 			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
-		if (!syn_csum_ok(ctx))
-			return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
-		if (!sp_pkt_of(ctx, &p))
-			return -1;
-		return synproxy_synack(ctx, &p, cfg, f, sp, w);
+		return SP_SYNACK;
 	}
 	if (sp->state != PORTIER_SYNPROXY_OPEN) {
 		/* The backend refused (RST): the client hears it in its own
@@ -609,6 +649,48 @@ __noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *
 	}
 	th->check = csum_apply(th->check, &d);
 	return -1;
+}
+
+/* A packet of a flow opened by a SYN cookie (entry f): translate it
+ * (sp_translate). Returns -1 to go on (rewrite and forward; the frame may
+ * have changed: parse it again), or an XDP action already counted. A
+ * function of its own. */
+__noinline int synproxy_packet(struct xdp_md *ctx, const struct portier_config *cfg,
+			       struct portier_flow *f)
+{
+	struct sp_scratch *w = sp_scratch();
+	struct portier_flow_key k;
+	struct portier_synproxy *sp;
+	struct sp_pkt p;
+	int rc;
+
+	if (!w || !cfg || !f)
+		return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+	tcpopt_read(ctx, &w->o, TCP_FRAME_OFF);
+	if (!sp_pkt_of(ctx, &p))
+		return -1;
+	__builtin_memset(&k, 0, sizeof(k));
+	if (f->dir == PORTIER_FLOW_DIR_ORIG) {
+		k.saddr = p.iph->saddr;
+		k.daddr = p.iph->daddr;
+		k.sport = p.th->source;
+		k.dport = p.th->dest;
+		k.proto = IPPROTO_TCP;
+	} else {
+		flow_key_other(f, IPPROTO_TCP, &k);
+	}
+	sp = bpf_map_lookup_elem(&portier_synproxy, &k);
+	if (!sp)
+		return count_reason(PORTIER_R_SYNPROXY_LOST, XDP_DROP);
+	rc = sp_translate(ctx, TCP_FRAME_OFF, p.th, bpf_ntohs(p.iph->tot_len) - SP_IP_LEN,
+			  f->dir == PORTIER_FLOW_DIR_ORIG, f->route_id, sp, w);
+	if (rc != SP_SYNACK)
+		return rc;
+	if (!syn_csum_ok(ctx))
+		return count_reason(PORTIER_R_DROP_BAD_CSUM, XDP_DROP);
+	if (!sp_pkt_of(ctx, &p))
+		return -1;
+	return synproxy_synack(ctx, &p, cfg, f, sp, w);
 }
 
 #endif

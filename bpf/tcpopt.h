@@ -148,22 +148,28 @@ static __always_inline __u32 tcpopt_one(const struct tcphdr *th, void *data_end,
 }
 
 /* Offset of the TCP header in a frame portier handles (Ethernet, IPv4
- * without options: parse_packet passes the rest). */
+ * without options: parse_packet passes the rest; Ethernet, IPv6 without
+ * extension headers: parse_packet6's). The functions below take it. */
 #define TCP_FRAME_OFF		(14 + 20)
+#define TCP_FRAME_OFF6		(14 + 40)
 
-/* Read the options of the frame's TCP header into o. 0, or -1 if there is
- * no whole TCP header. A function of its own: its loop is verified once,
- * not at every call site. */
-__noinline int tcpopt_read(struct xdp_md *ctx, struct tcp_opts *o)
+/* Read the options of the frame's TCP header, at th_off (TCP_FRAME_OFF or
+ * TCP_FRAME_OFF6), into o. 0, or -1 if there is no whole TCP header. A
+ * function of its own: its loop is verified once, not at every call
+ * site. */
+__noinline int tcpopt_read(struct xdp_md *ctx, struct tcp_opts *o, __u32 th_off)
 {
 	void *data = xdp_data(ctx);
 	void *data_end = xdp_data_end(ctx);
-	const struct tcphdr *th = data + TCP_FRAME_OFF;
+	const struct tcphdr *th;
 	__u32 off = sizeof(struct tcphdr), hdr_len;
 
 	if (!o)
 		return -1;
 	__builtin_memset(o, 0, sizeof(*o));
+	if (th_off > TCP_FRAME_OFF6)
+		return -1;
+	th = data + th_off;
 	if ((void *)(th + 1) > data_end)
 		return -1;
 	hdr_len = th->doff * 4;
@@ -173,15 +179,21 @@ __noinline int tcpopt_read(struct xdp_md *ctx, struct tcp_opts *o)
 }
 
 /* Add delta to each edge of the n SACK blocks at offset sack_off of the
- * frame's TCP header (a client's SACK of data the backend sent, into the
- * backend's sequence space). Returns the checksum change, folded. */
-__noinline __u32 tcpopt_sack_shift(struct xdp_md *ctx, __u32 sack_off, __u32 n, __u32 delta)
+ * frame's TCP header, at th_off (a client's SACK of data the backend
+ * sent, into the backend's sequence space). Returns the checksum change,
+ * folded. */
+__noinline __u32 tcpopt_sack_shift(struct xdp_md *ctx, __u32 th_off, __u32 sack_off, __u32 n,
+				   __u32 delta)
 {
 	void *data = xdp_data(ctx);
 	void *data_end = xdp_data_end(ctx);
-	struct tcphdr *th = data + TCP_FRAME_OFF;
+	struct tcphdr *th;
 	struct csum_delta d = { 0 };
 	__u32 off;
+
+	if (th_off > TCP_FRAME_OFF6)
+		return 0;
+	th = data + th_off;
 
 	for (__u32 i = 0; i < 8 && i < n * 2; i++) {
 		off = sack_off + i * 4;

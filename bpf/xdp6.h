@@ -6,9 +6,8 @@
  * admission, backend, NAT66 or dnat), forward; a backend's reply comes
  * back through its flow's reply entry, or with no flow through the
  * backend's one service (stateless_reply6, the active-active pool).
- * A TCP flow's close is logged (connlog_tcp_close6). IPv4-only for now:
- * SYN cookies (an IPv6 SYN to a cookie route is an ordinary new flow),
- * egress NAT.
+ * A TCP flow's close is logged (connlog_tcp_close6). SYN cookies and the
+ * SYN proxy: bpf/synproxy6.h. IPv4-only for now: egress NAT.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H
@@ -45,7 +44,8 @@ static __always_inline void connlog_tcp_close6(const struct portier_config *cfg,
 }
 
 /* A packet of a known, live IPv6 flow (key k): account, track its state,
- * log its close, then pass (local backend) or rewrite and forward. */
+ * log its close, translate a cookie flow's sequence numbers, then pass
+ * (local backend) or rewrite and forward. */
 static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 					const struct portier_config *cfg,
 					const struct portier_flow_key6 *k,
@@ -54,6 +54,7 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 	__u32 before = f->last_seen;
 	bool refresh = flow_touch6(f, p->len, now);
 	__u8 bits = flow_state_bits(p->tcp, f->dir, f->flags);
+	int rc;
 
 	if (refresh)
 		flow_touch_other6(cfg, f, p->proto, before, portier_tick(now));
@@ -64,14 +65,26 @@ static __always_inline int flow_packet6(struct xdp_md *ctx, struct pkt6 *p,
 	count_flow(f->backend_id, f->dir, p->len, false);
 	if (f->flags & PORTIER_FLOW_F_LOCAL)
 		return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+	if (f->flags & PORTIER_FLOW_F_SYNPROXY) {
+		rc = synproxy_packet6(ctx, cfg, f);
+		if (rc >= 0)
+			return rc;
+		if (rc == SP6_SEEN_REPLY)
+			flow_set_flags6(cfg, f, IPPROTO_TCP, PORTIER_FLOW_F_SEEN_REPLY);
+		if (!parse_packet6(ctx, p).ok)	/* it may have rebuilt the frame */
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+	}
 	return forward6(ctx, p, cfg, f, now, refresh);
 }
 
 /* A packet to an IPv6 service port with no live flow: a UDP datagram or a
- * TCP SYN starts one; on a maglev or source dnat route so does an ACK
- * (no SYN, no RST): a flow another gateway of the pool made, recreated to
- * the table's backend, as IPv4's may_recreate. Anything else passes. The
- * original entry is built in the per-CPU scratch (*orig). */
+ * TCP SYN starts one (a SYN under cookies gets a cookie SYN-ACK instead),
+ * and so does the ACK of a cookie, which becomes the client's SYN to the
+ * backend (bpf/synproxy6.h); on a maglev or source dnat route so does an
+ * ACK (no SYN, no RST) unless cookies are on at that moment: a flow
+ * another gateway of the pool made, recreated to the table's backend, as
+ * IPv4's may_recreate. Anything else passes. The original entry is built
+ * in the per-CPU scratch (*orig). */
 static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 				     const struct portier_config *cfg,
 				     const struct portier_port *dport,
@@ -81,9 +94,11 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	__u32 route_id, backend_id = 0, rc;
 	const struct portier_route *r;
 	struct portier_svc_key sk;
-	struct portier_backend *be;
+	struct portier_syn_guard *g;
+	struct portier_backend *be = NULL;
 	struct portier_flow6 *f;
 	bool starts = !p->tcp || tcp_syn_only_th(p->tcp), recreated = false;
+	__u8 flags = 0;
 	int act;
 
 	if (!svc_route6(p, &sk, &route_id))
@@ -93,23 +108,42 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	if (!r)
 		return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
 	if (!starts) {
-		if (!((r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
-		      p->tcp->ack && !p->tcp->rst))
-			return count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS);
-		recreated = true;
+		act = cookie_ack6(ctx, p, r, route_id, key, &be, &backend_id,
+				  (r->flags & ROUTE_F_TABLE) && (r->flags & PORTIER_ROUTE_F_DNAT) &&
+				  p->tcp->ack && !p->tcp->rst && !cookies_active(r, route_id, now));
+		if (act == COOKIE_OPEN || act == COOKIE_PROBE)
+			flags = PORTIER_FLOW_F_SYNPROXY | PORTIER_FLOW_F_ASSURED;
+		else if (act == FLOW_RECREATE)
+			recreated = true;
+		else
+			return act;
 	}
-	/* Admission (bpf/policy6.h): new state from a source. */
-	if (port_flags(dport) & PORTIER_PORT_ADMIT) {
+	/* Admission (bpf/policy6.h): new state from a source (a cookie ACK's
+	 * was its SYN's). */
+	if (!flags && (port_flags(dport) & PORTIER_PORT_ADMIT)) {
 		act = admit6(route_id, &key->saddr, now);
 		if (act != ADMITTED)
 			return act;
 	}
-	be = pick_backend6(r, route_id, key, &backend_id);
+	if (starts && p->tcp && (r->flags & COOKIES_ANY) &&
+	    syn_cookies_now(cfg, g = bpf_map_lookup_elem(&portier_syn_guard, &route_id), r->flags,
+			    now)) {
+		be = hash_backend6(r, route_id, key, &backend_id);
+		if (!be)
+			return count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
+		if (be->flags & PORTIER_BACKEND_F_LOCAL)
+			return count_reason(PORTIER_R_PASS_LOCAL, XDP_PASS);
+		return syncookie_answer6(ctx, cfg, g, now);
+	}
+	if (!flags)
+		be = pick_backend6(r, route_id, key, &backend_id);
 	if (!be)
 		return recreated ? count_reason(PORTIER_R_PASS_NO_FLOW, XDP_PASS) :
 				   count_reason(PORTIER_R_DROP_NO_BACKEND, XDP_DROP);
-	rc = flow_create6(cfg, key, route_id, r->flags, backend_id, be, p->len, now, orig);
+	rc = flow_create6(cfg, key, route_id, r->flags, backend_id, be, p->len, now, flags, orig);
 	if (rc == FLOW_RACE) {
+		if (flags)	/* the same cookie ACK twice: the first opens */
+			return count_reason(PORTIER_R_SYNPROXY_PENDING, XDP_DROP);
 		f = ct_lookup6(cfg, key);
 		if (!f)
 			return count_reason(PORTIER_R_DROP_CT_FULL, XDP_DROP);
@@ -117,6 +151,17 @@ static __always_inline int new_flow6(struct xdp_md *ctx, struct pkt6 *p,
 	}
 	if (rc != FLOW_OK)
 		return count_reason(rc, XDP_DROP);
+	if (flags) {	/* a valid cookie: the ACK becomes the client's SYN */
+		if (!syncookie_to_syn6(ctx, cfg, key, act == COOKIE_PROBE) ||
+		    !parse_packet6(ctx, p).ok) {
+			flow_delete6(cfg, key, orig);
+			return count_reason(PORTIER_R_DROP_MALFORMED, XDP_DROP);
+		}
+		g = bpf_map_lookup_elem(&portier_syn_guard, &route_id);
+		if (g)
+			g->cookies_valid++;
+		count_reason(PORTIER_R_SYN_COOKIE_VALID, 0);
+	}
 	if (recreated) {
 		count_reason(PORTIER_R_FLOW_RECREATED, 0);
 		count_ha(route_id, true);

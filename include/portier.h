@@ -96,6 +96,8 @@
 #define PORTIER_MAP_POLICY6		"portier_policy6"
 #define PORTIER_MAP_RATE6		"portier_rate6"
 #define PORTIER_MAP_PROGS		"portier_progs"	/* the loader's: not pinned */
+/* IPv6 cookie flows' handshakes (bpf/synproxy6.h), as portier_synproxy. */
+#define PORTIER_MAP_SYNPROXY6		"portier_synproxy6"
 #define PORTIER_PROG_XDP6		0	/* portier_progs slot of portier_xdp6 */
 
 /* ---- address families, protocols ---------------------------------------- */

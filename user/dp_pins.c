@@ -59,7 +59,7 @@ bool pt_dp_adopted(const struct pt_dataplane *dp)
 /* The maps portier pins, by the names of include/portier.h. */
 struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 {
-	static struct bpf_map *v[35];
+	static struct bpf_map *v[36];
 
 	v[0] = s->maps.portier_config;
 	v[1] = s->maps.portier_services;
@@ -96,6 +96,7 @@ struct bpf_map **pinned_maps(struct portier *s, size_t *n)
 	v[32] = s->maps.portier_ct6_slots;
 	v[33] = s->maps.portier_policy6;
 	v[34] = s->maps.portier_rate6;
+	v[35] = s->maps.portier_synproxy6;
 	*n = ARRAY_SIZE(v);
 	return v;
 }
@@ -300,6 +301,9 @@ int pt_dp_open(const struct pt_dp_opts *opts, struct pt_dataplane **out)
 	if (!err)
 		err = size_table(dp->skel->maps.portier_conntrack6,
 				 dp->skel->maps.portier_ct6_slots, buckets6, "IPv6 connection table");
+	if (!err)
+		err = bpf_map__set_max_entries(dp->skel->maps.portier_synproxy6,
+					       portier_ct_capacity(buckets6));
 	if (err)
 		goto fail;
 	err = bpf_map__set_max_entries(dp->skel->maps.portier_connlog,

@@ -5,6 +5,7 @@
  * the client's and the backends' packets. No cmocka here.
  */
 #include <errno.h>
+#include <sched.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -190,4 +191,55 @@ struct pkt_spec xt_reply_spec_of(const uint8_t *out, uint8_t flags, int *be)
 	s.payload_len = 40;
 	s.payload_seed = 0x77;
 	return s;
+}
+
+int xt_port_bits(uint16_t port, __u32 bits)
+{
+	int fd = bpf_map__fd(xt.skel->maps.portier_ports);
+	struct portier_port v;
+	__u32 k = port;
+
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -errno;
+	v.flags |= bits;
+	return bpf_map_update_elem(fd, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+void xt_edit6(struct portier_config *cfg)
+{
+	__u32 n = bpf_map__max_entries(xt.skel->maps.portier_conntrack6);
+
+	if (!pkt6_addr(TN6_GW_OUT, cfg->snat_addr6.a8))
+		fprintf(stderr, "xt_edit6: %s is no IPv6 address\n", TN6_GW_OUT);
+	cfg->ct6_buckets = n;
+	cfg->ct6_step = portier_ct_step_for(n);
+}
+
+int xt_syn_rate_begin(__u32 rate, struct portier_config *saved)
+{
+	int fd = bpf_map__fd(xt.skel->maps.portier_config);
+	struct portier_config cfg;
+	cpu_set_t cpus;
+	__u32 zero = 0;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) || bpf_map_lookup_elem(fd, &zero, saved))
+		return -1;
+	cfg = *saved;
+	cfg.syn_rate = rate;
+	return bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) ? -1 : 0;
+}
+
+int xt_syn_rate_end(const struct portier_config *saved)
+{
+	__u32 zero = 0;
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	for (int i = 0; i < xt.ncpu; i++)
+		CPU_SET(i, &cpus);
+	if (bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_config), &zero, saved, BPF_ANY))
+		return -1;
+	return sched_setaffinity(0, sizeof(cpus), &cpus) ? -1 : 0;
 }

@@ -87,6 +87,17 @@ struct xt_events {
 	struct portier_connlog_event ev[XT_EVENTS_MAX];	/* the first ones read */
 	int n_ev;		/* how many the last read found (all counted) */
 };
+/* portier_ports[port] |= bits. 0 or a map call's negative error. */
+int xt_port_bits(uint16_t port, __u32 bits);
+/* A config edit for xt_open: NAT66 to TN6_GW_OUT, the IPv6 table's
+ * geometry from the map's size. */
+void xt_edit6(struct portier_config *cfg);
+/* Run on CPU 0 only (the SYN guard's window is per CPU) with the config's
+ * syn_rate set to rate, the config before in *saved; xt_syn_rate_end
+ * puts it back and runs on every CPU again. 0 or -1 (errno). */
+int xt_syn_rate_begin(__u32 rate, struct portier_config *saved);
+int xt_syn_rate_end(const struct portier_config *saved);
+
 /* Open e on xt's ring buffer. 0, or -1 with a message on stderr. */
 int xt_events_open(struct xt_events *e);
 void xt_events_close(struct xt_events *e);

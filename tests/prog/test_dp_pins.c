@@ -34,7 +34,7 @@ static void test_pin_and_adopt(void **state)
 	struct pt_dp_opts o = { .pin = true, .ct_entries = 2048, .ct6_entries = 1024 };
 	static const char *const v6_maps[] = {
 		PORTIER_MAP_CONNTRACK6, PORTIER_MAP_CT6_SLOTS, PORTIER_MAP_LOCAL6,
-		PORTIER_MAP_POLICY6, PORTIER_MAP_RATE6,
+		PORTIER_MAP_POLICY6, PORTIER_MAP_RATE6, PORTIER_MAP_SYNPROXY6,
 	};
 	struct portier_config cfg6;
 	struct pt_dataplane *dp = NULL;

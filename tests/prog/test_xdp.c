@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1231,23 +1230,15 @@ static void test_syn_cookie_probe(void **state)
 static void test_syn_cookies_auto(void **state)
 {
 	const __u32 rate = 20;
-	__u32 zero = 0, rid = route_id("auto");
-	int cfg_fd = bpf_map__fd(xt.skel->maps.portier_config);
+	__u32 rid = route_id("auto");
 	int guard_fd = bpf_map__fd(xt.skel->maps.portier_syn_guard);
 	struct portier_syn_guard g[xt.ncpu];
-	struct portier_config cfg, saved;
+	struct portier_config saved;
 	uint8_t in[PKT_MAX];
-	cpu_set_t cpus;
 	struct xt_run r;
 
 	(void)state;
-	CPU_ZERO(&cpus);	/* one CPU: the window is per CPU */
-	CPU_SET(0, &cpus);
-	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
-	assert_int_equal(bpf_map_lookup_elem(cfg_fd, &zero, &saved), 0);
-	cfg = saved;
-	cfg.syn_rate = rate;
-	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
+	assert_int_equal(xt_syn_rate_begin(rate, &saved), 0);
 
 	for (__u32 n = 1; n <= rate + 5; n++) {
 		struct pkt_spec s = xt_client_spec(90, IPPROTO_TCP, PKT_SYN);
@@ -1264,11 +1255,7 @@ static void test_syn_cookies_auto(void **state)
 		xt_run(xt.if_in, in, pkt_build(&s, in), &r);
 		assert_int_equal(r.ret, XDP_REDIRECT);
 	}
-	assert_int_equal(bpf_map_update_elem(cfg_fd, &zero, &saved, BPF_ANY), 0);
-	CPU_ZERO(&cpus);
-	for (int i = 0; i < xt.ncpu; i++)
-		CPU_SET(i, &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	assert_int_equal(xt_syn_rate_end(&saved), 0);
 }
 
 /* Only frames addressed to the NIC are balanced: a SYN flooded to this

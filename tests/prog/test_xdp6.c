@@ -92,18 +92,6 @@ static void addr_of(const char *text, struct portier_addr *a)
 		assert_int_equal(inet_pton(AF_INET, text, a->a8), 1);
 }
 
-/* portier_ports[port] |= bits. */
-static void port_bits(uint16_t port, __u32 bits)
-{
-	int fd = bpf_map__fd(xt.skel->maps.portier_ports);
-	struct portier_port v;
-	__u32 k = port;
-
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
-	v.flags |= bits;
-	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
-}
-
 static __u32 be_id(__u32 rid, int i)
 {
 	return BID_BASE + (rid - RID_BASE) * 4 + i;
@@ -135,8 +123,9 @@ static void put_route6(__u32 rid, const char *addr, uint16_t port, uint8_t proto
 		assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_backends),
 						     &id, &b, BPF_ANY), 0);
 		rt->active[i] = id;
-		port_bits(be[i].port, proto == IPPROTO_TCP ? PORTIER_PORT_BE_TCP :
-							     PORTIER_PORT_BE_UDP);
+		assert_int_equal(xt_port_bits(be[i].port, proto == IPPROTO_TCP ?
+							  PORTIER_PORT_BE_TCP : PORTIER_PORT_BE_UDP),
+				 0);
 	}
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_routes), &rid, rt,
 					     BPF_ANY), 0);
@@ -145,7 +134,8 @@ static void put_route6(__u32 rid, const char *addr, uint16_t port, uint8_t proto
 		addr_of(addr, &k.addr);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_services), &k, &sv,
 					     BPF_ANY), 0);
-	port_bits(port, proto == IPPROTO_TCP ? PORTIER_PORT_SVC_TCP : PORTIER_PORT_SVC_UDP);
+	assert_int_equal(xt_port_bits(port, proto == IPPROTO_TCP ? PORTIER_PORT_SVC_TCP :
+							     PORTIER_PORT_SVC_UDP), 0);
 }
 
 /* Route rid's rate limit: burst new flows, then one an hour. */
@@ -243,17 +233,6 @@ static void put_reply_svc(__u32 rid, const char *be, uint16_t be_port, const cha
 /* The connection log events read from the ring buffer (R_LOG's). */
 static struct xt_events events;
 
-/* The config edit of xt_open: NAT66 to pout's address, the IPv6 table's
- * geometry (the map's size). */
-static void edit6(struct portier_config *cfg)
-{
-	__u32 n = bpf_map__max_entries(xt.skel->maps.portier_conntrack6);
-
-	assert_true(pkt6_addr(TN6_GW_OUT, cfg->snat_addr6.a8));
-	cfg->ct6_buckets = n;
-	cfg->ct6_step = portier_ct_step_for(n);
-}
-
 static int setup(void **state)
 {
 	static const struct be6 web[] = { { "2001:db8:2::11", 30080, false } };
@@ -278,7 +257,7 @@ static int setup(void **state)
 	static const struct be6 logged[] = { { "2001:db8:2::11", 30093, false } };
 
 	(void)state;
-	if (xt_open("test_xdp6", CLIENT_PORT, 2, edit6))
+	if (xt_open("test_xdp6", CLIENT_PORT, 2, xt_edit6))
 		return -1;
 	put_route6(R_WEB, TN6_GW_IN, 80, IPPROTO_TCP, 0, web, 1);
 	put_route6(R_DNS, TN6_GW_IN, 53, IPPROTO_UDP, 0, dns, 1);
@@ -291,7 +270,7 @@ static int setup(void **state)
 	put_route6(R_POLICY, TN6_GW_IN, 89, IPPROTO_TCP,
 		   PORTIER_ROUTE_F_POLICY | PORTIER_ROUTE_F_RATE, pol, 1);
 	set_rate(R_POLICY, RATE_BURST);
-	port_bits(89, PORTIER_PORT_ADMIT);
+	assert_int_equal(xt_port_bits(89, PORTIER_PORT_ADMIT), 0);
 	put_policy6(R_POLICY, "2001:db8:1::", 64, PORTIER_POLICY_ALLOW);
 	put_policy6(R_POLICY, DENIED6, 128, PORTIER_POLICY_DENY);
 	put_route6(R_MAGLEV, TN6_GW_IN, 90, IPPROTO_TCP,
