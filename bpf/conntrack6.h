@@ -47,4 +47,20 @@ static __always_inline bool ct_key_eq6(const struct portier_flow_key6 *a,
 #define CT_SYNC_FLAGS(f, proto, ok, bits) sync_flags6(f, proto, bits)
 #include "ct_table.h"
 
+/* flow_set_flags6 as a function of its own, verified once: its lookup of
+ * the other entry and its flow sync event (sync_flags6) then take no room
+ * in portier_xdp6's frame, which its call from inlined code would grow
+ * past the 512-byte stack with icmp6_packet's. The packet walk's calls
+ * (bpf/xdp6.h) go to it through the macro below. */
+__noinline int flow_set_flags6_fn(const struct portier_config *cfg, struct portier_flow6 *f,
+				  __u32 proto, __u32 bits)
+{
+	if (!cfg || !f)
+		return 0;
+	flow_set_flags6(cfg, f, (__u8)proto, (__u8)bits);
+	return 0;
+}
+
+#define flow_set_flags6(cfg, f, proto, bits) flow_set_flags6_fn(cfg, f, proto, bits)
+
 #endif
