@@ -40,6 +40,7 @@ static __always_inline bool ct_key_eq(const struct portier_flow_key *a,
 	portier_ct_locate(k, (cfg)->ct_seed, (cfg)->ct_buckets, (cfg)->ct_step, tagp)
 #define CT_KEY_EQ(a, b)		ct_key_eq(a, b)
 #define CT_SYNC_SMALL(k, kind, bits) sync_small(k, kind, bits)
+#define CT_SYNC_FLAGS(f, proto, ok, bits) sync_small(ok, PORTIER_SYNC_EV_FLAGS, bits)
 #include "ct_table.h"
 
 #endif

@@ -10,8 +10,10 @@
  *   CT_BUCKET_MAP, CT_SLOT_MAP	&the bucket and slot arrays
  *   CT_LOCATE(cfg, k, tagp)	the bucket of key k (and its tag)
  *   CT_KEY_EQ(a, b)		two keys equal
- *   CT_SYNC_SMALL(k, kind, bits) a flow sync event (bpf/sync.h), or
- *				((void)0) where flow sync does not reach
+ *   CT_SYNC_SMALL(k, kind, bits) a flow sync event (bpf/sync.h)
+ *   CT_SYNC_FLAGS(f, proto, ok, bits) the FLAGS event of entry f's flow by
+ *				its other key *ok (IPv6's builds the key
+ *				itself: portier_xdp6's frame stays small)
  *   CT_FN(name)			the family's name of a function
  *
  * The part above "template" is family-free and defined once; the rest is
@@ -99,7 +101,7 @@ static __always_inline __u32 flow_timeout_ticks(const struct portier_config *cfg
 
 #if !defined(CT_KEY) || !defined(CT_FLOW) || !defined(CT_SLOT) || !defined(CT_FN) || \
 	!defined(CT_BUCKET_MAP) || !defined(CT_SLOT_MAP) || !defined(CT_LOCATE) || \
-	!defined(CT_KEY_EQ) || !defined(CT_SYNC_SMALL)
+	!defined(CT_KEY_EQ) || !defined(CT_SYNC_SMALL) || !defined(CT_SYNC_FLAGS)
 #error "ct_table.h: define its parameters first (see its head)"
 #endif
 
@@ -496,7 +498,7 @@ static __always_inline void CT_FN(flow_set_flags)(const struct portier_config *c
 	if (o)
 		o->flags |= bits;
 	if (cfg->sync_on && (bits & PORTIER_SYNC_FLAGS))
-		CT_SYNC_SMALL(&ok, PORTIER_SYNC_EV_FLAGS, bits);
+		CT_SYNC_FLAGS(f, proto, &ok, bits);
 }
 
 /* Delete both entries of the flow whose entry f was found under key k. */
@@ -565,3 +567,4 @@ static __always_inline __u32 CT_FN(snat_alloc_at)(const struct portier_config *c
 #undef CT_LOCATE
 #undef CT_KEY_EQ
 #undef CT_SYNC_SMALL
+#undef CT_SYNC_FLAGS

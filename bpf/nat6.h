@@ -209,6 +209,8 @@ static __always_inline __u32 flow_create6(const struct portier_config *cfg,
 	}
 	ct_publish6(&cr, &sc->rk, &sc->rv);
 	ct_publish6(&co, k, orig);
+	if (cfg->sync_on)
+		sync_new6(k, orig, &sc->rk, &sc->rv);
 	return FLOW_OK;
 }
 

@@ -7,7 +7,7 @@
  * back through its flow's reply entry, or with no flow through the
  * backend's one service (stateless_reply6, the active-active pool).
  * A TCP flow's close is logged (connlog_tcp_close6). SYN cookies and the
- * SYN proxy: bpf/synproxy6.h. IPv4-only for now: egress NAT, flow sync.
+ * SYN proxy: bpf/synproxy6.h. IPv4-only for now: egress NAT.
  * docs/dataplane.md, "IPv6".
  */
 #ifndef PORTIER_BPF_XDP6_H

@@ -1182,4 +1182,30 @@ struct portier_sync_new {
 	struct portier_flow reply;
 };
 
+/* The IPv6 table's events (bpf/conntrack6.h, bpf/nat6.h): the same kinds
+ * with this bit set, IPv6 keys and entries. */
+#define PORTIER_SYNC_EV_IPV6	0x80
+
+/* FLAGS and DEL of an IPv6 flow (kind PORTIER_SYNC_EV_* | _IPV6). */
+struct portier_sync_small6 {
+	__u8 kind;
+	__u8 bits;
+	__u8 pad[2];
+	struct portier_flow_key6 key;
+};
+
+/* NEW of an IPv6 flow (kind PORTIER_SYNC_EV_NEW | _IPV6): 264 bytes, no
+ * hole (the entries' 64-bit fields 8-aligned). */
+struct portier_sync_new6 {
+	__u8 kind;
+	__u8 pad[7];
+	struct portier_flow_key6 key;	/* original direction */
+	struct portier_flow_key6 rkey;	/* reply direction */
+	struct portier_flow6 orig;
+	struct portier_flow6 reply;
+};
+
+_Static_assert(sizeof(struct portier_sync_small6) == 44, "IPv6 FLAGS/DEL event");
+_Static_assert(sizeof(struct portier_sync_new6) == 264, "IPv6 NEW event");
+
 #endif /* PORTIER_H */

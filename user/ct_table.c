@@ -36,6 +36,7 @@
 struct ct_layout {
 	size_t slot_size, key_size;
 	size_t flags_off, backend_off;	/* of the flow's flags and backend_id */
+	size_t seen_off;		/* of the flow's last_seen */
 	__u32 (*locate)(const void *k, __u64 seed, __u32 n, __u32 step, __u32 *tag);
 };
 
@@ -51,11 +52,13 @@ static __u32 locate6(const void *k, __u64 seed, __u32 n, __u32 step, __u32 *tag)
 
 static const struct ct_layout LAYOUT4 = {
 	sizeof(struct portier_ct_slot), sizeof(struct portier_flow_key),
-	offsetof(struct portier_flow, flags), offsetof(struct portier_flow, backend_id), locate4
+	offsetof(struct portier_flow, flags), offsetof(struct portier_flow, backend_id),
+	offsetof(struct portier_flow, last_seen), locate4
 };
 static const struct ct_layout LAYOUT6 = {
 	sizeof(struct portier_ct6_slot), sizeof(struct portier_flow_key6),
-	offsetof(struct portier_flow6, flags), offsetof(struct portier_flow6, backend_id), locate6
+	offsetof(struct portier_flow6, flags), offsetof(struct portier_flow6, backend_id),
+	offsetof(struct portier_flow6, last_seen), locate6
 };
 
 _Static_assert(offsetof(struct portier_ct_slot, flow) == sizeof(struct portier_flow_key),
@@ -330,23 +333,26 @@ static int ct_insert(struct pt_ct *ct, const void *k, const void *f)
 	return 0;
 }
 
-int pt_ct_touch(struct pt_ct *ct, const struct portier_flow_key *k, __u8 bits, __u32 last_seen)
+/* pt_ct_touch on either table (k of its layout). */
+static int ct_touch(struct pt_ct *ct, const void *k, __u8 bits, __u32 last_seen)
 {
-	__u32 t, bi = bucket_of(ct, k, &t), now_seen;
-	struct portier_flow *f;
-	int i, err = ct->lay == &LAYOUT4 ? map_whole(ct) : -EINVAL;
+	__u32 t, bi = bucket_of(ct, k, &t), now_seen, *seen;
+	__u8 *flow, *flags;
+	int i, err = map_whole(ct);
 
 	if (err)
 		return err;
 	i = find(ct, bi, k, t);
 	if (i < 0)
 		return -ENOENT;
-	f = slot_flow(ct, slot(ct, bi, i));
+	flow = slot_flow(ct, slot(ct, bi, i));
+	flags = flow + ct->lay->flags_off;
+	seen = (__u32 *)(flow + ct->lay->seen_off);
 	if (bits)
-		__atomic_fetch_or(&f->flags, bits, __ATOMIC_RELAXED);
-	now_seen = __atomic_load_n(&f->last_seen, __ATOMIC_RELAXED);
+		__atomic_fetch_or(flags, bits, __ATOMIC_RELAXED);
+	now_seen = __atomic_load_n(seen, __ATOMIC_RELAXED);
 	if ((__s32)(last_seen - now_seen) > 0)
-		__atomic_compare_exchange_n(&f->last_seen, &now_seen, last_seen, false,
+		__atomic_compare_exchange_n(seen, &now_seen, last_seen, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -573,6 +579,17 @@ int pt_ct6_insert(struct pt_ct *ct, const struct portier_flow_key6 *k,
 	return ct->lay == &LAYOUT6 ? ct_insert(ct, k, f) : -EINVAL;
 }
 
+int pt_ct_touch(struct pt_ct *ct, const struct portier_flow_key *k, __u8 bits, __u32 last_seen)
+{
+	return ct->lay == &LAYOUT4 ? ct_touch(ct, k, bits, last_seen) : -EINVAL;
+}
+
+int pt_ct6_touch(struct pt_ct *ct, const struct portier_flow_key6 *k, __u8 bits,
+		 __u32 last_seen)
+{
+	return ct->lay == &LAYOUT6 ? ct_touch(ct, k, bits, last_seen) : -EINVAL;
+}
+
 int pt_ct_delete(struct pt_ct *ct, const struct portier_flow_key *k)
 {
 	return ct->lay == &LAYOUT4 ? ct_delete(ct, k) : -EINVAL;
@@ -602,6 +619,13 @@ int pt_ct_walk_range(struct pt_ct *ct, __u32 first, __u32 n, pt_ct_visit_fn fn, 
 	struct visit4 v = { fn, arg };
 
 	return ct->lay == &LAYOUT4 ? ct_walk_range(ct, first, n, call4, &v) : -EINVAL;
+}
+
+int pt_ct6_walk_range(struct pt_ct *ct, __u32 first, __u32 n, pt_ct6_visit_fn fn, void *arg)
+{
+	struct visit6 v = { fn, arg };
+
+	return ct->lay == &LAYOUT6 ? ct_walk_range(ct, first, n, call6, &v) : -EINVAL;
 }
 
 int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted)

@@ -86,7 +86,8 @@ __u32 pt_ct_buckets(const struct pt_ct *ct);
  * work through the bpf() syscall and small mappings of their own). */
 int pt_ct_stream(struct pt_ct *ct, pt_ct_visit_fn fn, void *arg, size_t *deleted);
 
-/* The IPv6 table's lookup, insert, delete, walk and stream: as the IPv4
+/* The IPv6 table's lookup, insert, delete, walk, stream, walk of a range
+ * and touch: as the IPv4
  * ones above, with IPv6 keys and flows. */
 typedef int (*pt_ct6_visit_fn)(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
 			       void *arg);
@@ -96,6 +97,9 @@ int pt_ct6_insert(struct pt_ct *ct, const struct portier_flow_key6 *k,
 		  const struct portier_flow6 *f);
 int pt_ct6_delete(struct pt_ct *ct, const struct portier_flow_key6 *k);
 int pt_ct6_walk(struct pt_ct *ct, pt_ct6_visit_fn fn, void *arg, size_t *deleted);
+int pt_ct6_walk_range(struct pt_ct *ct, __u32 first, __u32 n, pt_ct6_visit_fn fn, void *arg);
+int pt_ct6_touch(struct pt_ct *ct, const struct portier_flow_key6 *k, __u8 bits,
+		 __u32 last_seen);
 int pt_ct6_stream(struct pt_ct *ct, pt_ct6_visit_fn fn, void *arg, size_t *deleted);
 
 /* Delete the entries (of either table) of backends that gone() says are

@@ -343,8 +343,14 @@ typedef void (*pt_dp_gc_visit_hook)(const struct portier_flow_key *k,
 				    const struct portier_flow *f,
 				    const struct portier_flow *reply, __u64 last_ns,
 				    bool expired, void *arg);
-/* Set (or clear, fn NULL) the visit hook of pt_dp_gc. */
-void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn, void *arg);
+/* The same for an IPv6 flow (portier_conntrack6). */
+typedef void (*pt_dp_gc6_visit_hook)(const struct portier_flow_key6 *k,
+				     const struct portier_flow6 *f,
+				     const struct portier_flow6 *reply, __u64 last_ns,
+				     bool expired, void *arg);
+/* Set (or clear, fn NULL) the visit hooks of pt_dp_gc; one arg for both. */
+void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn,
+			     pt_dp_gc6_visit_hook fn6, void *arg);
 
 /* Mount bpffs on the pin directory's parent if it is not bpffs already, and
  * create the pin directory (mode 0700). */

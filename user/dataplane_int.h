@@ -87,6 +87,7 @@ struct pt_dataplane {
 	pt_dp_gc6_hook gc6_hook;	/* per expired IPv6 flow, or NULL */
 	void *gc_hook_arg;
 	pt_dp_gc_visit_hook gc_visit_hook;	/* per original entry, or NULL */
+	pt_dp_gc6_visit_hook gc6_visit_hook;	/* the same, IPv6 table */
 	void *gc_visit_arg;
 };
 

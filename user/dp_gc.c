@@ -4,8 +4,8 @@
  * deleted, both directions together, each one shown to the GC hook first;
  * every flow visited shown to the visit hook (flow sync). The IPv6 table
  * (portier_conntrack6) is collected by the same rule, after the IPv4 one,
- * its expired flows shown to the IPv6 GC hook (connection logs); the
- * visit hook takes IPv4 flows only (flow sync is IPv4 for now).
+ * its expired flows shown to the IPv6 GC hook (connection logs) and
+ * every flow to the IPv6 visit hook (flow sync).
  */
 #include <errno.h>
 #include <string.h>
@@ -68,8 +68,14 @@ static int gc6_visit(const struct portier_flow_key6 *k, const struct portier_flo
 	pt_flow6_key_other(k, f, &peer);
 	has_peer = pt_ct6_lookup(dp->ct6, &peer, &pf);
 	last = pt_flow6_last_ns(w->now, f, has_peer ? &pf : NULL);
-	if (!expired(&dp->cfg, k->proto, f->flags, w->now, last))
+	if (!expired(&dp->cfg, k->proto, f->flags, w->now, last)) {
+		if (dp->gc6_visit_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+			dp->gc6_visit_hook(k, f, has_peer ? &pf : NULL, last, false,
+					   dp->gc_visit_arg);
 		return PT_CT_KEEP;
+	}
+	if (dp->gc6_visit_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
+		dp->gc6_visit_hook(k, f, has_peer ? &pf : NULL, last, true, dp->gc_visit_arg);
 	if (dp->gc6_hook && f->dir == PORTIER_FLOW_DIR_ORIG)
 		dp->gc6_hook(k, f, has_peer ? &pf : NULL, last, dp->gc_hook_arg);
 	return PT_CT_DELETE;
@@ -100,8 +106,10 @@ void pt_dp_set_gc_hook(struct pt_dataplane *dp, pt_dp_gc_hook fn, pt_dp_gc6_hook
 	dp->gc_hook_arg = arg;
 }
 
-void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn, void *arg)
+void pt_dp_set_gc_visit_hook(struct pt_dataplane *dp, pt_dp_gc_visit_hook fn,
+			     pt_dp_gc6_visit_hook fn6, void *arg)
 {
 	dp->gc_visit_hook = fn;
+	dp->gc6_visit_hook = fn6;
 	dp->gc_visit_arg = arg;
 }

@@ -3,7 +3,9 @@
  * flowsync.c - flow sync, the daemon's side (flowsync.h): the portier_sync
  * ring buffer and the GC's walk in, records to the protocol
  * (flowsync_proto.c), datagrams over one UDP socket, and received records
- * written into the connection table (ct_table.c).
+ * written into the connection table (ct_table.c). IPv6 flows go the same
+ * way, between the IPv6 tables (portier_conntrack6): their events, GC
+ * visits and walks make IPv6 records (pt_fs_rec.ipv6).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,12 +37,15 @@
 struct pt_flowsync {
 	struct pt_dataplane *dp;
 	struct pt_ct *ct;
+	struct pt_ct *ct6;			/* the IPv6 table */
 	struct pt_fs *fs;
 	struct pt_flowsync_opts o;
 	struct pt_flowsync_counts c;
 	struct ring_buffer *rb;
 	int sock, timer, ep;
-	__u32 dump_next;			/* resync: next bucket to walk */
+	__u32 dump_next;			/* resync: next bucket to walk (the
+						 * IPv4 table's, then the IPv6
+						 * one's: walk_step) */
 	/* The refresh walk: flows active since the previous walk began. */
 	bool refreshing;
 	__u32 refresh_next;			/* next bucket to walk */
@@ -120,27 +125,16 @@ static bool same_rewrite(const struct portier_flow *e, const struct portier_flow
 	       e->dir == f->dir;
 }
 
-/* Local entry e was active after tick. */
-static bool newer(const struct portier_flow *e, __u32 tick)
+static bool same_rewrite6(const struct portier_flow6 *e, const struct portier_flow6 *f)
 {
-	return (__s32)(e->last_seen - tick) > 0;
+	return !memcmp(&e->nat_saddr, &f->nat_saddr, sizeof(e->nat_saddr)) &&
+	       !memcmp(&e->nat_daddr, &f->nat_daddr, sizeof(e->nat_daddr)) &&
+	       e->nat_sport == f->nat_sport && e->nat_dport == f->nat_dport &&
+	       e->dir == f->dir;
 }
 
-/* Delete entry e of key k and the other entry of its flow (if it is). */
-static void delete_flow(struct pt_ct *ct, const struct portier_flow_key *k,
-			const struct portier_flow *e)
-{
-	struct portier_flow_key ok, back;
-	struct portier_flow o;
-
-	pt_flow_key_other(k, e, &ok);
-	if (!(e->flags & PORTIER_FLOW_F_LOCAL) && pt_ct_lookup(ct, &ok, &o)) {
-		pt_flow_key_other(&ok, &o, &back);
-		if (!memcmp(&back, k, sizeof(back)))
-			pt_ct_delete(ct, &ok);
-	}
-	pt_ct_delete(ct, k);
-}
+/* Local entry e (of either family) was active after tick. */
+#define newer(e, tick)	((__s32)((e)->last_seen - (tick)) > 0)
 
 /* The time a record's age points at, in this host's clock. */
 static __u64 at_age(__u64 now, __u32 age_ms)
@@ -150,93 +144,38 @@ static __u64 at_age(__u64 now, __u32 age_ms)
 	return a < now ? now - a : 0;
 }
 
-static void apply_flow(struct pt_ct *ct, const struct pt_fs_rec *r, __u64 now,
-		       struct pt_flowsync_counts *c)
-{
-	struct portier_flow o = {}, rv = {}, eo, er;
-	__u64 last = at_age(now, r->age_ms), life = (__u64)r->life_ms * NS_PER_MS;
-	__u32 tick = portier_tick(last);
-	bool have_o, have_r;
-	int err;
+/* The receiver, per family (user/flowsync_apply.h). */
+#define FS_KEY			struct portier_flow_key
+#define FS_FLOW			struct portier_flow
+#define FS_FN(name)		name
+#define FS_LOOKUP		pt_ct_lookup
+#define FS_INSERT		pt_ct_insert
+#define FS_DELETE		pt_ct_delete
+#define FS_TOUCH		pt_ct_touch
+#define FS_KEY_OTHER		pt_flow_key_other
+#define FS_SAME_REWRITE		same_rewrite
+#define FS_REC_KEY		key
+#define FS_REC_RKEY		rkey
+#define FS_REC_ADDRS(r, o, rv)	\
+	((o).nat_saddr = (r)->o_saddr, (o).nat_daddr = (r)->o_daddr, \
+	 (rv).nat_saddr = (r)->r_saddr, (rv).nat_daddr = (r)->r_daddr)
+#include "flowsync_apply.h"
 
-	o.dir = PORTIER_FLOW_DIR_ORIG;
-	o.nat_saddr = r->o_saddr;
-	o.nat_daddr = r->o_daddr;
-	o.nat_sport = r->o_sport;
-	o.nat_dport = r->o_dport;
-	o.flags = r->flags & (PORTIER_SYNC_FLAGS | PORTIER_SYNC_KIND);
-	o.route_id = r->route_id;
-	o.backend_id = r->backend_id;
-	o.last_seen = tick;
-	o.created_ns = life < now ? now - life : 0;
-	rv = o;
-	rv.dir = PORTIER_FLOW_DIR_REPLY;
-	rv.nat_saddr = r->r_saddr;
-	rv.nat_daddr = r->r_daddr;
-	rv.nat_sport = r->r_sport;
-	rv.nat_dport = r->r_dport;
-
-	have_o = pt_ct_lookup(ct, &r->key, &eo);
-	have_r = pt_ct_lookup(ct, &r->rkey, &er);
-	if (have_o && same_rewrite(&eo, &o) && have_r && same_rewrite(&er, &rv)) {
-		/* Held already: its stamp forward, its bits or'ed. */
-		pt_ct_touch(ct, &r->key, o.flags, tick);
-		pt_ct_touch(ct, &r->rkey, o.flags, tick);
-		c->refreshed++;
-		return;
-	}
-	/* Another flow holds a key: ours replaces it unless it is newer (this
-	 * host's data plane saw it later than the peer saw ours). */
-	if ((have_o && newer(&eo, tick)) || (have_r && newer(&er, tick))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	if (have_o)
-		delete_flow(ct, &r->key, &eo);
-	if (pt_ct_lookup(ct, &r->rkey, &er))
-		delete_flow(ct, &r->rkey, &er);
-	/* The reply entry first: it holds the SNAT port from here on. */
-	err = pt_ct_insert(ct, &r->rkey, &rv);
-	if (!err) {
-		err = pt_ct_insert(ct, &r->key, &o);
-		if (err)
-			pt_ct_delete(ct, &r->rkey);
-	}
-	if (!err)
-		c->inserted++;
-	else
-		c->refused[err == -ENOSPC ? PT_FLOWSYNC_REF_FULL : PT_FLOWSYNC_REF_BUSY]++;
-}
-
-void pt_flowsync_apply(struct pt_ct *ct, const struct pt_fs_rec *r, __u64 now,
-		       struct pt_flowsync_counts *c)
-{
-	struct portier_flow_key ok;
-	struct portier_flow e, o;
-
-	if (r->kind == PT_FS_REC_FLOW) {
-		apply_flow(ct, r, now, c);
-		return;
-	}
-	if (!pt_ct_lookup(ct, &r->key, &e)) {
-		c->refused[PT_FLOWSYNC_REF_UNKNOWN]++;
-		return;
-	}
-	pt_flow_key_other(&r->key, &e, &ok);
-	if (r->kind == PT_FS_REC_FLAGS) {
-		pt_ct_touch(ct, &r->key, r->flags & PORTIER_SYNC_FLAGS, e.last_seen);
-		if (!(e.flags & PORTIER_FLOW_F_LOCAL) && pt_ct_lookup(ct, &ok, &o))
-			pt_ct_touch(ct, &ok, r->flags & PORTIER_SYNC_FLAGS, o.last_seen);
-		c->flags++;
-		return;
-	}
-	if (newer(&e, portier_tick(at_age(now, r->age_ms)))) {
-		c->refused[PT_FLOWSYNC_REF_NEWER]++;
-		return;
-	}
-	delete_flow(ct, &r->key, &e);
-	c->deleted++;
-}
+#define FS_KEY			struct portier_flow_key6
+#define FS_FLOW			struct portier_flow6
+#define FS_FN(name)		name##6
+#define FS_LOOKUP		pt_ct6_lookup
+#define FS_INSERT		pt_ct6_insert
+#define FS_DELETE		pt_ct6_delete
+#define FS_TOUCH		pt_ct6_touch
+#define FS_KEY_OTHER		pt_flow6_key_other
+#define FS_SAME_REWRITE		same_rewrite6
+#define FS_REC_KEY		key6
+#define FS_REC_RKEY		rkey6
+#define FS_REC_ADDRS(r, o, rv)	\
+	((o).nat_saddr = (r)->o_saddr6, (o).nat_daddr = (r)->o_daddr6, \
+	 (rv).nat_saddr = (r)->r_saddr6, (rv).nat_daddr = (r)->r_daddr6)
+#include "flowsync_apply.h"
 
 /* ---- sending: events, refreshes, dumps to records ----------------------- */
 
@@ -247,38 +186,59 @@ static __u32 ms_between(__u64 later, __u64 earlier)
 	return d > UINT32_MAX ? UINT32_MAX : (__u32)d;
 }
 
+/* The family-free part of the FLOW record *r of a flow (either family's
+ * entries): original entry f, reply entry rv; idle since last. */
+#define FLOW_REC(f, rv, now, last, r)						\
+	do {									\
+		memset((r), 0, sizeof(*(r)));					\
+		(r)->kind = PT_FS_REC_FLOW;					\
+		(r)->flags = ((f)->flags | (rv)->flags) &			\
+			     (PORTIER_SYNC_FLAGS | PORTIER_SYNC_KIND);		\
+		(r)->route_id = (f)->route_id;					\
+		(r)->backend_id = (f)->backend_id;				\
+		(r)->age_ms = ms_between((now), (last));			\
+		(r)->life_ms = ms_between((now), (f)->created_ns);		\
+		(r)->o_sport = (f)->nat_sport;					\
+		(r)->o_dport = (f)->nat_dport;					\
+		(r)->r_sport = (rv)->nat_sport;					\
+		(r)->r_dport = (rv)->nat_dport;					\
+	} while (0)
+
 /* The FLOW record of a flow: original entry f under key k, reply entry
  * rv under rk; idle since last. */
 static void flow_rec(const struct portier_flow_key *k, const struct portier_flow *f,
 		     const struct portier_flow_key *rk, const struct portier_flow *rv,
 		     __u64 now, __u64 last, struct pt_fs_rec *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->kind = PT_FS_REC_FLOW;
-	r->flags = (f->flags | rv->flags) & (PORTIER_SYNC_FLAGS | PORTIER_SYNC_KIND);
-	r->route_id = f->route_id;
-	r->backend_id = f->backend_id;
-	r->age_ms = ms_between(now, last);
-	r->life_ms = ms_between(now, f->created_ns);
+	FLOW_REC(f, rv, now, last, r);
 	r->key = *k;
 	r->rkey = *rk;
 	r->o_saddr = f->nat_saddr;
 	r->o_daddr = f->nat_daddr;
-	r->o_sport = f->nat_sport;
-	r->o_dport = f->nat_dport;
 	r->r_saddr = rv->nat_saddr;
 	r->r_daddr = rv->nat_daddr;
-	r->r_sport = rv->nat_sport;
-	r->r_dport = rv->nat_dport;
+}
+
+/* flow_rec of an IPv6 flow. */
+static void flow_rec6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		      const struct portier_flow_key6 *rk, const struct portier_flow6 *rv,
+		      __u64 now, __u64 last, struct pt_fs_rec *r)
+{
+	FLOW_REC(f, rv, now, last, r);
+	r->ipv6 = true;
+	r->key6 = *k;
+	r->rkey6 = *rk;
+	r->o_saddr6 = f->nat_saddr;
+	r->o_daddr6 = f->nat_daddr;
+	r->r_saddr6 = rv->nat_saddr;
+	r->r_daddr6 = rv->nat_daddr;
 }
 
 /* Flows that are not synced: a local backend's (it ends at this host) and
  * a SYN cookie's (its sequence translation is in portier_synproxy, which
- * is not synced: the peer could not carry it on). */
-static bool unsynced(const struct portier_flow *f)
-{
-	return f->flags & (PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_SYNPROXY);
-}
+ * is not synced: the peer could not carry it on). Either family's entry. */
+#define UNSYNCED_FLAGS	(PORTIER_FLOW_F_LOCAL | PORTIER_FLOW_F_SYNPROXY)
+#define unsynced(f)	(((f)->flags & UNSYNCED_FLAGS) != 0)
 
 bool pt_flowsync_rec_of_new(const struct portier_sync_new *ev, struct pt_fs_rec *r)
 {
@@ -289,29 +249,58 @@ bool pt_flowsync_rec_of_new(const struct portier_sync_new *ev, struct pt_fs_rec 
 	return true;
 }
 
+bool pt_flowsync_rec_of_new6(const struct portier_sync_new6 *ev, struct pt_fs_rec *r)
+{
+	if (unsynced(&ev->orig))
+		return false;
+	flow_rec6(&ev->key, &ev->orig, &ev->rkey, &ev->reply, 0, 0, r);
+	return true;
+}
+
+/* The record of data plane event data (size bytes): true, or false for
+ * an event not synced (*skipped: a flow not synced; else malformed). */
+bool pt_flowsync_rec_of_event(const void *data, size_t size, struct pt_fs_rec *r,
+			      bool *skipped)
+{
+	__u8 kind = size ? ((const __u8 *)data)[0] : 0;
+	bool ipv6 = kind & PORTIER_SYNC_EV_IPV6;
+
+	memset(r, 0, sizeof(*r));
+	*skipped = false;
+	kind &= ~PORTIER_SYNC_EV_IPV6;
+	if (kind == PORTIER_SYNC_EV_NEW) {
+		if (size < (ipv6 ? sizeof(struct portier_sync_new6) :
+				   sizeof(struct portier_sync_new)))
+			return false;
+		*skipped = ipv6 ? !pt_flowsync_rec_of_new6(data, r) :
+				  !pt_flowsync_rec_of_new(data, r);
+		return !*skipped;
+	}
+	if ((kind != PORTIER_SYNC_EV_FLAGS && kind != PORTIER_SYNC_EV_DEL) ||
+	    size < (ipv6 ? sizeof(struct portier_sync_small6) : sizeof(struct portier_sync_small)))
+		return false;
+	r->kind = kind == PORTIER_SYNC_EV_DEL ? PT_FS_REC_DEL : PT_FS_REC_FLAGS;
+	r->flags = ((const struct portier_sync_small *)data)->bits;
+	r->ipv6 = ipv6;
+	if (ipv6)
+		r->key6 = ((const struct portier_sync_small6 *)data)->key;
+	else
+		r->key = ((const struct portier_sync_small *)data)->key;
+	return true;
+}
+
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct pt_flowsync *s = arg;
-	__u64 now = now_ns();
-	struct pt_fs_rec r = {};
+	struct pt_fs_rec r;
+	bool skipped;
 
 	s->c.events++;
-	if (size >= sizeof(struct portier_sync_new) &&
-	    ((__u8 *)data)[0] == PORTIER_SYNC_EV_NEW) {
-		if (!pt_flowsync_rec_of_new(data, &r)) {
-			s->c.skipped++;
-			return 0;
-		}
-	} else if (size >= sizeof(struct portier_sync_small)) {
-		const struct portier_sync_small *ev = data;
-
-		r.kind = ev->kind == PORTIER_SYNC_EV_DEL ? PT_FS_REC_DEL : PT_FS_REC_FLAGS;
-		r.flags = ev->bits;
-		r.key = ev->key;
-	} else {
+	if (!pt_flowsync_rec_of_event(data, size, &r, &skipped)) {
+		s->c.skipped += skipped;
 		return 0;
 	}
-	pt_fs_add(s->fs, &r, now / NS_PER_MS);
+	pt_fs_add(s->fs, &r, now_ns() / NS_PER_MS);
 	return 0;
 }
 
@@ -329,6 +318,24 @@ static void on_gc(const struct portier_flow_key *k, const struct portier_flow *f
 		return;
 	r.kind = PT_FS_REC_DEL;
 	r.key = *k;
+	r.age_ms = ms_between(now, last_ns);
+	pt_fs_add(s->fs, &r, now / NS_PER_MS);
+}
+
+/* on_gc for an IPv6 flow. */
+static void on_gc6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		   const struct portier_flow6 *reply, __u64 last_ns, bool expired, void *arg)
+{
+	struct pt_flowsync *s = arg;
+	struct pt_fs_rec r = {};
+	__u64 now = now_ns();
+
+	(void)reply;
+	if (!expired || !pt_fs_master(s->fs) || !pt_fs_peer_up(s->fs) || unsynced(f))
+		return;
+	r.kind = PT_FS_REC_DEL;
+	r.ipv6 = true;
+	r.key6 = *k;
 	r.age_ms = ms_between(now, last_ns);
 	pt_fs_add(s->fs, &r, now / NS_PER_MS);
 }
@@ -360,6 +367,48 @@ static int dump_visit(const struct portier_flow_key *k, const struct portier_flo
 	return PT_CT_KEEP;
 }
 
+static int dump_visit6(const struct portier_flow_key6 *k, const struct portier_flow6 *f,
+		       void *arg)
+{
+	struct dump_walk *w = arg;
+	struct portier_flow_key6 rk;
+	struct portier_flow6 rv;
+	struct pt_fs_rec r;
+	__u64 last;
+
+	if (f->dir != PORTIER_FLOW_DIR_ORIG || unsynced(f))
+		return PT_CT_KEEP;
+	pt_flow6_key_other(k, f, &rk);
+	if (!pt_ct6_lookup(w->s->ct6, &rk, &rv))
+		return PT_CT_KEEP;
+	last = pt_flow6_last_ns(w->now, f, &rv);
+	if (last <= w->since)
+		return PT_CT_KEEP;
+	flow_rec6(k, f, &rk, &rv, w->now, last, &r);
+	pt_fs_add(w->s->fs, &r, w->now / NS_PER_MS);
+	return PT_CT_KEEP;
+}
+
+/* Buckets a walk of both tables goes through: the IPv4 table's, then the
+ * IPv6 one's. */
+static __u32 walk_buckets(const struct pt_flowsync *s)
+{
+	return pt_ct_buckets(s->ct) + pt_ct_buckets(s->ct6);
+}
+
+/* Walk DUMP_BUCKETS buckets from *next (of walk_buckets) with w. */
+static void walk_step(struct pt_flowsync *s, __u32 *next, struct dump_walk *w)
+{
+	__u32 n4 = pt_ct_buckets(s->ct);
+
+	if (*next < n4)
+		pt_ct_walk_range(s->ct, *next, DUMP_BUCKETS, dump_visit, w);
+	else
+		pt_ct6_walk_range(s->ct6, *next - n4, DUMP_BUCKETS, dump_visit6, w);
+	/* (The last part of the IPv4 table ends its step short.) */
+	*next = *next < n4 && *next + DUMP_BUCKETS > n4 ? n4 : *next + DUMP_BUCKETS;
+}
+
 /* The refresh: every REFRESH_NS, a walk of the table that sends the flows
  * active since the previous walk began (their idle time, so the peer's
  * copies expire with ours; and a flow whose records were lost beyond
@@ -367,7 +416,7 @@ static int dump_visit(const struct portier_flow_key *k, const struct portier_flo
 static void refresh_step(struct pt_flowsync *s)
 {
 	struct dump_walk w = { .s = s };
-	__u32 buckets = pt_ct_buckets(s->ct);
+	__u32 buckets = walk_buckets(s);
 
 	if (!pt_fs_master(s->fs) || !pt_fs_peer_up(s->fs) || pt_fs_resyncing(s->fs) ||
 	    pt_fs_resync_due(s->fs))
@@ -382,10 +431,8 @@ static void refresh_step(struct pt_flowsync *s)
 		s->refresh_next = 0;
 	}
 	w.since = s->refresh_prev_ns;
-	while (pt_fs_room(s->fs) > 0 && s->refresh_next < buckets) {
-		pt_ct_walk_range(s->ct, s->refresh_next, DUMP_BUCKETS, dump_visit, &w);
-		s->refresh_next += DUMP_BUCKETS;
-	}
+	while (pt_fs_room(s->fs) > 0 && s->refresh_next < buckets)
+		walk_step(s, &s->refresh_next, &w);
 	if (s->refresh_next >= buckets)
 		s->refreshing = false;
 }
@@ -395,7 +442,7 @@ static void refresh_step(struct pt_flowsync *s)
 static void dump_step(struct pt_flowsync *s)
 {
 	struct dump_walk w = { .s = s };
-	__u32 buckets = pt_ct_buckets(s->ct);
+	__u32 buckets = walk_buckets(s);
 
 	w.now = now_ns();
 	if (pt_fs_resync_due(s->fs)) {
@@ -404,10 +451,8 @@ static void dump_step(struct pt_flowsync *s)
 		if (s->o.notice)
 			s->o.notice("flow sync: sending the whole table to the peer");
 	}
-	while (pt_fs_resyncing(s->fs) && pt_fs_room(s->fs) > 0 && s->dump_next < buckets) {
-		pt_ct_walk_range(s->ct, s->dump_next, DUMP_BUCKETS, dump_visit, &w);
-		s->dump_next += DUMP_BUCKETS;
-	}
+	while (pt_fs_resyncing(s->fs) && pt_fs_room(s->fs) > 0 && s->dump_next < buckets)
+		walk_step(s, &s->dump_next, &w);
 	if (pt_fs_resyncing(s->fs) && s->dump_next >= buckets)
 		pt_fs_resync_end(s->fs, w.now / NS_PER_MS);
 }
@@ -430,6 +475,10 @@ static void apply_rec(void *arg, const struct pt_fs_rec *r)
 
 	__u64 now = now_ns(), made;
 
+	if (r->ipv6) {
+		pt_flowsync_apply6(s->ct6, r, now, &s->c);
+		return;
+	}
 	pt_flowsync_apply(s->ct, r, now, &s->c);
 	if (r->kind != PT_FS_REC_FLOW || !(r->flags & PORTIER_FLOW_F_EGRESS))
 		return;
@@ -609,6 +658,7 @@ int pt_flowsync_open(struct pt_dataplane *dp, const struct pt_flowsync_opts *o,
 	*out = NULL;
 	s->dp = dp;
 	s->ct = pt_dp_ct(dp);
+	s->ct6 = pt_dp_ct6(dp);
 	s->o = *o;
 	s->sock = s->timer = s->ep = -1;
 	s->refresh_start_ns = now_ns();	/* the first refresh in REFRESH_NS */
@@ -644,7 +694,7 @@ int pt_flowsync_open(struct pt_dataplane *dp, const struct pt_flowsync_opts *o,
 		pt_flowsync_close(s);
 		return err;
 	}
-	pt_dp_set_gc_visit_hook(dp, on_gc, s);
+	pt_dp_set_gc_visit_hook(dp, on_gc, on_gc6, s);
 	/* Say we are here: a peer that runs answers, and resyncs us if it is
 	 * the MASTER. */
 	pt_fs_timer(s->fs, now_ns() / NS_PER_MS);
@@ -658,7 +708,7 @@ void pt_flowsync_close(struct pt_flowsync *s)
 		return;
 	if (s->rb) {
 		set_sync_on(s, false);
-		pt_dp_set_gc_visit_hook(s->dp, NULL, NULL);
+		pt_dp_set_gc_visit_hook(s->dp, NULL, NULL, NULL);
 		ring_buffer__free(s->rb);
 	}
 	if (s->sock >= 0)

@@ -5,7 +5,7 @@
  * events (portier_sync ring buffer: new flows, state bits, deletes), adds
  * the GC's deletes and a periodic refresh of the active flows, and sends
  * them to the peer in batches
- * over UDP; either side writes what it receives into its own connection
+ * over UDP (IPv4 and IPv6 flows; the transport is IPv4); either side writes what it receives into its own connection
  * table (both entries, as if made here: the reply entry holds the SNAT
  * port). docs/operations.md, "Flow sync".
  *
@@ -90,11 +90,21 @@ const char *pt_flowsync_refused_name(enum pt_flowsync_refused r);
 /* The FLOW record of a data plane NEW event; false for a flow that is not
  * synced (a local backend's, a SYN cookie's). */
 bool pt_flowsync_rec_of_new(const struct portier_sync_new *ev, struct pt_fs_rec *r);
+/* The same for an IPv6 flow's NEW event (an IPv6 record). */
+bool pt_flowsync_rec_of_new6(const struct portier_sync_new6 *ev, struct pt_fs_rec *r);
+/* The record of any data plane event (data, size bytes, as read from
+ * portier_sync): true; false for an event not synced (*skipped) or not
+ * one (short, unknown kind). */
+bool pt_flowsync_rec_of_event(const void *data, size_t size, struct pt_fs_rec *r,
+			      bool *skipped);
 
 /* Write received record r into table ct (the receiver's work, exposed for
  * the tests): now is CLOCK_MONOTONIC ns. Counts into *c. */
 struct pt_ct;
 void pt_flowsync_apply(struct pt_ct *ct, const struct pt_fs_rec *r, __u64 now,
 		       struct pt_flowsync_counts *c);
+/* The same for an IPv6 record (r->ipv6) into the IPv6 table ct6. */
+void pt_flowsync_apply6(struct pt_ct *ct6, const struct pt_fs_rec *r, __u64 now,
+			struct pt_flowsync_counts *c);
 
 #endif

@@ -59,31 +59,72 @@ static void get_key(const __u8 **p, __u8 proto, struct portier_flow_key *k)
 	k->proto = proto;
 }
 
+/* An IPv6 key without its protocol and padding: 36 bytes. */
+static void put_key6(__u8 **p, const struct portier_flow_key6 *k)
+{
+	putraw(p, &k->saddr, 16);
+	putraw(p, &k->daddr, 16);
+	putraw(p, &k->sport, 2);
+	putraw(p, &k->dport, 2);
+}
+
+static void get_key6(const __u8 **p, __u8 proto, struct portier_flow_key6 *k)
+{
+	memset(k, 0, sizeof(*k));
+	getraw(p, &k->saddr, 16);
+	getraw(p, &k->daddr, 16);
+	getraw(p, &k->sport, 2);
+	getraw(p, &k->dport, 2);
+	k->proto = proto;
+}
+
+/* The wire length of a record of kind (PT_FS_REC_*), IPv6 or not. */
+static size_t rec_len(__u8 kind, bool ipv6)
+{
+	if (kind == PT_FS_REC_FLOW)
+		return ipv6 ? PT_FS_FLOW6_LEN : PT_FS_FLOW_LEN;
+	return ipv6 ? PT_FS_SMALL6_LEN : PT_FS_SMALL_LEN;
+}
+
 size_t pt_fs_rec_encode(const struct pt_fs_rec *r, __u8 *buf, size_t room)
 {
-	size_t len = r->kind == PT_FS_REC_FLOW ? PT_FS_FLOW_LEN : PT_FS_SMALL_LEN;
+	size_t len = rec_len(r->kind, r->ipv6);
 	__u8 *p = buf;
 
 	if (room < len)
 		return 0;
-	put8(&p, r->kind);
-	put8(&p, r->key.proto);
+	put8(&p, r->kind | (r->ipv6 ? PT_FS_REC_IPV6 : 0));
+	put8(&p, r->ipv6 ? r->key6.proto : r->key.proto);
 	put8(&p, r->flags);
 	put8(&p, 0);
 	put32(&p, r->age_ms);
-	put_key(&p, &r->key);
+	if (r->ipv6)
+		put_key6(&p, &r->key6);
+	else
+		put_key(&p, &r->key);
 	if (r->kind != PT_FS_REC_FLOW)
 		return len;
 	put32(&p, r->life_ms);
 	put16(&p, r->route_id);
 	put16(&p, r->backend_id);
-	put_key(&p, &r->rkey);
-	putraw(&p, &r->o_saddr, 4);
-	putraw(&p, &r->o_daddr, 4);
+	if (r->ipv6) {
+		put_key6(&p, &r->rkey6);
+		putraw(&p, &r->o_saddr6, 16);
+		putraw(&p, &r->o_daddr6, 16);
+	} else {
+		put_key(&p, &r->rkey);
+		putraw(&p, &r->o_saddr, 4);
+		putraw(&p, &r->o_daddr, 4);
+	}
 	putraw(&p, &r->o_sport, 2);
 	putraw(&p, &r->o_dport, 2);
-	putraw(&p, &r->r_saddr, 4);
-	putraw(&p, &r->r_daddr, 4);
+	if (r->ipv6) {
+		putraw(&p, &r->r_saddr6, 16);
+		putraw(&p, &r->r_daddr6, 16);
+	} else {
+		putraw(&p, &r->r_saddr, 4);
+		putraw(&p, &r->r_daddr, 4);
+	}
 	putraw(&p, &r->r_sport, 2);
 	putraw(&p, &r->r_dport, 2);
 	return len;
@@ -98,28 +139,46 @@ int pt_fs_rec_decode(const __u8 *buf, size_t len, struct pt_fs_rec *r)
 	if (len < PT_FS_SMALL_LEN)
 		return -EBADMSG;
 	r->kind = get8(&p);
+	r->ipv6 = r->kind & PT_FS_REC_IPV6;
+	r->kind &= ~PT_FS_REC_IPV6;
+	if (r->kind != PT_FS_REC_FLOW && r->kind != PT_FS_REC_FLAGS && r->kind != PT_FS_REC_DEL)
+		return -EBADMSG;
+	if (len < rec_len(r->kind, r->ipv6))
+		return -EBADMSG;
 	proto = get8(&p);
 	r->flags = get8(&p);
 	get8(&p);
 	r->age_ms = get32(&p);
-	get_key(&p, proto, &r->key);
-	if (r->kind == PT_FS_REC_FLAGS || r->kind == PT_FS_REC_DEL)
-		return PT_FS_SMALL_LEN;
-	if (r->kind != PT_FS_REC_FLOW || len < PT_FS_FLOW_LEN)
-		return -EBADMSG;
+	if (r->ipv6)
+		get_key6(&p, proto, &r->key6);
+	else
+		get_key(&p, proto, &r->key);
+	if (r->kind != PT_FS_REC_FLOW)
+		return (int)rec_len(r->kind, r->ipv6);
 	r->life_ms = get32(&p);
 	r->route_id = get16(&p);
 	r->backend_id = get16(&p);
-	get_key(&p, proto, &r->rkey);
-	getraw(&p, &r->o_saddr, 4);
-	getraw(&p, &r->o_daddr, 4);
+	if (r->ipv6) {
+		get_key6(&p, proto, &r->rkey6);
+		getraw(&p, &r->o_saddr6, 16);
+		getraw(&p, &r->o_daddr6, 16);
+	} else {
+		get_key(&p, proto, &r->rkey);
+		getraw(&p, &r->o_saddr, 4);
+		getraw(&p, &r->o_daddr, 4);
+	}
 	getraw(&p, &r->o_sport, 2);
 	getraw(&p, &r->o_dport, 2);
-	getraw(&p, &r->r_saddr, 4);
-	getraw(&p, &r->r_daddr, 4);
+	if (r->ipv6) {
+		getraw(&p, &r->r_saddr6, 16);
+		getraw(&p, &r->r_daddr6, 16);
+	} else {
+		getraw(&p, &r->r_saddr, 4);
+		getraw(&p, &r->r_daddr, 4);
+	}
 	getraw(&p, &r->r_sport, 2);
 	getraw(&p, &r->r_dport, 2);
-	return PT_FS_FLOW_LEN;
+	return (int)rec_len(r->kind, r->ipv6);
 }
 
 void pt_fs_hdr_encode(const struct pt_fs_hdr *h, __u8 *buf)

@@ -26,6 +26,8 @@
 #define PT_FS_HDR_LEN		40	/* wire header */
 #define PT_FS_FLOW_LEN		64	/* wire FLOW record */
 #define PT_FS_SMALL_LEN		20	/* wire FLAGS and DEL records */
+#define PT_FS_FLOW6_LEN		160	/* wire FLOW record of an IPv6 flow */
+#define PT_FS_SMALL6_LEN	44	/* wire FLAGS and DEL records of one */
 
 #define PT_FS_QUEUE		1024	/* datagrams kept until acked */
 #define PT_FS_WINDOW		768	/* unacked datagrams a resync may fill */
@@ -47,6 +49,10 @@ enum { PT_FS_DATA = 1, PT_FS_ACK = 2, PT_FS_ALIVE = 3 };
 
 /* Record kinds. */
 enum { PT_FS_REC_FLOW = 1, PT_FS_REC_FLAGS = 2, PT_FS_REC_DEL = 3 };
+/* On the wire, a record of an IPv6 flow has this bit in its kind byte
+ * (its keys and rewrites carry 16-byte addresses; IPv4 records are as
+ * they were: docs/operations.md, "Flow sync"). */
+#define PT_FS_REC_IPV6	0x80
 
 /* One record, decoded. FLOW: the flow's two entries' keys and rewrites
  * (a new flow, a refresh, or a resync's dump); FLAGS: state bits set on
@@ -64,6 +70,12 @@ struct pt_fs_rec {
 	/* FLOW: the rewrites (nat_* of the two entries). */
 	__be32 o_saddr, o_daddr, r_saddr, r_daddr;
 	__be16 o_sport, o_dport, r_sport, r_dport;
+	/* An IPv6 flow's record (ipv6): its keys and rewrite addresses here,
+	 * instead of key, rkey and the __be32 addresses above (zero); the
+	 * rest (kind, flags, ids, times, the rewrite ports) as for IPv4. */
+	bool ipv6;
+	struct portier_flow_key6 key6, rkey6;
+	struct portier_addr o_saddr6, o_daddr6, r_saddr6, r_daddr6;
 };
 
 /* A datagram's header, decoded. */

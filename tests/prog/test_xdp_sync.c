@@ -18,10 +18,17 @@
  *     entries; an egress flow's record writes egress entries (its kind,
  *     not this host's own bits);
  *   - the daemon's side (pt_flowsync) with a fake peer on loopback: a new
- *     peer gets the whole table (RESET first), a new flow goes out as its
- *     FLOW record, and 5 s later a flow active since then is refreshed
+ *     peer gets the whole table (RESET first; the IPv6 table's flows too),
+ *     a new flow (IPv4, IPv6) goes out as its FLOW record, an IPv6 flow
+ *     the GC expires as a DEL, and 5 s later a flow active since then is refreshed
  *     (idle time about 0); a BACKUP made MASTER starts its egress port
  *     cursor past the newest egress flow's port it received.
+ *   - IPv6 (a route written into the maps, its frames tail-called to
+ *     portier_xdp6): the same NEW, FLAGS and DEL events with IPv6 keys and
+ *     entries (kind | PORTIER_SYNC_EV_IPV6), byte for byte the IPv6
+ *     table's; their records; a received IPv6 record writes both entries
+ *     into the IPv6 table, and the backend's reply goes on to the client;
+ *     FLAGS and DEL records apply to both entries.
  * Needs root.
  */
 #include <arpa/inet.h>
@@ -57,11 +64,17 @@
 #define PORT_SNAT	95
 #define BE_PORT		30095
 #define MAX_EVENTS	16
+#define PORT_SNAT6	96
+#define BE6		"2001:db8:2::11"	/* tn6_be_addr[0]: tn_mac_be[0] */
+#define BE_PORT6	30096
+#define R6_ID		300	/* the IPv6 route's id (the apply's start at 0) */
+#define BE6_ID		60000
+#define HOPS		64
 
 /* The sync events read from the ring buffer, whole. */
 static struct {
 	struct ring_buffer *rb;
-	__u8 ev[MAX_EVENTS][sizeof(struct portier_sync_new)];
+	__u8 ev[MAX_EVENTS][sizeof(struct portier_sync_new6)];
 	size_t size[MAX_EVENTS];
 	int n;
 } events;
@@ -87,6 +100,48 @@ static int drain(void)
 static void sync_on(struct portier_config *cfg)
 {
 	cfg->sync_on = 1;
+	assert_true(pkt6_addr(TN6_GW_OUT, cfg->snat_addr6.a8));	/* NAT66's source */
+}
+
+/* The IPv6 route (R6_ID, written into the maps: the route model's IPv6
+ * routes are another test's): [TN6_GW_IN]:PORT_SNAT6 TCP snat ->
+ * [BE6]:BE_PORT6, backend id BE6_ID. */
+static void put_route6(void)
+{
+	struct portier_route *rt = calloc(1, sizeof(*rt));
+	struct portier_svc_key k = { .port = htons(PORT_SNAT6), .proto = IPPROTO_TCP,
+				     .family = PORTIER_AF_INET6 };
+	struct portier_svc sv = { .route_id = R6_ID };
+	struct portier_backend b = { .family = PORTIER_AF_INET6, .port = htons(BE_PORT6),
+				     .flags = PORTIER_BACKEND_F_USED, .route_id = R6_ID };
+	int pfd = bpf_map__fd(xt.skel->maps.portier_ports);
+	__u32 id = BE6_ID, rid = R6_ID, one = 1, port;
+	struct portier_port pv;
+	struct portier_addr local;
+
+	assert_non_null(rt);
+	rt->n_active = 1;
+	rt->active[0] = id;
+	assert_true(pkt6_addr(BE6, b.addr.a8));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_backends), &id, &b,
+					     BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_routes), &rid, rt,
+					     BPF_ANY), 0);
+	free(rt);
+	assert_true(pkt6_addr(TN6_GW_IN, k.addr.a8));
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_services), &k, &sv,
+					     BPF_ANY), 0);
+	port = PORT_SNAT6;
+	assert_int_equal(bpf_map_lookup_elem(pfd, &port, &pv), 0);
+	pv.flags |= PORTIER_PORT_SVC_TCP;
+	assert_int_equal(bpf_map_update_elem(pfd, &port, &pv, BPF_ANY), 0);
+	port = BE_PORT6;
+	assert_int_equal(bpf_map_lookup_elem(pfd, &port, &pv), 0);
+	pv.flags |= PORTIER_PORT_BE_TCP;
+	assert_int_equal(bpf_map_update_elem(pfd, &port, &pv, BPF_ANY), 0);
+	memcpy(local.a8, k.addr.a8, 16);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(xt.skel->maps.portier_local6), &local,
+					     &one, BPF_ANY), 0);
 }
 
 static void set_sync(bool on)
@@ -124,6 +179,7 @@ static int setup(void **state)
 		fprintf(stderr, "test_xdp_sync: setup: %s\n", pt_dp_last_error(xt.dp));
 		return -1;
 	}
+	put_route6();
 	events.rb = ring_buffer__new(bpf_map__fd(xt.skel->maps.portier_sync), on_event, NULL,
 				     NULL);
 	return events.rb ? 0 : -1;
@@ -353,6 +409,281 @@ static void test_apply_carries_flow(void **state)
 /* A FLOW record carries the flow's kind (PORTIER_SYNC_KIND): an egress
  * flow's entries are written as egress ones (its route id is its rule,
  * its next hop is not a backend's). */
+/* ---- IPv6 flows --------------------------------------------------------- */
+
+/* A client's IPv6 TCP segment: [TN6_CLIENT]:sport -> [TN6_GW_IN]:PORT_SNAT6. */
+static struct pkt6_spec client6(uint16_t sport, uint8_t flags)
+{
+	struct pkt6_spec c = { .sport = sport, .dport = PORT_SNAT6, .proto = IPPROTO_TCP,
+			       .hop_limit = HOPS, .tcp_flags = flags };
+
+	memcpy(c.dmac, tn_mac_in, 6);
+	memcpy(c.smac, tn_mac_client, 6);
+	assert_true(pkt6_addr(TN6_CLIENT, c.saddr));
+	assert_true(pkt6_addr(TN6_GW_IN, c.daddr));
+	return c;
+}
+
+/* The backend's IPv6 segment to the NAT66 address and port snat_port. */
+static struct pkt6_spec backend6(uint16_t snat_port, uint8_t flags)
+{
+	struct pkt6_spec b = { .sport = BE_PORT6, .dport = snat_port, .proto = IPPROTO_TCP,
+			       .hop_limit = HOPS, .tcp_flags = flags };
+
+	memcpy(b.dmac, tn_mac_out, 6);
+	memcpy(b.smac, tn_mac_be[0], 6);
+	assert_true(pkt6_addr(BE6, b.saddr));
+	assert_true(pkt6_addr(TN6_GW_OUT, b.daddr));
+	return b;
+}
+
+/* Run IPv6 frame s on ifindex (through portier_xdp's tail call): a
+ * redirect. */
+static void forward6(int ifindex, const struct pkt6_spec *s, struct xt_run *r)
+{
+	uint8_t in[PKT_MAX];
+
+	xt_run(ifindex, in, pkt6_build(s, in), r);
+	assert_int_equal(r->ret, XDP_REDIRECT);
+}
+
+static struct portier_flow_key6 key6_of(const struct pkt6_spec *s)
+{
+	struct portier_flow_key6 k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr.a8, s->saddr, 16);
+	memcpy(k.daddr.a8, s->daddr, 16);
+	k.sport = htons(s->sport);
+	k.dport = htons(s->dport);
+	k.proto = s->proto;
+	return k;
+}
+
+/* Event i, an IPv6 small one of kind (without the IPv6 bit), on key k
+ * with bits. */
+static void assert_small6(int i, __u8 kind, const struct portier_flow_key6 *k, __u8 bits)
+{
+	const struct portier_sync_small6 *ev = (const void *)events.ev[i];
+
+	assert_int_equal(events.size[i], sizeof(*ev));
+	assert_int_equal(ev->kind, kind | PORTIER_SYNC_EV_IPV6);
+	assert_int_equal(ev->bits, bits);
+	assert_int_equal(ev->pad[0] | ev->pad[1], 0);
+	assert_memory_equal(&ev->key, k, sizeof(*k));
+}
+
+/* A new IPv6 flow (a SYN to the IPv6 route, tail-called to portier_xdp6):
+ * its client's spec in *c, its reply key in *rk. One NEW event, checked
+ * against the table byte for byte; returns the SNAT port (host order). */
+static uint16_t syn6(struct pkt6_spec *c, struct portier_flow_key6 *rk)
+{
+	const struct portier_sync_new6 *ev = (const void *)events.ev[0];
+	struct pt_ct *ct6 = pt_dp_ct6(xt.dp);
+	struct portier_flow_key6 k;
+	struct portier_flow6 o, rv;
+	struct portier_addr a;
+	struct xt_run r;
+	uint16_t port;
+
+	drain();
+	*c = client6(xt.next_port++, PKT_SYN);
+	forward6(xt.if_in, c, &r);
+	port = pkt_get16(r.out + PKT6_L4);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(events.size[0], sizeof(*ev));
+	assert_int_equal(ev->kind, PORTIER_SYNC_EV_NEW | PORTIER_SYNC_EV_IPV6);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(ev->pad[i], 0);
+	k = key6_of(c);
+	*rk = key6_of(&(struct pkt6_spec){ .proto = IPPROTO_TCP, .sport = BE_PORT6,
+					   .dport = port });
+	assert_true(pkt6_addr(BE6, rk->saddr.a8));
+	assert_true(pkt6_addr(TN6_GW_OUT, rk->daddr.a8));
+	assert_memory_equal(&ev->key, &k, sizeof(k));
+	assert_memory_equal(&ev->rkey, rk, sizeof(*rk));
+	/* To the backend from the NAT66 address and port; back to the
+	 * client from the service. */
+	assert_memory_equal(&ev->orig.nat_saddr, &rk->daddr, 16);
+	assert_memory_equal(&ev->orig.nat_daddr, &rk->saddr, 16);
+	assert_int_equal(ev->orig.nat_sport, rk->dport);
+	assert_int_equal(ntohs(ev->orig.nat_dport), BE_PORT6);
+	assert_true(pkt6_addr(TN6_GW_IN, a.a8));
+	assert_memory_equal(&ev->reply.nat_saddr, &a, 16);
+	assert_memory_equal(&ev->reply.nat_daddr, &k.saddr, 16);
+	assert_int_equal(ev->reply.nat_dport, k.sport);
+	assert_int_equal(ev->orig.dir, PORTIER_FLOW_DIR_ORIG);
+	assert_int_equal(ev->reply.dir, PORTIER_FLOW_DIR_REPLY);
+	assert_int_equal(ev->orig.route_id, R6_ID);
+	assert_int_equal(ev->orig.backend_id, BE6_ID);
+	/* Byte for byte the IPv6 table's entries. */
+	assert_true(pt_ct6_lookup(ct6, &k, &o));
+	assert_true(pt_ct6_lookup(ct6, rk, &rv));
+	assert_memory_equal(&ev->orig, &o, sizeof(o));
+	assert_memory_equal(&ev->reply, &rv, sizeof(rv));
+	return port;
+}
+
+/* The IPv6 program's events: NEW, FLAGS under the other entry's key as
+ * the handshake and the FIN set bits, DEL then NEW when a SYN restarts a
+ * closing flow; the daemon's record of NEW is an IPv6 FLOW record. */
+static void test_new_flow6_event(void **state)
+{
+	struct portier_flow_key6 k, rk;
+	struct pt_fs_rec rec;
+	struct pkt6_spec c, b;
+	struct xt_run r;
+	uint16_t port;
+	bool skipped = true;
+
+	(void)state;
+	port = syn6(&c, &rk);
+	k = key6_of(&c);
+	assert_true(pt_flowsync_rec_of_event(events.ev[0], events.size[0], &rec, &skipped));
+	assert_false(skipped);
+	assert_true(rec.ipv6);
+	assert_int_equal(rec.kind, PT_FS_REC_FLOW);
+	assert_memory_equal(&rec.key6, &k, sizeof(k));
+	assert_memory_equal(&rec.rkey6, &rk, sizeof(rk));
+	assert_memory_equal(&rec.o_saddr6, &rk.daddr, 16);
+	assert_int_equal(rec.o_sport, rk.dport);
+	assert_int_equal(rec.key.saddr, 0);		/* the IPv4 fields unused */
+
+	/* SYN-ACK: seen reply, under the original entry's key. */
+	b = backend6(port, PKT_SYN | PKT_ACK);
+	forward6(xt.if_out, &b, &r);
+	assert_int_equal(drain(), 1);
+	assert_small6(0, PORTIER_SYNC_EV_FLAGS, &k, PORTIER_FLOW_F_SEEN_REPLY);
+	assert_true(pt_flowsync_rec_of_event(events.ev[0], events.size[0], &rec, &skipped));
+	assert_true(rec.ipv6);
+	assert_int_equal(rec.kind, PT_FS_REC_FLAGS);
+	assert_int_equal(rec.flags, PORTIER_FLOW_F_SEEN_REPLY);
+	assert_memory_equal(&rec.key6, &k, sizeof(k));
+	/* The client's ACK: assured, under the reply entry's key. */
+	c.tcp_flags = PKT_ACK;
+	forward6(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 1);
+	assert_small6(0, PORTIER_SYNC_EV_FLAGS, &rk, PORTIER_FLOW_F_ASSURED);
+	/* Data: nothing. */
+	c.tcp_flags = PKT_ACK | PKT_PSH;
+	c.payload_len = 10;
+	forward6(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 0);
+	/* FIN: closing. */
+	c.tcp_flags = PKT_ACK | PKT_FIN;
+	c.payload_len = 0;
+	forward6(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 1);
+	assert_small6(0, PORTIER_SYNC_EV_FLAGS, &rk, PORTIER_FLOW_F_CLOSING);
+	/* A new SYN on the closing flow: DEL by the key it found, then NEW. */
+	c.tcp_flags = PKT_SYN;
+	forward6(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 2);
+	assert_small6(0, PORTIER_SYNC_EV_DEL, &k, 0);
+	assert_true(pt_flowsync_rec_of_event(events.ev[0], events.size[0], &rec, &skipped));
+	assert_int_equal(rec.kind, PT_FS_REC_DEL);
+	assert_true(rec.ipv6);
+	assert_int_equal(events.ev[1][0], PORTIER_SYNC_EV_NEW | PORTIER_SYNC_EV_IPV6);
+	/* With sync off: nothing. */
+	set_sync(false);
+	c = client6(xt.next_port++, PKT_SYN);
+	forward6(xt.if_in, &c, &r);
+	assert_int_equal(drain(), 0);
+	set_sync(true);
+}
+
+/* An IPv6 flow lost here and written back from its record (as on the
+ * BACKUP): both entries in the IPv6 table, the IPv4 table untouched; the
+ * backend's reply reaches the client as before; a FLAGS record sets bits
+ * on both entries, a DEL deletes both. */
+static void test_apply6_carries_flow(void **state)
+{
+	struct pt_ct *ct6 = pt_dp_ct6(xt.dp);
+	struct pt_flowsync_counts cnt = {};
+	struct portier_flow_key6 k, rk;
+	struct portier_flow6 o, rv;
+	struct pt_fs_rec rec, small;
+	struct pkt6_spec c, b;
+	size_t n4 = pt_ct_count(pt_dp_ct(xt.dp));
+	struct xt_run r;
+	uint16_t port;
+	bool skipped;
+
+	(void)state;
+	port = syn6(&c, &rk);
+	k = key6_of(&c);
+	assert_true(pt_flowsync_rec_of_event(events.ev[0], events.size[0], &rec, &skipped));
+	assert_int_equal(pt_ct6_delete(ct6, &k), 0);
+	assert_int_equal(pt_ct6_delete(ct6, &rk), 0);
+	/* The backend's answer finds no flow: passed. */
+	b = backend6(port, PKT_SYN | PKT_ACK);
+	{
+		uint8_t in[PKT_MAX];
+
+		xt_run(xt.if_out, in, pkt6_build(&b, in), &r);
+		assert_int_equal(r.ret, XDP_PASS);
+	}
+
+	rec.age_ms = 300;
+	pt_flowsync_apply6(ct6, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.inserted, 1);
+	assert_int_equal(pt_ct_count(pt_dp_ct(xt.dp)), n4);
+	assert_true(pt_ct6_lookup(ct6, &k, &o));
+	assert_true(pt_ct6_lookup(ct6, &rk, &rv));
+	assert_int_equal(o.dir, PORTIER_FLOW_DIR_ORIG);
+	assert_int_equal(rv.dir, PORTIER_FLOW_DIR_REPLY);
+	assert_memory_equal(&o.nat_saddr, &rk.daddr, 16);
+	assert_memory_equal(&o.nat_daddr, &rk.saddr, 16);
+	assert_int_equal(o.nat_sport, rk.dport);
+	assert_memory_equal(&rv.nat_daddr, &k.saddr, 16);
+	assert_int_equal(rv.nat_dport, k.sport);
+	assert_int_equal(o.route_id, R6_ID);
+	assert_int_equal(o.backend_id, BE6_ID);
+	assert_int_equal(o.tx_ifindex, 0);
+	/* The same record again: held already, refreshed. */
+	pt_flowsync_apply6(ct6, &rec, mono_ns(), &cnt);
+	assert_int_equal(cnt.refreshed, 1);
+	assert_int_equal(cnt.inserted, 1);
+	/* The backend's reply goes to the client, from the service. */
+	forward6(xt.if_out, &b, &r);
+	assert_memory_equal(r.out + PKT6_DADDR, c.saddr, 16);
+	assert_memory_equal(r.out + PKT6_SADDR, c.daddr, 16);
+	assert_int_equal(pkt_get16(r.out + PKT6_L4), PORT_SNAT6);
+	assert_int_equal(pkt_get16(r.out + PKT6_L4 + 2), c.sport);
+	assert_true(pkt6_l4_csum_ok(r.out, r.out_len));
+	drain();
+
+	/* FLAGS (closing) by the reply key: both entries. */
+	memset(&small, 0, sizeof(small));
+	small.kind = PT_FS_REC_FLAGS;
+	small.ipv6 = true;
+	small.flags = PORTIER_FLOW_F_CLOSING;
+	small.key6 = rk;
+	pt_flowsync_apply6(ct6, &small, mono_ns(), &cnt);
+	assert_int_equal(cnt.flags, 1);
+	assert_true(pt_ct6_lookup(ct6, &k, &o));
+	assert_true(pt_ct6_lookup(ct6, &rk, &rv));
+	assert_true(o.flags & PORTIER_FLOW_F_CLOSING);
+	assert_true(rv.flags & PORTIER_FLOW_F_CLOSING);
+	/* DEL by the original key, idle longer than this host saw it: kept
+	 * (newer here); idle 0: both entries go. */
+	small.kind = PT_FS_REC_DEL;
+	small.flags = 0;
+	small.key6 = k;
+	small.age_ms = 60000;
+	pt_flowsync_apply6(ct6, &small, mono_ns(), &cnt);
+	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_NEWER], 1);
+	assert_true(pt_ct6_lookup(ct6, &k, NULL));
+	small.age_ms = 0;
+	pt_flowsync_apply6(ct6, &small, mono_ns() + 2000000000ULL, &cnt);
+	assert_int_equal(cnt.deleted, 1);
+	assert_false(pt_ct6_lookup(ct6, &k, NULL));
+	assert_false(pt_ct6_lookup(ct6, &rk, NULL));
+	/* Of a flow not held: unknown. */
+	pt_flowsync_apply6(ct6, &small, mono_ns(), &cnt);
+	assert_int_equal(cnt.refused[PT_FLOWSYNC_REF_UNKNOWN], 1);
+}
+
 static void test_apply_keeps_kind(void **state)
 {
 	struct pt_ct *ct = pt_dp_ct(xt.dp);
@@ -508,6 +839,51 @@ static const struct pt_fs_rec *flow_of(const struct fake_peer *p,
 	return NULL;
 }
 
+/* The IPv6 record of kind with key k among the peer's, from the last; or
+ * NULL. */
+static const struct pt_fs_rec *rec6_of(const struct fake_peer *p, __u8 kind,
+				       const struct portier_flow_key6 *k)
+{
+	for (size_t i = p->n; i-- > 0;)
+		if (p->rec[i].ipv6 && p->rec[i].kind == kind &&
+		    !memcmp(&p->rec[i].key6, k, sizeof(*k)))
+			return &p->rec[i];
+	return NULL;
+}
+
+/* An IPv6 TCP flow's two entries, idle an hour (the GC's to delete):
+ * [2001:db8:c::9]:cport -> [TN6_GW_IN]:PORT_SNAT6, NAT66 to [BE6]. Its
+ * original key. */
+static struct portier_flow_key6 put_idle_flow6(__u16 cport)
+{
+	struct portier_flow_key6 ko = { .sport = htons(cport), .dport = htons(PORT_SNAT6),
+					.proto = IPPROTO_TCP };
+	struct portier_flow_key6 kr = { .sport = htons(BE_PORT6), .dport = htons(cport),
+					.proto = IPPROTO_TCP };
+	struct portier_flow6 fo = { .dir = PORTIER_FLOW_DIR_ORIG, .route_id = R6_ID,
+				    .backend_id = BE6_ID }, fr;
+	__u64 now = mono_ns();
+
+	fo.last_seen = portier_tick(now - 3600ULL * 1000000000ULL);
+	fr = fo;
+	fr.dir = PORTIER_FLOW_DIR_REPLY;
+	assert_true(pkt6_addr("2001:db8:c::9", ko.saddr.a8));
+	assert_true(pkt6_addr(TN6_GW_IN, ko.daddr.a8));
+	assert_true(pkt6_addr(BE6, kr.saddr.a8));
+	assert_true(pkt6_addr(TN6_GW_OUT, kr.daddr.a8));
+	fo.nat_saddr = kr.daddr;
+	fo.nat_daddr = kr.saddr;
+	fo.nat_sport = kr.dport;
+	fo.nat_dport = kr.sport;
+	fr.nat_saddr = ko.daddr;
+	fr.nat_daddr = ko.saddr;
+	fr.nat_sport = ko.dport;
+	fr.nat_dport = ko.sport;
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &ko, &fo), 0);
+	assert_int_equal(pt_ct6_insert(pt_dp_ct6(xt.dp), &kr, &fr), 0);
+	return ko;
+}
+
 static void test_daemon_side(void **state)
 {
 	static struct fake_peer p;
@@ -516,8 +892,10 @@ static void test_daemon_side(void **state)
 	struct pt_flowsync_counts cnt;
 	const struct pt_fs_rec *r;
 	struct portier_flow_key k, rk;
+	struct portier_flow_key6 k6, rk6;
 	struct pt_flowsync *fs;
 	struct pkt_spec c, b;
+	struct pkt6_spec c6;
 	struct xt_run run;
 	size_t before;
 
@@ -534,6 +912,8 @@ static void test_daemon_side(void **state)
 	xt_forward(xt.if_out, &b, &run);
 	k = key_of(&c);
 	rk = key_of(&b);
+	syn6(&c6, &rk6);	/* an IPv6 one too */
+	k6 = key6_of(&c6);
 	assert_int_equal(pt_flowsync_open(xt.dp, &o, &fs), 0);
 	drain();	/* (the events of before went to the test's reader) */
 
@@ -545,6 +925,10 @@ static void test_daemon_side(void **state)
 	assert_non_null(r);
 	assert_memory_equal(&r->rkey, &rk, sizeof(rk));
 	assert_true(r->flags & PORTIER_FLOW_F_SEEN_REPLY);
+	r = rec6_of(&p, PT_FS_REC_FLOW, &k6);	/* the IPv6 table's too */
+	assert_non_null(r);
+	assert_memory_equal(&r->rkey6, &rk6, sizeof(rk6));
+	assert_int_equal(r->route_id, R6_ID);
 	pt_flowsync_counts(fs, &cnt);
 	assert_int_equal(cnt.proto.resyncs, 1);
 	assert_true(cnt.peer_up);
@@ -559,6 +943,22 @@ static void test_daemon_side(void **state)
 	assert_non_null(flow_of(&p, &k));
 	assert_int_equal(p.rec[p.n - 1].kind, PT_FS_REC_FLAGS);
 	assert_int_equal(p.rec[p.n - 1].flags, PORTIER_FLOW_F_SEEN_REPLY);
+	/* A new IPv6 flow: its record over the wire. */
+	c6 = client6(xt.next_port++, PKT_SYN);
+	forward6(xt.if_in, &c6, &run);
+	pump(fs, &p, 200);
+	k6 = key6_of(&c6);
+	r = rec6_of(&p, PT_FS_REC_FLOW, &k6);
+	assert_non_null(r);
+	assert_int_equal(ntohs(r->o_dport), BE_PORT6);
+	/* An IPv6 flow the GC expires: DEL, with its idle time. */
+	k6 = put_idle_flow6(43001);
+	assert_int_equal(pt_dp_gc(xt.dp, NULL), 0);
+	pump(fs, &p, 200);
+	r = rec6_of(&p, PT_FS_REC_DEL, &k6);
+	assert_non_null(r);
+	assert_true(r->age_ms >= 3599000);
+	assert_false(pt_ct6_lookup(pt_dp_ct6(xt.dp), &k6, NULL));
 
 	/* Idle for a while, then active again: the next refresh walk (5 s
 	 * after the daemon's start) sends it, with its idle time about 0. */
@@ -770,6 +1170,8 @@ int main(void)
 		cmocka_unit_test(test_new_flow_event),
 		cmocka_unit_test(test_sync_off),
 		cmocka_unit_test(test_apply_carries_flow),
+		cmocka_unit_test(test_new_flow6_event),
+		cmocka_unit_test(test_apply6_carries_flow),
 		cmocka_unit_test(test_apply_keeps_kind),
 		cmocka_unit_test(test_snat_port_held),
 		cmocka_unit_test(test_newer_local_kept),

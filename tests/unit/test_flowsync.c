@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * test_flowsync.c - the flow sync protocol (user/flowsync_proto.c):
- * records and headers on the wire; two sessions over a simulated link
+ * records and headers on the wire (IPv4 records' bytes as before, IPv6
+ * ones' byte for byte, short ones refused and counted); two sessions over a simulated link
  * that loses, delays and reorders datagrams: every record delivered once,
  * in order; acks, NACKs, retransmits; a resync when the peer restarts,
  * when it was silent, and after a gap the queue can no longer fill.
@@ -82,6 +83,173 @@ static void test_rec_roundtrip(void **state)
 	assert_memory_equal(&d, &r, sizeof(r));
 	buf[0] = 9;	/* unknown kind */
 	assert_int_equal(pt_fs_rec_decode(buf, sizeof(buf), &d), -EBADMSG);
+}
+
+/* The IPv4 FLOW record's bytes, all of them: as they were before IPv6
+ * records came (a peer of the older version reads them). */
+static void test_rec_bytes_v4(void **state)
+{
+	static const __u8 want[PT_FS_FLOW_LEN] = {
+		PT_FS_REC_FLOW, IPPROTO_TCP, 0x22, 0, 0x00, 0x00, 0x04, 0xd2,	/* age 1234 */
+		10, 0, 0, 1, 198, 51, 100, 1, 0x9c, 0x40, 0x00, 0x50,		/* key */
+		0x00, 0x00, 0xdd, 0xd5, 0x00, 0x03, 0x00, 0x07,			/* life, ids */
+		203, 0, 113, 11, 203, 0, 113, 1, 0x1f, 0x90, 0x40, 0x00,	/* rkey */
+		203, 0, 113, 1, 203, 0, 113, 11, 0x40, 0x00, 0x1f, 0x90,	/* o_* */
+		198, 51, 100, 1, 10, 0, 0, 1, 0x00, 0x50, 0x9c, 0x40,		/* r_* */
+	};
+	struct pt_fs_rec r = flow_rec(0x0a000001);
+	__u8 buf[PT_FS_FLOW_LEN + 8];
+
+	(void)state;
+	assert_int_equal(pt_fs_rec_encode(&r, buf, sizeof(buf)), PT_FS_FLOW_LEN);
+	assert_memory_equal(buf, want, sizeof(want));
+}
+
+static void addr6(const char *text, struct portier_addr *a)
+{
+	assert_int_equal(inet_pton(AF_INET6, text, a->a8), 1);
+}
+
+/* An IPv6 flow's FLOW record: [2001:db8:c::7]:40000 -> [2001:db8::1]:80,
+ * NAT66 from [2001:db8:b::1]:16384 to [2001:db8:b::2]:8080. */
+static struct pt_fs_rec flow6_rec(void)
+{
+	struct pt_fs_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PT_FS_REC_FLOW;
+	r.ipv6 = true;
+	r.flags = PORTIER_FLOW_F_ASSURED | PORTIER_FLOW_F_SEEN_REPLY;
+	r.route_id = 3;
+	r.backend_id = 7;
+	r.age_ms = 1234;
+	r.life_ms = 56789;
+	addr6("2001:db8:c::7", &r.key6.saddr);
+	addr6("2001:db8::1", &r.key6.daddr);
+	r.key6.sport = htons(40000);
+	r.key6.dport = htons(80);
+	r.key6.proto = IPPROTO_TCP;
+	addr6("2001:db8:b::2", &r.rkey6.saddr);
+	addr6("2001:db8:b::1", &r.rkey6.daddr);
+	r.rkey6.sport = htons(8080);
+	r.rkey6.dport = htons(16384);
+	r.rkey6.proto = IPPROTO_TCP;
+	r.o_saddr6 = r.rkey6.daddr;
+	r.o_daddr6 = r.rkey6.saddr;
+	r.o_sport = r.rkey6.dport;
+	r.o_dport = r.rkey6.sport;
+	r.r_saddr6 = r.key6.daddr;
+	r.r_daddr6 = r.key6.saddr;
+	r.r_sport = r.key6.dport;
+	r.r_dport = r.key6.sport;
+	return r;
+}
+
+#define A6_C7	0x20, 0x01, 0x0d, 0xb8, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07
+#define A6_1	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01
+#define A6_B1	0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01
+#define A6_B2	0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02
+
+/* IPv6 records on the wire, byte for byte: the kind byte with
+ * PT_FS_REC_IPV6, 16-byte addresses where IPv4's have 4; decoded back
+ * whole; short ones refused. */
+static void test_rec6_bytes(void **state)
+{
+	static const __u8 want[PT_FS_FLOW6_LEN] = {
+		PT_FS_REC_FLOW | PT_FS_REC_IPV6, IPPROTO_TCP, 0x22, 0,
+		0x00, 0x00, 0x04, 0xd2,						/* age */
+		A6_C7, A6_1, 0x9c, 0x40, 0x00, 0x50,				/* key */
+		0x00, 0x00, 0xdd, 0xd5, 0x00, 0x03, 0x00, 0x07,			/* life, ids */
+		A6_B2, A6_B1, 0x1f, 0x90, 0x40, 0x00,				/* rkey */
+		A6_B1, A6_B2, 0x40, 0x00, 0x1f, 0x90,				/* o_* */
+		A6_1, A6_C7, 0x00, 0x50, 0x9c, 0x40,				/* r_* */
+	};
+	static const __u8 want_del[PT_FS_SMALL6_LEN] = {
+		PT_FS_REC_DEL | PT_FS_REC_IPV6, IPPROTO_TCP, 0, 0, 0, 0, 0, 99,
+		A6_B2, A6_B1, 0x1f, 0x90, 0x40, 0x00,
+	};
+	struct pt_fs_rec r = flow6_rec(), d;
+	__u8 buf[PT_FS_FLOW6_LEN + 8];
+
+	(void)state;
+	assert_int_equal(pt_fs_rec_encode(&r, buf, sizeof(buf)), PT_FS_FLOW6_LEN);
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_FLOW6_LEN, &d), PT_FS_FLOW6_LEN);
+	assert_memory_equal(&d, &r, sizeof(r));
+	/* Too little room; one byte short; an IPv4 FLOW's length is not one. */
+	assert_int_equal(pt_fs_rec_encode(&r, buf, PT_FS_FLOW6_LEN - 1), 0);
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_FLOW6_LEN - 1, &d), -EBADMSG);
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_FLOW_LEN, &d), -EBADMSG);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PT_FS_REC_DEL;
+	r.ipv6 = true;
+	r.age_ms = 99;
+	r.key6 = flow6_rec().rkey6;
+	assert_int_equal(pt_fs_rec_encode(&r, buf, sizeof(buf)), PT_FS_SMALL6_LEN);
+	assert_memory_equal(buf, want_del, sizeof(want_del));
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_SMALL6_LEN, &d), PT_FS_SMALL6_LEN);
+	assert_memory_equal(&d, &r, sizeof(r));
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_SMALL6_LEN - 1, &d), -EBADMSG);
+	/* FLAGS: the same layout, its bits in the flags byte. */
+	r.kind = PT_FS_REC_FLAGS;
+	r.flags = PORTIER_FLOW_F_CLOSING;
+	assert_int_equal(pt_fs_rec_encode(&r, buf, sizeof(buf)), PT_FS_SMALL6_LEN);
+	assert_int_equal(buf[0], PT_FS_REC_FLAGS | PT_FS_REC_IPV6);
+	assert_int_equal(buf[2], PORTIER_FLOW_F_CLOSING);
+	assert_int_equal(pt_fs_rec_decode(buf, PT_FS_SMALL6_LEN, &d), PT_FS_SMALL6_LEN);
+	assert_memory_equal(&d, &r, sizeof(r));
+	buf[0] = 4 | PT_FS_REC_IPV6;	/* unknown kind */
+	assert_int_equal(pt_fs_rec_decode(buf, sizeof(buf), &d), -EBADMSG);
+}
+
+/* Records a lone receiver applied (test_rec6_datagram). */
+static struct pt_fs_rec rx_recs[4];
+static int rx_n;
+
+static void rx_apply(void *arg, const struct pt_fs_rec *r)
+{
+	(void)arg;
+	if (rx_n < 4)
+		rx_recs[rx_n] = *r;
+	rx_n++;
+}
+
+static void rx_send(void *arg, const void *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+}
+
+/* A DATA datagram of an IPv4 record, an IPv6 one and an IPv6 one cut
+ * short: the first two applied in order, the third refused and counted
+ * (short). */
+static void test_rec6_datagram(void **state)
+{
+	struct pt_fs_ops ops = { .send = rx_send, .apply = rx_apply };
+	struct pt_fs_hdr h = { .type = PT_FS_DATA, .flags = PT_FS_F_RESET | PT_FS_F_MASTER,
+			       .instance = 0x77, .seq = 5, .nrec = 3 };
+	struct pt_fs_rec r4 = flow_rec(0x0a000002), r6 = flow6_rec();
+	__u8 buf[PT_FS_MTU];
+	size_t len = PT_FS_HDR_LEN;
+	struct pt_fs *fs;
+
+	(void)state;
+	rx_n = 0;
+	fs = pt_fs_new(&ops, 0x99, false);
+	pt_fs_hdr_encode(&h, buf);
+	len += pt_fs_rec_encode(&r4, buf + len, sizeof(buf) - len);
+	len += pt_fs_rec_encode(&r6, buf + len, sizeof(buf) - len);
+	assert_int_equal(len, PT_FS_HDR_LEN + PT_FS_FLOW_LEN + PT_FS_FLOW6_LEN);
+	len += pt_fs_rec_encode(&r6, buf + len, sizeof(buf) - len) - 1;
+	assert_int_equal(pt_fs_input(fs, buf, len, 1000), 0);
+	assert_int_equal(rx_n, 2);
+	assert_memory_equal(&rx_recs[0], &r4, sizeof(r4));
+	assert_memory_equal(&rx_recs[1], &r6, sizeof(r6));
+	assert_int_equal(pt_fs_stats(fs)->rx_records, 2);
+	assert_int_equal(pt_fs_stats(fs)->bad[PT_FS_BAD_SHORT], 1);
+	pt_fs_free(fs);
 }
 
 static void test_hdr_roundtrip(void **state)
@@ -483,6 +651,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rec_roundtrip),
+		cmocka_unit_test(test_rec_bytes_v4),
+		cmocka_unit_test(test_rec6_bytes),
+		cmocka_unit_test(test_rec6_datagram),
 		cmocka_unit_test(test_hdr_roundtrip),
 		cmocka_unit_test(test_clean_link),
 		cmocka_unit_test(test_loss_and_reordering),
