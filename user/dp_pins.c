@@ -123,6 +123,38 @@ int pt_dp_prepare_pin_dir(const char *pin_dir)
 
 /* Before load: size each map like its pinned namesake so libbpf reuses it.
  * Returns 1 if a pinned map was found, 0 if none, -errno. */
+/* Has pinned map info this version's map m's type, key and value sizes? */
+static bool same_shape(const struct bpf_map_info *info, const struct bpf_map *m)
+{
+	return info->type == (__u32)bpf_map__type(m) && info->key_size == bpf_map__key_size(m) &&
+	       info->value_size == bpf_map__value_size(m);
+}
+
+/* A pinned map of another shape is another version's (an upgrade that
+ * changed its key or value): the program of this version cannot use it.
+ * The port filter and the configuration are written whole by the daemon
+ * from what it reads back (the port mirror from the map itself; a new
+ * configuration has no hash seed, so the connection tables are laid out
+ * afresh), so their pin goes and the load makes and pins new ones. Any
+ * other map keeps the load's error (docs/operations.md, "Upgrades"). Said
+ * on stderr, the daemon's log. */
+static int replace_pin(const char *path, const struct bpf_map_info *info,
+		       const struct bpf_map *m)
+{
+	if (strcmp(bpf_map__name(m), PORTIER_MAP_PORTS) &&
+	    strcmp(bpf_map__name(m), PORTIER_MAP_CONFIG))
+		return 0;	/* libbpf refuses it at load, with its advice */
+	if (unlink(path))
+		return fail(-errno, "pinned map %s is of another portier version (key %u, value "
+			    "%u bytes; this version's %u, %u) and cannot be removed: %s", path,
+			    info->key_size, info->value_size, bpf_map__key_size(m),
+			    bpf_map__value_size(m), strerror(errno));
+	fprintf(stderr, "portier: pinned map %s was of another portier version (key %u, value "
+		"%u bytes; this version's %u, %u): replaced by a new one\n", path,
+		info->key_size, info->value_size, bpf_map__key_size(m), bpf_map__value_size(m));
+	return 0;
+}
+
 static int use_pins(struct pt_dataplane *dp)
 {
 	size_t n;
@@ -141,9 +173,13 @@ static int use_pins(struct pt_dataplane *dp)
 			if (bpf_obj_get_info_by_fd(fd, &info, &len))
 				err = fail(-errno, "cannot inspect pinned map %s: %s", path,
 					   strerror(errno));
+			else if (!same_shape(&info, maps[i]))
+				err = replace_pin(path, &info, maps[i]);
 			else if (info.max_entries != bpf_map__max_entries(maps[i]))
 				err = bpf_map__set_max_entries(maps[i], info.max_entries);
 			close(fd);
+			if (!err && access(path, F_OK))	/* replaced: a new map */
+				fd = -1;
 		} else if (errno != ENOENT) {
 			err = fail(-errno, "cannot open pinned map %s: %s", path, strerror(errno));
 		}

@@ -42,8 +42,9 @@ static void test_pin_and_adopt(void **state)
 	struct portier_config cfg;
 	struct td_fixture f;
 	char *pins, *path;
+	struct bpf_map_info info = {};
+	__u32 zero = 0, step, len = sizeof(info);
 	int ra, rb, bb1, fd;
-	__u32 zero = 0, step;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -163,6 +164,19 @@ static void test_pin_and_adopt(void **state)
 	close(fd);
 	assert_int_equal(pt_dp_open_pinned(pins, &cli), -EPROTO);
 	assert_non_null(strstr(pt_dp_last_error(NULL), PORTIER_MAP_PORTS));
+	/* A daemon's load replaces it (an upgrade): the new shape pinned,
+	 * the connection table kept. */
+	pt_dp_close(dp);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_true(pt_dp_adopted(dp));
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 2);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_int_equal(info.value_size, sizeof(struct portier_port));
+	close(fd);
+	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
+	pt_dp_close(cli);
 	free(path);
 	assert_int_equal(pt_dp_detach(dp), 0);
 	assert_int_equal(access(pins, F_OK), -1);
