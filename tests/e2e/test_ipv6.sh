@@ -8,7 +8,8 @@
 # a health check taking a dead IPv6 backend out, a 2 MB transfer each way
 # through a 1400-byte output link (portier's Packet Too Big; the client's
 # path MTU adapts; SHA-256 compared); IPv4 on the same daemon; conntrack
-# show and the metrics naming IPv6 flows and backends "[ADDR]:PORT".
+# show and the metrics naming IPv6 flows and backends "[ADDR]:PORT"; SYN
+# cookies for IPv6 clients.
 # Each test_* runs in its own topology (run.sh). Helpers of other files:
 # reason_count and frag_needed_grew (test_border_mtu.sh), expect_out and
 # undeclared_unseen (test_forward.sh).
@@ -243,4 +244,28 @@ test_ipv6_mtu_snat() {
 
 test_ipv6_mtu_dnat() {
 	v6_mtu dnat
+}
+
+# SYN cookies for IPv6 clients: a runtime route on "*" with IPv6 backends
+# (the IPv6 wildcard) and syn-cookies on; each connection is answered with
+# a cookie SYN-ACK and opened by its valid ACK (bpf/synproxy6.h), the
+# servers speaking first as in test_cli_syn_guard (IPv4). The client's
+# IPv6 MSS is 1440 (1500-byte link).
+test_ipv6_syn_cookies() {
+	local out j ok=0 tries=0
+	v6_up snat
+	v6_cli route add guarded6 port "$UNDECLARED_PORT" syn-cookies on \
+		backend "[$GW_NET6::2]:$UNDECLARED_PORT" backend "[$GW_NET6::3]:$UNDECLARED_PORT"
+	for tries in 1 2 3; do
+		out=$(ns "$NS_CLIENT" timeout 30 "$CLIENT" tcp "$GW_IN_ADDR6" "$UNDECLARED_PORT" 1 5)
+		echo "$out" | grep -q '^gateway-[23] 1$' && ok=$((ok + 1))
+	done
+	e2e_log "IPv6 connections under cookies: $ok of $tries"
+	[ "$ok" -eq 3 ] || { e2e_log "an IPv6 connection under cookies failed"; return 1; }
+	j=$(v6_cli -j stats show)
+	printf '%s\n' "$j" | jq -e "[.routes[] | select(.route == \"guarded6\")][0].syn_guard |
+		.mode == \"on\" and .cookies_valid >= $ok and .cookies_sent >= .cookies_valid and
+		.cookies_failed == 0" >/dev/null ||
+		{ e2e_log "syn_guard of guarded6: $(printf '%s' "$j" | jq -c '.routes[] |
+			select(.route == "guarded6")')"; return 1; }
 }
