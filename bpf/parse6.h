@@ -40,6 +40,13 @@ static __always_inline bool ip6_multicast(const struct in6_addr *a)
 	return a->in6_u.u6_addr8[0] == 0xff;
 }
 
+/* :: (unspecified: no host's address, RFC 4291 2.5.2). */
+static __always_inline bool ip6_unspecified(const struct in6_addr *a)
+{
+	return !(a->in6_u.u6_addr32[0] | a->in6_u.u6_addr32[1] | a->in6_u.u6_addr32[2] |
+		 a->in6_u.u6_addr32[3]);
+}
+
 /* Parse ctx (an IPv6 EtherType frame) into p. In this order:
  *  - truncated IPv6 header, version not 6, a payload length beyond the
  *    frame: DROP_MALFORMED;
@@ -47,6 +54,7 @@ static __always_inline bool ip6_multicast(const struct in6_addr *a)
  *  - link-local source or destination, or a multicast destination
  *    (neighbour discovery, router advertisements, MLD): PASS_LINK_LOCAL,
  *    untouched;
+ *  - the unspecified source (::): DROP_MALFORMED;
  *  - next header: fragment: PASS_FRAGMENT (as IPv4 fragments); no next
  *    header: PASS_NOT_L4; ICMPv6: PARSE_ICMP (p->eth, p->ip6h, p->len set,
  *    for bpf/icmp6.h); TCP, UDP: parsed below; anything else (hop-by-hop,
@@ -78,6 +86,10 @@ static __always_inline struct parse_res parse_packet6(struct xdp_md *ctx, struct
 	if (ip6_link_local(&ip6h->saddr) || ip6_link_local(&ip6h->daddr) ||
 	    ip6_multicast(&ip6h->daddr))
 		return parse_verdict(PORTIER_R_PASS_LINK_LOCAL, XDP_PASS);
+	/* (after the pass above: duplicate address detection's neighbour
+	 * solicitations come from :: to a multicast group) */
+	if (ip6_unspecified(&ip6h->saddr))
+		return parse_verdict(PORTIER_R_DROP_MALFORMED, XDP_DROP);
 
 	nh = ip6h->nexthdr;
 	if (nh == IP6_NH_FRAGMENT)

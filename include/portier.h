@@ -863,22 +863,27 @@ _Static_assert(sizeof(struct portier_flow_key6) == 40, "IPv6 flow key is ten wor
 _Static_assert(sizeof(struct portier_flow6) == 88, "IPv6 flow entry");
 _Static_assert(sizeof(struct portier_ct6_slot) == 128, "an IPv6 slot is two cache lines");
 
-/* An IPv6 key as the IPv4 hash sees one: the addresses folded to 32 bits
- * each (xor of their words, the /64 prefix rotated so that prefix and
- * interface identifier do not cancel), then portier_ct_hash and
+/* An IPv6 key as the IPv4 hash sees one: each address reduced to 32 bits
+ * by a multiply-mix of its two halves keyed with the table's seed (so
+ * that no one, holding a whole /64, can choose addresses that collide
+ * with another's under every seed), then portier_ct_hash and
  * portier_ct_locate as for IPv4: the same bucket walk, the same tags. */
-static inline __attribute__((always_inline)) __be32 portier_addr6_fold(const struct portier_addr *a)
+static inline __attribute__((always_inline)) __be32
+portier_addr6_fold(const struct portier_addr *a, __u64 seed)
 {
-	__u32 hi = a->a32[0] ^ a->a32[1];
+	__u64 lo = (__u64)a->a32[0] << 32 | a->a32[1];
+	__u64 hi = (__u64)a->a32[2] << 32 | a->a32[3];
+	__u64 h = (lo ^ seed) * 0x9e3779b97f4a7c15ULL;
 
-	return (hi << 13 | hi >> 19) ^ a->a32[2] ^ a->a32[3];
+	h = (h ^ hi ^ (h >> 29)) * 0xff51afd7ed558ccdULL;
+	return (__be32)(h ^ (h >> 32));
 }
 
 static inline __attribute__((always_inline)) void
-portier_ct6_folded(const struct portier_flow_key6 *k, struct portier_flow_key *f)
+portier_ct6_folded(const struct portier_flow_key6 *k, __u64 seed, struct portier_flow_key *f)
 {
-	f->saddr = portier_addr6_fold(&k->saddr);
-	f->daddr = portier_addr6_fold(&k->daddr);
+	f->saddr = portier_addr6_fold(&k->saddr, seed);
+	f->daddr = portier_addr6_fold(&k->daddr, seed);
 	f->sport = k->sport;
 	f->dport = k->dport;
 	f->proto = k->proto;
@@ -892,7 +897,7 @@ portier_ct6_locate(const struct portier_flow_key6 *k, __u64 seed, __u32 n, __u32
 {
 	struct portier_flow_key f;
 
-	portier_ct6_folded(k, &f);
+	portier_ct6_folded(k, seed, &f);
 	return portier_ct_locate(&f, seed, n, step, tag);
 }
 

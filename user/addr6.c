@@ -15,6 +15,7 @@
 #define IF_INET6	"/proc/net/if_inet6"
 
 /* include/uapi/linux/if_addr.h and net/ipv6.h */
+#define IFA6_F_TEMPORARY	0x01	/* a privacy address: it goes away */
 #define IFA6_F_DADFAILED	0x08
 #define IFA6_F_DEPRECATED	0x20
 #define IFA6_F_TENTATIVE	0x40
@@ -42,7 +43,8 @@ static bool parse_line(const char *line, struct pt_addr6 *a)
 	a->link_local = (scope & 0xf0) == IPV6_SCOPE_LINK ||
 			(a->addr.s6_addr[0] == 0xfe && (a->addr.s6_addr[1] & 0xc0) == 0x80);
 	a->loopback = (scope & 0xf0) == IPV6_SCOPE_HOST || IN6_IS_ADDR_LOOPBACK(&a->addr);
-	a->usable = !(flags & (IFA6_F_DADFAILED | IFA6_F_DEPRECATED | IFA6_F_TENTATIVE));
+	a->usable = !(flags & (IFA6_F_TEMPORARY | IFA6_F_DADFAILED | IFA6_F_DEPRECATED |
+			     IFA6_F_TENTATIVE));
 	a->ula = (a->addr.s6_addr[0] & 0xfe) == 0xfc;
 	return true;
 }

@@ -75,7 +75,7 @@ static int do_help(int argc, char **argv)
 		"        inventory's portier_weight.\n"
 		"        ADDR is IPv4 or IPv6; ADDR:PORT is 203.0.113.1:80 or, for\n"
 		"        IPv6, [2001:db8::1]:80. A route is of one family: its\n"
-		"        address's (a route on '*' is IPv4).\n"
+		"        address's (a route on '*' takes its backends').\n"
 		"  del   remove a route and its flows (an inventory route comes back\n"
 		"        at the next reload)\n"
 		"  lookup  which backend a new flow from each client gets, read from\n"

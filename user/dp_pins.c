@@ -243,8 +243,10 @@ static int ct_setup(struct pt_dataplane *dp, bool may_reset)
 				    buckets[i], bpf_map__max_entries(g[i].slots_map));
 		/* A new table, or one laid out otherwise (another size, or an
 		 * older version's placement): nothing of it is found any
-		 * more, so empty it once it is mapped. */
-		stale[i] = *g[i].buckets || dp->cfg.ct_seed;
+		 * more, so empty it once it is mapped. So too a pinned one
+		 * whose configuration was replaced (use_pins): its old seed
+		 * is gone with it. */
+		stale[i] = *g[i].buckets || dp->cfg.ct_seed || dp->adopted;
 		fresh[i] = !ct_fits(dp, &g[i], buckets[i]);
 		if (fresh[i] && !may_reset)
 			return fail(-EPROTO, "the pinned %s in %s is laid out by another "

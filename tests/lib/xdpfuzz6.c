@@ -283,7 +283,8 @@ static size_t icmp6_seed(struct f6 s, uint8_t type, uint8_t code, uint32_t word,
 }
 
 /* Neighbour discovery, MLD, link-local and multicast traffic: must pass
- * untouched; a multicast source: never forwarded. */
+ * untouched; a multicast or unspecified source: never forwarded (the seeds
+ * are full, XF_MAX_SEEDS: a backend's multicast source gave its place). */
 static void ll_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool))
 {
 	uint8_t f[PKT_MAX], body[24] = { 0 };
@@ -311,9 +312,9 @@ static void ll_seeds(void (*add)(enum xf_iface, const uint8_t *, size_t, bool))
 	s = from_client(NH_TCP, 80, PKT_SYN);	/* from a multicast source */
 	xf6_a6("ff0e::1", s.src);
 	add(XF_IN, f, f6_build(&s, f), false);
-	s = from_backend(0, TN6_GW_OUT, NH_TCP, 30080, 16384, PKT_SYN | PKT_ACK);
-	xf6_a6("ff05::2", s.src);
-	add(XF_OUT, f, f6_build(&s, f), false);
+	s = from_client(NH_TCP, 80, PKT_SYN);	/* from the unspecified address */
+	xf6_a6("::", s.src);
+	add(XF_IN, f, f6_build(&s, f), false);
 }
 
 /* ICMPv6 errors quoting packets of the flows (a backend's about a snat

@@ -177,6 +177,19 @@ static void test_pin_and_adopt(void **state)
 	close(fd);
 	assert_int_equal(pt_dp_open_pinned(pins, &cli), 0);
 	pt_dp_close(cli);
+	/* A configuration of another shape: replaced; with it the seed, so
+	 * the pinned table is laid out afresh and emptied. */
+	sprintf(path, "%s/%s", pins, PORTIER_MAP_CONFIG);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 1, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	pt_dp_close(dp);
+	assert_int_equal(pt_dp_open(&o, &dp), 0);
+	assert_true(pt_dp_adopted(dp));
+	assert_int_equal(pt_ct_count(pt_dp_ct(dp)), 0);
+	assert_true(pt_dp_config(dp)->ct_seed != 0);
 	free(path);
 	assert_int_equal(pt_dp_detach(dp), 0);
 	assert_int_equal(access(pins, F_OK), -1);

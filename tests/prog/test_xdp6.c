@@ -739,13 +739,21 @@ static void test_link_local(void **state)
 	s = client6(80, IPPROTO_TCP, PKT_SYN);
 	assert_true(pkt6_addr("ff02::1", s.saddr));
 	expect_spec_untouched(&s, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	/* The unspecified source: malformed, but for duplicate address
+	 * detection (to a multicast group), which passes. */
+	s = client6(80, IPPROTO_TCP, PKT_SYN);
+	assert_true(pkt6_addr("::", s.saddr));
+	expect_spec_untouched(&s, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	xt_expect_untouched(in, icmp6_frame("::", "ff02::1:ff00:1", 135, in), XDP_PASS,
+			    PORTIER_R_PASS_LINK_LOCAL);
 	/* An echo request to the service address: the stack's. */
 	xt_expect_untouched(in, icmp6_frame(TN6_CLIENT, TN6_GW_IN, 128, in), XDP_PASS,
 			    PORTIER_R_PASS_NOT_L4);
 }
 
 /* Malformed: a UDP checksum of 0, truncated headers, a payload length
- * beyond the frame, a version not 6, a TCP data offset < 5. */
+ * beyond the frame, a version not 6, a TCP data offset < 5 or beyond the
+ * segment, a TCP header longer than the payload. */
 static void test_malformed(void **state)
 {
 	struct pkt6_spec s = client6(53, IPPROTO_UDP, 0);
@@ -767,6 +775,13 @@ static void test_malformed(void **state)
 	n = pkt6_build(&s, in);
 	in[PKT6_L4 + 12] = 4 << 4;	/* data offset 4 */
 	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	n = pkt6_build(&s, in);
+	in[PKT6_L4 + 12] = 15 << 4;	/* data offset 15 on a 20-byte segment */
+	xt_expect_untouched(in, n, XDP_DROP, PORTIER_R_DROP_MALFORMED);
+	n = pkt6_build(&s, in);		/* a TCP header cut short, its payload */
+	in[PKT_ETH_LEN + 4] = 0;	/* length saying so: 10 bytes */
+	in[PKT_ETH_LEN + 5] = 10;
+	xt_expect_untouched(in, PKT6_L4 + 10, XDP_DROP, PORTIER_R_DROP_MALFORMED);
 	s = client6(53, IPPROTO_UDP, 0);
 	n = pkt6_build(&s, in);
 	in[PKT6_L4 + 5] += 1;		/* UDP length beyond the payload */
